@@ -1,0 +1,37 @@
+# edgebot — the two commands of the README are `make demo` and `make test`; both set up first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+ENV := set +u; source ./env.sh; set -u;
+
+# demo knobs: DURATION (s, empty = until Ctrl-C), SCENARIO (config/scenarios/<name>.yaml)
+DURATION ?=
+SCENARIO ?=
+# test knobs: PYTEST_ARGS="-k firmata -x"
+PYTEST_ARGS ?=
+
+.PHONY: help setup setup-ml build demo test test-fast bench clean
+help:
+	@echo "make demo   - the whole robot in simulation, headless (DURATION=60 SCENARIO=...)"
+	@echo "make test   - set up, build and run every test (pytest + gtests)"
+	@echo "make setup  - only set up .venv and build the workspace (idempotent)"
+	@echo "make bench  - run every benchmark, refresh benchmarks/results/"
+
+setup:
+	@bash scripts/setup.sh
+
+setup-ml:
+	@EDGEBOT_ML=1 bash scripts/setup.sh
+
+build: setup
+
+demo: setup
+	@$(ENV) python -m edgebot_cli.demo --duration "$(DURATION)" --scenario "$(SCENARIO)"
+
+test: setup-ml
+	@$(ENV) bash scripts/run_tests.sh $(PYTEST_ARGS)
+
+bench: setup-ml
+	@$(ENV) bash scripts/run_benchmarks.sh
+
+clean:
+	rm -rf build install log env.sh

@@ -1,0 +1,1 @@
+"""The ``edgebot`` command line."""

@@ -1,0 +1,21 @@
+from setuptools import find_packages, setup
+
+package_name = "edgebot_cli"
+
+setup(
+    name=package_name,
+    version="0.1.0",
+    packages=find_packages(exclude=["test"]),
+    data_files=[
+        ("share/ament_index/resource_index/packages", ["resource/" + package_name]),
+        ("share/" + package_name, ["package.xml"]),
+    ],
+    install_requires=["setuptools"],
+    zip_safe=True,
+    maintainer="edgebot developers",
+    maintainer_email="dev@edgebot.invalid",
+    description="The edgebot command line.",
+    license="Apache-2.0",
+    # installed to <prefix>/bin (on PATH once env.sh or install/setup.bash is sourced)
+    entry_points={"console_scripts": ["edgebot = edgebot_cli.main:main"]},
+)

@@ -1,0 +1,205 @@
+"""Helpers shared by the test suites (imported as ``edgebot_testing``).
+
+Real processes, real DDS: each test session runs on a random ROS_DOMAIN_ID restricted to
+localhost; every process a test starts is in its own process group and is killed at teardown.
+"""
+from __future__ import annotations
+
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from typing import Callable, List, Optional
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def wait_for(pred: Callable[[], object], timeout: float = 10.0, interval: float = 0.02,
+             what: str = "condition"):
+    """Poll ``pred`` until truthy; return its value or raise TimeoutError naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def ros_executable(package: str, executable: str) -> str:
+    """Resolve like ``ros2 run``: <prefix>/lib/<package>/<executable> via the ament index."""
+    from ament_index_python.packages import get_package_prefix
+    path = pathlib.Path(get_package_prefix(package)) / "lib" / package / executable
+    if not path.exists():
+        raise FileNotFoundError(f"no executable {executable!r} in package {package!r} ({path})")
+    return str(path)
+
+
+class Proc:
+    """A child process in its own session with output captured to a file."""
+
+    def __init__(self, cmd: List[str], name: str = "", env: Optional[dict] = None,
+                 cwd: Optional[str] = None, stdin=None):
+        self.cmd = [str(c) for c in cmd]
+        self.name = name or pathlib.Path(self.cmd[0]).name
+        self._out = tempfile.NamedTemporaryFile(prefix=f"edgebot-{self.name}-", suffix=".log",
+                                                delete=False)
+        full_env = dict(os.environ)
+        full_env.setdefault("PYTHONUNBUFFERED", "1")
+        if env:
+            full_env.update({k: str(v) for k, v in env.items()})
+        self.popen = subprocess.Popen(self.cmd, stdout=self._out, stderr=subprocess.STDOUT,
+                                      stdin=stdin if stdin is not None else subprocess.DEVNULL,
+                                      env=full_env, cwd=cwd, start_new_session=True)
+        self.pid = self.popen.pid
+
+    def output(self) -> str:
+        try:
+            return pathlib.Path(self._out.name).read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def running(self) -> bool:
+        return self.popen.poll() is None
+
+    def wait(self, timeout: float = 10.0) -> int:
+        return self.popen.wait(timeout=timeout)
+
+    def signal(self, sig=signal.SIGINT) -> None:
+        if self.running():
+            try:
+                os.kill(self.pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def stop(self, timeout: float = 10.0) -> Optional[int]:
+        """SIGINT, then SIGTERM, then SIGKILL of the whole process group."""
+        for sig, wait in ((signal.SIGINT, timeout), (signal.SIGTERM, 3.0)):
+            if not self.running():
+                break
+            self.signal(sig)
+            try:
+                self.popen.wait(timeout=wait)
+            except subprocess.TimeoutExpired:
+                pass
+        self.kill_group()
+        return self.popen.poll()
+
+    def kill_group(self) -> None:
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            self.popen.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def wait_output(self, text: str, timeout: float = 15.0) -> str:
+        def seen():
+            out = self.output()
+            if text in out:
+                return out
+            if not self.running():
+                raise RuntimeError(f"{self.name} exited ({self.popen.poll()}) before printing "
+                                   f"{text!r}:\n{out[-3000:]}")
+            return None
+        return wait_for(seen, timeout, what=f"{text!r} from {self.name}")
+
+
+class Procs:
+    """Starts processes for a test and stops every one of them at teardown."""
+
+    def __init__(self):
+        self.procs: List[Proc] = []
+
+    def start(self, cmd, **kw) -> Proc:
+        p = Proc(cmd, **kw)
+        self.procs.append(p)
+        return p
+
+    def node(self, package: str, executable: str, *ros_args: str, params: Optional[dict] = None,
+             name: str = "", **kw) -> Proc:
+        """Start a node like ``ros2 run``; ``params`` become ``-p name:=value``."""
+        cmd = [ros_executable(package, executable)]
+        args = list(ros_args)
+        for k, v in (params or {}).items():
+            if isinstance(v, bool):
+                v = "true" if v else "false"
+            args += ["-p", f"{k}:={v}"]
+        if args:
+            cmd += ["--ros-args", *args]
+        return self.start(cmd, name=name or executable, **kw)
+
+    def stop_all(self) -> None:
+        for p in reversed(self.procs):
+            p.stop(timeout=5.0)
+
+
+class RosHelper:
+    """An rclpy node in the test process, spun in a background thread, on its own context."""
+
+    def __init__(self, name: str = "test_helper"):
+        import rclpy
+        from rclpy.context import Context
+        from rclpy.executors import SingleThreadedExecutor
+        self.context = Context()
+        rclpy.init(context=self.context)
+        self.node = rclpy.create_node(name, context=self.context)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+        self._stop = False
+        self._thread = threading.Thread(target=self._spin, daemon=True)
+        self._thread.start()
+
+    def _spin(self):
+        while not self._stop and self.context.ok():
+            try:
+                self.executor.spin_once(timeout_sec=0.05)
+            except Exception:
+                if self._stop:
+                    break
+                raise
+
+    def collect(self, msg_type, topic: str, qos=None) -> list:
+        """Subscribe and return the (live) list the messages are appended to."""
+        from edgebot_common import qos as Q
+        got: list = []
+        self.node.create_subscription(msg_type, topic, got.append, qos or Q.RELIABLE)
+        return got
+
+    def publisher(self, msg_type, topic: str, qos=None):
+        from edgebot_common import qos as Q
+        return self.node.create_publisher(msg_type, topic, qos or Q.RELIABLE)
+
+    def wait_subscribers(self, pub, n: int = 1, timeout: float = 10.0):
+        wait_for(lambda: pub.get_subscription_count() >= n, timeout, what="subscribers")
+
+    def call(self, srv_type, name: str, request, timeout: float = 10.0):
+        client = self.node.create_client(srv_type, name)
+        if not client.wait_for_service(timeout_sec=timeout):
+            raise TimeoutError(f"service {name} not available")
+        fut = client.call_async(request)
+        wait_for(fut.done, timeout, what=f"response of {name}")
+        return fut.result()
+
+    def close(self):
+        self._stop = True
+        self._thread.join(timeout=2)
+        try:
+            self.executor.shutdown()
+            self.node.destroy_node()
+        finally:
+            import rclpy
+            rclpy.try_shutdown(context=self.context)
