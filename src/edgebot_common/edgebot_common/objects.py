@@ -1,0 +1,55 @@
+"""The objects of the demo world, shared by the simulator and the detector's dataset generator
+(ROS-free). The shipped detector knows exactly these classes, in this order.
+
+Sizes in metres, colours RGBA in 0..1. ``shape`` is one of sphere, cone, box, cylinder.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Tuple
+
+
+@dataclass(frozen=True)
+class ObjectClass:
+    name: str
+    shape: str
+    size: Tuple[float, ...]          # sphere: (r,), cone/cylinder: (r, h), box: (x, y, z)
+    rgba: Tuple[float, float, float, float]
+
+
+#: class id == index
+CLASSES = (
+    ObjectClass("ball", "sphere", (0.10,), (0.90, 0.10, 0.10, 1.0)),          # red ball
+    ObjectClass("cone", "cone", (0.12, 0.30), (1.00, 0.45, 0.00, 1.0)),       # orange cone
+    ObjectClass("box", "box", (0.20, 0.20, 0.20), (0.10, 0.30, 0.90, 1.0)),   # blue box
+)
+CLASS_NAMES = tuple(c.name for c in CLASSES)
+
+
+def by_name(name: str) -> ObjectClass:
+    for c in CLASSES:
+        if c.name == name:
+            return c
+    raise ValueError(f"unknown object class {name!r}; known: {list(CLASS_NAMES)}")
+
+
+def cone_mesh(radius: float, height: float, segments: int = 24):
+    """Vertices and triangle indices of a closed cone, base at z=0 (for pybullet GEOM_MESH)."""
+    import math
+    verts = [(0.0, 0.0, height), (0.0, 0.0, 0.0)]
+    for i in range(segments):
+        a = 2 * math.pi * i / segments
+        verts.append((radius * math.cos(a), radius * math.sin(a), 0.0))
+    idx = []
+    for i in range(segments):
+        a = 2 + i
+        b = 2 + (i + 1) % segments
+        idx += [0, a, b]      # side
+        idx += [1, b, a]      # base
+    return verts, idx
+
+
+#: The simulated camera (and the detector's training renders): 320x240, horizontal FOV 60 deg.
+CAMERA_WIDTH = 320
+CAMERA_HEIGHT = 240
+CAMERA_HFOV_DEG = 60.0
