@@ -1,0 +1,1 @@
+"""edgebot control: base controller, target follower, safety monitor."""
