@@ -1,0 +1,1 @@
+"""edgebot_sim: PyBullet world, virtual devices, sim_node."""
