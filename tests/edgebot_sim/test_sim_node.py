@@ -1,0 +1,102 @@
+"""sim_node as a process: /clock, ground truth, wheel_states, wheel_cmd drive, MJPEG camera,
+status, and one-line configuration errors."""
+import json
+import time
+
+import cv2
+from nav_msgs.msg import Odometry
+from rosgraph_msgs.msg import Clock
+from sensor_msgs.msg import JointState
+from std_msgs.msg import String
+
+from edgebot_common import qos
+from edgebot_testing import free_port, wait_for
+
+
+def start_sim(procs, **params):
+    p = {"drive": "wheel_cmd", "arduino.enabled": False, "imu.enabled": False,
+         "camera.port": free_port(), "scenario": "near_cone", "seed": 3}
+    p.update(params)
+    return procs.node("edgebot_sim", "sim_node", params=p), p
+
+
+def test_clock_truth_wheels_and_driving(procs, ros):
+    sim, p = start_sim(procs, speed=2.0)
+    clock = ros.collect(Clock, "/clock", qos.CLOCK)
+    truth = ros.collect(Odometry, "sim/ground_truth", qos.RELIABLE)
+    wheels = ros.collect(JointState, "wheel_states", qos.SENSOR_DATA)
+    status = ros.collect(String, "sim/status", qos.LATCHED)
+    wait_for(lambda: len(clock) > 20 and len(truth) > 5 and len(wheels) > 5, 60,
+             what="clock, ground truth and wheel states")
+    t = [m.clock.sec + m.clock.nanosec * 1e-9 for m in list(clock)]
+    assert all(b >= a for a, b in zip(t, t[1:])) and t[-1] > t[0]
+    assert truth[-1].header.frame_id == "map" and truth[-1].child_frame_id == "base_link"
+    assert list(wheels[-1].name) == ["left_wheel_joint", "right_wheel_joint"]
+    x0 = truth[-1].pose.pose.position.x
+
+    pub = ros.publisher(JointState, "wheel_cmd", qos.COMMANDS)
+    ros.wait_subscribers(pub, 1, timeout=30)
+
+    def drive():
+        pub.publish(JointState(name=["left_wheel_joint", "right_wheel_joint"],
+                               velocity=[8.0, 8.0]))
+        return truth[-1].pose.pose.position.x > x0 + 0.3 and abs(wheels[-1].velocity[0]) > 6
+    wait_for(drive, 60, interval=0.05, what="the rover to drive forward")
+    assert abs(truth[-1].twist.twist.linear.x) > 0.15           # body frame, forward
+    # garbage commands are rejected, not obeyed (and the node survives them)
+    for _ in range(5):
+        pub.publish(JointState(name=["left_wheel_joint"], velocity=[1e9, 3.0]))
+        pub.publish(JointState(name=["left_wheel_joint", "right_wheel_joint"],
+                               velocity=[float("nan"), 1.0]))
+    # no commands: the wheel_cmd timeout stops the wheels
+    wait_for(lambda: all(abs(v) < 0.3 for v in wheels[-1].velocity), 30,
+             what="wheels stopped after the command timeout")
+    assert sim.running()
+    wait_for(lambda: status and json.loads(status[-1].data)["sim_time"] > 1.0, 30,
+             what="status")
+    st = json.loads(status[-1].data)
+    assert st["scenario"] == "near_cone" and st["seed"] == 3
+    assert st["endpoints"]["camera_url"].endswith(f":{p['camera.port']}/stream.mjpg")
+    assert st["error"] is None
+
+
+def test_camera_stream_opens_in_opencv(procs):
+    sim, p = start_sim(procs)
+    cap = None
+    url = f"http://127.0.0.1:{p['camera.port']}/stream.mjpg"
+
+    def opened():
+        nonlocal cap
+        if not sim.running():
+            raise RuntimeError(sim.output())
+        cap = cv2.VideoCapture(url, cv2.CAP_FFMPEG)
+        return cap.isOpened()
+    wait_for(opened, 60, interval=0.5, what="MJPEG stream")
+    frames = []
+    deadline = time.monotonic() + 30
+    while len(frames) < 3 and time.monotonic() < deadline:
+        ok, img = cap.read()
+        if ok:
+            frames.append(img)
+    cap.release()
+    assert len(frames) == 3 and frames[0].shape == (240, 320, 3)
+    # the orange cone (1.0, 0.45, 0.0) is in view ahead: strong red, no blue, BGR order
+    img = frames[-1].astype(int)
+    orange = (img[..., 2] > 170) & (img[..., 1] > 50) & (img[..., 1] < 170) & (img[..., 0] < 70)
+    assert orange.sum() > 20
+
+
+def test_bad_scenario_exits_2_with_one_line(procs, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("target: {class: duck, x: 1.0, y: 0.0}\n")
+    sim, _ = start_sim(procs, scenario=str(bad))
+    assert sim.wait(60) == 2
+    out = [line for line in sim.output().splitlines() if "configuration error" in line]
+    assert len(out) == 1
+    assert f"{bad}: key 'target.class' = 'duck'" in out[0] and "missing model" in out[0]
+
+
+def test_bad_parameter_exits_2(procs):
+    sim, _ = start_sim(procs, speed=-1.0)
+    assert sim.wait(60) == 2
+    assert "parameter 'speed' = -1.0: must be >= 0.0" in sim.output()
