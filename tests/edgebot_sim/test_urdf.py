@@ -49,9 +49,9 @@ def test_differential_drive_geometry():
     np.testing.assert_allclose(right.axis, [0, 1, 0])
     ly = left.origin[1, 3]
     ry = right.origin[1, 3]
-    assert abs((ly - ry) - 0.200) < 1e-9          # wheel separation the controllers use
+    assert abs((ly - ry) - 0.160) < 1e-9          # wheel separation the controllers use
     r = robot.link_map["left_wheel"].collisions[0].geometry.cylinder.radius
-    assert abs(r - 0.035) < 1e-9                  # wheel radius the controllers use
+    assert abs(r - 0.033) < 1e-9                  # wheel radius the controllers use
     # the sensors look forward from the front half of the rover
     fk = {n: robot.get_transform(n, "base_link") for n in ("camera_link", "sonar_link")}
     assert fk["camera_link"][0, 3] > 0.05 and fk["sonar_link"][0, 3] > 0.1

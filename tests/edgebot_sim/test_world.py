@@ -45,9 +45,9 @@ def trajectory(seed, steps=720):
 def test_drive_straight_and_turn(world):
     x0, y0, _ = world.pose2d()
     world.set_wheel_velocity(8.0, 8.0)
-    world.step(480)                               # 2 s at 8 rad/s * 0.035 m = 0.28 m/s
+    world.step(480)                               # 2 s at 8 rad/s * 0.033 m = 0.264 m/s
     x1, y1, yaw1 = world.pose2d()
-    assert 0.4 < x1 - x0 < 0.65 and abs(y1 - y0) < 0.05 and abs(yaw1) < 0.05
+    assert 0.4 < x1 - x0 < 0.6 and abs(y1 - y0) < 0.05 and abs(yaw1) < 0.05
     pos, vel = world.wheel_states()
     assert all(abs(v - 8.0) < 0.5 for v in vel) and all(p > 10 for p in pos)
     world.set_wheel_velocity(-4.0, 4.0)           # spin left (counter-clockwise)
@@ -71,8 +71,8 @@ def test_imu_reads_gravity_at_rest_and_yaw_rate_when_turning(world):
     world.set_wheel_velocity(-5.0, 5.0)
     world.step(240)
     f, g, q = world.imu()
-    # yaw rate of a diff drive: r * (wr - wl) / separation = 0.035 * 10 / 0.2 = 1.75 rad/s
-    assert 1.2 < g[2] < 2.0
+    # yaw rate of a diff drive: r * (wr - wl) / separation = 0.033 * 10 / 0.16 = 2.06 rad/s
+    assert 1.5 < g[2] < 2.3
     # forward acceleration shows up on x while speeding up
     world.set_wheel_velocity(0.0, 0.0)
     world.step(240)
@@ -86,15 +86,15 @@ def test_sonar_ranges_to_the_wall_and_obstacles():
     w = make(obstacles=[{"shape": "box", "x": 0.0, "y": 0.0, "size": [0.2, 1.0, 0.2]}])
     try:
         w.step(10)
-        # sonar_link is 0.135 m ahead of base_link (x=-1.0); the box face is at x=-0.1
-        assert w.sonar_range() == pytest.approx(-0.1 - (-1.0 + 0.135), abs=0.02)
-        assert w.obstacle_clearance() == pytest.approx(-0.1 - (-1.0 + 0.13), abs=0.03)
+        # sonar_link is 0.125 m ahead of base_link (x=-1.0); the box face is at x=-0.1
+        assert w.sonar_range() == pytest.approx(-0.1 - (-1.0 + 0.125), abs=0.02)
+        assert w.obstacle_clearance() == pytest.approx(-0.1 - (-1.0 + 0.12), abs=0.03)
     finally:
         w.close()
     w = make(start={"x": 0.0, "y": 0.0, "yaw": math.pi / 2})   # facing the +y wall at 3.0
     try:
         w.step(10)
-        assert w.sonar_range() == pytest.approx(3.0 - 0.135, abs=0.03)
+        assert w.sonar_range() == pytest.approx(3.0 - 0.125, abs=0.03)
     finally:
         w.close()
 
@@ -109,7 +109,7 @@ def test_camera_sees_the_target_in_its_colour(world):
     assert abs(xs.mean() - objects.CAMERA_WIDTH / 2) < 15    # straight ahead: image centre
     # apparent width matches the 60 deg HFOV pinhole model: f = (w/2)/tan(30 deg)
     f = (objects.CAMERA_WIDTH / 2) / math.tan(math.radians(30))
-    dist = 1.5 - (-1.0 + 0.12)
+    dist = 1.5 - (-1.0 + 0.11)
     expected = 2 * 0.10 * f / dist
     assert abs((xs.max() - xs.min() + 1) - expected) < 0.25 * expected
 

@@ -25,8 +25,85 @@ class ImuDevice:
         return self.server.start(host, port)
 
     def update(self, accel, gyro, orientation=None) -> None:
-        self.server.set_motion(accel=tuple(accel), gyro=tuple(gyro), orientation=orientation)
+        """accel: specific force, gyro: rad/s, both in imu_link; orientation (x, y, z, w) as
+        PyBullet gives it (the virtual chip wants (w, x, y, z))."""
+        q = None
+        if orientation is not None:
+            x, y, z, w = orientation
+            q = (w, x, y, z)
+        self.server.set_motion(accel=tuple(accel), gyro=tuple(gyro), orientation=q)
         self.updates += 1
 
     def stop(self) -> None:
         self.server.stop()
+
+
+class ArduinoDevice:
+    """The virtual Arduino with the robot's pin map: motor pins -> wheel speeds, sonar <- physics.
+
+    The pin map is the very file ``firmata_node`` is given, so the simulated wiring is the
+    robot's wiring. Wheel speed = signed duty * ``max_wheel_speed`` of each motor (the map's
+    ``reversed`` polarity included); a joint the map does not drive stays at 0.
+    """
+
+    def __init__(self, pin_map: Optional[str] = None, link: Optional[str] = None,
+                 joints: Tuple[str, str] = ("left_wheel_joint", "right_wheel_joint"),
+                 battery_volts: float = 7.8):
+        from edgebot_firmata import pinmap
+        from edgebot_firmata.virtual_arduino import VirtualArduino
+        from edgebot_common.node_main import ConfigError
+        from . import paths
+        try:
+            path = str(paths.resource("config", pin_map or "firmata.yaml", ".yaml"))
+            self.pin_map = pinmap.load(path)
+        except (FileNotFoundError, pinmap.PinMapError) as e:
+            raise ConfigError(f"parameter 'arduino.pin_map' = {pin_map or ''!r}: {e}") from None
+        self.pin_map_path = path
+        self.link = link
+        self.board = VirtualArduino(board=self.pin_map.board, firmware=self.pin_map.firmware)
+        self.motors = [self.pin_map.motor_for_joint(j) for j in joints]
+        self._motor_pins = {p for m in self.motors if m is not None for p in m.pins()}
+        self._speeds: Tuple[float, float] = (0.0, 0.0)
+        self._lock = threading.Lock()
+        self.board.add_output_listener(self._on_output)
+        self.sonar_pins = [s.trigger for s in self.pin_map.sonars]
+        self.bumper_pins = [(d.pin, d.inverted) for d in self.pin_map.digital_inputs
+                            if "bump" in d.name]
+        for a in self.pin_map.analog_inputs:
+            if a.type == "battery":
+                raw = battery_volts / (a.vref * a.divider) * 1023.0
+                self.board.set_analog_input(a.channel, int(round(raw)))
+        self.set_bumper(False)
+        self.sonar_updates = 0
+
+    def start(self) -> str:
+        return self.board.start(link=self.link)
+
+    def _on_output(self, pin, mode, value) -> None:
+        if pin in self._motor_pins:
+            speeds = tuple(0.0 if m is None else m.wheel_speed(self.board.output)
+                           for m in self.motors)
+            with self._lock:
+                self._speeds = speeds
+
+    def wheel_velocities(self) -> Tuple[float, float]:
+        """Target wheel joint speeds (rad/s) the motor pins ask for right now."""
+        with self._lock:
+            return self._speeds
+
+    def set_sonar(self, metres: float) -> None:
+        for pin in self.sonar_pins:
+            self.board.set_sonar_distance(pin, None if math.isinf(metres) else metres)
+        self.sonar_updates += 1
+
+    def set_bumper(self, pressed: bool) -> None:
+        for pin, inverted in self.bumper_pins:
+            self.board.set_digital_input(pin, (not pressed) if inverted else pressed)
+
+    def stats(self) -> dict:
+        out = {f"arduino_{k}": v for k, v in self.board.stats.items()}
+        out["arduino_host_connected"] = self.board.host_connected
+        return out
+
+    def stop(self) -> None:
+        self.board.stop()

@@ -127,7 +127,7 @@ class SimWorld:
 
     def _load_robot(self, urdf: str):
         c, s = self.cid, self.scenario.start
-        self.robot = pb.loadURDF(urdf, [s.x, s.y, 0.036], yaw_quat(s.yaw),
+        self.robot = pb.loadURDF(urdf, [s.x, s.y, 0.034], yaw_quat(s.yaw),
                                  flags=pb.URDF_USE_INERTIA_FROM_FILE, physicsClientId=c)
         self.joint_index: Dict[str, int] = {}
         self.link_index: Dict[str, int] = {"base_link": -1}
