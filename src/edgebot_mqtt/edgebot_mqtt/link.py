@@ -1,0 +1,431 @@
+"""MQTT connection manager over paho-mqtt 2.x with the durable spool as its outbox (ROS-free).
+
+Threads: the caller (a ROS callback) calls :meth:`MqttLink.send`; one network thread owns the
+connection (connect, TLS/WebSocket, CONNACK timeout, keep-alive, reconnect with backoff) and all
+socket I/O (paho's ``loop()``; a publish from another thread only queues the packet and wakes
+the loop, so packets leave in the order they were queued).
+
+Delivery: a QoS 1 message — and any message while the broker is unreachable or a backlog
+exists — is appended to the :class:`~.spool.Spool` (committed) and then handed to paho from the
+spool in sequence order, at most ``max_inflight`` unacknowledged at a time and at most
+``max_publish_rate`` per second. Its row is deleted when the PUBACK arrives. On a reconnect the
+in-flight window is forgotten and the spool is replayed from its oldest row, so a message whose
+PUBACK was lost is sent again (same ``seq``: consumers drop the duplicate). Each connection uses a
+fresh paho client, so paho's in-memory resend queue never duplicates the spool's replay.
+A QoS 0 message while connected and with no backlog is published directly (not spooled).
+"""
+from __future__ import annotations
+
+import collections
+import socket
+import ssl
+import threading
+import time
+from typing import Callable, List, Optional, Tuple
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from edgebot_common.backoff import Backoff
+
+from .config import BrokerConfig, Limits
+from .ratelimit import TokenBucket
+from .spool import Spool
+
+LATENCY_SAMPLES = 2048
+
+
+def _percentile(sorted_vals: List[float], q: float) -> float:
+    if not sorted_vals:
+        return float("nan")
+    i = min(len(sorted_vals) - 1, max(0, int(round(q * (len(sorted_vals) - 1)))))
+    return sorted_vals[i]
+
+
+class MqttLink:
+    def __init__(self, broker: BrokerConfig, limits: Limits, spool: Spool, status_topic: str = "",
+                 subscriptions: Optional[List[Tuple[str, int]]] = None,
+                 on_message: Optional[Callable[[mqtt.MQTTMessage], None]] = None,
+                 on_state: Optional[Callable[[bool, str], None]] = None,
+                 log: Callable[[str], None] = print):
+        self.broker = broker
+        self.limits = limits
+        self.spool = spool
+        self.status_topic = status_topic
+        self.subscriptions = list(subscriptions or [])
+        self.on_message = on_message
+        self.on_state = on_state
+        self.log = log
+        self.v5 = broker.protocol == "5"
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+        self._client: Optional[mqtt.Client] = None
+        self._connected = False
+        self._conn_event = threading.Event()
+        self._acks: collections.deque = collections.deque()
+        self._inflight: dict = {}          # mid -> (seq or None, created wall time)
+        self._cursor = 0                   # highest spool seq handed to paho on this connection
+        self._spool_top = spool.last_seq()
+        self._bucket = TokenBucket(limits.max_publish_rate,
+                                   burst=max(1.0, limits.max_publish_rate))
+        self._backoff = Backoff(broker.reconnect_initial, broker.reconnect_max)
+        self._latency: collections.deque = collections.deque(maxlen=LATENCY_SAMPLES)
+        self.state = "starting"
+        self.last_error = ""
+        self.counters = collections.Counter()
+
+    # -- public API ----------------------------------------------------------------------------
+    @property
+    def connected(self) -> bool:
+        return self._connected
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="mqtt-link", daemon=True)
+        self._thread.start()
+
+    def wait_connected(self, timeout: float) -> bool:
+        return self._conn_event.wait(timeout)
+
+    def stop(self, timeout: float = 3.0) -> None:
+        """Publish ``offline`` (retained), disconnect cleanly, stop the thread."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        with self._lock:
+            c = self._client
+            if c is not None and self._connected:
+                try:
+                    if self.status_topic:
+                        info = c.publish(self.status_topic, b"offline", qos=1, retain=True)
+                        deadline = time.monotonic() + 1.0
+                        while not info.is_published() and time.monotonic() < deadline:
+                            c.loop(0.02)
+                    c.disconnect()
+                    c.loop(0.05)
+                except Exception:
+                    pass
+            self._connected = False
+            self._client = None
+
+    def send(self, topic: str, payload_for: Callable[[List[int]], bytes], count: int = 1,
+             qos: int = 1, retain: bool = False, seq_property: bool = False) -> Optional[List[int]]:
+        """Queue one MQTT message carrying ``count`` sequence numbers.
+
+        ``payload_for(seqs)`` builds the payload once the numbers are allocated. Returns the
+        numbers, or None when the message was dropped (too large).
+        """
+        with self._lock:
+            seqs = [self.spool.next_seq() for _ in range(count)]
+            payload = payload_for(seqs)
+            if len(payload) > self.limits.max_payload:
+                self.counters["dropped_oversize"] += count
+                self.counters["dropped"] += count
+                self._note(f"dropped {len(payload)}-byte message for {topic}: larger than "
+                           f"max_payload {self.limits.max_payload}")
+                return None
+            self.counters["messages"] += count
+            backlog = self._cursor < self._spool_top
+            if (qos == 0 and self._connected and not backlog and self._client is not None
+                    and self._bucket.take()):
+                props = self._seq_props(seqs[0]) if seq_property else None
+                info = self._client.publish(topic, payload, qos=0, retain=retain, properties=props)
+                if info.rc == mqtt.MQTT_ERR_SUCCESS:
+                    self._inflight[info.mid] = (None, time.time(), count)
+                    self.counters["sent"] += 1
+                    return seqs
+            try:
+                dropped = self.spool.append(seqs[0], topic, payload, qos, retain, seq_property)
+            except ValueError as e:  # larger than the whole spool
+                self.counters["dropped"] += count
+                self._note(str(e))
+                return None
+            self.counters["spooled_total"] += 1
+            if dropped:
+                self.counters["dropped"] += dropped
+                self._note(f"spool full: dropped the {dropped} oldest message(s)")
+            self._spool_top = seqs[0]
+            self._pump()
+            return seqs
+
+    def publish_now(self, topic: str, payload: bytes, qos: int = 0, retain: bool = False,
+                    properties: Optional[Properties] = None) -> bool:
+        """Best-effort publish that bypasses the spool (errors, service responses)."""
+        with self._lock:
+            if not self._connected or self._client is None:
+                return False
+            info = self._client.publish(topic, payload, qos=qos, retain=retain, properties=properties)
+            return info.rc == mqtt.MQTT_ERR_SUCCESS
+
+    def stats(self) -> dict:
+        with self._lock:
+            lat = sorted(self._latency)
+            sp = self.spool.stats()
+            out = {
+                "connected": self._connected,
+                "state": self.state,
+                "last_error": self.last_error,
+                "sent": self.counters["sent"],
+                "delivered": self.counters["delivered"],
+                "dropped": self.counters["dropped"] + sp["dropped_age"],
+                "dropped_oversize": self.counters["dropped_oversize"],
+                "dropped_spool_full": sp["dropped_full"],
+                "dropped_spool_age": sp["dropped_age"],
+                "broker_rejected": self.counters["broker_rejected"],
+                "spooled": sp["depth"],
+                "spool_bytes": sp["bytes"],
+                "spooled_total": self.counters["spooled_total"],
+                "spool_recovered": sp["recovered"],
+                "inflight": len(self._inflight),
+                "connects": self.counters["connects"],
+                "disconnects": self.counters["disconnects"],
+                "latency_p50_ms": round(_percentile(lat, 0.5) * 1e3, 3) if lat else None,
+                "latency_p95_ms": round(_percentile(lat, 0.95) * 1e3, 3) if lat else None,
+            }
+        return out
+
+    # -- internals -----------------------------------------------------------------------------
+    def _note(self, text: str) -> None:
+        self.last_error = text
+        self.log(text)
+
+    def _seq_props(self, seq: int) -> Optional[Properties]:
+        if not self.v5:
+            return None
+        p = Properties(PacketTypes.PUBLISH)
+        p.UserProperty = ("seq", str(seq))
+        return p
+
+    def _pump(self) -> None:
+        """Hand spool rows to paho in order while the window and the rate allow (under lock)."""
+        if not self._connected or self._client is None or self._cursor >= self._spool_top:
+            return
+        window = self.limits.max_inflight - len(self._inflight)
+        window = min(window, self._bucket.available())
+        if window <= 0:
+            return
+        rows = self.spool.after(self._cursor, window)
+        for row in rows:
+            props = self._seq_props(row.seq) if row.seq_property else None
+            info = self._client.publish(row.topic, row.payload, qos=row.qos, retain=row.retain,
+                                        properties=props)
+            if info.rc != mqtt.MQTT_ERR_SUCCESS:
+                return
+            self._bucket.take()
+            self._inflight[info.mid] = (row.seq, row.created, 1)
+            self._cursor = row.seq
+            self.counters["sent"] += 1
+        if len(rows) < window:
+            # nothing newer is left in the spool (rows above the cursor may have been dropped)
+            self._cursor = max(self._cursor, self._spool_top)
+
+    def _process_acks(self) -> None:
+        if not self._acks:
+            return
+        with self._lock:
+            done = []
+            now = time.time()
+            while self._acks:
+                mid, rc = self._acks.popleft()
+                entry = self._inflight.pop(mid, None)
+                if entry is None:
+                    continue
+                seq, created, count = entry
+                if rc is not None and rc.is_failure:
+                    self.counters["broker_rejected"] += count
+                    self.counters["dropped"] += count
+                    self._note(f"broker refused message seq {seq}: {rc.getName()}")
+                else:
+                    self.counters["delivered"] += count
+                    self._latency.append(now - created)
+                if seq is not None:
+                    done.append(seq)
+            if done:
+                self.spool.remove(done)
+            self._pump()
+
+    # paho callbacks (network thread) ------------------------------------------------------------
+    def _on_connect(self, client, userdata, flags, reason_code, properties):
+        if reason_code.is_failure:
+            self._connack = ("refused", str(reason_code))
+        else:
+            self._connack = ("ok", "")
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties):
+        self._lost = str(reason_code)
+
+    def _on_publish(self, client, userdata, mid, reason_code, properties):
+        self._acks.append((mid, reason_code))
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties):
+        for rc in reason_codes:
+            if rc.is_failure:
+                self._note(f"subscription refused by the broker: {rc}")
+                self.counters["subscribe_refused"] += 1
+
+    def _on_message(self, client, userdata, msg):
+        if self.on_message is not None:
+            try:
+                self.on_message(msg)
+            except Exception as e:  # a bad handler must not kill the link
+                self._note(f"command handler failed: {e!r}")
+
+    def _new_client(self) -> mqtt.Client:
+        b = self.broker
+        proto = mqtt.MQTTv5 if self.v5 else mqtt.MQTTv311
+        kw = {} if self.v5 else {"clean_session": b.clean_start}
+        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=b.client_id, protocol=proto,
+                        transport=b.transport, reconnect_on_failure=False, **kw)
+        c.max_inflight_messages_set(max(self.limits.max_inflight, 1))
+        c.max_queued_messages_set(0)
+        c.connect_timeout = b.connect_timeout
+        if b.transport == "websockets":
+            c.ws_set_options(path=b.ws_path)
+        if b.username:
+            c.username_pw_set(b.username, b.password or None)
+        if b.tls.enabled:
+            ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH,
+                                             cafile=b.tls.ca_file or None)
+            if b.tls.cert_file:
+                ctx.load_cert_chain(b.tls.cert_file, b.tls.key_file)
+            if b.tls.insecure:
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE
+            c.tls_set_context(ctx)
+        if self.status_topic:
+            c.will_set(self.status_topic, b"offline", qos=1, retain=True)
+        c.on_connect = self._on_connect
+        c.on_disconnect = self._on_disconnect
+        c.on_publish = self._on_publish
+        c.on_subscribe = self._on_subscribe
+        c.on_message = self._on_message
+        # never write from the publishing thread: the network thread's loop() does all I/O
+        c.on_socket_register_write = lambda client, userdata, sock: None
+        return c
+
+    def _connect_once(self) -> bool:
+        b = self.broker
+        self.state = "connecting"
+        c = self._new_client()
+        self._connack = None
+        self._lost = None
+        props = None
+        if self.v5:
+            props = Properties(PacketTypes.CONNECT)
+            if b.session_expiry:
+                props.SessionExpiryInterval = b.session_expiry
+        try:
+            if self.v5:
+                c.connect(b.host, b.port, keepalive=b.keepalive, clean_start=b.clean_start,
+                          properties=props)
+            else:
+                c.connect(b.host, b.port, keepalive=b.keepalive)
+        except ssl.SSLCertVerificationError as e:
+            return self._fail(c, f"TLS: broker certificate rejected: {e.verify_message}")
+        except ssl.SSLError as e:
+            return self._fail(c, f"TLS: {e.reason or e}")
+        except (socket.timeout, TimeoutError):
+            return self._fail(c, f"no answer from {b.host}:{b.port} within {b.connect_timeout:g} s")
+        except OSError as e:
+            return self._fail(c, f"cannot connect to {b.host}:{b.port}: {e.strerror or e}")
+        except Exception as e:  # websocket handshake errors and similar
+            return self._fail(c, f"cannot connect to {b.host}:{b.port}: {e}")
+        deadline = time.monotonic() + b.connect_timeout
+        while self._connack is None and not self._stop.is_set():
+            rc = c.loop(0.05)
+            if rc != mqtt.MQTT_ERR_SUCCESS and self._connack is None:
+                return self._fail(c, f"connection closed before CONNACK ({mqtt.error_string(rc)}); "
+                                     "TLS client certificate or protocol refused?")
+            if time.monotonic() > deadline:
+                return self._fail(c, f"broker accepted TCP but sent no CONNACK within "
+                                     f"{b.connect_timeout:g} s")
+        if self._connack is None:
+            return self._fail(c, "stopped")
+        if self._connack[0] != "ok":
+            return self._fail(c, f"broker refused the connection: {self._connack[1]}")
+        with self._lock:
+            self._client = c
+            self._connected = True
+            self._inflight.clear()
+            self._acks.clear()
+            self._cursor = 0
+            self.state = "connected"
+            self.counters["connects"] += 1
+            if self.status_topic:
+                c.publish(self.status_topic, b"online", qos=1, retain=True)
+            for topic, qos in self.subscriptions:
+                c.subscribe(topic, qos)
+            self._pump()
+        self._backoff.reset()
+        self._conn_event.set()
+        self.log(f"connected to {b.host}:{b.port} ({b.transport}{', TLS' if b.tls.enabled else ''})")
+        if self.on_state:
+            self.on_state(True, "")
+        return True
+
+    def _fail(self, c: mqtt.Client, reason: str) -> bool:
+        try:
+            c.disconnect()
+        except Exception:
+            pass
+        try:
+            sock = c.socket()
+            if sock is not None:
+                sock.close()
+        except Exception:
+            pass
+        self.state = "disconnected"
+        self.counters["connect_failures"] += 1
+        delay = self._backoff.schedule()
+        self._note(f"{reason}; retrying in {delay:.1f} s")
+        return False
+
+    def _lost_connection(self, reason: str) -> None:
+        with self._lock:
+            c = self._client
+            self._client = None
+            self._connected = False
+            self._conn_event.clear()
+            self._inflight.clear()
+            self._acks.clear()
+            self._cursor = 0
+            self.state = "disconnected"
+            self.counters["disconnects"] += 1
+        try:
+            if c is not None:
+                sock = c.socket()
+                if sock is not None:
+                    sock.close()
+        except Exception:
+            pass
+        delay = self._backoff.schedule()
+        self._note(f"connection lost ({reason}); retrying in {delay:.1f} s")
+        if self.on_state:
+            self.on_state(False, reason)
+
+    def _run(self) -> None:
+        last_expire = 0.0
+        while not self._stop.is_set():
+            now = time.monotonic()
+            if now - last_expire > 5.0:
+                last_expire = now
+                with self._lock:
+                    n = self.spool.expire()
+                if n:
+                    self._note(f"dropped {n} spooled message(s) older than {self.spool.max_age_s:g} s")
+            if not self._connected:
+                if not self._backoff.due():
+                    time.sleep(0.02)
+                    continue
+                if not self._connect_once():
+                    continue
+            c = self._client
+            rc = c.loop(0.02) if c is not None else mqtt.MQTT_ERR_NO_CONN
+            self._process_acks()
+            if rc != mqtt.MQTT_ERR_SUCCESS or self._lost is not None:
+                self._process_acks()
+                self._lost_connection(self._lost or mqtt.error_string(rc))
+                continue
+            with self._lock:
+                self._pump()

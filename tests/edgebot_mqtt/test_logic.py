@@ -1,0 +1,172 @@
+"""ROS-free parts: config validation, JSON encoding/batching, command validation, rate limits."""
+import json
+import math
+
+import pytest
+
+from edgebot_mqtt import config as C
+from edgebot_mqtt import encoding
+from edgebot_mqtt.commands import Rejected, Validator
+from edgebot_mqtt.ratelimit import Decimator, TokenBucket
+
+from edgebot_common.msg_dict import to_dict
+
+
+class Clock:
+    def __init__(self, t=100.0):
+        self.t = t
+
+    def __call__(self):
+        return self.t
+
+
+def base(**kw):
+    d = {"robot_id": "r1", "spool": {"path": ":memory:"}}
+    d.update(kw)
+    return d
+
+
+def test_config_defaults_and_templates():
+    cfg = C.parse(base(telemetry=[{"ros_topic": "imu/data", "type": "sensor_msgs/msg/Imu",
+                                   "mqtt_topic": "edgebot/{robot_id}/imu", "max_rate": 5,
+                                   "fields": ["header.stamp", "angular_velocity.z"]}]))
+    assert cfg.telemetry[0].mqtt_topic == "edgebot/r1/imu"
+    assert cfg.telemetry[0].qos == 1 and cfg.telemetry[0].encoding == "json"
+    assert cfg.status_topic == "edgebot/r1/status"
+    assert cfg.broker.client_id == "edgebot-r1"
+
+
+@pytest.mark.parametrize("data, text", [
+    (base(telemetry=[{"ros_topic": "a", "type": "std_msgs/msg/String", "mqtt_topic": "x", "qos": 2}]),
+     "telemetry[0].qos = 2: must be one of [0, 1]"),
+    (base(telemetry=[{"ros_topic": "a", "type": "std_msgs/msg/Nope", "mqtt_topic": "x"}]),
+     "telemetry[0].type = 'std_msgs/msg/Nope'"),
+    (base(telemetry=[{"ros_topic": "a", "type": "std_msgs/msg/String", "mqtt_topic": "x/#"}]),
+     "must not contain wildcards"),
+    (base(telemetry=[{"ros_topic": "a", "type": "std_msgs/msg/String", "mqtt_topic": "x",
+                      "fields": ["nope"]}]), "telemetry[0].fields[0] = 'nope': no field 'nope'"),
+    (base(telemetry=[{"ros_topic": "a", "type": "std_msgs/msg/String", "mqtt_topic": "{host}/x"}]),
+     "only the placeholder {robot_id}"),
+    (base(commands=[{"mqtt_topic": "c", "ros_topic": "cmd_vel", "type": "geometry_msgs/msg/Twist",
+                     "ranges": {"linear.x": [1, -1]}}]), "min <= max"),
+    (base(broker={"port": 70000}), "broker.port = 70000: must be <= 65535"),
+    (base(broker={"tls": {"enabled": True, "ca_file": "/nonexistent/ca.pem"}}), "file does not exist"),
+    (base(broker={"hots": "x"}), "broker.hots = 'x': unknown key"),
+    (base(services=[{"mqtt_topic": "s", "service": "estop", "type": "std_srvs/srv/SetBool"}],
+          broker={"protocol": "3.1.1"}), "needs broker.protocol 5"),
+])
+def test_config_errors_name_key_value_allowed(data, text):
+    with pytest.raises(C.ConfigError) as e:
+        C.parse(data)
+    assert text in str(e.value)
+
+
+def test_profile_merge_and_overrides(tmp_path):
+    (tmp_path / "mqtt").mkdir()
+    (tmp_path / "mqtt" / "p.yaml").write_text("broker: {port: 8883, keepalive: 60}\n"
+                                              "limits: {max_publish_rate: 100}\n")
+    (tmp_path / "map.yaml").write_text("profile: p\nrobot_id: a\nbroker: {keepalive: 20}\n"
+                                       "spool: {path: sp.db}\n")
+    cfg = C.load(str(tmp_path / "map.yaml"), {"robot_id": "b", "broker": {"host": "h"}})
+    assert (cfg.broker.port, cfg.broker.keepalive, cfg.broker.host) == (8883, 20, "h")
+    assert cfg.limits.max_publish_rate == 100 and cfg.robot_id == "b"
+    assert cfg.spool.path == str(tmp_path / "sp.db")
+    with pytest.raises(C.ConfigError, match="profile = 'nope'"):
+        C.load(str(tmp_path / "map.yaml"), {"profile": "nope"})
+
+
+def test_shipped_configs_are_valid():
+    import pathlib
+    root = pathlib.Path(__file__).resolve().parents[2] / "config"
+    cfg = C.load(str(root / "mqtt_bridge.yaml"), {"spool": {"path": ":memory:"}})
+    assert cfg.telemetry and cfg.commands
+    aws = C.load(str(root / "mqtt_bridge.yaml"),
+                 {"profile": "aws_iot", "spool": {"path": ":memory:"},
+                  "broker": {"tls": {"enabled": False}}})
+    assert aws.limits.max_publish_rate == 100 and aws.limits.max_payload == 128 * 1024
+    assert aws.broker.port == 8883
+
+
+def test_json_body_fields_stamp_nan_and_bytes():
+    from sensor_msgs.msg import Image, Imu
+    m = Imu()
+    m.header.stamp.sec, m.header.stamp.nanosec = 12, 500000000
+    m.angular_velocity.z = 0.25
+    m.linear_acceleration.x = float("nan")
+    b = encoding.body(to_dict(m), ["angular_velocity.z", "linear_acceleration"])
+    obj = json.loads(encoding.single(7, b))
+    assert obj["seq"] == 7 and obj["stamp"] == 12.5
+    assert obj["data"] == {"angular_velocity": {"z": 0.25},
+                           "linear_acceleration": {"x": None, "y": 0.0, "z": 0.0}}
+    img = Image(height=2, width=3, encoding="rgb8", step=9, data=bytes(18))
+    d = json.loads(encoding.single(1, encoding.body(to_dict(img, bytes_as="omit"))))
+    assert d["data"]["data"] == "<18 bytes>" and d["data"]["width"] == 3
+
+
+def test_batch_payload_and_batcher():
+    clock = Clock()
+    bt = encoding.Batcher(3, 0.5, clock=clock)
+    assert bt.add('{"stamp":1,"data":{}}') is None
+    assert not bt.due()
+    clock.t += 0.6
+    assert bt.due()
+    items = bt.take() + ['{"stamp":2,"data":{}}']
+    entries = encoding.decode(encoding.batch([5, 6], items))
+    assert [e["seq"] for e in entries] == [5, 6] and entries[1]["stamp"] == 2
+    assert bt.add("{}") is None and bt.add("{}") is None and len(bt.add("{}")) == 3
+
+
+def twist_validator(**kw):
+    args = dict(required=["linear.x"], ranges={"linear.x": (-0.5, 0.5), "angular.z": (-2, 2)},
+                max_size=200, max_rate=0.0)
+    args.update(kw)
+    return Validator("geometry_msgs/msg/Twist", **args)
+
+
+@pytest.mark.parametrize("payload, reason", [
+    (b'{"linear": {"x": 0.1}' + b" " * 300 + b"}", "oversize"),
+    (b'{"linear": {"x": 0.1}', "malformed_json"),
+    (b"\xff\xfe", "malformed_json"),
+    (b'[1, 2]', "not_object"),
+    (b'{"linear": {"x": NaN}}', "malformed_json"),
+    (b'{"linear": {"x": 1e999}}', "not_finite"),
+    (b'{"angular": {"z": 0.1}}', "missing_field"),
+    (b'{"linear": {"x": 0.9}}', "out_of_range"),
+    (b'{"linear": {"x": "fast"}}', "bad_field"),
+    (b'{"linear": {"x": 0.1, "w": 1}}', "bad_field"),
+    (b'{"linear": {"x": 0.1}, "angular": {"z": true}}', "bad_field"),
+])
+def test_command_rejections(payload, reason):
+    with pytest.raises(Rejected) as e:
+        twist_validator().validate(payload)
+    assert e.value.reason == reason, e.value.detail
+
+
+def test_command_accepted_and_rate_limited():
+    clock = Clock()
+    v = twist_validator(max_rate=2.0, clock=clock)
+    msg, _ = v.validate(b'{"linear": {"x": 0.2}, "angular": {"z": -1}}')
+    assert msg.linear.x == 0.2 and msg.angular.z == -1.0
+    v.validate(b'{"linear": {"x": 0.2}}')
+    with pytest.raises(Rejected) as e:
+        v.validate(b'{"linear": {"x": 0.2}}')
+    assert e.value.reason == "rate_limited"
+    clock.t += 0.5
+    v.validate(b'{"linear": {"x": 0.2}}')
+
+
+def test_decimator_and_token_bucket():
+    clock = Clock()
+    d = Decimator(10.0, clock=clock)
+    passed = 0
+    for i in range(100):  # 100 messages over 1 s at 100 Hz
+        passed += d.allow()
+        clock.t += 0.01
+    assert 9 <= passed <= 11 and d.decimated == 100 - passed
+    assert all(Decimator(0).allow() for _ in range(5))
+    tb = TokenBucket(100.0, clock=clock)
+    n = sum(tb.take() for _ in range(500))
+    assert n == 100
+    clock.t += 0.055
+    assert tb.available() == 5
+    assert math.isclose(TokenBucket(0).available(), 1 << 30)
