@@ -1,0 +1,94 @@
+// The base controller's real-time loop: commands (v, w) in, wheel speed commands and odometry
+// out, at a fixed rate on its own thread. Exchange with the ROS side is lock-free SPSC.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+#include "edgebot_rt/diff_drive.hpp"
+#include "edgebot_rt/loop_runner.hpp"
+#include "edgebot_rt/pid.hpp"
+#include "edgebot_rt/rate_limiter.hpp"
+#include "edgebot_rt/spsc.hpp"
+
+namespace edgebot_rt
+{
+
+struct BaseControlConfig
+{
+  double rate_hz{200.0};
+  double wheel_radius{0.033};
+  double wheel_separation{0.16};
+  double max_linear{0.5};
+  double max_angular{2.5};
+  double max_linear_accel{1.0};
+  double max_angular_accel{5.0};
+  double max_wheel_speed{20.0};
+  double command_timeout{0.25};
+  bool use_feedback{false};
+  double kp{0.5}, ki{2.0}, kd{0.0};
+  double feedback_timeout{0.2};
+  double imu_yaw_weight{0.0};
+  int realtime_priority{0};
+  size_t ring_capacity{4096};
+};
+
+// One cycle's output, as handed to the ROS side.
+struct LoopSample
+{
+  double t;  // CLOCK_MONOTONIC seconds
+  double wl_cmd, wr_cmd;  // rad/s
+  double x, y, theta;     // odometry pose
+  double v, w;            // odometry twist
+  uint64_t timed_out;     // 1 when no fresh command (wheels commanded to zero)
+};
+
+class BaseControlLoop
+{
+public:
+  explicit BaseControlLoop(const BaseControlConfig & config);  // throws std::invalid_argument
+  ~BaseControlLoop();
+
+  bool start();
+  void stop();
+  bool running() const {return loop_.running();}
+
+  // Producer side (one thread at a time, e.g. under the GIL). False when rejected (non-finite).
+  bool set_command(double v, double w);
+  bool set_wheel_feedback(double wl, double wr);
+  bool set_imu_yaw_rate(double wz);
+
+  // Consumer side (one thread at a time).
+  bool pop(LoopSample & out) {return ring_.pop(out);}
+  bool latest(LoopSample & out) {return latest_.read(out);}
+
+  uint64_t drops() const {return ring_.dropped();}
+  uint64_t rejected() const {return rejected_.load(std::memory_order_relaxed);}
+  LoopStats stats() const {return loop_.stats();}
+  const BaseControlConfig & config() const {return cfg_;}
+
+  // One cycle, normally called by the loop thread; public for deterministic tests.
+  void cycle(int64_t now_ns, double dt);
+
+private:
+  struct Stamped
+  {
+    double a, b;
+    int64_t stamp_ns;
+  };
+
+  BaseControlConfig cfg_;
+  DiffDriveKinematics kin_;
+  Odometry odom_;
+  RateLimiter lin_limiter_, ang_limiter_;
+  Pid pid_left_, pid_right_;
+  LatestBox<Stamped> command_, feedback_, imu_;
+  DropOldestRing<LoopSample> ring_;
+  LatestBox<LoopSample> latest_;
+  std::atomic<uint64_t> rejected_{0};
+  bool pid_active_{false};
+  FixedRateLoop loop_;
+};
+
+}  // namespace edgebot_rt

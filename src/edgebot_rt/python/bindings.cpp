@@ -1,0 +1,217 @@
+// pybind11 bindings: `import edgebot_rt`. The loop threads never touch Python; calls that wait
+// (start/stop/run_for) release the GIL.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <chrono>
+#include <cmath>
+#include <memory>
+#include <thread>
+
+#include "edgebot_rt/base_control_loop.hpp"
+#include "edgebot_rt/diff_drive.hpp"
+#include "edgebot_rt/loop_runner.hpp"
+#include "edgebot_rt/madgwick.hpp"
+#include "edgebot_rt/pid.hpp"
+#include "edgebot_rt/rate_limiter.hpp"
+
+namespace py = pybind11;
+using namespace edgebot_rt;  // NOLINT(build/namespaces)
+
+namespace
+{
+
+py::dict loop_stats_dict(const LoopStats & s)
+{
+  py::dict d;
+  d["cycles"] = s.cycles;
+  d["overruns"] = s.overruns;
+  d["period_err_p50_ns"] = s.period_err_p50_ns;
+  d["period_err_p99_ns"] = s.period_err_p99_ns;
+  d["period_err_max_ns"] = s.period_err_max_ns;
+  d["wake_latency_p50_ns"] = s.wake_latency_p50_ns;
+  d["wake_latency_p99_ns"] = s.wake_latency_p99_ns;
+  d["wake_latency_max_ns"] = s.wake_latency_max_ns;
+  d["drift_ns"] = s.drift_ns;
+  d["elapsed_s"] = s.elapsed_s;
+  d["rt_priority_applied"] = s.rt_priority_applied;
+  d["mlock_applied"] = s.mlock_applied;
+  d["running"] = s.running;
+  return d;
+}
+
+py::tuple sample_tuple(const LoopSample & s)
+{
+  return py::make_tuple(s.t, s.wl_cmd, s.wr_cmd, s.x, s.y, s.theta, s.v, s.w, s.timed_out != 0);
+}
+
+class LoopRunner
+{
+public:
+  LoopRunner(double rate_hz, int priority)
+  : loop_(rate_hz, priority, [](int64_t, double) {}) {}
+  bool start() {return loop_.start();}
+  void stop() {loop_.stop();}
+  LoopStats run_for(double seconds)
+  {
+    if (!std::isfinite(seconds) || seconds < 0.0) {throw std::invalid_argument("seconds must be >= 0");}
+    loop_.start();
+    std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+    loop_.stop();
+    return loop_.stats();
+  }
+  LoopStats stats() const {return loop_.stats();}
+  bool running() const {return loop_.running();}
+  double rate_hz() const {return loop_.rate_hz();}
+
+private:
+  FixedRateLoop loop_;
+};
+
+}  // namespace
+
+PYBIND11_MODULE(_edgebot_rt, m)
+{
+  m.doc() = "edgebot real-time core: PID, rate limiter, diff-drive kinematics/odometry, "
+    "Madgwick filter, fixed-rate C++ loops";
+  m.def("monotonic_ns", &monotonic_ns, "CLOCK_MONOTONIC in ns (same clock as time.monotonic_ns)");
+
+  py::class_<Pid>(m, "Pid")
+  .def(py::init<double, double, double, double, double, double>(),
+    py::arg("kp"), py::arg("ki"), py::arg("kd"), py::arg("out_min"), py::arg("out_max"),
+    py::arg("d_filter_tau") = 0.0)
+  .def("update", &Pid::update, py::arg("setpoint"), py::arg("measurement"), py::arg("dt"),
+    "One step; non-finite input or dt <= 0 is rejected (previous output returned)")
+  .def("reset", &Pid::reset)
+  .def_property_readonly("integral", &Pid::integral)
+  .def_property_readonly("output", &Pid::last_output)
+  .def_property_readonly("rejected", &Pid::rejected)
+  .def_property_readonly("kp", &Pid::kp)
+  .def_property_readonly("ki", &Pid::ki)
+  .def_property_readonly("kd", &Pid::kd);
+
+  py::class_<RateLimiter>(m, "RateLimiter")
+  .def(py::init<double, double>(), py::arg("max_velocity"), py::arg("max_acceleration"))
+  .def("step", &RateLimiter::step, py::arg("target"), py::arg("dt"))
+  .def("reset", &RateLimiter::reset, py::arg("value") = 0.0)
+  .def_property_readonly("value", &RateLimiter::value);
+
+  py::class_<DiffDriveKinematics>(m, "DiffDriveKinematics")
+  .def(py::init<double, double>(), py::arg("wheel_radius"), py::arg("wheel_separation"))
+  .def("inverse", [](const DiffDriveKinematics & k, double v, double w) {
+      const WheelSpeeds s = k.inverse(v, w);
+      return py::make_tuple(s.left, s.right);
+    }, py::arg("v"), py::arg("w"), "(v m/s, w rad/s) -> (wl, wr) rad/s")
+  .def("forward", [](const DiffDriveKinematics & k, double wl, double wr) {
+      const BodyTwist t = k.forward(wl, wr);
+      return py::make_tuple(t.v, t.w);
+    }, py::arg("wl"), py::arg("wr"), "(wl, wr) rad/s -> (v m/s, w rad/s)")
+  .def_property_readonly("wheel_radius", &DiffDriveKinematics::wheel_radius)
+  .def_property_readonly("wheel_separation", &DiffDriveKinematics::wheel_separation);
+
+  py::class_<Odometry>(m, "Odometry")
+  .def(py::init<double, double>(), py::arg("wheel_radius"), py::arg("wheel_separation"))
+  .def("update_velocity", &Odometry::update_velocity, py::arg("wl"), py::arg("wr"), py::arg("dt"))
+  .def("update_position", &Odometry::update_position, py::arg("left_rad"), py::arg("right_rad"),
+    py::arg("dt") = 0.0)
+  .def("reset", &Odometry::reset, py::arg("x") = 0.0, py::arg("y") = 0.0, py::arg("theta") = 0.0)
+  .def("set_yaw", &Odometry::set_yaw, py::arg("theta"))
+  .def_property_readonly("pose", [](const Odometry & o) {
+      return py::make_tuple(o.x(), o.y(), o.theta());
+    })
+  .def_property_readonly("twist", [](const Odometry & o) {return py::make_tuple(o.v(), o.w());});
+
+  py::class_<Madgwick>(m, "Madgwick")
+  .def(py::init<double, double>(), py::arg("beta") = 0.1, py::arg("zeta") = 0.0)
+  .def("update_imu", &Madgwick::update_imu, py::arg("gx"), py::arg("gy"), py::arg("gz"),
+    py::arg("ax"), py::arg("ay"), py::arg("az"), py::arg("dt"))
+  .def("update_marg", &Madgwick::update_marg, py::arg("gx"), py::arg("gy"), py::arg("gz"),
+    py::arg("ax"), py::arg("ay"), py::arg("az"), py::arg("mx"), py::arg("my"), py::arg("mz"),
+    py::arg("dt"))
+  .def("init_from_accel", &Madgwick::init_from_accel, py::arg("ax"), py::arg("ay"), py::arg("az"))
+  .def("set_quaternion", &Madgwick::set_quaternion, py::arg("w"), py::arg("x"), py::arg("y"),
+    py::arg("z"))
+  .def("reset", &Madgwick::reset)
+  .def_property_readonly("quaternion", [](const Madgwick & f) {
+      const Quaternion & q = f.quaternion();
+      return py::make_tuple(q.w, q.x, q.y, q.z);
+    })
+  .def_property_readonly("gyro_bias", [](const Madgwick & f) {
+      return py::make_tuple(f.bias_x(), f.bias_y(), f.bias_z());
+    })
+  .def_property("beta", &Madgwick::beta, &Madgwick::set_beta)
+  .def_property("zeta", &Madgwick::zeta, &Madgwick::set_zeta)
+  .def_property_readonly("nan_resets", &Madgwick::nan_resets);
+
+  py::class_<BaseControlLoop>(m, "BaseControlLoop")
+  .def(py::init([](double rate_hz, double wheel_radius, double wheel_separation, double max_linear,
+    double max_angular, double max_linear_accel, double max_angular_accel, double max_wheel_speed,
+    double command_timeout, bool use_feedback, double kp, double ki, double kd,
+    double feedback_timeout, double imu_yaw_weight, int realtime_priority, size_t ring_capacity) {
+      BaseControlConfig c;
+      c.rate_hz = rate_hz;
+      c.wheel_radius = wheel_radius;
+      c.wheel_separation = wheel_separation;
+      c.max_linear = max_linear;
+      c.max_angular = max_angular;
+      c.max_linear_accel = max_linear_accel;
+      c.max_angular_accel = max_angular_accel;
+      c.max_wheel_speed = max_wheel_speed;
+      c.command_timeout = command_timeout;
+      c.use_feedback = use_feedback;
+      c.kp = kp;
+      c.ki = ki;
+      c.kd = kd;
+      c.feedback_timeout = feedback_timeout;
+      c.imu_yaw_weight = imu_yaw_weight;
+      c.realtime_priority = realtime_priority;
+      c.ring_capacity = ring_capacity;
+      return std::make_unique<BaseControlLoop>(c);
+    }),
+    py::arg("rate_hz") = 200.0, py::arg("wheel_radius") = 0.033, py::arg("wheel_separation") = 0.16,
+    py::arg("max_linear") = 0.5, py::arg("max_angular") = 2.5, py::arg("max_linear_accel") = 1.0,
+    py::arg("max_angular_accel") = 5.0, py::arg("max_wheel_speed") = 20.0,
+    py::arg("command_timeout") = 0.25, py::arg("use_feedback") = false, py::arg("kp") = 0.5,
+    py::arg("ki") = 2.0, py::arg("kd") = 0.0, py::arg("feedback_timeout") = 0.2,
+    py::arg("imu_yaw_weight") = 0.0, py::arg("realtime_priority") = 0,
+    py::arg("ring_capacity") = 4096)
+  .def("start", &BaseControlLoop::start, py::call_guard<py::gil_scoped_release>())
+  .def("stop", &BaseControlLoop::stop, py::call_guard<py::gil_scoped_release>())
+  .def_property_readonly("running", &BaseControlLoop::running)
+  .def("set_command", &BaseControlLoop::set_command, py::arg("v"), py::arg("w"))
+  .def("set_wheel_feedback", &BaseControlLoop::set_wheel_feedback, py::arg("wl"), py::arg("wr"))
+  .def("set_imu_yaw_rate", &BaseControlLoop::set_imu_yaw_rate, py::arg("wz"))
+  .def("drain", [](BaseControlLoop & l) {
+      py::list out;
+      LoopSample s;
+      while (l.pop(s)) {out.append(sample_tuple(s));}
+      return out;
+    }, "Every sample since the last drain: (t, wl_cmd, wr_cmd, x, y, theta, v, w, timed_out)")
+  .def("latest", [](BaseControlLoop & l) -> py::object {
+      LoopSample s;
+      if (!l.latest(s)) {return py::none();}
+      return sample_tuple(s);
+    })
+  .def("stats", [](const BaseControlLoop & l) {
+      py::dict d = loop_stats_dict(l.stats());
+      d["drops"] = l.drops();
+      d["rejected"] = l.rejected();
+      return d;
+    });
+
+  py::class_<LoopRunner>(m, "LoopRunner")
+  .def(py::init<double, int>(), py::arg("rate_hz"), py::arg("priority") = 0)
+  .def("run_for", [](LoopRunner & r, double seconds) {
+      LoopStats s;
+      {
+        py::gil_scoped_release release;
+        s = r.run_for(seconds);
+      }
+      return loop_stats_dict(s);
+    }, py::arg("seconds"))
+  .def("start", &LoopRunner::start, py::call_guard<py::gil_scoped_release>())
+  .def("stop", &LoopRunner::stop, py::call_guard<py::gil_scoped_release>())
+  .def("stats", [](const LoopRunner & r) {return loop_stats_dict(r.stats());})
+  .def_property_readonly("running", &LoopRunner::running)
+  .def_property_readonly("rate_hz", &LoopRunner::rate_hz);
+}
