@@ -1,0 +1,89 @@
+"""Board models (ROS-free): the pins of common 8-bit Arduinos and what each pin can do.
+
+The virtual Arduino reports these in its capability response; the node checks the pin map
+against them at start (and against the real board's report when it connects).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, FrozenSet, List
+
+from . import protocol as P
+
+
+@dataclass(frozen=True)
+class BoardModel:
+    name: str
+    total_pins: int
+    digital: FrozenSet[int]          # pins usable as digital I/O
+    analog: Dict[int, int]           # pin -> analog channel (A0 = 0)
+    pwm: FrozenSet[int]
+    i2c: FrozenSet[int]
+
+    def analog_pin(self, channel: int) -> int:
+        for pin, ch in self.analog.items():
+            if ch == channel:
+                return pin
+        raise KeyError(f"board {self.name} has no analog input A{channel}")
+
+    def capabilities(self, firmware: str = "FirmataExpress") -> List[dict]:
+        """Per pin {mode: resolution}, in the order the firmware reports them."""
+        express = firmware == "FirmataExpress"
+        out = []
+        for pin in range(self.total_pins):
+            modes: dict = {}
+            if pin in self.digital:
+                modes[P.INPUT] = 1
+                modes[P.PULLUP] = 1
+                modes[P.OUTPUT] = 1
+                if express:
+                    modes[P.STEPPER] = 1
+                    modes[P.SONAR] = 1
+                    modes[P.TONE] = 1
+            if pin in self.analog:
+                modes[P.ANALOG] = 10
+            if pin in self.pwm:
+                modes[P.PWM] = 8
+            if pin in self.digital:
+                modes[P.SERVO] = 14
+            if pin in self.i2c:
+                modes[P.I2C] = 1
+            out.append(modes)
+        return out
+
+    def analog_mapping(self) -> List[int]:
+        return [self.analog.get(p, 0x7F) for p in range(self.total_pins)]
+
+
+def _uno_like(name: str, analog_only=()) -> BoardModel:
+    analog_pins = list(range(14, 20)) + list(analog_only)
+    return BoardModel(
+        name=name,
+        total_pins=20 + len(analog_only),
+        digital=frozenset(range(2, 20)),            # 0/1 are the serial link
+        analog={p: i for i, p in enumerate(analog_pins)},
+        pwm=frozenset({3, 5, 6, 9, 10, 11}),
+        i2c=frozenset({18, 19}),
+    )
+
+
+BOARDS: Dict[str, BoardModel] = {
+    "uno": _uno_like("uno"),
+    # Nano (ATmega328P): like the Uno plus A6/A7, which are analog only
+    "nano": _uno_like("nano", analog_only=(20, 21)),
+    "mega": BoardModel(
+        name="mega",
+        total_pins=70,
+        digital=frozenset(range(2, 70)),
+        analog={p: p - 54 for p in range(54, 70)},
+        pwm=frozenset(list(range(2, 14)) + [44, 45, 46]),
+        i2c=frozenset({20, 21}),
+    ),
+}
+
+
+def get(name: str) -> BoardModel:
+    try:
+        return BOARDS[name]
+    except KeyError:
+        raise ValueError(f"unknown board {name!r}; allowed: {sorted(BOARDS)}") from None
