@@ -1,0 +1,193 @@
+"""foxglove_bridge as a process, watched by a Python client speaking the Foxglove WebSocket
+protocol; real DDS between the test's rclpy node and the bridge."""
+import json
+import math
+import pathlib
+import time
+
+import pytest
+from geometry_msgs.msg import Twist
+from nav_msgs.msg import Odometry
+from rclpy.serialization import deserialize_message, serialize_message
+from sensor_msgs.msg import Imu
+from std_msgs.msg import String
+
+from edgebot_common import qos as Q
+from edgebot_testing import ROOT, free_port, wait_for
+from edgebot_viz.ws_client import FoxgloveClient
+
+URDF = """<robot name="r">
+  <link name="base_link"/><link name="left_wheel"/><link name="imu_link"/>
+  <joint name="left_wheel_joint" type="continuous"><parent link="base_link"/>
+    <child link="left_wheel"/><origin xyz="0 0.1 0"/><axis xyz="0 1 0"/></joint>
+  <joint name="imu_joint" type="fixed"><parent link="base_link"/><child link="imu_link"/>
+    <origin xyz="0 0 0.03"/></joint>
+</robot>"""
+
+
+def start_bridge(procs, tmp_path=None, **params):
+    port = free_port()
+    p = {"port": port, "discovery_period_s": 0.2}
+    p.update(params)
+    proc = procs.node("edgebot_viz", "foxglove_bridge", params=p)
+    proc.wait_output("Foxglove bridge listening", timeout=30)
+    return proc, f"ws://127.0.0.1:{port}"
+
+
+def test_advertise_subscribe_and_receive_cdr(procs, ros):
+    bridge, url = start_bridge(procs)
+    pub = ros.publisher(Imu, "imu/data", Q.SENSOR_DATA)
+    with FoxgloveClient(url) as c:
+        assert "clientPublish" in c.wait(lambda: c.server_info, what="serverInfo")["capabilities"]
+        ch = c.wait_channel("/imu/data")
+        assert ch["encoding"] == "cdr"
+        assert ch["schemaEncoding"] == "ros2msg"
+        assert ch["schemaName"] == "sensor_msgs/msg/Imu"
+        assert "MSG: geometry_msgs/Quaternion" in ch["schema"]
+        assert pub.get_subscription_count() == 0  # no ROS subscription before a client asks
+        sub = c.subscribe(ch["id"])
+        ros.wait_subscribers(pub, 1, timeout=15)
+        msg = Imu()
+        msg.header.frame_id = "imu_link"
+        msg.angular_velocity.z = 0.25
+        for i in range(5):
+            msg.header.stamp.sec = i
+            pub.publish(msg)
+            time.sleep(0.02)
+        _, payload, _ = c.next_message(sub, timeout=10)
+        got = deserialize_message(payload, Imu)
+        assert got.header.frame_id == "imu_link"
+        assert got.angular_velocity.z == 0.25
+        # the last client unsubscribing destroys the ROS subscription
+        c.unsubscribe(sub)
+        wait_for(lambda: pub.get_subscription_count() == 0, 15, what="ROS subscription gone")
+    assert bridge.running()
+
+
+def test_throttling_holds_the_configured_rate(procs, ros):
+    bridge, url = start_bridge(procs, topic_rates='["/slow_.*=5"]')
+    fast = ros.publisher(String, "fast_chatter")
+    slow = ros.publisher(String, "slow_chatter")
+    with FoxgloveClient(url) as c:
+        s_fast = c.subscribe(c.wait_channel("/fast_chatter")["id"])
+        s_slow = c.subscribe(c.wait_channel("/slow_chatter")["id"])
+        ros.wait_subscribers(fast, 1, timeout=15)
+        ros.wait_subscribers(slow, 1, timeout=15)
+        t0 = time.monotonic()
+        n = 0
+        while time.monotonic() - t0 < 3.0:
+            fast.publish(String(data=str(n)))
+            slow.publish(String(data=str(n)))
+            n += 1
+            time.sleep(0.02)
+        elapsed = time.monotonic() - t0
+        wait_for(lambda: len(c.messages[s_fast]) >= n * 0.9, 15, what="fast messages")
+        time.sleep(0.5)
+        got_slow = len(c.messages[s_slow])
+        # at most one message per 1/5 s (+1 for the first) however the machine is loaded
+        assert 2 <= got_slow <= 5 * elapsed + 1
+        assert len(c.messages[s_fast]) > 2 * got_slow
+    assert bridge.running()
+
+
+def test_client_publish_allowed_refused_and_malformed(procs, ros):
+    bridge, url = start_bridge(procs)
+    got = ros.collect(Twist, "teleop/cmd_vel", Q.COMMANDS)
+    direct = ros.collect(Twist, "cmd_vel", Q.COMMANDS)
+    with FoxgloveClient(url) as c:
+        c.wait(lambda: c.server_info, what="serverInfo")
+        ok = c.advertise("/teleop/cmd_vel", "geometry_msgs/msg/Twist")
+        bad = c.advertise("/cmd_vel", "geometry_msgs/msg/Twist")
+        assert "refused: not in client_publish_allowlist" in c.wait_status("/cmd_vel refused")["message"]
+        cmd = Twist()
+        cmd.linear.x = 0.3
+        cmd.angular.z = -1.0
+        wait_for(lambda: bridge.output().count("publishes /teleop/cmd_vel"), 15, what="publisher")
+
+        def sent():
+            c.publish(ok, serialize_message(cmd))
+            return got
+        wait_for(sent, 15, interval=0.3, what="client message on teleop/cmd_vel")
+        assert got[0].linear.x == 0.3 and got[0].angular.z == -1.0
+        c.publish(bad, serialize_message(cmd))
+        c.publish(ok, b"\x00\x01\x00\x00\x01\x02")  # truncated CDR
+        assert "malformed" in c.wait_status("malformed")["message"]
+        c.advertise("/teleop/cmd_vel", "no_such_pkg/msg/Nope")
+        c.wait_status("not installed")
+        time.sleep(1.0)
+        assert direct == []  # nothing reached the refused topic
+        assert all(m.linear.x == 0.3 for m in got)
+    assert bridge.running()
+
+
+def test_bad_client_input_gets_status_errors_and_bridge_keeps_serving(procs, ros):
+    bridge, url = start_bridge(procs)
+    pub = ros.publisher(String, "chatter")
+    with FoxgloveClient(url) as c:
+        ch = c.wait_channel("/chatter")
+        c.subscribe(987654)
+        c.wait_status("Unknown channel ID: 987654")
+        c.ws.send("{not json")
+        c.send_json({"op": "launchMissiles"})
+        c.ws.send(b"\x42garbage")
+        c.wait(lambda: len(c.statuses) >= 4, what="four status errors")
+        assert all(s["level"] == 2 for s in c.statuses)
+        sub = c.subscribe(ch["id"])
+        ros.wait_subscribers(pub, 1, timeout=15)
+
+        def got():
+            pub.publish(String(data="still here"))
+            return c.messages[sub]
+        wait_for(got, 15, interval=0.2, what="data after bad input")
+        assert deserialize_message(c.messages[sub][0][1], String).data == "still here"
+    assert bridge.running()
+
+
+def test_robot_description_and_transforms(procs, ros, tmp_path):
+    urdf = tmp_path / "robot.urdf"
+    urdf.write_text(URDF)
+    bridge, url = start_bridge(procs, robot_description_file=str(urdf), transforms_rate_hz=10.0)
+    odom_pub = ros.publisher(Odometry, "odom", Q.SENSOR_DATA)
+    with FoxgloveClient(url) as c:
+        desc = c.wait_channel("/robot_description")
+        _, payload, _ = c.next_message(c.subscribe(desc["id"]), timeout=15)  # latched
+        assert deserialize_message(payload, String).data == URDF
+        # a second client joining later still gets the latched description
+        with FoxgloveClient(url) as c2:
+            sub2 = c2.subscribe(c2.wait_channel("/robot_description")["id"])
+            assert deserialize_message(c2.next_message(sub2, 15)[1], String).data == URDF
+
+        tf = c.wait_channel("/edgebot/transforms")
+        assert tf["schemaName"] == "foxglove.FrameTransforms" and tf["encoding"] == "json"
+        sub = c.subscribe(tf["id"])
+        odom = Odometry()
+        odom.header.frame_id = "odom"
+        odom.child_frame_id = "base_link"
+        odom.pose.pose.position.x = 1.5
+        odom.pose.pose.orientation.z = math.sin(0.25)
+        odom.pose.pose.orientation.w = math.cos(0.25)
+
+        def odom_seen():
+            odom_pub.publish(odom)
+            while c.messages[sub]:
+                tfs = json.loads(c.messages[sub].popleft()[1])["transforms"]
+                by_child = {t["child_frame_id"]: t for t in tfs}
+                if "base_link" in by_child:
+                    return by_child
+            return None
+        by_child = wait_for(odom_seen, 20, interval=0.2, what="odom -> base_link transform")
+        assert by_child["base_link"]["parent_frame_id"] == "odom"
+        assert by_child["base_link"]["translation"]["x"] == 1.5
+        assert by_child["imu_link"]["translation"]["z"] == 0.03
+        assert by_child["left_wheel"]["parent_frame_id"] == "base_link"
+    assert bridge.running()
+
+
+def test_configuration_errors_exit_2(procs, tmp_path):
+    bad = procs.node("edgebot_viz", "foxglove_bridge", params={"topic_allowlist": '["("]'})
+    assert bad.wait(timeout=30) == 2
+    assert "parameter 'topic_allowlist'" in bad.output()
+    missing = procs.node("edgebot_viz", "foxglove_bridge",
+                         params={"port": free_port(), "robot_description_file": str(tmp_path / "none.urdf")})
+    assert missing.wait(timeout=30) == 2
+    assert "robot_description_file" in missing.output()
