@@ -187,4 +187,4 @@ def to_yaml(msg, max_array: int = 64) -> str:
                 return [trim(v) for v in x[:max_array]] + [f"... ({len(x)} items)"]
             return [trim(v) for v in x]
         return x
-    return yaml.safe_dump(trim(to_dict(msg)), sort_keys=False, default_flow_style=None, width=120)
+    return yaml.safe_dump(trim(to_dict(msg)), sort_keys=False, default_flow_style=False, width=120)
