@@ -193,6 +193,7 @@ def publisher(port: int, host: str = "127.0.0.1", username: str = "", password: 
 
 
 def write_mapping(path: pathlib.Path, data: dict) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return str(path)
 
@@ -209,3 +210,21 @@ def dedupe(entries: list) -> list:
 
 def stats_of(msgs) -> dict:
     return json.loads(msgs[-1].data) if msgs else {}
+
+
+def start_bridge(procs, tmp_path, port, telemetry=(), commands=(), services=(), extra=None,
+                 params=None, name="mqtt_bridge"):
+    data = {"robot_id": "r1", "broker": {"host": "127.0.0.1", "port": port, "connect_timeout": 5,
+                                         "reconnect": {"initial": 0.2, "max": 1.0}},
+            "command_filter": "edgebot/{robot_id}/cmd/#",
+            "spool": {"path": str(tmp_path / "spool.db")},
+            "telemetry": list(telemetry), "commands": list(commands), "services": list(services)}
+    for k, v in (extra or {}).items():
+        if isinstance(v, dict) and isinstance(data.get(k), dict):
+            data[k].update(v)
+        else:
+            data[k] = v
+    path = write_mapping(tmp_path / f"{name}.yaml", data)
+    p = {"config": path, "stats_period": 0.2}
+    p.update(params or {})
+    return procs.node("edgebot_mqtt", "mqtt_bridge", params=p, name=name)

@@ -8,25 +8,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from edgebot_testing import wait_for
-from mqtt_testing import Collector, publisher, stats_of, write_mapping
-
-
-def start_bridge(procs, tmp_path, port, telemetry=(), commands=(), services=(), extra=None,
-                 params=None, name="mqtt_bridge"):
-    data = {"robot_id": "r1", "broker": {"host": "127.0.0.1", "port": port, "connect_timeout": 5,
-                                         "reconnect": {"initial": 0.2, "max": 1.0}},
-            "command_filter": "edgebot/{robot_id}/cmd/#",
-            "spool": {"path": str(tmp_path / "spool.db")},
-            "telemetry": list(telemetry), "commands": list(commands), "services": list(services)}
-    for k, v in (extra or {}).items():
-        if isinstance(v, dict) and isinstance(data.get(k), dict):
-            data[k].update(v)
-        else:
-            data[k] = v
-    path = write_mapping(tmp_path / f"{name}.yaml", data)
-    p = {"config": path, "stats_period": 0.2}
-    p.update(params or {})
-    return procs.node("edgebot_mqtt", "mqtt_bridge", params=p, name=name)
+from mqtt_testing import Collector, publisher, start_bridge, stats_of
 
 
 def test_telemetry_round_trip_rate_limit_batch_and_cdr(procs, ros, mosquitto, tmp_path):

@@ -74,6 +74,7 @@ class MqttLink:
         self._latency: collections.deque = collections.deque(maxlen=LATENCY_SAMPLES)
         self.state = "starting"
         self.last_error = ""
+        self.last_refusal = ""
         self.counters = collections.Counter()
 
     # -- public API ----------------------------------------------------------------------------
@@ -173,6 +174,7 @@ class MqttLink:
                 "dropped_spool_full": sp["dropped_full"],
                 "dropped_spool_age": sp["dropped_age"],
                 "broker_rejected": self.counters["broker_rejected"],
+                "last_refusal": self.last_refusal,
                 "spooled": sp["depth"],
                 "spool_bytes": sp["bytes"],
                 "spooled_total": self.counters["spooled_total"],
@@ -235,7 +237,8 @@ class MqttLink:
                 if rc is not None and rc.is_failure:
                     self.counters["broker_rejected"] += count
                     self.counters["dropped"] += count
-                    self._note(f"broker refused message seq {seq}: {rc.getName()}")
+                    self.last_refusal = f"{rc.getName()} (seq {seq})"
+                    self._note(f"broker refused message seq {seq}: {rc.getName()}; dropped")
                 else:
                     self.counters["delivered"] += count
                     self._latency.append(now - created)
