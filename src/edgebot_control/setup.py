@@ -18,6 +18,7 @@ setup(
     license="Apache-2.0",
     entry_points={
         "console_scripts": [
+            "base_controller = edgebot_control.base_controller_node:main",
             "target_follower = edgebot_control.target_follower_node:main",
             "safety_monitor = edgebot_control.safety_monitor_node:main",
         ],

@@ -1,0 +1,222 @@
+"""base_controller: ``cmd_vel`` -> ``wheel_cmd`` (JointState, rad/s) + ``odom``, computed by the
+C++ fixed-rate loop of ``edgebot_rt`` (kinematics, limits, wheel PID, odometry, command timeout).
+
+This node is thin: it hands commands, wheel feedback (``wheel_states``) and the IMU yaw rate
+(``imu/data``) to the loop, and publishes the loop's newest sample at ``publish_rate_hz``. The
+odom -> base_link transform is broadcast only where ``tf2_ros`` imports (full ROS installs).
+"""
+from __future__ import annotations
+
+from geometry_msgs.msg import TransformStamped, Twist
+from nav_msgs.msg import Odometry
+from rclpy.node import Node
+from sensor_msgs.msg import Imu, JointState
+
+from edgebot_common import qos
+from edgebot_common.diagnostics import OK, WARN, Diagnostics
+from edgebot_common.node_main import ConfigError, run_node
+from edgebot_common.params import ParamSpec
+from edgebot_common.ros_params import declare_params
+from edgebot_common.throttle import RejectCounter
+
+from .kinematics import limit_check, yaw_to_quaternion
+
+try:  # full ROS installs only; the pip-only path has no tf2 wheels
+    from tf2_ros import TransformBroadcaster
+except ImportError:  # pragma: no cover - depends on the installation
+    TransformBroadcaster = None
+
+POS = dict(min=0.0, min_exclusive=True)
+SPECS = [
+    ParamSpec("rate_hz", 200.0, "control loop rate (C++ thread) [Hz]", min=10.0, max=2000.0),
+    ParamSpec("publish_rate_hz", 50.0, "wheel_cmd / odom publish rate [Hz]", min=1.0, max=1000.0),
+    ParamSpec("wheel_radius", 0.033, "[m]", **POS),
+    ParamSpec("wheel_separation", 0.16, "distance between the wheel contact points [m]", **POS),
+    ParamSpec("max_linear", 0.5, "linear speed limit [m/s]", **POS),
+    ParamSpec("max_angular", 2.5, "angular speed limit [rad/s]", **POS),
+    ParamSpec("max_linear_accel", 1.0, "[m/s^2]", **POS),
+    ParamSpec("max_angular_accel", 5.0, "[rad/s^2]", **POS),
+    ParamSpec("max_wheel_speed", 20.0, "wheel speed limit [rad/s]", **POS),
+    ParamSpec("command_timeout", 0.25, "no cmd_vel for this long -> wheels zero [s]", **POS),
+    ParamSpec("use_feedback", True, "wheel-speed PID on wheel_states while it is fresh "
+              "(open loop otherwise)"),
+    ParamSpec("kp", 0.5, "wheel PID proportional gain", min=0.0),
+    ParamSpec("ki", 2.0, "wheel PID integral gain", min=0.0),
+    ParamSpec("kd", 0.0, "wheel PID derivative gain", min=0.0),
+    ParamSpec("feedback_timeout", 0.2, "wheel_states / imu/data older than this are ignored [s]",
+              **POS),
+    ParamSpec("imu_yaw_weight", 0.5, "weight of the IMU yaw rate in the odometry's yaw rate "
+              "while imu/data is fresh (0: wheels only)", min=0.0, max=1.0),
+    ParamSpec("realtime_priority", 0, "SCHED_FIFO priority of the loop thread (0: normal)",
+              min=0, max=99),
+    ParamSpec("odom_frame", "odom", "odometry frame"),
+    ParamSpec("base_frame", "base_link", "robot frame"),
+    ParamSpec("left_joint", "left_wheel_joint", "name of the left wheel in JointState"),
+    ParamSpec("right_joint", "right_wheel_joint", "name of the right wheel in JointState"),
+    ParamSpec("publish_tf", True, "broadcast odom -> base_link (only where tf2_ros exists)"),
+]
+
+# diagonal covariances of the odometry (x, y, z, roll, pitch, yaw); z/roll/pitch are not
+# estimated (planar robot): a large value says so.
+POSE_COV = (1e-3, 1e-3, 1e6, 1e6, 1e6, 1e-2)
+TWIST_COV = (1e-3, 1e6, 1e6, 1e6, 1e6, 1e-2)
+
+
+def _diag6(values):
+    m = [0.0] * 36
+    for i, v in enumerate(values):
+        m[i * 7] = v
+    return m
+
+
+class BaseController(Node):
+    NODE_NAME = "base_controller"
+
+    def __init__(self):
+        super().__init__(self.NODE_NAME)
+        p = declare_params(self, SPECS)
+        limit_check(p)
+        self.p = p
+        import edgebot_rt as rt
+        try:
+            self.loop = rt.BaseControlLoop(
+                rate_hz=p["rate_hz"], wheel_radius=p["wheel_radius"],
+                wheel_separation=p["wheel_separation"], max_linear=p["max_linear"],
+                max_angular=p["max_angular"], max_linear_accel=p["max_linear_accel"],
+                max_angular_accel=p["max_angular_accel"], max_wheel_speed=p["max_wheel_speed"],
+                command_timeout=p["command_timeout"], use_feedback=p["use_feedback"],
+                kp=p["kp"], ki=p["ki"], kd=p["kd"], feedback_timeout=p["feedback_timeout"],
+                imu_yaw_weight=p["imu_yaw_weight"], realtime_priority=p["realtime_priority"])
+        except ValueError as e:           # std::invalid_argument from the C++ side
+            raise ConfigError(str(e)) from None
+        self.rejects = RejectCounter(log=self.get_logger().warning)
+        self.clamped = 0
+        self.timeouts = 0
+        self._timed_out = True
+        self._feedback_msgs = 0
+        self._imu_msgs = 0
+        self._sample = None
+        self._names = (p["left_joint"], p["right_joint"])
+
+        self.pub_wheels = self.create_publisher(JointState, "wheel_cmd", qos.COMMANDS)
+        self.pub_odom = self.create_publisher(Odometry, "odom", qos.RELIABLE)
+        self.tf = None
+        if p["publish_tf"] and TransformBroadcaster is not None:
+            self.tf = TransformBroadcaster(self)
+        self.create_subscription(Twist, "cmd_vel", self._on_cmd, qos.COMMANDS)
+        self.create_subscription(JointState, "wheel_states", self._on_wheels, qos.SENSOR_DATA)
+        self.create_subscription(Imu, "imu/data", self._on_imu, qos.SENSOR_DATA)
+        self.diag = Diagnostics(self, hardware_id="edgebot_rt")
+        self.diag.add("control loop", self._diag)
+        if not self.loop.start():
+            raise RuntimeError("edgebot_rt loop did not start")
+        self.create_timer(1.0 / p["publish_rate_hz"], self._publish)
+        self.get_logger().info(
+            f"base controller running: loop {p['rate_hz']:g} Hz, publish "
+            f"{p['publish_rate_hz']:g} Hz, tf {'on' if self.tf else 'off (no tf2_ros)'}")
+
+    # -- inputs ---------------------------------------------------------------------------
+    def _on_cmd(self, msg: Twist) -> None:
+        v, w = msg.linear.x, msg.angular.z
+        if not self.loop.set_command(v, w):
+            self.rejects.reject("non_finite_cmd_vel", f"linear.x={v} angular.z={w}")
+            return
+        if abs(v) > self.p["max_linear"] or abs(w) > self.p["max_angular"]:
+            self.clamped += 1            # the loop clamps to the limits
+
+    def _wheel_index(self, msg: JointState):
+        if msg.name:
+            try:
+                return msg.name.index(self._names[0]), msg.name.index(self._names[1])
+            except ValueError:
+                return None
+        return (0, 1)
+
+    def _on_wheels(self, msg: JointState) -> None:
+        idx = self._wheel_index(msg)
+        if idx is None or len(msg.velocity) <= max(idx):
+            self.rejects.reject("bad_wheel_states", f"names {list(msg.name)}, "
+                                f"{len(msg.velocity)} velocities")
+            return
+        if not self.loop.set_wheel_feedback(msg.velocity[idx[0]], msg.velocity[idx[1]]):
+            self.rejects.reject("non_finite_wheel_states", str(list(msg.velocity)))
+            return
+        self._feedback_msgs += 1
+
+    def _on_imu(self, msg: Imu) -> None:
+        if not self.loop.set_imu_yaw_rate(msg.angular_velocity.z):
+            self.rejects.reject("non_finite_imu", f"angular_velocity.z={msg.angular_velocity.z}")
+            return
+        self._imu_msgs += 1
+
+    # -- outputs --------------------------------------------------------------------------
+    def _publish(self) -> None:
+        samples = self.loop.drain()
+        for s in samples:
+            if s[8] and not self._timed_out:
+                self.timeouts += 1
+            self._timed_out = bool(s[8])
+        s = samples[-1] if samples else self.loop.latest()
+        if s is None:
+            return
+        self._sample = s
+        _t, wl, wr, x, y, th, v, w, _to = s
+        stamp = self.get_clock().now().to_msg()
+        js = JointState(name=list(self._names), velocity=[wl, wr])
+        js.header.stamp = stamp
+        self.pub_wheels.publish(js)
+        od = Odometry()
+        od.header.stamp = stamp
+        od.header.frame_id = self.p["odom_frame"]
+        od.child_frame_id = self.p["base_frame"]
+        od.pose.pose.position.x, od.pose.pose.position.y = x, y
+        q = yaw_to_quaternion(th)
+        o = od.pose.pose.orientation
+        o.x, o.y, o.z, o.w = q
+        od.pose.covariance = _diag6(POSE_COV)
+        od.twist.twist.linear.x, od.twist.twist.angular.z = v, w
+        od.twist.covariance = _diag6(TWIST_COV)
+        self.pub_odom.publish(od)
+        if self.tf is not None:
+            tf = TransformStamped()
+            tf.header = od.header
+            tf.child_frame_id = od.child_frame_id
+            tf.transform.translation.x, tf.transform.translation.y = x, y
+            tf.transform.rotation = od.pose.pose.orientation
+            self.tf.sendTransform(tf)
+
+    def _diag(self):
+        st = self.loop.stats()
+        s = self._sample
+        values = dict(st)
+        values.update({"timed_out": self._timed_out, "command_timeouts": self.timeouts,
+                       "clamped_commands": self.clamped, "feedback_msgs": self._feedback_msgs,
+                       "imu_msgs": self._imu_msgs, "rejected_total": self.rejects.total})
+        for k, n in self.rejects.as_dict().items():
+            values[f"rejected.{k}"] = n
+        if s is not None:
+            values.update({"wheel_cmd_left": s[1], "wheel_cmd_right": s[2]})
+        level, msg = OK, "running"
+        if self._timed_out:
+            msg = "no fresh cmd_vel: wheels stopped"
+        if st.get("overruns", 0) and st.get("cycles", 0) and st["overruns"] > 0.01 * st["cycles"]:
+            level, msg = WARN, f"{st['overruns']} loop overruns in {st['cycles']} cycles"
+        return level, msg, values
+
+    def shutdown(self) -> None:
+        """Stop the loop and leave the wheels commanded to zero."""
+        self.loop.stop()
+        try:
+            js = JointState(name=list(self._names), velocity=[0.0, 0.0])
+            js.header.stamp = self.get_clock().now().to_msg()
+            self.pub_wheels.publish(js)
+        except Exception:
+            pass
+
+
+def main(args=None):
+    run_node(BaseController, args)
+
+
+if __name__ == "__main__":
+    main()

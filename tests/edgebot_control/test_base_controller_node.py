@@ -1,0 +1,181 @@
+"""base_controller as a process on the edgebot_rt loop: kinematics and odometry on known
+motions, wheel feedback and IMU in the odometry, command timeout, bad input, bad parameters."""
+import math
+
+from diagnostic_msgs.msg import DiagnosticArray
+from geometry_msgs.msg import Twist
+from nav_msgs.msg import Odometry
+from sensor_msgs.msg import Imu, JointState
+
+from control_helpers import Streamer, diag_values, twist
+from edgebot_common import qos
+from edgebot_control import kinematics as K
+from edgebot_testing import wait_for
+
+R, L = 0.033, 0.16
+
+
+def start(procs, **params):
+    p = procs.node("edgebot_control", "base_controller", params={"rate_hz": 200.0, **params})
+    p.wait_output("base controller running", timeout=30)
+    return p
+
+
+def wheels(msg):
+    assert list(msg.name) == ["left_wheel_joint", "right_wheel_joint"]
+    return msg.velocity[0], msg.velocity[1]
+
+
+def pose(od):
+    q = od.pose.pose.orientation
+    return (od.pose.pose.position.x, od.pose.pose.position.y,
+            K.quaternion_to_yaw(q.x, q.y, q.z, q.w))
+
+
+def close(a, b, tol):
+    return all(abs(x - y) <= tol for x, y in zip(a, b))
+
+
+def test_known_motions_wheels_and_odometry(procs, ros):
+    start(procs, use_feedback=False, imu_yaw_weight=0.0)
+    wc = ros.collect(JointState, "wheel_cmd")
+    odom = ros.collect(Odometry, "odom")
+    pub = ros.publisher(Twist, "cmd_vel", qos.COMMANDS)
+    ros.wait_subscribers(pub)
+    wait_for(lambda: wc and odom, 20, what="first wheel_cmd and odom")
+    assert wheels(wc[-1]) == (0.0, 0.0)                  # no command: wheels stopped
+    assert odom[-1].header.frame_id == "odom" and odom[-1].child_frame_id == "base_link"
+
+    # straight: both wheels v/R, pose stays on the x axis
+    s = Streamer(ros, pub, twist(0.2, 0.0))
+    want = K.twist_to_wheels(0.2, 0.0, R, L)
+    wait_for(lambda: close(wheels(wc[-1]), want, 1e-9), 20, what="straight wheel speeds")
+    wait_for(lambda: pose(odom[-1])[0] > 0.1, 30, what="10 cm forward")
+    x, y, th = pose(odom[-1])
+    assert abs(y) < 1e-9 and abs(th) < 1e-9
+    assert abs(odom[-1].twist.twist.linear.x - 0.2) < 1e-9
+
+    # spin in place: wheels opposite, position fixed, heading turns left
+    s.msg = twist(0.0, 1.0)
+    want = K.twist_to_wheels(0.0, 1.0, R, L)
+    wait_for(lambda: close(wheels(wc[-1]), want, 1e-9), 20, what="spin wheel speeds")
+    x0, y0, th0 = pose(odom[-1])
+    wait_for(lambda: K.wrap_angle(pose(odom[-1])[2] - th0) > 0.5, 30, what="turned 0.5 rad")
+    x1, y1, _ = pose(odom[-1])
+    assert abs(x1 - x0) < 1e-9 and abs(y1 - y0) < 1e-9
+    assert abs(odom[-1].twist.twist.angular.z - 1.0) < 1e-9
+
+    # arc: v=0.2, w=0.5 -> a circle of radius 0.4 about the point left of the start pose
+    s.msg = twist(0.2, 0.5)
+    wait_for(lambda: abs(odom[-1].twist.twist.linear.x - 0.2) < 1e-9
+             and abs(odom[-1].twist.twist.angular.z - 0.5) < 1e-9, 20, what="arc twist")
+    ax, ay, ath = pose(odom[-1])
+    cx, cy = ax - 0.4 * math.sin(ath), ay + 0.4 * math.cos(ath)
+    wait_for(lambda: abs(K.wrap_angle(pose(odom[-1])[2] - ath)) > 0.8, 30, what="0.8 rad of arc")
+    s.stop()
+    x, y, _ = pose(odom[-1])
+    # ends on the circle (the final deceleration is a straight-line stop, not on the arc)
+    assert abs(math.hypot(x - cx, y - cy) - 0.4) < 0.01
+    wait_for(lambda: wheels(wc[-1]) == (0.0, 0.0), 20, what="zero after the stream stops")
+
+
+def test_limits_are_applied(procs, ros):
+    start(procs, use_feedback=False, max_linear=0.3, max_angular=10.0, max_wheel_speed=12.0)
+    wc = ros.collect(JointState, "wheel_cmd")
+    diags = ros.collect(DiagnosticArray, "/diagnostics")
+    pub = ros.publisher(Twist, "cmd_vel", qos.COMMANDS)
+    ros.wait_subscribers(pub)
+    s = Streamer(ros, pub, twist(5.0, 0.0))              # over max_linear: clamped to 0.3
+    want = K.twist_to_wheels(0.3, 0.0, R, L)
+    wait_for(lambda: wc and close(wheels(wc[-1]), want, 1e-9), 20, what="clamped to 0.3 m/s")
+    s.msg = twist(0.0, 100.0)                             # wheel limit binds first
+    wait_for(lambda: close(wheels(wc[-1]), (-12.0, 12.0), 1e-9), 20, what="wheel speed limit")
+    assert all(max(abs(v) for v in m.velocity) <= 12.0 + 1e-9 for m in wc)
+    wait_for(lambda: int(diag_values(diags, "base_controller").get("clamped_commands", 0)) > 0,
+             20, what="clamped commands counted")
+    s.stop()
+
+
+def test_odometry_from_wheel_feedback_and_imu(procs, ros):
+    start(procs, use_feedback=True, imu_yaw_weight=1.0, feedback_timeout=0.3)
+    odom = ros.collect(Odometry, "odom")
+    fb = ros.publisher(JointState, "wheel_states", qos.SENSOR_DATA)
+    imu = ros.publisher(Imu, "imu/data", qos.SENSOR_DATA)
+    ros.wait_subscribers(fb)
+    ros.wait_subscribers(imu)
+    # pushed by hand at 10 rad/s without any command: odometry follows the measurement
+    f = Streamer(ros, fb, JointState(name=["right_wheel_joint", "left_wheel_joint"],
+                                     velocity=[10.0, 10.0]))
+    wait_for(lambda: odom and abs(odom[-1].twist.twist.linear.x - 0.33) < 1e-9, 20,
+             what="odometry speed from wheel_states")
+    i = Imu()
+    i.angular_velocity.z = 0.5
+    m = Streamer(ros, imu, i)
+    wait_for(lambda: abs(odom[-1].twist.twist.angular.z - 0.5) < 1e-9, 20,
+             what="yaw rate from imu/data (weight 1)")
+    f.stop()
+    m.stop()
+    wait_for(lambda: odom[-1].twist.twist.linear.x == 0.0
+             and odom[-1].twist.twist.angular.z == 0.0, 20, what="stale feedback ignored")
+
+
+def test_command_timeout_and_bad_commands(procs, ros):
+    start(procs, command_timeout=0.25, use_feedback=False)
+    wc = ros.collect(JointState, "wheel_cmd")
+    diags = ros.collect(DiagnosticArray, "/diagnostics")
+    pub = ros.publisher(Twist, "cmd_vel", qos.COMMANDS)
+    ros.wait_subscribers(pub)
+    s = Streamer(ros, pub, twist(0.2, 0.0))
+    wait_for(lambda: wc and wheels(wc[-1])[0] > 5.0, 20, what="driving")
+    s.msg = twist(math.nan, 0.0)                         # NaN: rejected, counts as silence
+    wait_for(lambda: wheels(wc[-1]) == (0.0, 0.0), 20, what="zero after NaN stream (timeout)")
+    s.msg = twist(0.2, math.inf)
+    vals = wait_for(lambda: (d := diag_values(diags, "base_controller"))
+                    and int(d.get("rejected.non_finite_cmd_vel", 0)) >= 5
+                    and int(d.get("command_timeouts", 0)) >= 1 and d, 20,
+                    what="rejected commands and a timeout counted")
+    assert vals["timed_out"] == "True"
+    assert all(math.isfinite(v) for m in wc for v in m.velocity)
+    s.stop()
+
+
+def test_loop_zeroes_wheels_exactly_when_the_command_expires():
+    """In-process check of the invariant behind the timeout stop: every loop sample is
+    timed out exactly when it is older than command_timeout after the last command."""
+    import time
+    import edgebot_rt as rt
+    loop = rt.BaseControlLoop(rate_hz=200.0, command_timeout=0.1, use_feedback=False,
+                              max_linear_accel=100.0)
+    assert loop.start()
+    try:
+        t_cmd = rt.monotonic_ns() * 1e-9
+        assert loop.set_command(0.2, 0.0)
+        assert not loop.set_command(math.nan, 0.0)
+        time.sleep(0.4)
+        samples = loop.drain()
+    finally:
+        loop.stop()
+    after = [s for s in samples if s[0] > t_cmd]
+    assert after, "loop produced no samples"
+    for t, wl, wr, *_rest, timed_out in after:
+        if t - t_cmd < 0.1 - 1e-3:
+            assert not timed_out and wl > 0 and wr > 0
+        elif t - t_cmd > 0.1 + 1e-3:
+            assert timed_out and wl == 0.0 and wr == 0.0
+    assert any(s[8] for s in after) and any(not s[8] for s in after)
+    # once zero, it stays zero (cycle stamps are the loop's own clock readings, so this and
+    # the checks above hold however loaded the machine is)
+    first_zero = next(s[0] for s in after if s[8])
+    assert all(s[8] for s in after if s[0] >= first_zero)
+    assert loop.stats()["rejected"] == 1
+
+
+def test_invalid_parameters_stop_the_node_naming_them(procs):
+    for params, name in (({"wheel_radius": -0.03}, "wheel_radius"),
+                         ({"max_wheel_speed": 1.0}, "max_wheel_speed"),
+                         ({"publish_rate_hz": 500.0, "rate_hz": 100.0}, "rate_hz"),
+                         ({"imu_yaw_weight": 2.0}, "imu_yaw_weight")):
+        p = procs.node("edgebot_control", "base_controller", params=params)
+        assert p.wait(timeout=60) == 2
+        out = p.output()
+        assert "configuration error" in out and name in out, out
