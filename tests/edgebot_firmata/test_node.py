@@ -312,3 +312,21 @@ def test_board_that_cannot_do_the_map_stops_the_node(procs, board, tmp_path):
     assert node.wait(timeout=60) == 2
     out = node.output()
     assert "pin 44 (PWM output 'lamp')" in out and "pins 0..19" in out, out
+
+
+def test_launch_file_starts_the_node_against_a_virtual_arduino(procs, ros, board):
+    b, link = board()
+    b.set_sonar_distance(12, 1.25)
+    launch = procs.start(["edgebot", "launch", str(ROOT / "launch" / "firmata.launch.yaml"),
+                          f"port:={link}", "arduino_wait:=0.05", "namespace:=rover1"],
+                         name="edgebot-launch")
+    ranges = ros.collect(Range, "/rover1/sonar/range", Q.SENSOR_DATA)
+    launch.wait_output("pin map applied", timeout=60)
+    wait_for(lambda: any(abs(r.range - 1.25) < 1e-6 for r in ranges), 30, what="namespaced range")
+    cmd = ros.publisher(JointState, "/rover1/wheel_cmd", Q.COMMANDS)
+    ros.wait_subscribers(cmd, timeout=30)
+    wait_for(lambda: cmd.publish(wheel_cmd(-7.5, 7.5)) or b.output(5) == 128, 20,
+             interval=0.1, what="wheels through the launched node")
+    assert (b.output(7), b.output(8)) == (0, 1)
+    launch.stop()
+    wait_for(lambda: b.output(5) == 0, 10, what="safe after the launch is stopped")
