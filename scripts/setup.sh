@@ -63,7 +63,9 @@ pip_step() {  # pip_step NAME FILE...: install when the files changed since the 
         log "pip: $name"
         local args=()
         for f in "$@"; do args+=(-r "$f"); done
-        "${PIP[@]}" install "${args[@]}" -c requirements/constraints.txt
+        # (this machine's pip config names local indexes that may not exist: drop those warnings)
+        "${PIP[@]}" install "${args[@]}" -c requirements/constraints.txt 2>&1 \
+            | { grep -v "is ignored: it is neither a file nor a directory" || true; } >&2
         echo "$sum" > "$STAMPS/$name"
     fi
 }
