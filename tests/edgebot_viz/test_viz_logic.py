@@ -217,3 +217,24 @@ def test_bag_writer_refuses_non_empty_dir_and_bad_compression(tmp_path):
     with pytest.raises(msgdefs.UnknownMessageType):
         w.add_topic("/x", "no_such_pkg/msg/Nope")
     w.close()
+
+
+# -- RViz configuration -------------------------------------------------------------------
+def test_rviz_config_shows_the_robot_and_its_sensors():
+    import yaml
+    from edgebot_testing import ROOT
+    cfg = yaml.safe_load((ROOT / "config" / "edgebot.rviz").read_text())
+    vm = cfg["Visualization Manager"]
+    assert vm["Global Options"]["Fixed Frame"] == "odom"
+    displays = {}
+    for d in vm["Displays"]:
+        topic = d.get("Topic", d.get("Description Topic", {}))
+        displays.setdefault(d["Class"], []).append(topic.get("Value") if topic else None)
+    assert displays["rviz_default_plugins/RobotModel"] == ["/robot_description"]
+    assert "rviz_default_plugins/TF" in displays
+    assert set(displays["rviz_default_plugins/Image"]) == {"/camera/image_raw", "/detections/image"}
+    assert displays["rviz_imu_plugin/Imu"] == ["/imu/data"]
+    assert "/odom" in displays["rviz_default_plugins/Odometry"]
+    assert displays["rviz_default_plugins/Range"] == ["/sonar/range"]
+    robot = next(d for d in vm["Displays"] if d["Class"] == "rviz_default_plugins/RobotModel")
+    assert robot["Description Topic"]["Durability Policy"] == "Transient Local"  # latched URDF

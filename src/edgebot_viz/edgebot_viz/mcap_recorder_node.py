@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime
 import pathlib
 import signal
+import sys
 
 from rclpy.node import Node
 
@@ -142,9 +143,10 @@ class McapRecorder(Node):
 
     def shutdown(self) -> None:
         self.writer.close()
-        self.get_logger().info(
-            f"bag closed: {self.bag_dir} ({self.writer.message_count} messages"
-            f"{', incomplete: ' + self.writer.failed if self.writer.failed else ''})")
+        # plain print: at SIGINT/SIGTERM the context (and with it /rosout) is already shut down
+        print(f"[{self.NODE_NAME}] bag closed: {self.bag_dir} ({self.writer.message_count} messages"
+              f"{', incomplete: ' + self.writer.failed if self.writer.failed else ''})",
+              file=sys.stderr, flush=True)
 
 
 def main(args=None):

@@ -1,0 +1,49 @@
+"""launch/viz.launch.yaml started with `edgebot launch`: the bridge serves the robot model and
+the recorder writes a bag that both readers open after the launch stops."""
+import pathlib
+import signal
+import sys
+import time
+
+from std_msgs.msg import String
+
+from edgebot_testing import ROOT, free_port, wait_for
+from edgebot_viz.ws_client import FoxgloveClient
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import viz_readers  # noqa: E402
+
+
+def test_viz_launch_bridge_and_recorder(procs, ros, tmp_path):
+    port = free_port()
+    out = tmp_path / "rec"
+    launch = procs.start(
+        ["edgebot", "launch", str(ROOT / "launch" / "viz.launch.yaml"), "record:=true",
+         f"port:={port}", f"output_dir:={out}",
+         f"params_file:={ROOT / 'config' / 'foxglove.yaml'}",
+         f"robot_description:={ROOT / 'urdf' / 'edgebot_rover.urdf'}"], name="viz_launch")
+    launch.wait_output("Foxglove bridge listening", timeout=40)
+    pub = ros.publisher(String, "viz_test/chatter")
+    with FoxgloveClient(f"ws://127.0.0.1:{port}") as c:
+        desc = c.wait_channel("/robot_description", timeout=20)
+        _, payload, _ = c.next_message(c.subscribe(desc["id"]), timeout=15)
+        assert b"<robot" in payload
+        c.wait_channel("/edgebot/transforms")
+    launch.wait_output("recording /viz_test/chatter", timeout=20)
+    ros.wait_subscribers(pub, 1, timeout=15)
+    for i in range(20):
+        pub.publish(String(data=f"v{i}"))
+        time.sleep(0.02)
+    bags = wait_for(lambda: list(out.iterdir()) if out.exists() else None, 10, what="bag dir")
+
+    def recorded():
+        topics = viz_readers.metadata(bags[0])["topics_with_message_count"]
+        return any(t["topic_metadata"]["name"] == "/viz_test/chatter" and t["message_count"] >= 20
+                   for t in topics)
+    wait_for(recorded, 20, interval=0.2, what="recorded messages")
+    launch.signal(signal.SIGINT)
+    assert launch.wait(timeout=30) == 0, launch.output()[-3000:]
+    for read in (viz_readers.read_mcap, viz_readers.read_rosbags):
+        got = read(bags[0])
+        assert [m.data for m in got["/viz_test/chatter"]] == [f"v{i}" for i in range(20)]
+        assert "<robot" in got["/robot_description"][0].data
