@@ -78,13 +78,17 @@ class GyroBiasEstimator:
     Samples are grouped in blocks of ``block`` samples; a block counts as still when each gyro
     axis varies less than ``still_gyro_std`` and the accel less than ``still_accel_std``, and
     its mean rate is within ``max_step`` of the current bias estimate (a slow steady turn is
-    not mistaken for bias). Then the estimate moves by ``gain`` towards the block mean.
-    Returns bias-corrected rates."""
+    not mistaken for bias). Only after ``still_blocks`` still blocks in a row (a turn passing
+    slowly through zero rate is not a stop) the estimate moves by ``gain`` towards the mean of
+    those blocks. Returns bias-corrected rates."""
 
-    def __init__(self, block: int = 100, still_gyro_std: float = 0.01,
-                 still_accel_std: float = 0.1, max_step: float = 0.01, gain: float = 0.3,
-                 bias: Tuple[float, float, float] = (0.0, 0.0, 0.0), enabled: bool = True):
+    def __init__(self, block: int = 100, still_gyro_std: float = 0.005,
+                 still_accel_std: float = 0.1, max_step: float = 0.005, gain: float = 0.3,
+                 bias: Tuple[float, float, float] = (0.0, 0.0, 0.0), enabled: bool = True,
+                 still_blocks: int = 3):
         self.block, self.gain = max(2, int(block)), gain
+        self.still_blocks = max(1, int(still_blocks))
+        self._still_means: list = []
         self.still_gyro_std, self.still_accel_std, self.max_step = (still_gyro_std,
                                                                     still_accel_std, max_step)
         self.bias = list(bias)
@@ -101,6 +105,7 @@ class GyroBiasEstimator:
 
     def set_bias(self, bias) -> None:
         self.bias = list(bias)
+        self._still_means = []
         self._clear()
 
     def update(self, gyro, accel) -> Tuple[float, float, float]:
@@ -124,11 +129,18 @@ class GyroBiasEstimator:
         mean_a = [s / n for s in self._sa]
         var_a = [max(0.0, (self._sa2[i] - n * mean_a[i] ** 2) / (n - 1)) for i in range(3)]
         self._clear()
-        if max(var_g) > self.still_gyro_std ** 2 or max(var_a) > self.still_accel_std ** 2:
+        still = (max(var_g) <= self.still_gyro_std ** 2 and max(var_a) <= self.still_accel_std ** 2
+                 and max(abs(mean_g[i] - self.bias[i]) for i in range(3)) <= self.max_step)
+        if not still:
+            self._still_means = []
             return
-        if max(abs(mean_g[i] - self.bias[i]) for i in range(3)) > self.max_step:
+        self._still_means.append(mean_g)
+        if len(self._still_means) < self.still_blocks:
             return
-        self.bias = [b + self.gain * (m - b) for b, m in zip(self.bias, mean_g)]
+        k = len(self._still_means)
+        mean = [sum(m[i] for m in self._still_means) / k for i in range(3)]
+        self._still_means = self._still_means[1:]
+        self.bias = [b + self.gain * (m - b) for b, m in zip(self.bias, mean)]
         self.updates += 1
 
 

@@ -72,7 +72,7 @@ SPECS = [
     ParamSpec("glitch.max_accel_jump", 30.0, "drop accel jumps per sample beyond [m/s^2]", min=0.0),
     ParamSpec("glitch.max_gyro_jump", 5.0, "drop rate jumps per sample beyond [rad/s]", min=0.0),
     ParamSpec("glitch.max_consecutive", 5, "accept a new level after this many drops", min=1),
-    ParamSpec("filter.beta", 0.1, "Madgwick gain", min=0.0, max=5.0),
+    ParamSpec("filter.beta", 0.05, "Madgwick gain", min=0.0, max=5.0),
     ParamSpec("filter.zeta", 0.0, "Madgwick gyro-drift gain", min=0.0, max=1.0),
     ParamSpec("filter.accel_gate", 2.0, "gyro-only step when ||a|-g| beyond [m/s^2] (0: off)",
               min=0.0),
