@@ -48,13 +48,21 @@ SPECS = [
     ParamSpec("state_rate", 50.0, "ground truth and wheel_states rate (sim time) [Hz]",
               min=1.0, max=500.0),
     ParamSpec("publish_wheel_states", True, "publish wheel_states from the wheel joints"),
-    ParamSpec("drive", "firmata", "what moves the wheels: the virtual Arduino's motor pins "
-              "(firmata) or wheel_cmd directly (wheel_cmd, no Arduino in the loop)",
-              choices=["firmata", "wheel_cmd"]),
+    ParamSpec("drive", "auto", "what moves the wheels: the virtual Arduino's motor pins "
+              "(firmata), wheel_cmd directly (wheel_cmd, no Arduino in the loop), or auto "
+              "(firmata when arduino.enabled)", choices=["auto", "firmata", "wheel_cmd"]),
     ParamSpec("wheel_cmd_timeout", 0.5, "drive=wheel_cmd: stop when no command for this long "
               "(sim time) [s]", min=0.0, min_exclusive=True),
     ParamSpec("wheel_max_torque", 0.3, "wheel motor torque limit [N m]", min=0.0,
               min_exclusive=True),
+    ParamSpec("start.wait", False, "hold simulated time at 0 until the drivers are connected "
+              "to the virtual devices and the start.* topics are up (fair time-to-target)"),
+    ParamSpec("start.publishers", "", "comma-separated topics that need a publisher first"),
+    ParamSpec("start.subscribers", "", "comma-separated topics that need a subscriber first"),
+    ParamSpec("start.settle", 2.0, "wall seconds to wait once everything is up", min=0.0,
+              max=60.0),
+    ParamSpec("start.timeout", 120.0, "wall seconds after which time starts anyway",
+              min=0.0, max=3600.0),
     ParamSpec("camera.enabled", True, "render the camera and serve it as MJPEG"),
     ParamSpec("camera.fps", 10.0, "frames per simulated second", min=0.1, max=60.0),
     ParamSpec("camera.width", 320, "image width [px]", min=16, max=1920),
@@ -86,6 +94,8 @@ class SimNode(Node):
     def __init__(self):
         super().__init__("sim_node")
         self.p = p = declare_params(self, SPECS)
+        if p["drive"] == "auto":
+            p["drive"] = "firmata" if p["arduino.enabled"] else "wheel_cmd"
         if self.get_parameter("use_sim_time").value:
             raise ConfigError("sim_node publishes /clock: run it with use_sim_time false")
         try:
@@ -121,6 +131,7 @@ class SimNode(Node):
             self.create_subscription(JointState, "wheel_cmd", self._on_wheel_cmd, qos.COMMANDS)
 
         self.rtf = 0.0
+        self.holding: Optional[list] = None
         self.frames = 0
         self.min_clearance = math.inf
         self.reached_at: Optional[float] = None
@@ -195,8 +206,58 @@ class SimNode(Node):
             self.get_logger().error(f"physics loop failed: {traceback.format_exc()}")
             rclpy.try_shutdown(context=self.context)
 
+    def _missing(self) -> list:
+        """What the start gate still waits for (empty: ready)."""
+        p, out = self.p, []
+        if self.arduino is not None and not self.arduino.board.host_connected:
+            out.append("firmata host on the virtual Arduino")
+        if self.mjpeg is not None and self.mjpeg.clients < 1:
+            out.append("camera stream client")
+        for t in filter(None, (x.strip() for x in p["start.publishers"].split(","))):
+            if self.count_publishers(t) < 1:
+                out.append(f"publisher of {t}")
+        for t in filter(None, (x.strip() for x in p["start.subscribers"].split(","))):
+            if self.count_subscribers(t) < 1:
+                out.append(f"subscriber of {t}")
+        return out
+
+    def _hold(self):
+        """Time stays at 0 while the drivers connect: devices answer, the camera streams."""
+        p, w = self.p, self.world
+        t0 = time.monotonic()
+        ready_since = None
+        last_frame = 0.0
+        self.holding = self._missing()
+        while not self._stop.is_set():
+            now = time.monotonic()
+            missing = self._missing()
+            self.holding = missing
+            if not missing:
+                ready_since = ready_since or now
+                if now - ready_since >= p["start.settle"]:
+                    break
+            else:
+                ready_since = None
+            if now - t0 > p["start.timeout"]:
+                self.get_logger().warn(f"start gate timed out; still missing: {missing}")
+                break
+            if self.imu is not None:
+                f, g, q = w.imu()
+                self.imu.update(f, g, q)
+            if self.arduino is not None:
+                self.arduino.set_sonar(w.sonar_range())
+            if self.mjpeg is not None and now - last_frame > 0.2:
+                self._render()
+                last_frame = now
+            self.pub_clock.publish(Clock(clock=self._stamp()))
+            time.sleep(0.05)
+        self.holding = None
+        self.get_logger().info(f"simulated time starts (held {time.monotonic() - t0:.1f} s)")
+
     def _loop(self):
         p, w = self.p, self.world
+        if p["start.wait"]:
+            self._hold()
         n_clock = self._every(p["clock_rate"])
         n_state = self._every(p["state_rate"])
         n_imu = self._every(p["imu.rate"])
@@ -303,6 +364,7 @@ class SimNode(Node):
             "min_obstacle_clearance": (None if math.isinf(self.min_clearance)
                                        else round(self.min_clearance, 4)),
             "camera_frames": self.frames, "endpoints": self.endpoints,
+            "holding": self.holding,
             "error": self._error,
         }
 
