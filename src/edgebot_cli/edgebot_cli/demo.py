@@ -271,16 +271,18 @@ def _first(d: dict, *keys, default=None):
 
 
 def telemetry_figures(mon: Monitor, counter: Optional[MqttCounter]) -> dict:
-    st = dict(mon.mqtt_stats)
-    sent = _first(st, "published", "sent", "tx", "messages_sent")
-    if isinstance(sent, dict):
-        sent = sum(v for v in sent.values() if isinstance(v, (int, float)))
-    out = {"sent": sent, "delivered": counter.count if counter else None,
-           "bridge_stats": st}
-    if isinstance(sent, (int, float)) and counter is not None:
-        out["lost"] = max(0, int(sent) - counter.count)
-    else:
-        out["lost"] = None
+    """The bridge's own counts (sent, acknowledged by the broker, dropped) and what an
+    independent subscriber on the broker received; lost = sent - received there."""
+    with mon.lock:
+        st = dict(mon.mqtt_stats)
+    sent = st.get("sent")
+    received = counter.count if counter else None
+    out = {"sent": sent, "delivered": received,
+           "acknowledged": st.get("delivered"), "dropped_by_bridge": st.get("dropped"),
+           "spooled": st.get("spooled"), "latency_p95_ms": st.get("latency_p95_ms"),
+           "lost": (max(0, int(sent) - received)
+                    if isinstance(sent, (int, float)) and received is not None else None),
+           "by_topic": dict(counter.topics) if counter else {}}
     return out
 
 
@@ -463,6 +465,7 @@ class Demo:
         ports = {"camera_port": free_port(), "imu_port": free_port(), "mqtt_port": free_port()}
         gate_pubs = [t for f, ok in stack.items() if ok for t in GATE_PUBLISHERS.get(f, [])]
         args = [f"scenario:={scenario_name}", f"seed:={scen.seed}", f"speed:={ns.speed}",
+                f"mqtt_spool:={tmp}/mqtt_spool.db",
                 f"target_class:={scen.target.cls}", f"arduino_link:={tmp}/arduino",
                 f"start_publishers:={','.join(gate_pubs)}"]
         args += [f"{k}:={v}" for k, v in ports.items()]

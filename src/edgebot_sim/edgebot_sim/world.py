@@ -71,6 +71,7 @@ class SimWorld:
         self._wheel_cmd = [0.0, 0.0]
         self._prev_imu_vel: Optional[np.ndarray] = None
         self._acc = np.array([0.0, 0.0, 0.0])
+        self._update_imu()
         self.apply_wheels()
 
     # -- construction -------------------------------------------------------------------------
