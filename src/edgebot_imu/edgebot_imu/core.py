@@ -24,8 +24,9 @@ log = logging.getLogger("edgebot_imu")
 # --------------------------------------------------------------------------------------------
 class GlitchFilter:
     """Drops samples that no rigid body can produce: beyond absolute limits, or jumping from
-    the last accepted sample by more than a limit in one sample. After ``max_consecutive``
-    drops in a row the new level is accepted (a real step, e.g. a bump), counted as resync."""
+    the last accepted sample by more than a limit in one sample. When ``max_consecutive``
+    dropped samples in a row agree with each other (within the jump limits), the new level is
+    real (a bump, a re-mounted sensor) and is accepted; counted as a resync."""
 
     def __init__(self, max_accel: float = 156.0, max_gyro: float = 35.0,
                  max_accel_jump: float = 30.0, max_gyro_jump: float = 5.0,
@@ -34,12 +35,21 @@ class GlitchFilter:
         self.max_accel_jump, self.max_gyro_jump = max_accel_jump, max_gyro_jump
         self.max_consecutive = max_consecutive
         self._last: Optional[ImuSample] = None
+        self._pending: Optional[ImuSample] = None
         self._run = 0
         self.resyncs = 0
 
     def reset(self) -> None:
         self._last = None
+        self._pending = None
         self._run = 0
+
+    def _jump(self, a: ImuSample, b: ImuSample) -> Optional[str]:
+        if max(abs(x - y) for x, y in zip(a.accel, b.accel)) > self.max_accel_jump:
+            return "accel_jump"
+        if max(abs(x - y) for x, y in zip(a.gyro, b.gyro)) > self.max_gyro_jump:
+            return "gyro_jump"
+        return None
 
     def check(self, s: ImuSample) -> Optional[str]:
         """None to keep the sample, else the reason it is dropped."""
@@ -50,24 +60,23 @@ class GlitchFilter:
             n = math.sqrt(sum(v * v for v in s.orientation))
             if abs(n - 1.0) > 0.05:
                 return "bad_quaternion"
-        reason = None
         if max(abs(v) for v in s.accel) > self.max_accel:
-            reason = "accel_limit"
-        elif max(abs(v) for v in s.gyro) > self.max_gyro:
-            reason = "gyro_limit"
-        elif self._last is not None:
-            if max(abs(a - b) for a, b in zip(s.accel, self._last.accel)) > self.max_accel_jump:
-                reason = "accel_jump"
-            elif max(abs(a - b) for a, b in zip(s.gyro, self._last.gyro)) > self.max_gyro_jump:
-                reason = "gyro_jump"
-        if reason in ("accel_jump", "gyro_jump"):
-            self._run += 1
-            if self._run > self.max_consecutive:
-                self.resyncs += 1
-                reason = None
+            return "accel_limit"
+        if max(abs(v) for v in s.gyro) > self.max_gyro:
+            return "gyro_limit"
+        reason = self._jump(s, self._last) if self._last is not None else None
         if reason is None:
-            self._last = s
-            self._run = 0
+            self._last, self._pending, self._run = s, None, 0
+            return None
+        if self._pending is not None and self._jump(s, self._pending) is None:
+            self._run += 1
+        else:
+            self._run = 1
+        self._pending = s
+        if self._run >= self.max_consecutive:
+            self.resyncs += 1
+            self._last, self._pending, self._run = s, None, 0
+            return None
         return reason
 
 

@@ -52,6 +52,15 @@ class BusFault:
         self.present = True
         self.spikes = 0
 
+    def spike_due(self) -> bool:
+        """Corrupt every other sample while spikes are pending (isolated glitches)."""
+        if self.spikes <= 0:
+            return False
+        self._spike_toggle = not getattr(self, "_spike_toggle", False)
+        if self._spike_toggle:
+            self.spikes -= 1
+        return self._spike_toggle
+
     def check(self) -> None:
         if not self.present:
             raise OSError(errno.EREMOTEIO, "NACK (device absent)")
@@ -188,8 +197,7 @@ class Mpu6050Model(RegisterModel):
         gyr = [truth.gyro[i] + self.gyro_bias[i] + self._gauss(sg) for i in range(3)]
         raw_a = [_clip16(a / GRAVITY * lsb_g) for a in acc]
         raw_g = [_clip16(math.degrees(g) * lsb_d) for g in gyr]
-        if self.fault.spikes > 0:                   # corrupted register values
-            self.fault.spikes -= 1
+        if self.fault.spike_due():                  # corrupted register values
             raw_a[0] = -32768 if raw_a[0] >= 0 else 32767
             raw_g[2] = -32768 if raw_g[2] >= 0 else 32767
         raw_t = _clip16((self.temperature + self._gauss(0.05) - 36.53) * 340.0)
@@ -312,8 +320,7 @@ class Bno055Model(RegisterModel):
         raw_a = [_clip16(a * B.ACC_LSB) for a in acc]
         raw_g = [_clip16(g * B.GYR_LSB_RAD) for g in gyr]
         raw_q = [_clip16(v * B.QUA_LSB) for v in q]
-        if self.fault.spikes > 0:
-            self.fault.spikes -= 1
+        if self.fault.spike_due():
             raw_a[0] = -32768 if raw_a[0] >= 0 else 32767
             raw_g[2] = -32768 if raw_g[2] >= 0 else 32767
             raw_q[1] = 32767
@@ -458,7 +465,8 @@ class VirtualImuServer:
             self.model.fault.fail_next += int(n)
 
     def inject_spikes(self, n: int) -> None:
-        """The next ``n`` samples carry corrupted values (accel x, gyro z at full scale)."""
+        """``n`` isolated samples (every other one) carry corrupted values (accel x, gyro z
+        at full scale)."""
         with self.model.lock:
             self.model.fault.spikes += int(n)
 

@@ -1,0 +1,214 @@
+"""imu_node in its own process against the virtual IMU (served from this test process over
+TCP), real rclpy/DDS between them."""
+import math
+import time
+
+import yaml
+from diagnostic_msgs.msg import DiagnosticArray
+from sensor_msgs.msg import Imu, Temperature
+from std_srvs.srv import Trigger
+
+from edgebot_common import qos
+from edgebot_imu import quat as Q
+from edgebot_imu.motion import make_trajectory
+from edgebot_imu.virtual_imu import VirtualImuServer
+from edgebot_testing import wait_for
+
+START = 60.0     # generous: a loaded 2-core machine
+
+
+def start_node(procs, spec, tmp_path, **params):
+    p = {"bus": spec, "calibration.file": str(tmp_path / "imu_cal.yaml"), "rate_hz": 100.0}
+    p.update(params)
+    return procs.node("edgebot_imu", "imu_node", params=p)
+
+
+def diag_values(msgs, name_part):
+    for m in reversed(list(msgs)):
+        for st in m.status:
+            if name_part in st.name and st.name.startswith("imu_node"):
+                return st, {kv.key: kv.value for kv in st.values}
+    return None, {}
+
+
+def q_of(m):
+    return (m.orientation.w, m.orientation.x, m.orientation.y, m.orientation.z)
+
+
+def test_publishes_raw_and_fused_static_tilt_and_temperature(procs, ros, tmp_path):
+    traj = make_trajectory("static", roll_deg=10.0, pitch_deg=-5.0)
+    with VirtualImuServer(chip="mpu6050", seed=1, noise=False, motion=traj) as srv:
+        spec = srv.start()
+        node = start_node(procs, spec, tmp_path)
+        raw = ros.collect(Imu, "imu/data_raw", qos.SENSOR_DATA)
+        data = ros.collect(Imu, "imu/data", qos.SENSOR_DATA)
+        temp = ros.collect(Temperature, "imu/temperature", qos.SENSOR_DATA)
+        wait_for(lambda: len(data) > 50 and temp, START, what="imu/data and temperature")
+        assert "edgebot_rt" in node.output()
+        m = data[-1]
+        assert m.header.frame_id == "imu_link" and raw[-1].header.frame_id == "imu_link"
+        assert raw[-1].orientation_covariance[0] == -1.0
+        assert m.orientation_covariance[0] > 0
+        assert Q.tilt_deg(q_of(m), traj.orientation(0)) <= 0.5
+        assert math.sqrt(sum(v * v for v in (m.linear_acceleration.x, m.linear_acceleration.y,
+                                             m.linear_acceleration.z))) == \
+            __import__("pytest").approx(9.80665, abs=0.05)
+        assert 20.0 < temp[-1].temperature < 30.0
+        # stamps are taken at read time and increase
+        stamps = [x.header.stamp.sec + x.header.stamp.nanosec * 1e-9 for x in data[-20:]]
+        assert all(b > a for a, b in zip(stamps, stamps[1:]))
+
+
+def test_wrong_who_am_i_stops_with_a_clear_message(procs, tmp_path):
+    with VirtualImuServer(chip="bno055", address=0x68, noise=False) as srv:
+        spec = srv.start()
+        node = start_node(procs, spec, tmp_path)          # told it is an MPU-6050
+        assert node.wait(START) == 2
+        out = node.output()
+        assert "configuration error" in out and spec in out and "0x68" in out
+        assert "expected 0x68" in out and "reads 0xa0" not in out   # WHO_AM_I of a BNO is 0x00
+        assert "reads 0x00" in out
+
+
+def test_wrong_address_and_bad_bus_parameter(procs, tmp_path):
+    with VirtualImuServer(chip="mpu6050", noise=False) as srv:
+        spec = srv.start()
+        node = start_node(procs, spec, tmp_path, address=0x69, startup_timeout_s=1.0)
+        assert node.wait(START) == 2
+        assert "0x69" in node.output() and "EREMOTEIO" in node.output()
+    bad = start_node(procs, "i2c-one", tmp_path)
+    assert bad.wait(START) == 2
+    assert "parameter 'bus'" in bad.output()
+    fast = start_node(procs, "tcp://127.0.0.1:1", tmp_path, chip="bno055", rate_hz=500.0)
+    assert fast.wait(START) == 2
+    assert "rate_hz" in fast.output() and "100" in fast.output()
+
+
+def test_calibrate_saves_and_next_start_applies_offsets(procs, ros, tmp_path):
+    cal_file = tmp_path / "imu_cal.yaml"
+    with VirtualImuServer(chip="mpu6050", seed=7, noise=True) as srv:
+        spec = srv.start()
+        srv.set_motion(accel=(0.0, 0.0, 9.80665), gyro=(0.0, 0.0, 0.0))
+        node = start_node(procs, spec, tmp_path, **{"calibration.at_start": False,
+                                                     "bias_estimation.enabled": False})
+        raw = ros.collect(Imu, "imu/data_raw", qos.SENSOR_DATA)
+        wait_for(lambda: len(raw) > 20, START, what="imu/data_raw")
+        # uncalibrated: the chip's bias shows
+        assert max(abs(raw[-1].angular_velocity.x), abs(raw[-1].angular_velocity.y),
+                   abs(raw[-1].angular_velocity.z)) > 0.005
+        # while turning the service refuses and says so
+        srv.set_motion(accel=(0.0, 0.0, 9.80665), gyro=(0.0, 0.0, 0.6 + 0.0))
+        srv.model.motion = make_trajectory("rotate", lead_in=0.0)
+        srv.model.t0 = time.monotonic()
+        r = ros.call(Trigger, "imu/calibrate", Trigger.Request(), timeout=START)
+        assert not r.success and ("moving" in r.message or "turning" in r.message), r.message
+        assert not cal_file.exists()
+        srv.set_motion(accel=(0.0, 0.0, 9.80665), gyro=(0.0, 0.0, 0.0))
+        r = ros.call(Trigger, "imu/calibrate", Trigger.Request(), timeout=START)
+        assert r.success, r.message
+        saved = yaml.safe_load(cal_file.read_text())
+        bias = srv.model.gyro_bias
+        for got, want in zip(saved["gyro_bias"], bias):
+            assert abs(got - want) < 0.002
+        for got, want in zip(saved["accel_offset"], srv.model.accel_bias):
+            assert abs(got - want) < 0.03
+        node.stop()
+        # restart: offsets loaded from the file and applied, no start-up calibration
+        node2 = start_node(procs, spec, tmp_path, **{"calibration.at_start": False,
+                                                      "bias_estimation.enabled": False})
+        raw2 = ros.collect(Imu, "imu/data_raw", qos.SENSOR_DATA)
+        wait_for(lambda: len(raw2) > 100, START, what="imu/data_raw after restart")
+        assert "loaded calibration" in node2.output()
+        last = raw2[-100:]
+        for axis in "xyz":
+            mean = sum(getattr(m.angular_velocity, axis) for m in last) / len(last)
+            assert abs(mean) < 0.002, (axis, mean)
+        mean_acc = [sum(getattr(m.linear_acceleration, a) for m in last) / len(last) for a in "xyz"]
+        assert abs(mean_acc[0]) < 0.05 and abs(mean_acc[1]) < 0.05
+        assert abs(mean_acc[2] - 9.80665) < 0.05
+
+
+def test_start_calibration_refused_while_moving(procs, tmp_path):
+    traj = make_trajectory("rotate", lead_in=0.0)
+    with VirtualImuServer(chip="mpu6050", seed=2, noise=True, motion=traj) as srv:
+        node = start_node(procs, srv.start(), tmp_path)
+        node.wait_output("start-up gyro calibration refused", START)
+        assert "moving" in node.output() or "turning" in node.output()
+
+
+def test_spikes_dropped_and_bus_errors_retried_and_reported(procs, ros, tmp_path):
+    with VirtualImuServer(chip="mpu6050", seed=3, noise=True) as srv:
+        spec = srv.start()
+        node = start_node(procs, spec, tmp_path, **{"i2c.retries": 3})
+        data = ros.collect(Imu, "imu/data_raw", qos.SENSOR_DATA)
+        diags = ros.collect(DiagnosticArray, "/diagnostics", qos.DIAGNOSTICS)
+        wait_for(lambda: len(data) > 20, START, what="imu/data_raw")
+        srv.inject_spikes(5)
+        srv.inject_errors(2)                      # within the retries: no sample lost for long
+        wait_for(lambda: int(diag_values(diags, "data")[1].get("dropped", 0)) >= 5, START,
+                 what="dropped spikes in diagnostics")
+        n_before = len(data)
+        wait_for(lambda: len(data) > n_before + 20, START, what="data after spikes")
+        # no spike made it out
+        assert all(abs(m.linear_acceleration.x) < 5.0 and abs(m.angular_velocity.z) < 1.0
+                   for m in data)
+        wait_for(lambda: int(diag_values(diags, "connection")[1].get("bus_errors.EIO", 0)) >= 2,
+                 START, what="EIO counted")
+        st, vals = diag_values(diags, "connection")
+        assert int(vals["retried_ok"]) >= 1 and vals["bus"] == spec
+        # the device vanishes: the node keeps running, reports it, and recovers
+        srv.set_present(False)
+        wait_for(lambda: (diag_values(diags, "connection")[0] or st).level == b"\x02", START,
+                 what="ERROR level while the device is gone")
+        assert "EREMOTEIO" in diag_values(diags, "connection")[1]["last_error"]
+        srv.set_present(True)
+        n = len(data)
+        wait_for(lambda: len(data) > n + 50, START, what="data after the device came back")
+        wait_for(lambda: int(diag_values(diags, "connection")[1].get("reconnects", 0)) >= 1,
+                 START, what="reconnect counted")
+        assert node.running()
+
+
+def test_server_restart_mid_stream_recovers(procs, ros, tmp_path):
+    srv = VirtualImuServer(chip="mpu6050", seed=4, noise=False)
+    spec = srv.start()
+    port = int(spec.rsplit(":", 1)[1])
+    node = start_node(procs, spec, tmp_path)
+    data = ros.collect(Imu, "imu/data", qos.SENSOR_DATA)
+    try:
+        wait_for(lambda: len(data) > 20, START, what="imu/data")
+        srv.stop()                          # the device vanishes (power cut: registers lost)
+        time.sleep(1.0)
+        assert node.running()
+        srv = VirtualImuServer(chip="mpu6050", seed=4, noise=False)
+        srv.start(port=port)                # ... and comes back asleep: the node re-initialises
+        n = len(data)
+        wait_for(lambda: len(data) > n + 50, START, what="data after restart")
+        node.wait_output("device back", START)
+    finally:
+        srv.stop()
+
+
+def test_bno055_orientation_from_chip_and_offsets_persist(procs, ros, tmp_path):
+    traj = make_trajectory("static", roll_deg=-8.0, pitch_deg=4.0, yaw_deg=20.0)
+    cal_file = tmp_path / "imu_cal.yaml"
+    with VirtualImuServer(chip="bno055", seed=9, noise=True, motion=traj) as srv:
+        spec = srv.start()
+        node = start_node(procs, spec, tmp_path, chip="bno055", rate_hz=50.0)
+        data = ros.collect(Imu, "imu/data", qos.SENSOR_DATA)
+        wait_for(lambda: len(data) > 20, START, what="imu/data from the BNO055")
+        assert Q.angle_deg(q_of(data[-1]), traj.orientation(0)) < 1.0
+        # the chip calibrates itself after a few seconds at rest; then the service saves
+        def calibrated():
+            r = ros.call(Trigger, "imu/calibrate", Trigger.Request(), timeout=START)
+            return r if r.success else None
+        r = wait_for(calibrated, START, interval=1.0, what="BNO055 calibration saved")
+        saved = yaml.safe_load(cal_file.read_text())["bno055_offsets"]
+        assert saved == list(srv.model.regs[0x55:0x55 + 22])
+        node.stop()
+    with VirtualImuServer(chip="bno055", seed=9, noise=True, motion=traj) as srv2:
+        start_node(procs, srv2.start(), tmp_path, chip="bno055", rate_hz=50.0)
+        data2 = ros.collect(Imu, "imu/data", qos.SENSOR_DATA)
+        wait_for(lambda: len(data2) > 5, START, what="imu/data after restart")
+        assert list(srv2.model.regs[0x55:0x55 + 22]) == saved
+        assert srv2.model.calibrated
