@@ -212,3 +212,23 @@ def test_bno055_orientation_from_chip_and_offsets_persist(procs, ros, tmp_path):
         wait_for(lambda: len(data2) > 5, START, what="imu/data after restart")
         assert list(srv2.model.regs[0x55:0x55 + 22]) == saved
         assert srv2.model.calibrated
+
+
+def test_launch_file_runs_the_node_against_a_virtual_imu(procs, ros, tmp_path):
+    """launch/imu.launch.yaml through `edgebot launch`, in a namespace, virtual IMU in another
+    process started with `edgebot virtual-imu`."""
+    from edgebot_testing import ROOT, free_port
+    port = free_port()
+    vimu = procs.start(["edgebot", "virtual-imu", "--port", str(port), "--trajectory", "rotate",
+                        "--seed", "3"], name="virtual-imu")
+    vimu.wait_output(f"tcp://127.0.0.1:{port}", START)
+    launch = procs.start(["edgebot", "launch", str(ROOT / "launch" / "imu.launch.yaml"),
+                          f"bus:=tcp://127.0.0.1:{port}", "namespace:=rover1", "rate_hz:=100.0",
+                          f"params_file:={ROOT / 'config' / 'imu.yaml'}",
+                          f"calibration_file:={tmp_path / 'cal.yaml'}"], name="edgebot-launch")
+    data = ros.collect(Imu, "/rover1/imu/data", qos.SENSOR_DATA)
+    wait_for(lambda: len(data) > 100, START, what="/rover1/imu/data from the launched node")
+    rates = [abs(m.angular_velocity.z) for m in data[-50:]]
+    assert max(rates) > 0.3                    # the rotate trajectory spins at 45 deg/s
+    launch.stop()
+    assert not launch.running()
