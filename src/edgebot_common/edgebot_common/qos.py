@@ -65,6 +65,15 @@ CLOCK = QoSProfile(
     durability=DurabilityPolicy.VOLATILE,
 )
 
+#: Recorders that must not lose samples while they write to disk: reliable, a deep queue.
+#: (Best-effort publishers are still matched with SENSOR_DATA.)
+RECORDING = QoSProfile(
+    history=HistoryPolicy.KEEP_LAST,
+    depth=200,
+    reliability=ReliabilityPolicy.RELIABLE,
+    durability=DurabilityPolicy.VOLATILE,
+)
+
 PROFILES = {
     "sensor_data": SENSOR_DATA,
     "latest_only": LATEST_ONLY,
