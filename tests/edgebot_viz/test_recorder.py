@@ -29,7 +29,8 @@ def start_recorder(procs, out_dir, wrapper=(), **params):
 
 
 def publish_until_recorded(ros, proc, topics):
-    pubs = {t: ros.publisher(cls, t.lstrip("/"), Q.RELIABLE) for t, cls in topics.items()}
+    # a deep publisher queue too: a loaded machine must not drop samples before the recorder
+    pubs = {t: ros.publisher(cls, t.lstrip("/"), Q.RECORDING) for t, cls in topics.items()}
     for t in topics:
         proc.wait_output(f"recording {t} ", timeout=20)
     for pub in pubs.values():

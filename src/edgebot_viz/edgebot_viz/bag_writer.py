@@ -34,6 +34,8 @@ from mcap.writer import CompressionType, Writer
 
 from . import msgdefs
 
+_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
 METADATA_VERSION = 8
 MCAP_MAGIC = b"\x89MCAP0\r\n"
 # DataEnd (op 0x0F, len 4, crc 0) + Footer (op 0x02, len 20, no summary) + magic
@@ -171,6 +173,9 @@ class BagWriter:
         self.failed: Optional[str] = None
         self.closed = False
         self.bytes_written = 0
+        self.metadata_period_s = 1.0
+        self._metadata_at = -float("inf")
+        self._metadata_topics = -1
         self._open_file()
         self._write_metadata()
 
@@ -207,19 +212,28 @@ class BagWriter:
         cur.pending_start = log_time_ns if cur.pending_start is None else min(cur.pending_start, log_time_ns)
         cur.pending_end = log_time_ns if cur.pending_end is None else max(cur.pending_end, log_time_ns)
         if cur.pending_bytes >= self.chunk_bytes:
-            self.checkpoint()
+            self.checkpoint(metadata=False)
         return not self.failed
 
-    def checkpoint(self) -> bool:
-        """Write the buffered chunk and metadata; rotate when due. False after a failure."""
+    def checkpoint(self, metadata: bool = True) -> bool:
+        """Write the buffered chunk and ``metadata.yaml``; rotate when due. False after a failure.
+
+        With ``metadata=False`` (a chunk filled up between periodic checkpoints) the metadata
+        is rewritten only when a topic or file appeared or ``metadata_period_s`` has passed:
+        readers take the messages from the MCAP files, the metadata must only name them all.
+        """
         if self.failed or self.closed:
             return False
         try:
             self._flush_chunk()
+            rotated = False
             if self._rotation_due():
                 self._finish_file()
                 self._open_file()
-            self._write_metadata()
+                rotated = True
+            if (metadata or rotated or self._metadata_topics != len(self.topics)
+                    or self._clock() - self._metadata_at >= self.metadata_period_s):
+                self._write_metadata()
         except OSError as e:
             self._fail(e)
             return False
@@ -372,7 +386,9 @@ class BagWriter:
         }}
 
     def _write_metadata(self) -> None:
-        text = yaml.safe_dump(self.metadata(), default_flow_style=False, sort_keys=False)
+        self._metadata_at = self._clock()
+        self._metadata_topics = len(self.topics)
+        text = yaml.dump(self.metadata(), Dumper=_Dumper, default_flow_style=False, sort_keys=False)
         fd, tmp = tempfile.mkstemp(prefix=".metadata.", suffix=".yaml", dir=self.dir)
         try:
             with os.fdopen(fd, "w") as f:

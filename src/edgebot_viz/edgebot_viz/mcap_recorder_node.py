@@ -12,6 +12,7 @@ import sys
 
 from rclpy.node import Node
 
+from edgebot_common import qos as Q
 from edgebot_common.diagnostics import ERROR, OK, WARN, Diagnostics
 from edgebot_common.node_main import ConfigError, run_node
 from edgebot_common.params import ParamSpec
@@ -97,7 +98,7 @@ class McapRecorder(Node):
                 continue
             self._subs[topic] = self.create_subscription(
                 msg_class, topic, lambda data, t=topic: self._on_message(t, data),
-                subscription_qos(self, topic), raw=True)
+                subscription_qos(self, topic, Q.RECORDING), raw=True)
             self.get_logger().info(f"recording {topic} [{type_name}]")
 
     def _import(self, type_name: str):

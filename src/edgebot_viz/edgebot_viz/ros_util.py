@@ -11,21 +11,22 @@ from edgebot_common import qos as Q
 from .bag_writer import qos_profile_dict
 
 
-def subscription_qos(node: Node, topic: str):
+def subscription_qos(node: Node, topic: str, reliable=None):
     """A named profile compatible with every current publisher of ``topic``.
 
     All publishers reliable and transient-local -> LATCHED (late joiners get the last sample);
-    all reliable -> RELIABLE; otherwise SENSOR_DATA (best effort matches every publisher).
+    all reliable -> ``reliable`` (default RELIABLE; the recorder passes the deeper RECORDING);
+    otherwise SENSOR_DATA (best effort matches every publisher).
     """
     infos = node.get_publishers_info_by_topic(topic)
     if not infos:
         return Q.SENSOR_DATA
-    reliable = all(i.qos_profile.reliability == ReliabilityPolicy.RELIABLE for i in infos)
     latched = all(i.qos_profile.durability == DurabilityPolicy.TRANSIENT_LOCAL for i in infos)
-    if reliable and latched:
+    all_reliable = all(i.qos_profile.reliability == ReliabilityPolicy.RELIABLE for i in infos)
+    if all_reliable and latched:
         return Q.LATCHED
-    if reliable:
-        return Q.RELIABLE
+    if all_reliable:
+        return reliable if reliable is not None else Q.RELIABLE
     return Q.SENSOR_DATA
 
 
