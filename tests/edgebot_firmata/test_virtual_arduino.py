@@ -201,10 +201,12 @@ def test_board_link_applies_the_demo_pin_map(board):
     try:
         link.connect()
         assert link.connected and "FirmataExpress" in link.firmware_id
-        modes = {p: b.pin_mode(p) for p in (2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14)}
-        assert modes == {2: "PULLUP", 3: "OUTPUT", 4: "OUTPUT", 5: "PWM", 6: "PWM", 7: "OUTPUT",
+        def modes():
+            return {p: b.pin_mode(p) for p in (2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14)}
+        expected = {2: "PULLUP", 3: "OUTPUT", 4: "OUTPUT", 5: "PWM", 6: "PWM", 7: "OUTPUT",
                          8: "OUTPUT", 9: "SERVO", 10: "PWM", 11: "SONAR", 12: "SONAR",
                          13: "OUTPUT", 14: "ANALOG"}
+        wait_for(lambda: modes() == expected, 10, what=f"pin modes {expected}")
         wait_for(lambda: b.keepalive_period == 1, 10, what="keep-alive on")
         wait_for(lambda: b.sampling_interval_ms == 19, 10, what="sampling interval re-set")
         assert b.output(9) == 90                    # servo safe angle 0 rad = centre

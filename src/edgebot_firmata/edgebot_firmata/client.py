@@ -39,7 +39,7 @@ class FirmataClient(Pymata4):
     """Pymata4 whose threads never spin, never die loudly and never take the process down."""
 
     def __init__(self, port: str, baud: int = 115200, arduino_wait: float = 0.1,
-                 instance_id: int = 1, sleep_tune: float = 0.001):
+                 instance_id: int = 1, sleep_tune: float = 0.005):
         self.parser = P.board_parser()
         self.lost = threading.Event()
         self.lost_reason = ""

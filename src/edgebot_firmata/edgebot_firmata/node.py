@@ -138,6 +138,7 @@ class FirmataNode(Node):
         self.connects = 0
         self.last_error = ""
         self._stop = threading.Event()
+        self._port_was_missing = False
         self._backoff = Backoff(p["reconnect.initial"], p["reconnect.max"])
         self._rate_prev = (time.monotonic(), 0)
         self.link: Optional[BoardLink] = None
@@ -146,7 +147,7 @@ class FirmataNode(Node):
         # -- first connection (synchronous, so a pin map the board cannot do stops us) --
         self._connect_first()
 
-        period = min(0.02, p["command_timeout"] / 5.0)
+        period = min(0.05, p["command_timeout"] / 4.0)
         self.create_timer(period, self._safety_tick)
         self.create_timer(1.0 / p["publish_rate"], self._publish_inputs)
         if pm.sonars:
@@ -201,6 +202,7 @@ class FirmataNode(Node):
         except PM.PinMapError as e:
             raise ConfigError(f"pin map does not fit the board: {e}") from None
         except Exception as e:
+            self._port_was_missing = bool(self.port) and not os.path.exists(self.port)
             self.last_error = f"{type(e).__name__}: {e}"
             self.get_logger().warning(f"board not reachable on {self.port or 'any port'} "
                                       f"({self.last_error}); retrying with backoff")
@@ -218,10 +220,11 @@ class FirmataNode(Node):
                     continue
                 self._on_lost(reason)
                 continue
-            if self._backoff.due():
+            if self._backoff.due() or self._port_came_back():
                 try:
                     self._try_connect()
                 except Exception as e:
+                    self._port_was_missing = bool(self.port) and not os.path.exists(self.port)
                     self.last_error = f"{type(e).__name__}: {e}"
                     if isinstance(e, PM.PinMapError) or self._err_throttle.ready():
                         self.get_logger().error(f"connecting failed: {self.last_error}")
@@ -231,6 +234,15 @@ class FirmataNode(Node):
                     self._connected_ok()
             self._stop.wait(0.05)
 
+    def _port_came_back(self) -> bool:
+        """The device node was missing at the last attempt and exists now (USB plugged back
+        in): try at once instead of waiting out the backoff. Checking a path at 20 Hz is
+        cheap; a port that exists but does not answer still goes through the backoff."""
+        if self._port_was_missing and os.path.exists(self.port):
+            self._port_was_missing = False
+            return True
+        return False
+
     def _on_lost(self, reason: str) -> None:
         self.last_error = reason
         self.get_logger().error(f"link lost: {reason}; outputs safe, reconnecting")
@@ -238,6 +250,7 @@ class FirmataNode(Node):
         # it; otherwise the board's own keep-alive stops them
         self.link.close(reset=True)
         self._reset_commands()
+        self._port_was_missing = bool(self.port) and not os.path.exists(self.port)
         self._backoff.reset()
         self._backoff.schedule()
 

@@ -231,16 +231,17 @@ class VirtualArduino:
 
     # ------------------------------------------------------------------ main loop
     def _run(self) -> None:
-        next_tick = time.monotonic()
+        last = time.monotonic()
         while not self._stop.is_set():
             with self._lock:
                 master = self._master
             if master is None:
                 self._idle(0.01)
                 with self._lock:
-                    next_tick = self._tick_if_due(next_tick)
+                    last = self._tick_if_due(last)
                 continue
-            timeout = max(0.0, min(0.02, next_tick - time.monotonic()))
+            due = last + self._sampling_ms / 1000.0
+            timeout = max(0.0, min(0.02, due - time.monotonic()))
             try:
                 r, _, x = select.select([master, self._wake_r], [], [], timeout)
             except (OSError, ValueError):
@@ -274,7 +275,7 @@ class VirtualArduino:
             with self._lock:
                 if self.host_connected or self._master is not None:
                     self._check_digital()
-                next_tick = self._tick_if_due(next_tick)
+                last = self._tick_if_due(last)
 
     def _idle(self, s: float) -> None:
         self._stop.wait(s)
@@ -297,16 +298,18 @@ class VirtualArduino:
             self._write(bytes([P.REPORT_VERSION, *PROTOCOL_VERSION]))
             self._send_firmware()
 
-    def _tick_if_due(self, next_tick: float) -> float:
+    def _tick_if_due(self, last: float) -> float:
+        """Run the sampling branch when an interval has passed since ``last`` (the interval
+        in force now, as loop() compares it); returns the new ``last``."""
         now = time.monotonic()
-        if now < next_tick:
-            return next_tick
-        self._sample()
         step = self._sampling_ms / 1000.0
-        next_tick += step
-        if next_tick < now - 0.5:        # fell far behind (paced writes, a loaded machine)
-            next_tick = now + step
-        return next_tick
+        if now - last < step:
+            return last
+        self._sample()
+        last += step
+        if last < now - 0.5:             # fell far behind (paced writes, a loaded machine)
+            last = now
+        return last
 
     # ------------------------------------------------------------------ firmware model
     def _reboot(self) -> None:

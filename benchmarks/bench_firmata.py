@@ -1,0 +1,281 @@
+#!/usr/bin/env python3
+"""Figures of edgebot_firmata (issue #3), measured with the real firmata_node process, real
+pymata4 and the virtual Arduino on real pseudo-terminals (its output paced to the baud rate).
+
+1. command latency: ``wheel_cmd`` published (rclpy, this process) -> the left motor's PWM pin
+   changes on the virtual Arduino (its output listener), p50/p95/max; baseline in the same run:
+   a direct pymata4 ``pwm_write`` -> pin change, with no ROS in the path.
+2. analog throughput: 8 analog inputs (a virtual Nano, A0..A7) reported at sampling intervals
+   from 20 ms down to 1 ms, through the host side the node uses (pymata4 behind the frame
+   filter); reports the board sent vs. reports pymata4 dispatched; the highest loss-free rate
+   as a fraction of what 115200 baud carries (3 bytes per report, 10 bits per byte).
+3. reconnect: the port is unplugged for 0.5..4 s and plugged back; time from plugging back to
+   the pin map being applied again (seen on the board); baseline: a fresh connect + apply.
+
+    source env.sh && python benchmarks/bench_firmata.py [--quick]
+
+Prints the figures and writes benchmarks/results/firmata.json (with the machine).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import platform
+import random
+import statistics
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+os.environ.setdefault("ROS_DOMAIN_ID", str(random.SystemRandom().randint(101, 200)))
+os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
+
+import edgebot_testing as et  # noqa: E402
+from edgebot_firmata import pinmap  # noqa: E402
+from edgebot_firmata.client import BoardLink, FirmataClient  # noqa: E402
+from edgebot_firmata.virtual_arduino import VirtualArduino  # noqa: E402
+
+PIN_MAP = str(ROOT / "config" / "firmata.yaml")
+
+
+def pct(xs, p):
+    xs = sorted(xs)
+    if not xs:
+        return float("nan")
+    k = (len(xs) - 1) * p / 100.0
+    lo, hi = int(k), min(int(k) + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
+
+
+def summary(xs_s):
+    ms = [x * 1000.0 for x in xs_s]
+    return {"n": len(ms), "p50_ms": round(pct(ms, 50), 3), "p95_ms": round(pct(ms, 95), 3),
+            "max_ms": round(max(ms), 3), "mean_ms": round(statistics.fmean(ms), 3)}
+
+
+class PinWatch:
+    """Times the moments a board pin takes given values (output listener, board thread)."""
+
+    def __init__(self, board, pin):
+        self.pin = pin
+        self.want = None
+        self.event = threading.Event()
+        self.t = 0.0
+        board.add_output_listener(self._cb)
+
+    def _cb(self, pin, mode, value):
+        if pin == self.pin and value == self.want:
+            self.t = time.perf_counter()
+            self.event.set()
+
+    def arm(self, value):
+        self.want = value
+        self.event.clear()
+
+
+# ---------------------------------------------------------------------------- 1. latency
+def bench_latency(n: int) -> dict:
+    from sensor_msgs.msg import JointState
+    from edgebot_common import qos as Q
+
+    out = {}
+    # baseline: pymata4 directly
+    board = VirtualArduino()
+    path = board.start()
+    watch = PinWatch(board, 5)
+    c = FirmataClient(path, arduino_wait=0.05)
+    c.set_pin_mode_pwm_output(5)
+    lat = []
+    for i in range(n):
+        v = 64 if i % 2 else 128
+        watch.arm(v)
+        t0 = time.perf_counter()
+        c.pwm_write(5, v)
+        if watch.event.wait(2.0):
+            lat.append(watch.t - t0)
+        time.sleep(random.uniform(0.005, 0.02))
+    c.close()
+    board.stop()
+    out["baseline_pymata4_direct"] = summary(lat)
+
+    # through ROS: wheel_cmd -> firmata_node -> pymata4 -> pty -> board
+    procs = et.Procs()
+    ros = et.RosHelper("bench_firmata")
+    tmp = tempfile.mkdtemp(prefix="bench-firmata-")
+    board = VirtualArduino()
+    link = os.path.join(tmp, "ttyVIRT0")
+    board.start(link=link)
+    watch = PinWatch(board, 5)
+    try:
+        node = procs.node("edgebot_firmata", "firmata_node",
+                          params={"port": link, "pin_map": PIN_MAP, "arduino_wait": 0.05,
+                                  "command_timeout": 1.0})
+        node.wait_output("pin map applied", timeout=60)
+        pub = ros.publisher(JointState, "wheel_cmd", Q.COMMANDS)
+        ros.wait_subscribers(pub, timeout=30)
+        time.sleep(0.5)
+        lat = []
+        names = ["left_wheel_joint", "right_wheel_joint"]
+        for i in range(n):
+            duty = 0.25 if i % 2 else 0.5
+            watch.arm(int(round(duty * 255)))
+            msg = JointState(name=names, velocity=[duty * 15.0, duty * 15.0])
+            t0 = time.perf_counter()
+            pub.publish(msg)
+            if watch.event.wait(2.0):
+                lat.append(watch.t - t0)
+            time.sleep(random.uniform(0.01, 0.03))
+        out["wheel_cmd_to_pin"] = summary(lat)
+        out["wheel_cmd_to_pin"]["lost"] = n - len(lat)
+    finally:
+        procs.stop_all()
+        ros.close()
+        board.stop()
+    out["ratio_p50_vs_baseline"] = round(out["wheel_cmd_to_pin"]["p50_ms"]
+                                         / max(1e-9, out["baseline_pymata4_direct"]["p50_ms"]), 2)
+    return out
+
+
+# ---------------------------------------------------------------------------- 2. analog rate
+class CountingClient(FirmataClient):
+    analog_seen = 0
+
+    def _analog_message(self, data):
+        self.analog_seen += 1
+        super()._analog_message(data)
+
+
+def bench_analog(seconds: float, intervals) -> dict:
+    board = VirtualArduino(board="nano")
+    path = board.start()
+    for ch in range(8):
+        board.set_analog_input(ch, 100 * ch + 7)
+    c = CountingClient(path, arduino_wait=0.05)
+    link_capacity = board.baud / 10.0 / 3.0          # analog reports per second the UART carries
+    rows = []
+    try:
+        for ch in range(8):
+            c.set_pin_mode_analog_input(ch)
+        for si in intervals:
+            # stream stopped and drained: every report counted below is sent and received
+            # inside this row
+            c.set_sampling_interval(16000)
+            time.sleep(0.4)
+            s0, r0 = board.stats["analog_reports"], c.analog_seen
+            c.set_sampling_interval(si)
+            time.sleep(0.2)
+            w0, t0 = board.stats["analog_reports"], time.perf_counter()
+            time.sleep(seconds)
+            w1, t1 = board.stats["analog_reports"], time.perf_counter()
+            c.set_sampling_interval(16000)
+            time.sleep(0.4)
+            s2, r2 = board.stats["analog_reports"], c.analog_seen
+            sent, got = s2 - s0, r2 - r0
+            rate = (w1 - w0) / (t1 - t0)
+            rows.append({"sampling_interval_ms": si, "requested_per_s": round(8000.0 / si, 1),
+                         "sent_per_s": round(rate, 1), "sent": sent, "received": got,
+                         "lost": sent - got, "fraction_of_link": round(rate / link_capacity, 3)})
+    finally:
+        c.close()
+        board.stop()
+    lossless = [r for r in rows if r["lost"] == 0]
+    best = max(lossless, key=lambda r: r["sent_per_s"]) if lossless else None
+    return {"pins": 8, "baud": board.baud, "link_capacity_reports_per_s": round(link_capacity, 1),
+            "rows": rows,
+            "best_lossless_per_s": best["sent_per_s"] if best else 0.0,
+            "best_lossless_fraction_of_link": best["fraction_of_link"] if best else 0.0,
+            "parser_errors": c.parser.error_total}
+
+
+# ---------------------------------------------------------------------------- 3. reconnect
+def bench_reconnect(outages) -> dict:
+    # baseline: one fresh connect + pin map apply, no backoff involved
+    pm = pinmap.load(PIN_MAP)
+    board = VirtualArduino()
+    path = board.start()
+    t0 = time.perf_counter()
+    bl = BoardLink(pm, path, 115200, arduino_wait=0.05)
+    bl.connect()
+    base = time.perf_counter() - t0
+    bl.close()
+    board.stop()
+
+    procs = et.Procs()
+    tmp = tempfile.mkdtemp(prefix="bench-firmata-")
+    board = VirtualArduino()
+    link = os.path.join(tmp, "ttyVIRT0")
+    board.start(link=link)
+    rows = []
+    try:
+        node = procs.node("edgebot_firmata", "firmata_node",
+                          params={"port": link, "pin_map": PIN_MAP, "arduino_wait": 0.05})
+        node.wait_output("pin map applied", timeout=60)
+        for k, outage in enumerate(outages):
+            et.wait_for(lambda: board.pin_mode(5) == "PWM", 30, what="connected")
+            time.sleep(0.5)
+            board.unplug()
+            et.wait_for(lambda: node.output().count("link lost") >= k + 1, 30, what="loss seen")
+            time.sleep(outage)
+            t0 = time.perf_counter()
+            board.replug()
+            et.wait_for(lambda: board.host_connected, 60, interval=0.002, what="reopened")
+            t_open = time.perf_counter() - t0
+            et.wait_for(lambda: board.pin_mode(12) == "SONAR", 60, interval=0.002,
+                        what="pin map re-applied")
+            rows.append({"outage_s": outage, "port_reopened_s": round(t_open, 3),
+                         "pin_map_reapplied_s": round(time.perf_counter() - t0, 3)})
+    finally:
+        procs.stop_all()
+        board.stop()
+    return {"baseline_fresh_connect_s": round(base, 3), "rows": rows,
+            "max_s": max(r["pin_map_reapplied_s"] for r in rows),
+            "reconnect_params": {"reconnect.initial": 0.5, "reconnect.max": 3.0}}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args()
+    n = 60 if args.quick else 300
+    results = {"machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(),
+                           "python": platform.python_version()},
+               "quick": args.quick}
+    print("1. wheel_cmd -> pin latency ...", flush=True)
+    results["latency"] = lat = bench_latency(n)
+    print(f"   direct pymata4 write: p50 {lat['baseline_pymata4_direct']['p50_ms']} ms, "
+          f"p95 {lat['baseline_pymata4_direct']['p95_ms']} ms")
+    w = lat["wheel_cmd_to_pin"]
+    print(f"   wheel_cmd via firmata_node: p50 {w['p50_ms']} ms, p95 {w['p95_ms']} ms, "
+          f"max {w['max_ms']} ms ({w['n']} samples, {w['lost']} lost); "
+          f"{lat['ratio_p50_vs_baseline']}x the direct write")
+    print("2. analog reports over 8 pins ...", flush=True)
+    intervals = [20, 5, 2, 1] if args.quick else [20, 10, 5, 3, 2, 1]
+    results["analog"] = an = bench_analog(2.0 if args.quick else 4.0, intervals)
+    for r in an["rows"]:
+        print(f"   interval {r['sampling_interval_ms']:>2} ms: requested {r['requested_per_s']:>7}/s,"
+              f" sent {r['sent_per_s']:>7}/s ({r['fraction_of_link']:.3f} of link), "
+              f"lost {r['lost']}")
+    print(f"   best loss-free: {an['best_lossless_per_s']}/s = "
+          f"{an['best_lossless_fraction_of_link']} of the {an['baud']} baud link "
+          f"({an['link_capacity_reports_per_s']}/s)")
+    print("3. reconnect after unplug ...", flush=True)
+    outages = [0.5, 2.0] if args.quick else [0.5, 1.0, 2.0, 4.0]
+    results["reconnect"] = rc = bench_reconnect(outages)
+    for r in rc["rows"]:
+        print(f"   outage {r['outage_s']} s: port reopened after {r['port_reopened_s']} s, "
+              f"pin map applied after {r['pin_map_reapplied_s']} s")
+    print(f"   baseline fresh connect + apply: {rc['baseline_fresh_connect_s']} s")
+    out = ROOT / "benchmarks" / "results" / "firmata.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {out.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
