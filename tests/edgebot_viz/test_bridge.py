@@ -191,3 +191,62 @@ def test_configuration_errors_exit_2(procs, tmp_path):
                          params={"port": free_port(), "robot_description_file": str(tmp_path / "none.urdf")})
     assert missing.wait(timeout=30) == 2
     assert "robot_description_file" in missing.output()
+
+
+def _stalled_client(port: int, channel_id: int):
+    """A WebSocket client that subscribes and then never reads: a slow client, at the socket."""
+    import base64
+    import os
+    import socket
+    import struct
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect(("127.0.0.1", port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    s.sendall((f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+               f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+               "Sec-WebSocket-Protocol: foxglove.sdk.v1\r\n\r\n").encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += s.recv(1)
+    assert b" 101 " in head.split(b"\r\n")[0], head
+    payload = json.dumps({"op": "subscribe",
+                          "subscriptions": [{"id": 1, "channelId": channel_id}]}).encode()
+    mask = os.urandom(4)
+    masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    s.sendall(struct.pack("!BB", 0x81, 0x80 | len(payload)) + mask + masked)
+    return s
+
+
+def test_slow_client_drops_stale_messages_memory_stays_bounded(procs, ros):
+    import psutil
+    from sensor_msgs.msg import CompressedImage
+    bridge, url = start_bridge(procs, send_buffer_messages=4)
+    port = int(url.rsplit(":", 1)[1])
+    pub = ros.publisher(CompressedImage, "camera/image_raw/compressed", Q.RELIABLE)
+    frame = CompressedImage(format="jpeg", data=bytes(range(256)) * 2000)  # 512 kB
+    with FoxgloveClient(url) as fast:
+        ch = fast.wait_channel("/camera/image_raw/compressed")
+        slow = _stalled_client(port, ch["id"])
+        try:
+            sub = fast.subscribe(ch["id"])
+            ros.wait_subscribers(pub, 1, timeout=15)
+            rss = psutil.Process(bridge.pid).memory_info().rss
+            for i in range(160):  # 80 MB through the bridge
+                frame.header.frame_id = f"f{i}"
+                pub.publish(frame)
+                time.sleep(0.01)
+
+            def last_frame_seen():
+                while fast.messages[sub]:
+                    m = deserialize_message(fast.messages[sub].popleft()[1], CompressedImage)
+                    if m.header.frame_id == "f159":
+                        return True
+                return False
+            wait_for(last_frame_seen, 30, interval=0.1, what="the fast client to get the last frame")
+            grown = psutil.Process(bridge.pid).memory_info().rss - rss
+            # 4 queued frames per client (+ socket buffers) is a few MB; unbounded would be ~80 MB
+            assert grown < 40e6, f"bridge RSS grew by {grown / 1e6:.0f} MB"
+        finally:
+            slow.close()
+    assert bridge.running()
