@@ -171,6 +171,7 @@ class ImuNode(Node):
         self.cov_o = _cov(p["covariance.orientation"])
         self.cov_g = _cov(p["covariance.angular_velocity"])
         self.cov_a = _cov(p["covariance.linear_acceleration"])
+        self._msg_raw = self._msg_data = None
 
         # read loop state
         self.temperature: Optional[float] = None
@@ -314,21 +315,28 @@ class ImuNode(Node):
                 self._stop.wait(max(0.0, next_t - now))
 
     def _publish(self, stamp, out) -> None:
+        # two preallocated messages (publish serialises synchronously): no per-sample
+        # allocation of the covariance arrays
+        if self._msg_raw is None:
+            self._msg_raw, self._msg_data = Imu(), Imu()
+            for m in (self._msg_raw, self._msg_data):
+                m.header.frame_id = self.p["frame_id"]
+                m.angular_velocity_covariance = self.cov_g
+                m.linear_acceleration_covariance = self.cov_a
+            self._msg_raw.orientation_covariance[0] = -1.0   # REP 145: no orientation here
+            self._msg_data.orientation_covariance = self.cov_o
         s = out.sample
-        msg = Imu()
-        msg.header.stamp = stamp.to_msg()
-        msg.header.frame_id = self.p["frame_id"]
-        msg.angular_velocity.x, msg.angular_velocity.y, msg.angular_velocity.z = s.gyro
-        msg.linear_acceleration.x, msg.linear_acceleration.y, msg.linear_acceleration.z = s.accel
-        msg.angular_velocity_covariance = self.cov_g
-        msg.linear_acceleration_covariance = self.cov_a
-        msg.orientation_covariance[0] = -1.0          # REP 145: no orientation in data_raw
-        self.pub_raw.publish(msg)
+        stamp_msg = stamp.to_msg()
+        for msg in (self._msg_raw, self._msg_data):
+            msg.header.stamp = stamp_msg
+            av, la = msg.angular_velocity, msg.linear_acceleration
+            av.x, av.y, av.z = s.gyro
+            la.x, la.y, la.z = s.accel
+        self.pub_raw.publish(self._msg_raw)
         if out.orientation is not None:
-            q = out.orientation
-            msg.orientation.w, msg.orientation.x, msg.orientation.y, msg.orientation.z = q
-            msg.orientation_covariance = self.cov_o
-            self.pub_data.publish(msg)
+            o = self._msg_data.orientation
+            o.w, o.x, o.y, o.z = out.orientation
+            self.pub_data.publish(self._msg_data)
         self.published += 1
         self._rate_count += 1
 
