@@ -91,3 +91,20 @@ def test_calibration_file_round_trip_and_errors(tmp_path, monkeypatch):
     (tmp_path / "bad.yaml").write_text("chip: mpu6050\ngyro_bias: [1, .nan, 2]\n")
     with pytest.raises(CalibrationFileError):
         Calibration.load(str(tmp_path / "bad.yaml"), "mpu6050")
+
+
+def test_fusion_prefers_edgebot_rt_and_falls_back_to_the_reference_explicitly(monkeypatch):
+    import sys
+
+    from edgebot_imu.core import load_madgwick
+    cls, source = load_madgwick()
+    assert source.startswith("edgebot_rt")
+    monkeypatch.setitem(sys.modules, "edgebot_rt", None)      # as if it could not be imported
+    cls, source = load_madgwick()
+    assert "reference" in source and "Python fallback" in source
+    f = Fusion(0.05, 0.0)
+    assert "reference" in f.source
+    q = None
+    for _ in range(10):
+        q = f.update((0.0, 0.0, 0.1), (0.0, 0.0, GRAVITY), 0.01)
+    assert q is not None and abs(sum(v * v for v in q) - 1.0) < 1e-9

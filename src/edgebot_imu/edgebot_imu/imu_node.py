@@ -135,10 +135,16 @@ class ImuNode(Node):
                                   p["calibration.level_tilt_deg"])
         is_bno = self.chip == "bno055"
         self.fusion = None
+        self.fusion_error = ""
         if not is_bno:
-            self.fusion = Fusion(p["filter.beta"], p["filter.zeta"], p["filter.accel_gate"])
-            level = log.info if self.fusion.source.startswith("edgebot_rt") else log.warning
-            level(f"orientation filter: Madgwick from {self.fusion.source}")
+            try:
+                self.fusion = Fusion(p["filter.beta"], p["filter.zeta"], p["filter.accel_gate"])
+            except ImportError as e:
+                self.fusion_error = f"no orientation filter (edgebot_rt and the reference: {e})"
+                log.error(f"{self.fusion_error}; publishing imu/data_raw only")
+            else:
+                level = log.info if self.fusion.source.startswith("edgebot_rt") else log.warning
+                level(f"orientation filter: Madgwick from {self.fusion.source}")
         block = max(2, int(round(p["bias_estimation.block_s"] * p["rate_hz"])))
         self.bias = GyroBiasEstimator(block=block, bias=self.cal.gyro_bias,
                                       enabled=p["bias_estimation.enabled"] and not is_bno)
@@ -483,6 +489,8 @@ class ImuNode(Node):
             values["bno055_calib_status"] = "sys %d gyr %d acc %d mag %d" % self.calib_status
         if self.temperature is not None:
             values["temperature_c"] = round(self.temperature, 2)
+        if self.fusion_error:
+            return WARN, self.fusion_error, values
         if self.connected and self.measured_rate < 0.5 * self.p["rate_hz"]:
             return WARN, f"rate {self.measured_rate:.1f} Hz below target", values
         return OK, "ok", values
