@@ -30,7 +30,8 @@ def test_telemetry_round_trip_rate_limit_batch_and_cdr(procs, ros, mosquitto, tm
     wait_for(lambda: sub.payloads("edgebot/r1/status") == [b"online"], 30, what="status online")
     stats = ros.collect(String, "mqtt/stats")
     pub = ros.publisher(Imu, "imu/data")
-    ros.wait_subscribers(pub, 1, timeout=30)
+    ros.wait_subscribers(pub, 4, timeout=30)
+    time.sleep(1.0)  # discovery is asymmetric: let the bridge's readers match us too
     n = 50
     for i in range(n):
         m = Imu()

@@ -23,6 +23,7 @@ def feed(ros, n=5, topic="imu/data"):
     from sensor_msgs.msg import Imu
     pub = ros.publisher(Imu, topic)
     ros.wait_subscribers(pub, 1, timeout=30)
+    time.sleep(1.0)  # discovery is asymmetric: let the bridge's reader match us too
     for i in range(n):
         m = Imu()
         m.angular_velocity.z = float(i)
@@ -174,3 +175,31 @@ def test_embedded_broker_executable(procs):
     c.loop_stop()
     got.close()
     assert p.stop() is not None
+
+
+def test_launch_file_with_embedded_broker(procs, ros, tmp_path):
+    """launch/mqtt.launch.yaml through `edgebot launch`, the shipped mapping, embedded broker."""
+    import pathlib
+    import shutil
+    root = pathlib.Path(__file__).resolve().parents[2]
+    port = free_port()
+    exe = shutil.which("edgebot")
+    assert exe, "edgebot launcher not on PATH"
+    p = procs.start([exe, "launch", str(root / "launch" / "mqtt.launch.yaml"),
+                     f"config:={root / 'config' / 'mqtt_bridge.yaml'}", "embedded:=true",
+                     f"broker_port:={port}", f"spool:={tmp_path / 'spool.db'}", "robot_id:=demo"],
+                    name="launch_mqtt")
+    p.wait_output("connected to", 90)
+    sub = Collector(port, ["edgebot/demo/#"], protocol=mqtt.MQTTv311)
+    wait_for(lambda: sub.payloads("edgebot/demo/status") == [b"online"], 30, what="status")
+    from std_msgs.msg import String
+    pub = ros.publisher(String, "follower/state")
+    ros.wait_subscribers(pub, 1, timeout=30)
+    time.sleep(1.0)
+    pub.publish(String(data="searching"))
+    wait_for(lambda: sub.entries("edgebot/demo/follower_state"), 30, what="follower state")
+    assert sub.entries("edgebot/demo/follower_state")[0]["data"] == {"data": "searching"}
+    assert "service route(s) left out" in p.output()
+    sub.close()
+    p.stop()
+    assert "Traceback" not in p.output()

@@ -2,6 +2,7 @@
 link). See the package README for topics and parameters."""
 from __future__ import annotations
 
+import copy
 import json
 import threading
 import time
@@ -94,6 +95,8 @@ class MqttBridge(Node):
         except C.ConfigError as e:
             raise ConfigError(str(e)) from None
         cfg = self.cfg
+        for note in cfg.notes:
+            self.get_logger().warning(note)
         self.embedded = None
         if cfg.broker.embedded:
             from .embedded_broker import EmbeddedBroker
@@ -142,8 +145,12 @@ class MqttBridge(Node):
         for r in cfg.telemetry:
             route = _Route(r)
             cls = get_message_class(r.type)
+            # the named profile, with a deeper history: a burst must wait in the reader's queue
+            # rather than overwrite samples the bridge has not taken yet
+            profile = copy.copy(Q.by_name(r.ros_qos))
+            profile.depth = r.ros_depth
             self.create_subscription(cls, r.ros_topic, lambda m, rt=route: self._on_ros(rt, m),
-                                     Q.by_name(r.ros_qos), raw=(r.encoding == "cdr"))
+                                     profile, raw=(r.encoding == "cdr"))
             self.routes.append(route)
         if any(rt.batcher for rt in self.routes):
             self.create_timer(0.02, self._flush_due)

@@ -214,6 +214,7 @@ class TelemetryRoute:
     batch_max_messages: int = 1
     batch_max_delay: float = 0.0
     ros_qos: str = "reliable"
+    ros_depth: int = 100
 
 
 @dataclass
@@ -253,6 +254,7 @@ class BridgeConfig:
     commands: List[CommandRoute]
     services: List[ServiceRoute]
     profile: str = ""
+    notes: List[str] = field(default_factory=list)  # warnings for the log
 
 
 def _ranges(sec: _Section, key: str, cls) -> Dict[str, Tuple[float, float]]:
@@ -389,6 +391,7 @@ def parse(data: dict, base_dir: str = ".") -> BridgeConfig:
             batch_max_delay=bat.get("max_delay", float, 0.0, min=0.0),
             ros_qos=s.get("ros_qos", str, "reliable",
                           choices=["reliable", "sensor_data", "latest_only", "latched"]),
+            ros_depth=s.get("ros_depth", int, 100, min=1, max=10000),
         )
         bat.done()
         s.done()
@@ -448,6 +451,11 @@ def parse(data: dict, base_dir: str = ".") -> BridgeConfig:
             raise _err(f"services[{i}].mqtt_topic", r.mqtt_topic, "topic already used")
         seen_cmd.add(r.mqtt_topic)
         services.append(r)
+    notes = []
+    if services and broker.embedded:
+        notes.append(f"{len(services)} service route(s) left out: the embedded broker speaks "
+                     "MQTT 3.1.1, request/response needs MQTT 5")
+        services = []
     if services and broker.protocol != "5":
         raise _err("services", f"{len(services)} entries",
                    "MQTT request/response needs broker.protocol 5")
@@ -455,7 +463,7 @@ def parse(data: dict, base_dir: str = ".") -> BridgeConfig:
     return BridgeConfig(robot_id=robot_id, broker=broker, limits=limits, spool=spool,
                         status_topic=status_topic, errors_topic=errors_topic,
                         command_filter=command_filter, telemetry=telemetry, commands=commands,
-                        services=services, profile=profile)
+                        services=services, profile=profile, notes=notes)
 
 
 def resolve_profile(profile: str, base_dir: str) -> Optional[str]:

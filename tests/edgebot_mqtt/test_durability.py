@@ -1,0 +1,148 @@
+"""Zero loss: the broker stopped for 60 s mid-stream, kill -9 of the bridge mid-stream, and the
+spool bound (drop-oldest policy and its counters)."""
+import signal
+import threading
+import time
+
+import pytest
+
+from edgebot_testing import wait_for
+from mqtt_testing import Collector, Mosquitto, dedupe, start_bridge, stats_of
+
+ROUTE = {"ros_topic": "count", "type": "std_msgs/msg/Int64",
+         "mqtt_topic": "edgebot/{robot_id}/count", "qos": 1}
+
+
+def values(sub):
+    return [e["data"]["data"] for e in dedupe(sub.entries("edgebot/r1/count"))]
+
+
+class Feeder:
+    """Publishes Int64 0, 1, 2, ... on `count` at `rate` Hz in a thread until stopped."""
+
+    def __init__(self, ros, rate=20.0):
+        from std_msgs.msg import Int64
+        self.pub = ros.publisher(Int64, "count")
+        self.Int64 = Int64
+        self.rate = rate
+        self.n = 0
+        self._stop = threading.Event()
+        self.t = None
+
+    def ready(self, ros):
+        ros.wait_subscribers(self.pub, 1, timeout=30)
+        time.sleep(1.0)  # discovery is asymmetric: let the bridge's reader match us too
+
+    def burst(self, count):
+        for _ in range(count):
+            self.pub.publish(self.Int64(data=self.n))
+            self.n += 1
+
+    def start(self):
+        def run():
+            while not self._stop.is_set():
+                self.burst(1)
+                time.sleep(1.0 / self.rate)
+        self.t = threading.Thread(target=run, daemon=True)
+        self.t.start()
+
+    def stop(self):
+        self._stop.set()
+        self.t.join(5)
+
+
+@pytest.mark.slow
+def test_broker_down_60s_every_message_once_in_order(procs, ros, tmp_path):
+    from std_msgs.msg import String
+    broker = Mosquitto(procs, tmp_path / "broker", persistence=True).start()
+    # persistent session: the broker keeps our subscription and queues for us across its restart
+    sub = Collector(broker.port, ["edgebot/r1/count"], client_id="dedupe-consumer", persistent=True)
+    stats = ros.collect(String, "mqtt/stats")
+    start_bridge(procs, tmp_path, broker.port, telemetry=[ROUTE])
+    feed = Feeder(ros, rate=20.0)
+    feed.ready(ros)
+    feed.start()
+    wait_for(lambda: len(values(sub)) >= 40, 30, what="stream flowing")
+    broker.stop()  # SIGINT: mosquitto saves its persistence file
+    wait_for(lambda: stats and not stats_of(stats)["connected"], 30, what="bridge sees broker down")
+    time.sleep(60)
+    s = stats_of(stats)
+    assert s["spooled"] >= 500, s  # ~20 Hz x 60 s kept on disk
+    broker.start()
+    wait_for(lambda: stats_of(stats)["connected"], 60, what="bridge reconnected")
+    time.sleep(3)
+    feed.stop()
+    total = feed.n
+    wait_for(lambda: len(values(sub)) >= total, 120, what=f"all {total} messages")
+    time.sleep(1)
+    got = values(sub)
+    assert got == list(range(total))  # every message exactly once after dedupe, in order
+    raw = sub.entries("edgebot/r1/count")
+    seqs = [e["seq"] for e in dedupe(raw)]
+    assert seqs == sorted(seqs)
+    wait_for(lambda: stats_of(stats)["spooled"] == 0, 30, what="spool drained")
+    sub.close()
+
+
+def test_kill_9_mid_stream_then_restart_loses_nothing(procs, ros, mosquitto, tmp_path):
+    from std_msgs.msg import String
+    broker = mosquitto()
+    sub = Collector(broker.port, ["edgebot/r1/count"])
+    stats = ros.collect(String, "mqtt/stats")
+    # 20 publishes/s to the broker while 300 arrive at once: most wait in the spool
+    slow = {"limits": {"max_publish_rate": 20, "max_inflight": 10}}
+    b1 = start_bridge(procs, tmp_path, broker.port, telemetry=[ROUTE], extra=slow, name="b1")
+    feed = Feeder(ros)
+    feed.ready(ros)
+    wait_for(lambda: stats and stats_of(stats)["connected"], 30, what="connected")
+    n = 300
+    for _ in range(n):  # 100 Hz: well within what DDS (reliable, depth 10) delivers
+        feed.burst(1)
+        time.sleep(0.01)
+    try:
+        wait_for(lambda: stats_of(stats).get("received", 0) >= n, 30, what="bridge received all")
+    except TimeoutError:
+        raise AssertionError(f"stats: {stats_of(stats)}") from None
+    s = stats_of(stats)
+    assert s["spooled"] > 50, s
+    b1.signal(signal.SIGKILL)
+    b1.wait(10)
+    before = len(values(sub))
+    assert before < n
+    stats.clear()
+    b2 = start_bridge(procs, tmp_path, broker.port, telemetry=[ROUTE], name="b2")
+    b2.wait_output("from a previous run will be replayed", 60)
+    wait_for(lambda: len(values(sub)) >= n, 60, what="all messages after restart")
+    time.sleep(1)
+    assert values(sub) == list(range(n))
+    wait_for(lambda: stats and stats_of(stats)["spooled"] == 0, 30, what="spool drained")
+    sub.close()
+
+
+def test_spool_bound_drops_oldest_with_counters(procs, ros, tmp_path):
+    from std_msgs.msg import String
+    broker = Mosquitto(procs, tmp_path / "broker", persistence=True).start()
+    sub = Collector(broker.port, ["edgebot/r1/count"], client_id="bound-consumer", persistent=True)
+    broker.stop()  # the consumer's session survives in the broker's persistence file
+    stats = ros.collect(String, "mqtt/stats")
+    start_bridge(procs, tmp_path, broker.port, telemetry=[ROUTE],
+                 extra={"spool": {"path": str(tmp_path / "spool.db"), "max_messages": 20}})
+    feed = Feeder(ros)
+    feed.ready(ros)
+    for _ in range(50):
+        feed.burst(1)
+        time.sleep(0.01)
+    try:
+        s = wait_for(lambda: stats and stats_of(stats).get("received") == 50 and stats_of(stats),
+                     30, what="50 received")
+    except TimeoutError:
+        raise AssertionError(f"stats: {stats_of(stats)}") from None
+    assert not s["connected"]
+    # policy: the newest 20 are kept, the 30 oldest dropped and counted
+    assert s["spooled"] == 20 and s["dropped_spool_full"] == 30 and s["dropped"] == 30
+    broker.start()
+    wait_for(lambda: len(values(sub)) >= 20, 60, what="the 20 newest delivered")
+    time.sleep(1)
+    assert values(sub) == list(range(30, 50))
+    wait_for(lambda: stats_of(stats)["spooled"] == 0, 30, what="spool drained")
+    sub.close()
