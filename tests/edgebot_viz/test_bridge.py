@@ -117,6 +117,9 @@ def test_client_publish_allowed_refused_and_malformed(procs, ros):
         time.sleep(1.0)
         assert direct == []  # nothing reached the refused topic
         assert all(m.linear.x == 0.3 for m in got)
+        assert ros.node.count_publishers("/teleop/cmd_vel") == 1
+    # the client went away: its ROS publisher is destroyed
+    wait_for(lambda: ros.node.count_publishers("/teleop/cmd_vel") == 0, 15, what="publisher gone")
     assert bridge.running()
 
 

@@ -264,8 +264,12 @@ class FoxgloveBridge(Node):
         self.get_logger().info(f"client {client.id} publishes {topic} [{channel.schema_name}]")
 
     def on_client_unadvertise(self, client, client_channel_id) -> None:
+        """Also called for each advertised channel when a client disconnects."""
+        key = (client.id, client_channel_id)
         with self._lock:
-            entry = self._client_pubs.pop((client.id, client_channel_id), None)
+            entry = self._client_pubs.pop(key, None)
+            for k in [k for k in self._status_throttles if k[0] == key]:
+                del self._status_throttles[k]
         if entry is not None:
             self.destroy_publisher(entry[2])
 
@@ -288,7 +292,8 @@ class FoxgloveBridge(Node):
 
     def _status_error(self, key, message: str, reason: str = "refused_advertise") -> None:
         self._rejects.reject(reason, message)
-        th = self._status_throttles.setdefault((key, reason), Throttle(2.0))
+        with self._lock:
+            th = self._status_throttles.setdefault((key, reason), Throttle(2.0))
         if th.ready():
             self.server.publish_status(message, foxglove.StatusLevel.Error, None)
 
