@@ -1,11 +1,14 @@
 // pybind11 bindings: `import edgebot_rt`. The loop threads never touch Python; calls that wait
 // (start/stop/run_for) release the GIL.
+#include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
 #include <chrono>
 #include <cmath>
 #include <memory>
+#include <stdexcept>
+#include <string>
 #include <thread>
 
 #include "edgebot_rt/base_control_loop.hpp"
@@ -38,6 +41,24 @@ py::dict loop_stats_dict(const LoopStats & s)
   d["mlock_applied"] = s.mlock_applied;
   d["running"] = s.running;
   return d;
+}
+
+// Feed rows of a C-contiguous float64 array (N, cols) to the filter; returns how many the filter
+// accepted. The GIL is released while the C++ loop runs.
+template<int Cols, typename Fn>
+size_t update_many(py::array_t<double, py::array::c_style | py::array::forcecast> rows, Fn fn)
+{
+  if (rows.ndim() != 2 || rows.shape(1) != Cols) {
+    throw std::invalid_argument("expected an array of shape (N, " + std::to_string(Cols) + ")");
+  }
+  const double * d = rows.data();
+  const size_t n = static_cast<size_t>(rows.shape(0));
+  size_t accepted = 0;
+  {
+    py::gil_scoped_release release;
+    for (size_t i = 0; i < n; ++i) {accepted += fn(d + i * Cols) ? 1 : 0;}
+  }
+  return accepted;
 }
 
 py::tuple sample_tuple(const LoopSample & s)
@@ -128,6 +149,16 @@ PYBIND11_MODULE(_edgebot_rt, m)
   .def("update_marg", &Madgwick::update_marg, py::arg("gx"), py::arg("gy"), py::arg("gz"),
     py::arg("ax"), py::arg("ay"), py::arg("az"), py::arg("mx"), py::arg("my"), py::arg("mz"),
     py::arg("dt"))
+  .def("update_imu_many", [](Madgwick & f, py::array_t<double, py::array::c_style | py::array::forcecast> rows) {
+      return update_many<7>(rows, [&f](const double * r) {
+        return f.update_imu(r[0], r[1], r[2], r[3], r[4], r[5], r[6]);
+      });
+    }, py::arg("rows"), "rows (N, 7): gx, gy, gz, ax, ay, az, dt -> number accepted")
+  .def("update_marg_many", [](Madgwick & f, py::array_t<double, py::array::c_style | py::array::forcecast> rows) {
+      return update_many<10>(rows, [&f](const double * r) {
+        return f.update_marg(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9]);
+      });
+    }, py::arg("rows"), "rows (N, 10): gx, gy, gz, ax, ay, az, mx, my, mz, dt -> number accepted")
   .def("init_from_accel", &Madgwick::init_from_accel, py::arg("ax"), py::arg("ay"), py::arg("az"))
   .def("set_quaternion", &Madgwick::set_quaternion, py::arg("w"), py::arg("x"), py::arg("y"),
     py::arg("z"))

@@ -101,35 +101,17 @@ int64_t LatencyHistogram::percentile(double q) const
 
 // ----------------------------------------------------------------- RT rights
 
-bool apply_rt_priority(int priority)
+int apply_rt_priority(int priority)
 {
-  if (priority <= 0) {return false;}
+  if (priority <= 0) {return EINVAL;}
   sched_param sp{};
   sp.sched_priority = std::min(priority, sched_get_priority_max(SCHED_FIFO));
-  const int rc = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
-  if (rc != 0) {
-    std::fprintf(
-      stderr,
-      "edgebot_rt: SCHED_FIFO priority %d not permitted (%s); the loop runs with normal "
-      "scheduling. Grant rtprio in /etc/security/limits.conf or cap_sys_nice (see edgebot_rt README)\n",
-      priority, std::strerror(rc));
-    return false;
-  }
-  return true;
+  return pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
 }
 
-bool apply_mlockall()
+int apply_mlockall()
 {
-  if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0) {
-    const int err = errno;
-    std::fprintf(
-      stderr,
-      "edgebot_rt: mlockall not permitted (%s); memory may page. Grant memlock in "
-      "/etc/security/limits.conf or cap_ipc_lock (see edgebot_rt README)\n",
-      std::strerror(err));
-    return false;
-  }
-  return true;
+  return mlockall(MCL_CURRENT | MCL_FUTURE) == 0 ? 0 : errno;
 }
 
 // ----------------------------------------------------------------- loop
@@ -178,10 +160,22 @@ void FixedRateLoop::stop()
 void FixedRateLoop::run()
 {
   if (priority_ > 0) {
-    rt_applied_.store(apply_rt_priority(priority_));
-    const bool locked = apply_mlockall();
-    if (locked) {g_mlock_users.fetch_add(1);}
-    mlock_applied_.store(locked);
+    const int rt_err = apply_rt_priority(priority_);
+    const int lock_err = apply_mlockall();
+    if (lock_err == 0) {g_mlock_users.fetch_add(1);}
+    rt_applied_.store(rt_err == 0);
+    mlock_applied_.store(lock_err == 0);
+    if (rt_err != 0 || lock_err != 0) {
+      // one line, before the first cycle (never from inside the loop)
+      char rt_msg[96] = "granted", lock_msg[96] = "granted";
+      if (rt_err != 0) {std::snprintf(rt_msg, sizeof(rt_msg), "refused: %s", std::strerror(rt_err));}
+      if (lock_err != 0) {std::snprintf(lock_msg, sizeof(lock_msg), "refused: %s", std::strerror(lock_err));}
+      std::fprintf(
+        stderr,
+        "edgebot_rt: real-time rights not granted (SCHED_FIFO priority %d %s; mlockall %s); "
+        "the loop runs anyway. See the edgebot_rt README (limits.conf rtprio/memlock, setcap "
+        "cap_sys_nice,cap_ipc_lock)\n", priority_, rt_msg, lock_msg);
+    }
   }
   prefault_stack();
   const int64_t start = monotonic_ns();

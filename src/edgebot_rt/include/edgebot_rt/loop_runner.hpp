@@ -61,6 +61,7 @@ public:
 
   // priority 0: normal scheduling; 1..99: SCHED_FIFO at that priority plus mlockall, logging
   // one line to stderr when either is not permitted (the loop runs all the same).
+  // stats().rt_priority_applied / mlock_applied tell what was granted.
   // The callback runs on the loop thread every cycle; dt_s is the measured time since the
   // previous cycle (the nominal period on the first one).
   FixedRateLoop(double rate_hz, int priority, Callback callback);
@@ -94,8 +95,8 @@ private:
   std::atomic<bool> mlock_applied_{false};
 };
 
-// Apply SCHED_FIFO / mlockall to the calling thread / process; log one line when refused.
-bool apply_rt_priority(int priority);
-bool apply_mlockall();
+// SCHED_FIFO for the calling thread / mlockall for the process: 0 on success, else the errno.
+int apply_rt_priority(int priority);
+int apply_mlockall();
 
 }  // namespace edgebot_rt
