@@ -27,7 +27,7 @@ def write(tmp_path, data, name="s.yaml"):
 
 def test_shipped_scenarios_load():
     names = list_scenarios()
-    assert {"open_field", "obstacle_stop", "near_cone"} <= set(names)
+    assert {"open_field", "obstacle_stop", "near_cone", "near_ball"} <= set(names)
     for n in names:
         s = S.load(n)
         assert s.name == n

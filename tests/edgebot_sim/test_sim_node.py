@@ -100,3 +100,37 @@ def test_bad_parameter_exits_2(procs):
     sim, _ = start_sim(procs, speed=-1.0)
     assert sim.wait(60) == 2
     assert "parameter 'speed' = -1.0: must be >= 0.0" in sim.output()
+
+
+def test_reset_starts_a_new_seeded_episode_without_turning_the_clock_back(procs, ros):
+    from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
+    from rcl_interfaces.srv import SetParameters
+    from std_srvs.srv import Trigger
+
+    from edgebot_sim import scenario as S
+
+    sim, _ = start_sim(procs, speed=2.0, **{"camera.enabled": False})
+    clock = ros.collect(Clock, "/clock", qos.CLOCK)
+    truth = ros.collect(Odometry, "sim/ground_truth", qos.RELIABLE)
+    status = ros.collect(String, "sim/status", qos.LATCHED)
+    wait_for(lambda: len(truth) > 5 and len(clock) > 5, 60, what="ground truth")
+    req = SetParameters.Request(parameters=[Parameter(
+        name="seed", value=ParameterValue(type=ParameterType.PARAMETER_INTEGER, integer_value=5))])
+    res = ros.call(SetParameters, "/sim_node/set_parameters", req, timeout=30)
+    assert res.results[0].successful
+    t_before = clock[-1].clock.sec + clock[-1].clock.nanosec * 1e-9
+    res = ros.call(Trigger, "sim/reset", Trigger.Request(), timeout=60)
+    assert res.success, res.message
+    info = json.loads(res.message)
+    expected = S.load("near_cone").resolved(5)
+    assert info["episode"] == 1 and info["seed"] == 5
+    assert info["start"] == [expected.start.x, expected.start.y, expected.start.yaw]
+    n = len(truth)
+    wait_for(lambda: len(truth) > n + 5, 30, what="ground truth after the reset")
+    p = truth[-1].pose.pose.position
+    assert abs(p.x - expected.start.x) < 0.02 and abs(p.y - expected.start.y) < 0.02
+    t = [m.clock.sec + m.clock.nanosec * 1e-9 for m in list(clock)]
+    assert all(b >= a for a, b in zip(t, t[1:])) and t[-1] > t_before
+    wait_for(lambda: json.loads(status[-1].data)["episode"] == 1, 30, what="status of episode 1")
+    st = json.loads(status[-1].data)
+    assert st["seed"] == 5 and st["episode_start"] > 0 and st["reached"] is False

@@ -21,7 +21,9 @@ a robot file that does not exist) raises :class:`ScenarioError` with one line na
 and the key, e.g. ``scenarios/x.yaml: key 'target.class' = 'duck': unknown object class ...``.
 
 ``reach_distance``: the target counts as reached when the distance from the rover's base_link
-origin to the nearest point of the target's footprint is at most this (metres).
+origin to the nearest point of the target's footprint is at most this (metres). The follower
+holds ``stop_distance`` (0.5 m) from its front sonar, 0.125 m ahead of base_link: 0.75 leaves
+room for its tolerance.
 """
 from __future__ import annotations
 

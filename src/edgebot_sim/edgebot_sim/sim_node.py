@@ -24,6 +24,7 @@ from rclpy.node import Node
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import JointState
 from std_msgs.msg import String
+from std_srvs.srv import Trigger
 
 from edgebot_common import qos
 from edgebot_common.diagnostics import OK, WARN, ERROR, Diagnostics
@@ -38,7 +39,8 @@ from .world import WHEEL_JOINTS, SimWorld
 
 SPECS = [
     ParamSpec("scenario", "open_field", "scenario name (config/scenarios/<name>.yaml) or path"),
-    ParamSpec("seed", -1, "random seed; -1 = the scenario's", min=-1),
+    ParamSpec("seed", -1, "random seed; -1 = the scenario's (settable: sim/reset uses it)",
+              min=-1, read_only=False),
     ParamSpec("speed", 1.0, "target real-time factor; 0 = as fast as possible", min=0.0,
               max=100.0),
     ParamSpec("physics_rate", 240.0, "physics steps per simulated second [Hz]", min=60.0,
@@ -102,11 +104,14 @@ class SimNode(Node):
             base = scen.load(p["scenario"])
         except scen.ScenarioError as e:
             raise ConfigError(str(e)) from None
+        self._base_scenario = base
         self.scenario = base.resolved(p["seed"])
+        self._cached = None
         self.world = SimWorld(self.scenario, dt=1.0 / p["physics_rate"],
                               camera_size=(p["camera.width"], p["camera.height"]),
                               camera_hfov_deg=p["camera.hfov_deg"],
                               wheel_max_torque=p["wheel_max_torque"])
+        self._cache()
         self._lock = threading.Lock()
         self._wheel_target = [0.0, 0.0]
         self._wheel_cmd_time = -math.inf
@@ -131,6 +136,11 @@ class SimNode(Node):
             self.create_subscription(JointState, "wheel_cmd", self._on_wheel_cmd, qos.COMMANDS)
 
         self.rtf = 0.0
+        self.time_offset = 0.0
+        self.episode = 0
+        self._reset_seed: Optional[int] = None
+        self._reset_done = threading.Event()
+        self.create_service(Trigger, "sim/reset", self._on_reset)
         self.holding: Optional[list] = None
         self.frames = 0
         self.min_clearance = math.inf
@@ -191,7 +201,44 @@ class SimNode(Node):
             return
         with self._lock:
             self._wheel_target = [float(left), float(right)]
-            self._wheel_cmd_time = self.world.time
+            self._wheel_cmd_time = self.sim_time()
+
+    def _on_reset(self, request, response):
+        """New episode: the scenario rebuilt with the current ``seed`` parameter; simulated
+        time goes on (the clock never jumps back), the episode's time starts at 0."""
+        seed = int(self.get_parameter("seed").value)
+        self._reset_done.clear()
+        self._reset_seed = seed
+        if not self._reset_done.wait(30.0):
+            response.success = False
+            response.message = "the physics loop did not take the reset within 30 s"
+            return response
+        s = self.scenario
+        response.success = True
+        response.message = json.dumps({
+            "episode": self.episode, "seed": s.seed, "start": [s.start.x, s.start.y, s.start.yaw],
+            "target": [s.target.x, s.target.y]})
+        return response
+
+    def _reset(self):
+        seed, self._reset_seed = self._reset_seed, None
+        old = self.world
+        self.scenario = self._base_scenario.resolved(seed)
+        self.time_offset += old.time
+        self.world = SimWorld(self.scenario, dt=old.dt, camera_size=old.camera_size,
+                              camera_hfov_deg=old.camera_hfov_deg,
+                              wheel_max_torque=old.wheel_max_torque)
+        old.close()
+        self.episode += 1
+        self.reached_at = None
+        self.min_clearance = math.inf
+        self._cache()
+        self.get_logger().info(f"episode {self.episode}: seed {seed}, start "
+                               f"({self.scenario.start.x:.2f}, {self.scenario.start.y:.2f}), "
+                               f"target ({self.scenario.target.x:.2f}, "
+                               f"{self.scenario.target.y:.2f})")
+        self.publish_status()
+        self._reset_done.set()
 
     # -- physics loop ---------------------------------------------------------------------------
     def _every(self, rate: float) -> int:
@@ -201,6 +248,8 @@ class SimNode(Node):
         try:
             self._loop()
         except Exception as e:  # noqa: BLE001 - reported, then the node exits non-zero
+            if self._stop.is_set() or not self.context.ok():
+                return              # shutting down: the context went away under a publish
             import traceback
             self._error = f"{type(e).__name__}: {e}"
             self.get_logger().error(f"physics loop failed: {traceback.format_exc()}")
@@ -264,17 +313,20 @@ class SimNode(Node):
         n_sonar = self._every(p["arduino.sonar_rate"])
         n_cam = self._every(p["camera.fps"])
         speed = p["speed"]
-        wall0, sim0 = time.monotonic(), w.time
-        rtf_wall, rtf_sim = wall0, w.time
+        wall0, sim0 = time.monotonic(), self.sim_time()
+        rtf_wall, rtf_sim = wall0, sim0
         while not self._stop.is_set():
+            if self._reset_seed is not None:
+                self._reset()
+            w = self.world
             if speed > 0:
                 due = sim0 + (time.monotonic() - wall0) * speed
-                ahead = w.time - due
+                ahead = self.sim_time() - due
                 if ahead > 0:
                     time.sleep(min(ahead / speed, 0.02))
                     continue
                 if -ahead > 0.5:          # fell behind by more than 0.5 s: do not burst
-                    wall0, sim0 = time.monotonic(), w.time
+                    wall0, sim0 = time.monotonic(), self.sim_time()
             self._apply_drive()
             w.step()
             k = w.steps
@@ -291,8 +343,8 @@ class SimNode(Node):
                 self.pub_clock.publish(Clock(clock=self._stamp()))
             now = time.monotonic()
             if now - rtf_wall >= 1.0:
-                self.rtf = (w.time - rtf_sim) / (now - rtf_wall)
-                rtf_wall, rtf_sim = now, w.time
+                self.rtf = (self.sim_time() - rtf_sim) / (now - rtf_wall)
+                rtf_wall, rtf_sim = now, self.sim_time()
 
     def _apply_drive(self):
         if self.p["drive"] == "firmata":
@@ -300,7 +352,7 @@ class SimNode(Node):
         else:
             with self._lock:
                 left, right = self._wheel_target
-                if self.world.time - self._wheel_cmd_time > self.p["wheel_cmd_timeout"]:
+                if self.sim_time() - self._wheel_cmd_time > self.p["wheel_cmd_timeout"]:
                     left = right = 0.0
         if [left, right] != self.world._wheel_cmd:
             self.world.set_wheel_velocity(left, right)
@@ -313,8 +365,12 @@ class SimNode(Node):
             self.mjpeg.publish(jpg.tobytes())
             self.frames += 1
 
+    def sim_time(self) -> float:
+        """Simulated time since the node started (monotonic across episodes)."""
+        return self.time_offset + self.world.time
+
     def _stamp(self):
-        t = self.world.time
+        t = self.sim_time()
         sec = int(t)
         from builtin_interfaces.msg import Time
         return Time(sec=sec, nanosec=int(round((t - sec) * 1e9)) % 1_000_000_000)
@@ -345,21 +401,29 @@ class SimNode(Node):
             self.pub_wheels.publish(js)
         if self.reached_at is None and w.reached():
             self.reached_at = w.time
-            self.get_logger().info(f"target reached at t={w.time:.2f} s")
+            self.get_logger().info(f"target reached {w.time:.2f} s into episode {self.episode}")
         if self.scenario.obstacles or self.scenario.floor.wall_height > 0:
             self.min_clearance = min(self.min_clearance, w.obstacle_clearance(0.5))
+        self._cache()
 
     # -- status ---------------------------------------------------------------------------------
+    def _cache(self):
+        """Readings for status() taken in the physics thread (PyBullet is not thread-safe)."""
+        w = self.world
+        self._cached = (w.pose2d(), w.target_distance(), w.time)
+
     def status(self) -> dict:
-        w, s = self.world, self.scenario
-        x, y, yaw = w.pose2d()
+        s = self.scenario
+        (x, y, yaw), tdist, ep_time = self._cached
         return {
             "scenario": s.name, "seed": s.seed, "time_limit": s.time_limit,
-            "sim_time": round(w.time, 4), "rtf": round(self.rtf, 3),
+            "sim_time": round(self.time_offset + ep_time, 4), "rtf": round(self.rtf, 3),
+            "episode": self.episode, "episode_start": round(self.time_offset, 4),
+            "episode_time": round(ep_time, 4),
             "pose": [round(x, 4), round(y, 4), round(yaw, 4)],
             "target": {"class": s.target.cls, "x": s.target.x, "y": s.target.y,
                        "reach_distance": s.target.reach_distance},
-            "target_distance": round(w.target_distance(), 4),
+            "target_distance": round(tdist, 4),
             "reached": self.reached_at is not None, "reached_at": self.reached_at,
             "min_obstacle_clearance": (None if math.isinf(self.min_clearance)
                                        else round(self.min_clearance, 4)),
@@ -375,7 +439,7 @@ class SimNode(Node):
         if self._error:
             return ERROR, f"physics loop failed: {self._error}", {}
         level = OK if self.p["speed"] == 0 or self.rtf >= 0.9 * self.p["speed"] else WARN
-        vals = {"sim_time": self.world.time, "real_time_factor": self.rtf,
+        vals = {"sim_time": self.time_offset + self._cached[2], "episode": self.episode, "real_time_factor": self.rtf,
                 "camera_frames": self.frames,
                 "camera_clients": self.mjpeg.clients if self.mjpeg else 0}
         if self.arduino is not None:
