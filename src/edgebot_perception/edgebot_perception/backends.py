@@ -1,0 +1,198 @@
+"""Detector backends behind one interface (no rclpy):
+
+- ``onnxruntime``: any YOLOv8/YOLO11 detection model exported to ONNX; letterbox, inference,
+  decoding and NMS in numpy/OpenCV. Imports neither torch nor ultralytics.
+- ``ultralytics``: anything ``ultralytics.YOLO`` loads (.pt, .onnx, ...), with its tracker for
+  track IDs. Imported lazily (torch is an optional extra).
+
+    be = make_backend("onnxruntime", "edgebot_objects.onnx", imgsz=320, conf=0.25)
+    dets = be.infer(bgr_image)        # [Detection(class_id, label, score, x1, y1, x2, y2, track_id)]
+"""
+from __future__ import annotations
+
+import ast
+import os
+import pathlib
+from typing import List, Optional, Sequence
+
+import numpy as np
+
+from .yolo_math import (Detection, OutputShapeError, check_output_shape, decode, letterbox,
+                        to_blob, unletterbox)
+
+BACKENDS = ("onnxruntime", "ultralytics")
+SHIPPED_MODEL = "edgebot_objects.onnx"
+
+
+class ModelError(ValueError):
+    """The model cannot be used (missing file, unknown format, output not understood)."""
+
+
+def models_dir() -> pathlib.Path:
+    """Where the shipped models are: the package's share directory, else the source tree."""
+    try:
+        from ament_index_python.packages import get_package_share_directory
+        d = pathlib.Path(get_package_share_directory("edgebot_perception")) / "models"
+        if d.is_dir():
+            return d
+    except Exception:  # not installed (running from the source tree)
+        pass
+    return pathlib.Path(__file__).resolve().parents[1] / "models"
+
+
+def resolve_model(path: str, backend: str) -> pathlib.Path:
+    """'' -> the shipped model for the backend; a bare file name -> the shipped models dir."""
+    if not path:
+        path = "edgebot_objects.pt" if backend == "ultralytics" else SHIPPED_MODEL
+    p = pathlib.Path(os.path.expanduser(path))
+    if not p.is_absolute() and not p.exists() and len(p.parts) == 1:
+        p = models_dir() / p
+    if not p.is_file():
+        raise ModelError(f"model file not found: {p}")
+    return p
+
+
+def class_ids(filter_names: Sequence[str], names: dict) -> Optional[List[int]]:
+    """Class filter (names or numeric ids as strings) -> ids; None = all classes."""
+    if not filter_names:
+        return None
+    by_name = {v: k for k, v in names.items()}
+    out = []
+    for f in filter_names:
+        if f in by_name:
+            out.append(int(by_name[f]))
+        elif str(f).isdigit() and int(f) in names:
+            out.append(int(f))
+        else:
+            raise ModelError(f"class {f!r} is not one of the model's classes "
+                             f"{list(names.values())}")
+    return out
+
+
+class Backend:
+    name = ""
+    names: dict = {}
+    imgsz: int = 320
+
+    def infer(self, bgr: np.ndarray) -> List[Detection]:
+        raise NotImplementedError
+
+
+class OnnxBackend(Backend):
+    name = "onnxruntime"
+
+    def __init__(self, path, imgsz: int = 320, conf: float = 0.25, iou: float = 0.45,
+                 max_det: int = 100, classes: Sequence[str] = (), threads: int = 0,
+                 names: Optional[dict] = None):
+        import onnxruntime as ort
+        p = pathlib.Path(path)
+        if not p.is_file():
+            raise ModelError(f"model file not found: {p}")
+        so = ort.SessionOptions()
+        if threads:
+            so.intra_op_num_threads = threads
+        so.log_severity_level = 3
+        try:
+            self.sess = ort.InferenceSession(str(p), so, providers=["CPUExecutionProvider"])
+        except Exception as e:
+            raise ModelError(f"onnxruntime cannot load {p}: {e}") from None
+        meta = self.sess.get_modelmeta().custom_metadata_map
+        if names is None and "names" in meta:
+            try:
+                names = {int(k): str(v) for k, v in ast.literal_eval(meta["names"]).items()}
+            except (ValueError, SyntaxError, AttributeError):
+                names = None
+        inp = self.sess.get_inputs()
+        if len(inp) != 1 or len(inp[0].shape) != 4:
+            raise ModelError(f"{p}: expected one image input (1, 3, H, W), got "
+                             f"{[(i.name, i.shape) for i in inp]}")
+        self.input_name = inp[0].name
+        h, w = inp[0].shape[2], inp[0].shape[3]
+        if isinstance(h, int) and isinstance(w, int):
+            if h != w:
+                raise ModelError(f"{p}: non-square input {w}x{h} is not supported")
+            imgsz = h              # a static model decides its own size
+        elif imgsz % 32:
+            raise ModelError(f"imgsz {imgsz} must be a multiple of 32")
+        self.imgsz = int(imgsz)
+        outs = self.sess.get_outputs()
+        try:
+            nc = check_output_shape(outs[0].shape, len(names) if names else None)
+        except OutputShapeError as e:
+            raise ModelError(f"{p}: {e}") from None
+        self.names = names or {i: f"class_{i}" for i in range(nc)}
+        self.nc = nc
+        self.conf, self.iou, self.max_det = conf, iou, max_det
+        self.classes = class_ids(classes, self.names)
+        self.path = p
+
+    def infer(self, bgr: np.ndarray) -> List[Detection]:
+        h, w = bgr.shape[:2]
+        img, lb = letterbox(bgr, self.imgsz)
+        out = self.sess.run(None, {self.input_name: to_blob(img)})[0]
+        if out.ndim != 3 or out.shape[1] != 4 + self.nc:
+            raise OutputShapeError(f"model output shape {list(out.shape)} not understood "
+                                   f"(expected (1, {4 + self.nc}, N))")
+        boxes, scores, cls = decode(out, self.conf, self.iou, self.max_det, self.classes)
+        boxes = unletterbox(boxes, lb, w, h)
+        return [Detection(int(c), self.names.get(int(c), str(c)), float(s), *map(float, b))
+                for b, s, c in zip(boxes, scores, cls)]
+
+
+class UltralyticsBackend(Backend):
+    name = "ultralytics"
+
+    def __init__(self, path, imgsz: int = 320, conf: float = 0.25, iou: float = 0.45,
+                 max_det: int = 100, classes: Sequence[str] = (), track: bool = False,
+                 tracker: str = "bytetrack.yaml"):
+        os.environ.setdefault("YOLO_OFFLINE", "1")    # nothing from the hub at run time
+        p = pathlib.Path(path)
+        if not p.is_file():
+            raise ModelError(f"model file not found: {p}")
+        try:
+            from ultralytics import YOLO
+        except ImportError as e:
+            raise ModelError(f"backend 'ultralytics' needs the ultralytics package "
+                             f"(requirements/ml.txt): {e}") from None
+        try:
+            self.model = YOLO(str(p), task="detect")
+            names = self.model.names
+        except Exception as e:
+            raise ModelError(f"ultralytics cannot load {p}: {e}") from None
+        if getattr(self.model, "task", "detect") != "detect":
+            raise ModelError(f"{p} is a {self.model.task!r} model, need a detection model")
+        self.names = {int(k): str(v) for k, v in names.items()}
+        self.imgsz, self.conf, self.iou, self.max_det = int(imgsz), conf, iou, max_det
+        self.classes = class_ids(classes, self.names)
+        self.track, self.tracker = track, tracker
+        self.path = p
+
+    def infer(self, bgr: np.ndarray) -> List[Detection]:
+        kw = dict(imgsz=self.imgsz, conf=self.conf, iou=self.iou, max_det=self.max_det,
+                  classes=self.classes, verbose=False, device="cpu")
+        if self.track:
+            res = self.model.track(bgr, persist=True, tracker=self.tracker, **kw)[0]
+        else:
+            res = self.model.predict(bgr, **kw)[0]
+        b = res.boxes
+        if b is None or len(b) == 0:
+            return []
+        xyxy = b.xyxy.cpu().numpy()
+        conf = b.conf.cpu().numpy()
+        cls = b.cls.cpu().numpy().astype(int)
+        ids = b.id.cpu().numpy().astype(int) if b.id is not None else [-1] * len(cls)
+        return [Detection(int(c), self.names.get(int(c), str(c)), float(s), *map(float, x),
+                          track_id=int(t))
+                for x, s, c, t in zip(xyxy, conf, cls, ids)]
+
+
+def make_backend(name: str, model: str = "", **kw) -> Backend:
+    if name not in BACKENDS:
+        raise ModelError(f"unknown backend {name!r}; allowed: {list(BACKENDS)}")
+    path = resolve_model(model, name)
+    if name == "onnxruntime":
+        kw.pop("track", None)
+        kw.pop("tracker", None)
+        return OnnxBackend(path, **kw)
+    kw.pop("threads", None)
+    return UltralyticsBackend(path, **kw)

@@ -1,0 +1,218 @@
+"""yolo_node: camera images in, ``detections`` (edgebot_interfaces/Detection2DArray) out.
+
+Always the newest frame: the subscription (depth 1) only stores the latest message; a worker
+thread takes it, so a slow model drops frames instead of building up latency. Disabled through
+``yolo/enable``, the node unsubscribes from the images and spends no CPU on them.
+"""
+from __future__ import annotations
+
+import threading
+import time
+
+from rclpy.node import Node
+from sensor_msgs.msg import CompressedImage, Image
+from std_srvs.srv import SetBool
+
+from edgebot_common import qos
+from edgebot_common.diagnostics import ERROR, OK, WARN, Diagnostics
+from edgebot_common.image import (ImageError, compressed_to_numpy, image_to_numpy,
+                                  numpy_to_image, to_bgr)
+from edgebot_common.node_main import ConfigError, run_node
+from edgebot_common.params import ParamSpec
+from edgebot_common.ros_params import declare_params
+from edgebot_common.throttle import RejectCounter
+from edgebot_interfaces.msg import Detection2D, Detection2DArray
+
+from .backends import BACKENDS, ModelError, make_backend
+from .yolo_math import OutputShapeError, draw
+
+SPECS = [
+    ParamSpec("backend", "onnxruntime", "inference backend", choices=list(BACKENDS)),
+    ParamSpec("model", "", "model file; empty = the shipped detector (edgebot_objects.onnx / "
+              ".pt); a bare file name is looked up in the package's models/"),
+    ParamSpec("imgsz", 320, "inference size (letterboxed square; multiple of 32)", min=32,
+              max=2048, check=lambda v: None if v % 32 == 0 else "must be a multiple of 32"),
+    ParamSpec("conf_threshold", 0.25, "minimum score", min=0.0, max=1.0),
+    ParamSpec("iou_threshold", 0.45, "NMS IoU threshold", min=0.0, max=1.0),
+    ParamSpec("max_detections", 100, "most detections per image", min=1, max=1000),
+    ParamSpec("classes", [""], "class filter: class names or ids; empty = all",
+              type=list, item_type=str),
+    ParamSpec("input", "raw", "image input: raw (sensor_msgs/Image) or compressed "
+              "(sensor_msgs/CompressedImage)", choices=["raw", "compressed"]),
+    ParamSpec("image_topic", "", "input topic; empty = camera/image_raw or "
+              "camera/image_raw/compressed by input"),
+    ParamSpec("expected_width", 0, "reject frames of another width (0 = any size)", min=0),
+    ParamSpec("expected_height", 0, "reject frames of another height (0 = any size)", min=0),
+    ParamSpec("publish_annotated", False, "publish detections/image (bgr8, boxes drawn)",
+              read_only=False),
+    ParamSpec("enabled", True, "start with detection enabled (service yolo/enable)"),
+    ParamSpec("threads", 0, "onnxruntime intra-op threads, 0 = its default", min=0, max=64),
+    ParamSpec("tracking", False, "ultralytics backend: track IDs with its tracker"),
+    ParamSpec("tracker", "bytetrack.yaml", "ultralytics tracker config"),
+    ParamSpec("min_period_s", 0.0, "do not run the model more often than this (0 = as fast "
+              "as frames come)", min=0.0, max=60.0),
+]
+
+
+class YoloNode(Node):
+    NODE_NAME = "yolo_node"
+
+    def __init__(self):
+        super().__init__(self.NODE_NAME)
+        p = self.p = declare_params(self, SPECS)
+        classes = [c for c in p["classes"] if c]
+        try:
+            self.backend = make_backend(
+                p["backend"], p["model"], imgsz=p["imgsz"], conf=p["conf_threshold"],
+                iou=p["iou_threshold"], max_det=p["max_detections"], classes=classes,
+                threads=p["threads"], track=p["tracking"], tracker=p["tracker"])
+        except ModelError as e:
+            raise ConfigError(f"parameter 'model' = {p['model']!r}: {e}") from None
+        self.rejects = RejectCounter(self.get_logger().warning)
+        self.pub = self.create_publisher(Detection2DArray, "detections", qos.RELIABLE)
+        self.pub_img = self.create_publisher(Image, "detections/image", qos.LATEST_ONLY)
+        self.compressed = p["input"] == "compressed"
+        self.topic = p["image_topic"] or ("camera/image_raw/compressed" if self.compressed
+                                          else "camera/image_raw")
+        self.sub = None
+        self._lock = threading.Condition()
+        self._latest = None
+        self.received = self.processed = self.dropped = self.errors = 0
+        self.last_infer_ms = 0.0
+        self.create_service(SetBool, "yolo/enable", self._on_enable)
+        self.diag = Diagnostics(self, hardware_id=f"{p['backend']}:{self.backend.path.name}")
+        self.diag.add("detector", self._diag)
+        self._stop = threading.Event()
+        self._worker = threading.Thread(target=self._run, name="infer", daemon=True)
+        self._worker.start()
+        self.set_enabled(p["enabled"])
+        self.get_logger().info(
+            f"{p['backend']} {self.backend.path} imgsz {self.backend.imgsz}, classes "
+            f"{list(self.backend.names.values())}, input {self.topic}")
+
+    # -- enable/disable ---------------------------------------------------------------------
+    def set_enabled(self, on: bool):
+        if on and self.sub is None:
+            self.sub = self.create_subscription(
+                CompressedImage if self.compressed else Image, self.topic, self._on_image,
+                qos.LATEST_ONLY)
+        elif not on and self.sub is not None:
+            self.destroy_subscription(self.sub)
+            self.sub = None
+            with self._lock:
+                self._latest = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.sub is not None
+
+    def _on_enable(self, req, resp):
+        self.set_enabled(bool(req.data))
+        resp.success = True
+        resp.message = "enabled" if self.enabled else "disabled"
+        return resp
+
+    # -- frames -----------------------------------------------------------------------------
+    def _on_image(self, msg):
+        with self._lock:
+            self.received += 1
+            if self._latest is not None:
+                self.dropped += 1          # the model was busy: only the newest frame counts
+            self._latest = msg
+            self._lock.notify()
+
+    def _run(self):
+        next_ok = 0.0
+        while not self._stop.is_set():
+            with self._lock:
+                while self._latest is None and not self._stop.is_set():
+                    self._lock.wait(0.2)
+                if self._stop.is_set():
+                    return
+                msg, self._latest = self._latest, None
+            try:
+                self.process(msg)
+            except Exception as e:  # never let one frame kill the worker
+                self.errors += 1
+                self.rejects.reject("error", f"{type(e).__name__}: {e}")
+            if self.p["min_period_s"]:
+                next_ok = time.monotonic() + self.p["min_period_s"]
+                self._stop.wait(max(0.0, next_ok - time.monotonic()))
+
+    def _decode(self, msg):
+        try:
+            if self.compressed:
+                img = compressed_to_numpy(msg)
+            else:
+                img = to_bgr(image_to_numpy(msg), msg.encoding)
+        except ImageError as e:
+            text = str(e)
+            if self.compressed:
+                reason = "decode"
+            elif "encoding" in text:
+                reason = "encoding"
+            else:
+                reason = "size"
+            self.rejects.reject(reason, text)
+            return None
+        ew, eh = self.p["expected_width"], self.p["expected_height"]
+        h, w = img.shape[:2]
+        if (ew and w != ew) or (eh and h != eh):
+            self.rejects.reject("size", f"frame {w}x{h}, expected {ew or w}x{eh or h}")
+            return None
+        return img
+
+    def process(self, msg):
+        img = self._decode(msg)
+        if img is None:
+            return
+        t0 = time.perf_counter()
+        try:
+            dets = self.backend.infer(img)
+        except OutputShapeError as e:
+            self.rejects.reject("model_output", str(e))
+            return
+        self.last_infer_ms = (time.perf_counter() - t0) * 1000.0
+        out = Detection2DArray()
+        out.header = msg.header
+        out.image_height, out.image_width = img.shape[0], img.shape[1]
+        out.detections = [Detection2D(
+            class_id=d.class_id, label=d.label, score=d.score,
+            center_x=(d.x1 + d.x2) / 2, center_y=(d.y1 + d.y2) / 2,
+            size_x=d.x2 - d.x1, size_y=d.y2 - d.y1, track_id=d.track_id) for d in dets]
+        self.pub.publish(out)
+        self.processed += 1
+        if self.get_parameter("publish_annotated").value and \
+                self.pub_img.get_subscription_count():
+            self.pub_img.publish(numpy_to_image(draw(img, dets), "bgr8", msg.header.stamp,
+                                                msg.header.frame_id))
+
+    # -- diagnostics ------------------------------------------------------------------------
+    def _diag(self):
+        counts = self.rejects.as_dict()
+        level = OK if not self.errors else WARN
+        if self.errors and not self.processed:
+            level = ERROR
+        msg = ("enabled" if self.enabled else "disabled") + \
+            (f", {self.rejects.total} frames rejected" if self.rejects.total else "")
+        vals = {"enabled": self.enabled, "backend": self.backend.name,
+                "model": str(self.backend.path), "imgsz": self.backend.imgsz,
+                "input": self.topic, "received": self.received, "processed": self.processed,
+                "dropped": self.dropped, "errors": self.errors,
+                "inference_ms": round(self.last_infer_ms, 2), "rejected": self.rejects.total}
+        vals.update({f"rejected.{k}": v for k, v in counts.items()})
+        return level, msg, vals
+
+    def shutdown(self):
+        self._stop.set()
+        with self._lock:
+            self._lock.notify_all()
+        self._worker.join(timeout=10)
+
+
+def main(args=None):
+    run_node(YoloNode, args)
+
+
+if __name__ == "__main__":
+    main()
