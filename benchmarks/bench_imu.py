@@ -69,9 +69,17 @@ def measure_rate(rate_hz: float, seconds: float, helper) -> dict:
             try:
                 et.wait_for(lambda: len(got) > 50, 60, what="imu/data")
                 time.sleep(1.0)                       # settle
+                import psutil
+                proc = psutil.Process(node.pid)
+
+                def cpu():
+                    ps = [proc] + proc.children(recursive=True)
+                    return sum(p.cpu_times().user + p.cpu_times().system for p in ps)
                 with lock:
                     got.clear()
+                c0, w0 = cpu(), time.monotonic()
                 time.sleep(seconds)
+                c1, w1 = cpu(), time.monotonic()
                 with lock:
                     data = list(got)
             finally:
@@ -85,7 +93,9 @@ def measure_rate(rate_hz: float, seconds: float, helper) -> dict:
     span = stamps[-1] - stamps[0]
     return {"target_hz": rate_hz, "messages": len(data), "rate_hz": (len(data) - 1) / span,
             "jitter_us_p50": pct(jitter, 50), "jitter_us_p99": pct(jitter, 99),
-            "latency_ms_p50": pct(lat, 50), "latency_ms_p99": pct(lat, 99)}
+            "latency_ms_p50": pct(lat, 50), "latency_ms_p99": pct(lat, 99),
+            "node_cpu_percent": 100.0 * (c1 - c0) / (w1 - w0),
+            "node_cpu_us_per_sample": (c1 - c0) / max(1, len(data)) * 1e6}
 
 
 def bus_read_baseline(n: int = 2000) -> dict:
@@ -144,7 +154,8 @@ def main(argv=None) -> int:
             print(f"{rate:.0f} Hz: got {r['rate_hz']:.1f} Hz ({r['messages']} msgs), period "
                   f"jitter p50 {r['jitter_us_p50']:.0f} us p99 {r['jitter_us_p99']:.0f} us; "
                   f"read->received p50 {r['latency_ms_p50']:.2f} ms p99 "
-                  f"{r['latency_ms_p99']:.2f} ms ({r['latency_p50_vs_bus_read']:.1f}x a bus read)")
+                  f"{r['latency_ms_p99']:.2f} ms ({r['latency_p50_vs_bus_read']:.1f}x a bus read); "
+                  f"node CPU {r['node_cpu_percent']:.0f}% ({r['node_cpu_us_per_sample']:.0f} us/sample)")
         fc = fusion_cost()
         results["fusion"] = fc
         print("fusion: " + ", ".join(f"{k} {v:.2f}" for k, v in fc.items()))

@@ -232,3 +232,19 @@ def test_launch_file_runs_the_node_against_a_virtual_imu(procs, ros, tmp_path):
     assert max(rates) > 0.3                    # the rotate trajectory spins at 45 deg/s
     launch.stop()
     assert not launch.running()
+
+
+def test_stamps_follow_sim_time(procs, ros, tmp_path):
+    from rosgraph_msgs.msg import Clock as ClockMsg
+    with VirtualImuServer(chip="mpu6050", seed=5, noise=False) as srv:
+        node = start_node(procs, srv.start(), tmp_path, use_sim_time=True)
+        data = ros.collect(Imu, "imu/data_raw", qos.SENSOR_DATA)
+        clock = ros.publisher(ClockMsg, "/clock", qos.CLOCK)
+
+        def tick():
+            m = ClockMsg()
+            m.clock.sec = 5000
+            clock.publish(m)
+            return any(x.header.stamp.sec == 5000 for x in data)
+        wait_for(tick, START, interval=0.1, what="stamps in sim time")
+        assert node.running()

@@ -12,6 +12,7 @@ import threading
 import time
 from typing import Optional
 
+from builtin_interfaces.msg import Time as TimeMsg
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.node import Node
 from sensor_msgs.msg import Imu, Temperature
@@ -288,7 +289,7 @@ class ImuNode(Node):
                         backoff.schedule()
                     self._stop.wait(0.05)
                     continue
-            stamp = self.get_clock().now()
+            stamp = self._stamp()
             mono = time.monotonic()
             try:
                 with self._bus_lock:
@@ -320,6 +321,15 @@ class ImuNode(Node):
             else:
                 self._stop.wait(max(0.0, next_t - now))
 
+    def _stamp(self) -> TimeMsg:
+        """Now, as a message: the ROS clock under sim time, else the system clock directly
+        (the same time base, without the cost of rclpy's Time objects in the read loop)."""
+        clock = self.get_clock()
+        if clock.ros_time_is_active:
+            return clock.now().to_msg()
+        ns = time.time_ns()
+        return TimeMsg(sec=ns // 1_000_000_000, nanosec=ns % 1_000_000_000)
+
     def _publish(self, stamp, out) -> None:
         # two preallocated messages (publish serialises synchronously): no per-sample
         # allocation of the covariance arrays
@@ -332,7 +342,7 @@ class ImuNode(Node):
             self._msg_raw.orientation_covariance[0] = -1.0   # REP 145: no orientation here
             self._msg_data.orientation_covariance = self.cov_o
         s = out.sample
-        stamp_msg = stamp.to_msg()
+        stamp_msg = stamp
         for msg in (self._msg_raw, self._msg_data):
             msg.header.stamp = stamp_msg
             av, la = msg.angular_velocity, msg.linear_acceleration
