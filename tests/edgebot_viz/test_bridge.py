@@ -2,10 +2,8 @@
 protocol; real DDS between the test's rclpy node and the bridge."""
 import json
 import math
-import pathlib
 import time
 
-import pytest
 from geometry_msgs.msg import Twist
 from nav_msgs.msg import Odometry
 from rclpy.serialization import deserialize_message, serialize_message
@@ -13,7 +11,7 @@ from sensor_msgs.msg import Imu
 from std_msgs.msg import String
 
 from edgebot_common import qos as Q
-from edgebot_testing import ROOT, free_port, wait_for
+from edgebot_testing import free_port, wait_for
 from edgebot_viz.ws_client import FoxgloveClient
 
 URDF = """<robot name="r">
@@ -25,7 +23,7 @@ URDF = """<robot name="r">
 </robot>"""
 
 
-def start_bridge(procs, tmp_path=None, **params):
+def start_bridge(procs, **params):
     port = free_port()
     p = {"port": port, "discovery_period_s": 0.2}
     p.update(params)
