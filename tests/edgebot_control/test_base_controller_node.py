@@ -119,6 +119,30 @@ def test_odometry_from_wheel_feedback_and_imu(procs, ros):
              and odom[-1].twist.twist.angular.z == 0.0, 20, what="stale feedback ignored")
 
 
+def test_wheel_pid_on_feedback_open_loop_without(procs, ros):
+    start(procs, use_feedback=True, feedback_timeout=0.3, max_wheel_speed=20.0)
+    wc = ros.collect(JointState, "wheel_cmd")
+    pub = ros.publisher(Twist, "cmd_vel", qos.COMMANDS)
+    fb = ros.publisher(JointState, "wheel_states", qos.SENSOR_DATA)
+    ros.wait_subscribers(pub)
+    ros.wait_subscribers(fb)
+    ff = K.twist_to_wheels(0.2, 0.0, R, L)[0]            # 6.06 rad/s feed-forward
+    s = Streamer(ros, pub, twist(0.2, 0.0))
+    wait_for(lambda: wc and abs(wheels(wc[-1])[0] - ff) < 1e-9, 20, what="open loop = ff")
+    # the wheels report half the speed (a heavy load): the PID adds to the feed-forward
+    f = Streamer(ros, fb, JointState(name=["left_wheel_joint", "right_wheel_joint"],
+                                     velocity=[ff / 2, ff / 2]))
+    wait_for(lambda: min(wheels(wc[-1])) > ff + 1.0, 30, what="PID correction above ff")
+    assert max(max(m.velocity) for m in wc) <= 20.0 + 1e-9
+    # wheels report too fast: the command drops below the feed-forward
+    f.msg = JointState(name=["left_wheel_joint", "right_wheel_joint"],
+                       velocity=[2 * ff, 2 * ff])
+    wait_for(lambda: max(wheels(wc[-1])) < ff - 1.0, 30, what="PID correction below ff")
+    f.stop()                                              # feedback stale -> open loop again
+    wait_for(lambda: abs(wheels(wc[-1])[0] - ff) < 1e-9, 20, what="back to open loop")
+    s.stop()
+
+
 def test_command_timeout_and_bad_commands(procs, ros):
     start(procs, command_timeout=0.25, use_feedback=False)
     wc = ros.collect(JointState, "wheel_cmd")
