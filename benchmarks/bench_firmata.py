@@ -243,7 +243,9 @@ def main() -> int:
     args = ap.parse_args()
     n = 60 if args.quick else 300
     results = {"machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(),
-                           "python": platform.python_version()},
+                           "python": platform.python_version(),
+                           "load_average_1m_at_start": round(os.getloadavg()[0], 2),
+                           "note": "2 cores shared with other developers' builds and tests"},
                "quick": args.quick}
     print("1. wheel_cmd -> pin latency ...", flush=True)
     results["latency"] = lat = bench_latency(n)
@@ -270,6 +272,7 @@ def main() -> int:
         print(f"   outage {r['outage_s']} s: port reopened after {r['port_reopened_s']} s, "
               f"pin map applied after {r['pin_map_reapplied_s']} s")
     print(f"   baseline fresh connect + apply: {rc['baseline_fresh_connect_s']} s")
+    results["machine"]["load_average_1m_at_end"] = round(os.getloadavg()[0], 2)
     out = ROOT / "benchmarks" / "results" / "firmata.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
