@@ -2,6 +2,8 @@
 """Figures of edgebot_imu (issue #5), measured with the real imu_node process against the
 virtual MPU-6050 (served over TCP from this process), real rclpy/DDS to a subscriber here.
 
+The virtual IMU runs in its own process (``edgebot virtual-imu``), as with the simulator.
+
 1. sustained publish rate and period jitter at 200 Hz and 500 Hz: ``imu/data`` received over
    ``--seconds``; rate = messages / span of their header stamps; jitter = |stamp period -
    nominal period| p50/p99 (stamps are taken at read time, so this is the read loop's jitter).
@@ -37,7 +39,6 @@ os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
 import edgebot_testing as et  # noqa: E402
 from edgebot_imu.bus import open_bus  # noqa: E402
 from edgebot_imu.mpu6050 import ACCEL_XOUT_H, Mpu6050  # noqa: E402
-from edgebot_imu.virtual_imu import VirtualImuServer  # noqa: E402
 
 
 def pct(values, p):
@@ -60,30 +61,29 @@ def measure_rate(rate_hz: float, seconds: float, helper) -> dict:
             got.append((m.header.stamp.sec + m.header.stamp.nanosec * 1e-9, t))
 
     sub = helper.node.create_subscription(Imu, "imu/data", on_msg, qos.SENSOR_DATA)
+    import psutil
     procs = et.Procs()
-    with VirtualImuServer(chip="mpu6050", seed=0, noise=True) as srv:
-        spec = srv.start()
-        with tempfile.TemporaryDirectory() as tmp:
-            node = procs.node("edgebot_imu", "imu_node", params={
-                "bus": spec, "rate_hz": rate_hz, "calibration.file": f"{tmp}/cal.yaml"})
-            try:
-                et.wait_for(lambda: len(got) > 50, 60, what="imu/data")
-                time.sleep(1.0)                       # settle
-                import psutil
-                proc = psutil.Process(node.pid)
+    try:
+        spec = start_virtual(procs)
+        tmp = tempfile.mkdtemp(prefix="bench-imu-")
+        node = procs.node("edgebot_imu", "imu_node", params={
+            "bus": spec, "rate_hz": rate_hz, "calibration.file": f"{tmp}/cal.yaml"})
+        et.wait_for(lambda: len(got) > 50, 60, what="imu/data")
+        time.sleep(1.0)                       # settle
+        proc = psutil.Process(node.pid)
 
-                def cpu():
-                    ps = [proc] + proc.children(recursive=True)
-                    return sum(p.cpu_times().user + p.cpu_times().system for p in ps)
-                with lock:
-                    got.clear()
-                c0, w0 = cpu(), time.monotonic()
-                time.sleep(seconds)
-                c1, w1 = cpu(), time.monotonic()
-                with lock:
-                    data = list(got)
-            finally:
-                procs.stop_all()
+        def cpu():
+            ps = [proc] + proc.children(recursive=True)
+            return sum(p.cpu_times().user + p.cpu_times().system for p in ps)
+        with lock:
+            got.clear()
+        c0, w0 = cpu(), time.monotonic()
+        time.sleep(seconds)
+        c1, w1 = cpu(), time.monotonic()
+        with lock:
+            data = list(got)
+    finally:
+        procs.stop_all()
     helper.node.destroy_subscription(sub)
     stamps = [s for s, _ in data]
     periods = [b - a for a, b in zip(stamps, stamps[1:])]
@@ -98,9 +98,20 @@ def measure_rate(rate_hz: float, seconds: float, helper) -> dict:
             "node_cpu_us_per_sample": (c1 - c0) / max(1, len(data)) * 1e6}
 
 
+def start_virtual(procs) -> str:
+    """`edgebot virtual-imu` in its own process (as with the simulator): its bus spec."""
+    port = et.free_port()
+    v = procs.start(["edgebot", "virtual-imu", "--port", str(port), "--seed", "0"],
+                    name="virtual-imu")
+    spec = f"tcp://127.0.0.1:{port}"
+    v.wait_output(spec, 60)
+    return spec
+
+
 def bus_read_baseline(n: int = 2000) -> dict:
-    with VirtualImuServer(chip="mpu6050", noise=True) as srv:
-        bus = open_bus(srv.start())
+    procs = et.Procs()
+    try:
+        bus = open_bus(start_virtual(procs))
         Mpu6050(bus).configure()
         times = []
         for _ in range(n):
@@ -108,6 +119,8 @@ def bus_read_baseline(n: int = 2000) -> dict:
             bus.read_i2c_block_data(0x68, ACCEL_XOUT_H, 14)
             times.append((time.perf_counter() - t0) * 1e3)
         bus.close()
+    finally:
+        procs.stop_all()
     return {"reads": n, "read_ms_p50": pct(times, 50), "read_ms_p99": pct(times, 99)}
 
 
