@@ -36,7 +36,10 @@ def test_advertise_subscribe_and_receive_cdr(procs, ros):
     bridge, url = start_bridge(procs)
     pub = ros.publisher(Imu, "imu/data", Q.SENSOR_DATA)
     with FoxgloveClient(url) as c:
-        assert "clientPublish" in c.wait(lambda: c.server_info, what="serverInfo")["capabilities"]
+        caps = c.wait(lambda: c.server_info, what="serverInfo")["capabilities"]
+        assert "clientPublish" in caps and "time" in caps
+        server_ns = c.wait(lambda: c.time_ns, what="server time")
+        assert abs(server_ns - time.time_ns()) < 60e9  # the node's (here: system) clock
         ch = c.wait_channel("/imu/data")
         assert ch["encoding"] == "cdr"
         assert ch["schemaEncoding"] == "ros2msg"

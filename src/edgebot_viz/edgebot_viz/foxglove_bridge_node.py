@@ -61,6 +61,8 @@ SPECS = [
     ParamSpec("client_publish_allowlist", [".*/teleop/cmd_vel"], "topics clients may publish "
               "to (regexes); empty list: client publishing off", item_type=str, check=check_patterns),
     ParamSpec("discovery_period_s", 1.0, "how often the topic list is polled", min=0.05, max=60.0),
+    ParamSpec("time_rate_hz", 10.0, "rate of server time messages (the node's ROS clock, sim time "
+              "under use_sim_time) for the app's clock; 0 = off", min=0.0, max=1000.0),
     ParamSpec("robot_description_file", "", "URDF published on robot_description and used for "
               "the link transforms (empty: none)"),
     ParamSpec("transforms_channel", "/edgebot/transforms", "foxglove.FrameTransforms channel "
@@ -128,6 +130,8 @@ class FoxgloveBridge(Node):
 
         self.ctx = Context()
         caps = [Capability.ClientPublish] if p["client_publish_allowlist"] else []
+        if p["time_rate_hz"] > 0:
+            caps.append(Capability.Time)
         try:
             self.server = foxglove.start_server(
                 name=p["server_name"], host=p["address"], port=p["port"], context=self.ctx,
@@ -152,6 +156,9 @@ class FoxgloveBridge(Node):
                 self.create_subscription(JointState, p["joint_states_topic"], self._on_joints,
                                          Q.SENSOR_DATA)
             self.create_timer(1.0 / p["transforms_rate_hz"], self._send_transforms)
+
+        if p["time_rate_hz"] > 0:
+            self.create_timer(1.0 / p["time_rate_hz"], self._send_time)
 
         self.diag = Diagnostics(self, hardware_id=f"ws://{p['address']}:{self.server.port}")
         self.diag.add("bridge", self._diag)
@@ -325,6 +332,9 @@ class FoxgloveBridge(Node):
         if tfs:
             now = self.get_clock().now().nanoseconds
             self._tf_channel.log(frame_transforms_json(tfs, now), log_time=now)
+
+    def _send_time(self) -> None:
+        self.server.broadcast_time(self.get_clock().now().nanoseconds)
 
     # -- lifecycle -----------------------------------------------------------------------
     def _diag(self):
