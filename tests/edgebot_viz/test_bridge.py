@@ -82,7 +82,8 @@ def test_throttling_holds_the_configured_rate(procs, ros):
             n += 1
             time.sleep(0.02)
         elapsed = time.monotonic() - t0
-        wait_for(lambda: len(c.messages[s_fast]) >= n * 0.9, 15, what="fast messages")
+        # (a loaded machine may drop some of the unthrottled stream; most of it must arrive)
+        wait_for(lambda: len(c.messages[s_fast]) >= n * 0.5, 20, what="fast messages")
         time.sleep(0.5)
         got_slow = len(c.messages[s_slow])
         # at most one message per 1/5 s (+1 for the first) however the machine is loaded
