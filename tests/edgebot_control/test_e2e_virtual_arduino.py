@@ -87,4 +87,10 @@ def test_cmd_vel_to_motor_pins(procs, ros, board):
     t.stop()
     wait_for(lambda: b.output(LEFT_PWM) == 0 and b.output(RIGHT_PWM) == 0, 60,
              what="stop after teleop went silent")
+    # the control nodes die while teleop drives: firmata_node's command timeout stops the motors
+    t = Streamer(ros, teleop, twist(0.2, 0.0))
+    wait_for(lambda: b.output(LEFT_PWM) > 50, 60, what="driving again")
     launch.stop(timeout=20)
+    wait_for(lambda: b.output(LEFT_PWM) == 0 and b.output(RIGHT_PWM) == 0, 60,
+             what="motors stopped after the control nodes ended")
+    t.stop()

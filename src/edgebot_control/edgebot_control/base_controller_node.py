@@ -204,13 +204,16 @@ class BaseController(Node):
         return level, msg, values
 
     def shutdown(self) -> None:
-        """Stop the loop and leave the wheels commanded to zero."""
+        """Stop the loop; try a last zero wheel_cmd. After SIGINT/SIGTERM rclpy has usually shut
+        the context down already, so that zero rarely gets out: what stops the motors is the
+        receiver's own command timeout (firmata_node ``command_timeout``, the simulator's
+        ``wheel_cmd_timeout``), as on any lost link."""
         self.loop.stop()
         try:
             js = JointState(name=list(self._names), velocity=[0.0, 0.0])
             js.header.stamp = self.get_clock().now().to_msg()
             self.pub_wheels.publish(js)
-        except Exception:
+        except Exception:  # context already shut down
             pass
 
 
