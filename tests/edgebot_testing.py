@@ -137,6 +137,8 @@ class Procs:
         for k, v in (params or {}).items():
             if isinstance(v, bool):
                 v = "true" if v else "false"
+            elif v == "":
+                v = "''"          # rcl rejects `-p x:=`; an empty YAML string is ''
             args += ["-p", f"{k}:={v}"]
         if args:
             cmd += ["--ros-args", *args]
