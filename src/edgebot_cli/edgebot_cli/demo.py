@@ -457,10 +457,10 @@ class Demo:
             return 2
         self.out_dir.mkdir(parents=True, exist_ok=True)
         stack = available_stack()
-        for flag in ("firmata", "imu", "perception", "control", "mqtt"):
+        missing = [f for f, ok in stack.items() if not ok]
+        for flag in STACK:
             if getattr(ns, f"no_{flag}", False):
                 stack[flag] = False
-        missing = [f for f, ok in stack.items() if not ok]
         tmp = tempfile.mkdtemp(prefix="edgebot-demo-")
         ports = {"camera_port": free_port(), "imu_port": free_port(), "mqtt_port": free_port()}
         gate_pubs = [t for f, ok in stack.items() if ok for t in GATE_PUBLISHERS.get(f, [])]
@@ -642,7 +642,7 @@ class Demo:
         print(f"telemetry: sent {t['sent']}, delivered {t['delivered']}, lost {t['lost']}")
         left = [k for k, v in s["stack"].items() if not v]
         if left:
-            print(f"left out (not installed): {', '.join(left)}")
+            print(f"left out: {', '.join(left)}")
         if s["crashed"]:
             for c in s["crashed"]:
                 print(f"CRASHED: node {c['node']} exited with code {c['exit_code']}")
