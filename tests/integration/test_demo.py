@@ -1,0 +1,58 @@
+"""`make demo`'s runner: it starts demo.launch.yaml with `edgebot launch`, shows a status line,
+ends by itself after DURATION with summary.json and run.png; a node that dies is named in the
+summary and the demo exits non-zero; bad arguments are one clear line."""
+import json
+import sys
+
+import cv2
+
+from edgebot_testing import ROOT
+
+
+def demo(procs, *args, name="demo"):
+    return procs.start([sys.executable, "-m", "edgebot_cli.demo", *args], name=name, cwd=str(ROOT))
+
+
+def test_demo_runs_the_whole_stack_and_writes_summary_and_plot(procs, tmp_path):
+    out = tmp_path / "demo_output"
+    p = demo(procs, "--duration", "12", "--scenario", "near_ball", "--output", str(out),
+             "--status-period", "2")
+    assert p.wait(600) == 0, p.output()[-5000:]
+    text = p.output()
+    assert "t=" in text and "follower=" in text and "det/s=" in text   # live status lines
+    s = json.loads((out / "summary.json").read_text())
+    assert s["scenario"] == "near_ball" and s["end_reason"] == "duration 12 s reached"
+    assert s["sim_time_s"] >= 12 and s["crashed"] == [] and s["launcher_exit_code"] == 0
+    assert all(s["stack"].values()), s["stack"]           # every part of the stack ran
+    for key in ("reached", "time_to_reach_s", "distance_left_m", "detections", "follower",
+                "control_loop", "telemetry", "real_time_factor"):
+        assert key in s, key
+    assert s["detections"]["messages"] > 0
+    assert s["follower"]["transitions"] > 0
+    assert any(k.startswith("base_controller") for k in s["control_loop"]), s["control_loop"]
+    t = s["telemetry"]
+    assert t["sent"] and t["sent"] > 0 and t["delivered"] > 0 and t["lost"] is not None
+    img = cv2.imread(str(out / "run.png"))
+    assert img is not None and img.shape[0] > 300 and img.shape[1] > 600
+    assert (out / "launch.log").read_text().count("process started") == 9
+
+
+def test_a_node_crash_is_named_and_fails_the_demo(procs, tmp_path):
+    out = tmp_path / "demo_output"
+    # a follower told to chase an unknown class dies at start (configuration error, exit 2)
+    p = demo(procs, "--duration", "30", "--scenario", "near_ball", "--output", str(out),
+             "--no-perception", "--no-imu", "--no-mqtt", "target_class:=duck")
+    assert p.wait(300) == 1, p.output()[-5000:]
+    s = json.loads((out / "summary.json").read_text())
+    assert s["crashed"] == [{"node": "target_follower", "exit_code": 2}]
+    assert "CRASHED: node target_follower exited with code 2" in p.output()
+    assert (out / "run.png").exists()
+
+
+def test_bad_arguments_are_one_line(procs, tmp_path):
+    p = demo(procs, "--scenario", "no_such_world", "--output", str(tmp_path / "o"))
+    assert p.wait(60) == 2
+    assert "scenario 'no_such_world': no such file" in p.output()
+    p = demo(procs, "--duration", "soon", name="demo2")
+    assert p.wait(60) == 2
+    assert "--duration 'soon': must be a number" in p.output()
