@@ -3,7 +3,7 @@ import math
 
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Twist
-from sensor_msgs.msg import Range
+from sensor_msgs.msg import CameraInfo, Range
 from std_msgs.msg import String
 
 from control_helpers import Streamer, diag_values, wait_twist
@@ -84,6 +84,14 @@ def test_sonar_distance_and_bad_input_counted(procs, ros):
              and int(d.get("rejected.bad_image_size", 0)) > 0
              and int(d.get("rejected.bad_range", 0)) > 0, 20, what="bad frame and range counted")
     wait_state(state, "search")                         # no valid frames: target lost
+    # camera_info replaces the configured field of view: fx = 160 px at 320 px -> 90 deg
+    info = ros.publisher(CameraInfo, "camera/camera_info", qos.SENSOR_DATA)
+    ros.wait_subscribers(info)
+    ci = Streamer(ros, info, CameraInfo(width=320, height=240,
+                                        k=[160.0, 0.0, 160.0, 0.0, 160.0, 120.0, 0.0, 0.0, 1.0]))
+    wait_for(lambda: abs(float(diag_values(diags, "target_follower")["hfov_deg"]) - 90.0) < 1e-6,
+             20, what="hfov from camera_info")
+    ci.stop()
     assert p.running()
     det.stop()
     s.stop()
