@@ -42,6 +42,36 @@ from edgebot_firmata.virtual_arduino import VirtualArduino  # noqa: E402
 
 PIN_MAP = str(ROOT / "config" / "firmata.yaml")
 
+MOTORS_ONLY = """board: uno
+motors:
+  - {name: left, joint: left_wheel_joint, driver: in1_in2, pwm: 5, in1: 7, in2: 8}
+  - {name: right, joint: right_wheel_joint, driver: in1_in2, pwm: 6, in1: 4, in2: 3,
+     reversed: true}
+"""
+
+# The floor of any Python ROS driver: a minimal rclpy node that writes the PWM with pymata4
+# straight from its subscription callback (no pin map, no checks, no safety).
+RELAY = r"""
+import sys
+import rclpy
+from sensor_msgs.msg import JointState
+from edgebot_common import qos
+from edgebot_firmata.client import FirmataClient
+c = FirmataClient(sys.argv[1], arduino_wait=0.05)
+c.set_pin_mode_pwm_output(5)
+rclpy.init()
+n = rclpy.create_node("relay")
+n.create_subscription(JointState, "wheel_cmd",
+                      lambda m: c.pwm_write(5, int(round(m.velocity[0] / 15.0 * 255))),
+                      qos.COMMANDS)
+print("relay ready", flush=True)
+try:
+    rclpy.spin(n)
+except KeyboardInterrupt:
+    pass
+c.close()
+"""
+
 
 def pct(xs, p):
     xs = sorted(xs)
@@ -103,41 +133,63 @@ def bench_latency(n: int) -> dict:
     board.stop()
     out["baseline_pymata4_direct"] = summary(lat)
 
-    # through ROS: wheel_cmd -> firmata_node -> pymata4 -> pty -> board
-    procs = et.Procs()
-    ros = et.RosHelper("bench_firmata")
-    tmp = tempfile.mkdtemp(prefix="bench-firmata-")
-    board = VirtualArduino()
-    link = os.path.join(tmp, "ttyVIRT0")
-    board.start(link=link)
-    watch = PinWatch(board, 5)
-    try:
-        node = procs.node("edgebot_firmata", "firmata_node",
-                          params={"port": link, "pin_map": PIN_MAP, "arduino_wait": 0.05,
-                                  "command_timeout": 1.0})
-        node.wait_output("pin map applied", timeout=60)
-        pub = ros.publisher(JointState, "wheel_cmd", Q.COMMANDS)
-        ros.wait_subscribers(pub, timeout=30)
-        time.sleep(0.5)
-        lat = []
-        names = ["left_wheel_joint", "right_wheel_joint"]
-        for i in range(n):
-            duty = 0.25 if i % 2 else 0.5
-            watch.arm(int(round(duty * 255)))
-            msg = JointState(name=names, velocity=[duty * 15.0, duty * 15.0])
-            t0 = time.perf_counter()
-            pub.publish(msg)
-            if watch.event.wait(2.0):
-                lat.append(watch.t - t0)
-            time.sleep(random.uniform(0.01, 0.03))
-        out["wheel_cmd_to_pin"] = summary(lat)
-        out["wheel_cmd_to_pin"]["lost"] = n - len(lat)
-    finally:
-        procs.stop_all()
-        ros.close()
-        board.stop()
-    out["ratio_p50_vs_baseline"] = round(out["wheel_cmd_to_pin"]["p50_ms"]
-                                         / max(1e-9, out["baseline_pymata4_direct"]["p50_ms"]), 2)
+    def through_ros(label, start):
+        procs = et.Procs()
+        ros = et.RosHelper("bench_firmata")
+        tmp = tempfile.mkdtemp(prefix="bench-firmata-")
+        board = VirtualArduino()
+        link = os.path.join(tmp, "ttyVIRT0")
+        board.start(link=link)
+        watch = PinWatch(board, 5)
+        try:
+            start(procs, link)
+            pub = ros.publisher(JointState, "wheel_cmd", Q.COMMANDS)
+            ros.wait_subscribers(pub, timeout=30)
+            time.sleep(0.5)
+            lat = []
+            names = ["left_wheel_joint", "right_wheel_joint"]
+            for i in range(n):
+                duty = 0.25 if i % 2 else 0.5
+                watch.arm(int(round(duty * 255)))
+                msg = JointState(name=names, velocity=[duty * 15.0, duty * 15.0])
+                t0 = time.perf_counter()
+                pub.publish(msg)
+                if watch.event.wait(2.0):
+                    lat.append(watch.t - t0)
+                time.sleep(random.uniform(0.01, 0.03))
+            out[label] = summary(lat)
+            out[label]["lost"] = n - len(lat)
+        finally:
+            procs.stop_all()
+            ros.close()
+            board.stop()
+
+    def start_relay(procs, link):
+        procs.start([sys.executable, "-c", RELAY, link], name="relay").wait_output(
+            "relay ready", timeout=60)
+
+    def start_node(procs, link, pin_map=PIN_MAP):
+        procs.node("edgebot_firmata", "firmata_node",
+                   params={"port": link, "pin_map": pin_map, "arduino_wait": 0.05,
+                           "command_timeout": 1.0}).wait_output("pin map applied", timeout=60)
+
+    motors_only = os.path.join(tempfile.mkdtemp(prefix="bench-firmata-"), "motors.yaml")
+    with open(motors_only, "w") as f:
+        f.write(MOTORS_ONLY)
+
+    # wheel_cmd -> minimal rclpy relay -> pymata4 -> pty -> board (the Python/ROS floor)
+    through_ros("baseline_minimal_rclpy_relay", start_relay)
+    # wheel_cmd -> firmata_node -> pymata4 -> pty -> board
+    through_ros("wheel_cmd_to_pin", start_node)
+    # the same with a pin map of the two motors only: no input reports, no input timers
+    through_ros("wheel_cmd_to_pin_motors_only_map",
+                lambda procs, link: start_node(procs, link, motors_only))
+    out["ratio_p50_vs_direct"] = round(out["wheel_cmd_to_pin"]["p50_ms"]
+                                       / max(1e-9, out["baseline_pymata4_direct"]["p50_ms"]), 2)
+    out["ratio_p50_vs_relay"] = round(out["wheel_cmd_to_pin"]["p50_ms"]
+                                      / max(1e-9, out["baseline_minimal_rclpy_relay"]["p50_ms"]), 2)
+    out["ratio_p95_vs_relay"] = round(out["wheel_cmd_to_pin"]["p95_ms"]
+                                      / max(1e-9, out["baseline_minimal_rclpy_relay"]["p95_ms"]), 2)
     return out
 
 
@@ -240,6 +292,8 @@ def bench_reconnect(outages) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--only", choices=["latency", "analog", "reconnect"], default=None,
+                    help="run one part (the JSON then holds only that part)")
     args = ap.parse_args()
     n = 60 if args.quick else 300
     results = {"machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(),
@@ -247,33 +301,43 @@ def main() -> int:
                            "load_average_1m_at_start": round(os.getloadavg()[0], 2),
                            "note": "2 cores shared with other developers' builds and tests"},
                "quick": args.quick}
-    print("1. wheel_cmd -> pin latency ...", flush=True)
-    results["latency"] = lat = bench_latency(n)
-    print(f"   direct pymata4 write: p50 {lat['baseline_pymata4_direct']['p50_ms']} ms, "
-          f"p95 {lat['baseline_pymata4_direct']['p95_ms']} ms")
-    w = lat["wheel_cmd_to_pin"]
-    print(f"   wheel_cmd via firmata_node: p50 {w['p50_ms']} ms, p95 {w['p95_ms']} ms, "
-          f"max {w['max_ms']} ms ({w['n']} samples, {w['lost']} lost); "
-          f"{lat['ratio_p50_vs_baseline']}x the direct write")
-    print("2. analog reports over 8 pins ...", flush=True)
-    intervals = [20, 5, 2, 1] if args.quick else [20, 10, 5, 3, 2, 1]
-    results["analog"] = an = bench_analog(2.0 if args.quick else 4.0, intervals)
-    for r in an["rows"]:
-        print(f"   interval {r['sampling_interval_ms']:>2} ms: requested {r['requested_per_s']:>7}/s,"
-              f" sent {r['sent_per_s']:>7}/s ({r['fraction_of_link']:.3f} of link), "
-              f"lost {r['lost']}")
-    print(f"   best loss-free: {an['best_lossless_per_s']}/s = "
-          f"{an['best_lossless_fraction_of_link']} of the {an['baud']} baud link "
-          f"({an['link_capacity_reports_per_s']}/s)")
-    print("3. reconnect after unplug ...", flush=True)
-    outages = [0.5, 2.0] if args.quick else [0.5, 1.0, 2.0, 4.0]
-    results["reconnect"] = rc = bench_reconnect(outages)
-    for r in rc["rows"]:
-        print(f"   outage {r['outage_s']} s: port reopened after {r['port_reopened_s']} s, "
-              f"pin map applied after {r['pin_map_reapplied_s']} s")
-    print(f"   baseline fresh connect + apply: {rc['baseline_fresh_connect_s']} s")
+    if args.only in (None, "latency"):
+        print("1. wheel_cmd -> pin latency ...", flush=True)
+        results["latency"] = lat = bench_latency(n)
+        print(f"   direct pymata4 write: p50 {lat['baseline_pymata4_direct']['p50_ms']} ms, "
+              f"p95 {lat['baseline_pymata4_direct']['p95_ms']} ms")
+        r = lat["baseline_minimal_rclpy_relay"]
+        print(f"   wheel_cmd via a minimal rclpy relay: p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms, "
+              f"max {r['max_ms']} ms")
+        w = lat["wheel_cmd_to_pin"]
+        print(f"   wheel_cmd via firmata_node: p50 {w['p50_ms']} ms, p95 {w['p95_ms']} ms, "
+              f"max {w['max_ms']} ms ({w['n']} samples, {w['lost']} lost); "
+              f"p50 {lat['ratio_p50_vs_relay']}x / p95 {lat['ratio_p95_vs_relay']}x the relay")
+        m = lat["wheel_cmd_to_pin_motors_only_map"]
+        print(f"   wheel_cmd via firmata_node, motors-only pin map: p50 {m['p50_ms']} ms, "
+              f"p95 {m['p95_ms']} ms, max {m['max_ms']} ms")
+    if args.only in (None, "analog"):
+        print("2. analog reports over 8 pins ...", flush=True)
+        intervals = [20, 5, 2, 1] if args.quick else [20, 10, 5, 3, 2, 1]
+        results["analog"] = an = bench_analog(2.0 if args.quick else 4.0, intervals)
+        for r in an["rows"]:
+            print(f"   interval {r['sampling_interval_ms']:>2} ms: requested {r['requested_per_s']:>7}/s,"
+                  f" sent {r['sent_per_s']:>7}/s ({r['fraction_of_link']:.3f} of link), "
+                  f"lost {r['lost']}")
+        print(f"   best loss-free: {an['best_lossless_per_s']}/s = "
+              f"{an['best_lossless_fraction_of_link']} of the {an['baud']} baud link "
+              f"({an['link_capacity_reports_per_s']}/s)")
+    if args.only in (None, "reconnect"):
+        print("3. reconnect after unplug ...", flush=True)
+        outages = [0.5, 2.0] if args.quick else [0.5, 1.0, 2.0, 4.0]
+        results["reconnect"] = rc = bench_reconnect(outages)
+        for r in rc["rows"]:
+            print(f"   outage {r['outage_s']} s: port reopened after {r['port_reopened_s']} s, "
+                  f"pin map applied after {r['pin_map_reapplied_s']} s")
+        print(f"   baseline fresh connect + apply: {rc['baseline_fresh_connect_s']} s")
     results["machine"]["load_average_1m_at_end"] = round(os.getloadavg()[0], 2)
-    out = ROOT / "benchmarks" / "results" / "firmata.json"
+    out = ROOT / "benchmarks" / "results" / ("firmata.json" if args.only is None
+                                             else f"firmata_{args.only}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {out.relative_to(ROOT)}")

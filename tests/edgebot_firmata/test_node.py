@@ -266,15 +266,17 @@ def test_standard_firmata_board(procs, ros, board, tmp_path):
     pm.write_text("board: uno\nfirmware: StandardFirmata\nmotors:\n"
                   "  - {name: left, joint: left_wheel_joint, driver: dir, pwm: 5, dir: 7}\n"
                   "digital_inputs:\n  - {name: button, pin: 2}\n")
-    node = start_node(procs, link, pin_map=str(pm))
+    node = start_node(procs, link, pin_map=str(pm), wheel_cmd_mode="duty")
     button = ros.collect(Bool, "button", Q.RELIABLE)
     out = connected(node)
     assert "StandardFirmata" in out and "57600 baud" in out
     cmd = ros.publisher(JointState, "wheel_cmd", Q.COMMANDS)
     ros.wait_subscribers(cmd, timeout=30)
-    wait_for(lambda: cmd.publish(JointState(name=["left_wheel_joint"], velocity=[-15.0]))
-             or (b.output(5) == 255 and b.output(7) == 0 and b.pin_mode(7) == "OUTPUT"), 20,
-             interval=0.1, what="dir + pwm motor")
+    wait_for(lambda: cmd.publish(JointState(name=["left_wheel_joint"], velocity=[-0.5]))
+             or (b.output(5) == 128 and b.output(7) == 0 and b.pin_mode(7) == "OUTPUT"), 20,
+             interval=0.1, what="dir + pwm motor, duty mode")
+    wait_for(lambda: cmd.publish(JointState(name=["left_wheel_joint"], velocity=[1.0]))
+             or (b.output(5) == 255 and b.output(7) == 1), 20, interval=0.1, what="forward")
     b.set_digital_input(2, True)
     wait_for(lambda: button and button[-1].data is True, 20, what="button")
     assert b.keepalive_period == 0              # no keep-alive on StandardFirmata
