@@ -7,7 +7,7 @@ import time
 import pytest
 from diagnostic_msgs.msg import DiagnosticArray
 from sensor_msgs.msg import BatteryState, JointState, Range
-from std_msgs.msg import Bool, Float64
+from std_msgs.msg import Bool, Float32, Float64
 
 from edgebot_common import qos as Q
 from edgebot_firmata.virtual_arduino import VirtualArduino
@@ -265,9 +265,12 @@ def test_standard_firmata_board(procs, ros, board, tmp_path):
     pm = tmp_path / "std.yaml"
     pm.write_text("board: uno\nfirmware: StandardFirmata\nmotors:\n"
                   "  - {name: left, joint: left_wheel_joint, driver: dir, pwm: 5, dir: 7}\n"
-                  "digital_inputs:\n  - {name: button, pin: 2}\n")
+                  "digital_inputs:\n  - {name: button, pin: 2}\n"
+                  "analog_inputs:\n  - {name: light, channel: 1, scale: 0.01, offset: -1.0}\n")
     node = start_node(procs, link, pin_map=str(pm), wheel_cmd_mode="duty")
     button = ros.collect(Bool, "button", Q.RELIABLE)
+    light = ros.collect(Float32, "light", Q.SENSOR_DATA)
+    b.set_analog_input(1, 250)
     out = connected(node)
     assert "StandardFirmata" in out and "57600 baud" in out
     cmd = ros.publisher(JointState, "wheel_cmd", Q.COMMANDS)
@@ -279,6 +282,8 @@ def test_standard_firmata_board(procs, ros, board, tmp_path):
              or (b.output(5) == 255 and b.output(7) == 1), 20, interval=0.1, what="forward")
     b.set_digital_input(2, True)
     wait_for(lambda: button and button[-1].data is True, 20, what="button")
+    wait_for(lambda: light and light[-1].data == pytest.approx(1.5), 20,
+             what="linear calibration: 250 * 0.01 - 1.0")
     assert b.keepalive_period == 0              # no keep-alive on StandardFirmata
 
 
