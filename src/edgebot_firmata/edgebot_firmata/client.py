@@ -318,7 +318,13 @@ class BoardLink:
             raise LinkLost(c.lost_reason if c is not None else "not connected")
         return c
 
+    def _fast_check(self) -> None:
+        """Raise LinkLost at once (without waiting for the lock a connect in progress holds,
+        which can take seconds on real hardware) when there is no usable connection."""
+        self._client()
+
     def write_motor(self, m: Motor, duty: float) -> None:
+        self._fast_check()
         with self._io:
             c = self._client()
             outs = m.outputs(duty)
@@ -330,14 +336,17 @@ class BoardLink:
                 self._write(c, pin, kind, v)
 
     def write_pwm(self, o: PwmOutput, duty: float) -> None:
+        self._fast_check()
         with self._io:
             self._write(self._client(), o.pin, "pwm", o.value(duty))
 
     def write_digital(self, o: DigitalOutput, value: bool) -> None:
+        self._fast_check()
         with self._io:
             self._write(self._client(), o.pin, "digital", 1 if value else 0)
 
     def write_servo(self, s: Servo, angle: float) -> None:
+        self._fast_check()
         with self._io:
             self._write(self._client(), s.pin, "servo", s.degrees(angle))
 
@@ -354,6 +363,7 @@ class BoardLink:
                 self._write(c, s.pin, "servo", s.degrees(s.safe))
 
     def safe_all(self) -> None:
+        self._fast_check()
         with self._io:
             self._safe_all_with(self._client())
 

@@ -356,11 +356,13 @@ class FirmataNode(Node):
 
     # ------------------------------------------------------------------ inputs
     def _on_digital_in(self, name: str, value: bool) -> None:
+        # published under the lock, so a periodic publish never overtakes a change with the
+        # value from before it
         with self._in_lock:
             changed = self._digital.get(name) != value
             self._digital[name] = value
-        if changed:
-            self._digital_pub[name].publish(Bool(data=value))
+            if changed:
+                self._digital_pub[name].publish(Bool(data=value))
 
     def _on_analog_in(self, name: str, raw: int) -> None:
         with self._in_lock:
@@ -370,10 +372,9 @@ class FirmataNode(Node):
         if self.link is None or not self.link.connected:
             return
         with self._in_lock:
-            digital = dict(self._digital)
+            for name, v in self._digital.items():
+                self._digital_pub[name].publish(Bool(data=v))
             analog = dict(self._analog)
-        for name, v in digital.items():
-            self._digital_pub[name].publish(Bool(data=v))
         stamp = self.get_clock().now().to_msg()
         for a in self.pm.analog_inputs:
             if a.name not in analog:
