@@ -203,3 +203,37 @@ def test_invalid_parameters_stop_the_node_naming_them(procs):
         assert p.wait(timeout=60) == 2
         out = p.output()
         assert "configuration error" in out and name in out, out
+
+
+def test_odometry_on_simulated_time(procs, ros):
+    """use_sim_time: a simulator running at half real time. wheel speeds are per simulated
+    second, so the pose must be integrated on /clock, not on the wall clock."""
+    from builtin_interfaces.msg import Time
+    from rosgraph_msgs.msg import Clock
+    start(procs, use_feedback=False, use_sim_time=True, max_linear_accel=100.0)
+    odom = ros.collect(Odometry, "odom")
+    pub = ros.publisher(Twist, "cmd_vel", qos.COMMANDS)
+    clock = ros.publisher(Clock, "/clock", qos.CLOCK)
+    ros.wait_subscribers(pub)
+    ros.wait_subscribers(clock)
+    sim = {"ns": 1_000_000_000}
+
+    def tick():                                   # 10 ms of simulated time every 20 ms
+        sim["ns"] += 10_000_000
+        clock.publish(Clock(clock=Time(sec=sim["ns"] // 10**9, nanosec=sim["ns"] % 10**9)))
+    timer = ros.node.create_timer(0.02, tick)
+    s = Streamer(ros, pub, twist(0.2, 0.0))
+    wait_for(lambda: odom and odom[-1].header.stamp.sec >= 1
+             and abs(odom[-1].twist.twist.linear.x - 0.2) < 1e-9, 30, what="driving on sim time")
+
+    def stamp(m):
+        return m.header.stamp.sec + m.header.stamp.nanosec * 1e-9
+    a = odom[-1]
+    wait_for(lambda: stamp(odom[-1]) - stamp(a) > 1.0, 60, what="1 s of simulated time")
+    b = odom[-1]
+    s.stop()
+    ros.node.destroy_timer(timer)
+    moved = b.pose.pose.position.x - a.pose.pose.position.x
+    sim_dt = stamp(b) - stamp(a)
+    # 0.2 m/s for sim_dt simulated seconds (wall-clock integration would give about twice that)
+    assert abs(moved - 0.2 * sim_dt) < 0.1 * 0.2 * sim_dt, (moved, sim_dt)

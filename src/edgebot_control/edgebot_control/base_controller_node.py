@@ -19,7 +19,7 @@ from edgebot_common.params import ParamSpec
 from edgebot_common.ros_params import declare_params
 from edgebot_common.throttle import RejectCounter
 
-from .kinematics import limit_check, yaw_to_quaternion
+from .kinematics import integrate, limit_check, yaw_to_quaternion
 
 try:  # full ROS installs only; the pip-only path has no tf2 wheels
     from tf2_ros import TransformBroadcaster
@@ -97,6 +97,12 @@ class BaseController(Node):
         self._imu_msgs = 0
         self._sample = None
         self._names = (p["left_joint"], p["right_joint"])
+        # The C++ loop integrates odometry on the monotonic clock. Under use_sim_time a simulator
+        # may run slower (or faster) than real time while wheel_states are rad per *simulated*
+        # second: then the pose is integrated here, from the loop's twist, on the ROS clock.
+        self._sim_odom = bool(self.get_parameter("use_sim_time").value)
+        self._pose = (0.0, 0.0, 0.0)
+        self._last_stamp = None
 
         self.pub_wheels = self.create_publisher(JointState, "wheel_cmd", qos.COMMANDS)
         self.pub_odom = self.create_publisher(Odometry, "odom", qos.RELIABLE)
@@ -113,7 +119,8 @@ class BaseController(Node):
         self.create_timer(1.0 / p["publish_rate_hz"], self._publish)
         self.get_logger().info(
             f"base controller running: loop {p['rate_hz']:g} Hz, publish "
-            f"{p['publish_rate_hz']:g} Hz, tf {'on' if self.tf else 'off (no tf2_ros)'}")
+            f"{p['publish_rate_hz']:g} Hz, tf {'on' if self.tf else 'off (no tf2_ros)'}, "
+            f"odometry on the {'ROS (sim) clock' if self._sim_odom else 'loop clock'}")
 
     # -- inputs ---------------------------------------------------------------------------
     def _on_cmd(self, msg: Twist) -> None:
@@ -161,7 +168,10 @@ class BaseController(Node):
             return
         self._sample = s
         _t, wl, wr, x, y, th, v, w, _to = s
-        stamp = self.get_clock().now().to_msg()
+        now = self.get_clock().now()
+        if self._sim_odom:
+            x, y, th = self._integrate_sim(now, samples or [s])
+        stamp = now.to_msg()
         js = JointState(name=list(self._names), velocity=[wl, wr])
         js.header.stamp = stamp
         self.pub_wheels.publish(js)
@@ -184,6 +194,19 @@ class BaseController(Node):
             tf.transform.translation.x, tf.transform.translation.y = x, y
             tf.transform.rotation = od.pose.pose.orientation
             self.tf.sendTransform(tf)
+
+    def _integrate_sim(self, now, samples):
+        """Pose on the ROS (simulated) clock from the mean twist of the drained samples."""
+        if self._last_stamp is not None:
+            dt = (now - self._last_stamp).nanoseconds * 1e-9
+            if dt < 0.0:                      # simulated time jumped back (a reset)
+                self._pose = (0.0, 0.0, 0.0)
+            elif dt > 0.0:
+                v = sum(x[6] for x in samples) / len(samples)
+                w = sum(x[7] for x in samples) / len(samples)
+                self._pose = integrate(*self._pose, v, w, dt)
+        self._last_stamp = now
+        return self._pose
 
     def _diag(self):
         st = self.loop.stats()
