@@ -46,9 +46,9 @@ def test_video_file_loops_with_calibration(procs, ros, tmp_path):
     video = write_video(tmp_path / "clip.avi")
     cal_file = tmp_path / "cam.yaml"
     cal_file.write_text(calibration.dump(calibration.pinhole(640, 480, 70.0, "test")))
-    raw = ros.collect(Image, "camera/image_raw", qos.SENSOR_DATA)
-    jpg = ros.collect(CompressedImage, "camera/image_raw/compressed", qos.SENSOR_DATA)
-    info = ros.collect(CameraInfo, "camera/camera_info", qos.SENSOR_DATA)
+    raw = ros.collect(Image, "camera/image_raw", qos.IMAGES)
+    jpg = ros.collect(CompressedImage, "camera/image_raw/compressed", qos.IMAGES)
+    info = ros.collect(CameraInfo, "camera/camera_info", qos.IMAGES)
     node = procs.node("edgebot_camera", "camera_node",
                       params={"source": str(video), "fps": 40.0, "jpeg_quality": 95,
                               "camera_info_url": f"file://{cal_file}", "frame_id": "cam_x"})
@@ -77,7 +77,7 @@ def test_mjpeg_stream_stop_and_restart_recovers(procs, ros):
     port = free_port()
     server = MjpegServer(port, fps=15).start()
     try:
-        raw = ros.collect(Image, "camera/image_raw", qos.SENSOR_DATA)
+        raw = ros.collect(Image, "camera/image_raw", qos.IMAGES)
         diags = ros.collect(DiagnosticArray, "/diagnostics")
         node = procs.node("edgebot_camera", "camera_node",
                           params={"source": server.url, "read_timeout_s": 2.0,
@@ -109,7 +109,7 @@ def test_mjpeg_stream_stop_and_restart_recovers(procs, ros):
 
 def test_missing_file_is_retried_until_it_appears(procs, ros, tmp_path):
     video = tmp_path / "later.avi"
-    raw = ros.collect(Image, "camera/image_raw", qos.SENSOR_DATA)
+    raw = ros.collect(Image, "camera/image_raw", qos.IMAGES)
     diags = ros.collect(DiagnosticArray, "/diagnostics")
     node = procs.node("edgebot_camera", "camera_node",
                       params={"source": str(video), "reconnect.initial_s": 0.2,

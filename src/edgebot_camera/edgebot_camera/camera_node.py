@@ -87,10 +87,10 @@ class CameraNode(Node):
                                   p["read_timeout_s"])
         self.backoff = Backoff(p["reconnect.initial_s"], p["reconnect.max_s"])
         self.rejects = RejectCounter(self.get_logger().warning)
-        self.pub_raw = self.create_publisher(Image, "camera/image_raw", qos.LATEST_ONLY)
+        self.pub_raw = self.create_publisher(Image, "camera/image_raw", qos.IMAGES)
         self.pub_jpeg = self.create_publisher(CompressedImage, "camera/image_raw/compressed",
-                                              qos.LATEST_ONLY)
-        self.pub_info = self.create_publisher(CameraInfo, "camera/camera_info", qos.LATEST_ONLY)
+                                              qos.IMAGES)
+        self.pub_info = self.create_publisher(CameraInfo, "camera/camera_info", qos.IMAGES)
         self.state = "connecting"
         self.last_error = ""
         self.frames = 0

@@ -25,6 +25,17 @@ LATEST_ONLY = QoSProfile(
     durability=DurabilityPolicy.VOLATILE,
 )
 
+#: Camera images (Image/CompressedImage): only the newest matters (depth 1), but reliable: a
+#: 640x480 frame (921 kB) is larger than Fast DDS's default shared-memory segment and goes
+#: out as UDP fragments, which best effort loses between processes. Reliable KEEP_LAST 1 never
+#: blocks the publisher and also matches best-effort subscribers.
+IMAGES = QoSProfile(
+    history=HistoryPolicy.KEEP_LAST,
+    depth=1,
+    reliability=ReliabilityPolicy.RELIABLE,
+    durability=DurabilityPolicy.VOLATILE,
+)
+
 #: Commands (cmd_vel, wheel commands, pin outputs): reliable, depth 10.
 COMMANDS = QoSProfile(
     history=HistoryPolicy.KEEP_LAST,
@@ -77,6 +88,7 @@ RECORDING = QoSProfile(
 PROFILES = {
     "sensor_data": SENSOR_DATA,
     "latest_only": LATEST_ONLY,
+    "images": IMAGES,
     "commands": COMMANDS,
     "reliable": RELIABLE,
     "latched": LATCHED,

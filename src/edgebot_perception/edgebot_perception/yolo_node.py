@@ -41,6 +41,10 @@ SPECS = [
               "(sensor_msgs/CompressedImage)", choices=["raw", "compressed"]),
     ParamSpec("image_topic", "", "input topic; empty = camera/image_raw or "
               "camera/image_raw/compressed by input"),
+    ParamSpec("image_qos", "images", "QoS profile of the image subscription (edgebot_common.qos):"
+              " images = reliable depth 1 (needed for frames over ~500 kB between processes), "
+              "latest_only / sensor_data = best effort", choices=["images", "latest_only",
+                                                                   "sensor_data"]),
     ParamSpec("expected_width", 0, "reject frames of another width (0 = any size)", min=0),
     ParamSpec("expected_height", 0, "reject frames of another height (0 = any size)", min=0),
     ParamSpec("publish_annotated", False, "publish detections/image (bgr8, boxes drawn)",
@@ -70,7 +74,7 @@ class YoloNode(Node):
             raise ConfigError(f"parameter 'model' = {p['model']!r}: {e}") from None
         self.rejects = RejectCounter(self.get_logger().warning)
         self.pub = self.create_publisher(Detection2DArray, "detections", qos.RELIABLE)
-        self.pub_img = self.create_publisher(Image, "detections/image", qos.LATEST_ONLY)
+        self.pub_img = self.create_publisher(Image, "detections/image", qos.IMAGES)
         self.compressed = p["input"] == "compressed"
         self.topic = p["image_topic"] or ("camera/image_raw/compressed" if self.compressed
                                           else "camera/image_raw")
@@ -95,7 +99,7 @@ class YoloNode(Node):
         if on and self.sub is None:
             self.sub = self.create_subscription(
                 CompressedImage if self.compressed else Image, self.topic, self._on_image,
-                qos.LATEST_ONLY)
+                qos.by_name(self.p["image_qos"]))
         elif not on and self.sub is not None:
             self.destroy_subscription(self.sub)
             self.sub = None
