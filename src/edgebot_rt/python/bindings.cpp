@@ -36,6 +36,7 @@ py::dict loop_stats_dict(const LoopStats & s)
   d["wake_latency_p99_ns"] = s.wake_latency_p99_ns;
   d["wake_latency_max_ns"] = s.wake_latency_max_ns;
   d["drift_ns"] = s.drift_ns;
+  d["phase_err_last_ns"] = s.phase_err_last_ns;
   d["elapsed_s"] = s.elapsed_s;
   d["rt_priority_applied"] = s.rt_priority_applied;
   d["mlock_applied"] = s.mlock_applied;

@@ -145,6 +145,7 @@ bool FixedRateLoop::start()
   overruns_.store(0);
   first_wake_ns_.store(0);
   last_wake_ns_.store(0);
+  last_latency_ns_.store(0);
   running_.store(true, std::memory_order_release);
   thread_ = std::thread([this] {run();});
   return true;
@@ -188,6 +189,7 @@ void FixedRateLoop::run()
     const int64_t now = monotonic_ns();
     if (stop_requested_.load(std::memory_order_acquire)) {break;}
     wake_latency_.record(now - deadline);
+    last_latency_ns_.store(now - deadline, std::memory_order_relaxed);
     double dt = static_cast<double>(period_ns_) * 1e-9;
     if (prev_wake != 0) {
       period_err_.record(std::llabs((now - prev_wake) - period_ns_));
@@ -230,6 +232,7 @@ LoopStats FixedRateLoop::stats() const
     s.drift_ns = (last - first) - static_cast<int64_t>(s.cycles - 1) * period_ns_;
     s.elapsed_s = static_cast<double>(last - first) * 1e-9;
   }
+  s.phase_err_last_ns = last_latency_ns_.load(std::memory_order_relaxed);
   s.rt_priority_applied = rt_applied_.load();
   s.mlock_applied = mlock_applied_.load();
   s.running = running_.load(std::memory_order_acquire);

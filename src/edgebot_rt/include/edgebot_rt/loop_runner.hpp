@@ -47,7 +47,8 @@ struct LoopStats
   int64_t wake_latency_p50_ns{0};  // wake time - deadline
   int64_t wake_latency_p99_ns{0};
   int64_t wake_latency_max_ns{0};
-  int64_t drift_ns{0};  // (last wake - first wake) - (cycles - 1) * period
+  int64_t drift_ns{0};  // (last wake - first wake) - (cycles - 1) * period: time of lost cycles
+  int64_t phase_err_last_ns{0};  // last wake - its absolute deadline: the schedule's own drift
   double elapsed_s{0.0};
   bool rt_priority_applied{false};
   bool mlock_applied{false};
@@ -91,6 +92,7 @@ private:
   std::atomic<uint64_t> overruns_{0};
   std::atomic<int64_t> first_wake_ns_{0};
   std::atomic<int64_t> last_wake_ns_{0};
+  std::atomic<int64_t> last_latency_ns_{0};
   std::atomic<bool> rt_applied_{false};
   std::atomic<bool> mlock_applied_{false};
 };
