@@ -337,3 +337,31 @@ def test_launch_file_starts_the_node_against_a_virtual_arduino(procs, ros, board
     assert (b.output(7), b.output(8)) == (0, 1)
     launch.stop()
     wait_for(lambda: b.output(5) == 0, 10, what="safe after the launch is stopped")
+
+
+def test_stalled_host_board_resets_then_node_reapplies(procs, ros, board):
+    """The node process stalls longer than the keep-alive: the board resets itself (outputs
+    off); when the node runs again it notices the lost pin modes and applies the map again."""
+    b, link = board()
+    node = start_node(procs, link, command_timeout=10.0, keep_alive=1)
+    diags = ros.collect(DiagnosticArray, "/diagnostics", Q.DIAGNOSTICS)
+    connected(node)
+    cmd = ros.publisher(JointState, "wheel_cmd", Q.COMMANDS)
+    ros.wait_subscribers(cmd, timeout=30)
+    wait_for(lambda: cmd.publish(wheel_cmd(15.0, 15.0)) or b.output(5) == 255, 20,
+             interval=0.1, what="driving")
+    node.signal(signal.SIGSTOP)
+    try:
+        wait_for(lambda: b.keepalive_expired, 20, what="keep-alive expiry while stalled")
+        assert b.output(5) == 0 and b.pin_mode(5) == "OUTPUT"
+    finally:
+        node.signal(signal.SIGCONT)
+    node.wait_output("re-applying the pin map", timeout=30)
+    wait_for(lambda: b.pin_mode(5) == "PWM" and b.pin_mode(12) == "SONAR"
+             and b.keepalive_period == 1, 20, what="pin map and keep-alive back")
+    assert b.output(5) == 0                        # nothing moves until a new command
+    wait_for(lambda: cmd.publish(wheel_cmd(7.5, 7.5)) or b.output(5) == 128, 20,
+             interval=0.1, what="commands work again")
+    wait_for(lambda: (s := diag_status(diags, "connection")) is not None
+             and int(diag_value(s, "board_resets")) >= 1, 20, what="reset counted")
+    assert node.running()

@@ -193,6 +193,7 @@ class BoardLink:
         self.protocol_version = ""
         self._io = threading.RLock()
         self._last: Dict[Tuple[int, str], int] = {}
+        self._probe: Optional[Tuple[int, int]] = None
         self.writes = 0
         self._totals = {"rx_bytes": 0, "rx_frames": 0, "serial_errors": 0}
 
@@ -279,12 +280,67 @@ class BoardLink:
             c.set_pin_mode_analog_input(a.channel, callback=self._analog_cb(a.name),
                                         differential=1)
         for s in pm.sonars:
+            with c.the_sonar_map_lock:
+                c.active_sonar_map.pop(s.trigger, None)   # pymata4 skips known triggers
             c.set_pin_mode_sonar(s.trigger, s.echo)
         if self.keep_alive_s and firmware_kind(self.firmware_id) == "FirmataExpress":
-            # pymata4's keep_alive() also sends the period as the sampling interval (a bug
-            # of 1.15): set the sampling interval after it.
-            c.keep_alive(period=self.keep_alive_s, margin=0.3)
+            if c.the_keep_alive_thread.ident is None:
+                # pymata4's keep_alive() also sends the period as the sampling interval (a
+                # bug of 1.15): the sampling interval is set after it
+                c.keep_alive(period=self.keep_alive_s, margin=0.3)
+            else:                # re-applying: the keep-alive thread already runs
+                c._send_sysex(PC.KEEP_ALIVE, c.keep_alive_interval)
         c.set_sampling_interval(pm.sampling_interval_ms)
+        self._probe = self._probe_target()
+
+    def _probe_target(self) -> Optional[Tuple[int, int]]:
+        """A configured pin and the mode the pin map gave it, to check the board still has
+        the map (a board that reset itself reports its power-on mode instead)."""
+        pm = self.pm
+        for m in pm.motors:
+            return m.pwm, P.PWM
+        for o in pm.pwm_outputs:
+            return o.pin, P.PWM
+        for s in pm.servos:
+            return s.pin, P.SERVO
+        for s in pm.sonars:
+            return s.trigger, P.SONAR
+        for d in pm.digital_inputs:
+            return d.pin, P.PULLUP if d.pullup else P.INPUT
+        return None
+
+    def probe(self, timeout: float = 0.5) -> str:
+        """Ask the board for the mode of the probe pin: ``ok``, ``reset`` (the board lost the
+        pin map: keep-alive expiry, brown-out, watchdog), ``silent`` (no answer in time) or
+        ``none`` (nothing to probe). Raises LinkLost when the link is gone."""
+        target = self._probe
+        if target is None:
+            return "none"
+        pin, mode = target
+        with self._io:
+            c = self._client()
+            c.query_reply_data[PC.PIN_STATE_RESPONSE] = None
+            c._send_sysex(PC.PIN_STATE_QUERY, [pin])
+        deadline = time.monotonic() + timeout
+        while True:
+            reply = c.query_reply_data.get(PC.PIN_STATE_RESPONSE)
+            if reply is not None and len(reply) >= 2 and reply[0] == pin:
+                return "ok" if reply[1] == mode else "reset"
+            if c.lost.is_set():
+                raise LinkLost(c.lost_reason)
+            if time.monotonic() > deadline:
+                return "silent"
+            time.sleep(0.005)
+
+    def reapply(self) -> None:
+        with self._io:
+            self._client()
+            self.apply()
+
+    def mark_lost(self, reason: str) -> None:
+        c = self.client
+        if c is not None:
+            c._mark_lost(reason)
 
     def _digital_cb(self, name: str, inverted: bool):
         def cb(data):

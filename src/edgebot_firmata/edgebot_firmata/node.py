@@ -139,6 +139,9 @@ class FirmataNode(Node):
         self.last_error = ""
         self._stop = threading.Event()
         self._port_was_missing = False
+        self._next_probe = 0.0
+        self._silent = 0
+        self.board_resets = 0
         self._backoff = Backoff(p["reconnect.initial"], p["reconnect.max"])
         self._rate_prev = (time.monotonic(), 0)
         self.link: Optional[BoardLink] = None
@@ -190,6 +193,8 @@ class FirmataNode(Node):
 
     def _connected_ok(self) -> None:
         self.connects += 1
+        self._silent = 0
+        self._next_probe = time.monotonic() + 1.0
         self._backoff.reset()
         self.last_error = ""
         self._reset_commands()
@@ -216,6 +221,7 @@ class FirmataNode(Node):
             if link is not None and link.client is not None:
                 reason = link.lost_reason()
                 if reason is None:
+                    self._check_board(link)
                     self._stop.wait(0.1)
                     continue
                 self._on_lost(reason)
@@ -233,6 +239,34 @@ class FirmataNode(Node):
                     self.reconnects += 1 if self.connects else 0
                     self._connected_ok()
             self._stop.wait(0.05)
+
+    def _check_board(self, link: BoardLink) -> None:
+        """Once a second: does the board still hold the pin map? A board that reset itself
+        (keep-alive expiry after a stall of this process, a brown-out) gets it again; a
+        board that stops answering is treated as lost."""
+        now = time.monotonic()
+        if now < self._next_probe:
+            return
+        self._next_probe = now + 1.0
+        try:
+            state = link.probe()
+        except LinkLost:
+            return
+        if state == "silent":
+            self._silent += 1
+            if self._silent >= 3:
+                link.mark_lost("board does not answer (3 pin state queries)")
+            return
+        self._silent = 0
+        if state == "reset":
+            self.board_resets += 1
+            self.get_logger().warning("the board reset itself (lost its pin modes); "
+                                      "re-applying the pin map, outputs safe")
+            self._reset_commands()
+            try:
+                link.reapply()
+            except (LinkLost, OSError, RuntimeError) as e:
+                link.mark_lost(f"re-applying the pin map failed: {e}")
 
     def _port_came_back(self) -> bool:
         """The device node was missing at the last attempt and exists now (USB plugged back
@@ -422,6 +456,7 @@ class FirmataNode(Node):
         values = {"port": self.port or "auto", "baud": self.baud,
                   "firmware": (link.firmware_id.strip() if link else "") or "unknown",
                   "connects": self.connects, "reconnects": self.reconnects,
+                  "board_resets": self.board_resets,
                   "keep_alive_s": self.p["keep_alive"], "last_error": self.last_error}
         if link is not None and link.connected:
             return OK, "connected", values
