@@ -8,9 +8,30 @@ import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-# One random DDS domain per test session, discovery limited to this host, so parallel runs
-# and other robots on the network never see our traffic. Children inherit the environment.
-os.environ.setdefault("ROS_DOMAIN_ID", str(random.SystemRandom().randint(1, 100)))
+# One DDS domain per test session, discovery limited to this host, so parallel runs and other
+# robots on the network never see our traffic. Children inherit the environment. The domain is
+# reserved with a lock file for the whole session, so concurrent sessions on one machine never
+# share one.
+def _reserve_domain() -> str:
+    import fcntl
+    import tempfile
+    ids = list(range(1, 101))
+    random.SystemRandom().shuffle(ids)
+    for i in ids:
+        fd = os.open(os.path.join(tempfile.gettempdir(), f"edgebot-ros-domain-{i}.lock"),
+                     os.O_CREAT | os.O_RDWR, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue
+        _reserve_domain.fd = fd  # held (open) until the session's process exits
+        return str(i)
+    return str(random.SystemRandom().randint(1, 100))
+
+
+if "ROS_DOMAIN_ID" not in os.environ:
+    os.environ["ROS_DOMAIN_ID"] = _reserve_domain()
 os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
 os.environ.setdefault("RCUTILS_COLORIZED_OUTPUT", "0")
 os.environ.setdefault("PYTHONUNBUFFERED", "1")
