@@ -365,3 +365,16 @@ def test_stalled_host_board_resets_then_node_reapplies(procs, ros, board):
     wait_for(lambda: (s := diag_status(diags, "connection")) is not None
              and int(diag_value(s, "board_resets")) >= 1, 20, what="reset counted")
     assert node.running()
+
+
+def test_hung_board_is_treated_as_lost_and_reconnected(procs, ros, board):
+    b, link = board()
+    node = start_node(procs, link, command_timeout=10.0, **{"reconnect.max": 1.0})
+    connected(node)
+    b.freeze()
+    node.wait_output("board does not answer", timeout=30)
+    time.sleep(1.0)                      # reconnect attempts fail while it hangs, no crash
+    assert node.running()
+    b.freeze(False)
+    wait_for(lambda: node.output().count("pin map applied") >= 2, 60, what="reconnected")
+    wait_for(lambda: b.pin_mode(5) == "PWM", 20, what="pin map applied again")

@@ -70,6 +70,7 @@ class VirtualArduino:
         self.link: Optional[str] = None
         self.host_connected = False
         self.keepalive_expired = False
+        self.frozen = False
         self.stats: Dict[str, int] = {"bytes_in": 0, "bytes_out": 0, "tx_dropped": 0,
                                       "resets": 0, "host_connects": 0, "analog_reports": 0,
                                       "digital_reports": 0, "sonar_reports": 0}
@@ -129,6 +130,15 @@ class VirtualArduino:
                 self._open_pty(self.link)
         self._wake()
         return self.path
+
+    def freeze(self, frozen: bool = True) -> None:
+        """A hung sketch (tests, fault injection): while frozen the board reads nothing, sends
+        nothing and its outputs stay as they are; unfreezing carries on where it stopped."""
+        self.frozen = bool(frozen)
+        if not frozen:
+            with self._lock:
+                self._keepalive_last = time.monotonic()
+        self._wake()
 
     def __enter__(self):
         if self._thread is None:
@@ -235,6 +245,9 @@ class VirtualArduino:
         while not self._stop.is_set():
             with self._lock:
                 master = self._master
+            if self.frozen:
+                self._idle(0.01)
+                continue
             if master is None:
                 self._idle(0.01)
                 with self._lock:
