@@ -13,7 +13,6 @@ import threading
 import time
 from typing import Dict, Optional
 
-import rclpy
 from rclpy.node import Node
 from sensor_msgs.msg import BatteryState, JointState, Range
 from std_msgs.msg import Bool, Float32, Float64

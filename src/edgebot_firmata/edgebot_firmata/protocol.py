@@ -8,7 +8,7 @@ killing pymata4's reader thread.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, List, Optional, Tuple
+from typing import Callable, Iterable, List, Optional
 
 # --- command bytes ----------------------------------------------------------------------
 DIGITAL_MESSAGE = 0x90      # + port, 2 data bytes (both directions)
