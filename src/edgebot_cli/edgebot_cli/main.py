@@ -30,12 +30,19 @@ def usage() -> str:
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help", "help"):
-        print(usage())
+        try:
+            print(usage())
+        except BrokenPipeError:
+            pass
         return 0
     name, rest = argv[0], argv[1:]
     if name not in COMMANDS:
         print(f"edgebot: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
         return 2
+    if name != "launch":
+        # `edgebot topic echo ... | head`: end quietly when the reader goes away
+        import signal
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     module, func, _ = COMMANDS[name]
     try:
         mod = importlib.import_module(module)

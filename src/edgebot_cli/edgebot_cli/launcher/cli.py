@@ -52,13 +52,17 @@ def main(argv=None) -> int:
         path, used = _resolve(ns.target, first)
         cli_args = parse_cli_args(ns.rest[used - 1:])
         plan = load(path, cli_args)
-        if ns.show_args:
-            for name, (default, desc) in plan.arguments.items():
-                print(f"'{name}': {desc}\n    (default: '{default}')")
-            return 0
-        if ns.print_plan:
-            for p in plan.processes:
-                print(f"{p.name}: {' '.join(p.cmd)}")
+        if ns.show_args or ns.print_plan:
+            try:
+                if ns.show_args:
+                    for name, (default, desc) in plan.arguments.items():
+                        print(f"'{name}': {desc}\n    (default: '{default}')")
+                else:
+                    for p in plan.processes:
+                        print(f"{p.name}: {' '.join(p.cmd)}")
+                sys.stdout.flush()
+            except BrokenPipeError:  # `| head`
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return 0
         return Runner(plan, duration=ns.duration).run()
     except LaunchError as e:
