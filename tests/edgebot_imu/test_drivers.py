@@ -243,3 +243,31 @@ def test_tcp_bus_connection_refused_then_server_appears():
         srv.start(port=port)
         assert bus.read_byte_data(0x68, M.WHO_AM_I) == 0x68
     bus.close()
+
+
+def test_mpu6050_fifo_returns_every_sample_in_order_and_detects_overflow():
+    clock = Clock()
+    model = make_model("mpu6050", clock=clock, noise=False)
+    drv = M.Mpu6050(LocalBus(model), rate_hz=500, dlpf_cfg=1, sleep=no_sleep)
+    drv.configure()
+    drv.enable_fifo()
+    assert model.regs[M.FIFO_EN] == M.FIFO_EN_ALL
+    clock.t = 1.0
+    drv.read_fifo()                                   # starts the sample clock
+    got = []
+    for step in range(10):                            # 20 ms between polls: 10 samples each
+        model.motion.set(accel=(0.0, 0.0, GRAVITY), gyro=(0.0, 0.0, 0.1 * step))
+        clock.t += 0.02
+        samples, overflow = drv.read_fifo()
+        assert not overflow
+        assert len(samples) == 10
+        got += [s.gyro[2] for s in samples]
+    assert len(got) == 100
+    # the host waits too long: 0.5 s = 250 samples > 73 that fit -> overflow, FIFO reset
+    clock.t += 0.5
+    samples, overflow = drv.read_fifo()
+    assert overflow and samples == []
+    clock.t += 0.01
+    samples, overflow = drv.read_fifo()
+    assert not overflow and 4 <= len(samples) <= 6
+    assert all(abs(s.accel[2] - GRAVITY) < 0.01 for s in samples)   # aligned after the reset

@@ -52,6 +52,8 @@ SPECS = [
     ParamSpec("frame_id", "imu_link", "frame of the messages"),
     ParamSpec("mpu6050.gyro_range_dps", 500, "gyro full scale [deg/s]", choices=[250, 500, 1000, 2000]),
     ParamSpec("mpu6050.accel_range_g", 4, "accel full scale [g]", choices=[2, 4, 8, 16]),
+    ParamSpec("mpu6050.use_fifo", False, "read every sample through the FIFO (batched reads, "
+              "chip-clock timestamps; survives a busy host)"),
     ParamSpec("mpu6050.dlpf_cfg", -1, "DLPF_CFG 0..6 (-1: chosen from rate_hz)", min=-1, max=6),
     ParamSpec("bno055.mode", "imu", "fusion mode", choices=list(bno055.FUSION_MODES)),
     _diag3("covariance.orientation", (3e-4, 3e-4, 7.6e-3), "orientation variance diagonal [rad^2]"),
@@ -107,6 +109,10 @@ class ImuNode(Node):
             raise ParameterError("bus", bus_param,
                                  "must be an integer, /dev/i2c-N or tcp://host:port") from None
         self.chip = p["chip"]
+        self.use_fifo = bool(p["mpu6050.use_fifo"]) and self.chip == "mpu6050"
+        self._fifo_dirty = False
+        self._fifo_first = True
+        self.fifo_overflows = 0
         cls = CHIP_CLASSES[self.chip]
         if p["rate_hz"] > cls.MAX_RATE_HZ:
             raise ParameterError("rate_hz", p["rate_hz"],
@@ -218,6 +224,9 @@ class ImuNode(Node):
             if self.driver is None:
                 self.driver = self._make_driver(self.bus)
             self.driver.configure()
+            if self.use_fifo:
+                self.driver.enable_fifo()
+                self._fifo_dirty = False
 
     def _close_bus(self) -> None:
         with self._bus_lock:
@@ -265,6 +274,7 @@ class ImuNode(Node):
         self.connected = True
         self.reconnects += 1
         self.glitch.reset()
+        self._fifo_first = True
         if self.fusion is not None:
             self.fusion.reset()
         self.get_logger().info(f"{self.hw}: device back (reconnect {self.reconnects})")
@@ -278,6 +288,7 @@ class ImuNode(Node):
         last_mono = None
         last_status = 0.0
         status_period = 1.0 / self.p["temperature_rate_hz"]
+        fifo_period = max(period, 0.01)      # FIFO: poll at <= 100 Hz, several samples a read
         while not self._stop.is_set():
             if not self.connected:
                 if backoff.due() and self._reconnect():
@@ -289,6 +300,17 @@ class ImuNode(Node):
                         backoff.schedule()
                     self._stop.wait(0.05)
                     continue
+            if self.use_fifo:
+                if not self._fifo_step():
+                    backoff.schedule()
+                    continue
+                next_t += fifo_period
+                now = time.monotonic()
+                if next_t < now - fifo_period:
+                    next_t = now
+                else:
+                    self._stop.wait(max(0.0, next_t - now))
+                continue
             stamp = self._stamp()
             mono = time.monotonic()
             try:
@@ -299,20 +321,16 @@ class ImuNode(Node):
                         self.temperature, self.calib_status = self.reader.call(
                             self.driver.read_status)
             except OSError as e:
-                self.connected = False
-                self.last_error = f"{errno_name(e)}: {e}"
-                if self._err_log.ready():
-                    self.get_logger().error(f"{self.hw}: lost the device ({self.last_error}); "
-                                            f"reconnecting with backoff")
+                self._lost(e)
                 backoff.schedule()
                 continue
             if raw.temperature is not None:
                 self.temperature = raw.temperature
             dt = (mono - last_mono) if last_mono is not None else 0.0
             last_mono = mono
-            self._feed_collector(raw)
             out = self.proc.process(raw, dt)
             if out is not None:
+                self._feed_collector(raw)        # calibration sees raw values, never glitches
                 self._publish(stamp, out)
             next_t += period
             now = time.monotonic()
@@ -320,6 +338,56 @@ class ImuNode(Node):
                 next_t = now           # fell behind (loaded machine): do not burst
             else:
                 self._stop.wait(max(0.0, next_t - now))
+
+    def _read_fifo(self):
+        if self._fifo_dirty:                 # a failed read may have left half a sample
+            self.driver.reset_fifo()
+            self._fifo_dirty = False
+        try:
+            return self.driver.read_fifo(128)
+        except OSError:
+            self._fifo_dirty = True
+            raise
+
+    def _fifo_step(self) -> bool:
+        """One FIFO poll: every sample since the last one, stamped by the chip's sample clock
+        back from the read time. False when the device is lost."""
+        stamp_ns = self._now_ns()
+        try:
+            with self._bus_lock:
+                samples, overflow = self.reader.call(self._read_fifo)
+        except OSError as e:
+            self._lost(e)
+            return False
+        if overflow:
+            self.fifo_overflows += 1
+            self._fifo_first = True
+        ts = 1.0 / self.driver.output_rate_hz
+        k = len(samples)
+        for i, raw in enumerate(samples):
+            if raw.temperature is not None:
+                self.temperature = raw.temperature
+            dt = 0.0 if self._fifo_first else ts
+            self._fifo_first = False
+            out = self.proc.process(raw, dt)
+            if out is not None:
+                self._feed_collector(raw)        # calibration sees raw values, never glitches
+                ns = stamp_ns - int((k - 1 - i) * ts * 1e9)
+                self._publish(TimeMsg(sec=ns // 1_000_000_000, nanosec=ns % 1_000_000_000), out)
+        return True
+
+    def _lost(self, e: OSError) -> None:
+        self.connected = False
+        self.last_error = f"{errno_name(e)}: {e}"
+        if self._err_log.ready():
+            self.get_logger().error(f"{self.hw}: lost the device ({self.last_error}); "
+                                    f"reconnecting with backoff")
+
+    def _now_ns(self) -> int:
+        clock = self.get_clock()
+        if clock.ros_time_is_active:
+            return clock.now().nanoseconds
+        return time.time_ns()
 
     def _stamp(self) -> TimeMsg:
         """Now, as a message: the ROS clock under sim time, else the system clock directly
@@ -491,6 +559,8 @@ class ImuNode(Node):
                   "gyro_bias": [round(b, 6) for b in self.bias.bias],
                   "bias_updates": self.bias.updates, "calibration": self.cal_source,
                   "start_calibration": self.start_calibration}
+        if self.use_fifo:
+            values["fifo_overflows"] = self.fifo_overflows
         values.update({f"dropped.{k}": v for k, v in sorted(self.proc.dropped.items())})
         if self.fusion is not None:
             values.update({"filter": self.fusion.source, "filter_nan_resets": self.fusion.resets,

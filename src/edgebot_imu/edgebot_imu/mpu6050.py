@@ -25,6 +25,8 @@ ACCEL_XOUT_H = 0x3B
 TEMP_OUT_H = 0x41
 GYRO_XOUT_H = 0x43
 USER_CTRL = 0x6A
+FIFO_COUNT_H = 0x72
+FIFO_R_W = 0x74
 PWR_MGMT_1 = 0x6B
 PWR_MGMT_2 = 0x6C
 WHO_AM_I = 0x75
@@ -43,6 +45,14 @@ ACCEL_RANGES = {2: 0, 4: 1, 8: 2, 16: 3}
 ACCEL_LSB_PER_G = {2: 16384.0, 4: 8192.0, 8: 4096.0, 16: 2048.0}
 #: DLPF_CFG -> gyro bandwidth in Hz (accel bandwidth is within a few Hz); 0 = off (8 kHz gyro)
 DLPF_GYRO_BANDWIDTH = {0: 256, 1: 188, 2: 98, 3: 42, 4: 20, 5: 10, 6: 5}
+
+# FIFO: accel, temperature and gyro of each sample (14 bytes, the burst layout)
+FIFO_EN_ALL = 0xF8              # TEMP | XG | YG | ZG | ACCEL
+USER_CTRL_FIFO_EN = 0x40
+USER_CTRL_FIFO_RESET = 0x04
+INT_FIFO_OFLOW = 0x10
+FIFO_SIZE = 1024
+FIFO_SAMPLE_BYTES = 14
 
 MAX_RATE_HZ = 1000.0            # accel output rate; the gyro runs at 1 kHz with DLPF on
 
@@ -155,6 +165,52 @@ class Mpu6050:
 
     def read_temperature(self) -> Optional[float]:
         return None   # every burst read carries it
+
+    # -- FIFO ----------------------------------------------------------------------------------
+    def enable_fifo(self) -> None:
+        """Every sample (accel, temperature, gyro: 14 bytes) goes into the 1024-byte FIFO."""
+        b, a = self.bus, self.address
+        b.write_byte_data(a, USER_CTRL, 0x00)
+        b.write_byte_data(a, FIFO_EN, FIFO_EN_ALL)
+        b.write_byte_data(a, USER_CTRL, USER_CTRL_FIFO_RESET)
+        b.write_byte_data(a, USER_CTRL, USER_CTRL_FIFO_EN)
+        b.read_byte_data(a, INT_STATUS)                      # clears a stale overflow flag
+        got = b.read_byte_data(a, FIFO_EN)
+        if got != FIFO_EN_ALL:
+            raise DeviceConfigError(f"{self.CHIP}: FIFO_EN reads 0x{got:02x}")
+
+    def reset_fifo(self) -> None:
+        self.bus.write_byte_data(self.address, USER_CTRL, USER_CTRL_FIFO_RESET)
+        self.bus.write_byte_data(self.address, USER_CTRL, USER_CTRL_FIFO_EN)
+
+    def read_fifo(self, max_samples: int = 64):
+        """(samples oldest first, overflowed). On overflow the FIFO is reset (its contents are
+        misaligned then) and no samples are returned."""
+        b, a = self.bus, self.address
+        if b.read_byte_data(a, INT_STATUS) & INT_FIFO_OFLOW:
+            self.reset_fifo()
+            return [], True
+        hi, lo = b.read_i2c_block_data(a, FIFO_COUNT_H, 2)
+        count = (hi << 8) | lo
+        if count % FIFO_SAMPLE_BYTES or count > FIFO_SIZE - FIFO_SAMPLE_BYTES:
+            # misaligned, or full: it may overflow (and lose its oldest, partial sample)
+            # while we read. Start again from an empty FIFO.
+            self.reset_fifo()
+            return [], True
+        n = min(count // FIFO_SAMPLE_BYTES, max_samples)
+        out = []
+        while len(out) < n:
+            k = min(2, n - len(out))                         # 28 bytes: within SMBus's 32
+            raw = b.read_i2c_block_data(a, FIFO_R_W, k * FIFO_SAMPLE_BYTES)
+            if len(raw) != k * FIFO_SAMPLE_BYTES:
+                raise OSError(5, f"short FIFO read: {len(raw)} bytes")
+            for i in range(k):
+                out.append(self.decode(raw[i * 14:(i + 1) * 14]))
+        if out and b.read_byte_data(a, INT_STATUS) & INT_FIFO_OFLOW:
+            # it overflowed while we read (a starved host): what we read may be misaligned
+            self.reset_fifo()
+            return [], True
+        return out, False
 
     def sleep_mode(self) -> None:
         self.bus.write_byte_data(self.address, PWR_MGMT_1, PWR_SLEEP)

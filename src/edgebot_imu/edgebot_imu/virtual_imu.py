@@ -147,6 +147,11 @@ class Mpu6050Model(RegisterModel):
         self.regs[M.WHO_AM_I] = M.WHO_AM_I_VALUE
         self.regs[M.PWR_MGMT_1] = M.PWR_SLEEP
         self._sample_index = None
+        self.fifo = bytearray()
+
+    @property
+    def fifo_on(self) -> bool:
+        return bool(self.regs[M.USER_CTRL] & M.USER_CTRL_FIFO_EN) and bool(self.regs[M.FIFO_EN])
 
     def on_write(self, reg: int, value: int) -> None:
         if reg == M.WHO_AM_I or M.ACCEL_XOUT_H <= reg < M.GYRO_XOUT_H + 6:
@@ -154,6 +159,13 @@ class Mpu6050Model(RegisterModel):
         if reg == M.PWR_MGMT_1 and value & M.PWR_RESET:
             self.power_on_reset()
             return
+        if reg == M.USER_CTRL and value & M.USER_CTRL_FIFO_RESET:
+            self.fifo = bytearray()
+            value &= ~M.USER_CTRL_FIFO_RESET & 0xFF            # self-clearing bit
+        if reg == M.INT_STATUS or reg in (M.FIFO_COUNT_H, M.FIFO_COUNT_H + 1):
+            return                                           # read-only
+        if reg == M.FIFO_R_W:
+            return                                           # writing the FIFO: not modelled
         self.regs[reg] = value
         if reg in (M.SMPLRT_DIV, M.CONFIG):
             self._sample_index = None
@@ -163,17 +175,53 @@ class Mpu6050Model(RegisterModel):
     def sample_rate(self) -> float:
         return M.sample_rate_hz(self.regs[M.CONFIG] & 7, self.regs[M.SMPLRT_DIV])
 
+    MAX_CATCH_UP = 100      # samples produced at most per read (FIFO holds 73)
+
     def before_read(self, reg: int, n: int) -> None:
-        if reg + n <= M.ACCEL_XOUT_H or reg > M.GYRO_XOUT_H + 5:
+        fifo_regs = reg in (M.INT_STATUS, M.FIFO_COUNT_H, M.FIFO_R_W)
+        if not fifo_regs and (reg + n <= M.ACCEL_XOUT_H or reg > M.GYRO_XOUT_H + 5):
             return
         if self.regs[M.PWR_MGMT_1] & M.PWR_SLEEP:
             return                                   # asleep: data registers frozen
         t = self.now()
-        k = int(math.floor(t * self.sample_rate))
-        if k == self._sample_index:
-            return                                   # same sample period: same data
-        self._sample_index = k
-        self._produce(k / self.sample_rate)
+        rate = self.sample_rate
+        k = int(math.floor(t * rate))
+        if k != self._sample_index:
+            if self.fifo_on and self._sample_index is not None:
+                first = max(self._sample_index + 1, k - self.MAX_CATCH_UP + 1)
+                if first > self._sample_index + 1:
+                    self.regs[M.INT_STATUS] |= M.INT_FIFO_OFLOW
+                for j in range(first, k + 1):        # every sample into the FIFO
+                    self._produce(j / rate)
+                    self._push_fifo()
+            else:
+                self._produce(k / rate)              # only the newest sample matters
+                if self.fifo_on:
+                    self._push_fifo()
+            self._sample_index = k
+
+    def _push_fifo(self) -> None:
+        self.fifo += self.regs[M.ACCEL_XOUT_H:M.ACCEL_XOUT_H + 14]
+        if len(self.fifo) > M.FIFO_SIZE:             # the oldest bytes are lost
+            del self.fifo[:len(self.fifo) - M.FIFO_SIZE]
+            self.regs[M.INT_STATUS] |= M.INT_FIFO_OFLOW
+
+    def read(self, reg: int, n: int) -> bytes:
+        self.fault.check()
+        if reg != M.FIFO_R_W and reg + n > len(self.regs):
+            raise OSError(errno.EIO, "read past the register file")
+        self.before_read(reg, n)
+        if reg == M.FIFO_R_W:                        # the FIFO port: consecutive FIFO bytes
+            data = bytes(self.fifo[:n]).ljust(n, b"\x00")
+            del self.fifo[:n]
+            return data
+        if reg == M.FIFO_COUNT_H:
+            c = len(self.fifo)
+            self.regs[M.FIFO_COUNT_H], self.regs[M.FIFO_COUNT_H + 1] = c >> 8, c & 0xFF
+        data = bytes(self.regs[reg:reg + n])
+        if reg <= M.INT_STATUS < reg + n:
+            self.regs[M.INT_STATUS] = 0              # cleared on read
+        return data
 
     def _produce(self, t: float) -> None:
         dlpf = self.regs[M.CONFIG] & 7
