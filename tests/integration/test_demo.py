@@ -56,3 +56,19 @@ def test_bad_arguments_are_one_line(procs, tmp_path):
     p = demo(procs, "--duration", "soon", name="demo2")
     assert p.wait(60) == 2
     assert "--duration 'soon': must be a number" in p.output()
+
+
+def test_ctrl_c_ends_the_demo_cleanly_with_a_summary(procs, tmp_path):
+    import signal
+    out = tmp_path / "demo_output"
+    p = demo(procs, "--scenario", "near_ball", "--output", str(out), "--status-period", "1",
+             "--no-perception", "--no-imu", "--no-mqtt", "--no-control")
+    p.wait_output("t=", 180)
+    # wait until simulated time runs, then Ctrl-C (no --duration: it would run for ever)
+    from edgebot_testing import wait_for
+    wait_for(lambda: "pose=(" in p.output(), 120, what="the simulation to run")
+    p.signal(signal.SIGINT)
+    assert p.wait(90) == 0, p.output()[-3000:]
+    s = json.loads((out / "summary.json").read_text())
+    assert s["end_reason"] == "interrupted (Ctrl-C)" and s["crashed"] == []
+    assert s["launcher_exit_code"] == 0

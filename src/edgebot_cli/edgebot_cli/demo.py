@@ -500,7 +500,9 @@ class Demo:
 
         def on_sig(signum, frame):
             raise KeyboardInterrupt
+        # explicit handlers: a shell may start us with SIGINT ignored (background jobs)
         signal.signal(signal.SIGTERM, on_sig)
+        signal.signal(signal.SIGINT, on_sig)
         try:
             while True:
                 time.sleep(0.25)
@@ -564,7 +566,7 @@ class Demo:
             mon.close()
             if counter:
                 counter.close()
-            signal.signal(signal.SIGINT, old_int)
+            signal.signal(signal.SIGINT, old_int if old_int is not None else signal.SIG_DFL)
             self._print_summary(summary)
         if self.crashed or final_status.get("error") or (
                 self.launcher.returncode not in (0, None) and not interrupted and
