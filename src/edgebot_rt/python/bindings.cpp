@@ -4,12 +4,15 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "edgebot_rt/base_control_loop.hpp"
 #include "edgebot_rt/diff_drive.hpp"
@@ -70,14 +73,28 @@ py::tuple sample_tuple(const LoopSample & s)
 class LoopRunner
 {
 public:
-  LoopRunner(double rate_hz, int priority)
-  : loop_(rate_hz, priority, [](int64_t, double) {}) {}
-  bool start() {return loop_.start();}
+  // record > 0: keep the wake times of the first `record` cycles of each run (preallocated here,
+  // so the loop still does not allocate) for benchmarks that compute their own statistics.
+  LoopRunner(double rate_hz, int priority, size_t record)
+  : stamps_(record),
+    loop_(rate_hz, priority, [this](int64_t now, double) {
+      const size_t i = recorded_.load(std::memory_order_relaxed);
+      if (i < stamps_.size()) {
+        stamps_[i] = now;
+        recorded_.store(i + 1, std::memory_order_release);
+      }
+    }) {}
+  bool start()
+  {
+    if (loop_.running()) {return false;}
+    recorded_.store(0, std::memory_order_release);
+    return loop_.start();
+  }
   void stop() {loop_.stop();}
   LoopStats run_for(double seconds)
   {
     if (!std::isfinite(seconds) || seconds < 0.0) {throw std::invalid_argument("seconds must be >= 0");}
-    loop_.start();
+    start();
     std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
     loop_.stop();
     return loop_.stats();
@@ -85,8 +102,15 @@ public:
   LoopStats stats() const {return loop_.stats();}
   bool running() const {return loop_.running();}
   double rate_hz() const {return loop_.rate_hz();}
+  std::vector<int64_t> timestamps() const
+  {
+    const size_t n = recorded_.load(std::memory_order_acquire);
+    return std::vector<int64_t>(stamps_.begin(), stamps_.begin() + static_cast<std::ptrdiff_t>(n));
+  }
 
 private:
+  std::vector<int64_t> stamps_;
+  std::atomic<size_t> recorded_{0};
   FixedRateLoop loop_;
 };
 
@@ -232,7 +256,8 @@ PYBIND11_MODULE(_edgebot_rt, m)
     });
 
   py::class_<LoopRunner>(m, "LoopRunner")
-  .def(py::init<double, int>(), py::arg("rate_hz"), py::arg("priority") = 0)
+  .def(py::init<double, int, size_t>(), py::arg("rate_hz"), py::arg("priority") = 0,
+    py::arg("record") = 0)
   .def("run_for", [](LoopRunner & r, double seconds) {
       LoopStats s;
       {
@@ -245,5 +270,11 @@ PYBIND11_MODULE(_edgebot_rt, m)
   .def("stop", &LoopRunner::stop, py::call_guard<py::gil_scoped_release>())
   .def("stats", [](const LoopRunner & r) {return loop_stats_dict(r.stats());})
   .def_property_readonly("running", &LoopRunner::running)
-  .def_property_readonly("rate_hz", &LoopRunner::rate_hz);
+  .def_property_readonly("rate_hz", &LoopRunner::rate_hz)
+  .def("timestamps", [](const LoopRunner & r) {
+      const std::vector<int64_t> v = r.timestamps();
+      py::array_t<int64_t> out(static_cast<py::ssize_t>(v.size()));
+      std::copy(v.begin(), v.end(), out.mutable_data());
+      return out;
+    }, "CLOCK_MONOTONIC ns of the recorded cycles of the last run (numpy int64)");
 }
