@@ -271,3 +271,26 @@ def test_mpu6050_fifo_returns_every_sample_in_order_and_detects_overflow():
     samples, overflow = drv.read_fifo()
     assert not overflow and 4 <= len(samples) <= 6
     assert all(abs(s.accel[2] - GRAVITY) < 0.01 for s in samples)   # aligned after the reset
+
+
+def test_bno055_fused_output_follows_orientation_pushed_by_a_simulator():
+    """The simulator pushes the rigid body's state with set_motion(..., orientation=q)."""
+    from edgebot_imu import quat as Q
+    with VirtualImuServer(chip="bno055", seed=2, noise=False) as srv:
+        bus = open_bus(srv.start())
+        drv = B.Bno055(bus, mode="ndof")
+        drv.configure()
+        q = Q.from_euler(0.3, -0.2, 1.1)
+        srv.set_motion(accel=Q.rotate_inv(q, (0.0, 0.0, GRAVITY)), gyro=(0.0, 0.0, 0.2),
+                       orientation=q)
+        import time
+        time.sleep(0.03)
+        s = drv.read()
+        assert Q.angle_deg(s.orientation, q) < 0.1
+        assert s.gyro[2] == pytest.approx(0.2, abs=2 / 900)
+        # without an orientation the model integrates the pushed rate
+        srv.set_motion(accel=(0.0, 0.0, GRAVITY), gyro=(0.0, 0.0, 1.0))
+        time.sleep(0.3)
+        s2 = drv.read()
+        assert Q.angle_deg(s2.orientation, q) > 5.0
+        bus.close()

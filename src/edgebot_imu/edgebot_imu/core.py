@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import errno
-import logging
 import math
 from collections import Counter
 from dataclasses import dataclass
@@ -17,8 +16,6 @@ from typing import Callable, Optional, Tuple
 
 from .calibration import Calibration
 from .sample import GRAVITY, ImuSample
-
-log = logging.getLogger("edgebot_imu")
 
 
 # --------------------------------------------------------------------------------------------

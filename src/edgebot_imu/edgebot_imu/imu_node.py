@@ -7,7 +7,6 @@ re-initialised with backoff while the node keeps running.
 """
 from __future__ import annotations
 
-import math
 import threading
 import time
 from typing import Optional
