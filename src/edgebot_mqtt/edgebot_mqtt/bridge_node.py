@@ -3,6 +3,7 @@ link). See the package README for topics and parameters."""
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import threading
 import time
@@ -125,6 +126,7 @@ class MqttBridge(Node):
             self.cmd[r.mqtt_topic] = (r, Validator(cls, r.required, r.ranges, r.max_size, r.max_rate), pub)
         self.srv = {}
         self._pending = {}
+        self._request_ids = itertools.count(1)
         for r in cfg.services:
             cls = get_message_class(r.type)
             client = self.create_client(cls, r.service)
@@ -244,9 +246,13 @@ class MqttBridge(Node):
             return
         with self._lock:
             self.accepted += 1
+        # registered before the call: a fast service may answer before call_async returns
+        key = next(self._request_ids)
+        self._pending[key] = (None, time.monotonic() + r.timeout, resp_topic, corr, r.service)
         fut = client.call_async(req)
-        key = id(fut)
-        self._pending[key] = (fut, time.monotonic() + r.timeout, resp_topic, corr, r.service)
+        item = self._pending.get(key)
+        if item is not None:
+            self._pending[key] = (fut,) + item[1:]
 
         def done(f, key=key):
             item = self._pending.pop(key, None)
@@ -263,7 +269,8 @@ class MqttBridge(Node):
         now = time.monotonic()
         for key, (fut, deadline, topic, corr, name) in list(self._pending.items()):
             if now > deadline and self._pending.pop(key, None) is not None:
-                fut.cancel()
+                if fut is not None:
+                    fut.cancel()
                 self._respond(topic, corr, {"ok": False, "error": f"service {name} timed out"})
 
     def _respond(self, topic: str, corr, body: dict) -> None:

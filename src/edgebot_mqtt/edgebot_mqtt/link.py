@@ -115,14 +115,15 @@ class MqttLink:
         """Queue one MQTT message carrying ``count`` sequence numbers.
 
         ``payload_for(seqs)`` builds the payload once the numbers are allocated. Returns the
-        numbers, or None when the message was dropped (too large).
+        numbers, or None when the message was dropped (too large). The counters (sent,
+        delivered, dropped, ...) count MQTT publishes: a batch is one.
         """
         with self._lock:
             seqs = [self.spool.next_seq() for _ in range(count)]
             payload = payload_for(seqs)
             if len(payload) > self.limits.max_payload:
-                self.counters["dropped_oversize"] += count
-                self.counters["dropped"] += count
+                self.counters["dropped_oversize"] += 1
+                self.counters["dropped"] += 1
                 self._note(f"dropped {len(payload)}-byte message for {topic}: larger than "
                            f"max_payload {self.limits.max_payload}")
                 return None
@@ -133,20 +134,31 @@ class MqttLink:
                 props = self._seq_props(seqs[0]) if seq_property else None
                 info = self._client.publish(topic, payload, qos=0, retain=retain, properties=props)
                 if info.rc == mqtt.MQTT_ERR_SUCCESS:
-                    self._inflight[info.mid] = (None, time.time(), count)
+                    self._inflight[info.mid] = (None, time.time(), 1)
                     self.counters["sent"] += 1
                     return seqs
             try:
                 dropped = self.spool.append(seqs[0], topic, payload, qos, retain, seq_property)
             except ValueError as e:  # larger than the whole spool
-                self.counters["dropped"] += count
+                self.counters["dropped"] += 1
                 self._note(str(e))
                 return None
             self.counters["spooled_total"] += 1
             if dropped:
                 self.counters["dropped"] += dropped
                 self._note(f"spool full: dropped the {dropped} oldest message(s)")
-            self._spool_top = seqs[0]
+            prev_top, self._spool_top = self._spool_top, seqs[0]
+            if (self._connected and self._client is not None and self._cursor >= prev_top
+                    and len(self._inflight) < self.limits.max_inflight and self._bucket.take()):
+                # no backlog: the row is on disk, send it from memory (no read back)
+                props = self._seq_props(seqs[0]) if seq_property else None
+                info = self._client.publish(topic, payload, qos=qos, retain=retain,
+                                            properties=props)
+                if info.rc == mqtt.MQTT_ERR_SUCCESS:
+                    self._inflight[info.mid] = (seqs[0], time.time(), 1)
+                    self._cursor = seqs[0]
+                    self.counters["sent"] += 1
+                    return seqs
             self._pump()
             return seqs
 
