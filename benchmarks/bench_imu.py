@@ -43,6 +43,9 @@ from edgebot_imu.bus import open_bus  # noqa: E402
 from edgebot_imu.mpu6050 import ACCEL_XOUT_H, Mpu6050  # noqa: E402
 
 
+NS = f"/benchimu{os.getpid()}"     # other sessions may share the random ROS_DOMAIN_ID
+
+
 def pct(values, p):
     s = sorted(values)
     if not s:
@@ -66,12 +69,14 @@ def measure_rate(rate_hz: float, seconds: float, helper, fifo: bool = False) -> 
     # the subscriber uses SENSOR_DATA like real consumers: under load this Python subscriber
     # drops what it cannot take (best effort, depth 5), so the sustained rate is taken from the
     # node's own published counter (diagnostics); latency from what this subscriber receives
-    sub = helper.node.create_subscription(Imu, "imu/data", on_msg, qos.SENSOR_DATA)
+    sub = helper.node.create_subscription(Imu, f"{NS}/imu/data", on_msg, qos.SENSOR_DATA)
     diags = []
+    spec_box = []
 
     def on_diag(m):
         for st in m.status:
-            if st.name.startswith("imu_node") and st.name.endswith("data"):
+            if (st.name.startswith("imu_node") and st.name.endswith("data")
+                    and spec_box and spec_box[0] in st.hardware_id):
                 v = {kv.key: kv.value for kv in st.values}
                 diags.append((time.monotonic(), int(v["published"]),
                               int(v.get("fifo_overflows", 0))))
@@ -81,8 +86,9 @@ def measure_rate(rate_hz: float, seconds: float, helper, fifo: bool = False) -> 
     procs = et.Procs()
     try:
         spec = start_virtual(procs)
+        spec_box.append(spec)
         tmp = tempfile.mkdtemp(prefix="bench-imu-")
-        node = procs.node("edgebot_imu", "imu_node", params={
+        node = procs.node("edgebot_imu", "imu_node", "-r", f"__ns:={NS}", params={
             "bus": spec, "rate_hz": rate_hz, "calibration.file": f"{tmp}/cal.yaml",
             "mpu6050.use_fifo": fifo})
         et.wait_for(lambda: len(got) > 50, 60, what="imu/data")
