@@ -56,7 +56,8 @@ def sim_alone(seconds: float, camera: bool) -> dict:
     finally:
         w.close()
     return {"sim_s": seconds, "wall_s": round(wall, 3), "rtf": round(seconds / wall, 2),
-            "cpu_s": round(cpu, 3), "frames": frames}
+            "cpu_s": round(cpu, 3), "rtf_per_cpu_core": round(seconds / cpu, 2),
+            "frames": frames}
 
 
 def node_name(cmdline: list) -> str:
@@ -74,7 +75,7 @@ def node_name(cmdline: list) -> str:
 def whole_demo(duration: float, out_dir: pathlib.Path) -> dict:
     import psutil
     cmd = [sys.executable, "-m", "edgebot_cli.demo", "--duration", str(duration),
-           "--scenario", "open_field", "--output", str(out_dir), "--status-period", "10"]
+           "--scenario", "open_field", "--output", str(out_dir), "--status-period", "1"]
     proc = subprocess.Popen(cmd, cwd=str(ROOT), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     root = psutil.Process(proc.pid)
     seen: dict = {}          # pid -> (name, first cpu, last cpu, first t, last t)
@@ -83,7 +84,13 @@ def whole_demo(duration: float, out_dir: pathlib.Path) -> dict:
         l.decode(errors="replace") for l in iter(proc.stdout.readline, b"")), daemon=True)
     reader.start()
     load = []
+    gate = None              # wall time when simulated time started (the stack is up)
     while proc.poll() is None:
+        if gate is None and any("pose=(" in l for l in lines[-5:]):
+            gate = time.monotonic()
+            for v in seen.values():
+                v.append(v[2])                 # CPU at the gate
+                v.append(gate)
         try:
             procs = [root] + root.children(recursive=True)
         except psutil.NoSuchProcess:
@@ -103,14 +110,19 @@ def whole_demo(duration: float, out_dir: pathlib.Path) -> dict:
         time.sleep(1.0)
     reader.join(timeout=5)
     summary = json.loads((out_dir / "summary.json").read_text())
+    # steady state: from the gate on (start-up CPU -- imports, model loading -- not counted)
     per_node: dict = {}
-    for name, c0, c1, t0, t1 in seen.values():
+    for v in seen.values():
+        name, c0, c1, t0, t1 = v[:5]
+        if len(v) == 7:
+            c0, t0 = v[5], v[6]
         if t1 - t0 < 5:
             continue
         d = per_node.setdefault(name, [0.0, 0.0])
         d[0] += c1 - c0
         d[1] = max(d[1], t1 - t0)
     cpu = {k: round(100.0 * c / t, 1) for k, (c, t) in per_node.items() if t > 0}
+    cpu_s = sum(c for c, _ in per_node.values())
     # the sim's own real-time factor in steady state (status after the start gate)
     return {"duration_s": duration, "exit_code": proc.returncode,
             "sim_time_s": summary["sim_time_s"], "wall_time_s": summary["wall_time_s"],
@@ -122,6 +134,8 @@ def whole_demo(duration: float, out_dir: pathlib.Path) -> dict:
             "telemetry": {k: summary["telemetry"][k] for k in ("sent", "delivered", "lost")},
             "cpu_percent_of_one_core": dict(sorted(cpu.items(), key=lambda kv: -kv[1])),
             "cpu_total_percent": round(sum(cpu.values()), 1),
+            "cpu_seconds_per_sim_second": round(cpu_s / summary["sim_time_s"], 2),
+            "rtf_bound_on_free_cores": round(os.cpu_count() * summary["sim_time_s"] / cpu_s, 2),
             "load_average_mean": round(statistics.mean(load), 2) if load else None,
             "status_tail": [l.rstrip() for l in lines if l.startswith("t=")][-3:]}
 
@@ -192,10 +206,12 @@ def main() -> int:
                        "load_average_at_start": os.getloadavg()}}
     print("simulator alone (physics 240 Hz, IMU/sonar reads) ...", flush=True)
     base = sim_alone(ns.alone_seconds, camera=False)
-    print(f"  physics only: real-time factor {base['rtf']}", flush=True)
+    print(f"  physics only: real-time factor {base['rtf']} ({base['rtf_per_cpu_core']} per "
+          f"CPU-second of one core)", flush=True)
     cam = sim_alone(ns.alone_seconds, camera=True)
     print(f"  + camera 320x240 @10 fps + JPEG: real-time factor {cam['rtf']} "
-          f"({cam['rtf'] / base['rtf']:.2f}x the physics-only baseline)", flush=True)
+          f"({cam['rtf'] / base['rtf']:.2f}x the physics-only baseline; "
+          f"{cam['rtf_per_cpu_core']} per CPU-second)", flush=True)
     out["sim_alone"] = {"physics_only": base, "with_camera": cam,
                         "camera_over_physics_ratio": round(cam["rtf"] / base["rtf"], 3)}
     if not ns.skip_stack:
@@ -205,6 +221,10 @@ def main() -> int:
             print(f"  real-time factor with everything running: "
                   f"{demo['real_time_factor_running']} (start-up {demo['startup_wall_s']} s "
                   f"wall not counted; {demo['real_time_factor_overall']} with it)", flush=True)
+            print(f"  the stack needs {demo['cpu_seconds_per_sim_second']} CPU-s per simulated "
+                  f"second: real-time factor bound {demo['rtf_bound_on_free_cores']} on "
+                  f"{os.cpu_count()} free cores (load average during the run "
+                  f"{demo['load_average_mean']})", flush=True)
             for k, v in demo["cpu_percent_of_one_core"].items():
                 print(f"  CPU {k:<24} {v:6.1f} %", flush=True)
             out["whole_stack"] = demo
