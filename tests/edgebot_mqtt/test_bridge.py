@@ -169,3 +169,30 @@ def test_service_request_response_mqtt5(procs, ros, mosquitto, tmp_path):
     assert calls == [True]
     cli.loop_stop()
     resp.close()
+
+
+def test_image_route_sends_a_small_jpeg(procs, ros, mosquitto, tmp_path):
+    import base64
+
+    import numpy as np
+
+    from edgebot_common.image import numpy_to_image
+    from sensor_msgs.msg import Image
+    broker = mosquitto()
+    sub = Collector(broker.port, ["edgebot/r1/#"])
+    start_bridge(procs, tmp_path, broker.port, telemetry=[
+        {"ros_topic": "camera/image_raw", "type": "sensor_msgs/msg/Image",
+         "mqtt_topic": "edgebot/{robot_id}/camera", "qos": 1, "image": {"max_width": 80}}])
+    wait_for(lambda: sub.payloads("edgebot/r1/status") == [b"online"], 30, what="bridge online")
+    pub = ros.publisher(Image, "camera/image_raw")
+    ros.wait_subscribers(pub, 1, timeout=30)
+    time.sleep(1.0)
+    frame = numpy_to_image(np.full((240, 320, 3), 128, np.uint8), "bgr8", frame_id="camera_link")
+    pub.publish(frame)
+    e = wait_for(lambda: sub.entries("edgebot/r1/camera"), 30, what="image telemetry")[0]
+    assert (e["data"]["width"], e["data"]["height"]) == (80, 60)
+    assert e["data"]["header"]["frame_id"] == "camera_link"
+    jpeg = base64.b64decode(e["data"]["jpeg_base64"])
+    assert jpeg[:2] == b"\xff\xd8" and len(jpeg) < 320 * 240 * 3 // 10
+    assert len(sub.payloads("edgebot/r1/camera")[0]) < 20000
+    sub.close()

@@ -170,3 +170,38 @@ def test_decimator_and_token_bucket():
     clock.t += 0.055
     assert tb.available() == 5
     assert math.isclose(TokenBucket(0).available(), 1 << 30)
+
+
+def test_image_downsampled_jpeg_never_raw():
+    import base64
+
+    import cv2
+    import numpy as np
+    from sensor_msgs.msg import CompressedImage, Image
+
+    from edgebot_common.image import numpy_to_image
+    from edgebot_mqtt.images import ImageError, jpeg_summary
+    arr = np.zeros((48, 64, 3), np.uint8)
+    arr[:, :32] = (255, 0, 0)  # left half red in rgb8
+    img = numpy_to_image(arr, "rgb8")
+    out = jpeg_summary(img, {"frame_id": "camera_link"}, 32, 80)
+    assert (out["width"], out["height"], out["source_width"]) == (32, 24, 64)
+    dec = cv2.imdecode(np.frombuffer(base64.b64decode(out["jpeg_base64"]), np.uint8), cv2.IMREAD_COLOR)
+    assert dec.shape == (24, 32, 3)
+    assert dec[12, 4, 2] > 200 and dec[12, 28, 2] < 60  # red (BGR index 2) on the left only
+    ok, buf = cv2.imencode(".jpg", np.zeros((100, 200, 3), np.uint8))
+    comp = CompressedImage(format="jpeg", data=buf.tobytes())
+    assert jpeg_summary(comp, {}, 50, 70)["height"] == 25
+    with pytest.raises(ImageError):
+        jpeg_summary(CompressedImage(format="jpeg", data=b"not a jpeg"), {}, 50, 70)
+    with pytest.raises(ImageError):
+        jpeg_summary(Image(height=2, width=2, encoding="rgb8", step=6, data=bytes(3)), {}, 50, 70)
+
+
+def test_image_option_only_for_images():
+    with pytest.raises(C.ConfigError, match="only for sensor_msgs/msg/Image"):
+        C.parse(base(telemetry=[{"ros_topic": "a", "type": "std_msgs/msg/String",
+                                 "mqtt_topic": "x", "image": {"max_width": 100}}]))
+    cfg = C.parse(base(telemetry=[{"ros_topic": "camera/image_raw", "type": "sensor_msgs/msg/Image",
+                                   "mqtt_topic": "x", "image": {"max_width": 160, "quality": 50}}]))
+    assert (cfg.telemetry[0].image_max_width, cfg.telemetry[0].image_quality) == (160, 50)

@@ -21,7 +21,7 @@ from edgebot_common.ros_params import declare_params
 from edgebot_common.throttle import RejectCounter
 
 from . import config as C
-from . import encoding
+from . import encoding, images
 from .commands import Rejected, Validator
 from .link import MqttLink
 from .ratelimit import Decimator
@@ -179,7 +179,16 @@ class MqttBridge(Node):
             raw = bytes(msg)
             self.link.send(r.mqtt_topic, lambda s: raw, qos=r.qos, retain=r.retain, seq_property=True)
             return
-        body = encoding.body(to_dict(msg, bytes_as=r.bytes), r.fields, stamp=None)
+        if r.image_max_width:
+            try:
+                data = images.jpeg_summary(msg, to_dict(msg.header), r.image_max_width,
+                                           r.image_quality)
+            except images.ImageError as e:
+                self.rejects.reject("bad_image", f"{r.ros_topic}: {e}")
+                return
+        else:
+            data = to_dict(msg, bytes_as=r.bytes)
+        body = encoding.body(data, r.fields, stamp=None)
         if rt.batcher is None:
             self.link.send(r.mqtt_topic, lambda s: encoding.single(s[0], body), qos=r.qos,
                            retain=r.retain)

@@ -215,6 +215,8 @@ class TelemetryRoute:
     batch_max_delay: float = 0.0
     ros_qos: str = "reliable"
     ros_depth: int = 100
+    image_max_width: int = 0  # > 0: send a downsampled JPEG of an Image/CompressedImage
+    image_quality: int = 70
 
 
 @dataclass
@@ -375,6 +377,7 @@ def parse(data: dict, base_dir: str = ".") -> BridgeConfig:
         typ = s.get("type", str)
         cls = check_type(typ, f"telemetry[{i}].type")
         bat = s.section("batch")
+        img = s.section("image")
         r = TelemetryRoute(
             ros_topic=check_ros_name(s.get("ros_topic", str), f"telemetry[{i}].ros_topic"),
             type=typ,
@@ -392,8 +395,18 @@ def parse(data: dict, base_dir: str = ".") -> BridgeConfig:
             ros_qos=s.get("ros_qos", str, "reliable",
                           choices=["reliable", "sensor_data", "latest_only", "latched"]),
             ros_depth=s.get("ros_depth", int, 100, min=1, max=10000),
+            image_max_width=img.get("max_width", int, 0, min=0, max=8192),
+            image_quality=img.get("quality", int, 70, min=1, max=100),
         )
         bat.done()
+        img.done()
+        if img.data and (typ.replace("/msg/", "/") not in ("sensor_msgs/Image",
+                                                          "sensor_msgs/CompressedImage")):
+            raise _err(f"telemetry[{i}].image", img.data,
+                       "only for sensor_msgs/msg/Image or sensor_msgs/msg/CompressedImage")
+        if img.data and (r.image_max_width <= 0 or r.encoding != "json" or r.fields):
+            raise _err(f"telemetry[{i}].image", img.data,
+                       "needs max_width > 0, encoding json and no fields")
         s.done()
         if r.encoding == "cdr" and (r.fields or r.batch_max_messages > 1):
             raise _err(f"telemetry[{i}].encoding", "cdr", "raw CDR takes no fields or batch")
