@@ -154,3 +154,30 @@ TEST(BaseControlLoop, ThreadProducesSamplesAndStops)
   while (loop.pop(s)) {++n;}
   EXPECT_EQ(n, loop.stats().cycles);
 }
+
+TEST(BaseControlLoop, WheelPidRemovesPlantGainErrorWithFeedback)
+{
+  // wheels that reach only 80 % of the commanded speed (first-order, 50 ms): open loop stays
+  // 20 % short, the feedback PID closes the gap
+  auto run = [](bool use_feedback) {
+      BaseControlConfig c;
+      c.use_feedback = use_feedback;
+      c.max_linear_accel = 100.0;
+      BaseControlLoop loop(c);
+      double wl = 0.0, wr = 0.0;
+      const double dt = 0.005;
+      LoopSample s{};
+      for (int i = 0; i < 1000; ++i) {  // 5 s
+        loop.set_command(0.2, 0.0);
+        loop.set_wheel_feedback(wl, wr);
+        loop.cycle(edgebot_rt::monotonic_ns(), dt);
+        EXPECT_TRUE(loop.latest(s));
+        wl += dt * (0.8 * s.wl_cmd - wl) / 0.05;
+        wr += dt * (0.8 * s.wr_cmd - wr) / 0.05;
+      }
+      return wl;
+    };
+  const double target = 0.2 / 0.033;
+  EXPECT_NEAR(run(false), 0.8 * target, 1e-3 * target);
+  EXPECT_NEAR(run(true), target, 1e-2 * target);
+}
