@@ -1,5 +1,6 @@
 """Shared, mostly ROS-free building blocks of the edgebot packages.
 
-ROS-free modules (import without rclpy): ``params``, ``throttle``, ``backoff``.
+ROS-free modules (import without rclpy): ``params``, ``throttle``, ``backoff``, ``objects``,
+``reference``.
 rclpy modules: ``qos``, ``ros_params``, ``diagnostics``, ``node_main``, ``msg_dict``.
 """
