@@ -130,6 +130,21 @@ def test_every_object_class_renders():
         w.close()
 
 
+def test_bumping_into_an_obstacle_is_a_contact():
+    w = make(obstacles=[{"shape": "box", "x": -0.5, "y": 0.0, "size": [0.2, 1.0, 0.3]}])
+    try:
+        w.step(10)
+        assert not w.in_contact()                 # standing on the floor is no contact
+        w.set_wheel_velocity(8.0, 8.0)
+        for _ in range(10 * 240):
+            w.step()
+            if w.in_contact():
+                break
+        assert w.in_contact() and w.obstacle_clearance() < 0.01
+    finally:
+        w.close()
+
+
 def test_reach_and_target_distance():
     w = make(target={"class": "box", "x": 0.0, "y": 0.0, "reach_distance": 0.3})
     try:

@@ -58,6 +58,7 @@ def test_safety_monitor_stops_before_contact(procs, ros, tmp_path):
     st = json.loads(status[-1].data)
     clearance = st["min_obstacle_clearance"]
     assert clearance is not None and clearance > 0.02, st
+    assert st["contact"] is False
     # it did approach: the front bumper (x + 0.12) got within half a metre of the wall face
     assert truth[-1].pose.pose.position.x + 0.12 > -0.1 - 0.5
     assert abs(truth[-1].twist.twist.linear.x) < 0.02

@@ -6,7 +6,7 @@ import math
 
 from nav_msgs.msg import Odometry
 from sensor_msgs.msg import Image, Imu, JointState, Range
-from std_msgs.msg import String
+from std_msgs.msg import Bool, String
 
 from edgebot_common import qos
 from edgebot_testing import ROOT, free_port, wait_for
@@ -34,6 +34,7 @@ def test_virtual_devices_through_driver_nodes(procs, ros, tmp_path):
     images = ros.collect(Image, "camera/image_raw", qos.SENSOR_DATA)
     truth = ros.collect(Odometry, "sim/ground_truth", qos.RELIABLE)
     status = ros.collect(String, "sim/status", qos.LATCHED)
+    bumper = ros.collect(Bool, "bumper", qos.SENSOR_DATA)
 
     def started():
         assert sim.running(), sim.output()[-3000:]
@@ -53,6 +54,9 @@ def test_virtual_devices_through_driver_nodes(procs, ros, tmp_path):
     # camera: the rendered frame, through MJPEG, OpenCV and camera_node
     im = images[-1]
     assert (im.width, im.height) == (320, 240) and im.header.frame_id == "camera_link"
+    # bumper (digital pin 2, pull-up, inverted): released while nothing is touched
+    wait_for(lambda: bumper, 30, what="bumper state from firmata_node")
+    assert bumper[-1].data is False
     # driver stamps are simulated time (from /clock), not wall time
     assert sonar[-1].header.stamp.sec < 1000 and imu_raw[-1].header.stamp.sec < 1000
 

@@ -112,6 +112,7 @@ class SimNode(Node):
                               camera_hfov_deg=p["camera.hfov_deg"],
                               wheel_max_torque=p["wheel_max_torque"])
         self._cache()
+        self._contact = False
         self._lock = threading.Lock()
         self._wheel_target = [0.0, 0.0]
         self._wheel_cmd_time = -math.inf
@@ -404,6 +405,10 @@ class SimNode(Node):
             self.get_logger().info(f"target reached {w.time:.2f} s into episode {self.episode}")
         if self.scenario.obstacles or self.scenario.floor.wall_height > 0:
             self.min_clearance = min(self.min_clearance, w.obstacle_clearance(0.5))
+        contact = w.in_contact()
+        if self.arduino is not None and contact != self._contact:
+            self.arduino.set_bumper(contact)
+        self._contact = contact
         self._cache()
 
     # -- status ---------------------------------------------------------------------------------
@@ -427,6 +432,7 @@ class SimNode(Node):
             "reached": self.reached_at is not None, "reached_at": self.reached_at,
             "min_obstacle_clearance": (None if math.isinf(self.min_clearance)
                                        else round(self.min_clearance, 4)),
+            "contact": self._contact,
             "camera_frames": self.frames, "endpoints": self.endpoints,
             "holding": self.holding,
             "error": self._error,

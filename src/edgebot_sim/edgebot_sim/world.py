@@ -267,6 +267,13 @@ class SimWorld:
                 best = min(best, cp[8])
         return best
 
+    def in_contact(self) -> bool:
+        """The rover touches something other than the floor (what a bumper switch feels)."""
+        for cp in pb.getContactPoints(bodyA=self.robot, physicsClientId=self.cid):
+            if cp[2] != self.floor_id and cp[2] != self.robot:
+                return True
+        return False
+
     def close(self):
         if self.cid is not None:
             try:
