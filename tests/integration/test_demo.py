@@ -72,3 +72,12 @@ def test_ctrl_c_ends_the_demo_cleanly_with_a_summary(procs, tmp_path):
     s = json.loads((out / "summary.json").read_text())
     assert s["end_reason"] == "interrupted (Ctrl-C)" and s["crashed"] == []
     assert s["launcher_exit_code"] == 0
+
+
+def test_make_demo_empty_variables_mean_defaults():
+    from edgebot_cli.demo import DEFAULT_SCENARIO, parse_args
+    ns = parse_args(["--duration", "", "--scenario", ""])      # make demo without variables
+    assert ns.duration is None and ns.scenario == ""            # until Ctrl-C, open_field
+    assert DEFAULT_SCENARIO == "open_field"
+    ns = parse_args(["--duration", "60", "--scenario", "near_ball", "foxglove:=true"])
+    assert ns.duration == 60.0 and ns.launch_args == ["foxglove:=true"]
