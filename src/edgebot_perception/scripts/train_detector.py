@@ -5,7 +5,10 @@ split, for both the .pt (ultralytics) and the .onnx (this package's onnxruntime 
 
     python src/edgebot_perception/scripts/make_dataset.py --out /tmp/edgebot_dataset
     python src/edgebot_perception/scripts/train_detector.py --data /tmp/edgebot_dataset \
-        --hours 0.4 --out src/edgebot_perception/models
+        --epochs 12 --out src/edgebot_perception/models
+
+Continue from earlier weights with ``--init run/weights/last.pt`` (same architecture); cap the
+wall time with ``--hours``. See the package README for how the shipped model was made.
 
 Writes <out>/edgebot_objects.pt, <out>/edgebot_objects.onnx, <out>/edgebot_objects.json.
 """
@@ -32,12 +35,19 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", default="/tmp/edgebot_dataset")
     ap.add_argument("--out", default=str(HERE.parent / "models"))
-    ap.add_argument("--hours", type=float, default=0.4, help="training time budget")
-    ap.add_argument("--epochs", type=int, default=60, help="upper bound (time budget rules)")
+    ap.add_argument("--hours", type=float, default=0.0, help="training time budget (0: none, "
+                    "run --epochs; with a budget the epoch count depends on the machine's load)")
+    ap.add_argument("--epochs", type=int, default=12, help="epochs (upper bound with --hours)")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--seed", type=int, default=6)
     ap.add_argument("--opset", type=int, default=17)
     ap.add_argument("--project", default="/tmp/edgebot_train")
+    ap.add_argument("--init", default="", help="continue from these weights (a previous "
+                    "stage's last.pt) instead of random initialisation")
+    ap.add_argument("--nbs", type=int, default=16, help="nominal batch size (16 = one "
+                    "optimizer step per batch; ultralytics' 64 accumulates 4 batches)")
+    ap.add_argument("--warmup-epochs", type=float, default=0.5)
+    ap.add_argument("--lr0", type=float, default=0.002)
     a = ap.parse_args(argv)
 
     from ultralytics import YOLO, settings
@@ -49,10 +59,13 @@ def main(argv=None):
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     model = YOLO(str(MODEL_YAML), task="detect")
-    model.train(data=str(data), imgsz=320, epochs=a.epochs, time=a.hours, batch=a.batch,
-                device="cpu", workers=1, seed=a.seed, deterministic=True, pretrained=False,
+    model.train(data=str(data), imgsz=320, epochs=a.epochs, time=a.hours or None,
+                batch=a.batch,
+                device="cpu", workers=1, seed=a.seed, deterministic=True,
+                pretrained=a.init or False,
                 amp=False, plots=False, cache="ram", patience=1000, project=a.project,
-                name="run", exist_ok=True, close_mosaic=3, verbose=True)
+                name="run", exist_ok=True, close_mosaic=3, verbose=True, nbs=a.nbs,
+                warmup_epochs=a.warmup_epochs, optimizer="AdamW", lr0=a.lr0, cos_lr=True)
     train_s = time.time() - t0
     best = pathlib.Path(a.project) / "run" / "weights" / "best.pt"
     pt = out / "edgebot_objects.pt"
@@ -84,6 +97,7 @@ def main(argv=None):
         "parameters": sum(p.numel() for p in YOLO(str(pt)).model.parameters()),
         "dataset": {"generator": "scripts/make_dataset.py", "images": nimg, "seed": a.seed},
         "train_seconds": round(train_s),
+        "init": a.init or None,
         "heldout_test": res,
         "files_bytes": {pt.name: pt.stat().st_size, onnx_path.name: onnx_path.stat().st_size},
         "opset": a.opset,

@@ -1,0 +1,192 @@
+"""yolo_node as a process: Image and CompressedImage inputs give the same detections, the
+enable service, newest-frame behaviour under a slow consumer, bad inputs counted, model errors."""
+import pathlib
+import sys
+import time
+
+import cv2
+import numpy as np
+import pytest
+from builtin_interfaces.msg import Time
+from diagnostic_msgs.msg import DiagnosticArray
+from sensor_msgs.msg import CompressedImage, Image
+from std_srvs.srv import SetBool
+
+from edgebot_common import qos
+from edgebot_common.image import bytes_to_compressed, numpy_to_image
+from edgebot_interfaces.msg import Detection2DArray
+from edgebot_testing import wait_for
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from scenes import rendered  # noqa: E402
+
+T = 90.0   # model load + a shared 2-core machine
+
+
+def stamp(i):
+    return Time(sec=1000 + i, nanosec=0)
+
+
+def detector_values(diags, node_name="yolo_node"):
+    for arr in reversed(diags):
+        for st in arr.status:
+            if st.name == f"{node_name}: detector":
+                return {kv.key: kv.value for kv in st.values}
+    return None
+
+
+def key(dets):
+    return [(d.class_id, round(d.center_x, 1), round(d.center_y, 1), round(d.size_x, 1),
+             round(d.size_y, 1), round(d.score, 3)) for d in dets]
+
+
+def test_image_and_compressed_inputs_give_the_same_detections(procs, ros):
+    raw_node = procs.node("edgebot_perception", "yolo_node", name="yolo_raw",
+                          params={"input": "raw"})
+    jpg_node = procs.node("edgebot_perception", "yolo_node", "-r", "detections:=detections_c",
+                          "-r", "__node:=yolo_c", name="yolo_c", params={"input": "compressed"})
+    out_raw = ros.collect(Detection2DArray, "detections")
+    out_c = ros.collect(Detection2DArray, "detections_c")
+    pub_raw = ros.publisher(Image, "camera/image_raw", qos.IMAGES)
+    pub_c = ros.publisher(CompressedImage, "camera/image_raw/compressed", qos.IMAGES)
+    ros.wait_subscribers(pub_raw, timeout=T)
+    ros.wait_subscribers(pub_c, timeout=T)
+    scenes = rendered()[:4]
+    for i, (img, _) in enumerate(scenes):
+        # PNG is lossless: both nodes see the very same pixels
+        ok, png = cv2.imencode(".png", img)
+        pub_raw.publish(numpy_to_image(img, "bgr8", stamp(i), "camera_link"))
+        pub_c.publish(bytes_to_compressed(png, "png", stamp(i), "camera_link"))
+        wait_for(lambda: len(out_raw) > i and len(out_c) > i, T,
+                 what=f"detections of frame {i}\n{raw_node.output()[-2000:]}\n"
+                      f"{jpg_node.output()[-2000:]}")
+    n_dets = 0
+    for i, (a, b) in enumerate(zip(out_raw, out_c)):
+        assert a.header.stamp == stamp(i) == b.header.stamp       # stamp of the source image
+        assert a.header.frame_id == "camera_link"
+        assert (a.image_width, a.image_height) == (320, 240)
+        assert key(a.detections) == key(b.detections)
+        n_dets += len(a.detections)
+        for d in a.detections:
+            assert d.label in ("ball", "cone", "box") and d.track_id == -1
+    assert n_dets >= 4
+
+
+def test_enable_service_and_annotated_image(procs, ros):
+    node = procs.node("edgebot_perception", "yolo_node",
+                      params={"publish_annotated": True, "enabled": False})
+    dets = ros.collect(Detection2DArray, "detections")
+    annotated = ros.collect(Image, "detections/image", qos.IMAGES)
+    pub = ros.publisher(Image, "camera/image_raw", qos.IMAGES)
+    wait_for(lambda: "input camera/image_raw" in node.output(), T, what="node up")
+    time.sleep(1.0)
+    assert pub.get_subscription_count() == 0        # disabled: not even subscribed
+    img = rendered()[0][0]
+    assert ros.call(SetBool, "yolo/enable", SetBool.Request(data=True), timeout=T).success
+    ros.wait_subscribers(pub, timeout=T)
+
+    def publish_until(pred, what):
+        def step():
+            pub.publish(numpy_to_image(img, "bgr8", stamp(1), "camera_link"))
+            return pred()
+        return wait_for(step, T, interval=0.3, what=what)
+    publish_until(lambda: dets and annotated, "detections and annotated image")
+    a = annotated[-1]
+    assert (a.encoding, a.width, a.height, a.header.stamp) == ("bgr8", 320, 240, stamp(1))
+    r = ros.call(SetBool, "yolo/enable", SetBool.Request(data=False), timeout=T)
+    assert r.success and r.message == "disabled"
+    wait_for(lambda: pub.get_subscription_count() == 0, T, what="unsubscribed")
+    for _ in range(5):
+        pub.publish(numpy_to_image(img, "bgr8", stamp(2), "camera_link"))
+        time.sleep(0.2)
+    time.sleep(1.0)
+    assert all(d.header.stamp == stamp(1) for d in dets)   # nothing of the frames sent since
+
+
+def test_newest_frame_under_a_slow_consumer(procs, ros):
+    # min_period_s makes the detector slow (one inference per 1.5 s); frames come at ~20 Hz
+    node = procs.node("edgebot_perception", "yolo_node", params={"min_period_s": 1.5})
+    dets = ros.collect(Detection2DArray, "detections")
+    diags = ros.collect(DiagnosticArray, "/diagnostics")
+    pub = ros.publisher(Image, "camera/image_raw", qos.IMAGES)
+    ros.wait_subscribers(pub, timeout=T)
+    img = rendered()[1][0]
+    n = 80
+    for i in range(n):
+        pub.publish(numpy_to_image(img, "bgr8", stamp(i), "camera_link"))
+        time.sleep(0.05)
+    # the last frame published is the one the detector ends on, not a stale queued one
+    wait_for(lambda: dets and dets[-1].header.stamp == stamp(n - 1), T,
+             what=f"detections of the newest frame ({[d.header.stamp.sec for d in dets]})\n"
+                  f"{node.output()[-2000:]}")
+    assert len(dets) <= n // 4, f"{len(dets)} inferences for {n} frames: nothing dropped?"
+    v = wait_for(lambda: (v := detector_values(diags)) and int(v["processed"]) == len(dets)
+                 and v, T, what="diagnostics up to date")
+    assert int(v["dropped"]) >= n // 2 and int(v["received"]) <= n
+
+
+def test_bad_inputs_are_counted_and_skipped(procs, ros):
+    raw_node = procs.node("edgebot_perception", "yolo_node",
+                          params={"expected_width": 320, "expected_height": 240})
+    c_node = procs.node("edgebot_perception", "yolo_node", "-r", "__node:=yolo_c",
+                        "-r", "detections:=detections_c", name="yolo_c",
+                        params={"input": "compressed"})
+    dets = ros.collect(Detection2DArray, "detections")
+    dets_c = ros.collect(Detection2DArray, "detections_c")
+    diags = ros.collect(DiagnosticArray, "/diagnostics")
+    pub = ros.publisher(Image, "camera/image_raw", qos.IMAGES)
+    pub_c = ros.publisher(CompressedImage, "camera/image_raw/compressed", qos.IMAGES)
+    ros.wait_subscribers(pub, timeout=T)
+    ros.wait_subscribers(pub_c, timeout=T)
+    img = rendered()[0][0]
+
+    bad = []
+    m = numpy_to_image(img, "bgr8", stamp(0))
+    m.encoding = "yuv422_weird"                           # unknown encoding
+    bad.append(m)
+    bad.append(numpy_to_image(np.zeros((240, 320), np.float32), "32FC1", stamp(0)))
+    m = numpy_to_image(img, "bgr8", stamp(0))
+    m.data = m.data[: len(m.data) // 2]                   # truncated data
+    bad.append(m)
+    bad.append(numpy_to_image(cv2.resize(img, (160, 120)), "bgr8", stamp(0)))   # wrong size
+    for m in bad:
+        pub.publish(m)
+        time.sleep(0.3)
+    ok, jpg = cv2.imencode(".jpg", img)
+    pub_c.publish(bytes_to_compressed(b"", "jpeg", stamp(0)))                      # empty
+    time.sleep(0.3)
+    pub_c.publish(bytes_to_compressed(jpg.tobytes()[: len(jpg) // 3] + b"\x00" * 50, "jpeg",
+                                      stamp(0)))                                  # corrupt
+    time.sleep(0.3)
+    pub_c.publish(bytes_to_compressed(b"\x00garbage" * 10, "jpeg", stamp(0)))
+    time.sleep(0.3)
+
+    def counts():
+        v = detector_values(diags, "yolo_node")
+        c = detector_values(diags, "yolo_c")
+        if v and c and int(v["rejected"]) >= 4 and int(c["rejected"]) >= 2:
+            return v, c
+        return None
+    v, c = wait_for(counts, T, what=f"rejections in diagnostics\n{raw_node.output()[-3000:]}")
+    assert int(v["rejected.encoding"]) == 2 and int(v["rejected.size"]) == 2
+    assert int(c["rejected.decode"]) >= 2
+    assert not dets
+    assert raw_node.running() and c_node.running()
+    assert "rejected [encoding]" in raw_node.output()
+    # still working: a good frame is processed
+    pub.publish(numpy_to_image(img, "bgr8", stamp(5)))
+    pub_c.publish(bytes_to_compressed(jpg, "jpeg", stamp(6)))
+    wait_for(lambda: dets and dets_c, T, what="detections after bad input")
+    assert dets[-1].header.stamp == stamp(5) and dets_c[-1].header.stamp == stamp(6)
+
+
+@pytest.mark.parametrize("params,expect", [
+    ({"model": "/nonexistent/model.onnx"}, "model file not found: /nonexistent/model.onnx"),
+    ({"backend": "tensorrt"}, "parameter 'backend' = 'tensorrt': must be one of"),
+    ({"imgsz": 300}, "parameter 'imgsz' = 300: must be a multiple of 32"),
+    ({"classes": "[giraffe]"}, "'giraffe' is not one of the model's classes"),
+])
+def test_configuration_errors_exit_2(procs, params, expect):
+    node = procs.node("edgebot_perception", "yolo_node", params=params)
+    assert node.wait(timeout=T) == 2, node.output()
+    assert expect in node.output()
