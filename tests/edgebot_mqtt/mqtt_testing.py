@@ -60,7 +60,8 @@ class Mosquitto:
 
     def __init__(self, procs, workdir: pathlib.Path, users: Optional[dict] = None,
                  acl: Optional[str] = None, tls: Optional[dict] = None, ws: bool = False,
-                 persistence: bool = False, port: Optional[int] = None):
+                 persistence: bool = False, port: Optional[int] = None,
+                 extra: Optional[List[str]] = None):
         self.procs = procs
         self.dir = pathlib.Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -89,6 +90,7 @@ class Mosquitto:
         if acl:
             (self.dir / "acl").write_text(acl)
             lines.append(f"acl_file {self.dir / 'acl'}")
+        lines += list(extra or [])
         lines.append(f"listener {self.port} 127.0.0.1")
         if tls:
             lines += [f"listener {self.tls_port} 127.0.0.1", f"cafile {tls['ca.crt']}",

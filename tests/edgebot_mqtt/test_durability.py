@@ -146,3 +146,29 @@ def test_spool_bound_drops_oldest_with_counters(procs, ros, tmp_path):
     assert values(sub) == list(range(30, 50))
     wait_for(lambda: stats_of(stats)["spooled"] == 0, 30, what="spool drained")
     sub.close()
+
+
+def test_message_the_broker_refuses_by_closing_is_dropped_not_looped(procs, ros, mosquitto, tmp_path):
+    """mosquitto with max_packet_size closes the connection on a too-large PUBLISH (no PUBACK):
+    the bridge isolates that message, drops it after 3 tries and delivers the rest in order."""
+    from std_msgs.msg import String
+    broker = mosquitto(extra=["max_packet_size 2000"])
+    sub = Collector(broker.port, ["edgebot/r1/text"])
+    stats = ros.collect(String, "mqtt/stats")
+    start_bridge(procs, tmp_path, broker.port, telemetry=[
+        {"ros_topic": "text", "type": "std_msgs/msg/String", "mqtt_topic": "edgebot/{robot_id}/text",
+         "qos": 1}])
+    pub = ros.publisher(String, "text")
+    ros.wait_subscribers(pub, 1, timeout=30)
+    time.sleep(1.0)
+    sent = ["a", "b", "x" * 5000, "c", "d"]
+    for text in sent:
+        pub.publish(String(data=text))
+        time.sleep(0.05)
+    wait_for(lambda: len(dedupe(sub.entries("edgebot/r1/text"))) >= 4, 60, what="the 4 small ones")
+    got = [e["data"]["data"] for e in dedupe(sub.entries("edgebot/r1/text"))]
+    assert got == ["a", "b", "c", "d"]
+    s = wait_for(lambda: stats and stats_of(stats)["dropped_poison"] == 1 and stats_of(stats)
+                 ["spooled"] == 0 and stats_of(stats), 60, what="poison counted")
+    assert s["connected"] and "connection closed" in s["last_refusal"]
+    sub.close()

@@ -34,6 +34,9 @@ from .ratelimit import TokenBucket
 from .spool import Spool
 
 LATENCY_SAMPLES = 2048
+#: a message that was the oldest unacknowledged one when the broker closed the connection this
+#: many times in a row (sent alone each time) is dropped as undeliverable ("poison")
+POISON_STRIKES = 3
 
 
 def _percentile(sorted_vals: List[float], q: float) -> float:
@@ -72,6 +75,9 @@ class MqttLink:
                                    burst=max(1.0, limits.max_publish_rate))
         self._backoff = Backoff(broker.reconnect_initial, broker.reconnect_max)
         self._latency: collections.deque = collections.deque(maxlen=LATENCY_SAMPLES)
+        self._probe = False                # after a lost connection: one in flight until an ack
+        self._strike_seq = None
+        self._strikes = 0
         self.state = "starting"
         self.last_error = ""
         self.last_refusal = ""
@@ -130,7 +136,7 @@ class MqttLink:
             self.counters["messages"] += count
             backlog = self._cursor < self._spool_top
             if (qos == 0 and self._connected and not backlog and self._client is not None
-                    and self._bucket.take()):
+                    and not self._probe and self._bucket.take()):
                 props = self._seq_props(seqs[0]) if seq_property else None
                 info = self._client.publish(topic, payload, qos=0, retain=retain, properties=props)
                 if info.rc == mqtt.MQTT_ERR_SUCCESS:
@@ -149,7 +155,7 @@ class MqttLink:
                 self._note(f"spool full: dropped the {dropped} oldest message(s)")
             prev_top, self._spool_top = self._spool_top, seqs[0]
             if (self._connected and self._client is not None and self._cursor >= prev_top
-                    and len(self._inflight) < self.limits.max_inflight and self._bucket.take()):
+                    and len(self._inflight) < self._window() and self._bucket.take()):
                 # no backlog: the row is on disk, send it from memory (no read back)
                 props = self._seq_props(seqs[0]) if seq_property else None
                 info = self._client.publish(topic, payload, qos=qos, retain=retain,
@@ -186,6 +192,7 @@ class MqttLink:
                 "dropped_spool_full": sp["dropped_full"],
                 "dropped_spool_age": sp["dropped_age"],
                 "broker_rejected": self.counters["broker_rejected"],
+                "dropped_poison": self.counters["dropped_poison"],
                 "last_refusal": self.last_refusal,
                 "spooled": sp["depth"],
                 "spool_bytes": sp["bytes"],
@@ -211,11 +218,14 @@ class MqttLink:
         p.UserProperty = ("seq", str(seq))
         return p
 
+    def _window(self) -> int:
+        return 1 if self._probe else self.limits.max_inflight
+
     def _pump(self) -> None:
         """Hand spool rows to paho in order while the window and the rate allow (under lock)."""
         if not self._connected or self._client is None or self._cursor >= self._spool_top:
             return
-        window = self.limits.max_inflight - len(self._inflight)
+        window = self._window() - len(self._inflight)
         window = min(window, self._bucket.available())
         if window <= 0:
             return
@@ -254,6 +264,9 @@ class MqttLink:
                 else:
                     self.counters["delivered"] += count
                     self._latency.append(now - created)
+                    self._probe = False
+                    if seq is not None and seq == self._strike_seq:
+                        self._strike_seq, self._strikes = None, 0
                 if seq is not None:
                     done.append(seq)
             if done:
@@ -398,6 +411,7 @@ class MqttLink:
 
     def _lost_connection(self, reason: str) -> None:
         with self._lock:
+            self._poison_check(reason)
             c = self._client
             self._client = None
             self._connected = False
@@ -418,6 +432,30 @@ class MqttLink:
         self._note(f"connection lost ({reason}); retrying in {delay:.1f} s")
         if self.on_state:
             self.on_state(False, reason)
+
+    def _poison_check(self, reason: str) -> None:
+        """Called under lock when the broker closed a connection with messages in flight."""
+        pending = [e[0] for e in self._inflight.values() if e[0] is not None]
+        if not pending:
+            return
+        head = min(pending)
+        if not self._probe:
+            # the culprit may be any of the window: resend one at a time until an ack arrives
+            self._probe = True
+            return
+        if head == self._strike_seq:
+            self._strikes += 1
+        else:
+            self._strike_seq, self._strikes = head, 1
+        if self._strikes >= POISON_STRIKES:
+            self.spool.remove([head])
+            self.counters["dropped_poison"] += 1
+            self.counters["dropped"] += 1
+            self.last_refusal = f"seq {head}: connection closed {self._strikes} times ({reason})"
+            self._note(f"dropped message seq {head}: the broker closed the connection each of "
+                       f"{self._strikes} times it was sent alone ({reason}); too large for the "
+                       "broker or not allowed?")
+            self._strike_seq, self._strikes = None, 0
 
     def _run(self) -> None:
         last_expire = 0.0
