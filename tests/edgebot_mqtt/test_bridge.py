@@ -3,7 +3,6 @@ commands accepted/rejected, MQTT 5 service request/response, stats and diagnosti
 import json
 import time
 
-import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 

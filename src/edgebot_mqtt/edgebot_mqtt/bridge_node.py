@@ -9,7 +9,6 @@ import threading
 import time
 
 from rclpy.node import Node
-from rclpy.serialization import deserialize_message  # noqa: F401  (documented for consumers)
 from std_msgs.msg import String
 
 from edgebot_common import qos as Q
