@@ -185,8 +185,11 @@ class RosHelper:
         from edgebot_common import qos as Q
         return self.node.create_publisher(msg_type, topic, qos or Q.RELIABLE)
 
-    def wait_subscribers(self, pub, n: int = 1, timeout: float = 10.0):
+    def wait_subscribers(self, pub, n: int = 1, timeout: float = 10.0, settle: float = 0.5):
+        """Wait until ``n`` subscriptions match ``pub``; then give the subscriber side
+        ``settle`` seconds to match the publisher too (discovery is not symmetric in time)."""
         wait_for(lambda: pub.get_subscription_count() >= n, timeout, what="subscribers")
+        time.sleep(settle)
 
     def call(self, srv_type, name: str, request, timeout: float = 10.0):
         client = self.node.create_client(srv_type, name)
