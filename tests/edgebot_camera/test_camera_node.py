@@ -1,7 +1,6 @@
 """camera_node as a process: a looping video file, a local HTTP MJPEG stream that is stopped
 and restarted (the node recovers), calibration files, configuration errors."""
 import math
-import os
 import pathlib
 import sys
 import time
@@ -125,7 +124,8 @@ def test_missing_file_is_retried_until_it_appears(procs, ros, tmp_path):
 @pytest.mark.parametrize("params,expect", [
     ({"pixel_format": "YUV"}, "parameter 'pixel_format' = 'YUV'"),
     ({"jpeg_quality": 101}, "parameter 'jpeg_quality' = 101: must be <= 100"),
-    ({"camera_info_url": "/nonexistent/cam.yaml"}, "calibration file not found: /nonexistent/cam.yaml"),
+    ({"camera_info_url": "/nonexistent/cam.yaml"},
+     "calibration file not found: /nonexistent/cam.yaml"),
 ])
 def test_configuration_errors_exit_2(procs, params, expect):
     node = procs.node("edgebot_camera", "camera_node", params={"source": "/tmp/x.avi", **params})

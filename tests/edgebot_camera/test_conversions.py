@@ -2,7 +2,6 @@
 pure logic, no nodes."""
 import math
 
-import cv2
 import numpy as np
 import pytest
 from sensor_msgs.msg import CompressedImage, Image

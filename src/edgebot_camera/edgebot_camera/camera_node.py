@@ -23,7 +23,7 @@ from edgebot_common.ros_params import declare_params
 from edgebot_common.throttle import RejectCounter
 
 from . import calibration
-from .source import FILE, Pacer, SourceError, SourceSpec, VideoSource
+from .source import Pacer, SourceError, SourceSpec, VideoSource
 
 
 def _pixel_format(v):

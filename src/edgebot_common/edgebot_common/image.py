@@ -130,7 +130,6 @@ def numpy_to_compressed(arr: np.ndarray, fmt: str = "jpeg", quality: int = 90, s
                         frame_id: str = "", msg=None):
     """A CompressedImage from a BGR (or grey) array; ``fmt`` jpeg or png."""
     import cv2
-    from sensor_msgs.msg import CompressedImage
     if fmt in ("jpeg", "jpg"):
         ok, enc = cv2.imencode(".jpg", arr, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
         fmt = "jpeg"

@@ -6,7 +6,7 @@
   track IDs. Imported lazily (torch is an optional extra).
 
     be = make_backend("onnxruntime", "edgebot_objects.onnx", imgsz=320, conf=0.25)
-    dets = be.infer(bgr_image)        # [Detection(class_id, label, score, x1, y1, x2, y2, track_id)]
+    dets = be.infer(bgr_image)   # [Detection(class_id, label, score, x1, y1, x2, y2, track_id)]
 """
 from __future__ import annotations
 

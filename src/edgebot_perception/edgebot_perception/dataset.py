@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import pathlib
 import sys
 import time
@@ -81,8 +80,6 @@ class Scene:
         self.plane = p.loadURDF("plane.urdf")
         self.textures = [p.loadTexture(t) for t in make_textures(rng, tex_dir, 24)]
         self.bodies = []
-        cone_v, cone_i = objects.cone_mesh(1.0, 1.0)
-        self._cone = (cone_v, cone_i)
 
     def clear(self):
         for b in self.bodies:
@@ -219,7 +216,8 @@ def write_split(scene, root: pathlib.Path, split: str, n: int):
             counts[cls] += 1
             lines.append(f"{cls} {(x1 + x2) / 2 / W:.6f} {(y1 + y2) / 2 / H:.6f} "
                          f"{(x2 - x1) / W:.6f} {(y2 - y1) / H:.6f}")
-        (root / "labels" / split / f"{name}.txt").write_text("\n".join(lines) + ("\n" if lines else ""))
+        (root / "labels" / split / f"{name}.txt").write_text(
+            "\n".join(lines) + ("\n" if lines else ""))
     return counts
 
 
