@@ -20,6 +20,7 @@ import math
 import os
 import pathlib
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -458,6 +459,7 @@ class Demo:
             print(f"edgebot demo: {e}", file=sys.stderr)
             return 2
         self.out_dir.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(self.out_dir / "demo", ignore_errors=True)   # the previous run's bag
         stack = available_stack()
         missing = [f for f, ok in stack.items() if not ok]
         for flag in STACK:
@@ -469,7 +471,8 @@ class Demo:
         args = [f"scenario:={scenario_name}", f"seed:={scen.seed}", f"speed:={ns.speed}",
                 f"mqtt_spool:={tmp}/mqtt_spool.db",
                 f"target_class:={scen.target.cls}", f"arduino_link:={tmp}/arduino",
-                f"start_publishers:={','.join(gate_pubs)}"]
+                f"start_publishers:={','.join(gate_pubs)}",
+                f"record_dir:={self.out_dir.resolve()}"]
         args += [f"{k}:={v}" for k, v in ports.items()]
         args += [f"{flag}:={'true' if ok else 'false'}" for flag, ok in stack.items()]
         args += ns.launch_args
@@ -635,6 +638,7 @@ class Demo:
             "launcher_exit_code": launcher_code,
             "outputs": {"summary": str(self.out_dir / "summary.json"),
                         "plot": str(self.out_dir / "run.png"),
+                        "recording": str(self.out_dir / "demo"),
                         "launch_log": str(self.out_dir / "launch.log")},
         }
 
@@ -660,7 +664,7 @@ class Demo:
             for c in s["crashed"]:
                 print(f"CRASHED: node {c['node']} exited with code {c['exit_code']}")
         print(f"ended: {s['end_reason']}; summary {s['outputs']['summary']}, plot "
-              f"{s['outputs']['plot']}")
+              f"{s['outputs']['plot']}, recording (rosbag2 MCAP) {s['outputs']['recording']}")
         print("=" * 72, flush=True)
 
 
