@@ -5,6 +5,7 @@ import json
 import sys
 
 import cv2
+import pytest
 
 from edgebot_testing import ROOT
 
@@ -13,6 +14,7 @@ def demo(procs, *args, name="demo"):
     return procs.start([sys.executable, "-m", "edgebot_cli.demo", *args], name=name, cwd=str(ROOT))
 
 
+@pytest.mark.timeout(900)
 def test_demo_runs_the_whole_stack_and_writes_summary_and_plot(procs, tmp_path):
     out = tmp_path / "demo_output"
     p = demo(procs, "--duration", "12", "--scenario", "near_ball", "--output", str(out),
@@ -34,7 +36,13 @@ def test_demo_runs_the_whole_stack_and_writes_summary_and_plot(procs, tmp_path):
     assert t["sent"] and t["sent"] > 0 and t["delivered"] > 0 and t["lost"] is not None
     img = cv2.imread(str(out / "run.png"))
     assert img is not None and img.shape[0] > 300 and img.shape[1] > 600
-    assert (out / "launch.log").read_text().count("process started") == 9
+    assert (out / "launch.log").read_text().count("process started") == 10   # 9 nodes + recorder
+    # the run's rosbag2 MCAP recording, read back by an independent reader
+    from rosbags.highlevel import AnyReader
+    with AnyReader([out / "demo"]) as bag:
+        topics = {c.topic for c in bag.connections}
+        assert {"/odom", "/detections", "/cmd_vel"} <= topics, topics
+        assert bag.message_count > 100
 
 
 def test_a_node_crash_is_named_and_fails_the_demo(procs, tmp_path):
