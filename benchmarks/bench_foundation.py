@@ -8,11 +8,8 @@ Prints the figures and writes benchmarks/results/foundation.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import pathlib
-import platform
-import random
 import shutil
 import signal
 import statistics
@@ -20,6 +17,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+import benchlib
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -80,12 +79,11 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--cold", action="store_true", help="also time setup in a fresh clone (minutes)")
     a = ap.parse_args()
-    os.environ.setdefault("ROS_DOMAIN_ID", str(random.randint(101, 200)))
-    os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
+    benchlib.isolate()
     one = time_to_discover(1, a.runs)
     ten = time_to_discover(10, a.runs)
     res = {
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version()},
+        "machine": benchlib.machine(),
         "launch_1_node_discoverable_s": {"median": statistics.median(one), "runs": one},
         "launch_10_nodes_discoverable_s": {"median": statistics.median(ten), "runs": ten},
         "ratio_10_vs_1": statistics.median(ten) / statistics.median(one),
@@ -106,9 +104,7 @@ def main() -> int:
     print(f"make setup warm: {res['setup_warm_s']:.2f} s")
     if "setup_cold_s" in res:
         print(f"make setup cold (fresh clone, pip cache warm): {res['setup_cold_s']:.1f} s")
-    out = ROOT / "benchmarks" / "results" / "foundation.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(res, indent=2) + "\n")
+    benchlib.save("foundation", res)
     return 0
 
 

@@ -27,16 +27,14 @@ import json
 import os
 import pathlib
 import platform
-import random
 import sys
 import tempfile
 import threading
 import time
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-os.environ.setdefault("ROS_DOMAIN_ID", str(random.SystemRandom().randint(101, 200)))
-os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
+import benchlib  # noqa: E402  (benchmarks/ is the script's folder)
+
+ROOT = benchlib.isolate()
 
 import edgebot_testing as et  # noqa: E402
 from edgebot_imu.bus import open_bus  # noqa: E402

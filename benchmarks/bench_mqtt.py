@@ -30,17 +30,14 @@ import json
 import os
 import pathlib
 import platform
-import random
 import sys
 import tempfile
 import threading
 import time
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(ROOT / "tests" / "edgebot_mqtt"))
-os.environ.setdefault("ROS_DOMAIN_ID", str(random.SystemRandom().randint(101, 200)))
-os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
+import benchlib  # noqa: E402  (benchmarks/ is the script's folder)
+
+ROOT = benchlib.isolate("edgebot_mqtt")
 
 import paho.mqtt.client as mqtt  # noqa: E402
 import psutil  # noqa: E402

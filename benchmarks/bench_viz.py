@@ -27,10 +27,9 @@ import tempfile
 import threading
 import time
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-os.environ.setdefault("ROS_DOMAIN_ID", str(random.SystemRandom().randint(101, 200)))
-os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
+import benchlib  # noqa: E402  (benchmarks/ is the script's folder)
+
+ROOT = benchlib.isolate()
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
