@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import pathlib
 import platform
 import sys
 import tempfile

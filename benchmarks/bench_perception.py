@@ -28,7 +28,6 @@ import json
 import os
 import pathlib
 import platform
-import random
 import sys
 import threading
 import time

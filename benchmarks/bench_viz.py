@@ -21,7 +21,6 @@ import json
 import os
 import pathlib
 import platform
-import random
 import sys
 import tempfile
 import threading
