@@ -3,7 +3,8 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 ENV := set +u; source ./env.sh; set -u;
 
-# demo knobs: DURATION (s, empty = until Ctrl-C), SCENARIO (config/scenarios/<name>.yaml)
+# demo knobs: DURATION (simulated s; empty = until the target is reached or the scenario's time
+# limit), SCENARIO (config/scenarios/<name>.yaml; empty = open_field)
 DURATION ?=
 SCENARIO ?=
 # test knobs: PYTEST_ARGS="-k firmata -x"
@@ -11,7 +12,7 @@ PYTEST_ARGS ?=
 
 .PHONY: help setup setup-ml build demo test test-fast bench clean
 help:
-	@echo "make demo   - the whole robot in simulation, headless (DURATION=60 SCENARIO=...)"
+	@echo "make demo   - the whole robot in simulation, headless; ends by itself (DURATION=60 SCENARIO=near_ball)"
 	@echo "make test   - set up, build and run every test (pytest + gtests)"
 	@echo "make setup  - only set up .venv and build the workspace (idempotent)"
 	@echo "make bench  - run every benchmark, refresh benchmarks/results/"
@@ -25,7 +26,8 @@ setup-ml:
 build: setup
 
 demo: setup
-	@$(ENV) python -m edgebot_cli.demo --duration "$(DURATION)" --scenario "$(SCENARIO)"
+	@$(ENV) python -m edgebot_cli.demo --duration "$(DURATION)" --scenario "$(SCENARIO)" \
+		$(if $(DURATION),,--stop-when-reached --until-time-limit)
 
 test: setup-ml
 	@$(ENV) bash scripts/run_tests.sh $(PYTEST_ARGS)

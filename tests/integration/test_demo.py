@@ -87,5 +87,9 @@ def test_make_demo_empty_variables_mean_defaults():
     ns = parse_args(["--duration", "", "--scenario", ""])      # make demo without variables
     assert ns.duration is None and ns.scenario == ""            # until Ctrl-C, open_field
     assert DEFAULT_SCENARIO == "open_field"
+    ns = parse_args(["--duration", "", "--scenario", "", "--stop-when-reached", "--until-time-limit"])
+    assert ns.duration is None and ns.until_time_limit and ns.stop_when_reached   # what make demo passes
+    makefile = (ROOT / "Makefile").read_text()
+    assert "$(if $(DURATION),,--stop-when-reached --until-time-limit)" in makefile
     ns = parse_args(["--duration", "60", "--scenario", "near_ball", "foxglove:=true"])
     assert ns.duration == 60.0 and ns.launch_args == ["foxglove:=true"]

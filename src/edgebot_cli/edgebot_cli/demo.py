@@ -11,6 +11,8 @@ the output folder and prints the summary. Parts of the stack that are not instal
 out (and listed in the summary). A node that dies during the run is named in the summary and
 the demo exits 1. Empty ``--duration``/``--scenario`` mean the defaults (until Ctrl-C; the
 ``open_field`` scenario). ``--duration`` counts simulated seconds (with a wall-clock guard).
+``make demo`` without ``DURATION`` passes ``--stop-when-reached --until-time-limit``: the run ends
+by itself once the target is reached, or at the scenario's time limit.
 """
 from __future__ import annotations
 
@@ -458,6 +460,8 @@ class Demo:
         except S.ScenarioError as e:
             print(f"edgebot demo: {e}", file=sys.stderr)
             return 2
+        if ns.duration is None and ns.until_time_limit:
+            ns.duration = float(scen.time_limit) + 2.0      # the scenario's limit, then a summary
         self.out_dir.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(self.out_dir / "demo", ignore_errors=True)   # the previous run's bag
         stack = available_stack()
@@ -672,6 +676,8 @@ def parse_args(argv=None):
     ap = argparse.ArgumentParser(prog="edgebot demo", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--duration", default="", help="simulated seconds; empty = until Ctrl-C")
+    ap.add_argument("--until-time-limit", action="store_true",
+                    help="with no --duration: end at the scenario's time limit (make demo)")
     ap.add_argument("--scenario", default="", help=f"scenario name or path (default "
                                                    f"{DEFAULT_SCENARIO})")
     ap.add_argument("--seed", type=int, default=-1, help="-1 = the scenario's seed")
