@@ -235,8 +235,10 @@ def test_launch_file_runs_the_node_against_a_virtual_imu(procs, ros, tmp_path):
                           f"calibration_file:={tmp_path / 'cal.yaml'}"], name="edgebot-launch")
     data = ros.collect(Imu, NS + "/imu/data", qos.SENSOR_DATA)
     wait_for(lambda: len(data) > 100, START, what="namespaced imu/data from the launched node")
-    rates = [abs(m.angular_velocity.z) for m in data[-50:]]
-    assert max(rates) > 0.3                    # the rotate trajectory spins at 45 deg/s
+    # the rotate trajectory stands still for 3 s after the virtual IMU starts (start calibration),
+    # then spins up to 45 deg/s: the launched node must report the spin once it begins
+    wait_for(lambda: max(abs(m.angular_velocity.z) for m in data[-50:]) > 0.3, START,
+             what="the rotation (45 deg/s about z) in imu/data")
     launch.stop()
     assert not launch.running()
 
