@@ -18,9 +18,17 @@ from typing import Callable, List, Optional
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
+# Waits are for things that must happen *eventually* (discovery, start-up, delivery); on a
+# loaded CI machine they take longer, so every wait's timeout is multiplied by SLACK (2 under
+# CI, 1 otherwise; EDGEBOT_TEST_SLACK overrides). A passing test is not slowed by it, and what a
+# test measures (rates, latencies, "stops within one period") is never a wait_for timeout.
+SLACK = float(os.environ.get("EDGEBOT_TEST_SLACK") or (2.0 if os.environ.get("CI") else 1.0))
+
+
 def wait_for(pred: Callable[[], object], timeout: float = 10.0, interval: float = 0.02,
              what: str = "condition"):
     """Poll ``pred`` until truthy; return its value or raise TimeoutError naming ``what``."""
+    timeout *= SLACK
     deadline = time.monotonic() + timeout
     while True:
         v = pred()
@@ -74,7 +82,7 @@ class Proc:
         return self.popen.poll() is None
 
     def wait(self, timeout: float = 10.0) -> int:
-        return self.popen.wait(timeout=timeout)
+        return self.popen.wait(timeout=timeout * SLACK)
 
     def signal(self, sig=signal.SIGINT) -> None:
         if self.running():
@@ -185,7 +193,7 @@ class RosHelper:
         from edgebot_common import qos as Q
         return self.node.create_publisher(msg_type, topic, qos or Q.RELIABLE)
 
-    def wait_subscribers(self, pub, n: int = 1, timeout: float = 10.0, settle: float = 0.5):
+    def wait_subscribers(self, pub, n: int = 1, timeout: float = 30.0, settle: float = 0.5):
         """Wait until ``n`` subscriptions match ``pub``; then give the subscriber side
         ``settle`` seconds to match the publisher too (discovery is not symmetric in time)."""
         wait_for(lambda: pub.get_subscription_count() >= n, timeout, what="subscribers")
@@ -193,7 +201,7 @@ class RosHelper:
 
     def call(self, srv_type, name: str, request, timeout: float = 10.0):
         client = self.node.create_client(srv_type, name)
-        if not client.wait_for_service(timeout_sec=timeout):
+        if not client.wait_for_service(timeout_sec=timeout * SLACK):
             raise TimeoutError(f"service {name} not available")
         fut = client.call_async(request)
         wait_for(fut.done, timeout, what=f"response of {name}")

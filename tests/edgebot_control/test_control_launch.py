@@ -29,7 +29,9 @@ def test_control_launch_in_a_namespace(procs, ros):
     # no sonar yet: the firmata heartbeat is missing -> stopped, wheels zero
     wait_for(lambda: state and "heartbeat_lost:firmata (never seen)"
              in json.loads(state[-1].data)["reasons"], 60, what="firmata heartbeat missing")
-    assert wc and all(v == 0.0 for m in wc for v in m.velocity)
+    # base_controller publishes wheel_cmd at 50 Hz; our subscription may match after the state
+    wait_for(lambda: len(wc) >= 5, 60, what="wheel_cmd from base_controller")
+    assert all(v == 0.0 for m in wc for v in m.velocity)
     s = Streamer(ros, sonar, Range(min_range=0.02, max_range=4.0, range=2.0))
     wait_for(lambda: wc and min(wc[-1].velocity) > 5.0, 60, what="teleop drives the wheels")
     st = json.loads(state[-1].data)

@@ -47,7 +47,7 @@ def test_advertise_subscribe_and_receive_cdr(procs, ros):
         assert "MSG: geometry_msgs/Quaternion" in ch["schema"]
         assert pub.get_subscription_count() == 0  # no ROS subscription before a client asks
         sub = c.subscribe(ch["id"])
-        ros.wait_subscribers(pub, 1, timeout=15)
+        ros.wait_subscribers(pub, 1, timeout=60)
         msg = Imu()
         msg.header.frame_id = "imu_link"
         msg.angular_velocity.z = 0.25
@@ -72,8 +72,8 @@ def test_throttling_holds_the_configured_rate(procs, ros):
     with FoxgloveClient(url) as c:
         s_fast = c.subscribe(c.wait_channel("/fast_chatter")["id"])
         s_slow = c.subscribe(c.wait_channel("/slow_chatter")["id"])
-        ros.wait_subscribers(fast, 1, timeout=15)
-        ros.wait_subscribers(slow, 1, timeout=15)
+        ros.wait_subscribers(fast, 1, timeout=60)
+        ros.wait_subscribers(slow, 1, timeout=60)
         t0 = time.monotonic()
         n = 0
         while time.monotonic() - t0 < 3.0:
@@ -138,7 +138,7 @@ def test_bad_client_input_gets_status_errors_and_bridge_keeps_serving(procs, ros
         c.wait(lambda: len(c.statuses) >= 4, what="four status errors")
         assert all(s["level"] == 2 for s in c.statuses)
         sub = c.subscribe(ch["id"])
-        ros.wait_subscribers(pub, 1, timeout=15)
+        ros.wait_subscribers(pub, 1, timeout=60)
 
         def got():
             pub.publish(String(data="still here"))
@@ -235,7 +235,7 @@ def test_slow_client_drops_stale_messages_memory_stays_bounded(procs, ros):
         slow = _stalled_client(port, ch["id"])
         try:
             sub = fast.subscribe(ch["id"])
-            ros.wait_subscribers(pub, 1, timeout=15)
+            ros.wait_subscribers(pub, 1, timeout=60)
             rss = psutil.Process(bridge.pid).memory_info().rss
             for i in range(160):  # 80 MB through the bridge
                 frame.header.frame_id = f"f{i}"
