@@ -10,7 +10,8 @@ detector, with 640x480 frames (rendered demo scenes, resized):
 2. onnxruntime backend vs the ultralytics/torch backend on the same model (.onnx vs .pt),
    per frame, imgsz 320 and 640.
 3. publish-to-callback time of a 640x480 rgb8 Image between two processes (stamp at publish,
-   received in this process), and the in-process conversion numpy -> Image with
+   received by a second process), with Fast DDS's built-in transports vs config/fastdds.xml
+   (the profile env.sh and the launch files set), and the in-process conversion numpy -> Image with
    ``edgebot_common.image`` (one buffer copy into an ``array.array``) vs the naive
    ``msg.data = arr.ravel().tolist()`` (a Python int per byte) as the baseline.
 4. CPU use of yolo_node (user+sys of its process) over a window while camera_node streams
@@ -72,19 +73,28 @@ def time_calls(fn, args_list, n):
 
 
 def bench_inference(frames, n):
+    """The three are timed in turn on the same frame, call after call, so a change in the
+    machine's load hits them alike (this machine is shared and noisy)."""
     from edgebot_perception.backends import make_backend
     from edgebot_perception.yolo_math import letterbox, to_blob
     res = {}
     for imgsz in (320, 640):
         be = make_backend("onnxruntime", "", imgsz=imgsz, conf=0.25)
-        blobs = [to_blob(letterbox(f, imgsz)[0]) for f in frames]
-        bare = time_calls(lambda b: be.sess.run(None, {be.input_name: b}), blobs, n)
-        full = time_calls(be.infer, frames, n)
         ul = make_backend("ultralytics", "", imgsz=imgsz, conf=0.25)
-        torch_t = time_calls(ul.infer, frames, n)
-        res[imgsz] = {"onnx_bare_run": stats_ms(bare), "onnx_backend_infer": stats_ms(full),
-                      "ultralytics_torch_infer": stats_ms(torch_t),
-                      "onnx_speedup_vs_torch_p50": round(pct(torch_t, 50) / pct(full, 50), 2)}
+        blobs = [to_blob(letterbox(f, imgsz)[0]) for f in frames]
+        calls = {"onnx_bare_run": (lambda i: be.sess.run(None, {be.input_name: blobs[i]})),
+                 "onnx_backend_infer": (lambda i: be.infer(frames[i])),
+                 "ultralytics_torch_infer": (lambda i: ul.infer(frames[i]))}
+        times = {k: [] for k in calls}
+        for i in range(n + 2):
+            for k, fn in calls.items():
+                t0 = time.perf_counter()
+                fn(i % len(frames))
+                if i >= 2:                                  # two warm-up rounds
+                    times[k].append(time.perf_counter() - t0)
+        res[imgsz] = {k: stats_ms(v) for k, v in times.items()}
+        res[imgsz]["onnx_speedup_vs_torch_p50"] = round(
+            pct(times["ultralytics_torch_infer"], 50) / pct(times["onnx_backend_infer"], 50), 2)
         print(f"imgsz {imgsz}: bare ort run p50 {res[imgsz]['onnx_bare_run']['p50_ms']} ms, "
               f"backend infer p50 {res[imgsz]['onnx_backend_infer']['p50_ms']} ms, "
               f"ultralytics/torch p50 {res[imgsz]['ultralytics_torch_infer']['p50_ms']} ms "
@@ -151,23 +161,56 @@ for i in range(int(sys.argv[1])):
 print("done", flush=True)
 """
 
+# The receiving side is a process of its own too (spinning an executor like every node), so
+# both ends run with the transport configuration under test.
+SUBSCRIBER = r"""
+import json, sys, threading, time, rclpy
+from rclpy.executors import SingleThreadedExecutor
+from sensor_msgs.msg import Image
+from edgebot_common import qos
+from edgebot_common.image import image_to_numpy
+rclpy.init()
+node = rclpy.create_node("bench_image_sub")
+lat = []
+def on_img(m):
+    now = node.get_clock().now().nanoseconds
+    assert image_to_numpy(m).shape == (480, 640, 3)
+    lat.append((now - (m.header.stamp.sec * 10**9 + m.header.stamp.nanosec)) * 1e-9)
+node.create_subscription(Image, "bench/image", on_img, qos.IMAGES)
+ex = SingleThreadedExecutor()
+ex.add_node(node)
+threading.Thread(target=ex.spin, daemon=True).start()
+n = int(sys.argv[1])
+deadline = time.monotonic() + 120 + n
+while len(lat) < n and time.monotonic() < deadline:
+    time.sleep(0.1)
+print("LAT " + json.dumps(lat), flush=True)
+"""
 
-def bench_transport(helper, procs, n):
+
+def bench_transport(procs, n):
+    """640x480 rgb8 Image, publish -> callback between two processes: Fast DDS's built-in
+    transports (512 KiB shared-memory segment: the frame goes over UDP loopback in fragments)
+    vs config/fastdds.xml (8 MiB segment), alternating runs in the same window."""
+    import numpy as np
     from sensor_msgs.msg import Image
 
-    from edgebot_common import qos
-    from edgebot_common.image import image_to_numpy, numpy_to_image
-    lat = []
-
-    def on_img(m):
-        now = helper.node.get_clock().now().nanoseconds
-        a = image_to_numpy(m)
-        assert a.shape == (480, 640, 3)
-        lat.append((now - (m.header.stamp.sec * 10**9 + m.header.stamp.nanosec)) * 1e-9)
-    helper.node.create_subscription(Image, "bench/image", on_img, qos.IMAGES)
-    p = procs.start([sys.executable, "-c", PUBLISHER, str(n)], name="bench_image_pub")
-    et.wait_for(lambda: "done" in p.output() or not p.running(), 120 + n, what="publisher")
-    time.sleep(0.5)
+    from edgebot_common.image import numpy_to_image
+    configs = {"builtin_transports": "", "edgebot_fastdds_xml": str(ROOT / "config" / "fastdds.xml")}
+    lat = {k: [] for k in configs}
+    for rnd in range(2):
+        for name, profile in configs.items():
+            env = {"FASTDDS_DEFAULT_PROFILES_FILE": profile}
+            m = n // 2
+            sub = procs.start([sys.executable, "-c", SUBSCRIBER, str(m)], name=f"sub_{name}", env=env)
+            pub = procs.start([sys.executable, "-c", PUBLISHER, str(m + 5)], name=f"pub_{name}",
+                              env=env)
+            et.wait_for(lambda: "LAT " in sub.output() or not sub.running(), 180 + n,
+                        what=f"subscriber ({name})\n{sub.output()[-2000:]}")
+            line = [ln for ln in sub.output().splitlines() if ln.startswith("LAT ")][0]
+            lat[name] += json.loads(line[4:])
+            pub.stop()
+            sub.stop()
     arr = np.random.default_rng(1).integers(0, 256, (480, 640, 3), dtype=np.uint8)
     fast = time_calls(lambda a: numpy_to_image(a, "rgb8"), [arr], 30)
 
@@ -176,14 +219,17 @@ def bench_transport(helper, procs, n):
         m.data = a.ravel().tolist()     # the per-pixel Python path (a list of ints)
         return m
     slow = time_calls(naive, [arr], 3)
-    res = {"publish_to_callback_640x480_rgb8": stats_ms(lat),
+    b, x = stats_ms(lat["builtin_transports"]), stats_ms(lat["edgebot_fastdds_xml"])
+    res = {"publish_to_callback_640x480_rgb8": {"builtin_transports": b, "edgebot_fastdds_xml": x,
+                                                "speedup_p50": round(b["p50_ms"] / x["p50_ms"], 2)},
            "numpy_to_image_ms_p50": round(pct(fast, 50) * 1e3, 3),
            "naive_tolist_ms_p50": round(pct(slow, 50) * 1e3, 1),
            "conversion_speedup": round(pct(slow, 50) / pct(fast, 50), 1)}
-    print(f"640x480 rgb8 publish->callback p50 {res['publish_to_callback_640x480_rgb8']['p50_ms']}"
-          f" ms (n={len(lat)}); numpy_to_image {res['numpy_to_image_ms_p50']} ms vs naive "
-          f"tolist {res['naive_tolist_ms_p50']} ms ({res['conversion_speedup']}x)",
-          flush=True)
+    print(f"640x480 rgb8 publish->callback p50: built-in transports {b['p50_ms']} ms, "
+          f"config/fastdds.xml {x['p50_ms']} ms (p90 {x['p90_ms']}, n={x['n']}, "
+          f"{res['publish_to_callback_640x480_rgb8']['speedup_p50']}x); numpy_to_image "
+          f"{res['numpy_to_image_ms_p50']} ms vs naive tolist {res['naive_tolist_ms_p50']} ms "
+          f"({res['conversion_speedup']}x)", flush=True)
     return res
 
 
@@ -223,34 +269,45 @@ def bench_cpu(frames, helper, procs, seconds):
     return res
 
 
+PARTS = ("inference", "node_latency", "transport", "cpu")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--frames", type=int, default=40, help="samples per measurement")
     ap.add_argument("--cpu-seconds", type=float, default=8.0)
+    ap.add_argument("--only", nargs="+", choices=PARTS, default=list(PARTS),
+                    help="measure these parts only; the others stay as they are in --out")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "perception.json"))
     a = ap.parse_args()
     load = os.getloadavg()
     frames = frames_640()
-    out = {"machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(),
-                       "python": platform.python_version(), "loadavg_at_start": load},
-           "frames": "640x480 rendered demo scenes", "model": "edgebot_objects (shipped)"}
-    out["inference"] = bench_inference(frames, a.frames)
+    outp = pathlib.Path(a.out)
+    out = json.loads(outp.read_text()) if set(a.only) != set(PARTS) and outp.exists() else {}
+    out.update({"machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(),
+                            "python": platform.python_version(), "loadavg_at_start": load},
+                "frames": "640x480 rendered demo scenes", "model": "edgebot_objects (shipped)"})
+    if "inference" in a.only or "node_latency" in a.only:
+        out["inference"] = bench_inference(frames, a.frames)
     helper = et.RosHelper("bench_perception")
     procs = et.Procs()
     try:
-        out["node_latency"] = bench_node_latency(frames, helper, procs, a.frames,
-                                                 out["inference"])
-        procs.stop_all()
-        procs = et.Procs()
-        out["transport"] = bench_transport(helper, procs, max(100, a.frames))
-        procs.stop_all()
-        procs = et.Procs()
-        out["cpu"] = bench_cpu(frames, helper, procs, a.cpu_seconds)
+        if "node_latency" in a.only:
+            out["node_latency"] = bench_node_latency(frames, helper, procs, a.frames,
+                                                     out["inference"])
+            procs.stop_all()
+            procs = et.Procs()
+        if "transport" in a.only:
+            out["transport"] = bench_transport(procs, max(100, a.frames))
+            procs.stop_all()
+            procs = et.Procs()
+        if "cpu" in a.only:
+            out["cpu"] = bench_cpu(frames, helper, procs, a.cpu_seconds)
     finally:
         procs.stop_all()
         helper.close()
-    pathlib.Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    pathlib.Path(a.out).write_text(json.dumps(out, indent=2) + "\n")
+    outp.parent.mkdir(parents=True, exist_ok=True)
+    outp.write_text(json.dumps(out, indent=2) + "\n")
     print(f"wrote {a.out}")
 
 
