@@ -25,18 +25,20 @@ class Streamer:
         self._ros.node.destroy_timer(self._timer)
 
 
-def wait_twist(got, pred, timeout=15.0, what="cmd_vel"):
+# 30 s defaults: the first wait on a collected topic includes DDS discovery of the test's
+# subscription, which takes well over 10 s on a loaded CI machine.
+def wait_twist(got, pred, timeout=30.0, what="cmd_vel"):
     """Wait until the newest Twist in ``got`` satisfies pred(v, w)."""
     return wait_for(lambda: got and pred(got[-1].linear.x, got[-1].angular.z) and got[-1],
                     timeout, what=what)
 
 
-def wait_state(got, pred, timeout=15.0, what="state"):
+def wait_state(got, pred, timeout=30.0, what="state"):
     return wait_for(lambda: got and pred(json.loads(got[-1].data)) and json.loads(got[-1].data),
                     timeout, what=what)
 
 
-def diag_values(diags, node_name, timeout=15.0):
+def diag_values(diags, node_name, timeout=30.0):
     """The key/values of the newest status of ``node_name`` on /diagnostics."""
     def find():
         for arr in reversed(diags):

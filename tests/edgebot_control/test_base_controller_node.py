@@ -41,7 +41,7 @@ def test_known_motions_wheels_and_odometry(procs, ros):
     wc = ros.collect(JointState, "wheel_cmd")
     odom = ros.collect(Odometry, "odom")
     pub = ros.publisher(Twist, "cmd_vel", qos.COMMANDS)
-    ros.wait_subscribers(pub)
+    ros.wait_subscribers(pub, timeout=30)
     wait_for(lambda: wc and odom, 20, what="first wheel_cmd and odom")
     assert wheels(wc[-1]) == (0.0, 0.0)                  # no command: wheels stopped
     assert odom[-1].header.frame_id == "odom" and odom[-1].child_frame_id == "base_link"
@@ -84,7 +84,7 @@ def test_limits_are_applied(procs, ros):
     wc = ros.collect(JointState, "wheel_cmd")
     diags = ros.collect(DiagnosticArray, "/diagnostics")
     pub = ros.publisher(Twist, "cmd_vel", qos.COMMANDS)
-    ros.wait_subscribers(pub)
+    ros.wait_subscribers(pub, timeout=30)
     s = Streamer(ros, pub, twist(5.0, 0.0))              # over max_linear: clamped to 0.3
     want = K.twist_to_wheels(0.3, 0.0, R, L)
     wait_for(lambda: wc and close(wheels(wc[-1]), want, 1e-9), 20, what="clamped to 0.3 m/s")
@@ -101,8 +101,8 @@ def test_odometry_from_wheel_feedback_and_imu(procs, ros):
     odom = ros.collect(Odometry, "odom")
     fb = ros.publisher(JointState, "wheel_states", qos.SENSOR_DATA)
     imu = ros.publisher(Imu, "imu/data", qos.SENSOR_DATA)
-    ros.wait_subscribers(fb)
-    ros.wait_subscribers(imu)
+    ros.wait_subscribers(fb, timeout=30)
+    ros.wait_subscribers(imu, timeout=30)
     # pushed by hand at 10 rad/s without any command: odometry follows the measurement
     f = Streamer(ros, fb, JointState(name=["right_wheel_joint", "left_wheel_joint"],
                                      velocity=[10.0, 10.0]))
@@ -124,8 +124,8 @@ def test_wheel_pid_on_feedback_open_loop_without(procs, ros):
     wc = ros.collect(JointState, "wheel_cmd")
     pub = ros.publisher(Twist, "cmd_vel", qos.COMMANDS)
     fb = ros.publisher(JointState, "wheel_states", qos.SENSOR_DATA)
-    ros.wait_subscribers(pub)
-    ros.wait_subscribers(fb)
+    ros.wait_subscribers(pub, timeout=30)
+    ros.wait_subscribers(fb, timeout=30)
     ff = K.twist_to_wheels(0.2, 0.0, R, L)[0]            # 6.06 rad/s feed-forward
     s = Streamer(ros, pub, twist(0.2, 0.0))
     wait_for(lambda: wc and abs(wheels(wc[-1])[0] - ff) < 1e-9, 20, what="open loop = ff")
@@ -148,7 +148,7 @@ def test_command_timeout_and_bad_commands(procs, ros):
     wc = ros.collect(JointState, "wheel_cmd")
     diags = ros.collect(DiagnosticArray, "/diagnostics")
     pub = ros.publisher(Twist, "cmd_vel", qos.COMMANDS)
-    ros.wait_subscribers(pub)
+    ros.wait_subscribers(pub, timeout=30)
     s = Streamer(ros, pub, twist(0.2, 0.0))
     wait_for(lambda: wc and wheels(wc[-1])[0] > 5.0, 20, what="driving")
     s.msg = twist(math.nan, 0.0)                         # NaN: rejected, counts as silence
@@ -166,7 +166,6 @@ def test_command_timeout_and_bad_commands(procs, ros):
 def test_loop_zeroes_wheels_exactly_when_the_command_expires():
     """In-process check of the invariant behind the timeout stop: every loop sample is
     timed out exactly when it is older than command_timeout after the last command."""
-    import time
     import edgebot_rt as rt
     loop = rt.BaseControlLoop(rate_hz=200.0, command_timeout=0.1, use_feedback=False,
                               max_linear_accel=100.0)
@@ -175,8 +174,12 @@ def test_loop_zeroes_wheels_exactly_when_the_command_expires():
         t_cmd = rt.monotonic_ns() * 1e-9
         assert loop.set_command(0.2, 0.0)
         assert not loop.set_command(math.nan, 0.0)
-        time.sleep(0.4)
-        samples = loop.drain()
+        # drain until the loop has run well past the expiry (a fixed sleep gives a starved
+        # loop thread no guarantee of a cycle after it)
+        samples = []
+        wait_for(lambda: samples.extend(loop.drain())
+                 or any(s[0] > t_cmd + 0.1 + 0.05 for s in samples), 30,
+                 what="loop samples after the command expired")
     finally:
         loop.stop()
     after = [s for s in samples if s[0] > t_cmd]
@@ -214,8 +217,8 @@ def test_odometry_on_simulated_time(procs, ros):
     odom = ros.collect(Odometry, "odom")
     pub = ros.publisher(Twist, "cmd_vel", qos.COMMANDS)
     clock = ros.publisher(Clock, "/clock", qos.CLOCK)
-    ros.wait_subscribers(pub)
-    ros.wait_subscribers(clock)
+    ros.wait_subscribers(pub, timeout=30)
+    ros.wait_subscribers(clock, timeout=30)
     sim = {"ns": 1_000_000_000}
 
     def tick():                                   # 10 ms of simulated time every 20 ms

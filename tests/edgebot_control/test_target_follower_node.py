@@ -29,7 +29,7 @@ def ball(distance, offset=0.0, label="ball", score=0.9):
                        center_y=H / 2, size_x=h, size_y=h)
 
 
-def wait_state(got, name, timeout=20.0):
+def wait_state(got, name, timeout=30.0):
     return wait_for(lambda: got and got[-1].data == name, timeout, what=f"follower state {name}")
 
 
@@ -41,7 +41,7 @@ def test_follow_sequence_on_scripted_detections(procs, ros):
     cmd = ros.collect(Twist, "follower/cmd_vel")
     state = ros.collect(String, "follower/state", qos.LATCHED)
     pub = ros.publisher(Detection2DArray, "detections", qos.RELIABLE)
-    ros.wait_subscribers(pub)
+    ros.wait_subscribers(pub, timeout=30)
     wait_state(state, "search")
     wait_twist(cmd, lambda v, w: (v, w) == (0.0, 0.3), what="search rotation")
     det = Streamer(ros, pub, frame(ball(2.0, offset=0.7), ball(0.5, label="cone")), period=0.1)
@@ -66,8 +66,8 @@ def test_sonar_distance_and_bad_input_counted(procs, ros):
     diags = ros.collect(DiagnosticArray, "/diagnostics")
     pub = ros.publisher(Detection2DArray, "detections", qos.RELIABLE)
     sonar = ros.publisher(Range, "sonar/range", qos.SENSOR_DATA)
-    ros.wait_subscribers(pub)
-    ros.wait_subscribers(sonar)
+    ros.wait_subscribers(pub, timeout=30)
+    ros.wait_subscribers(sonar, timeout=30)
     s = Streamer(ros, sonar, Range(min_range=0.02, max_range=4.0, range=0.5))
     bad = Detection2D(label="ball", score=0.9, center_x=math.nan, center_y=1.0, size_x=5.0,
                       size_y=5.0)
@@ -86,7 +86,7 @@ def test_sonar_distance_and_bad_input_counted(procs, ros):
     wait_state(state, "search")                         # no valid frames: target lost
     # camera_info replaces the configured field of view: fx = 160 px at 320 px -> 90 deg
     info = ros.publisher(CameraInfo, "camera/camera_info", qos.SENSOR_DATA)
-    ros.wait_subscribers(info)
+    ros.wait_subscribers(info, timeout=30)
     ci = Streamer(ros, info, CameraInfo(width=320, height=240,
                                         k=[160.0, 0.0, 160.0, 0.0, 160.0, 120.0, 0.0, 0.0, 1.0]))
     wait_for(lambda: abs(float(diag_values(diags, "target_follower")["hfov_deg"]) - 90.0) < 1e-6,

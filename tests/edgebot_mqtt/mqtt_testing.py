@@ -7,7 +7,6 @@ import pathlib
 import socket
 import subprocess
 import threading
-import time
 from typing import List, Optional
 
 import paho.mqtt.client as mqtt
@@ -102,7 +101,7 @@ class Mosquitto:
         self.conf.write_text("\n".join(lines) + "\n")
         self.proc = None
 
-    def start(self, timeout: float = 20.0) -> "Mosquitto":
+    def start(self, timeout: float = 30.0) -> "Mosquitto":
         self.proc = self.procs.start([MOSQUITTO, "-c", str(self.conf)], name="mosquitto")
         for p in (self.port, self.tls_port, self.ws_port):
             if p:
@@ -127,6 +126,8 @@ class Collector:
         self.lock = threading.Lock()
         self.topics = [topics] if isinstance(topics, str) else list(topics)
         self.connected = threading.Event()
+        self.subscribed = threading.Event()  # every topic of the latest connect acknowledged
+        self._pending_subs = set()
         kw = {}
         if protocol == mqtt.MQTTv311:
             kw["clean_session"] = not persistent
@@ -137,6 +138,7 @@ class Collector:
             self.c.username_pw_set(username, password)
         self.c.on_message = self._on_message
         self.c.on_connect = self._on_connect
+        self.c.on_subscribe = self._on_subscribe
         self.c.on_disconnect = lambda *a: self.connected.clear()
         self.c.reconnect_delay_set(0.2, 1.0)
         self.persistent = persistent
@@ -151,14 +153,25 @@ class Collector:
         else:
             self.c.connect_async(host, port)
         self.c.loop_start()
-        if not self.connected.wait(20):
+        if not self.connected.wait(30):
             raise TimeoutError(f"collector could not connect to {host}:{port}")
-        time.sleep(0.3)  # SUBACK
+        # messages published before the broker acknowledged the subscriptions are not ours
+        if not self.subscribed.wait(30):
+            raise TimeoutError(f"no SUBACK from {host}:{port} for {self.topics}")
 
     def _on_connect(self, client, userdata, flags, rc, props):
-        for t in self.topics:
-            client.subscribe(t, qos=1)
+        with self.lock:
+            self.subscribed.clear()
+            self._pending_subs = set()
+            for t in self.topics:
+                self._pending_subs.add(client.subscribe(t, qos=1)[1])
         self.connected.set()
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, props):
+        with self.lock:
+            self._pending_subs.discard(mid)
+            if not self._pending_subs:
+                self.subscribed.set()
 
     def _on_message(self, client, userdata, msg):
         with self.lock:
@@ -230,3 +243,23 @@ def start_bridge(procs, tmp_path, port, telemetry=(), commands=(), services=(), 
     p = {"config": path, "stats_period": 0.2}
     p.update(params or {})
     return procs.node("edgebot_mqtt", "mqtt_bridge", params=p, name=name)
+
+
+def prime(pub, probe, arrived, timeout: float = 60.0, period: float = 0.2) -> int:
+    """Publish ``probe(k)`` (k = 0, 1, ...) every ``period`` s until ``arrived()``.
+
+    Discovery is asymmetric: ``wait_subscribers`` proves that our writer matched the bridge's
+    reader, not that the bridge's reader matched our writer, and until it has, what we publish
+    is lost. A probe that came through proves the match (the bridge's readers live in one
+    participant, so one route's probe stands for all routes on the topic). Probes must be
+    recognisable so that the checks can leave them out. Returns the number of probes sent."""
+    sent = [0]
+
+    def step():
+        if arrived():
+            return True
+        pub.publish(probe(sent[0]))
+        sent[0] += 1
+        return False
+    wait_for(step, timeout, interval=period, what="a probe through the bridge (DDS matched)")
+    return sent[0]

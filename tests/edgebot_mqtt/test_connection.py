@@ -8,7 +8,7 @@ import time
 import paho.mqtt.client as mqtt
 
 from edgebot_testing import free_port, wait_for
-from mqtt_testing import Collector, start_bridge, stats_of
+from mqtt_testing import Collector, prime, start_bridge, stats_of
 
 IMU_ROUTE = {"ros_topic": "imu/data", "type": "sensor_msgs/msg/Imu",
              "mqtt_topic": "edgebot/{robot_id}/imu", "qos": 1, "fields": ["angular_velocity.z"]}
@@ -19,11 +19,25 @@ def bridge(procs, tmp_path, port, telemetry=(IMU_ROUTE,), broker=None, params=No
                         extra={"broker": broker or {}}, params=params, name=name)
 
 
-def feed(ros, n=5, topic="imu/data"):
+def imu(z):
+    from sensor_msgs.msg import Imu
+    m = Imu()
+    m.angular_velocity.z = float(z)
+    return m
+
+
+def real(entries):
+    """The fed entries (angular_velocity.z 0, 1, ...): the probes of feed() left out."""
+    return [e for e in entries if e["data"]["angular_velocity"]["z"] >= 0.0]
+
+
+def feed(ros, arrived, n=5, topic="imu/data"):
+    """Probes (angular_velocity.z < 0) until ``arrived()`` shows one came through the bridge,
+    then n messages with angular_velocity.z = 0, 1, ..."""
     from sensor_msgs.msg import Imu
     pub = ros.publisher(Imu, topic)
-    ros.wait_subscribers(pub, 1, timeout=30)
-    time.sleep(1.0)  # discovery is asymmetric: let the bridge's reader match us too
+    ros.wait_subscribers(pub, 1, timeout=60)
+    prime(pub, lambda k: imu(-1.0 - k), arrived)
     for i in range(n):
         m = Imu()
         m.angular_velocity.z = float(i)
@@ -42,9 +56,9 @@ def test_mutual_tls_then_wrong_ca_and_rogue_cert(procs, ros, mosquitto, tmp_path
     good = bridge(procs, tmp_path, broker.tls_port, params={
         "broker.tls.ca_file": certs["ca.crt"], "broker.tls.cert_file": certs["client.crt"],
         "broker.tls.key_file": certs["client.key"]}, name="tls_ok")
-    good.wait_output("TLS)", 40)
-    feed(ros, 5)
-    wait_for(lambda: len(sub.entries("edgebot/r1/imu")) >= 5, 30, what="telemetry over TLS")
+    good.wait_output("TLS)", 60)
+    feed(ros, lambda: sub.entries("edgebot/r1/imu"), 5)
+    wait_for(lambda: len(real(sub.entries("edgebot/r1/imu"))) >= 5, 30, what="telemetry over TLS")
     good.stop()
     stats = ros.collect(String, "mqtt/stats")
     # a CA that did not sign the broker's certificate: never connects, says why
@@ -69,10 +83,11 @@ def test_websockets(procs, ros, mosquitto, tmp_path):
     broker = mosquitto(ws=True)
     sub = Collector(broker.port, ["edgebot/r1/imu"])
     b = bridge(procs, tmp_path, broker.ws_port, broker={"transport": "websockets"})
-    b.wait_output("(websockets)", 40)
-    feed(ros, 5)
-    wait_for(lambda: len(sub.entries()) >= 5, 30, what="telemetry over WebSockets")
-    assert [e["data"]["angular_velocity"]["z"] for e in sub.entries()] == [0.0, 1.0, 2.0, 3.0, 4.0]
+    b.wait_output("(websockets)", 60)
+    feed(ros, lambda: sub.entries(), 5)
+    wait_for(lambda: len(real(sub.entries())) >= 5, 30, what="telemetry over WebSockets")
+    assert [e["data"]["angular_velocity"]["z"] for e in real(sub.entries())] == \
+        [0.0, 1.0, 2.0, 3.0, 4.0]
     sub.close()
 
 
@@ -92,9 +107,9 @@ def test_password_acl_denial_and_wrong_password(procs, ros, mosquitto, tmp_path)
     denied = dict(IMU_ROUTE, mqtt_topic="other_robot/imu")
     b = bridge(procs, tmp_path, broker.port, telemetry=[IMU_ROUTE, denied],
                broker={"username": "robot", "password": "s3cret"})
-    b.wait_output("connected to", 40)
-    feed(ros, 5)
-    wait_for(lambda: len(sub.entries("edgebot/r1/imu")) >= 5, 30, what="allowed telemetry")
+    b.wait_output("connected to", 60)
+    feed(ros, lambda: sub.entries("edgebot/r1/imu"), 5)
+    wait_for(lambda: len(real(sub.entries("edgebot/r1/imu"))) >= 5, 30, what="allowed telemetry")
     # the denied route: the broker answers PUBACK "not authorized" (mosquitto 2.0 then closes the
     # connection); counted, dropped, not retried; the bridge reconnects
     s = wait_stats(stats, lambda s: s["broker_rejected"] >= 5 and s["connected"], "ACL refusals")
@@ -134,7 +149,7 @@ def test_silent_broker_spools_and_reports(procs, ros, tmp_path):
     try:
         stats = ros.collect(String, "mqtt/stats")
         bridge(procs, tmp_path, port, broker={"connect_timeout": 1.0})
-        feed(ros, 5)
+        feed(ros, lambda: stats and stats_of(stats)["received"] > 0, 5)
         s = wait_stats(stats, lambda s: "no CONNACK" in s["last_error"] and s["spooled"] >= 5,
                        "CONNACK timeout and spooled data")
         assert not s["connected"] and s["delivered"] == 0 and s["dropped"] == 0
@@ -153,8 +168,8 @@ def test_embedded_broker(procs, ros, tmp_path):
     b.wait_output("connected to", 60)
     sub = Collector(port, ["edgebot/r1/#"], protocol=mqtt.MQTTv311)
     wait_for(lambda: sub.payloads("edgebot/r1/status") == [b"online"], 30, what="retained status")
-    feed(ros, 5)
-    wait_for(lambda: len(sub.entries("edgebot/r1/imu")) >= 5, 30, what="telemetry via amqtt")
+    feed(ros, lambda: sub.entries("edgebot/r1/imu"), 5)
+    wait_for(lambda: len(real(sub.entries("edgebot/r1/imu"))) >= 5, 30, what="telemetry via amqtt")
     b.stop()
     assert "Traceback" not in b.output()
     sub.close()
@@ -194,11 +209,16 @@ def test_launch_file_with_embedded_broker(procs, ros, tmp_path):
     wait_for(lambda: sub.payloads("edgebot/demo/status") == [b"online"], 30, what="status")
     from std_msgs.msg import String
     pub = ros.publisher(String, "follower/state")
-    ros.wait_subscribers(pub, 1, timeout=30)
-    time.sleep(1.0)
+    ros.wait_subscribers(pub, 1, timeout=60)
+
+    def states():
+        return [e for e in sub.entries("edgebot/demo/follower_state")
+                if not e["data"]["data"].startswith("probe")]
+    prime(pub, lambda k: String(data=f"probe {k}"),
+          lambda: sub.entries("edgebot/demo/follower_state"))
     pub.publish(String(data="searching"))
-    wait_for(lambda: sub.entries("edgebot/demo/follower_state"), 30, what="follower state")
-    assert sub.entries("edgebot/demo/follower_state")[0]["data"] == {"data": "searching"}
+    wait_for(states, 30, what="follower state")
+    assert states()[0]["data"] == {"data": "searching"}
     assert "service route(s) left out" in p.output()
     sub.close()
     p.stop()

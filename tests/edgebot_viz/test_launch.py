@@ -7,6 +7,7 @@ import time
 
 from std_msgs.msg import String
 
+from edgebot_common import qos as Q
 from edgebot_testing import ROOT, free_port, wait_for
 from edgebot_viz.ws_client import FoxgloveClient
 
@@ -22,25 +23,30 @@ def test_viz_launch_bridge_and_recorder(procs, ros, tmp_path):
          f"port:={port}", f"output_dir:={out}",
          f"params_file:={ROOT / 'config' / 'foxglove.yaml'}",
          f"robot_description:={ROOT / 'urdf' / 'edgebot_rover.urdf'}"], name="viz_launch")
-    launch.wait_output("Foxglove bridge listening", timeout=40)
-    pub = ros.publisher(String, "viz_test/chatter")
+    launch.wait_output("Foxglove bridge listening", timeout=60)
+    # a deep queue, as in test_recorder.py: what is published while the recorder's reader is
+    # still matching our writer is kept for it
+    pub = ros.publisher(String, "viz_test/chatter", Q.RECORDING)
     with FoxgloveClient(f"ws://127.0.0.1:{port}") as c:
-        desc = c.wait_channel("/robot_description", timeout=20)
-        _, payload, _ = c.next_message(c.subscribe(desc["id"]), timeout=15)
+        desc = c.wait_channel("/robot_description", timeout=60)
+        _, payload, _ = c.next_message(c.subscribe(desc["id"]), timeout=30)
         assert b"<robot" in payload
-        c.wait_channel("/edgebot/transforms")
-    launch.wait_output("recording /viz_test/chatter", timeout=20)
-    ros.wait_subscribers(pub, 1, timeout=15)
+        c.wait_channel("/edgebot/transforms", timeout=60)
+    launch.wait_output("recording /viz_test/chatter", timeout=60)
+    ros.wait_subscribers(pub, 1, timeout=60)
     for i in range(20):
         pub.publish(String(data=f"v{i}"))
         time.sleep(0.02)
-    bags = wait_for(lambda: list(out.iterdir()) if out.exists() else None, 10, what="bag dir")
+    bags = wait_for(lambda: list(out.iterdir()) if out.exists() else None, 30, what="bag dir")
 
     def recorded():
-        topics = viz_readers.metadata(bags[0])["topics_with_message_count"]
+        try:  # metadata.yaml appears at the recorder's first checkpoint
+            topics = viz_readers.metadata(bags[0])["topics_with_message_count"]
+        except Exception:  # not there yet, or being rewritten
+            return False
         return any(t["topic_metadata"]["name"] == "/viz_test/chatter" and t["message_count"] >= 20
                    for t in topics)
-    wait_for(recorded, 20, interval=0.2, what="recorded messages")
+    wait_for(recorded, 60, interval=0.2, what="recorded messages")
     launch.signal(signal.SIGINT)
     assert launch.wait(timeout=30) == 0, launch.output()[-3000:]
     for read in (viz_readers.read_mcap, viz_readers.read_rosbags):

@@ -24,17 +24,26 @@ def start_recorder(procs, out_dir, wrapper=(), **params):
         args += ["-p", f"{k}:={v}"]
     proc = procs.start([*wrapper, ros_executable("edgebot_viz", "mcap_recorder"), "--ros-args", *args],
                        name="mcap_recorder")
-    proc.wait_output("recording to", timeout=30)
+    proc.wait_output("recording to", timeout=60)
     return proc
+
+
+def recorded_count(bag) -> int:
+    """message_count of the bag's metadata as the recorder last checkpointed it (0 before the
+    first checkpoint, or while the file is being rewritten)."""
+    try:
+        return int(viz_readers.metadata(bag)["message_count"])
+    except Exception:
+        return 0
 
 
 def publish_until_recorded(ros, proc, topics):
     # a deep publisher queue too: a loaded machine must not drop samples before the recorder
     pubs = {t: ros.publisher(cls, t.lstrip("/"), Q.RECORDING) for t, cls in topics.items()}
     for t in topics:
-        proc.wait_output(f"recording {t} ", timeout=20)
+        proc.wait_output(f"recording {t} ", timeout=60)
     for pub in pubs.values():
-        ros.wait_subscribers(pub, 1, timeout=15)
+        ros.wait_subscribers(pub, 1, timeout=60)
     return pubs
 
 
@@ -57,7 +66,9 @@ def test_record_and_read_back_with_two_readers(procs, ros, tmp_path):
         pubs["/rec/cmd_vel"].publish(tw)
         not_recorded.publish(String(data="no"))
         time.sleep(0.005)
-    time.sleep(1.5)  # RELIABLE delivery of the tail before stopping
+    # RELIABLE delivery of the tail before stopping: wait until the recorder has it on disk
+    wait_for(lambda: recorded_count(tmp_path / "bag") >= 200, 60, interval=0.1,
+             what="200 messages checkpointed")
     rec.signal(signal.SIGINT)
     assert rec.wait(timeout=20) == 0
     assert "bag closed" in rec.output()
@@ -81,7 +92,7 @@ def test_sigkill_leaves_a_readable_bag(procs, ros, tmp_path):
         pubs["/rec/chatter"].publish(String(data=f"m{i}"))
         time.sleep(0.005)
     bag = tmp_path / "bag"
-    wait_for(lambda: viz_readers.metadata(bag)["message_count"] >= 150, 20, interval=0.1,
+    wait_for(lambda: recorded_count(bag) >= 150, 60, interval=0.1,
              what="checkpointed messages")
     rec.signal(signal.SIGKILL)
     rec.wait(timeout=10)
@@ -100,7 +111,7 @@ def test_disk_full_stops_recording_cleanly_and_keeps_what_was_written(procs, ros
     for i in range(400):
         pubs["/rec/chatter"].publish(String(data=f"{i:04d}{blob}"))
         time.sleep(0.003)
-    rec.wait_output("recording stopped", timeout=30)
+    rec.wait_output("recording stopped", timeout=60)
     out = rec.output()
     assert "File too large" in out or "errno 27" in out
     time.sleep(0.5)
@@ -125,7 +136,8 @@ def test_rotation_by_size(procs, ros, tmp_path):
     for i in range(150):
         pubs["/rec/chatter"].publish(String(data=f"{i:04d}" + "y" * 300))
         time.sleep(0.003)
-    time.sleep(1.5)
+    wait_for(lambda: recorded_count(tmp_path / "bag") >= 150, 60, interval=0.1,
+             what="150 messages checkpointed")
     rec.signal(signal.SIGINT)
     assert rec.wait(timeout=20) == 0
     bag = tmp_path / "bag"
