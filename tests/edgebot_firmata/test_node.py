@@ -11,7 +11,7 @@ from std_msgs.msg import Bool, Float32, Float64
 
 from edgebot_common import qos as Q
 from edgebot_firmata.virtual_arduino import VirtualArduino
-from edgebot_testing import wait_for
+from edgebot_testing import SLACK, wait_for
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 DEMO_MAP = str(ROOT / "config" / "firmata.yaml")
@@ -96,17 +96,30 @@ def test_pin_map_to_topics_in_both_directions(procs, ros, board):
     for pub in (cmd, lamp, led, pan):
         ros.wait_subscribers(pub, timeout=30)
 
+    # The default command_timeout is 0.25 s: motors and the lamp go back to safe values soon
+    # after the last command, so every command is streamed while its effect is checked, and
+    # the pins are read together in the same poll (a stalled test would otherwise see them
+    # already reset by the timeout). Streaming also covers the node's subscriptions matching
+    # our publishers later than ours matched theirs.
+    pins = {}
+
     def drive():
         cmd.publish(wheel_cmd(7.5, -15.0))    # rad/s; max_wheel_speed 15 -> duty 0.5, -1
-        return b.output(5) == 128 and b.output(6) == 255
+        pins.update({p: b.output(p) for p in (5, 6, 7, 8, 4, 3)})
+        return pins[5] == 128 and pins[6] == 255
     wait_for(drive, 20, interval=0.05, what="motor pins")
-    assert (b.output(7), b.output(8)) == (1, 0)           # left forward
-    assert (b.output(4), b.output(3)) == (1, 0)           # right reversed mount, backwards
-    lamp.publish(Float64(data=0.5))
-    led.publish(Bool(data=True))
-    pan.publish(Float64(data=0.5))
-    wait_for(lambda: b.output(10) == 128 and b.output(13) == 1, 20, what="lamp and led")
-    wait_for(lambda: b.output(9) == round((0.5 + 1.5708) / 3.1416 * 180), 20, what="servo")
+    assert (pins[7], pins[8]) == (1, 0)                   # left forward
+    assert (pins[4], pins[3]) == (1, 0)                   # right reversed mount, backwards
+
+    def lamp_and_led():
+        lamp.publish(Float64(data=0.5))
+        led.publish(Bool(data=True))
+        pan.publish(Float64(data=0.5))
+        return b.output(10) == 128 and b.output(13) == 1
+    wait_for(lamp_and_led, 20, interval=0.05, what="lamp and led")
+    wait_for(lambda: pan.publish(Float64(data=0.5))
+             or b.output(9) == round((0.5 + 1.5708) / 3.1416 * 180), 20, interval=0.05,
+             what="servo")
     node.stop()
     assert node.popen.returncode == 0
     # shutdown: safe outputs and a board reset, no keep-alive expiry needed
@@ -118,27 +131,33 @@ def test_command_timeout_makes_outputs_safe(procs, ros, board):
     b, link = board()
     timeout = 1.0
     node = start_node(procs, link, command_timeout=timeout)
-    safe_at = []
-    b.add_output_listener(lambda pin, mode, v: safe_at.append(time.monotonic())
-                          if pin == 5 and v == 0 else None)
+    pin5 = []                                  # (board time, value) of every change of pin 5
+    b.add_output_listener(lambda pin, mode, v: pin5.append((time.monotonic(), v))
+                          if pin == 5 else None)
     connected(node)
     cmd = ros.publisher(JointState, "wheel_cmd", Q.COMMANDS)
     lamp = ros.publisher(Float64, "lamp/cmd", Q.COMMANDS)
     ros.wait_subscribers(cmd, timeout=30)
     ros.wait_subscribers(lamp, timeout=30)
-    last = 0.0
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 30 * SLACK
     while b.output(5) != 64 and time.monotonic() < deadline:
         cmd.publish(wheel_cmd(3.75, 3.75))
         lamp.publish(Float64(data=1.0))
-        last = time.monotonic()
         time.sleep(0.05)
     assert b.output(5) == 64 and b.output(6) == 64
-    safe_at.clear()
+    # The last command is a different duty (68), published once (the link is matched by now:
+    # commands arrive), so the moment the node acted on it shows on the board. The timeout is
+    # measured from there - from when the node got its last command, as the node promises -
+    # not from our publish(), which adds DDS delivery time to the measurement on a loaded
+    # machine. In-order delivery: when 68 shows, no older command is still to come.
+    cmd.publish(wheel_cmd(4.0, 4.0))
+    wait_for(lambda: any(v == 68 for _, v in pin5), 10, what="the last command on the board")
     wait_for(lambda: b.output(5) == 0 and b.output(6) == 0, 10, what="motors stopped")
     wait_for(lambda: b.output(10) == 0, 10, what="lamp off")
+    last = max(t for t, v in pin5 if v == 68)
+    safe_at = [t for t, v in pin5 if v == 0 and t > last]
     # the bound: safe within 1.5x command_timeout of the last command
-    assert safe_at and safe_at[0] - last <= 1.5 * timeout
+    assert safe_at and safe_at[0] - last <= 1.5 * timeout, (safe_at[:1], last)
     assert node.running()
 
 
@@ -154,27 +173,26 @@ def test_bad_commands_are_rejected_counted_and_never_forwarded(procs, ros, board
         ros.wait_subscribers(pub, timeout=30)
     moved = []
     b.add_output_listener(lambda pin, mode, v: moved.append((pin, v)) if pin in (5, 6) else None)
-    for _ in range(5):
+
+    # streamed until counted: wait_subscribers proves only that our publishers matched the
+    # node's subscriptions, not that the node already accepts what we send
+    def rejected():
         cmd.publish(wheel_cmd(float("nan"), 1.0))
         cmd.publish(wheel_cmd(float("inf"), float("-inf")))
         cmd.publish(JointState(name=WHEELS, velocity=[1.0]))        # lengths differ
         cmd.publish(wheel_cmd(1.0, 1.0, names=["front_wheel", "back_wheel"]))
         pan.publish(Float64(data=float("nan")))
         lamp.publish(Float64(data=float("inf")))
-        time.sleep(0.05)
-
-    def rejected():
         s = diag_status(diags, "link")
         return s is not None and int(diag_value(s, "rejected_non_finite") or 0) >= 10 \
             and int(diag_value(s, "rejected_malformed_wheel_cmd") or 0) >= 1 \
             and int(diag_value(s, "rejected_unknown_joint") or 0) >= 1
-    wait_for(rejected, 30, what="rejections in diagnostics")
+    wait_for(rejected, 30, interval=0.05, what="rejections in diagnostics")
     assert moved == [] and b.output(5) == 0 and b.output(9) == 90
     # out of range: clamped, never forwarded as is
-    cmd.publish(wheel_cmd(1e6, -1e6))
-    lamp.publish(Float64(data=7.0))
-    wait_for(lambda: b.output(5) == 255 and b.output(6) == 255 and b.output(10) == 255, 20,
-             what="clamped to full duty")
+    wait_for(lambda: cmd.publish(wheel_cmd(1e6, -1e6)) or lamp.publish(Float64(data=7.0))
+             or (b.output(5) == 255 and b.output(6) == 255 and b.output(10) == 255), 20,
+             interval=0.05, what="clamped to full duty")
     wait_for(lambda: int(diag_value(diag_status(diags, "link"), "rejected_out_of_range") or 0)
              >= 3, 20, what="out of range counted")
     assert node.running()

@@ -49,7 +49,8 @@ def test_publishes_raw_and_fused_static_tilt_and_temperature(procs, ros, tmp_pat
         raw = ros.collect(Imu, NS + "/imu/data_raw", qos.SENSOR_DATA)
         data = ros.collect(Imu, NS + "/imu/data", qos.SENSOR_DATA)
         temp = ros.collect(Temperature, NS + "/imu/temperature", qos.SENSOR_DATA)
-        wait_for(lambda: len(data) > 50 and temp, START, what="imu/data and temperature")
+        wait_for(lambda: len(data) > 50 and raw and temp, START,
+                 what="imu/data, imu/data_raw and temperature")
         assert "edgebot_rt" in node.output(), node.output()
         m = data[-1]
         assert m.header.frame_id == "imu_link" and raw[-1].header.frame_id == "imu_link"
@@ -159,8 +160,11 @@ def test_spikes_dropped_and_bus_errors_retried_and_reported(procs, ros, tmp_path
         # no spike made it out
         assert all(abs(m.linear_acceleration.x) < 5.0 and abs(m.angular_velocity.z) < 1.0
                    for m in data)
-        wait_for(lambda: int(diag_values(diags, "connection", spec)[1].get("bus_errors.EIO", 0)) >= 2,
-                 START, what="EIO counted")
+        # the errors are counted as they happen, the successful retry after them: a status
+        # taken in between has EIO 2 and retried_ok 0, so wait for both
+        wait_for(lambda: int(diag_values(diags, "connection", spec)[1].get("bus_errors.EIO", 0)) >= 2
+                 and int(diag_values(diags, "connection", spec)[1].get("retried_ok", 0)) >= 1,
+                 START, what="EIO counted and retried")
         st, vals = diag_values(diags, "connection", spec)
         assert int(vals["retried_ok"]) >= 1 and vals["bus"] == spec
         # the device vanishes: the node keeps running, reports it, and recovers
@@ -270,6 +274,8 @@ def test_fifo_mode_publishes_every_sample_with_chip_clock_stamps(procs, ros, tmp
         data = ros.collect(Imu, NS + "/imu/data", qos.SENSOR_DATA)
         wait_for(lambda: len(raw) > 600, START, what="500 Hz through the FIFO")
         node.wait_output("start-up gyro bias", START)
+        # imu/data is its own topic (own discovery) next to the 600 raw samples waited for
+        wait_for(lambda: data, START, what="imu/data in FIFO mode")
         stamps = [m.header.stamp.sec + m.header.stamp.nanosec * 1e-9 for m in raw[-400:]]
         periods = sorted(b - a for a, b in zip(stamps, stamps[1:]))
         # within one FIFO batch the stamps are exactly the chip's 2 ms apart

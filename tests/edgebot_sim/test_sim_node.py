@@ -37,12 +37,18 @@ def test_clock_truth_wheels_and_driving(procs, ros):
     pub = ros.publisher(JointState, "wheel_cmd", qos.COMMANDS)
     ros.wait_subscribers(pub, 1, timeout=30)
 
+    moving = []
+
     def drive():
         pub.publish(JointState(name=["left_wheel_joint", "right_wheel_joint"],
                                velocity=[8.0, 8.0]))
-        return truth[-1].pose.pose.position.x > x0 + 0.3 and abs(wheels[-1].velocity[0]) > 6
+        # read together, while still commanding: once the test stops publishing, the
+        # wheel_cmd timeout stops the rover (a stalled test would see it slowing down)
+        t = truth[-1]
+        moving[:] = [t]
+        return t.pose.pose.position.x > x0 + 0.3 and abs(wheels[-1].velocity[0]) > 6
     wait_for(drive, 60, interval=0.05, what="the rover to drive forward")
-    assert abs(truth[-1].twist.twist.linear.x) > 0.15           # body frame, forward
+    assert abs(moving[0].twist.twist.linear.x) > 0.15           # body frame, forward
     # garbage commands are rejected, not obeyed (and the node survives them)
     for _ in range(5):
         pub.publish(JointState(name=["left_wheel_joint"], velocity=[1e9, 3.0]))
@@ -131,6 +137,7 @@ def test_reset_starts_a_new_seeded_episode_without_turning_the_clock_back(procs,
     assert abs(p.x - expected.start.x) < 0.02 and abs(p.y - expected.start.y) < 0.02
     t = [m.clock.sec + m.clock.nanosec * 1e-9 for m in list(clock)]
     assert all(b >= a for a, b in zip(t, t[1:])) and t[-1] > t_before
-    wait_for(lambda: json.loads(status[-1].data)["episode"] == 1, 30, what="status of episode 1")
+    wait_for(lambda: status and json.loads(status[-1].data)["episode"] == 1, 30,
+             what="status of episode 1")
     st = json.loads(status[-1].data)
     assert st["seed"] == 5 and st["episode_start"] > 0 and st["reached"] is False

@@ -71,9 +71,12 @@ def test_virtual_devices_through_driver_nodes(procs, ros, tmp_path):
         return abs(_yaw(truth[-1]) - yaw0) > 0.5
     wait_for(turning, 60, interval=0.05, what="the rover to turn on wheel_cmd")
     n = len(imu_raw)
-    wait_for(lambda: len(imu_raw) > n + 20, 30, interval=0.05, what="IMU while turning")
-    pub.publish(JointState(name=["left_wheel_joint", "right_wheel_joint"],
-                           velocity=[-4.0, 4.0]))
+    # keep commanding while the samples come: firmata_node's command timeout (0.25 s) stops
+    # the wheels soon after the last command, and a stalled test would sample the rover
+    # slowing down instead of turning
+    wait_for(lambda: pub.publish(JointState(name=["left_wheel_joint", "right_wheel_joint"],
+                                            velocity=[-4.0, 4.0])) or len(imu_raw) > n + 20,
+             30, interval=0.05, what="IMU while turning")
     gz = max(m.angular_velocity.z for m in imu_raw[n:])
     # diff drive: r * (wr - wl) / track = 0.033 * 8 / 0.16 = 1.65 rad/s (wheel slip: less)
     assert 0.8 < gz < 2.2, gz
