@@ -18,9 +18,9 @@ free local port; a paho subscriber in this process counts what reaches the broke
 4. CPU per 1,000 messages: CPU time (user+sys) of the bridge process during item 1, and of the
    bare paho publisher process.
 
-    source env.sh && python benchmarks/bench_mqtt.py [--n 3000]
+    source env.sh && python benchmarks/bench_mqtt.py [--n 3000] [--out FILE]
 
-Prints the figures and writes benchmarks/results/mqtt.json (with the machine).
+Prints the figures and writes benchmarks/results/mqtt.json, or FILE (with the machine).
 """
 from __future__ import annotations
 
@@ -322,6 +322,8 @@ def main():
     ap.add_argument("--n", type=int, default=3000)
     ap.add_argument("--rate", type=float, default=100.0)
     ap.add_argument("--seconds", type=float, default=5.0)
+    ap.add_argument("--out", type=pathlib.Path, default=None,
+                    help="where to write the JSON results (default benchmarks/results/mqtt.json)")
     args = ap.parse_args()
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="bench-mqtt-"))
     procs = et.Procs()
@@ -401,10 +403,10 @@ def main():
         bare_counter.close()
         bridge_counter.close()
         out["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
-        res_dir = ROOT / "benchmarks" / "results"
-        res_dir.mkdir(parents=True, exist_ok=True)
-        (res_dir / "mqtt.json").write_text(json.dumps(out, indent=2) + "\n")
-        print(f"wrote {res_dir / 'mqtt.json'}")
+        out_path = args.out or ROOT / "benchmarks" / "results" / "mqtt.json"
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        out_path.write_text(json.dumps(out, indent=2) + "\n")
+        print(f"wrote {out_path}")
     finally:
         if helper is not None:
             helper.close()

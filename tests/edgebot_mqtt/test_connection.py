@@ -206,7 +206,7 @@ def test_launch_file_with_embedded_broker(procs, ros, tmp_path):
                     name="launch_mqtt")
     p.wait_output("connected to", 90)
     sub = Collector(port, ["edgebot/demo/#"], protocol=mqtt.MQTTv311)
-    wait_for(lambda: sub.payloads("edgebot/demo/status") == [b"online"], 30, what="status")
+    wait_for(lambda: sub.payloads("edgebot/demo/status")[-1:] == [b"online"], 30, what="status")
     from std_msgs.msg import String
     pub = ros.publisher(String, "follower/state")
     ros.wait_subscribers(pub, 1, timeout=60)

@@ -8,6 +8,7 @@ import json
 import threading
 import time
 
+from rclpy.exceptions import InvalidHandle
 from rclpy.node import Node
 from std_msgs.msg import String
 
@@ -20,11 +21,15 @@ from edgebot_common.ros_params import declare_params
 from edgebot_common.throttle import RejectCounter
 
 from . import config as C
-from . import encoding, images
+from . import encoding, images, msgconv
 from .commands import Rejected, Validator
 from .link import MqttLink
 from .ratelimit import Decimator
 from .spool import Spool
+
+#: messages one subscription callback handles at most: the one the executor took, then what is
+#: already waiting in the same reader's queue (in order), without a wait-set round trip each
+DRAIN_MAX = 64
 
 SPECS = [
     ParamSpec("config", "", "bridge mapping YAML (telemetry, commands, services, broker, spool); "
@@ -76,12 +81,19 @@ def _overrides(p: dict) -> dict:
 
 
 class _Route:
-    def __init__(self, route: C.TelemetryRoute):
+    def __init__(self, route: C.TelemetryRoute, cls=None):
         self.r = route
         self.decimator = Decimator(route.max_rate)
         self.batcher = (encoding.Batcher(route.batch_max_messages, route.batch_max_delay)
                         if route.batch_max_messages > 1 else None)
         self.received = 0
+        self.sub = None
+        # message -> dict, compiled once for the type; with ``fields`` only the top-level
+        # fields they go through (+ header, for the stamp) are converted
+        self.convert = None
+        if cls is not None and route.encoding != "cdr" and not route.image_max_width:
+            only = msgconv.top_level(list(route.fields) + ["header"]) if route.fields else None
+            self.convert = msgconv.converter(cls, only)
 
 
 class MqttBridge(Node):
@@ -144,14 +156,15 @@ class MqttBridge(Node):
         # robot -> cloud
         self.routes = []
         for r in cfg.telemetry:
-            route = _Route(r)
             cls = get_message_class(r.type)
+            route = _Route(r, cls)
             # the named profile, with a deeper history: a burst must wait in the reader's queue
             # rather than overwrite samples the bridge has not taken yet
             profile = copy.copy(Q.by_name(r.ros_qos))
             profile.depth = r.ros_depth
-            self.create_subscription(cls, r.ros_topic, lambda m, rt=route: self._on_ros(rt, m),
-                                     profile, raw=(r.encoding == "cdr"))
+            route.sub = self.create_subscription(
+                cls, r.ros_topic, lambda m, rt=route: self._on_ros(rt, m), profile,
+                raw=(r.encoding == "cdr"))
             self.routes.append(route)
         if any(rt.batcher for rt in self.routes):
             self.create_timer(0.02, self._flush_due)
@@ -170,6 +183,22 @@ class MqttBridge(Node):
 
     # -- robot -> cloud ------------------------------------------------------------------------
     def _on_ros(self, rt: _Route, msg) -> None:
+        """Subscription callback: this message, then those already queued behind it."""
+        self._on_message(rt, msg)
+        sub = rt.sub
+        if sub is None:
+            return
+        for _ in range(DRAIN_MAX - 1):
+            try:
+                with sub.handle:
+                    taken = sub.handle.take_message(sub.msg_type, sub.raw)
+            except InvalidHandle:  # destroyed (shutting down)
+                return
+            if taken is None:
+                return
+            self._on_message(rt, taken[0])
+
+    def _on_message(self, rt: _Route, msg) -> None:
         rt.received += 1
         if not rt.decimator.allow():
             return
@@ -186,7 +215,7 @@ class MqttBridge(Node):
                 self.rejects.reject("bad_image", f"{r.ros_topic}: {e}")
                 return
         else:
-            data = to_dict(msg, bytes_as=r.bytes)
+            data = rt.convert(msg, r.bytes)
         body = encoding.body(data, r.fields, stamp=None)
         if rt.batcher is None:
             self.link.send(r.mqtt_topic, lambda s: encoding.single(s[0], body), qos=r.qos,

@@ -480,5 +480,6 @@ class MqttLink:
                 self._process_acks()
                 self._lost_connection(self._lost or mqtt.error_string(rc))
                 continue
-            with self._lock:
-                self._pump()
+            if self._connected and self._cursor < self._spool_top:  # re-checked under the lock
+                with self._lock:
+                    self._pump()
