@@ -44,6 +44,13 @@ def run_node(factory: Callable[[], "rclpy.node.Node"], args: Optional[list] = No
             executor.spin()
         except (KeyboardInterrupt, ExternalShutdownException):
             pass
+        except Exception:
+            # SIGINT/SIGTERM shut the context down (rclpy's signal handler); when that lands
+            # between the executor's "still ok?" check and its building the next wait set,
+            # rclpy raises RCLError("context is not valid") instead of
+            # ExternalShutdownException. That is the same clean stop, not a crash.
+            if executor.context.ok():
+                raise
     except Exception:
         traceback.print_exc()
         code = 1
