@@ -281,6 +281,15 @@ class ImuNode(Node):
 
     # -- read loop -----------------------------------------------------------------------------
     def _loop(self) -> None:
+        try:
+            self._read_loop()
+        except Exception:
+            # SIGINT/SIGTERM shut the ROS context down before run_node stops this thread (in
+            # shutdown()): a publish in between raises. That is the node stopping, not a crash.
+            if self.context.ok():
+                raise
+
+    def _read_loop(self) -> None:
         period = 1.0 / self.p["rate_hz"]
         backoff = Backoff(0.2, 5.0)
         next_t = time.monotonic()
