@@ -42,6 +42,29 @@ def prime(publish, outs, what):
              interval=0.3, what=f"{what} (probe frames answered)")
 
 
+class RawAndCompressed:
+    """Two yolo_nodes - one on ``camera/image_raw`` (Image), ``yolo_c`` on its compressed
+    stream publishing ``detections_c`` - their detections, and our publishers to both,
+    primed with ``probe_img`` (sent as ``codec``) until both nodes answered."""
+
+    def __init__(self, procs, ros, probe_img, codec, raw_name="yolo_node", raw_params=None):
+        self.raw_node = procs.node("edgebot_perception", "yolo_node", name=raw_name,
+                                   params=raw_params or {})
+        self.c_node = procs.node("edgebot_perception", "yolo_node", "-r", "__node:=yolo_c",
+                                 "-r", "detections:=detections_c", name="yolo_c",
+                                 params={"input": "compressed"})
+        self.out_raw = ros.collect(Detection2DArray, "detections")
+        self.out_c = ros.collect(Detection2DArray, "detections_c")
+        self.pub_raw = ros.publisher(Image, "camera/image_raw", qos.IMAGES)
+        self.pub_c = ros.publisher(CompressedImage, "camera/image_raw/compressed", qos.IMAGES)
+        ros.wait_subscribers(self.pub_raw, timeout=T)
+        ros.wait_subscribers(self.pub_c, timeout=T)
+        ok, data = cv2.imencode(f".{codec}", probe_img)
+        prime(lambda: self.pub_raw.publish(numpy_to_image(probe_img, "bgr8", PROBE, "camera_link"))
+              or self.pub_c.publish(bytes_to_compressed(data, codec, PROBE, "camera_link")),
+              [self.out_raw, self.out_c], "both nodes up")
+
+
 def detector_values(diags, node_name="yolo_node"):
     for arr in reversed(diags):
         for st in arr.status:
@@ -56,22 +79,11 @@ def key(dets):
 
 
 def test_image_and_compressed_inputs_give_the_same_detections(procs, ros):
-    raw_node = procs.node("edgebot_perception", "yolo_node", name="yolo_raw",
-                          params={"input": "raw"})
-    jpg_node = procs.node("edgebot_perception", "yolo_node", "-r", "detections:=detections_c",
-                          "-r", "__node:=yolo_c", name="yolo_c", params={"input": "compressed"})
-    out_raw = ros.collect(Detection2DArray, "detections")
-    out_c = ros.collect(Detection2DArray, "detections_c")
-    pub_raw = ros.publisher(Image, "camera/image_raw", qos.IMAGES)
-    pub_c = ros.publisher(CompressedImage, "camera/image_raw/compressed", qos.IMAGES)
-    ros.wait_subscribers(pub_raw, timeout=T)
-    ros.wait_subscribers(pub_c, timeout=T)
     scenes = rendered()[:4]
-    probe_img = scenes[0][0]
-    ok, probe_png = cv2.imencode(".png", probe_img)
-    prime(lambda: (pub_raw.publish(numpy_to_image(probe_img, "bgr8", PROBE, "camera_link")),
-                   pub_c.publish(bytes_to_compressed(probe_png, "png", PROBE, "camera_link")))
-          and None, [out_raw, out_c], "both nodes up")
+    pair = RawAndCompressed(procs, ros, scenes[0][0], "png", raw_name="yolo_raw",
+                            raw_params={"input": "raw"})
+    raw_node, jpg_node = pair.raw_node, pair.c_node
+    out_raw, out_c, pub_raw, pub_c = pair.out_raw, pair.out_c, pair.pub_raw, pair.pub_c
 
     def real(out):
         return [m for m in list(out) if not is_probe(m)]
@@ -174,25 +186,15 @@ def test_newest_frame_under_a_slow_consumer(procs, ros):
 
 
 def test_bad_inputs_are_counted_and_skipped(procs, ros):
-    raw_node = procs.node("edgebot_perception", "yolo_node",
-                          params={"expected_width": 320, "expected_height": 240})
-    c_node = procs.node("edgebot_perception", "yolo_node", "-r", "__node:=yolo_c",
-                        "-r", "detections:=detections_c", name="yolo_c",
-                        params={"input": "compressed"})
-    dets = ros.collect(Detection2DArray, "detections")
-    dets_c = ros.collect(Detection2DArray, "detections_c")
     diags = ros.collect(DiagnosticArray, "/diagnostics")
-    pub = ros.publisher(Image, "camera/image_raw", qos.IMAGES)
-    pub_c = ros.publisher(CompressedImage, "camera/image_raw/compressed", qos.IMAGES)
-    ros.wait_subscribers(pub, timeout=T)
-    ros.wait_subscribers(pub_c, timeout=T)
     img = rendered()[0][0]
     ok, jpg = cv2.imencode(".jpg", img)
     # good probe frames until both nodes answer: their subscriptions have matched ours, so
     # none of the bad frames below is lost before it is counted
-    prime(lambda: pub.publish(numpy_to_image(img, "bgr8", PROBE))
-          or pub_c.publish(bytes_to_compressed(jpg, "jpeg", PROBE)), [dets, dets_c],
-          "both nodes up")
+    pair = RawAndCompressed(procs, ros, img, "jpeg",
+                            raw_params={"expected_width": 320, "expected_height": 240})
+    raw_node, c_node = pair.raw_node, pair.c_node
+    dets, dets_c, pub, pub_c = pair.out_raw, pair.out_c, pair.pub_raw, pair.pub_c
 
     def rejected(node_name):
         v = detector_values(diags, node_name)
