@@ -5,7 +5,8 @@ import math
 import pytest
 
 from edgebot_common.msg_dict import to_dict
-from edgebot_mqtt import encoding, msgconv
+from edgebot_common import msgconv
+from edgebot_mqtt import encoding
 
 
 def samples():

@@ -12,6 +12,7 @@ from rclpy.exceptions import InvalidHandle
 from rclpy.node import Node
 from std_msgs.msg import String
 
+from edgebot_common import msgconv
 from edgebot_common import qos as Q
 from edgebot_common.diagnostics import ERROR, OK, WARN, Diagnostics
 from edgebot_common.msg_dict import get_message_class, to_dict
@@ -21,7 +22,7 @@ from edgebot_common.ros_params import declare_params
 from edgebot_common.throttle import RejectCounter
 
 from . import config as C
-from . import encoding, images, msgconv
+from . import encoding, images
 from .commands import Rejected, Validator
 from .link import MqttLink
 from .ratelimit import Decimator

@@ -19,7 +19,7 @@ from __future__ import annotations
 import keyword
 from typing import Any, Callable, Dict, FrozenSet, Iterable, Optional, Tuple
 
-from edgebot_common.msg_dict import to_dict
+from .msg_dict import to_dict
 
 #: field types whose Python value is an int, float, bool or str, which to_dict returns unchanged
 PLAIN_TYPES = frozenset({
