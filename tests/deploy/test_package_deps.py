@@ -35,6 +35,7 @@ THIRD_PARTY = {
     "PIL": ("python3-pil", "pillow"),
     "lxml": ("python3-lxml", "lxml"),
     "pytest": ("python3-pytest", "pytest"),
+    "pydantic": (None, "pydantic"),  # pip: Ubuntu 24.04/Debian 12 ship pydantic 1.x
     "setuptools": ("python3-setuptools", None),
     "pymata4": (None, "pymata4"),
     "pybullet": (None, "pybullet"),

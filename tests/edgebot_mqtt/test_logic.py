@@ -205,3 +205,36 @@ def test_image_option_only_for_images():
     cfg = C.parse(base(telemetry=[{"ros_topic": "camera/image_raw", "type": "sensor_msgs/msg/Image",
                                    "mqtt_topic": "x", "image": {"max_width": 160, "quality": 50}}]))
     assert (cfg.telemetry[0].image_max_width, cfg.telemetry[0].image_quality) == (160, 50)
+
+
+@pytest.mark.parametrize("data, text", [
+    (base(limits={"max_publish_rate": float("nan")}),
+     "limits.max_publish_rate = nan: must be a finite number"),
+    (base(broker={"connect_timeout": float("inf")}), "broker.connect_timeout = inf: must be a finite"),
+    (base(broker={"reconnect": {"initial": float("nan")}}), "broker.reconnect.initial = nan"),
+    (base(services=[{"mqtt_topic": "s", "service": "estop", "type": "std_srvs/srv/SetBool",
+                     "timeout": float("nan")}]), "services[0].timeout = nan: must be a finite"),
+    (base(broker={"port": True}), "broker.port = True: must be an integer"),
+    (base(broker={"port": "1883"}), "broker.port = '1883': must be an integer"),
+    (base(broker=5), "broker = 5: must be a mapping"),
+    (base(telemetry=[{"ros_topic": "a", "type": "std_msgs/msg/String"}]),
+     "telemetry[0].mqtt_topic = None: is required"),
+    (base(telemetry=[{"ros_topic": "a", "type": "std_msgs/msg/String", "mqtt_topic": "x",
+                      "batch": {"size": 3}}]),
+     "telemetry[0].batch.size = 3: unknown key (allowed: max_delay, max_messages)"),
+    (base(commands=[{"mqtt_topic": "c", "ros_topic": "cmd_vel", "type": "geometry_msgs/msg/Twist",
+                     "ranges": {"linear.x": [0]}}]), "ranges.linear.x = [0]: must be [min, max]"),
+])
+def test_config_finite_strict_and_unknown_keys(data, text):
+    """pydantic models: NaN/inf, bools for numbers, strings for integers and unknown keys are
+    refused with the key path, the value and what is allowed."""
+    with pytest.raises(C.ConfigError) as e:
+        C.parse(data)
+    assert text in str(e.value)
+
+
+def test_config_error_names_the_file(tmp_path):
+    (tmp_path / "map.yaml").write_text("robot_id: a\nlimits: {max_publish_rate: .nan}\n")
+    with pytest.raises(C.ConfigError) as e:
+        C.load(str(tmp_path / "map.yaml"), {"spool": {"path": ":memory:"}})
+    assert str(e.value).startswith(f"{tmp_path / 'map.yaml'}: limits.max_publish_rate = nan")

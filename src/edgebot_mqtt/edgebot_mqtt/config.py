@@ -2,20 +2,31 @@
 
 ``load(path, overrides)`` reads the mapping YAML, merges it over its profile (``profile: aws_iot``
 -> ``mqtt/aws_iot.yaml`` next to the mapping file, or a path) and the overrides (from ROS
-parameters) over it, checks every key and returns a :class:`BridgeConfig`. Errors are
-:class:`ConfigError` naming the key path, the value and what is allowed, e.g.::
+parameters) over it, checks every key and returns a :class:`BridgeConfig`.
 
-    telemetry[2].qos = 3: must be one of [0, 1]
+Two passes, one definition of every key and default:
+
+1. shape: pydantic models (the ones below) -- unknown keys forbidden, strict types (no bool
+   for a number, no string for an integer), finite numbers only (NaN/inf rejected), ranges;
+2. meaning: ``{robot_id}`` templates, MQTT topic and ROS name syntax, message types and field
+   paths, file existence, combinations of keys (:func:`_finish`).
+
+Errors are :class:`ConfigError` naming the file (when there is one), the key path, the value
+and what is allowed, e.g.::
+
+    /path/mqtt_bridge.yaml: telemetry[2].qos = 3: must be one of [0, 1]
 """
 from __future__ import annotations
 
 import copy
 import os
 import re
-from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+import typing
+from typing import Annotated, Any, Dict, List, Optional, Tuple
 
 import yaml
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr,
+                      Strict, ValidationError, model_validator)
 
 from edgebot_common.msg_dict import get_message_class
 
@@ -24,7 +35,6 @@ class ConfigError(ValueError):
     pass
 
 
-_MISSING = object()
 _PLACEHOLDER = re.compile(r"\{([^}]*)\}")
 
 
@@ -42,69 +52,251 @@ def deep_merge(base: dict, top: dict) -> dict:
     return out
 
 
-class _Section:
-    """Typed reads from one mapping with paths for error messages; unknown keys are errors."""
+# -- value types: strict, finite --------------------------------------------------------------
+def _num_to_str(v):
+    # YAML reads `protocol: 5` or `robot_id: 7` as numbers; they name strings here
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return str(v)
+    return v
 
-    def __init__(self, data: Any, path: str):
-        if data is None:
-            data = {}
-        if not isinstance(data, dict):
-            raise _err(path or "<root>", data, "must be a mapping")
-        self.data = data
-        self.path = path
-        self.used = set()
 
-    def _p(self, key: str) -> str:
-        return f"{self.path}.{key}" if self.path else key
-
-    def get(self, key: str, typ, default=_MISSING, choices=None, min=None, max=None):
-        self.used.add(key)
-        p = self._p(key)
-        if key not in self.data or self.data[key] is None:
-            if default is _MISSING:
-                raise _err(p, None, "is required")
-            return default
-        v = self.data[key]
-        if typ is float:
-            if isinstance(v, bool) or not isinstance(v, (int, float)):
-                raise _err(p, v, "must be a number")
-            v = float(v)
-        elif typ is int:
-            if isinstance(v, bool) or not isinstance(v, int):
-                raise _err(p, v, "must be an integer")
-        elif typ is bool:
-            if not isinstance(v, bool):
-                raise _err(p, v, "must be true or false")
-        elif typ is str:
-            if isinstance(v, (int, float)) and not isinstance(v, bool):
-                v = str(v)
-            if not isinstance(v, str):
-                raise _err(p, v, "must be a string")
-        elif typ is list:
-            if not isinstance(v, list):
-                raise _err(p, v, "must be a list")
-        elif typ is dict:
-            if not isinstance(v, dict):
-                raise _err(p, v, "must be a mapping")
-        if choices is not None and v not in choices:
-            raise _err(p, v, f"must be one of {list(choices)}")
-        if min is not None and v < min:
-            raise _err(p, v, f"must be >= {min}")
-        if max is not None and v > max:
-            raise _err(p, v, f"must be <= {max}")
+def one_of(*values):
+    def check(v):
+        if v not in values:
+            raise ValueError(f"must be one of {list(values)}")
         return v
-
-    def section(self, key: str) -> "_Section":
-        self.used.add(key)
-        return _Section(self.data.get(key), self._p(key))
-
-    def done(self) -> None:
-        extra = sorted(set(self.data) - self.used)
-        if extra:
-            raise _err(self._p(extra[0]), self.data[extra[0]],
-                       f"unknown key (allowed: {', '.join(sorted(self.used))})")
+    return AfterValidator(check)
 
 
+Int = Annotated[int, Strict()]
+Float = Annotated[float, Strict(), Field(allow_inf_nan=False)]  # strict float takes ints too
+Bool = Annotated[bool, Strict()]
+Str = Annotated[str, BeforeValidator(_num_to_str), Strict()]
+Qos = Annotated[Int, one_of(0, 1)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _none_is_default(cls, data):
+        # `key:` with no value in YAML means "the default", as if the key were absent
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if v is not None}
+        return data
+
+
+# -- the configuration objects (one definition of each key and its default) --------------------
+class TlsConfig(_Model):
+    enabled: Bool = False
+    ca_file: Str = ""
+    cert_file: Str = ""
+    key_file: Str = ""
+    insecure: Bool = False
+
+
+class ReconnectConfig(_Model):
+    initial: Annotated[Float, Field(ge=0.01)] = 0.5
+    max: Annotated[Float, Field(ge=0.01)] = 30.0
+
+
+class BrokerConfig(_Model):
+    host: Str = "localhost"
+    port: Optional[Annotated[Int, Field(ge=0, le=65535)]] = None  # None: 8883 with TLS, else 1883
+    transport: Annotated[Str, one_of("tcp", "websockets")] = "tcp"
+    ws_path: Str = "/mqtt"
+    protocol: Annotated[Str, one_of("5", "3.1.1")] = "5"
+    client_id: Str = "edgebot-{robot_id}"
+    keepalive: Annotated[Int, Field(ge=2, le=65535)] = 30
+    clean_start: Bool = True
+    session_expiry: Annotated[Int, Field(ge=0)] = 0
+    connect_timeout: Annotated[Float, Field(ge=0.1)] = 10.0
+    username: Str = ""
+    password: Str = ""
+    embedded: Bool = False
+    tls: TlsConfig = Field(default_factory=TlsConfig)
+    reconnect: ReconnectConfig = Field(default_factory=ReconnectConfig)
+
+    @property
+    def reconnect_initial(self) -> float:
+        return self.reconnect.initial
+
+    @property
+    def reconnect_max(self) -> float:
+        return self.reconnect.max
+
+
+class Limits(_Model):
+    #: publishes per second per connection, 0 = unlimited
+    max_publish_rate: Annotated[Float, Field(ge=0.0)] = 0.0
+    max_payload: Annotated[Int, Field(ge=64)] = 268435455
+    max_inflight: Annotated[Int, Field(ge=1, le=65535)] = 100
+
+
+class SpoolConfig(_Model):
+    path: Str = "~/.local/state/edgebot/mqtt_spool_{robot_id}.db"
+    max_bytes: Annotated[Int, Field(ge=1024)] = 64 * 1024 * 1024
+    max_messages: Annotated[Int, Field(ge=1)] = 1_000_000
+    max_age: Annotated[Float, Field(ge=1.0)] = 7 * 24 * 3600.0
+
+
+class BatchConfig(_Model):
+    max_messages: Annotated[Int, Field(ge=1, le=10000)] = 1
+    max_delay: Annotated[Float, Field(ge=0.0)] = 0.0
+
+
+class ImageConfig(_Model):
+    max_width: Annotated[Int, Field(ge=0, le=8192)] = 0  # > 0: a downsampled JPEG
+    quality: Annotated[Int, Field(ge=1, le=100)] = 70
+
+
+class TelemetryRoute(_Model):
+    ros_topic: Str
+    type: Str
+    mqtt_topic: Str
+    qos: Qos = 1
+    retain: Bool = False
+    max_rate: Annotated[Float, Field(ge=0.0)] = 0.0
+    fields: List[Str] = Field(default_factory=list)
+    encoding: Annotated[Str, one_of("json", "cdr")] = "json"
+    bytes: Annotated[Str, one_of("omit", "base64", "list")] = "omit"
+    batch: BatchConfig = Field(default_factory=BatchConfig)
+    ros_qos: Annotated[Str, one_of("reliable", "sensor_data", "latest_only", "latched")] = "reliable"
+    ros_depth: Annotated[Int, Field(ge=1, le=10000)] = 100
+    image: Optional[ImageConfig] = None
+
+    @property
+    def batch_max_messages(self) -> int:
+        return self.batch.max_messages
+
+    @property
+    def batch_max_delay(self) -> float:
+        return self.batch.max_delay
+
+    @property
+    def image_max_width(self) -> int:
+        return self.image.max_width if self.image else 0
+
+    @property
+    def image_quality(self) -> int:
+        return self.image.quality if self.image else 70
+
+
+Bounds = Tuple[Float, Float]
+
+
+class _InboundRoute(_Model):
+    """What commands and service requests share: the allow-listed topic, the ROS type and the
+    checks a payload passes before it reaches ROS."""
+    mqtt_topic: Str
+    type: Str
+    required: List[Str] = Field(default_factory=list)
+    ranges: Dict[Str, Bounds] = Field(default_factory=dict)
+    max_size: Annotated[Int, Field(ge=2)] = 4096
+    max_rate: Annotated[Float, Field(ge=0.0)] = 10.0
+
+
+class CommandRoute(_InboundRoute):
+    ros_topic: Str
+    qos: Qos = 1
+
+
+class ServiceRoute(_InboundRoute):
+    service: Str
+    max_rate: Annotated[Float, Field(ge=0.0)] = 2.0
+    timeout: Annotated[Float, Field(ge=0.1)] = 5.0
+
+
+class BridgeConfig(_Model):
+    profile: Str = ""
+    robot_id: Str = "robot"
+    broker: BrokerConfig = Field(default_factory=BrokerConfig)
+    limits: Limits = Field(default_factory=Limits)
+    spool: SpoolConfig = Field(default_factory=SpoolConfig)
+    status_topic: Str = "edgebot/{robot_id}/status"
+    errors_topic: Str = "edgebot/{robot_id}/errors"
+    command_filter: Str = ""
+    telemetry: List[TelemetryRoute] = Field(default_factory=list)
+    commands: List[CommandRoute] = Field(default_factory=list)
+    services: List[ServiceRoute] = Field(default_factory=list)
+    _notes: List[str] = PrivateAttr(default_factory=list)
+
+    @property
+    def notes(self) -> List[str]:
+        """Warnings for the log (not a key of the file)."""
+        return self._notes
+
+
+# -- pydantic errors -> one line naming key, value and what is allowed -------------------------
+_MESSAGES = {
+    "missing": "is required",
+    "extra_forbidden": "unknown key",
+    "int_type": "must be an integer", "int_parsing": "must be an integer",
+    "int_from_float": "must be an integer",
+    "float_type": "must be a number", "float_parsing": "must be a number",
+    "finite_number": "must be a finite number (not NaN or infinity)",
+    "bool_type": "must be true or false", "bool_parsing": "must be true or false",
+    "string_type": "must be a string",
+    "list_type": "must be a list", "tuple_type": "must be [min, max] numbers",
+    "dict_type": "must be a mapping", "model_type": "must be a mapping",
+    "model_attributes_type": "must be a mapping",
+    "too_short": "must be [min, max] numbers", "too_long": "must be [min, max] numbers",
+}
+
+
+def _path(loc) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _model_at(loc) -> Optional[type]:
+    """The model class that holds the last key of ``loc`` (for 'allowed keys' in messages)."""
+    cur: Any = BridgeConfig
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(cur, type) and issubclass(cur, BaseModel)) or part not in cur.model_fields:
+            return None
+        ann = cur.model_fields[part].annotation
+        while typing.get_origin(ann) in (list, List, typing.Union, Optional):
+            args = [a for a in typing.get_args(ann) if a is not type(None)]
+            ann = args[0] if args else None
+        cur = ann
+    return cur if isinstance(cur, type) and issubclass(cur, BaseModel) else None
+
+
+def _from_validation(e: ValidationError, data: dict) -> ConfigError:
+    first = e.errors(include_url=False)[0]
+    loc = tuple(first["loc"])
+    kind = first["type"]
+    if kind == "value_error":
+        allowed = str(first["msg"]).removeprefix("Value error, ")
+    elif kind in ("greater_than_equal", "greater_than"):
+        allowed = f"must be >= {first['ctx'].get('ge', first['ctx'].get('gt'))}"
+    elif kind in ("less_than_equal", "less_than"):
+        allowed = f"must be <= {first['ctx'].get('le', first['ctx'].get('lt'))}"
+    else:
+        allowed = _MESSAGES.get(kind, first["msg"])
+    if kind == "extra_forbidden":
+        model = _model_at(loc)
+        if model is not None:
+            allowed += f" (allowed: {', '.join(sorted(model.model_fields))})"
+    value = None if kind == "missing" else first.get("input")
+    if kind == "missing" and loc and isinstance(loc[-1], int):  # [min] for [min, max]
+        loc, allowed = loc[:-1], "must be [min, max] numbers"
+        value = data
+        for part in loc:
+            value = value[part]
+    return _err(_path(loc) or "<root>", value, allowed)
+
+
+# -- pass 2: meaning --------------------------------------------------------------------------
 def expand(template: str, robot_id: str, path: str) -> str:
     for name in _PLACEHOLDER.findall(template):
         if name != "robot_id":
@@ -155,330 +347,127 @@ def check_field_path(cls, dotted: str, path: str) -> str:
     return dotted
 
 
-# -- the configuration objects -----------------------------------------------------------------
-@dataclass
-class TlsConfig:
-    enabled: bool = False
-    ca_file: str = ""
-    cert_file: str = ""
-    key_file: str = ""
-    insecure: bool = False
+def _topic(template: str, robot_id: str, path: str, wildcards: bool = False) -> str:
+    return check_mqtt_topic(expand(template, robot_id, path), path, wildcards)
 
 
-@dataclass
-class BrokerConfig:
-    host: str = "localhost"
-    port: int = 1883
-    transport: str = "tcp"
-    ws_path: str = "/mqtt"
-    protocol: str = "5"
-    client_id: str = ""
-    keepalive: int = 30
-    clean_start: bool = True
-    session_expiry: int = 0
-    connect_timeout: float = 10.0
-    username: str = ""
-    password: str = ""
-    embedded: bool = False
-    tls: TlsConfig = field(default_factory=TlsConfig)
-    reconnect_initial: float = 0.5
-    reconnect_max: float = 30.0
+def _abs_path(p: str, base_dir: str) -> str:
+    p = os.path.expanduser(p)
+    return p if os.path.isabs(p) else os.path.join(base_dir, p)
 
 
-@dataclass
-class Limits:
-    max_publish_rate: float = 0.0  # publishes per second per connection, 0 = unlimited
-    max_payload: int = 268435455
-    max_inflight: int = 100
-
-
-@dataclass
-class SpoolConfig:
-    path: str = ""
-    max_bytes: int = 64 * 1024 * 1024
-    max_messages: int = 1_000_000
-    max_age: float = 7 * 24 * 3600.0
-
-
-@dataclass
-class TelemetryRoute:
-    ros_topic: str
-    type: str
-    mqtt_topic: str
-    qos: int = 1
-    retain: bool = False
-    max_rate: float = 0.0
-    fields: List[str] = field(default_factory=list)
-    encoding: str = "json"
-    bytes: str = "omit"
-    batch_max_messages: int = 1
-    batch_max_delay: float = 0.0
-    ros_qos: str = "reliable"
-    ros_depth: int = 100
-    image_max_width: int = 0  # > 0: send a downsampled JPEG of an Image/CompressedImage
-    image_quality: int = 70
-
-
-@dataclass
-class CommandRoute:
-    mqtt_topic: str
-    ros_topic: str
-    type: str
-    required: List[str] = field(default_factory=list)
-    ranges: Dict[str, Tuple[float, float]] = field(default_factory=dict)
-    max_size: int = 4096
-    max_rate: float = 10.0
-    qos: int = 1
-
-
-@dataclass
-class ServiceRoute:
-    mqtt_topic: str
-    service: str
-    type: str
-    required: List[str] = field(default_factory=list)
-    ranges: Dict[str, Tuple[float, float]] = field(default_factory=dict)
-    max_size: int = 4096
-    max_rate: float = 2.0
-    timeout: float = 5.0
-
-
-@dataclass
-class BridgeConfig:
-    robot_id: str
-    broker: BrokerConfig
-    limits: Limits
-    spool: SpoolConfig
-    status_topic: str
-    errors_topic: str
-    command_filter: str
-    telemetry: List[TelemetryRoute]
-    commands: List[CommandRoute]
-    services: List[ServiceRoute]
-    profile: str = ""
-    notes: List[str] = field(default_factory=list)  # warnings for the log
-
-
-def _ranges(sec: _Section, key: str, cls) -> Dict[str, Tuple[float, float]]:
-    raw = sec.get(key, dict, {})
-    out = {}
-    for fpath, bounds in raw.items():
-        p = f"{sec._p(key)}.{fpath}"
-        check_field_path(cls, str(fpath), p)
-        if (not isinstance(bounds, list) or len(bounds) != 2
-                or not all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in bounds)
-                or bounds[0] > bounds[1]):
-            raise _err(p, bounds, "must be [min, max] numbers with min <= max")
-        out[str(fpath)] = (float(bounds[0]), float(bounds[1]))
-    return out
-
-
-def _fields(sec: _Section, key: str, cls) -> List[str]:
-    out = []
-    for i, f in enumerate(sec.get(key, list, [])):
-        p = f"{sec._p(key)}[{i}]"
-        if not isinstance(f, str):
-            raise _err(p, f, "must be a dotted field name")
-        out.append(check_field_path(cls, f, p))
-    return out
-
-
-def parse(data: dict, base_dir: str = ".") -> BridgeConfig:
-    root = _Section(data, "")
-    profile = root.get("profile", str, "")
-    robot_id = root.get("robot_id", str, "robot")
-    if not re.fullmatch(r"[A-Za-z0-9_-]+", robot_id):
-        raise _err("robot_id", robot_id, "letters, digits, _ and - only")
-
-    b = root.section("broker")
-    tls_s = b.section("tls")
-    tls = TlsConfig(
-        enabled=tls_s.get("enabled", bool, False),
-        ca_file=tls_s.get("ca_file", str, ""),
-        cert_file=tls_s.get("cert_file", str, ""),
-        key_file=tls_s.get("key_file", str, ""),
-        insecure=tls_s.get("insecure", bool, False),
-    )
-    tls_s.done()
+def _finish_broker(b: BrokerConfig, robot_id: str, base_dir: str) -> None:
+    tls = b.tls
     for key in ("ca_file", "cert_file", "key_file"):
         v = getattr(tls, key)
         if v:
-            v = os.path.expanduser(v)
-            if not os.path.isabs(v):
-                v = os.path.join(base_dir, v)
+            v = _abs_path(v, base_dir)
             setattr(tls, key, v)
             if tls.enabled and not os.path.isfile(v):
                 raise _err(f"broker.tls.{key}", v, "file does not exist")
     if tls.enabled and bool(tls.cert_file) != bool(tls.key_file):
         raise _err("broker.tls.key_file", tls.key_file, "cert_file and key_file go together")
-    rc = b.section("reconnect")
-    broker = BrokerConfig(
-        host=b.get("host", str, "localhost"),
-        port=b.get("port", int, 8883 if tls.enabled else 1883, min=0, max=65535),
-        transport=b.get("transport", str, "tcp", choices=["tcp", "websockets"]),
-        ws_path=b.get("ws_path", str, "/mqtt"),
-        protocol=b.get("protocol", str, "5", choices=["5", "3.1.1"]),
-        client_id=b.get("client_id", str, "edgebot-{robot_id}"),
-        keepalive=b.get("keepalive", int, 30, min=2, max=65535),
-        clean_start=b.get("clean_start", bool, True),
-        session_expiry=b.get("session_expiry", int, 0, min=0),
-        connect_timeout=b.get("connect_timeout", float, 10.0, min=0.1),
-        username=b.get("username", str, ""),
-        password=b.get("password", str, ""),
-        embedded=b.get("embedded", bool, False),
-        tls=tls,
-        reconnect_initial=rc.get("initial", float, 0.5, min=0.01),
-        reconnect_max=rc.get("max", float, 30.0, min=0.01),
-    )
-    rc.done()
-    b.done()
-    if broker.reconnect_max < broker.reconnect_initial:
-        raise _err("broker.reconnect.max", broker.reconnect_max, "must be >= broker.reconnect.initial")
-    broker.client_id = expand(broker.client_id, robot_id, "broker.client_id")
-    if broker.embedded:
-        if broker.protocol != "3.1.1":
-            broker.protocol = "3.1.1"  # amqtt speaks MQTT 3.1.1
-        if broker.transport != "tcp" or tls.enabled:
+    if b.port is None:
+        b.port = 8883 if tls.enabled else 1883
+    if b.reconnect.max < b.reconnect.initial:
+        raise _err("broker.reconnect.max", b.reconnect.max, "must be >= broker.reconnect.initial")
+    b.client_id = expand(b.client_id, robot_id, "broker.client_id")
+    if b.embedded:
+        b.protocol = "3.1.1"  # amqtt speaks MQTT 3.1.1
+        if b.transport != "tcp" or tls.enabled:
             raise _err("broker.embedded", True, "the embedded broker serves plain TCP only")
 
-    lim = root.section("limits")
-    limits = Limits(
-        max_publish_rate=lim.get("max_publish_rate", float, 0.0, min=0.0),
-        max_payload=lim.get("max_payload", int, 268435455, min=64),
-        max_inflight=lim.get("max_inflight", int, 100, min=1, max=65535),
-    )
-    lim.done()
 
-    sp = root.section("spool")
-    spool = SpoolConfig(
-        path=sp.get("path", str, "~/.local/state/edgebot/mqtt_spool_{robot_id}.db"),
-        max_bytes=sp.get("max_bytes", int, 64 * 1024 * 1024, min=1024),
-        max_messages=sp.get("max_messages", int, 1_000_000, min=1),
-        max_age=sp.get("max_age", float, 7 * 24 * 3600.0, min=1.0),
-    )
-    sp.done()
-    spool.path = os.path.expanduser(expand(spool.path, robot_id, "spool.path"))
-    if spool.path != ":memory:" and not os.path.isabs(spool.path):
-        spool.path = os.path.join(base_dir, spool.path)
-
-    status_topic = check_mqtt_topic(expand(root.get("status_topic", str, "edgebot/{robot_id}/status"),
-                                           robot_id, "status_topic"), "status_topic")
-    errors_topic = check_mqtt_topic(expand(root.get("errors_topic", str, "edgebot/{robot_id}/errors"),
-                                           robot_id, "errors_topic"), "errors_topic")
-    command_filter = root.get("command_filter", str, "")
-    if command_filter:
-        command_filter = check_mqtt_topic(expand(command_filter, robot_id, "command_filter"),
-                                          "command_filter", wildcards=True)
-
-    telemetry = []
-    seen_pub = set()
-    for i, item in enumerate(root.get("telemetry", list, [])):
-        s = _Section(item, f"telemetry[{i}]")
-        typ = s.get("type", str)
-        cls = check_type(typ, f"telemetry[{i}].type")
-        bat = s.section("batch")
-        img = s.section("image")
-        r = TelemetryRoute(
-            ros_topic=check_ros_name(s.get("ros_topic", str), f"telemetry[{i}].ros_topic"),
-            type=typ,
-            mqtt_topic=check_mqtt_topic(expand(s.get("mqtt_topic", str), robot_id,
-                                               f"telemetry[{i}].mqtt_topic"),
-                                        f"telemetry[{i}].mqtt_topic"),
-            qos=s.get("qos", int, 1, choices=[0, 1]),
-            retain=s.get("retain", bool, False),
-            max_rate=s.get("max_rate", float, 0.0, min=0.0),
-            fields=_fields(s, "fields", cls),
-            encoding=s.get("encoding", str, "json", choices=["json", "cdr"]),
-            bytes=s.get("bytes", str, "omit", choices=["omit", "base64", "list"]),
-            batch_max_messages=bat.get("max_messages", int, 1, min=1, max=10000),
-            batch_max_delay=bat.get("max_delay", float, 0.0, min=0.0),
-            ros_qos=s.get("ros_qos", str, "reliable",
-                          choices=["reliable", "sensor_data", "latest_only", "latched"]),
-            ros_depth=s.get("ros_depth", int, 100, min=1, max=10000),
-            image_max_width=img.get("max_width", int, 0, min=0, max=8192),
-            image_quality=img.get("quality", int, 70, min=1, max=100),
-        )
-        bat.done()
-        img.done()
-        if img.data and (typ.replace("/msg/", "/") not in ("sensor_msgs/Image",
-                                                          "sensor_msgs/CompressedImage")):
-            raise _err(f"telemetry[{i}].image", img.data,
+def _finish_telemetry(r: TelemetryRoute, p: str, robot_id: str) -> None:
+    cls = check_type(r.type, f"{p}.type")
+    check_ros_name(r.ros_topic, f"{p}.ros_topic")
+    r.mqtt_topic = _topic(r.mqtt_topic, robot_id, f"{p}.mqtt_topic")
+    for i, f in enumerate(r.fields):
+        check_field_path(cls, f, f"{p}.fields[{i}]")
+    if r.image is not None:
+        img = r.image.model_dump()
+        if r.type.replace("/msg/", "/") not in ("sensor_msgs/Image", "sensor_msgs/CompressedImage"):
+            raise _err(f"{p}.image", img,
                        "only for sensor_msgs/msg/Image or sensor_msgs/msg/CompressedImage")
-        if img.data and (r.image_max_width <= 0 or r.encoding != "json" or r.fields):
-            raise _err(f"telemetry[{i}].image", img.data,
-                       "needs max_width > 0, encoding json and no fields")
-        s.done()
-        if r.encoding == "cdr" and (r.fields or r.batch_max_messages > 1):
-            raise _err(f"telemetry[{i}].encoding", "cdr", "raw CDR takes no fields or batch")
-        if r.batch_max_messages > 1 and r.batch_max_delay <= 0:
-            raise _err(f"telemetry[{i}].batch.max_delay", r.batch_max_delay,
-                       "must be > 0 when batch.max_messages > 1")
+        if r.image.max_width <= 0 or r.encoding != "json" or r.fields:
+            raise _err(f"{p}.image", img, "needs max_width > 0, encoding json and no fields")
+    if r.encoding == "cdr" and (r.fields or r.batch.max_messages > 1):
+        raise _err(f"{p}.encoding", "cdr", "raw CDR takes no fields or batch")
+    if r.batch.max_messages > 1 and r.batch.max_delay <= 0:
+        raise _err(f"{p}.batch.max_delay", r.batch.max_delay,
+                   "must be > 0 when batch.max_messages > 1")
+
+
+def _finish_inbound(r: _InboundRoute, p: str, robot_id: str, cls) -> None:
+    r.mqtt_topic = _topic(r.mqtt_topic, robot_id, f"{p}.mqtt_topic")
+    for i, f in enumerate(r.required):
+        check_field_path(cls, f, f"{p}.required[{i}]")
+    for fpath, (lo, hi) in r.ranges.items():
+        check_field_path(cls, fpath, f"{p}.ranges.{fpath}")
+        if lo > hi:
+            raise _err(f"{p}.ranges.{fpath}", [lo, hi], "must be [min, max] numbers with min <= max")
+
+
+def _finish(cfg: BridgeConfig, base_dir: str) -> BridgeConfig:
+    rid = cfg.robot_id
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", rid):
+        raise _err("robot_id", rid, "letters, digits, _ and - only")
+    _finish_broker(cfg.broker, rid, base_dir)
+    sp = cfg.spool
+    sp.path = os.path.expanduser(expand(sp.path, rid, "spool.path"))
+    if sp.path != ":memory:":
+        sp.path = _abs_path(sp.path, base_dir)
+    cfg.status_topic = _topic(cfg.status_topic, rid, "status_topic")
+    cfg.errors_topic = _topic(cfg.errors_topic, rid, "errors_topic")
+    if cfg.command_filter:
+        cfg.command_filter = _topic(cfg.command_filter, rid, "command_filter", wildcards=True)
+
+    seen_pub = set()
+    for i, r in enumerate(cfg.telemetry):
+        _finish_telemetry(r, f"telemetry[{i}]", rid)
         if (r.ros_topic, r.mqtt_topic) in seen_pub:
             raise _err(f"telemetry[{i}]", r.ros_topic, "duplicate route")
         seen_pub.add((r.ros_topic, r.mqtt_topic))
-        telemetry.append(r)
-
-    commands = []
-    seen_cmd = set()
-    for i, item in enumerate(root.get("commands", list, [])):
-        s = _Section(item, f"commands[{i}]")
-        typ = s.get("type", str)
-        cls = check_type(typ, f"commands[{i}].type")
-        r = CommandRoute(
-            mqtt_topic=check_mqtt_topic(expand(s.get("mqtt_topic", str), robot_id,
-                                               f"commands[{i}].mqtt_topic"),
-                                        f"commands[{i}].mqtt_topic"),
-            ros_topic=check_ros_name(s.get("ros_topic", str), f"commands[{i}].ros_topic"),
-            type=typ,
-            required=_fields(s, "required", cls),
-            ranges=_ranges(s, "ranges", cls),
-            max_size=s.get("max_size", int, 4096, min=2),
-            max_rate=s.get("max_rate", float, 10.0, min=0.0),
-            qos=s.get("qos", int, 1, choices=[0, 1]),
-        )
-        s.done()
-        if r.mqtt_topic in seen_cmd:
-            raise _err(f"commands[{i}].mqtt_topic", r.mqtt_topic, "duplicate command topic")
-        seen_cmd.add(r.mqtt_topic)
-        commands.append(r)
-
-    services = []
-    for i, item in enumerate(root.get("services", list, [])):
-        s = _Section(item, f"services[{i}]")
-        typ = s.get("type", str)
-        cls = check_type(typ, f"services[{i}].type", kind="srv")
-        r = ServiceRoute(
-            mqtt_topic=check_mqtt_topic(expand(s.get("mqtt_topic", str), robot_id,
-                                               f"services[{i}].mqtt_topic"),
-                                        f"services[{i}].mqtt_topic"),
-            service=check_ros_name(s.get("service", str), f"services[{i}].service"),
-            type=typ,
-            required=_fields(s, "required", cls.Request),
-            ranges=_ranges(s, "ranges", cls.Request),
-            max_size=s.get("max_size", int, 4096, min=2),
-            max_rate=s.get("max_rate", float, 2.0, min=0.0),
-            timeout=s.get("timeout", float, 5.0, min=0.1),
-        )
-        s.done()
-        if r.mqtt_topic in seen_cmd:
-            raise _err(f"services[{i}].mqtt_topic", r.mqtt_topic, "topic already used")
-        seen_cmd.add(r.mqtt_topic)
-        services.append(r)
-    notes = []
-    if services and broker.embedded:
-        notes.append(f"{len(services)} service route(s) left out: the embedded broker speaks "
-                     "MQTT 3.1.1, request/response needs MQTT 5")
-        services = []
-    if services and broker.protocol != "5":
-        raise _err("services", f"{len(services)} entries",
+    seen_in = set()
+    for i, r in enumerate(cfg.commands):
+        p = f"commands[{i}]"
+        cls = check_type(r.type, f"{p}.type")
+        check_ros_name(r.ros_topic, f"{p}.ros_topic")
+        _finish_inbound(r, p, rid, cls)
+        if r.mqtt_topic in seen_in:
+            raise _err(f"{p}.mqtt_topic", r.mqtt_topic, "duplicate command topic")
+        seen_in.add(r.mqtt_topic)
+    for i, r in enumerate(cfg.services):
+        p = f"services[{i}]"
+        cls = check_type(r.type, f"{p}.type", kind="srv")
+        check_ros_name(r.service, f"{p}.service")
+        _finish_inbound(r, p, rid, cls.Request)
+        if r.mqtt_topic in seen_in:
+            raise _err(f"{p}.mqtt_topic", r.mqtt_topic, "topic already used")
+        seen_in.add(r.mqtt_topic)
+    if cfg.services and cfg.broker.embedded:
+        cfg.notes.append(f"{len(cfg.services)} service route(s) left out: the embedded broker "
+                         "speaks MQTT 3.1.1, request/response needs MQTT 5")
+        cfg.services = []
+    if cfg.services and cfg.broker.protocol != "5":
+        raise _err("services", f"{len(cfg.services)} entries",
                    "MQTT request/response needs broker.protocol 5")
-    root.done()
-    return BridgeConfig(robot_id=robot_id, broker=broker, limits=limits, spool=spool,
-                        status_topic=status_topic, errors_topic=errors_topic,
-                        command_filter=command_filter, telemetry=telemetry, commands=commands,
-                        services=services, profile=profile, notes=notes)
+    return cfg
 
 
+def parse(data: dict, base_dir: str = ".") -> BridgeConfig:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise _err("<root>", data, "must be a mapping")
+    try:
+        cfg = BridgeConfig.model_validate(data)
+    except ValidationError as e:
+        raise _from_validation(e, data) from None
+    return _finish(cfg, base_dir)
+
+
+# -- files ------------------------------------------------------------------------------------
 def resolve_profile(profile: str, base_dir: str) -> Optional[str]:
     if not profile:
         return None
@@ -507,7 +496,8 @@ def read_yaml(path: str, what: str) -> dict:
 
 
 def load(path: str = "", overrides: Optional[dict] = None) -> BridgeConfig:
-    """Mapping file (may be empty: only overrides) + its profile + overrides -> BridgeConfig."""
+    """Mapping file (may be empty: only overrides) + its profile + overrides -> BridgeConfig.
+    Errors name the mapping file (and the profile file, when there is one)."""
     data: dict = read_yaml(path, "config") if path else {}
     base_dir = os.path.dirname(os.path.abspath(path)) if path else os.getcwd()
     profile = (overrides or {}).get("profile") or data.get("profile") or ""
@@ -518,4 +508,8 @@ def load(path: str = "", overrides: Optional[dict] = None) -> BridgeConfig:
         prof.pop("profile", None)
         merged = deep_merge(prof, data)
     merged = deep_merge(merged, overrides or {})
-    return parse(merged, base_dir)
+    try:
+        return parse(merged, base_dir)
+    except ConfigError as e:
+        files = " + ".join(f for f in (path, prof_path) if f)
+        raise ConfigError(f"{files}: {e}" if files else str(e)) from None
