@@ -11,7 +11,6 @@ import signal
 import socket
 import subprocess
 import tempfile
-import threading
 import time
 from typing import Callable, List, Optional
 
@@ -158,29 +157,13 @@ class Procs:
 
 
 class RosHelper:
-    """An rclpy node in the test process, spun in a background thread, on its own context."""
+    """An rclpy node in the test process, spun in a background thread, on its own context
+    (``edgebot_common.background.BackgroundNode``, which the demo's monitor uses too)."""
 
     def __init__(self, name: str = "test_helper"):
-        import rclpy
-        from rclpy.context import Context
-        from rclpy.executors import SingleThreadedExecutor
-        self.context = Context()
-        rclpy.init(context=self.context)
-        self.node = rclpy.create_node(name, context=self.context)
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self.executor.add_node(self.node)
-        self._stop = False
-        self._thread = threading.Thread(target=self._spin, daemon=True)
-        self._thread.start()
-
-    def _spin(self):
-        while not self._stop and self.context.ok():
-            try:
-                self.executor.spin_once(timeout_sec=0.05)
-            except Exception:
-                if self._stop:
-                    break
-                raise
+        from edgebot_common.background import BackgroundNode
+        self._bg = BackgroundNode(name, raise_errors=True)
+        self.context, self.node, self.executor = self._bg.context, self._bg.node, self._bg.executor
 
     def collect(self, msg_type, topic: str, qos=None) -> list:
         """Subscribe and return the (live) list the messages are appended to."""
@@ -208,11 +191,4 @@ class RosHelper:
         return fut.result()
 
     def close(self):
-        self._stop = True
-        self._thread.join(timeout=2)
-        try:
-            self.executor.shutdown()
-            self.node.destroy_node()
-        finally:
-            import rclpy
-            rclpy.try_shutdown(context=self.context)
+        self._bg.close()

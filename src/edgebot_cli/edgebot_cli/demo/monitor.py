@@ -1,0 +1,191 @@
+"""What the demo watches: an rclpy node (in this process, on its own context) recording the
+simulator's status and ground truth, odometry, detections, follower state, diagnostics and the
+MQTT bridge's statistics; and an independent MQTT subscriber counting what reaches the broker."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import threading
+from collections import Counter
+from typing import Dict, List
+
+from edgebot_common.background import BackgroundNode
+
+
+def _t(stamp) -> float:
+    return stamp.sec + stamp.nanosec * 1e-9
+
+
+class Monitor:
+    """Records what the demo reports; ``snapshot()`` gives a plain-data copy."""
+
+    def __init__(self, target_class: str, name: str = "demo_monitor"):
+        from diagnostic_msgs.msg import DiagnosticArray
+        from nav_msgs.msg import Odometry
+        from std_msgs.msg import String
+
+        from edgebot_common import qos
+        self.target_class = target_class
+        self.lock = threading.Lock()
+        self.status: dict = {}
+        self.pose = None                     # (x, y, yaw) latest ground truth
+        self.path: List[tuple] = []          # (t, x, y, yaw) ground truth, 10 Hz
+        self.odom: List[tuple] = []          # (t, x, y) odometry, 10 Hz
+        self.det_times: List[float] = []     # sim time of every detections message
+        self.det_target_times: List[float] = []
+        self.det_objects = Counter()
+        self.det_msgs = 0
+        self.states: List[tuple] = []        # (t, state)
+        self.state = "-"
+        self.diag: Dict[str, dict] = {}
+        self.mqtt_stats: dict = {}
+        self.sim_t = 0.0
+        self._last_path_t = -1.0
+        self._last_odom_t = -1.0
+
+        self.bg = BackgroundNode(name)
+        n = self.node = self.bg.node
+        n.create_subscription(String, "sim/status", self._on_status, qos.LATCHED)
+        n.create_subscription(Odometry, "sim/ground_truth", self._on_truth, qos.SENSOR_DATA)
+        n.create_subscription(Odometry, "odom", self._on_odom, qos.SENSOR_DATA)
+        n.create_subscription(String, "follower/state", self._on_state, qos.SENSOR_DATA)
+        n.create_subscription(DiagnosticArray, "/diagnostics", self._on_diag, qos.SENSOR_DATA)
+        n.create_subscription(String, "mqtt/stats", self._on_mqtt, qos.SENSOR_DATA)
+        try:
+            from edgebot_interfaces.msg import Detection2DArray
+            n.create_subscription(Detection2DArray, "detections", self._on_det, qos.SENSOR_DATA)
+        except ImportError:
+            pass
+
+    def _on_status(self, msg):
+        try:
+            st = json.loads(msg.data)
+        except ValueError:
+            return
+        with self.lock:
+            self.status = st
+            self.sim_t = max(self.sim_t, float(st.get("sim_time", 0.0)))
+
+    def _on_truth(self, msg):
+        t = _t(msg.header.stamp)
+        p, q = msg.pose.pose.position, msg.pose.pose.orientation
+        yaw = math.atan2(2 * (q.w * q.z + q.x * q.y), 1 - 2 * (q.y * q.y + q.z * q.z))
+        with self.lock:
+            self.sim_t = max(self.sim_t, t)
+            self.pose = (p.x, p.y, yaw)
+            if t - self._last_path_t >= 0.1:
+                self.path.append((t, p.x, p.y, yaw))
+                self._last_path_t = t
+
+    def _on_odom(self, msg):
+        t = _t(msg.header.stamp)
+        with self.lock:
+            if t - self._last_odom_t >= 0.1:
+                p = msg.pose.pose.position
+                self.odom.append((t, p.x, p.y))
+                self._last_odom_t = t
+
+    def _on_state(self, msg):
+        text = msg.data
+        try:
+            d = json.loads(text)
+            if isinstance(d, dict) and "state" in d:
+                text = str(d["state"])
+        except ValueError:
+            pass
+        with self.lock:
+            if text != self.state:
+                self.states.append((self.sim_t, text))
+                self.state = text
+
+    def _on_det(self, msg):
+        t = _t(msg.header.stamp) or self.sim_t
+        names = []
+        for d in msg.detections:
+            name = getattr(d, "class_name", None) or getattr(d, "label", None) or \
+                getattr(d, "class_id", "?")
+            names.append(str(name))
+        with self.lock:
+            self.det_msgs += 1
+            self.det_times.append(t)
+            self.det_objects.update(names)
+            if self.target_class in names:
+                self.det_target_times.append(t)
+
+    def _on_diag(self, msg):
+        with self.lock:
+            for s in msg.status:
+                self.diag[s.name] = {"level": int.from_bytes(s.level, "little")
+                                     if isinstance(s.level, bytes) else int(s.level),
+                                     "message": s.message,
+                                     **{kv.key: kv.value for kv in s.values}}
+
+    def _on_mqtt(self, msg):
+        try:
+            d = json.loads(msg.data)
+        except ValueError:
+            return
+        if isinstance(d, dict):
+            with self.lock:
+                self.mqtt_stats = d
+
+    def snapshot(self) -> dict:
+        """A plain-data copy of everything recorded (for the pure summary and plot code)."""
+        with self.lock:
+            return {"status": dict(self.status), "sim_t": self.sim_t, "pose": self.pose,
+                    "state": self.state, "path": list(self.path), "odom": list(self.odom),
+                    "det_times": list(self.det_times),
+                    "det_target_times": list(self.det_target_times),
+                    "det_objects": dict(self.det_objects), "det_msgs": self.det_msgs,
+                    "states": list(self.states), "diag": dict(self.diag),
+                    "mqtt_stats": dict(self.mqtt_stats)}
+
+    def close(self):
+        self.bg.close()
+
+
+class MqttCounter:
+    """Counts what reaches the embedded broker (telemetry delivered), independently of the
+    bridge's own statistics."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.count = 0
+        self.topics = Counter()
+        self.connected = False
+        self.client = None
+        try:
+            import paho.mqtt.client as mqtt
+        except ImportError:
+            return
+        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"edgebot-demo-{os.getpid()}")
+        c.on_connect = self._on_connect
+        c.on_message = self._on_message
+        c.on_disconnect = lambda *a, **k: setattr(self, "connected", False)
+        c.reconnect_delay_set(0.5, 2.0)
+        self.client = c
+        c.connect_async("127.0.0.1", port, keepalive=30)
+        c.loop_start()
+
+    def _on_connect(self, client, userdata, flags, reason, properties=None):
+        if not getattr(reason, "is_failure", False):
+            self.connected = True
+            client.subscribe("#", qos=1)
+
+    def _on_message(self, client, userdata, msg):
+        if msg.topic.startswith("$"):
+            return
+        self.count += 1
+        self.topics[msg.topic.split("/")[-1]] += 1
+
+    def figures(self) -> dict:
+        return {"count": self.count, "topics": dict(self.topics)}
+
+    def close(self):
+        if self.client is not None:
+            self.client.loop_stop()
+            try:
+                self.client.disconnect()
+            except Exception:
+                pass

@@ -1,0 +1,59 @@
+"""What the demo starts: the launch file, the parts of the stack and the launch arguments."""
+from __future__ import annotations
+
+import pathlib
+import re
+import socket
+from typing import Dict, List
+
+DEFAULT_SCENARIO = "open_field"
+LAUNCH = ("edgebot_bringup", "demo.launch.yaml")
+
+#: launch flag -> the executables it needs
+STACK = {
+    "firmata": [("edgebot_firmata", "firmata_node")],
+    "imu": [("edgebot_imu", "imu_node")],
+    "perception": [("edgebot_camera", "camera_node"), ("edgebot_perception", "yolo_node")],
+    "control": [("edgebot_control", "base_controller"), ("edgebot_control", "safety_monitor"),
+                ("edgebot_control", "target_follower")],
+    "mqtt": [("edgebot_mqtt", "mqtt_bridge")],
+}
+#: topics the simulator's start gate waits for (publishers), per launch flag
+GATE_PUBLISHERS = {"firmata": ["sonar/range"], "imu": ["imu/data"],
+                   "perception": ["detections"], "control": ["cmd_vel", "wheel_cmd"]}
+
+#: the launcher's line for a process that ended or could not start
+EXIT_RE = re.compile(r"process \[([^\]]+)\] (?:exited with code (-?\d+)|could not start)")
+
+
+def executable_exists(pkg: str, exe: str) -> bool:
+    try:
+        from ament_index_python.packages import get_package_prefix
+        return (pathlib.Path(get_package_prefix(pkg)) / "lib" / pkg / exe).exists()
+    except Exception:
+        return False
+
+
+def available_stack() -> Dict[str, bool]:
+    return {flag: all(executable_exists(p, e) for p, e in exes) for flag, exes in STACK.items()}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def launch_args(scenario_name: str, seed: int, speed: float, target_class: str, tmp: str,
+                record_dir: str, ports: Dict[str, int], stack: Dict[str, bool],
+                extra: List[str]) -> List[str]:
+    """The ``name:=value`` arguments of demo.launch.yaml for one run."""
+    gate_pubs = [t for f, ok in stack.items() if ok for t in GATE_PUBLISHERS.get(f, [])]
+    args = [f"scenario:={scenario_name}", f"seed:={seed}", f"speed:={speed}",
+            f"mqtt_spool:={tmp}/mqtt_spool.db",
+            f"target_class:={target_class}", f"arduino_link:={tmp}/arduino",
+            f"start_publishers:={','.join(gate_pubs)}",
+            f"record_dir:={record_dir}"]
+    args += [f"{k}:={v}" for k, v in ports.items()]
+    args += [f"{flag}:={'true' if ok else 'false'}" for flag, ok in stack.items()]
+    return args + list(extra)
