@@ -18,7 +18,7 @@ setup(
     license="Apache-2.0",
     entry_points={
         "console_scripts": [
-            "firmata_node = edgebot_firmata.node:main",
+            "firmata_node = edgebot_firmata.firmata_node:main",
             "virtual_arduino = edgebot_firmata.virtual_arduino:cli",
         ],
     },

@@ -29,10 +29,7 @@ from pymata4.pymata4 import Pymata4
 
 from . import protocol as P
 from .pinmap import Motor, PinMap, PinMapError, PwmOutput, Servo, DigitalOutput
-
-
-class LinkLost(RuntimeError):
-    """The serial link to the board is gone."""
+from .supervisor import LinkLost
 
 
 class FirmataClient(Pymata4):

@@ -6,13 +6,10 @@
     board.output(5)  -> 128                     # PWM duty the host wrote
     board.stop()
 
-It behaves like FirmataExpress (115200 baud) or StandardFirmata (57600) on an ATmega board:
-it answers the firmware/protocol version, capability, analog-mapping, pin-state and
-board-identity (ARE_YOU_THERE) queries, keeps pin modes, reports digital ports on change and
-analog pins at the sampling interval, drives PWM/servo outputs, pings HC-SR04 sonars (every
-~40 ms, distance in cm) and resets itself when FirmataExpress keep-alives stop. Like an Uno it
-resets when the host opens the port. Its output is paced to the baud rate (a UART's 10 bits
-per byte), so link-rate figures mean what they would on the real board.
+The board itself is :class:`edgebot_firmata.board_model.FirmataBoard` (bytes in, bytes out,
+time passed in); this module is its transport: a pty served by a thread, the Uno's reset when
+the host opens the port, unplug/replug, a hung sketch, and output paced to the baud rate (a
+UART's 10 bits per byte), so link-rate figures mean what they would on the real board.
 
 ``edgebot virtual-arduino [--board uno] [--firmware FirmataExpress] [--link PATH]`` runs one
 and prints its device path.
@@ -21,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import errno
-import math
 import os
 import select
 import signal
@@ -29,37 +25,32 @@ import sys
 import threading
 import time
 import tty
-from typing import Callable, Dict, List, Optional
+from typing import List, Optional
 
 from . import boards
-from . import protocol as P
+from .board_model import FirmataBoard, Listener
+from .firmware import BAUD
 
-BAUD = {"FirmataExpress": 115200, "StandardFirmata": 57600}
-FIRMWARE_VERSION = {"FirmataExpress": (1, 2), "StandardFirmata": (2, 5)}
-FIRMWARE_FILE = {"FirmataExpress": "FirmataExpress.ino", "StandardFirmata": "StandardFirmata.ino"}
-PROTOCOL_VERSION = (2, 5)
-INTER_PING_MS = 40
-SONAR_TIMEOUT_CM = 1372          # the Ultrasonic library's 80 ms timeout, as distance
-MAX_SONARS = 6
 TX_BUFFER = 64                   # bytes the AVR's serial TX buffer holds before write blocks
 
-Listener = Callable[[int, str, object], None]
+__all__ = ["VirtualArduino", "BAUD", "main"]
 
 
 class VirtualArduino:
-    """A Firmata board model served on a pty by a background thread."""
+    """A :class:`FirmataBoard` served on a pty by a background thread."""
 
     def __init__(self, board: str = "uno", firmware: str = "FirmataExpress",
                  instance_id: int = 1, pace: bool = True):
         if firmware not in BAUD:
             raise ValueError(f"firmware {firmware!r}: allowed {sorted(BAUD)}")
-        self.model = boards.get(board)
+        self.board = FirmataBoard(board=board, firmware=firmware, instance_id=instance_id,
+                                  now=time.monotonic())
+        self.model = self.board.model
         self.firmware = firmware
-        self.baud = BAUD[firmware]
+        self.baud = self.board.baud
         self.instance_id = instance_id
         self.pace = pace
         self._lock = threading.RLock()
-        self._listeners: List[Listener] = []
         self._thread: Optional[threading.Thread] = None
         self._stop = threading.Event()
         self._master: Optional[int] = None
@@ -69,25 +60,20 @@ class VirtualArduino:
         self.path: Optional[str] = None
         self.link: Optional[str] = None
         self.host_connected = False
-        self.keepalive_expired = False
         self.frozen = False
-        self.stats: Dict[str, int] = {"bytes_in": 0, "bytes_out": 0, "tx_dropped": 0,
-                                      "resets": 0, "host_connects": 0, "analog_reports": 0,
-                                      "digital_reports": 0, "sonar_reports": 0}
-        self._parser = P.host_parser()
-        # inputs the outside world sets
-        n = self.model.total_pins
-        self._din: Dict[int, bool] = {}
-        self._ain = [0] * len(self.model.analog)
-        self._sonar_m: Dict[int, float] = {}
-        # firmware state
-        self._mode = [P.IGNORE] * n
-        self._value = [0] * n
-        self._servo_pulses: Dict[int, tuple] = {}
-        self._resetting = False
         self._tx_free_at = 0.0
-        self._keepalive_s = 0
-        self._reboot()
+
+    @property
+    def stats(self):
+        return self.board.stats
+
+    @property
+    def keepalive_expired(self) -> bool:
+        return self.board.keepalive_expired
+
+    @property
+    def _parser(self):
+        return self.board.parser
 
     # ------------------------------------------------------------------ public API
     def start(self, link: Optional[str] = None) -> str:
@@ -137,7 +123,7 @@ class VirtualArduino:
         self.frozen = bool(frozen)
         if not frozen:
             with self._lock:
-                self._keepalive_last = time.monotonic()
+                self.board.keepalive_touch(time.monotonic())
         self._wake()
 
     def __enter__(self):
@@ -149,40 +135,32 @@ class VirtualArduino:
         self.stop()
 
     def set_digital_input(self, pin: int, value: bool) -> None:
-        self._check_pin(pin)
         with self._lock:
-            self._din[pin] = bool(value)
+            self.board.set_digital_input(pin, value)
         self._wake()
 
     def set_analog_input(self, analog_pin: int, raw: int) -> None:
-        if not 0 <= analog_pin < len(self._ain):
-            raise ValueError(f"{self.model.name} has analog pins A0..A{len(self._ain) - 1}")
         with self._lock:
-            self._ain[analog_pin] = max(0, min(1023, int(raw)))
+            self.board.set_analog_input(analog_pin, raw)
 
     def set_sonar_distance(self, trigger_pin: int, metres: Optional[float]) -> None:
         """What the HC-SR04 on ``trigger_pin`` measures; None/inf/out of range = no echo."""
-        self._check_pin(trigger_pin)
         with self._lock:
-            self._sonar_m[trigger_pin] = float("inf") if metres is None else float(metres)
+            self.board.set_sonar_distance(trigger_pin, metres)
 
     def pin_mode(self, pin: int) -> str:
-        self._check_pin(pin)
         with self._lock:
-            return P.MODE_NAMES.get(self._mode[pin], f"MODE_{self._mode[pin]}")
+            return self.board.pin_mode(pin)
 
     def output(self, pin: int):
         """Digital 0/1 (OUTPUT), PWM 0..255, servo angle in degrees; 0 for other modes."""
-        self._check_pin(pin)
         with self._lock:
-            if self._mode[pin] in (P.OUTPUT, P.PWM, P.SERVO):
-                return self._value[pin]
-            return 0
+            return self.board.output(pin)
 
     def add_output_listener(self, callback: Listener) -> None:
         """``callback(pin, mode_name, value)`` on every change of an output pin."""
         with self._lock:
-            self._listeners.append(callback)
+            self.board.add_output_listener(callback)
 
     def inject(self, data: bytes) -> None:
         """Send raw bytes to the host (tests: garbage on the line)."""
@@ -191,11 +169,11 @@ class VirtualArduino:
 
     @property
     def keepalive_period(self) -> int:
-        return self._keepalive_s
+        return self.board.keepalive_period
 
     @property
     def sampling_interval_ms(self) -> int:
-        return self._sampling_ms
+        return self.board.sampling_interval_ms
 
     # ------------------------------------------------------------------ pty handling
     def _open_pty(self, link: Optional[str]) -> None:
@@ -235,13 +213,9 @@ class VirtualArduino:
         except (BlockingIOError, OSError):
             pass
 
-    def _check_pin(self, pin: int) -> None:
-        if not 0 <= pin < self.model.total_pins:
-            raise ValueError(f"{self.model.name} has pins 0..{self.model.total_pins - 1}")
-
     # ------------------------------------------------------------------ main loop
     def _run(self) -> None:
-        last = time.monotonic()
+        board = self.board
         while not self._stop.is_set():
             with self._lock:
                 master = self._master
@@ -251,10 +225,9 @@ class VirtualArduino:
             if master is None:
                 self._idle(0.01)
                 with self._lock:
-                    last = self._tick_if_due(last)
+                    self._write(board.tick(time.monotonic()))
                 continue
-            due = last + self._sampling_ms / 1000.0
-            timeout = max(0.0, min(0.02, due - time.monotonic()))
+            timeout = max(0.0, min(0.02, board.next_tick_at() - time.monotonic()))
             try:
                 r, _, x = select.select([master, self._wake_r], [], [], timeout)
             except (OSError, ValueError):
@@ -279,16 +252,12 @@ class VirtualArduino:
                     with self._lock:
                         if not self.host_connected:
                             self._host_opened()
-                        self.stats["bytes_in"] += len(data)
-                        for frame in self._parser.feed(data):
-                            self._handle(frame)
+                        self._write(board.feed(data, time.monotonic()))
             elif not self.host_connected and self._host_present(master):
                 with self._lock:
                     self._host_opened()
             with self._lock:
-                if self.host_connected or self._master is not None:
-                    self._check_digital()
-                last = self._tick_if_due(last)
+                self._write(board.tick(time.monotonic()))
 
     def _idle(self, s: float) -> None:
         self._stop.wait(s)
@@ -303,275 +272,18 @@ class VirtualArduino:
         return True
 
     def _host_opened(self) -> None:
-        # Opening the port raises DTR, which resets an Uno: the host meets a fresh board.
         self.host_connected = True
-        self.stats["host_connects"] += 1
-        self._reboot()
-        if self.firmware == "StandardFirmata":
-            self._write(bytes([P.REPORT_VERSION, *PROTOCOL_VERSION]))
-            self._send_firmware()
-
-    def _tick_if_due(self, last: float) -> float:
-        """Run the sampling branch when an interval has passed since ``last`` (the interval
-        in force now, as loop() compares it); returns the new ``last``."""
-        now = time.monotonic()
-        step = self._sampling_ms / 1000.0
-        if now - last < step:
-            return last
-        self._sample()
-        last += step
-        if last < now - 0.5:             # fell far behind (paced writes, a loaded machine)
-            last = now
-        return last
-
-    # ------------------------------------------------------------------ firmware model
-    def _reboot(self) -> None:
-        """Power-on / watchdog / DTR reset: everything back to the sketch's setup()."""
-        self._keepalive_s = 0
-        self._keepalive_last = time.monotonic()
-        self._sampling_ms = 19
-        self._ping_loops = INTER_PING_MS // self._sampling_ms
-        self._system_reset()
-        self.stats["resets"] += 1
-
-    def _system_reset(self) -> None:
-        """systemResetCallback(): pins to defaults, reporting off, sonars and servos gone."""
-        n = self.model.total_pins
-        self._resetting = True
-        self._report_ports = [False] * ((n + 7) // 8)
-        self._prev_ports = [0] * len(self._report_ports)
-        self._report_analog = 0
-        self._sonars: List[int] = []
-        self._next_sonar = 0
-        self._ping_counter = 0
-        self._servo_pulses: Dict[int, tuple] = {}
-        for pin in range(n):
-            if pin in self.model.analog:
-                self._set_mode(pin, P.ANALOG)
-            elif pin in self.model.digital:
-                self._set_mode(pin, P.OUTPUT)
-            else:
-                self._mode[pin] = P.IGNORE
-                self._value[pin] = 0
-        self._report_analog = 0
-        self._resetting = False
-
-    def _notify(self, pin: int) -> None:
-        mode = P.MODE_NAMES.get(self._mode[pin], str(self._mode[pin]))
-        value = self._value[pin]
-        for cb in list(self._listeners):
-            try:
-                cb(pin, mode, value)
-            except Exception:      # a listener's bug must not stop the board
-                pass
-
-    def _set_mode(self, pin: int, mode: int) -> None:
-        if pin >= self.model.total_pins or (
-                pin not in self.model.digital and pin not in self.model.analog):
-            return
-        if mode not in self._caps[pin]:
-            return                      # the firmware ignores modes a pin cannot do
-        was_output = self._mode[pin] in (P.OUTPUT, P.PWM, P.SERVO)
-        old_value = self._value[pin]
-        if pin in self.model.analog:
-            ch = self.model.analog[pin]
-            if mode == P.ANALOG:
-                self._report_analog |= 1 << ch
-                if not self._resetting:
-                    self._send_analog(ch)
-            else:
-                self._report_analog &= ~(1 << ch)
-        self._mode[pin] = mode
-        self._value[pin] = 1 if mode == P.PULLUP else 0
-        if mode != P.SERVO:
-            self._servo_pulses.pop(pin, None)
-        is_output = mode in (P.OUTPUT, P.PWM, P.SERVO)
-        if is_output or (was_output and old_value != 0):
-            self._notify(pin)
-
-    @property
-    def _caps(self) -> List[dict]:
-        c = getattr(self, "_caps_cache", None)
-        if c is None:
-            c = self._caps_cache = self.model.capabilities(self.firmware)
-        return c
-
-    def _set_output(self, pin: int, value: int) -> None:
-        if self._value[pin] != value:
-            self._value[pin] = value
-            self._notify(pin)
-
-    def _handle(self, f: P.Frame) -> None:
-        if f.is_sysex:
-            self._handle_sysex(f.command, f.data)
-            return
-        cmd, d = f.command, f.data
-        hi = cmd & 0xF0
-        if hi == P.DIGITAL_MESSAGE:
-            self._digital_write_port(cmd & 0x0F, d[0] | (d[1] << 7))
-        elif hi == P.ANALOG_MESSAGE:
-            self._analog_write(cmd & 0x0F, d[0] | (d[1] << 7))
-        elif hi == P.REPORT_ANALOG:
-            ch = cmd & 0x0F
-            if ch < len(self._ain):
-                if d[0]:
-                    self._report_analog |= 1 << ch
-                    self._send_analog(ch)
-                else:
-                    self._report_analog &= ~(1 << ch)
-        elif hi == P.REPORT_DIGITAL:
-            port = cmd & 0x0F
-            if port < len(self._report_ports):
-                self._report_ports[port] = bool(d[0])
-                if d[0]:
-                    self._send_port(port, force=True)
-        elif cmd == P.SET_PIN_MODE:
-            pin, mode = d
-            if pin < self.model.total_pins:
-                self._set_mode(pin, mode)
-        elif cmd == P.SET_DIGITAL_PIN_VALUE:
-            pin, value = d
-            if pin < self.model.total_pins and self._mode[pin] == P.OUTPUT:
-                self._set_output(pin, 1 if value else 0)
-        elif cmd == P.REPORT_VERSION:
-            self._write(bytes([P.REPORT_VERSION, *PROTOCOL_VERSION]))
-        elif cmd == P.SYSTEM_RESET:
-            self._system_reset()
-
-    def _digital_write_port(self, port: int, bits: int) -> None:
-        for i in range(8):
-            pin = port * 8 + i
-            if pin >= self.model.total_pins:
-                break
-            if self._mode[pin] == P.OUTPUT:
-                self._set_output(pin, (bits >> i) & 1)
-
-    def _analog_write(self, pin: int, value: int) -> None:
-        if pin >= self.model.total_pins:
-            return
-        mode = self._mode[pin]
-        if mode == P.PWM:
-            self._set_output(pin, min(value, 255))
-        elif mode == P.SERVO:
-            self._set_output(pin, min(value, 180))
-
-    def _handle_sysex(self, cmd: int, d: List[int]) -> None:
-        express = self.firmware == "FirmataExpress"
-        if cmd == P.ARE_YOU_THERE and express:
-            self._write(P.sysex(P.I_AM_HERE, [self.instance_id & 0x7F]))
-        elif cmd == P.KEEP_ALIVE and express and len(d) >= 2:
-            self._keepalive_s = P.from7(d[:2])
-            self._keepalive_last = time.monotonic()
-            if self._keepalive_s:
-                self.keepalive_expired = False
-        elif cmd == P.REPORT_FIRMWARE:
-            self._send_firmware()
-        elif cmd == P.CAPABILITY_QUERY:
-            self._write(P.sysex(P.CAPABILITY_RESPONSE, P.encode_capabilities(self._caps)))
-        elif cmd == P.ANALOG_MAPPING_QUERY:
-            self._write(P.sysex(P.ANALOG_MAPPING_RESPONSE, self.model.analog_mapping()))
-        elif cmd == P.PIN_STATE_QUERY and d:
-            pin = d[0]
-            body = [pin]
-            if pin < self.model.total_pins:
-                v = self._value[pin]
-                body += [self._mode[pin], v & 0x7F]
-                if v > 0x7F:
-                    body.append((v >> 7) & 0x7F)
-            self._write(P.sysex(P.PIN_STATE_RESPONSE, body))
-        elif cmd == P.SAMPLING_INTERVAL and len(d) >= 2:
-            self._sampling_ms = max(1, P.from7(d[:2]))
-            self._ping_loops = INTER_PING_MS // self._sampling_ms
-        elif cmd == P.SERVO_CONFIG and len(d) >= 5:
-            pin = d[0]
-            if pin in self.model.digital:
-                self._set_mode(pin, P.SERVO)
-                self._servo_pulses[pin] = (P.from7(d[1:3]), P.from7(d[3:5]))
-        elif cmd == P.EXTENDED_ANALOG and len(d) >= 2:
-            self._analog_write(d[0], P.from7(d[1:]))
-        elif cmd == P.SONAR_CONFIG and express and len(d) >= 4:
-            trig, echo = d[0], d[1]
-            if len(self._sonars) < MAX_SONARS and trig < self.model.total_pins \
-                    and echo < self.model.total_pins:
-                self._set_mode(trig, P.SONAR)
-                self._set_mode(echo, P.SONAR)
-                self._sonars.append(trig)
-            else:
-                self._send_string("PING_CONFIG Error: Exceeded number of supported ping devices")
-        # anything else (I2C, stepper, tone, DHT on a board without them) is ignored, as
-        # Firmata does for sysex commands it does not implement
-
-    def _send_firmware(self) -> None:
-        major, minor = FIRMWARE_VERSION[self.firmware]
-        self._write(P.sysex(P.REPORT_FIRMWARE,
-                            [major, minor, *P.encode_string(FIRMWARE_FILE[self.firmware])]))
-
-    def _send_string(self, text: str) -> None:
-        self._write(P.sysex(P.STRING_DATA, P.encode_string(text)))
-
-    def _send_analog(self, ch: int) -> None:
-        if ch > 15:
-            return
-        v = self._ain[ch]
-        self.stats["analog_reports"] += 1
-        self._write(bytes([P.ANALOG_MESSAGE | ch, v & 0x7F, (v >> 7) & 0x7F]))
-
-    def _read_port(self, port: int) -> int:
-        bits = 0
-        for i in range(8):
-            pin = port * 8 + i
-            if pin >= self.model.total_pins:
-                break
-            mode = self._mode[pin]
-            if mode in (P.INPUT, P.PULLUP):
-                level = self._din.get(pin, mode == P.PULLUP)
-                if level:
-                    bits |= 1 << i
-        return bits
-
-    def _send_port(self, port: int, force: bool = False) -> None:
-        bits = self._read_port(port)
-        if force or bits != self._prev_ports[port]:
-            self._prev_ports[port] = bits
-            self.stats["digital_reports"] += 1
-            self._write(bytes([P.DIGITAL_MESSAGE | port, bits & 0x7F, (bits >> 7) & 0x7F]))
-
-    def _check_digital(self) -> None:
-        for port, on in enumerate(self._report_ports):
-            if on:
-                self._send_port(port)
-
-    def _sample(self) -> None:
-        """One pass of loop()'s sampling branch: sonar ping, analog reports, keep-alive."""
-        self._ping_counter += 1
-        if self._ping_counter > self._ping_loops:
-            self._ping_counter = 0
-            if self._sonars:
-                if self._next_sonar >= len(self._sonars):
-                    self._next_sonar = 0
-                trig = self._sonars[self._next_sonar]
-                self._next_sonar = (self._next_sonar + 1) % len(self._sonars)
-                m = self._sonar_m.get(trig, float("inf"))
-                cm = int(round(m * 100.0)) if math.isfinite(m) and m > 0 else 0
-                if cm > SONAR_TIMEOUT_CM:
-                    cm = 0
-                self.stats["sonar_reports"] += 1
-                self._write(P.sysex(P.SONAR_DATA, [trig, cm & 0x7F, (cm >> 7) & 0x7F]))
-        for pin, ch in self.model.analog.items():
-            if self._mode[pin] == P.ANALOG and self._report_analog & (1 << ch):
-                self._send_analog(ch)
-        if self._keepalive_s:
-            if time.monotonic() - self._keepalive_last > self._keepalive_s:
-                # the sketch resets itself through the watchdog: outputs off, a fresh board
-                self.keepalive_expired = True
-                self._reboot()
+        self._write(self.board.host_opened(time.monotonic()))
 
     # ------------------------------------------------------------------ the wire
     def _write(self, data: bytes) -> None:
         """Write to the host, paced like a UART at the firmware's baud rate."""
+        if not data:
+            return
+        stats = self.board.stats
         master = self._master
         if master is None or not self.host_connected:
-            self.stats["tx_dropped"] += len(data)
+            stats["tx_dropped"] += len(data)
             return
         if self.pace:
             now = time.monotonic()
@@ -586,15 +298,15 @@ class VirtualArduino:
         while view:
             try:
                 n = os.write(master, view)
-                self.stats["bytes_out"] += n
+                stats["bytes_out"] += n
                 view = view[n:]
             except BlockingIOError:
                 if time.monotonic() > deadline:      # host not reading: bytes are lost
-                    self.stats["tx_dropped"] += len(view)
+                    stats["tx_dropped"] += len(view)
                     return
                 time.sleep(0.001)
             except OSError:
-                self.stats["tx_dropped"] += len(view)
+                stats["tx_dropped"] += len(view)
                 self.host_connected = False
                 return
 

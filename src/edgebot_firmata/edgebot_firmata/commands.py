@@ -1,0 +1,73 @@
+"""Command checks and the command timeout of firmata_node (ROS-free, clock injected).
+
+    duties, rejects = wheel_duties(names, velocities, pm, mode="velocity")
+    guard = CommandTimeouts(timeout_s=0.25); guard.touch("motors"); guard.expired()
+"""
+from __future__ import annotations
+
+import math
+import time
+from typing import Callable, Dict, List, Sequence, Tuple
+
+from .pinmap import Motor, PinMap
+
+Reject = Tuple[str, str]          # (reason, detail)
+
+
+def wheel_duties(names: Sequence[str], velocities: Sequence[float], pm: PinMap,
+                 mode: str = "velocity") -> Tuple[List[Tuple[Motor, float]], List[Reject]]:
+    """A wheel_cmd's (names, velocities) -> ([(motor, duty -1..1)], rejections).
+
+    The whole message is refused (no duties) when it is malformed or holds a non-finite
+    value: never move on half a command. Unknown joints are skipped, out-of-range values
+    clamped; both are reported."""
+    rejects: List[Reject] = []
+    if len(velocities) != len(names) or not names:
+        return [], [("malformed_wheel_cmd",
+                     f"wheel_cmd with {len(names)} names and {len(velocities)} velocities")]
+    duties = []
+    for name, v in zip(names, velocities):
+        m = pm.motor_for_joint(name)
+        if m is None:
+            rejects.append(("unknown_joint", f"wheel_cmd joint {name!r} is not in the pin map"))
+            continue
+        if not math.isfinite(v):
+            return [], rejects + [("non_finite", f"wheel_cmd {name} = {v}: rejected")]
+        duty = v if mode == "duty" else v / m.max_wheel_speed
+        if abs(duty) > 1.0:
+            rejects.append(("out_of_range", f"wheel_cmd {name} = {v}: clamped to duty "
+                            f"{math.copysign(1.0, duty):+.0f}"))
+            duty = math.copysign(1.0, duty)
+        duties.append((m, duty))
+    return duties, rejects
+
+
+class CommandTimeouts:
+    """Which outputs had no command for longer than ``timeout_s``."""
+
+    def __init__(self, timeout_s: float, clock: Callable[[], float] = time.monotonic):
+        self.timeout_s = timeout_s
+        self.clock = clock
+        self._last: Dict[str, float] = {}
+        self.timeouts = 0
+
+    def touch(self, key: str) -> None:
+        self._last[key] = self.clock()
+
+    def reset(self) -> None:
+        """Forget every command (after a (re)connect or a board reset: nothing is active)."""
+        self._last.clear()
+
+    def expired(self) -> List[str]:
+        """Keys whose last command is older than the timeout; each is reported once."""
+        now = self.clock()
+        return [k for k, t in list(self._last.items()) if now - t > self.timeout_s]
+
+    def done(self, key: str) -> None:
+        """The output of ``key`` went to its safe value."""
+        if self._last.pop(key, None) is not None:
+            self.timeouts += 1
+
+    def drop(self, key: str) -> None:
+        """Stop watching ``key`` without counting a timeout."""
+        self._last.pop(key, None)

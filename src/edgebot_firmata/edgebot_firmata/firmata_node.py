@@ -1,0 +1,289 @@
+"""firmata_node: an Arduino running FirmataExpress/StandardFirmata as ROS 2 topics.
+
+ROS glue only: parameters and the pin map in, publishers and subscriptions, conversions to and
+from messages. The board link is :class:`~edgebot_firmata.client.BoardLink`, its life
+(connect, probe, back off, re-apply) :class:`~edgebot_firmata.supervisor.LinkSupervisor`,
+command checks and the command timeout :mod:`edgebot_firmata.commands`. See the README.
+"""
+from __future__ import annotations
+
+import math
+import threading
+import time
+from typing import Dict
+
+from rclpy.node import Node
+from sensor_msgs.msg import BatteryState, JointState, Range
+from std_msgs.msg import Bool, Float32, Float64
+
+from edgebot_common import qos as Q
+from edgebot_common.backoff import Backoff
+from edgebot_common.diagnostics import ERROR, OK, WARN, Diagnostics
+from edgebot_common.node_main import ConfigError, run_node
+from edgebot_common.ros_params import declare_params
+from edgebot_common.throttle import RejectCounter
+
+from . import pinmap as PM
+from .client import BoardLink, LinkLost
+from .commands import CommandTimeouts, wheel_duties
+from .firmware import BAUD
+from .node_config import LOG_LEVELS, SPECS, default_pin_map
+from .supervisor import LinkSupervisor
+
+class FirmataNode(Node):
+    NODE_NAME = "firmata_node"
+
+    def __init__(self):
+        super().__init__("firmata_node")
+        self.p = p = declare_params(self, SPECS)
+        if p["reconnect.max"] < p["reconnect.initial"]:
+            raise ConfigError(f"parameter 'reconnect.max' = {p['reconnect.max']}: must be >= "
+                              f"reconnect.initial ({p['reconnect.initial']})")
+        path = p["pin_map"] or default_pin_map()
+        if not path:
+            raise ConfigError("parameter 'pin_map' = '': no pin map given and no "
+                              "edgebot_bringup config/firmata.yaml installed")
+        try:
+            self.pm = pm = PM.load(path)
+            if p["firmware"]:
+                pm.firmware = p["firmware"]
+            pm.check_board_model()
+        except PM.PinMapError as e:
+            raise ConfigError(f"pin map {path}: {e}") from None
+        self.baud = p["baud"] or BAUD[pm.firmware]
+        log = self.get_logger()
+        self.rejects = RejectCounter(log=log.warning, period_s=5.0)
+        self.guard = CommandTimeouts(p["command_timeout"])
+
+        self._digital_pub = {d.name: self.create_publisher(Bool, d.name, Q.RELIABLE)
+                             for d in pm.digital_inputs}
+        self._analog_pub = {a.name: self.create_publisher(
+            BatteryState if a.type == "battery" else Float32, a.name, Q.SENSOR_DATA)
+            for a in pm.analog_inputs}
+        self._sonar_pub = {s.name: self.create_publisher(Range, f"{s.name}/range", Q.SENSOR_DATA)
+                           for s in pm.sonars}
+        self._digital: Dict[str, bool] = {}
+        self._analog: Dict[str, int] = {}
+        self._in_lock = threading.Lock()
+
+        if pm.motors:
+            self.create_subscription(JointState, "wheel_cmd", self._on_wheel_cmd, Q.COMMANDS)
+        for o in pm.pwm_outputs:
+            self.create_subscription(Float64, f"{o.name}/cmd",
+                                     lambda m, o=o: self._on_pwm(o, m), Q.COMMANDS)
+        for o in pm.digital_outputs:
+            self.create_subscription(Bool, f"{o.name}/cmd",
+                                     lambda m, o=o: self._on_digital_cmd(o, m), Q.COMMANDS)
+        for s in pm.servos:
+            self.create_subscription(Float64, f"{s.name}/cmd",
+                                     lambda m, s=s: self._on_servo(s, m), Q.COMMANDS)
+
+        self._rate_prev = (time.monotonic(), 0)
+        self.sup = LinkSupervisor(
+            self._make_link, p["port"], Backoff(p["reconnect.initial"], p["reconnect.max"]),
+            log=self._log, on_connected=self._on_connected, on_outputs_reset=self.guard.reset)
+        try:      # synchronous, so a pin map the board cannot do stops us
+            self.sup.connect_first()
+        except PM.PinMapError as e:
+            raise ConfigError(f"pin map does not fit the board: {e}") from None
+
+        self.create_timer(min(0.05, p["command_timeout"] / 4.0), self._safety_tick)
+        self.create_timer(1.0 / p["publish_rate"], self._publish_inputs)
+        if pm.sonars:
+            self.create_timer(1.0 / p["sonar_rate"], self._publish_sonar)
+        self.diag = Diagnostics(self, hardware_id=f"arduino@{p['port'] or 'auto'}")
+        self.diag.add("connection", self._diag_connection)
+        self.diag.add("link", self._diag_link)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._link_loop, name="firmata-link", daemon=True)
+        self._thread.start()
+
+    # ------------------------------------------------------------------ connection
+    @property
+    def link(self):
+        return self.sup.link
+
+    def _make_link(self, port: str) -> BoardLink:
+        p = self.p
+        return BoardLink(self.pm, port, self.baud, arduino_wait=p["arduino_wait"],
+                         keep_alive_s=p["keep_alive"], instance_id=p["instance_id"],
+                         on_digital=self._on_digital_in, on_analog=self._on_analog_in)
+
+    def _log(self, level: str, text: str) -> None:
+        getattr(self.get_logger(), level if level in LOG_LEVELS else "info")(text)
+
+    def _on_connected(self, link) -> None:
+        self.get_logger().info(f"connected to {link.firmware_id.strip()} on {link.port} at "
+                               f"{self.baud} baud; pin map applied")
+
+    def _link_loop(self) -> None:
+        while not self._stop.wait(self.sup.step()):
+            pass
+
+    # ------------------------------------------------------------------ commands
+    def _write(self, fn, *args) -> bool:
+        if self.link is None:
+            self.rejects.reject("not_connected", "command dropped: board not connected")
+            return False
+        try:
+            fn(*args)
+            return True
+        except LinkLost:
+            self.rejects.reject("not_connected", "command dropped: board not connected")
+            return False
+
+    def _finite(self, what: str, v: float) -> bool:
+        if math.isfinite(v):
+            return True
+        self.rejects.reject("non_finite", f"{what} = {v}: rejected")
+        return False
+
+    def _on_wheel_cmd(self, msg: JointState) -> None:
+        duties, rejects = wheel_duties(msg.name, msg.velocity, self.pm, self.p["wheel_cmd_mode"])
+        for reason, detail in rejects:
+            self.rejects.reject(reason, detail)
+        if not duties or self.link is None:
+            return
+        if all(self._write(self.link.write_motor, m, d) for m, d in duties):
+            self.guard.touch("motors")
+
+    def _on_pwm(self, o: PM.PwmOutput, msg: Float64) -> None:
+        v = msg.data
+        if not self._finite(f"{o.name}/cmd", v):
+            return
+        if not 0.0 <= v <= 1.0:
+            self.rejects.reject("out_of_range", f"{o.name}/cmd = {v}: clamped to 0..1")
+            v = min(1.0, max(0.0, v))
+        if self.link is not None and self._write(self.link.write_pwm, o, v):
+            self.guard.touch(o.name)
+
+    def _on_digital_cmd(self, o: PM.DigitalOutput, msg: Bool) -> None:
+        if self.link is not None:
+            self._write(self.link.write_digital, o, bool(msg.data))
+
+    def _on_servo(self, s: PM.Servo, msg: Float64) -> None:
+        v = msg.data
+        if not self._finite(f"{s.name}/cmd", v):
+            return
+        if not s.min_angle <= v <= s.max_angle:
+            self.rejects.reject("out_of_range", f"{s.name}/cmd = {v}: clamped to "
+                                f"[{s.min_angle}, {s.max_angle}] rad")
+        if self.link is not None:
+            self._write(self.link.write_servo, s, v)
+
+    def _safety_tick(self) -> None:
+        """Command timeout: motors and PWM outputs go to their safe value."""
+        link = self.link
+        if link is None or not link.connected:
+            return
+        for key in self.guard.expired():
+            try:
+                if key == "motors":
+                    for m in self.pm.motors:
+                        link.write_motor(m, 0.0)
+                else:
+                    o = next(o for o in self.pm.pwm_outputs if o.name == key)
+                    if not o.timeout:
+                        self.guard.drop(key)
+                        continue
+                    link.write_pwm(o, o.safe)
+            except LinkLost:
+                return
+            self.guard.done(key)
+
+    # ------------------------------------------------------------------ inputs
+    def _on_digital_in(self, name: str, value: bool) -> None:
+        # published under the lock, so a periodic publish never overtakes a change with the
+        # value from before it
+        with self._in_lock:
+            changed = self._digital.get(name) != value
+            self._digital[name] = value
+            if changed:
+                self._digital_pub[name].publish(Bool(data=value))
+
+    def _on_analog_in(self, name: str, raw: int) -> None:
+        with self._in_lock:
+            self._analog[name] = raw
+
+    def _publish_inputs(self) -> None:
+        if not self.sup.connected:
+            return
+        with self._in_lock:
+            for name, v in self._digital.items():
+                self._digital_pub[name].publish(Bool(data=v))
+            analog = dict(self._analog)
+        stamp = self.get_clock().now().to_msg()
+        for a in self.pm.analog_inputs:
+            if a.name not in analog:
+                continue
+            raw = analog[a.name]
+            if a.type == "battery":
+                volts = a.voltage(raw)
+                nan = float("nan")
+                msg = BatteryState(voltage=float(volts), percentage=float(a.percentage(volts)),
+                                   temperature=nan, current=nan, charge=nan, capacity=nan,
+                                   design_capacity=nan, present=True, location=a.name)
+                msg.header.stamp = stamp
+                self._analog_pub[a.name].publish(msg)
+            else:
+                self._analog_pub[a.name].publish(Float32(data=float(a.value(raw))))
+
+    def _publish_sonar(self) -> None:
+        link = self.link
+        if link is None or not link.connected:
+            return
+        stamp = self.get_clock().now().to_msg()
+        for s in self.pm.sonars:
+            cm = link.sonar_cm(s.trigger)
+            if cm is None:
+                continue
+            r = cm / 100.0
+            # REP 117: +inf = nothing detected (no echo, or beyond max_range)
+            msg = Range(radiation_type=Range.ULTRASOUND, field_of_view=float(s.field_of_view),
+                        min_range=float(s.min_range), max_range=float(s.max_range),
+                        range=float("inf") if cm == 0 or r > s.max_range else float(r))
+            msg.header.stamp = stamp
+            msg.header.frame_id = s.frame_id
+            self._sonar_pub[s.name].publish(msg)
+
+    # ------------------------------------------------------------------ diagnostics
+    def _diag_connection(self):
+        link, sup = self.link, self.sup
+        values = {"port": sup.port or "auto", "baud": self.baud,
+                  "firmware": (link.firmware_id.strip() if link else "") or "unknown",
+                  "connects": sup.connects, "reconnects": sup.reconnects,
+                  "board_resets": sup.board_resets,
+                  "keep_alive_s": self.p["keep_alive"], "last_error": sup.last_error}
+        if sup.connected:
+            return OK, "connected", values
+        return ERROR, f"disconnected: {sup.last_error or 'connecting'}", values
+
+    def _diag_link(self):
+        link = self.link
+        st = link.stats() if link is not None else {}
+        now = time.monotonic()
+        t0, n0 = self._rate_prev
+        frames = st.get("rx_frames", 0)
+        rate = (frames - n0) / max(1e-6, now - t0)
+        self._rate_prev = (now, frames)
+        values = {"rx_messages_per_s": rate, "writes": link.writes if link else 0,
+                  "command_timeouts": self.guard.timeouts,
+                  "rejected_commands": self.rejects.total,
+                  **st, **{f"rejected_{k}": v for k, v in self.rejects.as_dict().items()}}
+        level = WARN if st.get("serial_errors", 0) else OK
+        return level, "serial errors seen" if level == WARN else "ok", values
+
+    def shutdown(self) -> None:
+        """Safe outputs and a board reset before we go."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+        self.sup.close()
+
+
+def main(args=None):
+    run_node(FirmataNode, args)
+
+
+if __name__ == "__main__":
+    main()
