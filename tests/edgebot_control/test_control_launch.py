@@ -24,7 +24,8 @@ def test_control_launch_in_a_namespace(procs, ros):
     sonar = ros.publisher(Range, "/rover1/sonar/range", qos.SENSOR_DATA)
     ros.wait_subscribers(teleop, timeout=60)
     ros.wait_subscribers(sonar, n=2, timeout=60)       # safety_monitor + target_follower
-    wait_for(lambda: fstate and fstate[-1].data == "search", 60, what="follower searching")
+    # no detections at all: the follower is blind and stopped (it does not search)
+    wait_for(lambda: fstate and fstate[-1].data == "blind", 60, what="follower blind")
     t = Streamer(ros, teleop, twist(0.2, 0.0))
     # no sonar yet: the firmata heartbeat is missing -> stopped, wheels zero
     wait_for(lambda: state and "heartbeat_lost:firmata (never seen)"

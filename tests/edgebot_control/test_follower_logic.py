@@ -4,7 +4,7 @@ import math
 import pytest
 
 from edgebot_common import objects
-from edgebot_control.follower import (APPROACH, HOLD, SEARCH, TRACK, Box, Follower,
+from edgebot_control.follower import (APPROACH, BLIND, HOLD, SEARCH, TRACK, Box, Follower,
                                       FollowerConfig, box_problem, distance_from_box,
                                       focal_length_px, target_height_m)
 
@@ -57,12 +57,39 @@ def test_plausible_box_passes():
 
 def test_search_rotates_slowly_without_a_target():
     f = Follower(FollowerConfig(search_angular=0.4))
+    f.on_detections(0.0, W, H, [])                  # the detector runs, sees nothing
     assert f.step(0.0) == (0.0, 0.4)
     assert f.state == SEARCH
     # other classes and weak detections do not count
     f.on_detections(0.1, W, H, [box_at(1.0, label="cone"), box_at(1.0, score=0.1)])
     assert f.step(0.1) == (0.0, 0.4)
     assert f.state == SEARCH
+
+
+def test_blind_without_detection_messages_stops_instead_of_searching():
+    cfg = FollowerConfig(search_angular=0.4, input_timeout=0.4, use_sonar=False)
+    f = Follower(cfg)
+    assert f.step(0.0) == (0.0, 0.0) and f.state == BLIND       # nothing received yet
+    f.on_detections(1.0, W, H, [box_at(2.0, offset=0.0)])
+    assert f.step(1.0)[0] > 0.0 and f.state == APPROACH
+    # the detector goes silent while the robot drives: it keeps its last command only
+    # until input_timeout, then stops -- no driving on the frozen detection, no search spin
+    assert f.step(1.0 + cfg.input_timeout)[0] > 0.0
+    assert f.step(1.0 + cfg.input_timeout + 0.01) == (0.0, 0.0)
+    assert f.state == BLIND and f.distance is None
+    for t in (1.5, 2.5, 10.0):                        # however long it stays silent
+        assert f.step(t) == (0.0, 0.0) and f.state == BLIND
+    # messages flow again: it follows at once
+    f.on_detections(10.1, W, H, [box_at(2.0, offset=0.0)])
+    assert f.step(10.1)[0] > 0.0 and f.state == APPROACH
+
+
+def test_a_rejected_message_is_not_a_live_detector():
+    f = Follower(FollowerConfig(input_timeout=0.4))
+    f.on_detections(0.0, W, H, [])
+    with pytest.raises(ValueError):
+        f.on_detections(0.3, 0, 0, [])
+    assert f.step(0.5) == (0.0, 0.0) and f.state == BLIND
 
 
 def test_full_sequence_search_track_approach_hold_lost():
@@ -113,6 +140,7 @@ def test_full_sequence_search_track_approach_hold_lost():
     assert f.step(t) == (0.0, 0.0)
     assert f.state == APPROACH
     t = seen + cfg.lost_timeout + 0.05
+    f.on_detections(t, W, H, [])
     assert f.step(t) == (0.0, cfg.search_angular)
     assert f.state == SEARCH
 

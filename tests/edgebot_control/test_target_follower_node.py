@@ -42,14 +42,24 @@ def test_follow_sequence_on_scripted_detections(procs, ros):
     state = ros.collect(String, "follower/state", qos.LATCHED)
     pub = ros.publisher(Detection2DArray, "detections", qos.RELIABLE)
     ros.wait_subscribers(pub, timeout=30)
+    wait_state(state, "blind")                          # no detector yet: stopped
+    wait_twist(cmd, lambda v, w: (v, w) == (0.0, 0.0), what="stopped while blind")
+    det = Streamer(ros, pub, frame(), period=0.1)       # the detector runs, sees nothing
     wait_state(state, "search")
     wait_twist(cmd, lambda v, w: (v, w) == (0.0, 0.3), what="search rotation")
-    det = Streamer(ros, pub, frame(ball(2.0, offset=0.7), ball(0.5, label="cone")), period=0.1)
+    det.msg = frame(ball(2.0, offset=0.7), ball(0.5, label="cone"))
     wait_state(state, "track")
     wait_twist(cmd, lambda v, w: v == 0.0 and w < 0.0, what="turn towards the ball (right)")
     det.msg = frame(ball(2.0, offset=0.0))
     wait_state(state, "approach")
     wait_twist(cmd, lambda v, w: v > 0.0, what="forward")
+    # the detector goes silent while driving: stop (blind), neither drive on nor search
+    det.stop()
+    wait_state(state, "blind")
+    wait_twist(cmd, lambda v, w: (v, w) == (0.0, 0.0), what="stopped when detections stop")
+    det = Streamer(ros, pub, frame(ball(2.0, offset=0.0)), period=0.1)
+    wait_state(state, "approach")
+    wait_twist(cmd, lambda v, w: v > 0.0, what="forward again once detections flow")
     det.msg = frame(ball(0.5, offset=0.0))
     wait_state(state, "hold")
     wait_twist(cmd, lambda v, w: (v, w) == (0.0, 0.0), what="hold still")
@@ -83,7 +93,7 @@ def test_sonar_distance_and_bad_input_counted(procs, ros):
     wait_for(lambda: (d := diag_values(diags, "target_follower"))
              and int(d.get("rejected.bad_image_size", 0)) > 0
              and int(d.get("rejected.bad_range", 0)) > 0, 20, what="bad frame and range counted")
-    wait_state(state, "search")                         # no valid frames: target lost
+    wait_state(state, "blind")                          # no usable frames: a blind stop
     # camera_info replaces the configured field of view: fx = 160 px at 320 px -> 90 deg
     info = ros.publisher(CameraInfo, "camera/camera_info", qos.SENSOR_DATA)
     ros.wait_subscribers(info, timeout=30)

@@ -4,7 +4,12 @@ and run the search -> track -> approach -> hold state machine that turns it into
     f = Follower(FollowerConfig(target_class="ball"))
     f.on_detections(now, image_w, image_h, [Box("ball", 0.9, cx, cy, w, h), ...])
     f.on_range(now, 0.8)                       # optional sonar, metres
-    v, w = f.step(now); f.state                # "search" | "track" | "approach" | "hold"
+    v, w = f.step(now); f.state     # "blind" | "search" | "track" | "approach" | "hold"
+
+A follower acts only on a live detector: when no detection message (even an empty one) has
+come for ``input_timeout`` seconds -- the detector or the camera died, hung or lost its stream --
+it stops and reports "blind" instead of driving on its last detection or searching; it follows
+again as soon as messages flow.
 
 Image convention: x to the right. A target right of the centre needs a clockwise turn, i.e.
 negative angular velocity (REP 103: z up, positive w turns left).
@@ -17,11 +22,12 @@ from typing import Iterable, List, Optional, Tuple
 
 from edgebot_common import objects
 
+BLIND = "blind"          # no detection messages: stopped
 SEARCH = "search"
 TRACK = "track"
 APPROACH = "approach"
 HOLD = "hold"
-STATES = (SEARCH, TRACK, APPROACH, HOLD)
+STATES = (BLIND, SEARCH, TRACK, APPROACH, HOLD)
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,7 @@ class FollowerConfig:
     max_angular: float = 1.0            # rad/s
     search_angular: float = 0.4         # rad/s while searching (positive: turn left)
     lost_timeout: float = 1.0           # s without the target -> search
+    input_timeout: float = 0.4          # s without any detection message -> blind (stop)
     hfov_deg: float = objects.CAMERA_HFOV_DEG
     use_sonar: bool = True
     sonar_max_age: float = 0.5          # s
@@ -101,12 +108,13 @@ class Follower:
     def __init__(self, cfg: FollowerConfig):
         self.cfg = cfg
         self.real_height = target_height_m(cfg.target_class)
-        self.state = SEARCH
+        self.state = BLIND                       # until the first detection message
         self.offset: Optional[float] = None      # normalised -1 (left edge) .. 1 (right edge)
         self.distance: Optional[float] = None    # m, best estimate
         self.distance_source = ""
         self.camera_distance: Optional[float] = None
         self._seen_at: Optional[float] = None
+        self._input_at: Optional[float] = None  # last usable detection message
         self.in_last_frame = False
         self._range: Optional[float] = None
         self._range_at: Optional[float] = None
@@ -120,6 +128,7 @@ class Follower:
         Raises ValueError for an unusable image size (the whole message is rejected)."""
         if not (image_w > 0 and image_h > 0):
             raise ValueError(f"image size {image_w}x{image_h} not positive")
+        self._input_at = now
         problems: List[str] = []
         best: Optional[Box] = None
         for b in boxes:
@@ -149,6 +158,10 @@ class Follower:
         return True
 
     # -- output ---------------------------------------------------------------------------
+    def input_live(self, now: float) -> bool:
+        """A usable detection message came within ``input_timeout``."""
+        return self._input_at is not None and now - self._input_at <= self.cfg.input_timeout
+
     def target_visible(self, now: float) -> bool:
         return self._seen_at is not None and now - self._seen_at <= self.cfg.lost_timeout
 
@@ -169,6 +182,12 @@ class Follower:
 
     def step(self, now: float) -> Tuple[float, float]:
         c = self.cfg
+        if not self.input_live(now):
+            self._set(BLIND)                 # acting on a frozen detection is driving blind
+            self.offset = self.distance = None
+            self.distance_source = ""
+            self.in_last_frame = False
+            return 0.0, 0.0
         if not self.target_visible(now):
             self._set(SEARCH)
             self.offset = self.distance = None
@@ -182,7 +201,7 @@ class Follower:
         centred_in = abs(off) <= c.center_tolerance
         centred_out = abs(off) > 2.0 * c.center_tolerance
         err = d - c.stop_distance
-        if self.state == SEARCH:
+        if self.state in (SEARCH, BLIND):
             self._set(TRACK)
         if self.state == TRACK:
             if centred_in:

@@ -1,7 +1,8 @@
 """target_follower: ``detections`` (+ optional ``sonar/range``) -> ``follower/cmd_vel``.
 
 Centres the chosen class in the image and approaches it to a stop distance; states
-search -> track -> approach -> hold (``follower/state``). Logic in :mod:`edgebot_control.follower`.
+search -> track -> approach -> hold (``follower/state``), and "blind" (stopped) while no
+detection message has come for ``input_timeout`` s. Logic in :mod:`edgebot_control.follower`.
 A command goes out on every detection message (lowest latency) and from a timer (search, lost
 target), so the safety monitor's source timeout never fires while the follower runs.
 """
@@ -39,6 +40,8 @@ SPECS = [
     ParamSpec("max_angular", 1.0, "[rad/s]", **POS),
     ParamSpec("search_angular", 0.4, "turn rate while searching, sign = direction [rad/s]"),
     ParamSpec("lost_timeout", 1.0, "target unseen this long -> search [s]", **POS),
+    ParamSpec("input_timeout", 0.4, "no detection message (even an empty one) this long -> "
+              "blind: stop, do not search [s]", **POS),
     ParamSpec("hfov_deg", objects.CAMERA_HFOV_DEG, "camera horizontal field of view, used "
               "until camera_info arrives [deg]", min=1.0, max=179.0),
     ParamSpec("use_sonar", True, "use sonar/range as the distance when the target is centred"),
@@ -60,7 +63,8 @@ class TargetFollower(Node):
         self.follower = Follower(FollowerConfig(**{k: p[k] for k in (
             "target_class", "min_score", "stop_distance", "distance_tolerance",
             "center_tolerance", "kp_angular", "kp_linear", "max_linear", "max_angular",
-            "search_angular", "lost_timeout", "hfov_deg", "use_sonar", "sonar_max_age")}))
+            "search_angular", "lost_timeout", "input_timeout", "hfov_deg", "use_sonar",
+            "sonar_max_age")}))
         self.rejects = RejectCounter(log=self.get_logger().warning)
         self.pub = self.create_publisher(Twist, "follower/cmd_vel", qos.COMMANDS)
         self.state_pub = self.create_publisher(String, "follower/state", qos.LATCHED)
