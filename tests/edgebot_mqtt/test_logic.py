@@ -238,3 +238,42 @@ def test_config_error_names_the_file(tmp_path):
     with pytest.raises(C.ConfigError) as e:
         C.load(str(tmp_path / "map.yaml"), {"spool": {"path": ":memory:"}})
     assert str(e.value).startswith(f"{tmp_path / 'map.yaml'}: limits.max_publish_rate = nan")
+
+
+class _Msg:
+    """What the link hands over: paho's MQTTMessage attributes used by the bridge."""
+
+    def __init__(self, topic, payload, retain=False):
+        self.topic, self.payload, self.retain = topic, payload, retain
+
+
+def test_inbound_dispatch_without_ros():
+    from geometry_msgs.msg import Twist
+
+    from edgebot_mqtt.inbound import Inbound, PendingRequests
+    from edgebot_mqtt.link import matches
+    cfg = C.parse(base(command_filter="edgebot/{robot_id}/cmd/#", commands=[
+        {"mqtt_topic": "edgebot/{robot_id}/cmd/cmd_vel", "ros_topic": "cmd_vel",
+         "type": "geometry_msgs/msg/Twist", "ranges": {"linear.x": [-1, 1]}},
+        {"mqtt_topic": "other/cmd", "ros_topic": "cmd2", "type": "geometry_msgs/msg/Twist"}]))
+    published, reported = [], []
+    inb = Inbound(cfg, lambda *a: reported.append(a))
+    for r in cfg.commands:
+        inb.add_command(r, Twist, published.append)
+    # the filter covers the first topic; the second needs its own subscription
+    assert inb.subscriptions() == [("edgebot/r1/cmd/#", 1), ("other/cmd", 1)]
+    inb.on_mqtt(_Msg("edgebot/r1/cmd/cmd_vel", b'{"linear": {"x": 0.5}}'))
+    inb.on_mqtt(_Msg("edgebot/r1/cmd/cmd_vel", b'{"linear": {"x": 5}}'))
+    inb.on_mqtt(_Msg("edgebot/r1/cmd/launch", b"{}"))
+    assert [m.linear.x for m in published] == [0.5] and inb.accepted == 1
+    assert [(t, r) for t, r, _ in reported] == [("edgebot/r1/cmd/cmd_vel", "out_of_range"),
+                                              ("edgebot/r1/cmd/launch", "unknown_topic")]
+    assert matches("a/+/c", "a/b/c") and matches("a/#", "a/b/c") and not matches("a/+", "a/b/c")
+    clock = Clock()
+    pend = PendingRequests(clock=clock)
+    k1 = pend.open(1.0, "reply", b"c1", "estop")
+    pend.open(5.0, "reply", b"c2", "estop")
+    pend.attach(k1, "future")
+    clock.t += 2.0
+    assert [(f, corr) for f, _, _, corr, _ in pend.expired()] == [("future", b"c1")]
+    assert pend.close(k1) is None and len(pend.items) == 1

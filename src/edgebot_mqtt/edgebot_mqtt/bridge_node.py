@@ -1,18 +1,19 @@
-"""mqtt_bridge: the thin ROS node around the ROS-free parts (config, encoding, commands, spool,
-link). See the package README for topics and parameters."""
+"""mqtt_bridge: the ROS glue around the ROS-free parts (config, telemetry, inbound, link, spool).
+See the package README for topics and parameters.
+
+Extensions (e.g. Home Assistant discovery) plug in through the link: ``link.add_subscription``
+(topic filter + handler) and ``link.add_on_connect`` (run after every connect), registered in
+:meth:`MqttBridge._extensions` before the link starts."""
 from __future__ import annotations
 
 import copy
-import itertools
 import json
-import threading
 import time
 
 from rclpy.exceptions import InvalidHandle
 from rclpy.node import Node
 from std_msgs.msg import String
 
-from edgebot_common import msgconv
 from edgebot_common import qos as Q
 from edgebot_common.diagnostics import ERROR, OK, WARN, Diagnostics
 from edgebot_common.msg_dict import get_message_class, to_dict
@@ -22,11 +23,12 @@ from edgebot_common.ros_params import declare_params
 from edgebot_common.throttle import RejectCounter
 
 from . import config as C
-from . import encoding, images
+from . import encoding
 from .commands import Rejected, Validator
+from .inbound import Inbound, PendingRequests
 from .link import MqttLink
-from .ratelimit import Decimator
 from .spool import Spool
+from .telemetry import Route, Telemetry
 
 #: messages one subscription callback handles at most: the one the executor took, then what is
 #: already waiting in the same reader's queue (in order), without a wait-set round trip each
@@ -56,45 +58,21 @@ SPECS = [
 
 
 def _overrides(p: dict) -> dict:
-    o: dict = {}
-    if p["profile"]:
-        o["profile"] = p["profile"]
-    if p["robot_id"]:
-        o["robot_id"] = p["robot_id"]
-    b: dict = {}
-    for key in ("host", "transport", "username", "password"):
-        if p[f"broker.{key}"]:
-            b[key] = p[f"broker.{key}"]
-    if p["broker.port"]:
-        b["port"] = p["broker.port"]
+    """ROS parameters -> a mapping merged over the file (empty / 0 = keep the file's)."""
+    b: dict = {k: p[f"broker.{k}"] for k in ("host", "transport", "username", "password", "port")
+               if p[f"broker.{k}"]}
     if p["broker.embedded"]:
         b["embedded"] = True
     tls = {k: p[f"broker.tls.{k}"] for k in ("ca_file", "cert_file", "key_file")
            if p[f"broker.tls.{k}"]}
     if tls:
-        tls["enabled"] = True
-        b["tls"] = tls
+        b["tls"] = dict(tls, enabled=True)
+    o: dict = {k: p[k] for k in ("profile", "robot_id") if p[k]}
     if b:
         o["broker"] = b
     if p["spool.path"]:
         o["spool"] = {"path": p["spool.path"]}
     return o
-
-
-class _Route:
-    def __init__(self, route: C.TelemetryRoute, cls=None):
-        self.r = route
-        self.decimator = Decimator(route.max_rate)
-        self.batcher = (encoding.Batcher(route.batch_max_messages, route.batch_max_delay)
-                        if route.batch_max_messages > 1 else None)
-        self.received = 0
-        self.sub = None
-        # message -> dict, compiled once for the type; with ``fields`` only the top-level
-        # fields they go through (+ header, for the stamp) are converted
-        self.convert = None
-        if cls is not None and route.encoding != "cdr" and not route.image_max_width:
-            only = msgconv.top_level(list(route.fields) + ["header"]) if route.fields else None
-            self.convert = msgconv.converter(cls, only)
 
 
 class MqttBridge(Node):
@@ -104,88 +82,78 @@ class MqttBridge(Node):
         super().__init__("mqtt_bridge")
         p = declare_params(self, SPECS)
         try:
-            self.cfg = C.load(p["config"], _overrides(p))
+            self.cfg = cfg = C.load(p["config"], _overrides(p))
         except C.ConfigError as e:
             raise ConfigError(str(e)) from None
-        cfg = self.cfg
+        log = self.get_logger()
         for note in cfg.notes:
-            self.get_logger().warning(note)
+            log.warning(note)
         self.embedded = None
         if cfg.broker.embedded:
             from .embedded_broker import EmbeddedBroker
             host = cfg.broker.host if cfg.broker.host not in ("localhost", "") else "127.0.0.1"
-            port = p["broker.port"]  # 0 = a free port; the mapping's 1883 is never assumed free
-            self.embedded = EmbeddedBroker(host, port).start()
+            # 0 = a free port; the mapping's 1883 is never assumed free
+            self.embedded = EmbeddedBroker(host, p["broker.port"]).start()
             cfg.broker.host, cfg.broker.port = host, self.embedded.port
-            self.get_logger().info(f"embedded MQTT broker on {host}:{self.embedded.port}")
-        self.rejects = RejectCounter(log=self.get_logger().warning, period_s=5.0)
-        self._lock = threading.Lock()
-        self.accepted = 0
+            log.info(f"embedded MQTT broker on {host}:{self.embedded.port}")
+        self.rejects = RejectCounter(log=log.warning, period_s=5.0)
         self.spool = Spool(cfg.spool.path, cfg.spool.max_bytes, cfg.spool.max_messages,
                            cfg.spool.max_age)
         if self.spool.recovered:
-            self.get_logger().info(f"spool {cfg.spool.path}: {self.spool.recovered} message(s) "
-                                   "from a previous run will be replayed")
-
+            log.info(f"spool {cfg.spool.path}: {self.spool.recovered} message(s) "
+                     "from a previous run will be replayed")
         self.stats_pub = self.create_publisher(String, "mqtt/stats", Q.RELIABLE)
         self.errors_pub = self.create_publisher(String, "mqtt/errors", Q.RELIABLE)
 
         # cloud -> robot
-        self.cmd = {}
+        self.inbound = Inbound(cfg, self._reject)
         for r in cfg.commands:
             cls = get_message_class(r.type)
-            pub = self.create_publisher(cls, r.ros_topic, Q.COMMANDS)
-            self.cmd[r.mqtt_topic] = (r, Validator(cls, r.required, r.ranges, r.max_size, r.max_rate), pub)
-        self.srv = {}
-        self._pending = {}
-        self._request_ids = itertools.count(1)
+            self.inbound.add_command(r, cls, self.create_publisher(cls, r.ros_topic, Q.COMMANDS).publish)
+        self.pending = PendingRequests()
+        self.srv_clients = {}
         for r in cfg.services:
             cls = get_message_class(r.type)
-            client = self.create_client(cls, r.service)
-            self.srv[r.mqtt_topic] = (r, Validator(cls.Request, r.required, r.ranges, r.max_size,
-                                                   r.max_rate), client)
-        subs = []
-        if cfg.command_filter:
-            subs.append((cfg.command_filter, 1))
-        for t in list(self.cmd) + list(self.srv):
-            if not (cfg.command_filter and _matches(cfg.command_filter, t)):
-                subs.append((t, 1))
-
-        self.link = MqttLink(cfg.broker, cfg.limits, self.spool, cfg.status_topic, subs,
-                             on_message=self._on_mqtt, log=self.get_logger().info)
+            self.srv_clients[r.mqtt_topic] = self.create_client(cls, r.service)
+            self.inbound.add_service(r, cls, self._on_request)
+        self.link = MqttLink(cfg.broker, cfg.limits, self.spool, cfg.status_topic,
+                             self.inbound.subscriptions(), on_message=self.inbound.on_mqtt,
+                             log=log.info)
 
         # robot -> cloud
-        self.routes = []
+        self.telemetry = Telemetry(self.link, self.rejects.reject)
         for r in cfg.telemetry:
             cls = get_message_class(r.type)
-            route = _Route(r, cls)
+            rt = self.telemetry.add(r, cls)
             # the named profile, with a deeper history: a burst must wait in the reader's queue
             # rather than overwrite samples the bridge has not taken yet
             profile = copy.copy(Q.by_name(r.ros_qos))
             profile.depth = r.ros_depth
-            route.sub = self.create_subscription(
-                cls, r.ros_topic, lambda m, rt=route: self._on_ros(rt, m), profile,
-                raw=(r.encoding == "cdr"))
-            self.routes.append(route)
-        if any(rt.batcher for rt in self.routes):
-            self.create_timer(0.02, self._flush_due)
-        if self._pending is not None and self.srv:
+            rt.sub = self.create_subscription(cls, r.ros_topic, lambda m, rt=rt: self._on_ros(rt, m),
+                                              profile, raw=(r.encoding == "cdr"))
+        if self.telemetry.batching:
+            self.create_timer(0.02, self.telemetry.flush_due)
+        if self.srv_clients:
             self.create_timer(0.2, self._expire_requests)
+        self._extensions()
 
         self.diag = Diagnostics(self, hardware_id=f"mqtt://{cfg.broker.host}:{cfg.broker.port}",
                                 period_s=p["stats_period"])
         self.diag.add("connection", self._diag)
         self.create_timer(p["stats_period"], self._publish_stats)
         self.link.start()
-        self.get_logger().info(
-            f"bridging {len(self.routes)} telemetry route(s), {len(self.cmd)} command(s), "
-            f"{len(self.srv)} service(s) to {cfg.broker.host}:{cfg.broker.port} "
-            f"(robot_id {cfg.robot_id}, spool {cfg.spool.path})")
+        log.info(f"bridging {len(cfg.telemetry)} telemetry route(s), {len(cfg.commands)} "
+                 f"command(s), {len(cfg.services)} service(s) to {cfg.broker.host}:"
+                 f"{cfg.broker.port} (robot_id {cfg.robot_id}, spool {cfg.spool.path})")
+
+    def _extensions(self) -> None:
+        """The seam for optional features: register on ``self.link`` (subscriptions with their
+        handlers, on-connect hooks) before it starts. None yet."""
 
     # -- robot -> cloud ------------------------------------------------------------------------
-    def _on_ros(self, rt: _Route, msg) -> None:
+    def _on_ros(self, rt: Route, msg) -> None:
         """Subscription callback: this message, then those already queued behind it."""
-        self._on_message(rt, msg)
+        self.telemetry.handle(rt, msg)
         sub = rt.sub
         if sub is None:
             return
@@ -197,48 +165,7 @@ class MqttBridge(Node):
                 return
             if taken is None:
                 return
-            self._on_message(rt, taken[0])
-
-    def _on_message(self, rt: _Route, msg) -> None:
-        rt.received += 1
-        if not rt.decimator.allow():
-            return
-        r = rt.r
-        if r.encoding == "cdr":
-            raw = bytes(msg)
-            self.link.send(r.mqtt_topic, lambda s: raw, qos=r.qos, retain=r.retain, seq_property=True)
-            return
-        if r.image_max_width:
-            try:
-                data = images.jpeg_summary(msg, to_dict(msg.header), r.image_max_width,
-                                           r.image_quality)
-            except images.ImageError as e:
-                self.rejects.reject("bad_image", f"{r.ros_topic}: {e}")
-                return
-        else:
-            data = rt.convert(msg, r.bytes)
-        body = encoding.body(data, r.fields, stamp=None)
-        if rt.batcher is None:
-            self.link.send(r.mqtt_topic, lambda s: encoding.single(s[0], body), qos=r.qos,
-                           retain=r.retain)
-            return
-        with self._lock:
-            items = rt.batcher.add(body)
-        if items:
-            self._send_batch(rt, items)
-
-    def _send_batch(self, rt: _Route, items) -> None:
-        self.link.send(rt.r.mqtt_topic, lambda s: encoding.batch(s, items), count=len(items),
-                       qos=rt.r.qos, retain=rt.r.retain)
-
-    def _flush_due(self, force: bool = False) -> None:
-        for rt in self.routes:
-            if rt.batcher is None:
-                continue
-            with self._lock:
-                items = rt.batcher.take() if (force or rt.batcher.due()) else []
-            if items:
-                self._send_batch(rt, items)
+            self.telemetry.handle(rt, taken[0])
 
     # -- cloud -> robot ------------------------------------------------------------------------
     def _reject(self, topic: str, reason: str, detail: str) -> None:
@@ -247,26 +174,7 @@ class MqttBridge(Node):
         self.errors_pub.publish(String(data=text))
         self.link.publish_now(self.cfg.errors_topic, text.encode(), qos=0)
 
-    def _on_mqtt(self, m) -> None:
-        entry = self.cmd.get(m.topic)
-        if entry is not None:
-            r, validator, pub = entry
-            try:
-                msg, _ = validator.validate(m.payload)
-            except Rejected as e:
-                self._reject(m.topic, e.reason, e.detail)
-                return
-            pub.publish(msg)
-            with self._lock:
-                self.accepted += 1
-            return
-        sentry = self.srv.get(m.topic)
-        if sentry is not None:
-            self._on_request(m, *sentry)
-            return
-        self._reject(m.topic, "unknown_topic", "not on the command allow-list")
-
-    def _on_request(self, m, r: C.ServiceRoute, validator: Validator, client) -> None:
+    def _on_request(self, m, r: C.ServiceRoute, validator: Validator) -> None:
         props = getattr(m, "properties", None)
         resp_topic = getattr(props, "ResponseTopic", None) if props else None
         corr = getattr(props, "CorrelationData", None) if props else None
@@ -279,21 +187,17 @@ class MqttBridge(Node):
             self._reject(m.topic, e.reason, e.detail)
             self._respond(resp_topic, corr, {"ok": False, "error": f"{e.reason}: {e.detail}"})
             return
+        client = self.srv_clients[m.topic]
         if not client.service_is_ready():
             self._respond(resp_topic, corr, {"ok": False, "error": f"service {r.service} not available"})
             return
-        with self._lock:
-            self.accepted += 1
-        # registered before the call: a fast service may answer before call_async returns
-        key = next(self._request_ids)
-        self._pending[key] = (None, time.monotonic() + r.timeout, resp_topic, corr, r.service)
+        self.inbound.count_accepted()
+        key = self.pending.open(r.timeout, resp_topic, corr, r.service)
         fut = client.call_async(req)
-        item = self._pending.get(key)
-        if item is not None:
-            self._pending[key] = (fut,) + item[1:]
+        self.pending.attach(key, fut)
 
         def done(f, key=key):
-            item = self._pending.pop(key, None)
+            item = self.pending.close(key)
             if item is None:
                 return
             try:
@@ -304,12 +208,10 @@ class MqttBridge(Node):
         fut.add_done_callback(done)
 
     def _expire_requests(self) -> None:
-        now = time.monotonic()
-        for key, (fut, deadline, topic, corr, name) in list(self._pending.items()):
-            if now > deadline and self._pending.pop(key, None) is not None:
-                if fut is not None:
-                    fut.cancel()
-                self._respond(topic, corr, {"ok": False, "error": f"service {name} timed out"})
+        for fut, _, topic, corr, name in self.pending.expired():
+            if fut is not None:
+                fut.cancel()
+            self._respond(topic, corr, {"ok": False, "error": f"service {name} timed out"})
 
     def _respond(self, topic: str, corr, body: dict) -> None:
         from paho.mqtt.packettypes import PacketTypes
@@ -322,9 +224,8 @@ class MqttBridge(Node):
     # -- status --------------------------------------------------------------------------------
     def stats(self) -> dict:
         s = self.link.stats()
-        s["received"] = sum(rt.received for rt in self.routes)
-        s["decimated"] = sum(rt.decimator.decimated for rt in self.routes)
-        s["commands_accepted"] = self.accepted
+        s.update(self.telemetry.stats())
+        s["commands_accepted"] = self.inbound.accepted
         s["rejected"] = self.rejects.total
         s["rejected_by_reason"] = self.rejects.as_dict()
         return s
@@ -345,23 +246,13 @@ class MqttBridge(Node):
 
     def shutdown(self) -> None:
         try:
-            self._flush_due(force=True)
+            self.telemetry.flush_due(force=True)
         except Exception:
             pass
         self.link.stop()
         self.spool.close()
         if self.embedded is not None:
             self.embedded.stop()
-
-
-def _matches(filt: str, topic: str) -> bool:
-    f, t = filt.split("/"), topic.split("/")
-    for i, part in enumerate(f):
-        if part == "#":
-            return True
-        if i >= len(t) or (part != "+" and part != t[i]):
-            return False
-    return len(f) == len(t)
 
 
 def main(args=None):

@@ -39,6 +39,17 @@ LATENCY_SAMPLES = 2048
 POISON_STRIKES = 3
 
 
+def matches(filt: str, topic: str) -> bool:
+    """MQTT topic filter match (+ one level, # the rest)."""
+    f, t = filt.split("/"), topic.split("/")
+    for i, part in enumerate(f):
+        if part == "#":
+            return True
+        if i >= len(t) or (part != "+" and part != t[i]):
+            return False
+    return len(f) == len(t)
+
+
 def _percentile(sorted_vals: List[float], q: float) -> float:
     if not sorted_vals:
         return float("nan")
@@ -59,6 +70,10 @@ class MqttLink:
         self.subscriptions = list(subscriptions or [])
         self.on_message = on_message
         self.on_state = on_state
+        #: extensions (e.g. Home Assistant discovery) register here, before start():
+        #: (filter, handler) for MQTT messages of their own, callables run on every connect
+        self._handlers: List[Tuple[str, Callable[[mqtt.MQTTMessage], None]]] = []
+        self._on_connect_hooks: List[Callable[[], None]] = []
         self.log = log
         self.v5 = broker.protocol == "5"
         self._lock = threading.RLock()
@@ -66,7 +81,6 @@ class MqttLink:
         self._thread: Optional[threading.Thread] = None
         self._client: Optional[mqtt.Client] = None
         self._connected = False
-        self._conn_event = threading.Event()
         self._acks: collections.deque = collections.deque()
         self._inflight: dict = {}          # mid -> (seq or None, created wall time)
         self._cursor = 0                   # highest spool seq handed to paho on this connection
@@ -92,8 +106,18 @@ class MqttLink:
         self._thread = threading.Thread(target=self._run, name="mqtt-link", daemon=True)
         self._thread.start()
 
-    def wait_connected(self, timeout: float) -> bool:
-        return self._conn_event.wait(timeout)
+    def add_subscription(self, topic: str, qos: int = 1,
+                         handler: Optional[Callable[[mqtt.MQTTMessage], None]] = None) -> None:
+        """Subscribe to ``topic`` on every connect; messages matching it go to ``handler``
+        (instead of ``on_message``) when one is given. Call before :meth:`start`."""
+        self.subscriptions.append((topic, qos))
+        if handler is not None:
+            self._handlers.append((topic, handler))
+
+    def add_on_connect(self, hook: Callable[[], None]) -> None:
+        """``hook()`` runs on the network thread after every successful connect (publish
+        retained state such as discovery configs from it with :meth:`publish_now`)."""
+        self._on_connect_hooks.append(hook)
 
     def stop(self, timeout: float = 3.0) -> None:
         """Publish ``offline`` (retained), disconnect cleanly, stop the thread."""
@@ -293,9 +317,10 @@ class MqttLink:
                 self.counters["subscribe_refused"] += 1
 
     def _on_message(self, client, userdata, msg):
-        if self.on_message is not None:
+        handler = next((h for f, h in self._handlers if matches(f, msg.topic)), self.on_message)
+        if handler is not None:
             try:
-                self.on_message(msg)
+                handler(msg)
             except Exception as e:  # a bad handler must not kill the link
                 self._note(f"command handler failed: {e!r}")
 
@@ -386,7 +411,11 @@ class MqttLink:
                 c.subscribe(topic, qos)
             self._pump()
         self._backoff.reset()
-        self._conn_event.set()
+        for hook in self._on_connect_hooks:
+            try:
+                hook()
+            except Exception as e:  # an extension must not kill the link
+                self._note(f"on-connect hook failed: {e!r}")
         self.log(f"connected to {b.host}:{b.port} ({b.transport}{', TLS' if b.tls.enabled else ''})")
         if self.on_state:
             self.on_state(True, "")
@@ -415,7 +444,6 @@ class MqttLink:
             c = self._client
             self._client = None
             self._connected = False
-            self._conn_event.clear()
             self._inflight.clear()
             self._acks.clear()
             self._cursor = 0

@@ -1,0 +1,99 @@
+"""Robot -> cloud (ROS-free): one :class:`Route` per ``telemetry`` entry, and :class:`Telemetry`,
+which turns a taken ROS message into what :class:`~.link.MqttLink` sends (decimation, JSON or
+raw CDR, downsampled JPEG, batching). The node only subscribes and hands messages over."""
+from __future__ import annotations
+
+import threading
+from typing import Callable, List
+
+from edgebot_common import msgconv
+from edgebot_common.msg_dict import to_dict
+
+from . import encoding, images
+from .config import TelemetryRoute
+from .ratelimit import Decimator
+
+
+class Route:
+    """The running state of one telemetry route."""
+
+    def __init__(self, route: TelemetryRoute, cls=None):
+        self.r = route
+        self.cls = cls
+        self.decimator = Decimator(route.max_rate)
+        self.batcher = (encoding.Batcher(route.batch_max_messages, route.batch_max_delay)
+                        if route.batch_max_messages > 1 else None)
+        self.received = 0
+        self.sub = None  # the node's subscription (for draining its queue)
+        # message -> dict, compiled once for the type; with ``fields`` only the top-level
+        # fields they go through (+ header, for the stamp) are converted
+        self.convert = None
+        if cls is not None and route.encoding != "cdr" and not route.image_max_width:
+            only = msgconv.top_level(list(route.fields) + ["header"]) if route.fields else None
+            self.convert = msgconv.converter(cls, only)
+
+
+class Telemetry:
+    """Routes ROS messages to the link. ``reject(reason, detail)`` counts what cannot be sent
+    (an undecodable image)."""
+
+    def __init__(self, link, reject: Callable[[str, str], None]):
+        self.link = link
+        self.reject = reject
+        self.routes: List[Route] = []
+        self._lock = threading.Lock()
+
+    def add(self, route: TelemetryRoute, cls) -> Route:
+        rt = Route(route, cls)
+        self.routes.append(rt)
+        return rt
+
+    @property
+    def batching(self) -> bool:
+        return any(rt.batcher for rt in self.routes)
+
+    def handle(self, rt: Route, msg) -> None:
+        rt.received += 1
+        if not rt.decimator.allow():
+            return
+        r = rt.r
+        if r.encoding == "cdr":
+            raw = bytes(msg)
+            self.link.send(r.mqtt_topic, lambda s: raw, qos=r.qos, retain=r.retain, seq_property=True)
+            return
+        if r.image_max_width:
+            try:
+                data = images.jpeg_summary(msg, to_dict(msg.header), r.image_max_width,
+                                           r.image_quality)
+            except images.ImageError as e:
+                self.reject("bad_image", f"{r.ros_topic}: {e}")
+                return
+        else:
+            data = rt.convert(msg, r.bytes)
+        body = encoding.body(data, r.fields, stamp=None)
+        if rt.batcher is None:
+            self.link.send(r.mqtt_topic, lambda s: encoding.single(s[0], body), qos=r.qos,
+                           retain=r.retain)
+            return
+        with self._lock:
+            items = rt.batcher.add(body)
+        if items:
+            self._send_batch(rt, items)
+
+    def _send_batch(self, rt: Route, items) -> None:
+        self.link.send(rt.r.mqtt_topic, lambda s: encoding.batch(s, items), count=len(items),
+                       qos=rt.r.qos, retain=rt.r.retain)
+
+    def flush_due(self, force: bool = False) -> None:
+        for rt in self.routes:
+            if rt.batcher is None:
+                continue
+            with self._lock:
+                items = rt.batcher.take() if (force or rt.batcher.due()) else []
+            if items:
+                self._send_batch(rt, items)
+
+    def stats(self) -> dict:
+        return {"received": sum(rt.received for rt in self.routes),
+                "decimated": sum(rt.decimator.decimated for rt in self.routes)}
+
