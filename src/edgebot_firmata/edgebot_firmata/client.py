@@ -43,6 +43,10 @@ class FirmataClient(Pymata4):
         self.rx_bytes = 0
         self.handler_errors = 0
         self._closing = False
+        #: on_report(P.DIGITAL_MESSAGE | P.ANALOG_MESSAGE, port or channel, value, t): every
+        #: port and analog report as it arrives (pymata4 calls back only on a change from its
+        #: initial 0, so an input already low at start would never be seen)
+        self.on_report = None
         try:
             super().__init__(com_port=port, baud_rate=baud, arduino_instance_id=instance_id,
                              arduino_wait=arduino_wait, sleep_tune=sleep_tune,
@@ -70,8 +74,17 @@ class FirmataClient(Pymata4):
             if not data:
                 continue
             self.rx_bytes += len(data)
+            now = time.monotonic()
             for frame in self.parser.feed(data):
                 self.the_deque.extend(frame.raw)
+                if not frame.is_sysex and self.on_report is not None:
+                    hi = frame.command & 0xF0
+                    if hi == P.DIGITAL_MESSAGE or hi == P.ANALOG_MESSAGE:
+                        try:
+                            self.on_report(hi, frame.command & 0x0F,
+                                           frame.data[0] | (frame.data[1] << 7), now)
+                        except Exception:
+                            self.handler_errors += 1
 
     def _send_command(self, command):
         if self.lost.is_set():
@@ -191,6 +204,8 @@ class BoardLink:
         self._io = threading.RLock()
         self._last: Dict[Tuple[int, str], int] = {}
         self._probe: Optional[Tuple[int, int]] = None
+        self._analog_names: Dict[int, List[str]] = {}
+        self._port_inputs: Dict[int, List[Tuple[int, str, bool]]] = {}
         self.writes = 0
         self._totals = {"rx_bytes": 0, "rx_frames": 0, "serial_errors": 0}
 
@@ -210,6 +225,7 @@ class BoardLink:
         with self._io:
             self.close(reset=False)
             client = FirmataClient(self.port, self.baud, self.arduino_wait, self.instance_id)
+            client.on_report = self._on_report
             try:
                 self.firmware_id = client.query_reply_data.get(PC.REPORT_FIRMWARE) or ""
                 caps = client.capability_report()
@@ -267,15 +283,20 @@ class BoardLink:
             c.set_pin_mode_servo(s.pin, s.min_pulse_us, s.max_pulse_us)
             if s.safe is not None:
                 self.write_servo(s, s.safe)
+        analog: Dict[int, List[str]] = {}
+        for a in pm.analog_inputs + pm.ir_ranges:
+            analog.setdefault(a.channel, []).append(a.name)
+        ports: Dict[int, List[Tuple[int, str, bool]]] = {}
         for d in pm.digital_inputs:
-            cb = self._digital_cb(d.name, d.inverted)
+            ports.setdefault(d.pin // 8, []).append((d.pin % 8, d.name, d.inverted))
+        self._analog_names, self._port_inputs = analog, ports
+        for d in pm.digital_inputs:
             if d.pullup:
-                c.set_pin_mode_digital_input_pullup(d.pin, callback=cb)
+                c.set_pin_mode_digital_input_pullup(d.pin)
             else:
-                c.set_pin_mode_digital_input(d.pin, callback=cb)
-        for a in pm.analog_inputs:
-            c.set_pin_mode_analog_input(a.channel, callback=self._analog_cb(a.name),
-                                        differential=1)
+                c.set_pin_mode_digital_input(d.pin)
+        for a in pm.analog_inputs + pm.ir_ranges:
+            c.set_pin_mode_analog_input(a.channel)
         for s in pm.sonars:
             with c.the_sonar_map_lock:
                 c.active_sonar_map.pop(s.trigger, None)   # pymata4 skips known triggers
@@ -288,6 +309,8 @@ class BoardLink:
             else:                # re-applying: the keep-alive thread already runs
                 c._send_sysex(PC.KEEP_ALIVE, c.keep_alive_interval)
         c.set_sampling_interval(pm.sampling_interval_ms)
+        for port in ports:      # every input's port once more: its state now, whatever it is
+            c._send_command([PC.REPORT_DIGITAL + port, PC.REPORTING_ENABLE])
         self._probe = self._probe_target()
 
     def _probe_target(self) -> Optional[Tuple[int, int]]:
@@ -339,17 +362,16 @@ class BoardLink:
         if c is not None:
             c._mark_lost(reason)
 
-    def _digital_cb(self, name: str, inverted: bool):
-        def cb(data):
-            if self.on_digital is not None:
-                self.on_digital(name, bool(data[2]) != inverted)
-        return cb
-
-    def _analog_cb(self, name: str):
-        def cb(data):
+    def _on_report(self, kind: int, index: int, value: int, t: float) -> None:
+        """Every port/analog report from the reader thread: inputs by name."""
+        if kind == P.ANALOG_MESSAGE:
             if self.on_analog is not None:
-                self.on_analog(name, int(data[2]))
-        return cb
+                for name in self._analog_names.get(index, ()):
+                    self.on_analog(name, value)
+            return
+        if self.on_digital is not None:
+            for bit, name, inverted in self._port_inputs.get(index, ()):
+                self.on_digital(name, bool(value >> bit & 1) != inverted)
 
     # -- outputs -------------------------------------------------------------------------
     def _write(self, c: FirmataClient, pin: int, kind: str, value: int) -> None:

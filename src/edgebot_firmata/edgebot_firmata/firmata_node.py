@@ -61,7 +61,7 @@ class FirmataNode(Node):
             BatteryState if a.type == "battery" else Float32, a.name, Q.SENSOR_DATA)
             for a in pm.analog_inputs}
         self._sonar_pub = {s.name: self.create_publisher(Range, f"{s.name}/range", Q.SENSOR_DATA)
-                           for s in pm.sonars}
+                           for s in pm.sonars + pm.ir_ranges}
         self._digital: Dict[str, bool] = {}
         self._analog: Dict[str, int] = {}
         self._in_lock = threading.Lock()
@@ -91,6 +91,8 @@ class FirmataNode(Node):
         self.create_timer(1.0 / p["publish_rate"], self._publish_inputs)
         if pm.sonars:
             self.create_timer(1.0 / p["sonar_rate"], self._publish_sonar)
+        for r in pm.ir_ranges:
+            self.create_timer(1.0 / r.rate_hz, lambda r=r: self._publish_ir(r))
         self.diag = Diagnostics(self, hardware_id=f"arduino@{p['port'] or 'auto'}")
         self.diag.add("connection", self._diag_connection)
         self.diag.add("link", self._diag_link)
@@ -245,6 +247,18 @@ class FirmataNode(Node):
             msg.header.stamp = stamp
             msg.header.frame_id = s.frame_id
             self._sonar_pub[s.name].publish(msg)
+
+    def _publish_ir(self, r: PM.IrRange) -> None:
+        with self._in_lock:
+            raw = self._analog.get(r.name)
+        if raw is None or not self.sup.connected:
+            return
+        msg = Range(radiation_type=Range.INFRARED, field_of_view=float(r.field_of_view),
+                    min_range=float(r.min_range), max_range=float(r.max_range),
+                    range=float(r.distance(raw)))
+        msg.header.stamp = self.get_clock().now().to_msg()
+        msg.header.frame_id = r.frame_id
+        self._sonar_pub[r.name].publish(msg)
 
     # ------------------------------------------------------------------ diagnostics
     def _diag_connection(self):

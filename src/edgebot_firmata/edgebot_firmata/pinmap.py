@@ -18,6 +18,8 @@ Format (see ``config/firmata.yaml`` for a complete example)::
                        full_voltage: 8.4, empty_voltage: 6.0},
                       {name: light, channel: 1, scale: 0.000977, offset: 0.0}]
     sonars:          [{name: sonar, trigger: 12, echo: 11, frame_id: sonar_link}]
+    ir_ranges:       [{name: ir, channel: 2, frame_id: ir_link, min_range: 0.1,
+                       max_range: 0.8, rate_hz: 20.0}]     # curve: [[volts, metres], ...]
     digital_outputs: [{name: led, pin: 13, safe: false}]
     pwm_outputs:     [{name: lamp, pin: 10, safe: 0.0}]
     servos:          [{name: pan, pin: 9, min_pulse_us: 544, max_pulse_us: 2400,
@@ -154,6 +156,69 @@ class Sonar:
     field_of_view: float = 0.26
 
 
+#: Sharp GP2Y0A21YK0F typical output (datasheet fig. 2, white paper): (volts, metres),
+#: volts rising as the distance falls; 10..80 cm is its specified range.
+GP2Y0A21_CURVE = [[0.40, 0.80], [0.45, 0.70], [0.52, 0.60], [0.61, 0.50], [0.74, 0.40],
+                  [0.92, 0.30], [1.08, 0.25], [1.30, 0.20], [1.65, 0.15], [2.30, 0.10]]
+
+
+@dataclass
+class IrRange:
+    """An analog IR distance sensor (Sharp GP2Y0A21YK0F-like) on an analog pin.
+
+    ``curve``: [[volts, metres], ...] with volts rising and metres falling; between points the
+    distance is interpolated linearly in 1/distance (the sensor's output is close to k/d).
+    Beyond the curve's far end (or ``max_range``) the reading is +inf (nothing detected,
+    REP 117), nearer than its near end (or ``min_range``) -inf."""
+    name: str
+    channel: int
+    frame_id: str = "ir_link"
+    vref: float = 5.0
+    min_range: float = 0.10
+    max_range: float = 0.80
+    field_of_view: float = 0.087
+    rate_hz: float = 20.0
+    curve: list = field(default_factory=lambda: [list(p) for p in GP2Y0A21_CURVE])
+
+    def distance(self, raw: int) -> float:
+        """Metres for a 10-bit reading; +inf beyond ``max_range``, -inf nearer than
+        ``min_range`` (REP 117)."""
+        v = raw / 1023.0 * self.vref
+        pts = self.curve
+        if v > pts[-1][0]:
+            return float("-inf")
+        # beyond the far end: the first segment extended (output ~ k/d keeps falling)
+        seg = next(((a, b) for a, b in zip(pts, pts[1:]) if v <= b[0]), (pts[0], pts[1]))
+        (v0, d0), (v1, d1) = seg
+        inv = 1.0 / d0 + (v - v0) / (v1 - v0) * (1.0 / d1 - 1.0 / d0)
+        if inv <= 0.0:
+            return float("inf")
+        d = 1.0 / inv
+        if d > self.max_range:
+            return float("inf")
+        if d < self.min_range:
+            return float("-inf")
+        return d
+
+    def volts(self, metres: float) -> float:
+        """The sensor's output at ``metres`` (simulators): the curve, its far end extended in
+        1/distance down to 0 V at infinity, its near end held."""
+        pts = self.curve
+        if metres <= pts[-1][1]:
+            return pts[-1][0]
+        inv = 1.0 / metres if metres < math.inf else 0.0
+        if math.isnan(inv):
+            inv = 0.0
+        seg = next(((a, b) for a, b in zip(pts, pts[1:]) if metres >= b[1]), (pts[0], pts[1]))
+        (v0, d0), (v1, d1) = seg
+        v = v0 + (inv - 1.0 / d0) / (1.0 / d1 - 1.0 / d0) * (v1 - v0)
+        return max(0.0, v)
+
+    def raw(self, metres: float) -> int:
+        """10-bit reading the board reports for ``metres``."""
+        return max(0, min(1023, int(round(self.volts(metres) / self.vref * 1023.0))))
+
+
 @dataclass
 class DigitalOutput:
     name: str
@@ -202,6 +267,7 @@ class PinMap:
     digital_inputs: List[DigitalInput] = field(default_factory=list)
     analog_inputs: List[AnalogInput] = field(default_factory=list)
     sonars: List[Sonar] = field(default_factory=list)
+    ir_ranges: List[IrRange] = field(default_factory=list)
     digital_outputs: List[DigitalOutput] = field(default_factory=list)
     pwm_outputs: List[PwmOutput] = field(default_factory=list)
     servos: List[Servo] = field(default_factory=list)
@@ -255,11 +321,13 @@ class PinMap:
             if pin in seen:
                 raise PinMapError(f"pin {pin} is used twice: {seen[pin]} and {role}")
             seen[pin] = role
-        for a in self.analog_inputs:
-            if a.channel not in channel_pin:
-                raise PinMapError(f"analog input '{a.name}': the {source} has no A{a.channel}")
-            pin = channel_pin[a.channel]
-            role = f"analog input '{a.name}' (A{a.channel})"
+        analog = [(a.name, a.channel, "analog input") for a in self.analog_inputs]
+        analog += [(r.name, r.channel, "IR range sensor") for r in self.ir_ranges]
+        for name, channel, kind in analog:
+            if channel not in channel_pin:
+                raise PinMapError(f"{kind} '{name}': the {source} has no A{channel}")
+            pin = channel_pin[channel]
+            role = f"{kind} '{name}' (A{channel})"
             if pin in seen:
                 raise PinMapError(f"pin {pin} is used twice: {seen[pin]} and {role}")
             seen[pin] = role
@@ -292,7 +360,7 @@ class PinMap:
 
     def topics(self) -> List[str]:
         names = [d.name for d in self.digital_inputs] + [a.name for a in self.analog_inputs]
-        names += [f"{s.name}/range" for s in self.sonars]
+        names += [f"{s.name}/range" for s in self.sonars + self.ir_ranges]
         names += [f"{o.name}/cmd" for o in self.digital_outputs + self.pwm_outputs + self.servos]
         return names
 
@@ -300,7 +368,7 @@ class PinMap:
 # --- loading ------------------------------------------------------------------------------
 _SECTIONS = {
     "motors": Motor, "digital_inputs": DigitalInput, "analog_inputs": AnalogInput,
-    "sonars": Sonar, "digital_outputs": DigitalOutput, "pwm_outputs": PwmOutput,
+    "sonars": Sonar, "ir_ranges": IrRange, "digital_outputs": DigitalOutput, "pwm_outputs": PwmOutput,
     "servos": Servo,
 }
 _TOP = {"board", "firmware", "sampling_interval_ms", *_SECTIONS}
@@ -415,7 +483,33 @@ def from_dict(doc: dict) -> PinMap:
     for i, s in enumerate(pm.sonars):
         if not 0 <= s.min_range < s.max_range:
             raise PinMapError(f"sonars[{i}]: need 0 <= min_range < max_range")
+    for i, r in enumerate(pm.ir_ranges):
+        _check_ir(i, r)
     return pm
+
+
+def _check_ir(i: int, r: IrRange) -> None:
+    where = f"ir_ranges[{i}] '{r.name}'"
+    c = r.curve
+    ok = isinstance(c, list) and len(c) >= 2 and all(
+        isinstance(p, list) and len(p) == 2 and all(
+            not isinstance(x, bool) and isinstance(x, (int, float)) and math.isfinite(x)
+            and x > 0 for x in p) for p in c)
+    if not ok:
+        raise PinMapError(f"{where}.curve = {c!r}: must be a list of >= 2 [volts, metres] "
+                          "pairs of positive finite numbers")
+    r.curve = [[float(v), float(d)] for v, d in c]
+    for (v0, d0), (v1, d1) in zip(r.curve, r.curve[1:]):
+        if not (v1 > v0 and d1 < d0):
+            raise PinMapError(f"{where}.curve: volts must rise and metres fall from point to "
+                              f"point ([{v0}, {d0}] then [{v1}, {d1}])")
+    if not 0 <= r.min_range < r.max_range:
+        raise PinMapError(f"{where}: need 0 <= min_range < max_range "
+                          f"(got {r.min_range}, {r.max_range})")
+    if r.curve[-1][0] > r.vref:
+        raise PinMapError(f"{where}.curve: {r.curve[-1][0]} V is above vref = {r.vref} V")
+    if not 0 < r.rate_hz <= 100:
+        raise PinMapError(f"{where}.rate_hz = {r.rate_hz}: must be in (0, 100]")
 
 
 def loads(text: str) -> PinMap:
