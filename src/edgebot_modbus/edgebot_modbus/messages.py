@@ -1,0 +1,75 @@
+"""Point values <-> standard messages (message packages only, no rclpy).
+
+| msg | published type | field |
+|---|---|---|
+| Bool, Int32, Int64, Float32, Float64 | std_msgs/<msg> | data |
+| Temperature | sensor_msgs/Temperature | temperature (header, variance 0) |
+| FluidPressure | sensor_msgs/FluidPressure | fluid_pressure |
+| RelativeHumidity | sensor_msgs/RelativeHumidity | relative_humidity |
+| Illuminance | sensor_msgs/Illuminance | illuminance |
+| BatteryState | sensor_msgs/BatteryState | voltage; percentage from full/empty voltage, else NaN |
+
+Commands to writable points: std_msgs/Bool for coils, std_msgs/Float64 for registers (any
+scale/type: the value is range-checked, scaled and rounded by the supervisor).
+"""
+from __future__ import annotations
+
+import math
+
+from sensor_msgs.msg import (BatteryState, FluidPressure, Illuminance, RelativeHumidity,
+                             Temperature)
+from std_msgs.msg import Bool, Float32, Float64, Int32, Int64
+
+from .registermap import Point
+
+TYPES = {"Bool": Bool, "Int32": Int32, "Int64": Int64, "Float32": Float32, "Float64": Float64,
+         "Temperature": Temperature, "FluidPressure": FluidPressure,
+         "RelativeHumidity": RelativeHumidity, "Illuminance": Illuminance,
+         "BatteryState": BatteryState}
+_FIELD = {"Temperature": "temperature", "FluidPressure": "fluid_pressure",
+          "RelativeHumidity": "relative_humidity", "Illuminance": "illuminance"}
+
+
+def msg_type(p: Point):
+    return TYPES[p.msg]
+
+
+def cmd_type(p: Point):
+    return Bool if p.is_bit else Float64
+
+
+def make(p: Point, value, stamp, frame_id: str):
+    """The message for a point's value; ``stamp`` is a builtin_interfaces/Time."""
+    t = p.msg
+    if t == "Bool":
+        return Bool(data=bool(value))
+    if t in ("Int32", "Int64"):
+        return TYPES[t](data=int(value))
+    if t in ("Float32", "Float64"):
+        v = float(value)
+        if t == "Float32" and math.isfinite(v) and abs(v) > 3.4028234663852886e38:
+            v = math.copysign(math.inf, v)
+        return TYPES[t](data=v)
+    if t == "BatteryState":
+        v = float(value)
+        m = BatteryState(voltage=v, present=True)
+        m.header.stamp = stamp
+        m.header.frame_id = frame_id
+        if p.full_voltage is not None:
+            span = p.full_voltage - p.empty_voltage
+            m.percentage = min(1.0, max(0.0, (v - p.empty_voltage) / span))
+        else:
+            m.percentage = math.nan
+        for f in ("current", "charge", "capacity", "design_capacity", "temperature"):
+            setattr(m, f, math.nan)
+        return m
+    m = TYPES[t]()
+    setattr(m, _FIELD[t], float(value))
+    m.variance = 0.0
+    m.header.stamp = stamp
+    m.header.frame_id = frame_id
+    return m
+
+
+def command_value(p: Point, msg):
+    return bool(msg.data) if p.is_bit else float(msg.data)

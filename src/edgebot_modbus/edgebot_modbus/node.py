@@ -1,0 +1,167 @@
+"""modbus_bridge: Modbus TCP/RTU devices as ROS 2 topics, from a register map.
+
+Thin: the parameters and the map in, one :class:`~edgebot_modbus.supervisor.BusSupervisor`
+and thread per connection (a TCP endpoint or a serial line), values out as standard messages,
+commands in through the supervisor's write queue, diagnostics. See the package README.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Dict, List, Tuple
+
+from rclpy.node import Node
+
+from edgebot_common import qos as Q
+from edgebot_common.diagnostics import ERROR, OK, WARN, Diagnostics
+from edgebot_common.node_main import ConfigError, run_node
+from edgebot_common.params import ParamSpec
+from edgebot_common.ros_params import declare_params
+from edgebot_common.throttle import RejectCounter, Throttle
+
+from . import messages
+from .link import Link, quiet_pymodbus
+from .registermap import Device, MapError, Point, load
+from .supervisor import BusSupervisor, WriteRejected, WriteResult
+
+SPECS = [
+    ParamSpec("map", "", "register map YAML file: devices, connections, points"),
+    ParamSpec("reconnect.initial", 0.5, "first reconnect / probe delay [s]", min=0.05,
+              max=60.0),
+    ParamSpec("reconnect.max", 10.0, "longest reconnect / probe delay [s]", min=0.05,
+              max=600.0),
+    ParamSpec("diagnostics_period", 1.0, "period of /diagnostics [s]", min=0.1, max=60.0),
+]
+
+
+class _Bus:
+    def __init__(self, sup: BusSupervisor):
+        self.sup = sup
+        self.wake = threading.Event()
+        self.thread: threading.Thread = None
+
+
+class ModbusBridge(Node):
+    NODE_NAME = "modbus_bridge"
+
+    def __init__(self):
+        super().__init__("modbus_bridge")
+        p = declare_params(self, SPECS)
+        if p["reconnect.max"] < p["reconnect.initial"]:
+            raise ConfigError(f"parameter 'reconnect.max' = {p['reconnect.max']}: must be >= "
+                              f"reconnect.initial ({p['reconnect.initial']})")
+        if not p["map"]:
+            raise ConfigError("parameter 'map' = '': give the register map YAML file "
+                              "(e.g. config/modbus.yaml)")
+        try:
+            self.map = load(p["map"])
+        except MapError as e:
+            raise ConfigError(f"register map {p['map']}: {e}") from None
+        quiet_pymodbus()
+        log = self.get_logger()
+        self.rejects = RejectCounter(log=log.warning, period_s=5.0)
+        self._write_log = Throttle(1.0)
+        self._stop = threading.Event()
+
+        self._pubs: Dict[Tuple[str, str], object] = {}
+        for d, pt in self.map.points():
+            self._pubs[(d.name, pt.name)] = self.create_publisher(
+                messages.msg_type(pt), f"{d.name}/{pt.name}", Q.RELIABLE)
+
+        self.buses: List[_Bus] = []
+        bus_of: Dict[str, _Bus] = {}
+        for key, devs in self.map.buses().items():
+            sup = BusSupervisor(devs, Link(devs[0]), on_values=self._publish,
+                                on_write=self._on_write, log=log.info,
+                                backoff_initial=p["reconnect.initial"],
+                                backoff_max=p["reconnect.max"])
+            bus = _Bus(sup)
+            self.buses.append(bus)
+            for d in devs:
+                bus_of[d.name] = bus
+
+        for d, pt in self.map.points():
+            if pt.writable:
+                self.create_subscription(
+                    messages.cmd_type(pt), f"{d.name}/{pt.name}/cmd",
+                    lambda m, b=bus_of[d.name], d=d, pt=pt: self._on_cmd(b, d, pt, m),
+                    Q.COMMANDS)
+
+        self.diag = Diagnostics(self, hardware_id="modbus", period_s=p["diagnostics_period"])
+        for bus in self.buses:
+            for d in bus.sup.devices:
+                self.diag.add(d.name, lambda s=bus.sup, d=d: self._diag(s, d))
+        for i, bus in enumerate(self.buses):
+            bus.thread = threading.Thread(target=self._loop, args=(bus,), daemon=True,
+                                          name=f"modbus-bus-{i}")
+            bus.thread.start()
+        names = ", ".join(f"{getattr(b.sup.link, 'name', '?')} "
+                          f"[{', '.join(d.name for d in b.sup.devices)}]" for b in self.buses)
+        log.info(f"modbus_bridge: {sum(1 for _ in self.map.points())} points, "
+                 f"{sum(len(b.sup.batches) for b in self.buses)} read requests per cycle on "
+                 f"{names}")
+
+    # ------------------------------------------------------------------ bus threads
+    def _loop(self, bus: _Bus) -> None:
+        while not self._stop.is_set():
+            try:
+                delay = bus.sup.step()
+            except Exception as e:  # a bug must not end polling silently
+                self.get_logger().error(f"modbus bus loop: {e!r}")
+                delay = 1.0
+            if bus.wake.wait(min(max(delay, 0.0), 0.5)):
+                bus.wake.clear()
+
+    def _publish(self, d: Device, values, _t: float) -> None:
+        stamp = self.get_clock().now().to_msg()
+        for pt, v in values:
+            try:
+                self._pubs[(d.name, pt.name)].publish(
+                    messages.make(pt, v, stamp, d.frame_of(pt)))
+            except Exception as e:  # e.g. shutting down
+                if self._stop.is_set():
+                    return
+                self.rejects.reject("publish", f"{d.name}/{pt.name}: {e}")
+
+    # ------------------------------------------------------------------ commands
+    def _on_cmd(self, bus: _Bus, d: Device, pt: Point, msg) -> None:
+        try:
+            bus.sup.request_write(d, pt, messages.command_value(pt, msg))
+        except WriteRejected as e:
+            self.rejects.reject("command", f"{d.name}/{pt.name}/cmd: {e}")
+            return
+        bus.wake.set()
+
+    def _on_write(self, r: WriteResult) -> None:
+        if not r.ok:
+            # reported, never retried: the device may have acted on it
+            self.get_logger().error(f"write {r.device.name}/{r.point.name} = {r.value!r} "
+                                    f"failed (not retried): {r.error}")
+
+    # ------------------------------------------------------------------ diagnostics
+    def _diag(self, sup: BusSupervisor, d: Device):
+        c = sup.counters(d.name)
+        where = getattr(sup.link, "name", "")
+        if not sup.connected:
+            return ERROR, f"not connected to {where}: {sup.last_error}", c
+        if not c["online"]:
+            return ERROR, f"unit {d.unit} not answering", c
+        if c["exceptions"] or c["writes_failed"]:
+            return WARN, f"unit {d.unit} online; exception responses or failed writes", c
+        return OK, f"unit {d.unit} online", c
+
+    def shutdown(self) -> None:
+        self._stop.set()
+        for bus in self.buses:
+            bus.wake.set()
+        for bus in self.buses:
+            if bus.thread is not None:
+                bus.thread.join(timeout=5)
+            bus.sup.close()
+
+
+def main(args=None):
+    run_node(ModbusBridge, args)
+
+
+if __name__ == "__main__":
+    main()

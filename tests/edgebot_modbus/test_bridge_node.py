@@ -1,0 +1,211 @@
+"""modbus_bridge as a process on real DDS, with pymodbus's server as the device: Modbus TCP on a
+free port, and RTU over a pseudo-terminal pair (real ptys)."""
+import math
+
+import pytest
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+from sensor_msgs.msg import BatteryState, Temperature
+from std_msgs.msg import Bool, Float64, Int64
+
+from edgebot_common import qos as Q
+from edgebot_testing import free_port, wait_for
+from edgebot_modbus.sim import PtyCable, SimulatedBus
+
+from modbus_testing import meter_map, parse, plc_map, write_map
+
+
+def start_bridge(procs, path):
+    return procs.node("edgebot_modbus", "modbus_bridge",
+                      params={"map": path, "diagnostics_period": 0.2,
+                              "reconnect.initial": 0.2, "reconnect.max": 0.5})
+
+
+class Diag:
+    """The newest diagnostics status of one device."""
+
+    def __init__(self, ros, device):
+        self.name = f"modbus_bridge: {device}"
+        self.msgs = ros.collect(DiagnosticArray, "/diagnostics")
+
+    def latest(self):
+        for m in reversed(self.msgs):
+            for s in m.status:
+                if s.name == self.name:
+                    return s
+        return None
+
+    def values(self):
+        s = self.latest()
+        return {kv.key: kv.value for kv in s.values} if s else {}
+
+    def level(self):
+        s = self.latest()
+        return None if s is None else s.level
+
+    def count(self, key):
+        return int(self.values().get(key, "0"))
+
+
+def stream_until(pub, msg, cond, what, timeout=30.0):
+    """Publish ``msg`` until ``cond()`` holds (commands are idempotent; no sleep)."""
+    def step():
+        pub.publish(msg)
+        return cond()
+    return wait_for(step, timeout, interval=0.1, what=what)
+
+
+def near(lst, value, field=lambda m: m.data, tol=1e-6):
+    return bool(lst) and math.isclose(field(lst[-1]), value, rel_tol=tol, abs_tol=tol)
+
+
+@pytest.fixture
+def tcp_plc(tmp_path):
+    port = free_port()
+    # the bridge also polls holding register 200, which the device does not have
+    doc = plc_map(port, extra_points=[{"name": "missing", "function": "holding_register",
+                                       "address": 200}])
+    sim = SimulatedBus(parse(plc_map(port)).devices, tcp=("127.0.0.1", port)).start()
+    yield sim, write_map(tmp_path, doc)
+    sim.stop()
+
+
+def test_tcp_reads_writes_exceptions_and_recovery(procs, ros, tcp_plc):
+    sim, path = tcp_plc
+    sim.set("plc", "temperature", -3.5)
+    sim.set("plc", "battery", 24.0)
+    sim.set("plc", "cycles", 4_000_000_000)
+    sim.set("plc", "swapped", -0.75)
+    sim.set("plc", "setpoint", 20.0)
+    temps = ros.collect(Temperature, "plc/temperature")
+    bat = ros.collect(BatteryState, "plc/battery")
+    cycles = ros.collect(Int64, "plc/cycles")
+    swapped = ros.collect(Float64, "plc/swapped")
+    pump = ros.collect(Bool, "plc/pump")
+    diag = Diag(ros, "plc")
+    bridge = start_bridge(procs, path)
+    wait_for(lambda: temps and bat and cycles and swapped and pump, 60,
+             what="every polled topic")
+    t = temps[-1]
+    assert t.temperature == pytest.approx(-3.5) and t.header.frame_id == "plc_link"
+    assert bat[-1].voltage == pytest.approx(24.0)
+    assert bat[-1].percentage == pytest.approx((24.0 - 19.8) / (25.2 - 19.8), rel=1e-5)
+    assert cycles[-1].data == 4_000_000_000 and swapped[-1].data == -0.75
+    assert pump[-1].data is False
+
+    # a register change reaches ROS
+    sim.set("plc", "temperature", 41.2)
+    wait_for(lambda: near(temps, 41.2, lambda m: m.temperature), 30, what="new temperature")
+
+    # writes: scaled into the register, read back and published
+    sp = ros.collect(Float64, "plc/setpoint")
+    cmd = ros.publisher(Float64, "plc/setpoint/cmd", Q.COMMANDS)
+    ros.wait_subscribers(cmd)
+    stream_until(cmd, Float64(data=22.5), lambda: sim.get_raw(1, 3, 0, 1) == [225],
+                 "setpoint written")
+    wait_for(lambda: near(sp, 22.5), 30, what="setpoint read back")
+    # out of range / not finite: rejected, never written; a later good command still is
+    cmd.publish(Float64(data=99.0))
+    cmd.publish(Float64(data=math.nan))
+    stream_until(cmd, Float64(data=12.0), lambda: sim.get_raw(1, 3, 0, 1) == [120],
+                 "setpoint after the rejected ones")
+    written = [w[3] for w in sim.writes if w[1] in (6, 16)]
+    assert [990] not in written and all(v in ([225], [120]) for v in written)
+    out = bridge.wait_output("rejected [command]")
+    assert "plc/setpoint/cmd: 99.0 is above max 30.0" in out
+
+    pcmd = ros.publisher(Bool, "plc/pump/cmd", Q.COMMANDS)
+    ros.wait_subscribers(pcmd)
+    stream_until(pcmd, Bool(data=True), lambda: sim.get("plc", "pump") is True, "pump on")
+    wait_for(lambda: pump and pump[-1].data is True, 30, what="pump read back")
+
+    # the exception response of the missing register is counted; the rest keeps flowing
+    wait_for(lambda: diag.count("exception_2") >= 1, 30, what="exception 2 in diagnostics")
+    assert diag.values()["online"] == "True"
+    assert diag.level() == DiagnosticStatus.WARN
+
+    # the device stops answering: offline, diagnostics error; it comes back: values again
+    sim.mute = True
+    wait_for(lambda: diag.level() == DiagnosticStatus.ERROR, 30, what="diagnostics error")
+    assert diag.count("timeouts") >= 2
+    bridge.wait_output("offline after 2 unanswered requests")
+    sim.set("plc", "temperature", 7.0)
+    sim.mute = False
+    wait_for(lambda: near(temps, 7.0, lambda m: m.temperature), 30,
+             what="temperature after the device came back")
+    wait_for(lambda: diag.values().get("online") == "True", 30, what="online again")
+    assert diag.count("went_offline") >= 1 and diag.count("connects") >= 2
+    assert bridge.running()
+
+
+def test_rtu_over_a_pty_pair_reads_writes_and_counts_crc_errors(procs, ros, tmp_path):
+    cable = PtyCable()
+    try:
+        doc = meter_map(cable.client_path)
+        sim = SimulatedBus(parse(doc).devices, rtu_port=cable.device_path).start()
+        try:
+            sim.set("meter", "voltage", 230.1)
+            sim.set("meter", "frequency", 49.98)
+            sim.set("meter", "total_energy", 1234.5)
+            volts = ros.collect(Float64, "meter/voltage")
+            hz = ros.collect(Float64, "meter/frequency")
+            kwh = ros.collect(Float64, "meter/total_energy")
+            diag = Diag(ros, "meter")
+            bridge = start_bridge(procs, write_map(tmp_path, doc))
+            wait_for(lambda: volts and hz and kwh, 60, what="meter values")
+            assert volts[-1].data == pytest.approx(230.1, rel=1e-6)
+            assert hz[-1].data == pytest.approx(49.98, rel=1e-6)
+            assert kwh[-1].data == pytest.approx(1234.5, rel=1e-6)
+
+            relay = ros.publisher(Bool, "meter/relay/cmd", Q.COMMANDS)
+            ros.wait_subscribers(relay)
+            stream_until(relay, Bool(data=True), lambda: sim.get("meter", "relay") is True,
+                         "relay coil written over RTU")
+
+            # answers with a broken CRC: counted, the meter goes offline, then comes back
+            sim.corrupt = True
+            wait_for(lambda: diag.count("crc_errors") >= 2, 30, what="CRC errors counted")
+            wait_for(lambda: diag.level() == DiagnosticStatus.ERROR, 30, what="offline")
+            sim.set("meter", "voltage", 229.0)
+            sim.corrupt = False
+            wait_for(lambda: near(volts, 229.0, tol=1e-5), 30, what="voltage after recovery")
+            assert bridge.running()
+        finally:
+            sim.stop()
+    finally:
+        cable.close()
+
+
+def test_bad_map_stops_the_node_with_one_line(procs, tmp_path):
+    doc = plc_map(5020)
+    doc["devices"][0]["points"][1]["address"] = 1        # float32 at 1..2 overlaps int16 at 0?
+    doc["devices"][0]["points"][0]["type"] = "float32"   # temperature now 0..1 -> overlap
+    p = start_bridge(procs, write_map(tmp_path, doc))
+    assert p.wait(30) == 2
+    lines = [ln for ln in p.output().splitlines() if "configuration error" in ln]
+    assert len(lines) == 1
+    assert "devices[0] 'plc' points[1] 'battery': input_register 1..2 (unit 1) overlaps point " \
+           "'plc/temperature' (0..1)" in lines[0]
+
+
+def test_launch_file_with_the_simulated_device(procs, ros, tmp_path):
+    """launch/modbus.launch.yaml with sim:=true: modbus_sim serves the map, the bridge polls it,
+    in a namespace; commands round-trip through the simulated device."""
+    import pathlib
+    root = pathlib.Path(__file__).resolve().parents[2]
+    doc = plc_map(free_port(), poll_rate=5.0)
+    path = write_map(tmp_path, doc)
+    launch = procs.start(["edgebot", "launch", str(root / "launch" / "modbus.launch.yaml"),
+                          f"map:={path}", "sim:=true", "namespace:=plant1"],
+                         name="edgebot-launch")
+    pump = ros.collect(Bool, "/plant1/plc/pump")
+    temps = ros.collect(Temperature, "/plant1/plc/temperature")
+    try:
+        wait_for(lambda: pump and temps, 60, what="topics of the launched bridge")
+    except TimeoutError as e:
+        raise AssertionError(f"{e}; launch output:\n{launch.output()[-4000:]}") from None
+    assert temps[-1].temperature == 0.0 and pump[-1].data is False
+    cmd = ros.publisher(Bool, "/plant1/plc/pump/cmd", Q.COMMANDS)
+    ros.wait_subscribers(cmd)
+    stream_until(cmd, Bool(data=True), lambda: pump[-1].data is True,
+                 "pump on through the simulated device")
+    assert launch.running()
