@@ -132,6 +132,9 @@ class Limits(_Model):
     max_publish_rate: Annotated[Float, Field(ge=0.0)] = 0.0
     max_payload: Annotated[Int, Field(ge=64)] = 268435455
     max_inflight: Annotated[Int, Field(ge=1, le=65535)] = 100
+    #: error reports (rejected commands) go out at most once per this many seconds, counts per
+    #: reason aggregated in between; they are charged to max_publish_rate like telemetry
+    error_period: Annotated[Float, Field(ge=0.05, le=3600.0)] = 1.0
 
 
 class SpoolConfig(_Model):
@@ -195,6 +198,15 @@ class _InboundRoute(_Model):
     ranges: Dict[Str, Bounds] = Field(default_factory=dict)
     max_size: Annotated[Int, Field(ge=2)] = 4096
     max_rate: Annotated[Float, Field(ge=0.0)] = 10.0
+    max_depth: Annotated[Int, Field(ge=1, le=100)] = 16       # JSON nesting
+    max_age: Annotated[Float, Field(ge=0.0)] = 0.0            # s; 0 = no freshness check
+    require_stamp: Bool = False                               # with max_age: a stamp is needed
+    clock_skew: Annotated[Float, Field(ge=0.0)] = 1.0         # s a stamp may lie in the future
+
+    def validator_args(self) -> dict:
+        return dict(required=self.required, ranges=self.ranges, max_size=self.max_size,
+                    max_rate=self.max_rate, max_depth=self.max_depth, max_age=self.max_age,
+                    require_stamp=self.require_stamp, clock_skew=self.clock_skew)
 
 
 class CommandRoute(_InboundRoute):

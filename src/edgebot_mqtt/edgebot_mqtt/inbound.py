@@ -27,12 +27,12 @@ class Inbound:
         self._lock = threading.Lock()
 
     def add_command(self, route: CommandRoute, cls, publish: Callable) -> None:
-        v = Validator(cls, route.required, route.ranges, route.max_size, route.max_rate)
+        v = Validator(cls, **route.validator_args())
         self.commands[route.mqtt_topic] = (route, v, publish)
 
     def add_service(self, route: ServiceRoute, cls, request: Callable) -> None:
         """``request(m, route, validator)`` handles an MQTT 5 request for this route."""
-        v = Validator(cls.Request, route.required, route.ranges, route.max_size, route.max_rate)
+        v = Validator(cls.Request, **route.validator_args())
         self.services[route.mqtt_topic] = (route, v, request)
 
     def subscriptions(self) -> List[Tuple[str, int]]:
@@ -48,23 +48,36 @@ class Inbound:
             self.accepted += 1
 
     def on_mqtt(self, m) -> None:
+        """Every message ends accepted or reported with a reason (never silently dropped)."""
         entry = self.commands.get(m.topic)
-        if entry is not None:
-            r, validator, publish = entry
-            try:
-                msg, _ = validator.validate(m.payload)
-            except Rejected as e:
-                self.report(m.topic, e.reason, e.detail)
-                return
-            publish(msg)
-            self.count_accepted()
-            return
         sentry = self.services.get(m.topic)
-        if sentry is not None:
-            r, validator, request = sentry
-            request(m, r, validator)
+        if entry is None and sentry is None:
+            self.report(m.topic, "unknown_topic", "not on the command allow-list")
             return
-        self.report(m.topic, "unknown_topic", "not on the command allow-list")
+        if getattr(m, "retain", False):
+            # the broker's stored copy, delivered because we (re)subscribed: not a fresh command
+            self.report(m.topic, "retained", "a retained message is not a command (publish "
+                        "commands without the retain flag)")
+            return
+        try:
+            if sentry is not None:
+                r, validator, request = sentry
+                request(m, r, validator)
+                return
+            r, validator, publish = entry
+            msg, _ = validator.validate(m.payload)
+        except Rejected as e:
+            self.report(m.topic, e.reason, e.detail)
+            return
+        except Exception as e:  # a bug must not drop a command without a reason
+            self.report(m.topic, "internal_error", f"{type(e).__name__}: {e}"[:300])
+            return
+        try:
+            publish(msg)
+        except Exception as e:
+            self.report(m.topic, "publish_failed", f"{type(e).__name__}: {e}"[:300])
+            return
+        self.count_accepted()
 
 
 class PendingRequests:
