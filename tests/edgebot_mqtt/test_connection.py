@@ -65,15 +65,15 @@ def test_mutual_tls_then_wrong_ca_and_rogue_cert(procs, ros, mosquitto, tmp_path
     bad = bridge(procs, tmp_path / "x", broker.tls_port, params={
         "broker.tls.ca_file": certs["wrong_ca.crt"], "broker.tls.cert_file": certs["client.crt"],
         "broker.tls.key_file": certs["client.key"]}, name="tls_wrong_ca")
-    s = wait_stats(stats, lambda s: "certificate" in s["last_error"], "wrong-CA error")
-    assert not s["connected"] and "TLS" in s["last_error"]
+    s = wait_stats(stats, lambda s: "certificate" in s["connection"]["last_error"], "wrong-CA error")
+    assert not s["connected"] and "TLS" in s["connection"]["last_error"]
     bad.stop()
     stats.clear()
     # our CA is right, but the client certificate is not signed by the broker's CA
     rogue = bridge(procs, tmp_path / "y", broker.tls_port, params={
         "broker.tls.ca_file": certs["ca.crt"], "broker.tls.cert_file": certs["rogue_client.crt"],
         "broker.tls.key_file": certs["rogue_client.key"]}, name="tls_rogue")
-    s = wait_stats(stats, lambda s: s["last_error"] and s["state"] != "connected", "rogue-cert error")
+    s = wait_stats(stats, lambda s: s["connection"]["last_error"] and s["state"] != "connected", "rogue-cert error")
     assert not s["connected"] and s["connects"] == 0
     assert "retrying" in rogue.output()
     sub.close()
@@ -120,9 +120,9 @@ def test_password_acl_denial_and_wrong_password(procs, ros, mosquitto, tmp_path)
     stats.clear()
     wrong = bridge(procs, tmp_path / "w", broker.port, broker={"username": "robot", "password": "nope"},
                    name="wrong_pw")
-    s = wait_stats(stats, lambda s: "refused" in s["last_error"], "wrong-password error")
+    s = wait_stats(stats, lambda s: "refused" in s["connection"]["last_error"], "wrong-password error")
     assert not s["connected"]
-    assert "Bad user name or password" in s["last_error"] or "Not authorized" in s["last_error"]
+    assert "Bad user name or password" in s["connection"]["last_error"] or "Not authorized" in s["connection"]["last_error"]
     wrong.stop()
     sub.close()
 
@@ -150,7 +150,7 @@ def test_silent_broker_spools_and_reports(procs, ros, tmp_path):
         stats = ros.collect(String, "mqtt/stats")
         bridge(procs, tmp_path, port, broker={"connect_timeout": 1.0})
         feed(ros, lambda: stats and stats_of(stats)["received"] > 0, 5)
-        s = wait_stats(stats, lambda s: "no CONNACK" in s["last_error"] and s["spooled"] >= 5,
+        s = wait_stats(stats, lambda s: "no CONNACK" in s["connection"]["last_error"] and s["spooled"] >= 5,
                        "CONNACK timeout and spooled data")
         assert not s["connected"] and s["delivered"] == 0 and s["dropped"] == 0
         assert len(held) >= 1

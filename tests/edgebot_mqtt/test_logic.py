@@ -277,3 +277,119 @@ def test_inbound_dispatch_without_ros():
     clock.t += 2.0
     assert [(f, corr) for f, _, _, corr, _ in pend.expired()] == [("future", b"c1")]
     assert pend.close(k1) is None and len(pend.items) == 1
+
+
+@pytest.mark.parametrize("payload, reason", [
+    (b'{"linear": {"x": 1' + b"0" * 400 + b"}}", "not_finite"),          # 10^400: OverflowError
+    (b'{"linear": ' + b"[" * 2000 + b"]" * 2000 + b"}", "too_deep"),       # RecursionError
+    (b'{"linear": ' + b"[" * 20 + b"]" * 20 + b"}", "too_deep"),           # max_depth 16
+    (b'{"linear": {"x": 0.1}, "angular": {"z": "\\ud800"}}', "bad_string"),  # lone surrogate
+    (b'{"\\udc00": 1}', "bad_string"),
+])
+def test_hostile_commands_rejected_with_a_reason(payload, reason):
+    with pytest.raises(Rejected) as e:
+        twist_validator(max_size=100000).validate(payload)
+    assert e.value.reason == reason, e.value.detail
+
+
+@pytest.mark.parametrize("cmd, reason", [
+    ({"name": ["left_wheel_joint", "left_wheel_joint"], "velocity": [1.0, 2.0]}, "duplicate_name"),
+    ({"name": ["left_wheel_joint", "right_wheel_joint"], "velocity": [1.0]}, "length_mismatch"),
+    ({"name": ["left_wheel_joint"], "position": [0.0, 1.0]}, "length_mismatch"),
+    ({"name": ["left_wheel_joint", "right_wheel_joint"], "velocity": [1.0, 2.0]}, None),
+    ({"name": ["left_wheel_joint", "right_wheel_joint"], "velocity": [1.0, 2.0], "effort": []}, None),
+])
+def test_joint_state_names_unique_arrays_consistent(cmd, reason):
+    v = Validator("sensor_msgs/msg/JointState")
+    if reason is None:
+        msg, _ = v.validate(json.dumps(cmd).encode())
+        assert list(msg.name) == cmd["name"]
+        return
+    with pytest.raises(Rejected) as e:
+        v.validate(json.dumps(cmd).encode())
+    assert e.value.reason == reason, e.value.detail
+
+
+def test_command_freshness_stamp_max_age_and_skew():
+    wall = Clock(1_700_000_000.0)
+    v = twist_validator(max_age=0.5, clock_skew=1.0, wall=wall)
+    msg, data = v.validate(json.dumps({"linear": {"x": 0.1}, "stamp": wall.t - 0.2}).encode())
+    assert msg.linear.x == 0.1 and "stamp" not in data
+    for stamp, reason in ((wall.t - 0.8, "stale"), (wall.t + 1.5, "bad_stamp"), ("now", "bad_stamp")):
+        with pytest.raises(Rejected) as e:
+            v.validate(json.dumps({"linear": {"x": 0.1}, "stamp": stamp}).encode())
+        assert e.value.reason == reason, (stamp, e.value.detail)
+    v.validate(json.dumps({"linear": {"x": 0.1}, "stamp": wall.t + 0.9}).encode())  # within skew
+    v.validate(b'{"linear": {"x": 0.1}}')                       # no stamp: accepted ...
+    strict = twist_validator(max_age=0.5, require_stamp=True, wall=wall)
+    with pytest.raises(Rejected) as e:                         # ... unless one is required
+        strict.validate(b'{"linear": {"x": 0.1}}')
+    assert e.value.reason == "missing_field"
+    # types with a header: its stamp is the send time
+    js = Validator("sensor_msgs/msg/JointState", max_age=0.5, wall=wall)
+    old = {"header": {"stamp": {"sec": int(wall.t) - 10, "nanosec": 0}}, "name": ["a"]}
+    with pytest.raises(Rejected) as e:
+        js.validate(json.dumps(old).encode())
+    assert e.value.reason == "stale"
+    cfg = C.parse(base(commands=[{"mqtt_topic": "c", "ros_topic": "cmd_vel",
+                                  "type": "geometry_msgs/msg/Twist", "max_age": 0.5,
+                                  "max_depth": 4}]))
+    assert cfg.commands[0].validator_args()["max_age"] == 0.5
+
+
+def test_inbound_ignores_retained_and_never_drops_silently():
+    from geometry_msgs.msg import Twist
+
+    from edgebot_mqtt.inbound import Inbound
+    cfg = C.parse(base(commands=[{"mqtt_topic": "cmd", "ros_topic": "cmd_vel",
+                                  "type": "geometry_msgs/msg/Twist"}]))
+    published, reported = [], []
+    inb = Inbound(cfg, lambda *a: reported.append(a))
+
+    def publish(msg):
+        if msg.linear.x == 0.3:
+            raise UnicodeEncodeError("utf-8", "x", 0, 1, "surrogates not allowed")
+        published.append(msg)
+    inb.add_command(cfg.commands[0], Twist, publish)
+    inb.on_mqtt(_Msg("cmd", b'{"linear": {"x": 0.2}}', retain=True))
+    inb.on_mqtt(_Msg("cmd", b'{"linear": {"x": 0.3}}'))
+    inb.on_mqtt(_Msg("cmd", b'{"linear": {"x": 0.1}}'))
+    assert [m.linear.x for m in published] == [0.1] and inb.accepted == 1
+    assert [r for _, r, _ in reported] == ["retained", "publish_failed"]
+
+
+def test_error_reports_aggregated_and_complete():
+    from collections import Counter
+
+    from edgebot_mqtt.errors import ErrorReports
+    clock = Clock()
+    er = ErrorReports(1.0, clock=clock, wall=clock)
+    er.add("t", "out_of_range", "x = 5")
+    first = er.take()                       # the first after a quiet period: at once
+    assert first["count"] == 1 and first["reason"] == "out_of_range" and first["detail"] == "x = 5"
+    reports, total = [first], Counter(first["by_reason"])
+    for i in range(2000):                   # 2,000 rejections at 500/s
+        er.add("t", "rate_limited" if i % 10 else "bad_field", "d")
+        clock.t += 0.002
+        r = er.take()
+        if r:
+            reports.append(r)
+    clock.t += 1.0
+    reports.append(er.take())
+    for r in reports[1:]:
+        total.update(r["by_reason"])
+    assert len(reports) <= 2 + 4.0 / 1.0    # one per second over the 4 s, + first and last
+    assert total == Counter({"out_of_range": 1, "rate_limited": 1800, "bad_field": 200})
+    assert sum(r["count"] for r in reports) == 2001 and er.take() is None
+
+
+def test_token_bucket_charge_goes_into_debt():
+    clock = Clock()
+    tb = TokenBucket(10.0, clock=clock)
+    for _ in range(15):
+        tb.charge()
+    assert not tb.take()
+    clock.t += 0.5                          # 5 tokens back: the debt of 5 paid, none spare
+    assert not tb.take()
+    clock.t += 0.15
+    assert tb.take() and not tb.take()

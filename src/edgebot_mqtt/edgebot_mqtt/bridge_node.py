@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 
 from rclpy.exceptions import InvalidHandle
 from rclpy.node import Node
@@ -25,6 +24,7 @@ from edgebot_common.throttle import RejectCounter
 from . import config as C
 from . import encoding
 from .commands import Rejected, Validator
+from .errors import ErrorReports
 from .inbound import Inbound, PendingRequests
 from .link import MqttLink
 from .spool import Spool
@@ -97,6 +97,7 @@ class MqttBridge(Node):
             cfg.broker.host, cfg.broker.port = host, self.embedded.port
             log.info(f"embedded MQTT broker on {host}:{self.embedded.port}")
         self.rejects = RejectCounter(log=log.warning, period_s=5.0)
+        self.errors = ErrorReports(cfg.limits.error_period)
         self.spool = Spool(cfg.spool.path, cfg.spool.max_bytes, cfg.spool.max_messages,
                            cfg.spool.max_age)
         if self.spool.recovered:
@@ -135,6 +136,7 @@ class MqttBridge(Node):
             self.create_timer(0.02, self.telemetry.flush_due)
         if self.srv_clients:
             self.create_timer(0.2, self._expire_requests)
+        self.create_timer(min(0.25, cfg.limits.error_period / 4), self._send_errors)
         self._extensions()
 
         self.diag = Diagnostics(self, hardware_id=f"mqtt://{cfg.broker.host}:{cfg.broker.port}",
@@ -169,8 +171,19 @@ class MqttBridge(Node):
 
     # -- cloud -> robot ------------------------------------------------------------------------
     def _reject(self, topic: str, reason: str, detail: str) -> None:
+        """Counted (and logged, throttled) at once; reported in aggregated error reports."""
         self.rejects.reject(reason, f"{topic}: {detail}")
-        text = json.dumps({"topic": topic, "reason": reason, "detail": detail, "stamp": time.time()})
+        self.errors.add(topic, reason, detail)
+        self._send_errors()
+
+    def _send_errors(self) -> None:
+        """The error report due now, if the broker can take it (else it keeps collecting)."""
+        if not self.link.connected:
+            return
+        report = self.errors.take()
+        if report is None:
+            return
+        text = encoding.dumps(report)
         self.errors_pub.publish(String(data=text))
         self.link.publish_now(self.cfg.errors_topic, text.encode(), qos=0)
 
@@ -228,6 +241,8 @@ class MqttBridge(Node):
         s["commands_accepted"] = self.inbound.accepted
         s["rejected"] = self.rejects.total
         s["rejected_by_reason"] = self.rejects.as_dict()
+        s["error_reports"] = self.errors.reports
+        s["errors_pending"] = self.errors.pending()
         return s
 
     def _publish_stats(self) -> None:
@@ -235,11 +250,13 @@ class MqttBridge(Node):
 
     def _diag(self):
         s = self.stats()
-        values = {k: v for k, v in s.items() if k != "rejected_by_reason"}
+        values = {k: v for k, v in s.items() if not isinstance(v, dict)}
         for k, v in s["rejected_by_reason"].items():
             values[f"rejected_{k}"] = v
+        conn = s["connection"]
+        values.update(last_error=conn["last_error"], connected_since=conn["since"])
         if not s["connected"]:
-            return ERROR, f"not connected: {s['last_error'] or s['state']}", values
+            return ERROR, f"not connected: {conn['last_error'] or s['state']}", values
         if s["spooled"] > self.cfg.limits.max_inflight:
             return WARN, f"connected, {s['spooled']} message(s) spooled", values
         return OK, "connected", values

@@ -93,7 +93,15 @@ class MqttLink:
         self._strike_seq = None
         self._strikes = 0
         self.state = "starting"
+        #: connection only: why the last connect failed or the connection was lost ("" while
+        #: connected; cleared on connect), and when (wall time)
         self.last_error = ""
+        self.last_error_at: Optional[float] = None
+        self.since = time.time()           # wall time of the last change of ``state``
+        #: delivery problems (drops, refusals), never mixed into ``last_error``
+        self.last_problem = ""
+        #: per MQTT topic: qos, publishes handed in ("messages") and acknowledged by the broker
+        self.by_topic: dict = {}
         self.last_refusal = ""
         self.counters = collections.Counter()
 
@@ -154,17 +162,19 @@ class MqttLink:
             if len(payload) > self.limits.max_payload:
                 self.counters["dropped_oversize"] += 1
                 self.counters["dropped"] += 1
+                self._topic(topic, qos)["dropped"] += 1
                 self._note(f"dropped {len(payload)}-byte message for {topic}: larger than "
                            f"max_payload {self.limits.max_payload}")
                 return None
             self.counters["messages"] += count
+            self._topic(topic, qos)["messages"] += 1
             backlog = self._cursor < self._spool_top
             if (qos == 0 and self._connected and not backlog and self._client is not None
                     and not self._probe and self._bucket.take()):
                 props = self._seq_props(seqs[0]) if seq_property else None
                 info = self._client.publish(topic, payload, qos=0, retain=retain, properties=props)
                 if info.rc == mqtt.MQTT_ERR_SUCCESS:
-                    self._inflight[info.mid] = (None, time.time(), 1)
+                    self._inflight[info.mid] = (None, time.time(), 1, topic)
                     self.counters["sent"] += 1
                     return seqs
             try:
@@ -185,7 +195,7 @@ class MqttLink:
                 info = self._client.publish(topic, payload, qos=qos, retain=retain,
                                             properties=props)
                 if info.rc == mqtt.MQTT_ERR_SUCCESS:
-                    self._inflight[info.mid] = (seqs[0], time.time(), 1)
+                    self._inflight[info.mid] = (seqs[0], time.time(), 1, topic)
                     self._cursor = seqs[0]
                     self.counters["sent"] += 1
                     return seqs
@@ -194,12 +204,18 @@ class MqttLink:
 
     def publish_now(self, topic: str, payload: bytes, qos: int = 0, retain: bool = False,
                     properties: Optional[Properties] = None) -> bool:
-        """Best-effort publish that bypasses the spool (errors, service responses)."""
+        """Best-effort publish that bypasses the spool (error reports, service responses,
+        extensions' retained state). It is charged to ``max_publish_rate`` like telemetry: the
+        budget may go into debt, and telemetry waits until it is paid back."""
         with self._lock:
             if not self._connected or self._client is None:
                 return False
             info = self._client.publish(topic, payload, qos=qos, retain=retain, properties=properties)
-            return info.rc == mqtt.MQTT_ERR_SUCCESS
+            if info.rc != mqtt.MQTT_ERR_SUCCESS:
+                return False
+            self._bucket.charge()
+            self.counters["published_direct"] += 1
+            return True
 
     def stats(self) -> dict:
         with self._lock:
@@ -208,7 +224,15 @@ class MqttLink:
             out = {
                 "connected": self._connected,
                 "state": self.state,
-                "last_error": self.last_error,
+                "connection": {"connected": self._connected, "state": self.state,
+                               "since": round(self.since, 3), "last_error": self.last_error,
+                               "last_error_at": (round(self.last_error_at, 3)
+                                                 if self.last_error_at else None),
+                               "connects": self.counters["connects"],
+                               "connect_failures": self.counters["connect_failures"],
+                               "disconnects": self.counters["disconnects"]},
+                "last_problem": self.last_problem,
+                "by_topic": {t: dict(c) for t, c in self.by_topic.items()},
                 "sent": self.counters["sent"],
                 "delivered": self.counters["delivered"],
                 "dropped": self.counters["dropped"] + sp["dropped_age"],
@@ -232,8 +256,22 @@ class MqttLink:
 
     # -- internals -----------------------------------------------------------------------------
     def _note(self, text: str) -> None:
-        self.last_error = text
+        self.last_problem = text
         self.log(text)
+
+    def _conn_error(self, text: str) -> None:
+        self.last_error, self.last_error_at = text, time.time()
+        self.log(text)
+
+    def _set_state(self, state: str) -> None:
+        if state != self.state:
+            self.state, self.since = state, time.time()
+
+    def _topic(self, topic: str, qos: int) -> collections.Counter:
+        c = self.by_topic.get(topic)
+        if c is None:
+            c = self.by_topic[topic] = collections.Counter(qos=qos)
+        return c
 
     def _seq_props(self, seq: int) -> Optional[Properties]:
         if not self.v5:
@@ -261,7 +299,7 @@ class MqttLink:
             if info.rc != mqtt.MQTT_ERR_SUCCESS:
                 return
             self._bucket.take()
-            self._inflight[info.mid] = (row.seq, row.created, 1)
+            self._inflight[info.mid] = (row.seq, row.created, 1, row.topic)
             self._cursor = row.seq
             self.counters["sent"] += 1
         if len(rows) < window:
@@ -279,7 +317,7 @@ class MqttLink:
                 entry = self._inflight.pop(mid, None)
                 if entry is None:
                     continue
-                seq, created, count = entry
+                seq, created, count, topic = entry
                 if rc is not None and rc.is_failure:
                     self.counters["broker_rejected"] += count
                     self.counters["dropped"] += count
@@ -287,6 +325,8 @@ class MqttLink:
                     self._note(f"broker refused message seq {seq}: {rc.getName()}; dropped")
                 else:
                     self.counters["delivered"] += count
+                    if topic in self.by_topic:
+                        self.by_topic[topic]["acknowledged"] += count
                     self._latency.append(now - created)
                     self._probe = False
                     if seq is not None and seq == self._strike_seq:
@@ -359,7 +399,7 @@ class MqttLink:
 
     def _connect_once(self) -> bool:
         b = self.broker
-        self.state = "connecting"
+        self._set_state("connecting")
         c = self._new_client()
         self._connack = None
         self._lost = None
@@ -403,7 +443,8 @@ class MqttLink:
             self._inflight.clear()
             self._acks.clear()
             self._cursor = 0
-            self.state = "connected"
+            self._set_state("connected")
+            self.last_error, self.last_error_at = "", None
             self.counters["connects"] += 1
             if self.status_topic:
                 c.publish(self.status_topic, b"online", qos=1, retain=True)
@@ -432,10 +473,10 @@ class MqttLink:
                 sock.close()
         except Exception:
             pass
-        self.state = "disconnected"
+        self._set_state("disconnected")
         self.counters["connect_failures"] += 1
         delay = self._backoff.schedule()
-        self._note(f"{reason}; retrying in {delay:.1f} s")
+        self._conn_error(f"{reason}; retrying in {delay:.1f} s")
         return False
 
     def _lost_connection(self, reason: str) -> None:
@@ -447,7 +488,7 @@ class MqttLink:
             self._inflight.clear()
             self._acks.clear()
             self._cursor = 0
-            self.state = "disconnected"
+            self._set_state("disconnected")
             self.counters["disconnects"] += 1
         try:
             if c is not None:
@@ -457,7 +498,7 @@ class MqttLink:
         except Exception:
             pass
         delay = self._backoff.schedule()
-        self._note(f"connection lost ({reason}); retrying in {delay:.1f} s")
+        self._conn_error(f"connection lost ({reason}); retrying in {delay:.1f} s")
         if self.on_state:
             self.on_state(False, reason)
 

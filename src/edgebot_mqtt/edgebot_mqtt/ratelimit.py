@@ -51,6 +51,14 @@ class TokenBucket:
         self._refill()
         return int(self._tokens)
 
+    def charge(self, n: int = 1) -> None:
+        """Spend ``n`` tokens that were used anyway (the balance may go negative: later
+        :meth:`take` calls wait until it is paid back)."""
+        if self.rate <= 0:
+            return
+        self._refill()
+        self._tokens -= n
+
     def take(self, n: int = 1) -> bool:
         if self.rate <= 0:
             return True
