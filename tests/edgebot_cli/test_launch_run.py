@@ -102,7 +102,7 @@ def test_respawn_and_duration(procs, tmp_path):
     ("launch:\n- node: {pkg: [x\n", "malformed YAML"),
     ("launch:\n- node: {pkg: edgebot_common, exec: nope}\n", "has no executable 'nope'"),
     ("launch:\n- node: {pkg: nopkg_q, exec: talker}\n", "package 'nopkg_q' not found"),
-    ("launch:\n- node: {pkg: edgebot_common, exec: talker, param: [{from: /no/file.yaml}]}\n", "parameter file not found"),
+    ("launch:\n- node: {pkg: edgebot_common, exec: talker, param: [{from: /no/file.yaml, allow_substs: 'true'}]}\n", "parameter file not found"),
     ("launch:\n- arg: {name: needed}\n- node: {pkg: edgebot_common, exec: talker}\n", "argument 'needed' has no value"),
     ("launch:\n- node: {pkg: edgebot_common, exec: talker, respawns: true}\n", "unknown key(s) ['respawns']"),
 ])
@@ -122,6 +122,8 @@ def test_bad_files_exit_2_with_one_line_and_start_nothing(procs, tmp_path, text,
 
 def test_bad_command_line(procs):
     p = _launch(procs, HERE / "talk.launch.yaml", "novalue")
-    assert p.wait(30) == 2 and "name:=value" in p.output()
+    assert p.wait(30) == 2 and "expected format '<name>:=<value>'" in p.output()
+    p = _launch(procs, HERE / "talk.launch.yaml", "message:=")
+    assert p.wait(30) == 2 and "malformed launch argument 'message:='" in p.output()
     p = procs.start(["edgebot", "launch", "nopkg_zz", "x.launch.yaml"])
     assert p.wait(30) == 2 and "package 'nopkg_zz' not found" in p.output()

@@ -69,9 +69,14 @@ launch:
 
 
 def test_cli_args_parse():
-    assert parse_cli_args(["a:=1", "b:=x:=y"]) == {"a": "1", "b": "x:=y"}
-    with pytest.raises(LaunchError, match="name:=value"):
-        parse_cli_args(["oops"])
+    """ros2launch.api.parse_launch_arguments: no ':=', a leading ':=' or a single ':=' at the
+    end ('name:=', an empty value) is "malformed launch argument ..., expected format
+    '<name>:=<value>'"; 'b:=x:=y' splits at the first ':='; the last of a name wins."""
+    assert parse_cli_args(["a:=1", "b:=x:=y", "a:=2", "c:=''"]) == {"a": "2", "b": "x:=y", "c": "''"}
+    assert parse_cli_args(["d:=e:="]) == {"d": "e:="}      # two ':=' and ends with one: accepted there
+    for bad in ("oops", ":=x", "name:=", ":="):
+        with pytest.raises(LaunchError, match="expected format '<name>:=<value>'"):
+            parse_cli_args([bad])
 
 
 BAD = {
@@ -84,8 +89,11 @@ BAD = {
                         "package 'no_such_pkg_xyz' not found"),
     "unknown executable": ("launch:\n- node: {pkg: edgebot_common, exec: no_such_exe}\n",
                            "package 'edgebot_common' has no executable 'no_such_exe'"),
-    "missing param file": ("launch:\n- node: {pkg: edgebot_common, exec: talker, param: [{from: /nonexistent/p.yaml}]}\n",
-                           "parameter file not found: /nonexistent/p.yaml"),
+    "missing param file to substitute": (
+        "launch:\n- node: {pkg: edgebot_common, exec: talker, param: [{from: /nonexistent/p.yaml, allow_substs: true}]}\n",
+        "parameter file not found: /nonexistent/p.yaml"),
+    "bare bool where a string is read": ("launch:\n- set_env: {name: X, value: true}\n",
+                                         "'value' of 'set_env' must be a string under ros2 launch"),
     "arg without value": ("launch:\n- arg: {name: port}\n", "argument 'port' has no value"),
     "bad output": ("launch:\n- executable: {cmd: ls, output: loud}\n", "'output' must be one of"),
     "bad on_exit": ("launch:\n- executable: {cmd: ls, on_exit: restart}\n", "'on_exit' supports only 'shutdown'"),
@@ -129,7 +137,7 @@ def test_repo_launch_files_load():
     files = sorted(root.glob("*.launch.yaml"))
     assert files, "no launch files in launch/"
     for f in files:
-        if f.name == "demo_gazebo.launch.yaml":   # needs ros_gz packages (full installs only)
+        if f.name == "demo_gazebo.launch.yaml":   # needs ros_gz packages: test_parity.py
             continue
         plan = _plan(f)
         assert plan.processes, f"{f.name} starts nothing"

@@ -51,8 +51,12 @@ def main(argv=None) -> int:
         first = ns.rest[0] if ns.rest else None
         path, used = _resolve(ns.target, first)
         cli_args = parse_cli_args(ns.rest[used - 1:])
-        plan = load(path, cli_args)
-        if ns.show_args or ns.print_plan:
+        inspect = ns.show_args or ns.print_plan
+        # inspecting a file meant for ros2 launch may show its Python includes; running may not
+        plan = load(path, cli_args, keep_foreign_includes=inspect)
+        for w in plan.warnings:
+            print(f"edgebot launch: warning: {w}", file=sys.stderr, flush=True)
+        if inspect:
             try:
                 if ns.show_args:
                     for name, (default, desc) in plan.arguments.items():
@@ -60,6 +64,9 @@ def main(argv=None) -> int:
                 else:
                     for p in plan.processes:
                         print(f"{p.name}: {' '.join(p.cmd)}")
+                    for inc, args in plan.foreign_includes:
+                        print(f"(ros2 launch only) include {inc} "
+                              + " ".join(f"{k}:={v}" for k, v in args.items()))
                 sys.stdout.flush()
             except BrokenPipeError:  # `| head`
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

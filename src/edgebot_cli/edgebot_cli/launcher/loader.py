@@ -15,7 +15,8 @@ from typing import Any, Dict, List, Optional, Tuple
 import yaml
 
 from .errors import LaunchError
-from .substitutions import Context, SubstitutionError, find_package_prefix, to_bool
+from .param_rules import ParamRuleError, node_param_value, set_parameter_value
+from .substitutions import Context, SubstitutionError, find_package_prefix, parse, to_bool
 
 # ----------------------------------------------------------------------------- YAML with lines
 
@@ -67,6 +68,9 @@ class LaunchPlan:
     processes: List[ProcessSpec] = field(default_factory=list)
     arguments: Dict[str, Tuple[str, str]] = field(default_factory=dict)  # name -> (default, description)
     logs: List[str] = field(default_factory=list)
+    warnings: List[str] = field(default_factory=list)   # what ros2 launch also only warns about
+    # includes of Python/XML launch files, kept (not run) when the Loader is told to
+    foreign_includes: List[Tuple[str, Dict[str, str]]] = field(default_factory=list)
     tmpdir: str = ""
 
 
@@ -79,7 +83,8 @@ class _Scope:
 
     def child(self, file: Optional[str] = None) -> "_Scope":
         ctx = Context(variables=dict(self.ctx.variables), environ=dict(self.ctx.environ),
-                      file=file or self.ctx.file, anon=self.ctx.anon, rng=self.ctx.rng)
+                      file=file or self.ctx.file, anon=self.ctx.anon, rng=self.ctx.rng,
+                      warn=self.ctx.warn)
         return _Scope(ctx, self.namespace, list(self.remaps), dict(self.global_params))
 
 
@@ -105,7 +110,12 @@ OUTPUTS = ("screen", "log", "both")
 
 
 class Loader:
-    def __init__(self, tmpdir: Optional[str] = None):
+    """``keep_foreign_includes``: an include of a non-YAML launch file (``gz_sim.launch.py``) is
+    recorded in ``plan.foreign_includes`` instead of failing -- for inspecting a file meant for
+    ``ros2 launch`` (tests, ``--print``); running such a plan would leave that part out."""
+
+    def __init__(self, tmpdir: Optional[str] = None, keep_foreign_includes: bool = False):
+        self.keep_foreign_includes = keep_foreign_includes
         self.plan = LaunchPlan()
         self.plan.tmpdir = tmpdir or tempfile.mkdtemp(prefix="edgebot-launch-")
         self._params_files = 0
@@ -115,7 +125,7 @@ class Loader:
     def load(self, path: str, cli_args: Dict[str, str], environ: Optional[Dict[str, str]] = None
              ) -> LaunchPlan:
         ctx = Context(variables=dict(cli_args), environ=dict(environ if environ is not None else os.environ),
-                      file=os.path.abspath(path))
+                      file=os.path.abspath(path), warn=self.plan.warnings.append)
         self._cli_args = dict(cli_args)
         scope = _Scope(ctx)
         self._file(os.path.abspath(path), scope, top=True)
@@ -179,9 +189,11 @@ class Loader:
     # -- helpers ---------------------------------------------------------------------------
     def _condition(self, body: dict, scope: _Scope, kind: str) -> bool:
         try:
-            if "if" in body and not to_bool(scope.ctx.evaluate(str(body["if"])), "'if' condition"):
+            if "if" in body and not to_bool(scope.ctx.evaluate(self._text(body, "if", kind)),
+                                            "'if' condition"):
                 return False
-            if "unless" in body and to_bool(scope.ctx.evaluate(str(body["unless"])), "'unless' condition"):
+            if "unless" in body and to_bool(scope.ctx.evaluate(self._text(body, "unless", kind)),
+                                            "'unless' condition"):
                 return False
         except SubstitutionError as e:
             raise self._err(str(e), body, kind) from None
@@ -192,29 +204,44 @@ class Loader:
             raise self._err(f"'{kind}' needs '{key}'", body, kind)
         return body[key]
 
+    def _text(self, body: dict, key: str, kind: str, also=()) -> Any:
+        """The raw attribute, typed as ros2 launch's ``Entity.get_attr`` demands: a string (or
+        one of ``also``); a bare YAML ``true``/``5`` where a string is read is a TypeError there."""
+        v = body[key]
+        if isinstance(v, str) or (also and isinstance(v, also) and not (
+                bool not in also and isinstance(v, bool))):
+            return v
+        want = " or ".join(["a string"] + [t.__name__ for t in also])
+        hint = ("true" if v else "false") if isinstance(v, bool) else v
+        raise self._err(f"'{key}' of '{kind}' must be {want} under ros2 launch, got "
+                        f"{type(v).__name__} {v!r}" + (f" (quote it: \"{hint}\")"
+                                                        if not isinstance(v, (dict, list)) else ""),
+                        body, kind)
+
     def _str(self, body: dict, key: str, scope: _Scope, kind: str, default=None) -> Optional[str]:
         if key not in body:
             return default
-        v = body[key]
-        if isinstance(v, (dict, list)):
-            raise self._err(f"'{key}' of '{kind}' must be a scalar", body, kind)
-        return scope.ctx.evaluate(str(v) if not isinstance(v, bool) else ("true" if v else "false"))
+        return scope.ctx.evaluate(self._text(body, key, kind))
 
-    def _bool(self, body: dict, key: str, scope: _Scope, kind: str, default: bool) -> bool:
+    def _bool(self, body: dict, key: str, scope: _Scope, kind: str, default: bool,
+              typed: bool = True) -> bool:
+        """``typed``: the attribute is read with ``data_type=bool`` there (a bare bool is fine);
+        otherwise only a string is (``respawn``)."""
         if key not in body:
             return default
-        v = body[key]
+        v = self._text(body, key, kind, (bool,) if typed else ())
         if isinstance(v, bool):
             return v
-        return to_bool(scope.ctx.evaluate(str(v)), f"'{key}' of '{kind}'")
+        return to_bool(scope.ctx.evaluate(v), f"'{key}' of '{kind}'")
 
     def _float(self, body: dict, key: str, scope: _Scope, kind: str, default: float) -> float:
         if key not in body:
             return default
-        text = self._str(body, key, scope, kind)
+        v = self._text(body, key, kind, (float,))
+        text = v if isinstance(v, float) else scope.ctx.evaluate(v)
         try:
             v = float(text)
-        except ValueError:
+        except (TypeError, ValueError):
             raise self._err(f"'{key}' must be a number, got {text!r}", body, kind) from None
         if v < 0:
             raise self._err(f"'{key}' must be >= 0, got {v}", body, kind)
@@ -222,15 +249,16 @@ class Loader:
 
     # -- entities --------------------------------------------------------------------------
     def _e_arg(self, body, scope, top):
-        name = str(self._req(body, "name", "arg"))
+        self._req(body, "name", "arg")
+        name = self._text(body, "name", "arg")
         default = self._str(body, "default", scope, "arg")
-        description = str(body.get("description", ""))
+        description = self._text(body, "description", "arg") if "description" in body else ""
         choices = None
         if "choice" in body:
             if not isinstance(body["choice"], list) or not all(
                     isinstance(c, dict) and set(c) == {"value"} for c in body["choice"]):
                 raise self._err("'choice' must be a list of {value: ...}", body, "arg")
-            choices = [str(c["value"]) for c in body["choice"]]
+            choices = [self._text(c, "value", "choice") for c in body["choice"]]
         if top:
             self.plan.arguments.setdefault(name, (default if default is not None else "", description))
         if name not in scope.ctx.variables:
@@ -243,9 +271,9 @@ class Loader:
                             body, "arg")
 
     def _e_let(self, body, scope, top):
-        name = str(self._req(body, "name", "let"))
+        self._req(body, "name", "let")
         self._req(body, "value", "let")
-        scope.ctx.variables[name] = self._str(body, "value", scope, "let")
+        scope.ctx.variables[self._str(body, "name", scope, "let")] = self._str(body, "value", scope, "let")
 
     def _e_log(self, body, scope, top):
         self.plan.logs.append(self._str(body, "message", scope, "log", ""))
@@ -265,9 +293,13 @@ class Loader:
                              self._str(body, "to", scope, "set_remap")))
 
     def _e_set_parameter(self, body, scope, top):
-        name = str(self._req(body, "name", "set_parameter"))
+        self._req(body, "name", "set_parameter")
         self._req(body, "value", "set_parameter")
-        scope.global_params[name] = self._param_value(body["value"], scope)
+        name = self._str(body, "name", scope, "set_parameter")
+        try:
+            scope.global_params[name] = set_parameter_value(body["value"], self._evaluate(scope), name)
+        except ParamRuleError as e:
+            raise self._err(str(e), body, "set_parameter") from None
 
     def _e_push_ros_namespace(self, body, scope, top):
         ns = self._str(body, "namespace", scope, "push-ros-namespace", "")
@@ -298,6 +330,9 @@ class Loader:
             raise self._err("'include' needs 'file'", body, "include")
         if not os.path.isabs(path):
             path = os.path.join(os.path.dirname(self._stack[-1]), path)
+        foreign = self.keep_foreign_includes and not path.endswith((".yaml", ".yml"))
+        if foreign and not os.path.isfile(path):
+            raise self._err(f"launch file not found: {path}", body, "include")
         inner = scope.child(file=os.path.abspath(path))
         args = body.get("arg") or []
         if not isinstance(args, list):
@@ -305,7 +340,13 @@ class Loader:
         for a in args:
             if not isinstance(a, dict) or set(a) - {"name", "value"} or "name" not in a or "value" not in a:
                 raise self._err("each 'arg' of 'include' needs exactly 'name' and 'value'", a or body, "include")
-            inner.ctx.variables[str(a["name"])] = self._str(a, "value", scope, "include")
+            inner.ctx.variables[self._str(a, "name", scope, "include")] = self._str(
+                a, "value", scope, "include")
+        if foreign:
+            self.plan.foreign_includes.append(
+                (os.path.abspath(path), {k: inner.ctx.variables[k] for k in
+                                         (self._str(a, "name", scope, "include") for a in args)}))
+            return
         self._file(os.path.abspath(path), inner)
 
     # -- processes -------------------------------------------------------------------------
@@ -320,7 +361,7 @@ class Loader:
         for e in extra:
             if not isinstance(e, dict) or set(e) != {"name", "value"}:
                 raise self._err("each 'env' entry needs exactly 'name' and 'value'", e or body, kind)
-            env[scope.ctx.evaluate(str(e["name"]))] = scope.ctx.evaluate(str(e["value"]))
+            env[self._str(e, "name", scope, "env")] = self._str(e, "value", scope, "env")
         on_exit = self._str(body, "on_exit", scope, kind)
         if on_exit is not None and on_exit != "shutdown":
             raise self._err(f"'on_exit' supports only 'shutdown', got {on_exit!r}", body, kind)
@@ -330,7 +371,7 @@ class Loader:
         prefix = self._str(body, "launch-prefix", scope, kind, "")
         return dict(
             output=output, env=env, cwd=cwd, shutdown_on_exit=on_exit == "shutdown",
-            respawn=self._bool(body, "respawn", scope, kind, False),
+            respawn=self._bool(body, "respawn", scope, kind, False, typed=False),
             respawn_delay=self._float(body, "respawn_delay", scope, kind, 0.0),
             sigterm_timeout=self._float(body, "sigterm_timeout", scope, kind, 5.0),
             sigkill_timeout=self._float(body, "sigkill_timeout", scope, kind, 5.0),
@@ -387,7 +428,7 @@ class Loader:
         for r in remaps:
             if not isinstance(r, dict) or set(r) != {"from", "to"}:
                 raise self._err("each 'remap' needs exactly 'from' and 'to'", r or body, "node")
-            ros += ["-r", f"{scope.ctx.evaluate(str(r['from']))}:={scope.ctx.evaluate(str(r['to']))}"]
+            ros += ["-r", f"{self._str(r, 'from', scope, 'remap')}:={self._str(r, 'to', scope, 'remap')}"]
         extra_ros = self._str(body, "ros_args", scope, "node")
         if extra_ros:
             ros += shlex.split(extra_ros)
@@ -395,44 +436,60 @@ class Loader:
         display = (name or exe) if not ns else f"{ns.rstrip('/')}/{name or exe}".lstrip("/")
         self.plan.processes.append(ProcessSpec(name=display, cmd=prefix + cmd + ros, is_node=True, **common))
 
-    def _param_value(self, v, scope):
-        if isinstance(v, str):
-            text = scope.ctx.evaluate(v)
-            try:  # the launch_ros rule: substituted strings are read as YAML (1 -> int, true -> bool)
-                out = yaml.safe_load(text)
-            except yaml.YAMLError:
-                return text
-            return text if out is None or isinstance(out, dict) else out
-        if isinstance(v, list):
-            return [self._param_value(x, scope) for x in v]
-        if isinstance(v, dict):
-            raise SubstitutionError("parameter values cannot be mappings (use nested 'param')")
-        return v
+    @staticmethod
+    def _evaluate(scope):
+        def ev(text: str):
+            parts = parse(text)
+            substituted = any(not isinstance(p, str) for p in parts)
+            return scope.ctx.perform(parts), substituted
+        return ev
 
     def _flatten_params(self, entries, scope, prefix, out):
-        if not isinstance(entries, list):
-            raise SubstitutionError("'param' must be a list")
+        """Node.parse_nested_parameters: {name, value[, type]}, {name, param: [...]}, or
+        {from[, allow_substs]} (top level only)."""
+        if not isinstance(entries, list) or not entries:
+            raise SubstitutionError("'param' must be a non-empty list of entries")
         for p in entries:
             if not isinstance(p, dict):
                 raise SubstitutionError("each 'param' entry must be a mapping")
             keys = set(p)
-            if "name" in keys and "param" in keys and keys <= {"name", "param"}:
-                self._flatten_params(p["param"], scope, f"{prefix}{p['name']}.", out)
-            elif keys == {"name", "value"}:
-                out.append(("value", f"{prefix}{p['name']}", self._param_value(p["value"], scope)))
-            elif keys <= {"from", "allow_substs"} and "from" in keys:
+            unknown = keys - {"name", "value", "type", "param", "from", "allow_substs"}
+            if unknown:
+                raise SubstitutionError(f"unknown key(s) {sorted(unknown)} in a 'param' entry "
+                                        "(allowed: name+value[+type], name+param, from[+allow_substs])")
+            if "from" in keys:
+                if keys - {"from", "allow_substs"}:
+                    raise SubstitutionError("'from' of a 'param' entry excludes "
+                                            f"{sorted(keys - {'from', 'allow_substs'})}")
                 if prefix:
                     raise SubstitutionError("'from' cannot be nested in a parameter group")
-                out.append(("from", scope.ctx.evaluate(str(p["from"])),
-                            to_bool(str(p.get("allow_substs", "false")), "allow_substs")))
+                substs = self._bool(p, "allow_substs", scope, "param", False)
+                out.append(("from", self._str(p, "from", scope, "param"), substs))
+                continue
+            if "name" not in keys:
+                raise SubstitutionError(f"a 'param' entry needs 'name' or 'from'; got keys {sorted(keys)}")
+            if "allow_substs" in keys:
+                raise SubstitutionError("'allow_substs' can only be used together with 'from'")
+            name = prefix + self._str(p, "name", scope, "param")
+            if "param" in keys:
+                if keys & {"value", "type"}:
+                    raise SubstitutionError(f"parameter '{name}': nested 'param' excludes "
+                                            f"{sorted(keys & {'value', 'type'})}")
+                self._flatten_params(p["param"], scope, name + ".", out)
+            elif "value" in keys:
+                try:
+                    out.append(("value", name, node_param_value(
+                        p["value"], p.get("type"), self._evaluate(scope), name)))
+                except ParamRuleError as e:
+                    raise SubstitutionError(str(e)) from None
             else:
-                raise SubstitutionError(
-                    f"a 'param' entry needs name+value, name+param, or from; got keys {sorted(keys)}")
+                raise SubstitutionError(f"parameter '{name}' needs 'value' or nested 'param'")
 
     def _node_params(self, body, scope) -> List[str]:
         items: list = []
         try:
-            self._flatten_params(body.get("param") or [], scope, "", items)
+            if "param" in body:
+                self._flatten_params(body["param"], scope, "", items)
         except SubstitutionError as e:
             raise self._err(str(e), body, "node") from None
         args: List[str] = []
@@ -446,7 +503,13 @@ class Loader:
                 pending = {}
             path, substs = item[1], item[2]
             if not os.path.isfile(path):
-                raise self._err(f"parameter file not found: {path}", body, "node")
+                if substs:   # launch_ros opens it to substitute: FileNotFoundError there
+                    raise self._err(f"parameter file not found: {path} (allow_substs: true)",
+                                    body, "node")
+                # launch_ros: "Parameter file path is not a file" (a warning; the file is skipped)
+                self.plan.warnings.append(f"{self._stack[-1]}:{_line(body)}: parameter file "
+                                          f"not found, skipped: {path}")
+                continue
             if substs:
                 with open(path, encoding="utf-8") as f:
                     text = scope.ctx.evaluate(f.read())
@@ -458,7 +521,8 @@ class Loader:
                 with open(path, encoding="utf-8") as f:
                     yaml.safe_load(f)
             except yaml.YAMLError as e:
-                raise self._err(f"parameter file {path} is not valid YAML: {str(e).splitlines()[0]}",
+                what = f"{item[1]} (after substitution)" if substs else path
+                raise self._err(f"parameter file {what} is not valid YAML: {str(e).splitlines()[0]}",
                                 body, "node") from None
             args += ["--params-file", path]
         if pending:
@@ -490,17 +554,19 @@ def _join_ns(base: str, ns: str) -> str:
 
 
 def parse_cli_args(items: List[str]) -> Dict[str, str]:
-    """``name:=value`` pairs from the command line."""
+    """``name:=value`` pairs from the command line, by ros2launch's ``parse_launch_arguments``:
+    no ``:=``, a leading ``:=`` or an empty value (``name:=``) is an error; the last one wins."""
     out = {}
     for item in items:
-        if ":=" not in item:
-            raise LaunchError(f"launch argument {item!r} is not of the form name:=value")
+        count = item.count(":=")
+        if count == 0 or item.startswith(":=") or (count == 1 and item.endswith(":=")):
+            raise LaunchError(f"malformed launch argument {item!r}, expected format "
+                              "'<name>:=<value>' (an empty value is written name:=\"''\")")
         k, v = item.split(":=", 1)
-        if not k:
-            raise LaunchError(f"launch argument {item!r} has no name")
         out[k] = v
     return out
 
 
-def load(path: str, cli_args: Dict[str, str], environ=None, tmpdir=None) -> LaunchPlan:
-    return Loader(tmpdir).load(path, cli_args, environ)
+def load(path: str, cli_args: Dict[str, str], environ=None, tmpdir=None,
+         keep_foreign_includes: bool = False) -> LaunchPlan:
+    return Loader(tmpdir, keep_foreign_includes).load(path, cli_args, environ)

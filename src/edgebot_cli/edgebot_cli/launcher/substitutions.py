@@ -4,7 +4,9 @@ Supported: ``$(var name)``, ``$(env NAME [default])``, ``$(optenv NAME [default]
 ``$(find-pkg-share pkg)``, ``$(find-pkg-prefix pkg)``, ``$(find-exec name)``,
 ``$(anon name)``, ``$(dirname)``, ``$(filename)``, ``$(not x)``, ``$(and a b)``,
 ``$(or a b)``, ``$(equals a b)``, ``$(not-equals a b)``, ``$(eval 'python expression')``
-(arithmetic and comparisons only). Substitutions nest: ``$(find-pkg-share $(var pkg))``.
+(arithmetic, comparisons and ``a if c else b`` only), ``$(command 'cmd args' [on_stderr])``
+(its standard output, as launch's ``Command``: a failing command is an error; ``on_stderr``
+fail (default), ignore, warn or capture). Substitutions nest: ``$(find-pkg-share $(var pkg))``.
 An unknown substitution or a missing variable is an error, never an empty string.
 """
 from __future__ import annotations
@@ -14,8 +16,10 @@ import operator
 import os
 import random
 import re
+import shlex
 import shutil
 import string
+import subprocess
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Union
 
@@ -51,8 +55,8 @@ def _parse_seq(text: str, pos: int, top: bool):
             continue
         if not top and text[pos] in " \t)":
             break
-        if not top and text[pos] == "'":
-            end = text.find("'", pos + 1)
+        if not top and text[pos] in "'\"":
+            end = text.find(text[pos], pos + 1)
             if end < 0:
                 raise SubstitutionError(f"unterminated quote in {text!r}")
             # quoted text keeps its spaces and may itself hold substitutions
@@ -117,6 +121,8 @@ def safe_eval(expr: str):
                 return not ev(node.operand)
             if isinstance(node.op, ast.USub):
                 return -ev(node.operand)
+        if isinstance(node, ast.IfExp):
+            return ev(node.body) if ev(node.test) else ev(node.orelse)
         if isinstance(node, ast.BoolOp):
             vals = [ev(v) for v in node.values]
             return all(vals) if isinstance(node.op, ast.And) else any(vals)
@@ -154,6 +160,7 @@ class Context:
     file: str = ""
     anon: Dict[str, str] = field(default_factory=dict)
     rng: random.Random = field(default_factory=random.Random)
+    warn: Callable[[str], None] = field(default=lambda text: None)
 
     def evaluate(self, value) -> str:
         if not isinstance(value, str):
@@ -223,6 +230,31 @@ class Context:
     def _s_filename(self, sub):
         self._args(sub, 0, 0)
         return os.path.basename(self.file)
+
+    def _s_command(self, sub):
+        args = self._args(sub, 1, 2)
+        command_str = args[0]
+        on_stderr = args[1] if len(args) == 2 else "fail"
+        if on_stderr not in ("fail", "ignore", "warn", "capture"):
+            raise SubstitutionError("$(command): on_stderr must be one of fail, ignore, warn, "
+                                    f"capture; got {on_stderr!r}")
+        try:
+            result = subprocess.run(shlex.split(command_str), stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT if on_stderr == "capture" else subprocess.PIPE,
+                                    text=True, env=self.environ)
+        except (FileNotFoundError, PermissionError) as e:
+            raise SubstitutionError(f"$(command {command_str!r}): {e}") from None
+        err = (result.stderr or "").strip()
+        if result.returncode != 0:
+            raise SubstitutionError(f"$(command {command_str!r}) failed with status "
+                                    f"{result.returncode}" + (f": {err.splitlines()[-1]}" if err else ""))
+        if err:
+            if on_stderr == "fail":
+                raise SubstitutionError(f"$(command {command_str!r}) wrote to stderr: "
+                                        f"{err.splitlines()[-1]}")
+            if on_stderr == "warn":
+                self.warn(f"$(command {command_str!r}) wrote to stderr: {err}")
+        return result.stdout
 
     def _s_not(self, sub):
         (a,) = self._args(sub, 1, 1)
