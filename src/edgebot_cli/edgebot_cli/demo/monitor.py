@@ -145,14 +145,35 @@ class Monitor:
         self.bg.close()
 
 
+def first_seq(msg):
+    """The bridge's ``seq`` of a telemetry publish (JSON message or batch: its first entry; raw
+    CDR: the MQTT 5 user property), None for anything else (status, error reports)."""
+    props = getattr(msg, "properties", None)
+    for k, v in (getattr(props, "UserProperty", None) or []):
+        if k == "seq" and str(v).isdigit():
+            return int(v)
+    try:
+        obj = json.loads(msg.payload)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if isinstance(obj, dict) and isinstance(obj.get("batch"), list) and obj["batch"]:
+        obj = obj["batch"][0]
+    seq = obj.get("seq") if isinstance(obj, dict) else None
+    return seq if isinstance(seq, int) and not isinstance(seq, bool) else None
+
+
 class MqttCounter:
     """Counts what reaches the embedded broker (telemetry delivered), independently of the
-    bridge's own statistics."""
+    bridge's own statistics: every message (``count``, ``topics``) and, per MQTT topic, the
+    distinct telemetry publishes by the bridge's ``seq`` (``distinct``; a publish the bridge
+    sent again after a lost PUBACK counts once) -- what the bridge's ``by_topic`` counts."""
 
     def __init__(self, port: int):
         self.port = port
         self.count = 0
         self.topics = Counter()
+        self.distinct = Counter()
+        self._seen: Dict[str, set] = {}
         self.connected = False
         self.client = None
         try:
@@ -178,9 +199,15 @@ class MqttCounter:
             return
         self.count += 1
         self.topics[msg.topic.split("/")[-1]] += 1
+        seq = first_seq(msg)
+        if seq is not None:
+            seen = self._seen.setdefault(msg.topic, set())
+            if seq not in seen:
+                seen.add(seq)
+                self.distinct[msg.topic] += 1
 
     def figures(self) -> dict:
-        return {"count": self.count, "topics": dict(self.topics)}
+        return {"count": self.count, "topics": dict(self.topics), "distinct": dict(self.distinct)}
 
     def close(self):
         if self.client is not None:

@@ -46,15 +46,31 @@ def end_reason(s: RunState, duration: Optional[float], wall_factor: float, start
 
 def telemetry_figures(mqtt_stats: dict, counter: Optional[dict]) -> dict:
     """The bridge's own counts (sent, acknowledged by the broker, dropped) and what an
-    independent subscriber on the broker received; lost = sent - received there."""
+    independent subscriber on the broker received; lost = sent - received there.
+
+    When the bridge reports per-topic counts (``by_topic``) and the subscriber counted distinct
+    publishes, both sides count the same thing: QoS 1 telemetry publishes the broker
+    acknowledged vs distinct ones (by ``seq``) the subscriber received on those topics
+    (``qos1_*``). ``sent``/``delivered`` also count QoS 0, retransmissions, the status topic
+    and error reports, and the bridge's figure is up to one stats period older than the
+    subscriber's: they are not comparable (that gave "sent 584, delivered 598")."""
     st = mqtt_stats
     sent = st.get("sent")
     received = counter["count"] if counter else None
-    return {"sent": sent, "delivered": received,
+    out = {}
+    by_topic = st.get("by_topic")
+    if isinstance(by_topic, dict) and counter and "distinct" in counter:
+        q1 = [t for t, c in by_topic.items() if c.get("qos") == 1]
+        acked = sum(by_topic[t].get("acknowledged", 0) for t in q1)
+        got = sum(counter["distinct"].get(t, 0) for t in q1)
+        # acknowledged after the last stats message may be received already: never negative
+        out = {"qos1_acknowledged": acked, "qos1_received": got,
+               "qos1_lost": max(0, acked - got)}
+    return {**out, "sent": sent, "delivered": received,
             "acknowledged": st.get("delivered"), "dropped_by_bridge": st.get("dropped"),
             "spooled": st.get("spooled"), "latency_p95_ms": st.get("latency_p95_ms"),
-            "lost": (max(0, int(sent) - received)
-                     if isinstance(sent, (int, float)) and received is not None else None),
+            "lost": out.get("qos1_lost", max(0, int(sent) - received)
+                            if isinstance(sent, (int, float)) and received is not None else None),
             "by_topic": dict(counter["topics"]) if counter else {}}
 
 
@@ -153,7 +169,13 @@ def format_summary(s: dict) -> str:
                  f"{d['objects_by_class']}")
     lines.append(f"follower: {s['follower']['seconds_by_state']}")
     t = s["telemetry"]
-    lines.append(f"telemetry: sent {t['sent']}, delivered {t['delivered']}, lost {t['lost']}")
+    if "qos1_acknowledged" in t:
+        lines.append(f"telemetry QoS 1: acknowledged by the broker {t['qos1_acknowledged']}, "
+                     f"received by an independent subscriber {t['qos1_received']}, lost "
+                     f"{t['qos1_lost']} (all publishes: sent {t['sent']}, delivered "
+                     f"{t['delivered']}, incl. QoS 0, resends, status, errors)")
+    else:
+        lines.append(f"telemetry: sent {t['sent']}, delivered {t['delivered']}, lost {t['lost']}")
     left = [k for k, v in s["stack"].items() if not v]
     if left:
         lines.append(f"left out: {', '.join(left)}")
