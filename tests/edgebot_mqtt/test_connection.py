@@ -73,7 +73,8 @@ def test_mutual_tls_then_wrong_ca_and_rogue_cert(procs, ros, mosquitto, tmp_path
     rogue = bridge(procs, tmp_path / "y", broker.tls_port, params={
         "broker.tls.ca_file": certs["ca.crt"], "broker.tls.cert_file": certs["rogue_client.crt"],
         "broker.tls.key_file": certs["rogue_client.key"]}, name="tls_rogue")
-    s = wait_stats(stats, lambda s: s["connection"]["last_error"] and s["state"] != "connected", "rogue-cert error")
+    s = wait_stats(stats, lambda s: s["connection"]["last_error"] and s["state"] != "connected",
+                   "rogue-cert error")
     assert not s["connected"] and s["connects"] == 0
     assert "retrying" in rogue.output()
     sub.close()
@@ -122,7 +123,8 @@ def test_password_acl_denial_and_wrong_password(procs, ros, mosquitto, tmp_path)
                    name="wrong_pw")
     s = wait_stats(stats, lambda s: "refused" in s["connection"]["last_error"], "wrong-password error")
     assert not s["connected"]
-    assert "Bad user name or password" in s["connection"]["last_error"] or "Not authorized" in s["connection"]["last_error"]
+    err = s["connection"]["last_error"]
+    assert "Bad user name or password" in err or "Not authorized" in err
     wrong.stop()
     sub.close()
 

@@ -194,3 +194,41 @@ def test_message_the_broker_refuses_by_closing_is_dropped_not_looped(procs, ros,
                  ["spooled"] == 0 and stats_of(stats), 60, what="poison counted")
     assert s["connected"] and "connection closed" in s["last_refusal"]
     sub.close()
+
+
+def test_broker_outage_and_kill_9_zero_qos1_loss(procs, ros, tmp_path):
+    """The fault campaign's invariant: zero QoS 1 telemetry lost across a broker outage and a
+    bridge restart (kill -9, respawned while the broker is still down), counted by an
+    independent consumer (a persistent MQTT session, dedupe by seq)."""
+    from std_msgs.msg import String
+    broker = Mosquitto(procs, tmp_path / "broker", persistence=True).start()
+    sub = Collector(broker.port, ["edgebot/r1/count"], client_id="campaign-consumer", persistent=True)
+    stats = ros.collect(String, "mqtt/stats")
+    b1 = start_bridge(procs, tmp_path, broker.port, telemetry=[ROUTE], name="b1")
+    feed = Feeder(ros)
+    base = feed.ready(ros, stats)
+    half = 500
+
+    def feed_burst(count):
+        for _ in range(count):  # 200 Hz
+            feed.burst(1)
+            time.sleep(0.005)
+    feed_burst(half // 2)                     # broker up
+    broker.stop()
+    wait_for(lambda: not stats_of(stats)["connected"], 30, what="bridge sees broker down")
+    feed_burst(half - half // 2)              # broker down: into the spool
+    wait_for(lambda: stats_of(stats).get("received", 0) >= base + half, 30, what="b1 took all")
+    b1.signal(signal.SIGKILL)
+    b1.wait(10)
+    stats.clear()
+    b2 = start_bridge(procs, tmp_path, broker.port, telemetry=[ROUTE], name="b2")
+    b2.wait_output("from a previous run will be replayed", 60)
+    base2 = feed.ready(ros, stats)            # b2's reader matched (probes are left out)
+    feed_burst(half)                          # still down: b2's spool
+    wait_for(lambda: stats_of(stats).get("received", 0) >= base2 + half, 30, what="b2 took all")
+    broker.start()
+    wait_for(lambda: len(values(sub)) >= 2 * half, 90, what=f"all {2 * half} messages")
+    time.sleep(1)
+    assert values(sub) == list(range(2 * half))  # every one, once after dedupe, in order
+    wait_for(lambda: stats_of(stats)["spooled"] == 0, 30, what="spool drained")
+    sub.close()
