@@ -115,7 +115,7 @@ def test_pin_map_to_topics_in_both_directions(procs, ros, board):
         lamp.publish(Float64(data=0.5))
         led.publish(Bool(data=True))
         pan.publish(Float64(data=0.5))
-        return b.output(10) == 128 and b.output(13) == 1
+        return b.output(11) == 128 and b.output(13) == 1
     wait_for(lamp_and_led, 20, interval=0.05, what="lamp and led")
     wait_for(lambda: pan.publish(Float64(data=0.5))
              or b.output(9) == round((0.5 + 1.5708) / 3.1416 * 180), 20, interval=0.05,
@@ -123,7 +123,7 @@ def test_pin_map_to_topics_in_both_directions(procs, ros, board):
     node.stop()
     assert node.popen.returncode == 0
     # shutdown: safe outputs and a board reset, no keep-alive expiry needed
-    wait_for(lambda: b.output(5) == 0 and b.output(10) == 0, 10, what="safe on shutdown")
+    wait_for(lambda: b.output(5) == 0 and b.output(11) == 0, 10, what="safe on shutdown")
     assert not b.keepalive_expired
 
 
@@ -153,7 +153,7 @@ def test_command_timeout_makes_outputs_safe(procs, ros, board):
     cmd.publish(wheel_cmd(4.0, 4.0))
     wait_for(lambda: any(v == 68 for _, v in pin5), 10, what="the last command on the board")
     wait_for(lambda: b.output(5) == 0 and b.output(6) == 0, 10, what="motors stopped")
-    wait_for(lambda: b.output(10) == 0, 10, what="lamp off")
+    wait_for(lambda: b.output(11) == 0, 10, what="lamp off")
     last = max(t for t, v in pin5 if v == 68)
     safe_at = [t for t, v in pin5 if v == 0 and t > last]
     # the bound: safe within 1.5x command_timeout of the last command
@@ -191,7 +191,7 @@ def test_bad_commands_are_rejected_counted_and_never_forwarded(procs, ros, board
     assert moved == [] and b.output(5) == 0 and b.output(9) == 90
     # out of range: clamped, never forwarded as is
     wait_for(lambda: cmd.publish(wheel_cmd(1e6, -1e6)) or lamp.publish(Float64(data=7.0))
-             or (b.output(5) == 255 and b.output(6) == 255 and b.output(10) == 255), 20,
+             or (b.output(5) == 255 and b.output(6) == 255 and b.output(11) == 255), 20,
              interval=0.05, what="clamped to full duty")
     wait_for(lambda: int(diag_value(diag_status(diags, "link"), "rejected_out_of_range") or 0)
              >= 3, 20, what="out of range counted")

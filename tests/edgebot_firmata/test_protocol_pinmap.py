@@ -93,7 +93,8 @@ def test_demo_pin_map_loads_and_fits_the_uno():
     left = pm.motor_for_joint("left_wheel_joint")
     right = pm.motor_for_joint("right_wheel_joint")
     assert left.pwm == 5 and right.pwm == 6
-    assert (pm.sonars[0].trigger, pm.sonars[0].echo) == (12, 11)
+    assert (pm.sonars[0].trigger, pm.sonars[0].echo) == (12, 10)
+    assert pm.pwm_outputs[0].pin == 11            # not 9/10: the pan servo takes Timer1
     assert pm.analog_inputs[0].type == "battery" and pm.analog_inputs[0].channel == 0
     assert "sonar/range" in pm.topics() and "pan/cmd" in pm.topics()
 

@@ -114,7 +114,7 @@ def test_standard_firmata_mode(board, clients):
     assert b.baud == 57600
     c = FirmataClient(path, baud=57600, arduino_wait=0.05)
     clients.append(c)
-    assert c.query_reply_data[0x79] == "2.5 StandardFirmata.ino"
+    assert c.query_reply_data[0x79] == "2.4 StandardFirmata.ino"
     caps = c.capability_report()
     assert 0x0C not in caps[12]                   # no sonar in StandardFirmata
     c._send_sysex(0x51)                           # ARE_YOU_THERE: not answered
@@ -205,7 +205,7 @@ def test_board_link_applies_the_demo_pin_map(board):
         def modes():
             return {p: b.pin_mode(p) for p in (2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14)}
         expected = {2: "PULLUP", 3: "OUTPUT", 4: "OUTPUT", 5: "PWM", 6: "PWM", 7: "OUTPUT",
-                         8: "OUTPUT", 9: "SERVO", 10: "PWM", 11: "SONAR", 12: "SONAR",
+                         8: "OUTPUT", 9: "SERVO", 10: "SONAR", 11: "PWM", 12: "SONAR",
                          13: "OUTPUT", 14: "ANALOG"}
         wait_for(lambda: modes() == expected, 10, what=f"pin modes {expected}")
         wait_for(lambda: b.keepalive_period == 1, 10, what="keep-alive on")

@@ -52,7 +52,7 @@ class FirmataBoard:
         self._servo_pulses: Dict[int, tuple] = {}
         self._resetting = False
         self._out = bytearray()
-        self._caps = self.model.capabilities(firmware)
+        self._caps = self.model.capabilities(firmware, legacy=self.fw.legacy_caps)
         self._reboot(now)
 
     # ------------------------------------------------------------------ the wire

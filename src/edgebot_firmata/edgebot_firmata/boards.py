@@ -5,8 +5,8 @@ against them at start (and against the real board's report when it connects).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Dict, FrozenSet, List
+from dataclasses import dataclass, field
+from typing import Dict, FrozenSet, List, Optional, Tuple
 
 from . import protocol as P
 
@@ -19,6 +19,26 @@ class BoardModel:
     analog: Dict[int, int]           # pin -> analog channel (A0 = 0)
     pwm: FrozenSet[int]
     i2c: FrozenSet[int]
+    #: hardware timer -> the PWM pins it drives (ATmega328P / ATmega2560 datasheets)
+    pwm_timers: Dict[int, Tuple[int, ...]] = field(default_factory=dict)
+    #: timers the Servo library takes, in order, one per 12 attached servos
+    servo_timers: Tuple[int, ...] = ()
+    #: the timer Arduino's tone() takes (FirmataExpress' tone)
+    tone_timer: int = 2
+
+    @property
+    def max_servos(self) -> int:
+        return 12 * len(self.servo_timers)
+
+    def timer_of(self, pin: int) -> Optional[int]:
+        for t, pins in self.pwm_timers.items():
+            if pin in pins:
+                return t
+        return None
+
+    def servo_timers_for(self, n_servos: int) -> Tuple[int, ...]:
+        """Timers the Servo library has taken once ``n_servos`` are attached."""
+        return self.servo_timers[:(n_servos + 11) // 12]
 
     def analog_pin(self, channel: int) -> int:
         for pin, ch in self.analog.items():
@@ -26,15 +46,18 @@ class BoardModel:
                 return pin
         raise KeyError(f"board {self.name} has no analog input A{channel}")
 
-    def capabilities(self, firmware: str = "FirmataExpress") -> List[dict]:
-        """Per pin {mode: resolution}, in the order the firmware reports them."""
+    def capabilities(self, firmware: str = "FirmataExpress", legacy: bool = False) -> List[dict]:
+        """Per pin {mode: resolution}, in the order the firmware reports them. ``legacy``:
+        as Firmata 2.4 reports them (no pull-up mode; servo only on the first MAX_SERVOS
+        digital pins, IS_PIN_SERVO)."""
         express = firmware == "FirmataExpress"
         out = []
         for pin in range(self.total_pins):
             modes: dict = {}
             if pin in self.digital:
                 modes[P.INPUT] = 1
-                modes[P.PULLUP] = 1
+                if not legacy:
+                    modes[P.PULLUP] = 1
                 modes[P.OUTPUT] = 1
                 if express:
                     modes[P.STEPPER] = 1
@@ -44,7 +67,7 @@ class BoardModel:
                 modes[P.ANALOG] = 10
             if pin in self.pwm:
                 modes[P.PWM] = 8
-            if pin in self.digital:
+            if pin in self.digital and (not legacy or 0 <= pin - 2 < self.max_servos):
                 modes[P.SERVO] = 14
             if pin in self.i2c:
                 modes[P.I2C] = 1
@@ -64,6 +87,8 @@ def _uno_like(name: str, analog_only=()) -> BoardModel:
         analog={p: i for i, p in enumerate(analog_pins)},
         pwm=frozenset({3, 5, 6, 9, 10, 11}),
         i2c=frozenset({18, 19}),
+        pwm_timers={0: (5, 6), 1: (9, 10), 2: (3, 11)},
+        servo_timers=(1,),
     )
 
 
@@ -78,6 +103,9 @@ BOARDS: Dict[str, BoardModel] = {
         analog={p: p - 54 for p in range(54, 70)},
         pwm=frozenset(list(range(2, 14)) + [44, 45, 46]),
         i2c=frozenset({20, 21}),
+        pwm_timers={0: (4, 13), 1: (11, 12), 2: (9, 10), 3: (2, 3, 5), 4: (6, 7, 8),
+                    5: (44, 45, 46)},
+        servo_timers=(5, 1, 3, 4),
     ),
 }
 

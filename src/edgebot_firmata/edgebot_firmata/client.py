@@ -204,6 +204,7 @@ class BoardLink:
         self._io = threading.RLock()
         self._last: Dict[Tuple[int, str], int] = {}
         self._probe: Optional[Tuple[int, int]] = None
+        self._ports_out: Dict[int, int] = {}     # port -> bits last written to its outputs
         self._analog_names: Dict[int, List[str]] = {}
         self._port_inputs: Dict[int, List[Tuple[int, str, bool]]] = {}
         self.writes = 0
@@ -267,6 +268,7 @@ class BoardLink:
         c = self.client
         pm = self.pm
         self._last.clear()
+        self._ports_out.clear()                 # a fresh board: every output pin low
         for m in pm.motors:
             for p in m.digital_pins():
                 c.set_pin_mode_digital_output(p)
@@ -379,7 +381,14 @@ class BoardLink:
         if self._last.get(key) == value:
             return
         if kind == "digital":
-            c.digital_pin_write(pin, value)
+            # a port write (DIGITAL_MESSAGE), which every Firmata version understands;
+            # SET_DIGITAL_PIN_VALUE (pymata4's digital_pin_write) exists only from 2.5 and
+            # StandardFirmata 2.4 ignores it. The port's other output bits are kept.
+            port, bit = pin // 8, 1 << (pin % 8)
+            bits = self._ports_out.get(port, 0)
+            bits = bits | bit if value else bits & ~bit
+            c._send_command([P.DIGITAL_MESSAGE | port, bits & 0x7F, (bits >> 7) & 0x7F])
+            self._ports_out[port] = bits
         elif kind == "pwm":
             c.pwm_write(pin, value)
         elif kind == "servo":

@@ -25,6 +25,10 @@ def wheel_duties(names: Sequence[str], velocities: Sequence[float], pm: PinMap,
     if len(velocities) != len(names) or not names:
         return [], [("malformed_wheel_cmd",
                      f"wheel_cmd with {len(names)} names and {len(velocities)} velocities")]
+    dup = sorted({n for n in names if list(names).count(n) > 1})
+    if dup:
+        return [], [("duplicate_joint", f"wheel_cmd names joint(s) {dup} more than once: "
+                     "rejected (which value would be meant?)")]
     duties = []
     for name, v in zip(names, velocities):
         m = pm.motor_for_joint(name)

@@ -28,6 +28,7 @@ class Firmware:
     keep_alive: bool
     sonar: bool
     tone: bool
+    legacy_caps: bool = False           # capability report as Firmata 2.4 (boards.py)
 
 
 FIRMWARES: Dict[str, Firmware] = {
@@ -35,10 +36,15 @@ FIRMWARES: Dict[str, Firmware] = {
         name="FirmataExpress", baud=115200, version=(1, 2), protocol_version=(2, 5),
         file="FirmataExpress.ino", pin_modes=_ALL_MODES, set_pin_value=True,
         version_at_boot=False, are_you_there=True, keep_alive=True, sonar=True, tone=True),
+    # StandardFirmata 2.4, as avrgirl-arduino ships it compiled (and many boards still run):
+    # no SET_DIGITAL_PIN_VALUE (0xF5 is ignored), no PIN_MODE_PULLUP ("Unknown pin mode"),
+    # servo only on the first MAX_SERVOS digital pins.
     "StandardFirmata": Firmware(
-        name="StandardFirmata", baud=57600, version=(2, 5), protocol_version=(2, 5),
-        file="StandardFirmata.ino", pin_modes=_ALL_MODES, set_pin_value=True,
-        version_at_boot=True, are_you_there=False, keep_alive=False, sonar=False, tone=False),
+        name="StandardFirmata", baud=57600, version=(2, 4), protocol_version=(2, 4),
+        file="StandardFirmata.ino",
+        pin_modes=frozenset({P.INPUT, P.OUTPUT, P.ANALOG, P.PWM, P.SERVO, P.I2C}),
+        set_pin_value=False, version_at_boot=True, are_you_there=False, keep_alive=False,
+        sonar=False, tone=False, legacy_caps=True),
 }
 
 #: default baud rate per firmware

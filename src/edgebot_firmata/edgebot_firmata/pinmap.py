@@ -17,11 +17,11 @@ Format (see ``config/firmata.yaml`` for a complete example)::
     analog_inputs:   [{name: battery, channel: 0, type: battery, vref: 5.0, divider: 3.0,
                        full_voltage: 8.4, empty_voltage: 6.0},
                       {name: light, channel: 1, scale: 0.000977, offset: 0.0}]
-    sonars:          [{name: sonar, trigger: 12, echo: 11, frame_id: sonar_link}]
+    sonars:          [{name: sonar, trigger: 12, echo: 10, frame_id: sonar_link}]
     ir_ranges:       [{name: ir, channel: 2, frame_id: ir_link, min_range: 0.1,
                        max_range: 0.8, rate_hz: 20.0}]     # curve: [[volts, metres], ...]
     digital_outputs: [{name: led, pin: 13, safe: false}]
-    pwm_outputs:     [{name: lamp, pin: 10, safe: 0.0}]
+    pwm_outputs:     [{name: lamp, pin: 11, safe: 0.0}]
     servos:          [{name: pan, pin: 9, min_pulse_us: 544, max_pulse_us: 2400,
                        min_angle: 0.0, max_angle: 3.14159, safe: null}]
 
@@ -338,7 +338,13 @@ class PinMap:
             for p in m.digital_pins():
                 need(p, P.OUTPUT, f"motor '{m.name}' direction", "digital output")
         for d in self.digital_inputs:
-            need(d.pin, P.PULLUP if d.pullup else P.INPUT, f"digital input '{d.name}'",
+            role = f"digital input '{d.name}'"
+            if d.pullup and 0 <= d.pin < n and P.INPUT in capabilities[d.pin] \
+                    and P.PULLUP not in capabilities[d.pin]:
+                raise PinMapError(f"pin {d.pin} ({role}): the internal pull-up needs Firmata "
+                                  f"2.5 or later, the {source} does not offer it; wire an "
+                                  "external pull-up resistor and set pullup: false")
+            need(d.pin, P.PULLUP if d.pullup else P.INPUT, role,
                  "input with pull-up" if d.pullup else "digital input")
         for s in self.sonars:
             if fw != "FirmataExpress":
@@ -352,6 +358,31 @@ class PinMap:
             need(o.pin, P.PWM, f"PWM output '{o.name}'", "PWM")
         for s in self.servos:
             need(s.pin, P.SERVO, f"servo '{s.name}'", "servo")
+        self.check_timers(source)
+
+    def pwm_uses(self) -> List[Tuple[int, str]]:
+        out = [(p, f"motor '{m.name}' PWM") for m in self.motors for p in m.pwm_pins()]
+        return out + [(o.pin, f"PWM output '{o.name}'") for o in self.pwm_outputs]
+
+    def check_timers(self, source: str = "board") -> None:
+        """PWM on a pin whose hardware timer the Servo library takes (Timer1 on an Uno/Nano:
+        pins 9 and 10; Timer5 on a Mega: 44-46, then 1, 3, 4 past 12 servos) stops once a
+        servo is attached, although the capability report still lists the pin as PWM."""
+        if not self.servos:
+            return
+        model = boards.get(self.board)
+        taken = model.servo_timers_for(len(self.servos))
+        s = self.servos[0]
+        for pin, role in self.pwm_uses():
+            t = model.timer_of(pin)
+            if t in taken:
+                free = sorted(p for tt, pins in model.pwm_timers.items() if tt not in taken
+                              for p in pins)
+                raise PinMapError(
+                    f"pin {pin} ({role}): PWM on pin {pin} stops once servo '{s.name}' on pin "
+                    f"{s.pin} is attached (the Servo library takes Timer{t} on the "
+                    f"{model.name}; the {source} still lists pin {pin} as PWM); use one of "
+                    f"the PWM pins {free}")
 
     def check_board_model(self) -> None:
         model = boards.get(self.board)
