@@ -17,14 +17,22 @@ free local port; a paho subscriber in this process counts what reaches the broke
    (the 100 Hz of item 2, and the live throughput of item 1).
 4. CPU per 1,000 messages: CPU time (user+sys) of the bridge process during item 1, and of the
    bare paho publisher process.
+5. command flood (issue 18): 2,000 valid commands at 500/s on a route limited to 20/s, while
+   QoS 1 telemetry flows at 50 Hz, through a bridge with ``limits.max_publish_rate: 100``
+   (AWS IoT Core's per-connection limit): error publishes per second and the most publishes
+   the bridge made in any 1-s window (errors + telemetry, at the subscriber), against the
+   rejection rate (one error publish per rejection: the behaviour before) and the budget.
 
     source env.sh && python benchmarks/bench_mqtt.py [--n 3000] [--out FILE]
+    source env.sh && python benchmarks/bench_mqtt.py --flood-only   # item 5 only
 
-Prints the figures and writes benchmarks/results/mqtt.json, or FILE (with the machine).
+Prints the figures and writes benchmarks/results/mqtt.json, or FILE (with the machine); item 5
+also to benchmarks/results/mqtt_flood.json.
 """
 from __future__ import annotations
 
 import argparse
+import collections
 import copy
 import json
 import os
@@ -317,11 +325,108 @@ def drain(port, counter, n, tmp):
             "spool_append_per_s": round(n / fill_s, 1), "left_in_spool": left}
 
 
+def save_flood(figures: dict) -> None:
+    path = ROOT / "benchmarks" / "results" / "mqtt_flood.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"machine": benchlib.machine(), "command_flood": figures},
+                               indent=2) + "\n")
+    print(f"wrote {path}")
+
+
+def max_per_window(times, window=1.0):
+    """The most events in any window of ``window`` seconds (two-pointer sweep)."""
+    times = sorted(times)
+    best, j = 0, 0
+    for i, t in enumerate(times):
+        while times[j] < t - window:
+            j += 1
+        best = max(best, i - j + 1)
+    return best
+
+
+def command_flood(procs, helper, port, tmp, n=2000, rate=500.0, route_rate=20.0, budget=100.0,
+                  telemetry_hz=50.0):
+    from sensor_msgs.msg import Range
+
+    from edgebot_common import qos as Q
+    mapping = {
+        "robot_id": "flood", "broker": {"host": "127.0.0.1", "port": port},
+        "spool": {"path": str(tmp / "flood_spool.db")},
+        "limits": {"max_publish_rate": budget, "error_period": 1.0},
+        "command_filter": "bench/flood/cmd/#", "errors_topic": "bench/flood/errors",
+        "status_topic": "bench/flood/status",
+        "telemetry": [{"ros_topic": "flood_range", "type": "sensor_msgs/msg/Range",
+                       "mqtt_topic": "bench/flood/telemetry", "qos": 1}],
+        "commands": [{"mqtt_topic": "bench/flood/cmd/cmd_vel", "ros_topic": "flood_cmd_vel",
+                      "type": "geometry_msgs/msg/Twist", "max_rate": route_rate}],
+    }
+    path = write_mapping(tmp / "flood.yaml", mapping)
+    bridge = procs.node("edgebot_mqtt", "mqtt_bridge", params={"config": path}, name="flood_bridge")
+    bridge.wait_output("connected to", 60)
+    errors = Counter(port, "bench/flood/errors")
+    tele = Counter(port, "bench/flood/telemetry")
+    pub = helper.node.create_publisher(Range, "flood_range", Q.RELIABLE)
+    stop = threading.Event()
+
+    def feed():
+        m = Range()
+        while not stop.is_set():
+            m.range = 1.0
+            pub.publish(m)
+            time.sleep(1.0 / telemetry_hz)
+    t = threading.Thread(target=feed, daemon=True)
+    t.start()
+    tele.wait(int(telemetry_hz), 60)          # telemetry flowing before the flood
+    cli = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5, client_id="bench-flood")
+    cli.connect("127.0.0.1", port)
+    cli.loop_start()
+    errors.reset()
+    tele.reset()
+    payload = json.dumps({"linear": {"x": 0.1}})
+    t0 = time.time()
+    for i in range(n):
+        cli.publish("bench/flood/cmd/cmd_vel", payload, qos=0)
+        delay = t0 + (i + 1) / rate - time.time()
+        if delay > 0:
+            time.sleep(delay)
+    flood_s = time.time() - t0
+    time.sleep(3.0)                           # the last aggregated report
+    stop.set()
+    t.join(2)
+    cli.loop_stop()
+    got_err = errors.wait(0, 0)
+    got_tel = [x for x in tele.wait(0, 0) if x[0] <= t0 + flood_s]
+    reports = [json.loads(p) for _, p in got_err]
+    rejected = sum(r["count"] for r in reports)
+    in_flood = [x[0] for x in got_err if x[0] <= t0 + flood_s] + [x[0] for x in got_tel]
+    errors.close()
+    tele.close()
+    bridge.stop()
+    out = {"commands": n, "offered_per_s": round(n / flood_s, 1), "route_max_rate": route_rate,
+           "max_publish_rate": budget, "telemetry_hz": telemetry_hz,
+           "rejected": rejected, "rejections_per_s": round(rejected / flood_s, 1),
+           "error_publishes": len(reports),
+           "error_publishes_per_s": round(len(reports) / flood_s, 2),
+           "ratio_error_publishes_vs_one_per_rejection": round(len(reports) / max(1, rejected), 4),
+           "telemetry_delivered_during_flood_per_s": round(len(got_tel) / flood_s, 1),
+           "max_publishes_in_any_1s": max_per_window(in_flood),
+           "by_reason": dict(sum((collections.Counter(r["by_reason"]) for r in reports),
+                                 collections.Counter()))}
+    print(f"command flood: {n} commands at {out['offered_per_s']:.0f}/s on a {route_rate:g}/s "
+          f"route: {rejected} rejected ({out['rejections_per_s']:.0f}/s) -> {len(reports)} error "
+          f"publishes ({out['error_publishes_per_s']:.1f}/s, "
+          f"{out['ratio_error_publishes_vs_one_per_rejection']:.4f} of one per rejection); most "
+          f"publishes in any 1 s (errors + {telemetry_hz:g} Hz telemetry) "
+          f"{out['max_publishes_in_any_1s']} (budget {budget:g}/s)", flush=True)
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=3000)
     ap.add_argument("--rate", type=float, default=100.0)
     ap.add_argument("--seconds", type=float, default=5.0)
+    ap.add_argument("--flood-only", action="store_true", help="only item 5 (command flood)")
     ap.add_argument("--out", type=pathlib.Path, default=None,
                     help="where to write the JSON results (default benchmarks/results/mqtt.json)")
     args = ap.parse_args()
@@ -330,6 +435,10 @@ def main():
     helper = None
     try:
         broker = Mosquitto(procs, tmp / "broker").start()
+        if args.flood_only:
+            helper = et.RosHelper("bench_mqtt")
+            save_flood(command_flood(procs, helper, broker.port, tmp))
+            return
         mapping = {
             "robot_id": "bench",
             "broker": {"host": "127.0.0.1", "port": broker.port},
@@ -402,6 +511,8 @@ def main():
               flush=True)
         bare_counter.close()
         bridge_counter.close()
+        out["command_flood"] = command_flood(procs, helper, broker.port, tmp)
+        save_flood(out["command_flood"])
         out["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
         out_path = args.out or ROOT / "benchmarks" / "results" / "mqtt.json"
         out_path.parent.mkdir(parents=True, exist_ok=True)
