@@ -16,6 +16,7 @@ import sys
 import xml.etree.ElementTree as ET
 
 import pytest
+import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SRC = ROOT / "src"
@@ -36,6 +37,7 @@ THIRD_PARTY = {
     "lxml": ("python3-lxml", "lxml"),
     "pytest": ("python3-pytest", "pytest"),
     "pydantic": (None, "pydantic"),  # pip: Ubuntu 24.04/Debian 12 ship pydantic 1.x
+    "pymodbus": (None, "pymodbus"),  # rosdep's python3-pymodbus is Debian's older 3.x API
     "setuptools": ("python3-setuptools", None),
     "pymata4": (None, "pymata4"),
     "pybullet": (None, "pybullet"),
@@ -148,3 +150,174 @@ def test_full_ros_image_installs_the_pip_only_deps():
         "ultralytics-opencv-headless", "torch", "torchvision", "onnx", "cryptography", "yourdfpy"}
     missing = [d for d in sorted(needed) if d not in text]
     assert not missing, f"requirements/full-ros.txt lacks {missing}"
+
+
+# ----------------------------------------------------------------------------- rosdep completeness
+#
+# `rosdep install --from-paths src -y --ignore-src` fetches what the package.xml files declare,
+# and `ros2 launch edgebot_bringup <file>` needs every package its launch files, URDF and config
+# name. edgebot_bringup installs the top-level launch/, config/ and urdf/ (its CMakeLists.txt),
+# so it declares them; our own packages' dependencies count transitively (rosdep resolves them
+# from src/ too).
+
+# ROS packages that are rosdep keys, checked against ros/rosdistro jazzy/distribution.yaml; add
+# one here only after checking it is released for Jazzy
+ROS_KEYS = {
+    "rclpy", "std_msgs", "sensor_msgs", "geometry_msgs", "nav_msgs", "diagnostic_msgs",
+    "std_srvs", "rcl_interfaces", "builtin_interfaces", "rosgraph_msgs", "visualization_msgs",
+    "tf2_msgs", "tf2_ros", "ament_index_python", "ament_cmake", "ament_cmake_python",
+    "ament_cmake_gtest", "ament_cmake_pytest", "rosidl_default_generators",
+    "rosidl_default_runtime", "pybind11_vendor", "robot_state_publisher", "xacro",
+    "ros_gz_sim", "ros_gz_bridge", "rviz2", "rviz_common", "rviz_default_plugins",
+    "rviz_imu_plugin", "foxglove_bridge", "rosbag2_storage_mcap", "launch", "launch_ros",
+    "launch_yaml", "joint_state_publisher",
+}
+# system keys of rosdep/base.yaml and rosdep/python.yaml (ros/rosdistro)
+SYSTEM_KEYS = {k for k, _ in THIRD_PARTY.values() if k} | {"python3-dev", "python3-pydantic"}
+# keys rosdep/edgebot.yaml defines (simavr has none in ros/rosdistro); README: rosdep sources
+PROJECT_KEYS_FILE = ROOT / "rosdep" / "edgebot.yaml"
+# executables a launch file's $(command ...) runs -> the package that provides them
+COMMAND_PACKAGES = {"xacro": "xacro"}
+RUN_TAGS = ("depend", "exec_depend")
+ALL_TAGS = ("depend", "exec_depend", "build_depend", "build_export_depend", "buildtool_depend",
+            "test_depend")
+
+
+def _deps(pkg_dir, tags=RUN_TAGS):
+    root = ET.parse(pkg_dir / "package.xml").getroot()
+    return {e.text.strip() for e in root if e.tag in tags and e.text}
+
+
+OURS = {p.name: p for p in PACKAGES}
+
+
+def _run_closure(name):
+    """Run dependencies of one of our packages, with those of our packages it depends on."""
+    seen, todo, out = set(), [name], set()
+    while todo:
+        n = todo.pop()
+        if n in seen or n not in OURS:
+            continue
+        seen.add(n)
+        deps = _deps(OURS[n])
+        out |= deps
+        todo.extend(deps)
+    return out
+
+
+def _walk_entities(entities, out):
+    for item in entities or []:
+        if not isinstance(item, dict):
+            continue
+        for kind, body in item.items():
+            if kind == "group":
+                _walk_entities(body if isinstance(body, list) else (body or {}).get("children"), out)
+            elif kind in ("node", "executable") and isinstance(body, dict) and "pkg" in body:
+                out.add(("pkg", str(body["pkg"])))
+
+
+def _launch_needs(path):
+    """(why, package) for every package a launch file names."""
+    text = path.read_text()
+    out = set()
+    _walk_entities(yaml.safe_load(text)["launch"], out)
+    for m in re.finditer(r"\$\((find-pkg-share|find-pkg-prefix) ([A-Za-z0-9_]+)\)", text):
+        out.add((m.group(1), m.group(2)))
+    for m in re.finditer(r"\$\(command ['\"]?([A-Za-z0-9_./-]+)", text):
+        exe = m.group(1).rsplit("/", 1)[-1]
+        assert exe in COMMAND_PACKAGES, f"{path.name}: $(command {exe}): add it to COMMAND_PACKAGES"
+        out.add(("command", COMMAND_PACKAGES[exe]))
+    return out
+
+
+def _config_needs():
+    """Packages the installed config/ and urdf/ name: RViz display plugins (and rviz2 to open
+    the .rviz), message types of bridge/mapping files, $(find pkg) in xacro."""
+    out = set()
+    for f in sorted((ROOT / "config").rglob("*")):
+        if not f.is_file():
+            continue
+        text = f.read_text(errors="replace")
+        rel = f.relative_to(ROOT)
+        if f.suffix == ".rviz":
+            out.add((f"{rel}", "rviz2"))
+            for m in re.finditer(r"Class: ([a-z0-9_]+)/", text):
+                out.add((f"{rel} Class", m.group(1)))
+        for m in re.finditer(r"\b([a-z][a-z0-9_]*(?:_msgs|_interfaces))/(?:msg/)?[A-Z]\w*", text):
+            out.add((f"{rel} message type", m.group(1)))
+    for f in sorted((ROOT / "urdf").rglob("*")):
+        for m in re.finditer(r"\$\(find ([A-Za-z0-9_]+)\)", f.read_text()):
+            out.add((f"{f.relative_to(ROOT)}", m.group(1)))
+    return out
+
+
+def test_bringup_declares_what_its_launch_files_and_config_use():
+    bringup = "edgebot_bringup"
+    have = _run_closure(bringup) | {bringup}
+    direct = _deps(OURS[bringup])
+    problems = []
+    for f in sorted((ROOT / "launch").glob("*.launch.yaml")):
+        for why, pkg in sorted(_launch_needs(f)):
+            # a launch file's packages are bringup's own run dependencies, not borrowed ones
+            if pkg != bringup and pkg not in direct:
+                problems.append(f"launch/{f.name}: {why} {pkg}: no <exec_depend>{pkg}</exec_depend> "
+                                f"in src/{bringup}/package.xml")
+    for why, pkg in sorted(_config_needs()):
+        if pkg not in have:
+            problems.append(f"{why}: {pkg} is not a run dependency of {bringup} (nor of our "
+                            "packages it depends on)")
+    assert not problems, "\n".join(problems)
+
+
+def test_every_dependency_is_a_rosdep_key():
+    """Keys rosdep cannot resolve make `rosdep install --from-paths src` fail as a whole."""
+    project = set((yaml.safe_load(PROJECT_KEYS_FILE.read_text()) or {}) if PROJECT_KEYS_FILE.is_file()
+                  else {})
+    known = set(OURS) | ROS_KEYS | SYSTEM_KEYS | project
+    problems = [f"src/{p.name}/package.xml: <{tag}>{key}</{tag}> is not a known rosdep key"
+                for p in PACKAGES
+                for tag in ALL_TAGS for key in sorted(_deps(p, (tag,))) if key not in known]
+    assert not problems, "\n".join(problems)
+    for key, rules in ((yaml.safe_load(PROJECT_KEYS_FILE.read_text()) or {}).items()
+                       if PROJECT_KEYS_FILE.is_file() else []):
+        assert {"debian", "ubuntu"} <= set(rules), f"rosdep/edgebot.yaml: {key} lacks debian/ubuntu"
+
+
+@pytest.mark.parametrize("pkg_dir", PACKAGES, ids=lambda p: p.name)
+def test_runtime_imports_are_run_dependencies(pkg_dir):
+    """What a package's code imports at run time is a <depend>/<exec_depend>: a build- or
+    test-only declaration does not reach a robot installed with rosdep."""
+    name = pkg_dir.name
+    run = _deps(pkg_dir)
+    problems = []
+    files = [f for f in pkg_dir.rglob("*.py") if "test" not in f.relative_to(pkg_dir).parts[:1]
+             and f.name != "setup.py"]
+    for f in files:
+        for mod, optional in _imports(f):
+            if optional or mod in sys.stdlib_module_names or mod in (name, "__future__"):
+                continue
+            key = mod if _is_ros_package(mod) else (THIRD_PARTY.get(mod) or (None, None))[0]
+            if key and key not in run and mod not in ("launch", "launch_ros"):
+                problems.append(f"{f.relative_to(ROOT)}: imports '{mod}': <{key}> is declared "
+                                "only for build/test, not <exec_depend>")
+    assert not problems, "\n".join(sorted(set(problems)))
+
+
+def test_colcon_can_order_our_packages():
+    """colcon orders packages by their build and run dependencies and refuses a cycle
+    ("Unable to order packages topologically"): edgebot_bringup runs every node package, so
+    none of them may depend on edgebot_bringup."""
+    deps = {n: _deps(p, ALL_TAGS) & set(OURS) for n, p in OURS.items()}
+    done, visiting = set(), []
+
+    def visit(n):
+        if n in done:
+            return
+        assert n not in visiting, f"dependency cycle: {' -> '.join(visiting[visiting.index(n):] + [n])}"
+        visiting.append(n)
+        for d in sorted(deps[n]):
+            visit(d)
+        visiting.pop()
+        done.add(n)
+    for n in sorted(deps):
+        visit(n)
