@@ -38,37 +38,52 @@ def cmd_type(p: Point):
     return Bool if p.is_bit else Float64
 
 
-def make(p: Point, value, stamp, frame_id: str):
-    """The message for a point's value; ``stamp`` is a builtin_interfaces/Time."""
+def new(p: Point):
+    """A message for the point, with the fields that never change filled in."""
+    t = p.msg
+    m = TYPES[t]()
+    if t == "BatteryState":
+        m.present = True
+        for f in ("current", "charge", "capacity", "design_capacity", "temperature",
+                  "percentage"):
+            setattr(m, f, math.nan)
+    elif t in _FIELD:
+        m.variance = 0.0
+    return m
+
+
+def fill(m, p: Point, value, stamp, frame_id: str):
+    """Put a value (and stamp/frame for header types) into ``m`` (from :func:`new`); the node
+    keeps one message per point and publishes it again: no allocation per sample."""
     t = p.msg
     if t == "Bool":
-        return Bool(data=bool(value))
-    if t in ("Int32", "Int64"):
-        return TYPES[t](data=int(value))
-    if t in ("Float32", "Float64"):
+        m.data = bool(value)
+    elif t in ("Int32", "Int64"):
+        m.data = int(value)
+    elif t == "Float64":
+        m.data = float(value)
+    elif t == "Float32":
         v = float(value)
-        if t == "Float32" and math.isfinite(v) and abs(v) > 3.4028234663852886e38:
+        if math.isfinite(v) and abs(v) > 3.4028234663852886e38:
             v = math.copysign(math.inf, v)
-        return TYPES[t](data=v)
-    if t == "BatteryState":
+        m.data = v
+    else:
         v = float(value)
-        m = BatteryState(voltage=v, present=True)
+        if t == "BatteryState":
+            m.voltage = v
+            if p.full_voltage is not None:
+                span = p.full_voltage - p.empty_voltage
+                m.percentage = min(1.0, max(0.0, (v - p.empty_voltage) / span))
+        else:
+            setattr(m, _FIELD[t], v)
         m.header.stamp = stamp
         m.header.frame_id = frame_id
-        if p.full_voltage is not None:
-            span = p.full_voltage - p.empty_voltage
-            m.percentage = min(1.0, max(0.0, (v - p.empty_voltage) / span))
-        else:
-            m.percentage = math.nan
-        for f in ("current", "charge", "capacity", "design_capacity", "temperature"):
-            setattr(m, f, math.nan)
-        return m
-    m = TYPES[t]()
-    setattr(m, _FIELD[t], float(value))
-    m.variance = 0.0
-    m.header.stamp = stamp
-    m.header.frame_id = frame_id
     return m
+
+
+def make(p: Point, value, stamp, frame_id: str):
+    """A new message for a point's value; ``stamp`` is a builtin_interfaces/Time."""
+    return fill(new(p), p, value, stamp, frame_id)
 
 
 def command_value(p: Point, msg):

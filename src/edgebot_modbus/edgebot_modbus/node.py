@@ -62,10 +62,11 @@ class ModbusBridge(Node):
         self._write_log = Throttle(1.0)
         self._stop = threading.Event()
 
-        self._pubs: Dict[Tuple[str, str], object] = {}
-        for d, pt in self.map.points():
-            self._pubs[(d.name, pt.name)] = self.create_publisher(
-                messages.msg_type(pt), f"{d.name}/{pt.name}", Q.RELIABLE)
+        self._pubs: Dict[Tuple[str, str], Tuple[object, object, str]] = {}
+        for d, pt in self.map.points():    # (publisher, the point's reused message, frame)
+            self._pubs[(d.name, pt.name)] = (
+                self.create_publisher(messages.msg_type(pt), f"{d.name}/{pt.name}",
+                                      Q.RELIABLE), messages.new(pt), d.frame_of(pt))
 
         self.buses: List[_Bus] = []
         bus_of: Dict[str, _Bus] = {}
@@ -114,9 +115,9 @@ class ModbusBridge(Node):
     def _publish(self, d: Device, values, _t: float) -> None:
         stamp = self.get_clock().now().to_msg()
         for pt, v in values:
+            pub, msg, frame = self._pubs[(d.name, pt.name)]
             try:
-                self._pubs[(d.name, pt.name)].publish(
-                    messages.make(pt, v, stamp, d.frame_of(pt)))
+                pub.publish(messages.fill(msg, pt, v, stamp, frame))
             except Exception as e:  # e.g. shutting down
                 if self._stop.is_set():
                     return

@@ -81,7 +81,7 @@ class Point(_Strict):
     byte_order: Optional[Literal["big", "little"]] = None
     scale: FiniteFloat = 1.0
     offset: FiniteFloat = 0.0
-    poll_rate: Optional[FiniteFloat] = Field(None, ge=0.0, le=1000.0)
+    poll_rate: Optional[FiniteFloat] = Field(None, ge=0.0, le=10000.0)
     msg: Optional[Literal["Bool", "Int32", "Int64", "Float32", "Float64", "Temperature",
                           "FluidPressure", "RelativeHumidity", "Illuminance",
                           "BatteryState"]] = None
@@ -169,7 +169,7 @@ class Device(_Strict):
     tcp: Optional[Tcp] = None
     rtu: Optional[Rtu] = None
     unit: int = Field(1, ge=0, le=255)
-    poll_rate: FiniteFloat = Field(1.0, gt=0.0, le=1000.0)
+    poll_rate: FiniteFloat = Field(1.0, gt=0.0, le=10000.0)
     timeout: FiniteFloat = Field(1.0, gt=0.0, le=60.0)
     word_order: Literal["big", "little"] = "big"
     byte_order: Literal["big", "little"] = "big"

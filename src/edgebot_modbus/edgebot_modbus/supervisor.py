@@ -6,7 +6,9 @@
         wait(delay)                 # (the node's thread waits on an Event: writes wake it)
 
 - Reads follow the :mod:`~edgebot_modbus.planner` batches, each at its period; a batch that
-  falls behind skips the missed periods (counted as ``overruns``) instead of bursting.
+  falls behind (the bus cannot keep the rate) is read again right after the other batches had
+  their turn, so it polls as fast as the bus allows, and the missed periods are counted as
+  ``overruns``, never caught up in a burst.
 - A device that does not answer ``offline_after`` requests in a row goes *offline*: its batches
   stop and one probe read is tried at exponential-backoff intervals
   (:class:`edgebot_common.backoff.Backoff`) until it answers again. When every device of a TCP
@@ -256,9 +258,13 @@ class BusSupervisor:
             nxt = due + b.period
             t = self.clock()
             if nxt <= t:
+                # behind (the bus is slower than the rate asked for): poll again as soon as
+                # the other batches had their turn; missed periods are skipped, not caught up
                 if due != -math.inf:
                     self.overruns += 1
-                nxt = t + b.period
+                    nxt = t
+                else:
+                    nxt = t + b.period
             self._due[id(b)] = nxt
             now = t
         return self.next_delay()
