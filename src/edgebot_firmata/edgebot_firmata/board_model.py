@@ -124,6 +124,19 @@ class FirmataBoard:
             return self._value[pin]
         return 0
 
+    def pwm_duty(self, pin: int) -> Optional[float]:
+        """Duty 0..1 a logic analyser would see on a PWM pin; None when the pin is not in
+        PWM mode or its timer is taken by the Servo library (an attached servo takes Timer1
+        on an Uno: analogWrite on 9 and 10 stops, as on the chip)."""
+        self.check_pin(pin)
+        if self._mode[pin] != P.PWM:
+            return None
+        if any(m == P.SERVO for m in self._mode):
+            n = sum(1 for m in self._mode if m == P.SERVO)
+            if self.model.timer_of(pin) in self.model.servo_timers_for(n):
+                return None
+        return self._value[pin] / 255.0
+
     def add_output_listener(self, callback: Listener) -> None:
         self._listeners.append(callback)
 

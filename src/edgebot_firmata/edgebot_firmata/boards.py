@@ -48,8 +48,7 @@ class BoardModel:
 
     def capabilities(self, firmware: str = "FirmataExpress", legacy: bool = False) -> List[dict]:
         """Per pin {mode: resolution}, in the order the firmware reports them. ``legacy``:
-        as Firmata 2.4 reports them (no pull-up mode; servo only on the first MAX_SERVOS
-        digital pins, IS_PIN_SERVO)."""
+        as StandardFirmata 2.4 reports them (no pull-up mode)."""
         express = firmware == "FirmataExpress"
         out = []
         for pin in range(self.total_pins):
@@ -67,7 +66,7 @@ class BoardModel:
                 modes[P.ANALOG] = 10
             if pin in self.pwm:
                 modes[P.PWM] = 8
-            if pin in self.digital and (not legacy or 0 <= pin - 2 < self.max_servos):
+            if pin in self.digital:
                 modes[P.SERVO] = 14
             if pin in self.i2c:
                 modes[P.I2C] = 1

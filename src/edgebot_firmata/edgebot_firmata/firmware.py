@@ -37,8 +37,7 @@ FIRMWARES: Dict[str, Firmware] = {
         file="FirmataExpress.ino", pin_modes=_ALL_MODES, set_pin_value=True,
         version_at_boot=False, are_you_there=True, keep_alive=True, sonar=True, tone=True),
     # StandardFirmata 2.4, as avrgirl-arduino ships it compiled (and many boards still run):
-    # no SET_DIGITAL_PIN_VALUE (0xF5 is ignored), no PIN_MODE_PULLUP ("Unknown pin mode"),
-    # servo only on the first MAX_SERVOS digital pins.
+    # no SET_DIGITAL_PIN_VALUE (0xF5 is ignored), no PIN_MODE_PULLUP ("Unknown pin mode").
     "StandardFirmata": Firmware(
         name="StandardFirmata", baud=57600, version=(2, 4), protocol_version=(2, 4),
         file="StandardFirmata.ino",
