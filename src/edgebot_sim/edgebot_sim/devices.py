@@ -107,3 +107,61 @@ class ArduinoDevice:
 
     def stop(self) -> None:
         self.board.stop()
+
+
+class DeviceSet:
+    """The virtual devices sim_node serves, started from its parameter values (plain dict):
+    the MJPEG camera, the Firmata Arduino on a pty and the I2C IMU over TCP."""
+
+    def __init__(self):
+        self.endpoints: dict = {}
+        self.arduino: Optional[ArduinoDevice] = None
+        self.imu: Optional[ImuDevice] = None
+        self.mjpeg = None
+
+    @classmethod
+    def start(cls, p: dict, seed: int) -> "DeviceSet":
+        """Starts what ``p`` enables; ``ConfigError`` naming the parameter when one cannot start
+        (whatever started already is stopped again)."""
+        from edgebot_common.node_main import ConfigError
+        self = cls()
+        try:
+            if p["camera.enabled"]:
+                from .mjpeg import MjpegServer
+                self.mjpeg = MjpegServer(p["camera.host"], p["camera.port"])
+                try:
+                    self.endpoints["camera_url"] = self.mjpeg.start()
+                except OSError as e:
+                    raise ConfigError(f"parameter 'camera.port' = {p['camera.port']}: cannot "
+                                      f"serve MJPEG on {p['camera.host']}: {e}") from None
+            if p["arduino.enabled"] or p["drive"] == "firmata":
+                self.arduino = ArduinoDevice(p["arduino.pin_map"] or None,
+                                             link=p["arduino.link"] or None)
+                self.endpoints["arduino_port"] = self.arduino.start()
+                if p["arduino.link"]:
+                    self.endpoints["arduino_link"] = p["arduino.link"]
+            if p["imu.enabled"]:
+                self.imu = ImuDevice(p["imu.chip"], seed=seed, noise=p["imu.noise"])
+                self.endpoints["imu_bus"] = self.imu.start(p["imu.host"], p["imu.port"])
+        except Exception:
+            self.stop(lambda text: None)
+            raise
+        return self
+
+    def missing(self) -> list:
+        """Devices whose client has not connected yet (the start gate waits for them)."""
+        out = []
+        if self.arduino is not None and not self.arduino.board.host_connected:
+            out.append("firmata host on the virtual Arduino")
+        if self.mjpeg is not None and self.mjpeg.clients < 1:
+            out.append("camera stream client")
+        return out
+
+    def stop(self, warn) -> None:
+        """Stops every device; a failing one is reported through ``warn(text)``, the rest go on."""
+        for dev in (self.arduino, self.imu, self.mjpeg):
+            if dev is not None:
+                try:
+                    dev.stop()
+                except Exception as e:  # noqa: BLE001 - shutdown must go on
+                    warn(f"stopping {type(dev).__name__}: {e}")

@@ -7,18 +7,18 @@ Serves the camera as an MJPEG stream, a virtual Firmata Arduino on a pseudo-term
 pins drive the wheels, the sonar is a ray cast from ``sonar_link``) and a virtual I2C IMU fed by
 the body's motion; the real driver nodes connect to those.
 
-Physics runs in one thread (PyBullet is not thread-safe); ROS callbacks only swap values.
+ROS glue only: the physics loop is :class:`edgebot_sim.runner.SimRunner` (one thread, PyBullet
+is not thread-safe), the devices are :class:`edgebot_sim.devices.DeviceSet`.
 """
 from __future__ import annotations
 
 import json
-import math
 import threading
-import time
+import traceback
 from typing import Optional
 
-import cv2
 import rclpy
+from builtin_interfaces.msg import Time
 from nav_msgs.msg import Odometry
 from rclpy.node import Node
 from rosgraph_msgs.msg import Clock
@@ -34,8 +34,9 @@ from edgebot_common.ros_params import declare_params
 from edgebot_common.throttle import RejectCounter
 
 from . import scenario as scen
-from .mjpeg import MjpegServer
-from .world import WHEEL_JOINTS, SimWorld
+from .devices import DeviceSet
+from .runner import Outputs, SimRunner, State, parse_wheel_cmd
+from .world import WHEEL_JOINTS
 
 SPECS = [
     ParamSpec("scenario", "open_field", "scenario name (config/scenarios/<name>.yaml) or path"),
@@ -90,7 +91,12 @@ SPECS = [
 ]
 
 
-class SimNode(Node):
+def stamp(t: float) -> Time:
+    sec = int(t)
+    return Time(sec=sec, nanosec=int(round((t - sec) * 1e9)) % 1_000_000_000)
+
+
+class SimNode(Node, Outputs):
     NODE_NAME = "sim_node"
 
     def __init__(self):
@@ -104,28 +110,12 @@ class SimNode(Node):
             base = scen.load(p["scenario"])
         except scen.ScenarioError as e:
             raise ConfigError(str(e)) from None
-        self._base_scenario = base
-        self.scenario = base.resolved(p["seed"])
-        self._cached = None
-        self.world = SimWorld(self.scenario, dt=1.0 / p["physics_rate"],
-                              camera_size=(p["camera.width"], p["camera.height"]),
-                              camera_hfov_deg=p["camera.hfov_deg"],
-                              wheel_max_torque=p["wheel_max_torque"])
-        self._cache()
-        self._contact = False
-        self._lock = threading.Lock()
-        self._wheel_target = [0.0, 0.0]
-        self._wheel_cmd_time = -math.inf
         self.rejects = RejectCounter(self.get_logger().warn)
-        self.endpoints = {}
-        self.devices = []
-        self.arduino = None
-        self.imu = None
-        self.mjpeg: Optional[MjpegServer] = None
+        self.devices = DeviceSet.start(p, seed=base.resolved(p["seed"]).seed)
         try:
-            self._start_devices()
+            self.runner = SimRunner(p, base, self.devices, outputs=self)
         except Exception:
-            self._stop_devices()
+            self.devices.stop(self.get_logger().warn)
             raise
 
         self.pub_clock = self.create_publisher(Clock, "/clock", qos.CLOCK)
@@ -135,335 +125,107 @@ class SimNode(Node):
         self.pub_status = self.create_publisher(String, "sim/status", qos.LATCHED)
         if p["drive"] == "wheel_cmd":
             self.create_subscription(JointState, "wheel_cmd", self._on_wheel_cmd, qos.COMMANDS)
-
-        self.rtf = 0.0
-        self.time_offset = 0.0
-        self.episode = 0
-        self._reset_seed: Optional[int] = None
-        self._reset_done = threading.Event()
         self.create_service(Trigger, "sim/reset", self._on_reset)
-        self.holding: Optional[list] = None
-        self.frames = 0
-        self.min_clearance = math.inf
-        self.reached_at: Optional[float] = None
-        self.diag = Diagnostics(self, hardware_id=f"pybullet:{self.scenario.name}")
+        self.diag = Diagnostics(self, hardware_id=f"pybullet:{self.runner.scenario.name}")
         self.diag.add("simulator", self._diag)
-        self._stop = threading.Event()
-        self._error: Optional[str] = None
-        self.publish_status()
-        self._thread = threading.Thread(target=self._run, name="physics", daemon=True)
+        self.status()
+        self._thread = threading.Thread(target=self._physics, name="physics", daemon=True)
         self._thread.start()
-        self.create_timer(1.0, self.publish_status)
-        self.get_logger().info(
-            f"scenario {self.scenario.name!r} seed {self.scenario.seed}: "
-            f"{json.dumps(self.endpoints)}; speed {p['speed']}")
-
-    # -- devices --------------------------------------------------------------------------------
-    def _start_devices(self):
-        p = self.p
-        if p["camera.enabled"]:
-            self.mjpeg = MjpegServer(p["camera.host"], p["camera.port"])
-            try:
-                self.endpoints["camera_url"] = self.mjpeg.start()
-            except OSError as e:
-                raise ConfigError(f"parameter 'camera.port' = {p['camera.port']}: cannot serve "
-                                  f"MJPEG on {p['camera.host']}: {e}") from None
-        if p["arduino.enabled"] or p["drive"] == "firmata":
-            from .devices import ArduinoDevice
-            self.arduino = ArduinoDevice(p["arduino.pin_map"] or None, link=p["arduino.link"]
-                                         or None)
-            self.endpoints["arduino_port"] = self.arduino.start()
-            if p["arduino.link"]:
-                self.endpoints["arduino_link"] = p["arduino.link"]
-        if p["imu.enabled"]:
-            from .devices import ImuDevice
-            self.imu = ImuDevice(p["imu.chip"], seed=self.scenario.seed, noise=p["imu.noise"])
-            self.endpoints["imu_bus"] = self.imu.start(p["imu.host"], p["imu.port"])
-
-    def _stop_devices(self):
-        for dev in (self.arduino, self.imu, self.mjpeg):
-            if dev is not None:
-                try:
-                    dev.stop()
-                except Exception as e:  # noqa: BLE001 - shutdown must go on
-                    self.get_logger().warn(f"stopping {type(dev).__name__}: {e}")
+        self.create_timer(1.0, self.status)
+        s = self.runner.scenario
+        self.get_logger().info(f"scenario {s.name!r} seed {s.seed}: "
+                               f"{json.dumps(self.devices.endpoints)}; speed {p['speed']}")
 
     # -- inputs ---------------------------------------------------------------------------------
     def _on_wheel_cmd(self, msg: JointState):
         try:
-            if len(msg.velocity) != len(msg.name):
-                raise ValueError("name and velocity lengths differ")
-            vel = dict(zip(msg.name, msg.velocity))
-            left, right = vel[WHEEL_JOINTS[0]], vel[WHEEL_JOINTS[1]]
-            if not (math.isfinite(left) and math.isfinite(right)):
-                raise ValueError("non-finite velocity")
-        except (KeyError, ValueError) as e:
+            left, right = parse_wheel_cmd(list(msg.name), list(msg.velocity))
+        except ValueError as e:
             self.rejects.reject("wheel_cmd", str(e))
             return
-        with self._lock:
-            self._wheel_target = [float(left), float(right)]
-            self._wheel_cmd_time = self.sim_time()
+        self.runner.set_wheel_target(left, right)
 
     def _on_reset(self, request, response):
         """New episode: the scenario rebuilt with the current ``seed`` parameter; simulated
         time goes on (the clock never jumps back), the episode's time starts at 0."""
-        seed = int(self.get_parameter("seed").value)
-        self._reset_done.clear()
-        self._reset_seed = seed
-        if not self._reset_done.wait(30.0):
+        if not self.runner.request_reset(int(self.get_parameter("seed").value), 30.0):
             response.success = False
             response.message = "the physics loop did not take the reset within 30 s"
             return response
-        s = self.scenario
+        s = self.runner.scenario
         response.success = True
         response.message = json.dumps({
-            "episode": self.episode, "seed": s.seed, "start": [s.start.x, s.start.y, s.start.yaw],
-            "target": [s.target.x, s.target.y]})
+            "episode": self.runner.episode, "seed": s.seed,
+            "start": [s.start.x, s.start.y, s.start.yaw], "target": [s.target.x, s.target.y]})
         return response
 
-    def _reset(self):
-        seed, self._reset_seed = self._reset_seed, None
-        old = self.world
-        self.scenario = self._base_scenario.resolved(seed)
-        self.time_offset += old.time
-        self.world = SimWorld(self.scenario, dt=old.dt, camera_size=old.camera_size,
-                              camera_hfov_deg=old.camera_hfov_deg,
-                              wheel_max_torque=old.wheel_max_torque)
-        old.close()
-        self.episode += 1
-        self.reached_at = None
-        self.min_clearance = math.inf
-        self._cache()
-        self.get_logger().info(f"episode {self.episode}: seed {seed}, start "
-                               f"({self.scenario.start.x:.2f}, {self.scenario.start.y:.2f}), "
-                               f"target ({self.scenario.target.x:.2f}, "
-                               f"{self.scenario.target.y:.2f})")
-        self.publish_status()
-        self._reset_done.set()
-
-    # -- physics loop ---------------------------------------------------------------------------
-    def _every(self, rate: float) -> int:
-        return max(1, int(round(self.p["physics_rate"] / rate)))
-
-    def _run(self):
+    # -- the runner's outputs (called from the physics thread) ----------------------------------
+    def _physics(self):
         try:
-            self._loop()
+            self.runner.run()
         except Exception as e:  # noqa: BLE001 - reported, then the node exits non-zero
-            if self._stop.is_set() or not self.context.ok():
+            if self.runner.stopped or not self.context.ok():
                 return              # shutting down: the context went away under a publish
-            import traceback
-            self._error = f"{type(e).__name__}: {e}"
+            self.runner.error = f"{type(e).__name__}: {e}"
             self.get_logger().error(f"physics loop failed: {traceback.format_exc()}")
             rclpy.try_shutdown(context=self.context)
 
-    def _missing(self) -> list:
-        """What the start gate still waits for (empty: ready)."""
-        p, out = self.p, []
-        if self.arduino is not None and not self.arduino.board.host_connected:
-            out.append("firmata host on the virtual Arduino")
-        if self.mjpeg is not None and self.mjpeg.clients < 1:
-            out.append("camera stream client")
-        for t in filter(None, (x.strip() for x in p["start.publishers"].split(","))):
-            if self.count_publishers(t) < 1:
-                out.append(f"publisher of {t}")
-        for t in filter(None, (x.strip() for x in p["start.subscribers"].split(","))):
-            if self.count_subscribers(t) < 1:
-                out.append(f"subscriber of {t}")
-        return out
+    def clock(self, t: float) -> None:
+        self.pub_clock.publish(Clock(clock=stamp(t)))
 
-    def _hold(self):
-        """Time stays at 0 while the drivers connect: devices answer, the camera streams."""
-        p, w = self.p, self.world
-        t0 = time.monotonic()
-        ready_since = None
-        last_frame = 0.0
-        self.holding = self._missing()
-        while not self._stop.is_set():
-            now = time.monotonic()
-            missing = self._missing()
-            self.holding = missing
-            if not missing:
-                ready_since = ready_since or now
-                if now - ready_since >= p["start.settle"]:
-                    break
-            else:
-                ready_since = None
-            if now - t0 > p["start.timeout"]:
-                self.get_logger().warn(f"start gate timed out; still missing: {missing}")
-                break
-            if self.imu is not None:
-                f, g, q = w.imu()
-                self.imu.update(f, g, q)
-            if self.arduino is not None:
-                self.arduino.set_sonar(w.sonar_range())
-            if self.mjpeg is not None and now - last_frame > 0.2:
-                self._render()
-                last_frame = now
-            self.pub_clock.publish(Clock(clock=self._stamp()))
-            time.sleep(0.05)
-        self.holding = None
-        self.get_logger().info(f"simulated time starts (held {time.monotonic() - t0:.1f} s)")
-
-    def _loop(self):
-        p, w = self.p, self.world
-        if p["start.wait"]:
-            self._hold()
-        n_clock = self._every(p["clock_rate"])
-        n_state = self._every(p["state_rate"])
-        n_imu = self._every(p["imu.rate"])
-        n_sonar = self._every(p["arduino.sonar_rate"])
-        n_cam = self._every(p["camera.fps"])
-        speed = p["speed"]
-        wall0, sim0 = time.monotonic(), self.sim_time()
-        rtf_wall, rtf_sim = wall0, sim0
-        while not self._stop.is_set():
-            if self._reset_seed is not None:
-                self._reset()
-            w = self.world
-            if speed > 0:
-                due = sim0 + (time.monotonic() - wall0) * speed
-                ahead = self.sim_time() - due
-                if ahead > 0:
-                    time.sleep(min(ahead / speed, 0.02))
-                    continue
-                if -ahead > 0.5:          # fell behind by more than 0.5 s: do not burst
-                    wall0, sim0 = time.monotonic(), self.sim_time()
-            self._apply_drive()
-            w.step()
-            k = w.steps
-            if k % n_imu == 0 and self.imu is not None:
-                f, g, q = w.imu()
-                self.imu.update(f, g, q)
-            if k % n_sonar == 0 and self.arduino is not None:
-                self.arduino.set_sonar(w.sonar_range())
-            if k % n_cam == 0 and self.mjpeg is not None:
-                self._render()
-            if k % n_state == 0:
-                self._publish_state()
-            if k % n_clock == 0:
-                self.pub_clock.publish(Clock(clock=self._stamp()))
-            now = time.monotonic()
-            if now - rtf_wall >= 1.0:
-                self.rtf = (self.sim_time() - rtf_sim) / (now - rtf_wall)
-                rtf_wall, rtf_sim = now, self.sim_time()
-
-    def _apply_drive(self):
-        if self.p["drive"] == "firmata":
-            left, right = self.arduino.wheel_velocities()
-        else:
-            with self._lock:
-                left, right = self._wheel_target
-                if self.sim_time() - self._wheel_cmd_time > self.p["wheel_cmd_timeout"]:
-                    left = right = 0.0
-        if [left, right] != self.world._wheel_cmd:
-            self.world.set_wheel_velocity(left, right)
-
-    def _render(self):
-        rgb = self.world.render()
-        ok, jpg = cv2.imencode(".jpg", rgb[:, :, ::-1],
-                               [cv2.IMWRITE_JPEG_QUALITY, self.p["camera.jpeg_quality"]])
-        if ok:
-            self.mjpeg.publish(jpg.tobytes())
-            self.frames += 1
-
-    def sim_time(self) -> float:
-        """Simulated time since the node started (monotonic across episodes)."""
-        return self.time_offset + self.world.time
-
-    def _stamp(self):
-        t = self.sim_time()
-        sec = int(t)
-        from builtin_interfaces.msg import Time
-        return Time(sec=sec, nanosec=int(round((t - sec) * 1e9)) % 1_000_000_000)
-
-    def _publish_state(self):
-        w = self.world
-        stamp = self._stamp()
-        (pos, orn), (lin, ang) = w.base_pose(), w.base_twist()
+    def state(self, s: State) -> None:
         odo = Odometry()
-        odo.header.stamp = stamp
+        odo.header.stamp = stamp(s.time)
         odo.header.frame_id = "map"
         odo.child_frame_id = "base_link"
         pp, oo = odo.pose.pose.position, odo.pose.pose.orientation
-        pp.x, pp.y, pp.z = pos
-        oo.x, oo.y, oo.z, oo.w = orn
-        # twist in the child frame (REP 105 / nav_msgs convention)
-        from .world import rot
-        R = rot(orn)
-        vb, wb = R.T @ lin, R.T @ ang
+        pp.x, pp.y, pp.z = s.position
+        oo.x, oo.y, oo.z, oo.w = s.orientation
         tl, ta = odo.twist.twist.linear, odo.twist.twist.angular
-        tl.x, tl.y, tl.z = (float(v) for v in vb)
-        ta.x, ta.y, ta.z = (float(v) for v in wb)
+        tl.x, tl.y, tl.z = s.linear
+        ta.x, ta.y, ta.z = s.angular
         self.pub_truth.publish(odo)
         if self.pub_wheels is not None:
-            pos_, vel_ = w.wheel_states()
-            js = JointState(name=list(WHEEL_JOINTS), position=pos_, velocity=vel_)
-            js.header.stamp = stamp
+            js = JointState(name=list(WHEEL_JOINTS), position=s.wheel_position,
+                            velocity=s.wheel_velocity)
+            js.header.stamp = odo.header.stamp
             self.pub_wheels.publish(js)
-        if self.reached_at is None and w.reached():
-            self.reached_at = w.time
-            self.get_logger().info(f"target reached {w.time:.2f} s into episode {self.episode}")
-        if self.scenario.obstacles or self.scenario.floor.wall_height > 0:
-            self.min_clearance = min(self.min_clearance, w.obstacle_clearance(0.5))
-        contact = w.in_contact()
-        if self.arduino is not None and contact != self._contact:
-            self.arduino.set_bumper(contact)
-        self._contact = contact
-        self._cache()
 
-    # -- status ---------------------------------------------------------------------------------
-    def _cache(self):
-        """Readings for status() taken in the physics thread (PyBullet is not thread-safe)."""
-        w = self.world
-        self._cached = (w.pose2d(), w.target_distance(), w.time)
+    def status(self) -> None:
+        self.pub_status.publish(String(data=json.dumps(self.runner.status())))
 
-    def status(self) -> dict:
-        s = self.scenario
-        (x, y, yaw), tdist, ep_time = self._cached
-        return {
-            "scenario": s.name, "seed": s.seed, "time_limit": s.time_limit,
-            "sim_time": round(self.time_offset + ep_time, 4), "rtf": round(self.rtf, 3),
-            "episode": self.episode, "episode_start": round(self.time_offset, 4),
-            "episode_time": round(ep_time, 4),
-            "pose": [round(x, 4), round(y, 4), round(yaw, 4)],
-            "target": {"class": s.target.cls, "x": s.target.x, "y": s.target.y,
-                       "reach_distance": s.target.reach_distance},
-            "target_distance": round(tdist, 4),
-            "reached": self.reached_at is not None, "reached_at": self.reached_at,
-            "min_obstacle_clearance": (None if math.isinf(self.min_clearance)
-                                       else round(self.min_clearance, 4)),
-            "contact": self._contact,
-            "camera_frames": self.frames, "endpoints": self.endpoints,
-            "holding": self.holding,
-            "error": self._error,
-        }
+    def log(self, level: str, text: str) -> None:
+        getattr(self.get_logger(), level)(text)
 
-    def publish_status(self):
-        self.pub_status.publish(String(data=json.dumps(self.status())))
+    def missing(self) -> list:
+        out = []
+        for key, count, what in (("start.publishers", self.count_publishers, "publisher"),
+                                 ("start.subscribers", self.count_subscribers, "subscriber")):
+            for t in filter(None, (x.strip() for x in self.p[key].split(","))):
+                if count(t) < 1:
+                    out.append(f"{what} of {t}")
+        return out
 
+    # -- status and lifecycle -------------------------------------------------------------------
     def _diag(self):
-        if self._error:
-            return ERROR, f"physics loop failed: {self._error}", {}
-        level = OK if self.p["speed"] == 0 or self.rtf >= 0.9 * self.p["speed"] else WARN
-        vals = {"sim_time": self.time_offset + self._cached[2], "episode": self.episode, "real_time_factor": self.rtf,
-                "camera_frames": self.frames,
-                "camera_clients": self.mjpeg.clients if self.mjpeg else 0}
-        if self.arduino is not None:
-            vals.update(self.arduino.stats())
-        return level, f"running, real-time factor {self.rtf:.2f}", vals
+        r = self.runner
+        if r.error:
+            return ERROR, f"physics loop failed: {r.error}", {}
+        level = OK if self.p["speed"] == 0 or r.rtf >= 0.9 * self.p["speed"] else WARN
+        return level, f"running, real-time factor {r.rtf:.2f}", r.diag_values()
 
     def shutdown(self):
-        self._stop.set()
+        self.runner.stop()
         if self._thread.is_alive():
             self._thread.join(timeout=5.0)
         try:
-            self.publish_status()
+            self.status()
         except Exception:  # noqa: BLE001 - context may be gone
             pass
-        self._stop_devices()
-        self.world.close()
-        if self._error:
-            raise RuntimeError(f"physics loop failed: {self._error}")
+        self.devices.stop(self.get_logger().warn)
+        self.runner.close()
+        if self.runner.error:
+            raise RuntimeError(f"physics loop failed: {self.runner.error}")
 
 
 def main(args=None):
