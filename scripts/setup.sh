@@ -19,7 +19,7 @@ STAMPS="$VENV/.edgebot-stamps"
 log() { printf '[setup] %s\n' "$*" >&2; }
 
 # ---------------------------------------------------------------- 1. system packages
-APT_PKGS=(mosquitto cmake g++ make)
+APT_PKGS=(mosquitto cmake g++ make simavr libsimavr-dev)
 if [[ "${EDGEBOT_SKIP_APT:-0}" != 1 ]] && command -v apt-get >/dev/null; then
     missing=()
     for p in "${APT_PKGS[@]}"; do
@@ -76,6 +76,10 @@ pip_step base requirements/base.txt
 if [[ "${EDGEBOT_ML:-0}" == 1 ]]; then
     pip_step ml requirements/ml.txt
 fi
+
+# firmware images for the emulated Arduino (edgebot_avr): StandardFirmata from the npm package
+# avrgirl-arduino 5.0.1, into the venv (outside git); skipped when present
+"$VENV/bin/python" scripts/fetch_avr_firmware.py
 
 # ---------------------------------------------------------------- 3. wheel CMake paths
 if [[ "$MODE" == wheels ]]; then

@@ -15,6 +15,8 @@ COMMANDS = {
     "node": ("edgebot_cli.introspect", "node_main", "list nodes"),
     "virtual-arduino": ("edgebot_firmata.virtual_arduino", "main",
                         "a virtual Arduino speaking Firmata on a pseudo-terminal"),
+    "emulated-arduino": ("edgebot_avr.cli", "main",
+                         "real Arduino firmware (e.g. StandardFirmata) on an emulated AVR, on a pty"),
     "virtual-imu": ("edgebot_imu.virtual_imu", "main", "a virtual I2C IMU (MPU-6050 / BNO055)"),
     "demo": ("edgebot_cli.demo", "main", "the whole robot in simulation, headless"),
 }
