@@ -150,7 +150,11 @@ class MqttBridge(Node):
 
     def _extensions(self) -> None:
         """The seam for optional features: register on ``self.link`` (subscriptions with their
-        handlers, on-connect hooks) before it starts. None yet."""
+        handlers, on-connect hooks) before it starts."""
+        self.ha = None
+        if self.cfg.home_assistant.enabled:   # Home Assistant discovery (ha_extension.py)
+            from .ha_extension import HomeAssistant
+            self.ha = HomeAssistant(self)
 
     # -- robot -> cloud ------------------------------------------------------------------------
     def _on_ros(self, rt: Route, msg) -> None:

@@ -30,6 +30,8 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fi
 
 from edgebot_common.msg_dict import get_message_class
 
+from .ha_discovery import HomeAssistantConfig
+
 
 class ConfigError(ValueError):
     pass
@@ -232,6 +234,8 @@ class BridgeConfig(_Model):
     telemetry: List[TelemetryRoute] = Field(default_factory=list)
     commands: List[CommandRoute] = Field(default_factory=list)
     services: List[ServiceRoute] = Field(default_factory=list)
+    #: Home Assistant MQTT discovery (off by default): src/edgebot_mqtt/ha_discovery.py
+    home_assistant: HomeAssistantConfig = Field(default_factory=HomeAssistantConfig)
     _notes: List[str] = PrivateAttr(default_factory=list)
 
     @property

@@ -1,0 +1,103 @@
+"""Home Assistant discovery through the real bridge, real mosquitto and a real safety_monitor:
+the device appears (retained, valid), its states follow ROS, and the e-stop switch and the stop
+button, sent as Home Assistant sends them, stop the robot."""
+import json
+
+import cv2
+import numpy as np
+from geometry_msgs.msg import Twist
+from sensor_msgs.msg import BatteryState, CompressedImage
+from std_msgs.msg import Bool
+
+from edgebot_common import qos as Q
+from edgebot_testing import wait_for
+from edgebot_mqtt import ha_discovery as H
+
+from mqtt_testing import Collector, publisher, start_bridge
+
+BASE = "edgebot/r1/ha"
+DEVICE = "homeassistant/device/edgebot_r1/config"
+
+
+def _twist(v):
+    t = Twist()
+    t.linear.x = v
+    return t
+
+
+def test_ha_switch_and_button_stop_the_robot(procs, ros, tmp_path, mosquitto):
+    broker = mosquitto()
+    monitor = procs.node("edgebot_control", "safety_monitor",
+                         params={"rate_hz": 50.0, "sources.teleop.timeout": 0.5})
+    monitor.wait_output("safety monitor ready", timeout=60)
+    ha = Collector(broker.port, ["homeassistant/#", f"{BASE}/#", "edgebot/r1/status",
+                                 "edgebot/r1/errors"])
+    bridge = start_bridge(procs, tmp_path, broker.port, extra={"home_assistant": {
+        "enabled": True, "state_period": 0.2, "camera_period": 0.2, "command_rate": 20.0}})
+    try:
+        # discovery: retained, valid against the schema, available from the status topic
+        wait_for(lambda: ha.payloads(DEVICE), 60, what="discovery payload")
+        doc = json.loads(ha.payloads(DEVICE)[-1])
+        H.validate(DEVICE, doc)
+        assert doc["avty_t"] == "edgebot/r1/status"
+        wait_for(lambda: b"online" in ha.payloads("edgebot/r1/status"), 30, what="online")
+        late = Collector(broker.port, DEVICE)        # a late subscriber gets it: retained
+        try:
+            wait_for(lambda: late.payloads(DEVICE), 30, what="retained discovery")
+            assert late.messages[0].retain
+        finally:
+            late.close()
+
+        # states follow ROS: e-stop from the latched topic, battery, camera snapshot
+        wait_for(lambda: ha.payloads(f"{BASE}/estop")[-1:] == [b"OFF"], 60, what="estop OFF")
+        bat = ros.publisher(BatteryState, "battery", Q.SENSOR_DATA)
+        cam = ros.publisher(CompressedImage, "camera/image_raw/compressed", Q.LATEST_ONLY)
+        img = np.zeros((120, 160, 3), np.uint8)
+        img[:, :80] = (0, 0, 255)
+        jpeg = CompressedImage(format="jpeg", data=cv2.imencode(".jpg", img)[1].tobytes())
+
+        def feed():
+            bat.publish(BatteryState(voltage=7.6, percentage=0.42))
+            cam.publish(jpeg)
+            return ha.payloads(f"{BASE}/battery") and ha.payloads(f"{BASE}/camera")
+        wait_for(feed, 60, interval=0.1, what="battery and camera states")
+        assert json.loads(ha.payloads(f"{BASE}/battery")[-1]) == {"voltage": 7.6,
+                                                                  "percentage": 42.0}
+        shot = ha.payloads(f"{BASE}/camera")[-1]
+        assert shot[:2] == b"\xff\xd8"                  # raw JPEG bytes for the camera entity
+        decoded = cv2.imdecode(np.frombuffer(shot, np.uint8), cv2.IMREAD_COLOR)
+        assert decoded.shape == (120, 160, 3)
+
+        # the robot drives
+        out = ros.collect(Twist, "cmd_vel")
+        estop = ros.collect(Bool, "estop", Q.LATCHED)
+        teleop = ros.publisher(Twist, "teleop/cmd_vel", Q.COMMANDS)
+        timer = ros.node.create_timer(0.05, lambda: teleop.publish(_twist(0.3)))
+        wait_for(lambda: out and out[-1].linear.x == 0.3, 60, what="robot moving")
+
+        # Home Assistant turns the e-stop switch on: the robot stops
+        cmd = publisher(broker.port)
+        wait_for(lambda: cmd.publish(f"{BASE}/estop/set", b"ON", qos=1) and
+                 estop and estop[-1].data is True, 30, interval=0.5, what="estop engaged")
+        n = len(out)
+        wait_for(lambda: len(out) > n + 20, 30, what="outputs under e-stop")
+        assert all(m.linear.x == 0.0 for m in out[n + 5:])
+        wait_for(lambda: ha.payloads(f"{BASE}/estop")[-1:] == [b"ON"], 30, what="state ON")
+
+        # a payload HA would never send is rejected with a reason, the e-stop stays on
+        cmd.publish(f"{BASE}/estop/set", b"off", qos=1)
+        wait_for(lambda: any(b"bad_payload" in p for p in ha.payloads("edgebot/r1/errors")),
+                 30, what="error report")
+        assert estop[-1].data is True
+
+        # switch off: moving again; the stop button engages the e-stop
+        wait_for(lambda: cmd.publish(f"{BASE}/estop/set", b"OFF", qos=1) and
+                 out and out[-1].linear.x == 0.3, 30, interval=0.5, what="released")
+        wait_for(lambda: cmd.publish(f"{BASE}/stop/press", b"PRESS", qos=1) and
+                 estop[-1].data is True, 30, interval=0.5, what="stop button")
+        wait_for(lambda: out[-1].linear.x == 0.0, 30, what="stopped by the button")
+        timer.cancel()
+        cmd.disconnect()
+        assert bridge.running() and monitor.running()
+    finally:
+        ha.close()
