@@ -163,6 +163,8 @@ KINDS = {
     "target_follower": _plain("edgebot_control", "target_follower"),
     "foxglove_bridge": _plain("edgebot_viz", "foxglove_bridge", port=free_port,
                               address="127.0.0.1"),
+    # no device answers: the bridge spins offline with reconnect backoff
+    "modbus_bridge": _plain("edgebot_modbus", "modbus_bridge", map=str(ROOT / "config" / "modbus.yaml")),
 }
 
 
