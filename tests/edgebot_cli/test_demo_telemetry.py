@@ -46,3 +46,6 @@ def test_summary_line_names_what_is_counted():
                        "sent": 584, "delivered": 598, "lost": 0}}
     assert "telemetry QoS 1: acknowledged by the broker 302, received by an independent " \
            "subscriber 302, lost 0" in format_summary(s)
+    s["telemetry"].update(qos1_received=307)
+    assert "subscriber 307 (5 acknowledged after the bridge's last stats message), lost 0" \
+        in format_summary(s)

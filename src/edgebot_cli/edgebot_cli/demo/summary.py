@@ -170,9 +170,12 @@ def format_summary(s: dict) -> str:
     lines.append(f"follower: {s['follower']['seconds_by_state']}")
     t = s["telemetry"]
     if "qos1_acknowledged" in t:
+        later = t["qos1_received"] - t["qos1_acknowledged"]
         lines.append(f"telemetry QoS 1: acknowledged by the broker {t['qos1_acknowledged']}, "
-                     f"received by an independent subscriber {t['qos1_received']}, lost "
-                     f"{t['qos1_lost']} (all publishes: sent {t['sent']}, delivered "
+                     f"received by an independent subscriber {t['qos1_received']}"
+                     + (f" ({later} acknowledged after the bridge's last stats message)"
+                        if later > 0 else "")
+                     + f", lost {t['qos1_lost']} (all publishes: sent {t['sent']}, delivered "
                      f"{t['delivered']}, incl. QoS 0, resends, status, errors)")
     else:
         lines.append(f"telemetry: sent {t['sent']}, delivered {t['delivered']}, lost {t['lost']}")
