@@ -334,3 +334,23 @@ def test_cli_runs_the_firmware_on_a_link(tmp_path):
                           "--board", "leonardo"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2
     assert "board 'leonardo' is not supported; allowed: mega, nano, uno" in bad.stderr
+
+
+def test_pymata4_talks_to_the_real_firmware(make_emu):
+    """The unchanged pymata4 1.15 against StandardFirmata at 57600 (it skips its arduino-id
+    query at that rate): firmware and protocol version, an analog input, a digital output."""
+    from pymata4.pymata4 import Pymata4
+    emu = make_emu("uno")
+    emu.set_analog(1, 3.0)
+    board = Pymata4(com_port=emu.port, baud_rate=57600, arduino_wait=2,
+                    shutdown_on_exception=False)
+    try:
+        assert board.get_protocol_version() == "2.4"
+        assert "StandardFirmata" in board.get_firmware_version()
+        board.set_pin_mode_analog_input(1)
+        wait_for(lambda: abs(board.analog_read(1)[0] - 614) <= 2, 10, what="A1 ~ 614 at 3 V")
+        board.set_pin_mode_digital_output(13)
+        board.digital_write(13, 1)            # pymata4 sends a port message for this
+        wait_for(lambda: emu.pin(13).level, 10, what="D13 high")
+    finally:
+        board.shutdown()
