@@ -14,12 +14,14 @@
   std_msgs/String, relayed like any topic) and ``foxglove.FrameTransforms`` (JSON) are sent on
   ``transforms_channel``: the URDF joints (fixed, and moving ones from ``joint_states_topic``)
   plus ``odom`` -> ``base_link`` from ``odom_topic``. That is what the 3D panel needs without tf2.
+
+ROS and SDK glue only: the channel bookkeeping is :mod:`edgebot_viz.bridge_core`, the
+transforms :mod:`edgebot_viz.urdf_tf`.
 """
 from __future__ import annotations
 
 import json
 import pathlib
-import threading
 import time
 
 import foxglove
@@ -36,13 +38,13 @@ from edgebot_common.diagnostics import OK, WARN, Diagnostics
 from edgebot_common.node_main import ConfigError, run_node
 from edgebot_common.params import ParamSpec
 from edgebot_common.ros_params import declare_params
-from edgebot_common.throttle import RejectCounter, Throttle
+from edgebot_common.throttle import RejectCounter
 
 from . import msgdefs
+from .bridge_core import Registry, Topic, publish_refusal
 from .filters import RateLimiter, TopicFilter, check_patterns, check_rate_rules, parse_rate_rules, rate_for
 from .ros_util import is_latched, message_class, subscription_qos
-from .urdf_tf import (FRAME_TRANSFORMS_SCHEMA, RobotTransforms, UrdfError, frame_transforms_json,
-                      odometry_transform)
+from .urdf_tf import FRAME_TRANSFORMS_SCHEMA, RobotTransforms, TransformFeed, UrdfError
 
 SPECS = [
     ParamSpec("address", "127.0.0.1", "interface to listen on (0.0.0.0: every interface)"),
@@ -73,21 +75,6 @@ SPECS = [
 ]
 
 
-class _Topic:
-    """One advertised ROS topic."""
-
-    def __init__(self, name: str, type_name: str, channel: Channel, limiter: RateLimiter):
-        self.name = name
-        self.type = type_name
-        self.channel = channel
-        self.limiter = limiter
-        self.clients: set = set()
-        self.sub = None
-        self.latched = False
-        self.last = None  # last message of a latched topic, re-sent to late subscribers
-        self.relayed = 0
-
-
 class _Listener:
     """The foxglove ServerListener: forwards the callbacks the bridge handles."""
 
@@ -109,24 +96,20 @@ class FoxgloveBridge(Node):
         self._rates = parse_rate_rules([r for r in p["topic_rates"] if r])
         self._publish_filter = TopicFilter(p["client_publish_allowlist"])
         self._rejects = RejectCounter(log=self.get_logger().warning)
-        self._lock = threading.RLock()
-        self._topics = {}        # topic name -> _Topic
-        self._by_channel = {}    # channel id -> _Topic
-        self._skipped = set()
-        self._client_pubs = {}   # (client id, client channel id) -> (topic, msg class, publisher) or None
-        self._status_throttles = {}
+        self.reg = Registry()
 
         self._urdf = None
-        self._robot = None
+        robot = None
         if p["robot_description_file"]:
             path = pathlib.Path(p["robot_description_file"]).expanduser()
             try:
                 self._urdf = path.read_text()
-                self._robot = RobotTransforms(self._urdf)
+                robot = RobotTransforms(self._urdf)
             except OSError as e:
                 raise ConfigError(f"parameter 'robot_description_file' = {str(path)!r}: {e.strerror}") from None
             except UrdfError as e:
                 raise ConfigError(f"parameter 'robot_description_file' = {str(path)!r}: {e}") from None
+        self._feed = TransformFeed(robot)
 
         self.ctx = Context()
         caps = [Capability.ClientPublish] if p["client_publish_allowlist"] else []
@@ -143,8 +126,6 @@ class FoxgloveBridge(Node):
         if self._urdf is not None:
             self._desc_pub = self.create_publisher(String, "robot_description", Q.LATCHED)
             self._desc_pub.publish(String(data=self._urdf))
-        self._odom_tf = None
-        self._tf_channel = None
         if p["transforms_channel"]:
             self._tf_channel = Channel(
                 p["transforms_channel"], context=self.ctx, message_encoding="json",
@@ -152,11 +133,10 @@ class FoxgloveBridge(Node):
                               data=json.dumps(FRAME_TRANSFORMS_SCHEMA).encode()))
             if p["odom_topic"]:
                 self.create_subscription(Odometry, p["odom_topic"], self._on_odom, Q.SENSOR_DATA)
-            if p["joint_states_topic"] and self._robot is not None:
+            if p["joint_states_topic"] and robot is not None:
                 self.create_subscription(JointState, p["joint_states_topic"], self._on_joints,
                                          Q.SENSOR_DATA)
             self.create_timer(1.0 / p["transforms_rate_hz"], self._send_transforms)
-
         if p["time_rate_hz"] > 0:
             self.create_timer(1.0 / p["time_rate_hz"], self._send_time)
 
@@ -169,17 +149,10 @@ class FoxgloveBridge(Node):
 
     # -- discovery -----------------------------------------------------------------------
     def _discover(self) -> None:
-        seen = set()
-        for topic, types in self.get_topic_names_and_types():
-            if not self._filter.allowed(topic) or topic in self._skipped:
-                continue
-            if self.count_publishers(topic) == 0:
-                continue
-            seen.add(topic)
-            if topic not in self._topics:
-                self._advertise(topic, types[0])
-        with self._lock:
-            gone = [t for t in self._topics if t not in seen and t not in self._skipped]
+        new, gone = self.reg.wanted(self.get_topic_names_and_types(), self._filter.allowed,
+                                    lambda t: self.count_publishers(t) > 0)
+        for topic, type_name in new:
+            self._advertise(topic, type_name)
         for topic in gone:
             self._unadvertise(topic)
 
@@ -188,26 +161,21 @@ class FoxgloveBridge(Node):
             definition = msgdefs.ros2msg_definition(type_name)
             message_class(type_name)
         except (msgdefs.UnknownMessageType, LookupError) as e:
-            self._skipped.add(topic)
+            self.reg.skipped.add(topic)
             self._rejects.reject("unknown_type", f"not advertising {topic}: {e}")
             return
         channel = Channel(topic, context=self.ctx, message_encoding="cdr",
                           schema=Schema(name=msgdefs.full_name(type_name), encoding="ros2msg",
                                         data=definition.encode()))
         hz = rate_for(topic, self._rates, self.p["max_rate_hz"])
-        with self._lock:
-            t = _Topic(topic, msgdefs.full_name(type_name), channel, RateLimiter(hz))
-            self._topics[topic] = t
-            self._by_channel[channel.id()] = t
+        t = Topic(topic, msgdefs.full_name(type_name), channel, RateLimiter(hz))
+        self.reg.add(t, channel.id())
         self.get_logger().info(f"advertising {topic} [{t.type}]" + (f" at most {hz:g} Hz" if hz else ""))
 
     def _unadvertise(self, topic: str) -> None:
-        with self._lock:
-            t = self._topics.pop(topic, None)
-            if t is None:
-                return
-            self._by_channel.pop(t.channel.id(), None)
-            sub, t.sub = t.sub, None
+        t, sub = self.reg.remove(topic, lambda t: t.channel.id())
+        if t is None:
+            return
         if sub is not None:
             self.destroy_subscription(sub)
         t.channel.close()
@@ -215,11 +183,10 @@ class FoxgloveBridge(Node):
 
     # -- server listener (called from the server's thread) -------------------------------
     def on_subscribe(self, client, channel) -> None:
-        with self._lock:
-            t = self._by_channel.get(channel.id)
+        with self.reg.lock:
+            t = self.reg.client_subscribed(channel.id, client.id)
             if t is None:
                 return  # one of our own channels (transforms): nothing to subscribe in ROS
-            t.clients.add(client.id)
             if t.sub is None:
                 t.latched = is_latched(self, t.name)
                 t.sub = self.create_subscription(
@@ -229,61 +196,33 @@ class FoxgloveBridge(Node):
                 t.channel.log(t.last, log_time=self.get_clock().now().nanoseconds)
 
     def on_unsubscribe(self, client, channel) -> None:
-        sub = None
-        with self._lock:
-            t = self._by_channel.get(channel.id)
-            if t is None:
-                return
-            t.clients.discard(client.id)
-            if not t.clients and t.sub is not None:
-                sub, t.sub = t.sub, None
-                t.last = None
+        sub = self.reg.client_unsubscribed(channel.id, client.id)
         if sub is not None:
             self.destroy_subscription(sub)
 
     def on_client_advertise(self, client, channel) -> None:
         key = (client.id, channel.id)
         topic = channel.topic if channel.topic.startswith("/") else "/" + channel.topic
-        refusal = None
-        if not self._publish_filter.allowed(topic):
-            refusal = f"client publish to {topic} refused: not in client_publish_allowlist"
-        elif channel.encoding != "cdr":
-            refusal = f"client publish to {topic} refused: encoding {channel.encoding!r}, only 'cdr'"
-        else:
-            try:
-                cls = message_class(channel.schema_name)
-            except LookupError as e:
-                refusal = f"client publish to {topic} refused: {e}"
-            else:
-                want = msgdefs.full_name(channel.schema_name)
-                for name, types in self.get_topic_names_and_types():
-                    if name == topic and want not in types:
-                        refusal = (f"client publish to {topic} refused: type {want} but the topic "
-                                   f"has {types}")
+        refusal, cls = publish_refusal(topic, channel.encoding, channel.schema_name,
+                                       self._publish_filter, message_class, msgdefs.full_name,
+                                       self.get_topic_names_and_types())
         if refusal:
-            with self._lock:
-                self._client_pubs[key] = None
+            self.reg.set_client_pub(key, None)
             self._status_error(key, refusal)
             return
         pub = self.create_publisher(cls, topic, Q.COMMANDS)
-        with self._lock:
-            self._client_pubs[key] = (topic, cls, pub)
+        self.reg.set_client_pub(key, (topic, cls, pub))
         self.get_logger().info(f"client {client.id} publishes {topic} [{channel.schema_name}]")
 
     def on_client_unadvertise(self, client, client_channel_id) -> None:
         """Also called for each advertised channel when a client disconnects."""
-        key = (client.id, client_channel_id)
-        with self._lock:
-            entry = self._client_pubs.pop(key, None)
-            for k in [k for k in self._status_throttles if k[0] == key]:
-                del self._status_throttles[k]
+        entry = self.reg.drop_client_pub((client.id, client_channel_id))
         if entry is not None:
             self.destroy_publisher(entry[2])
 
     def on_message_data(self, client, client_channel_id, data) -> None:
         key = (client.id, client_channel_id)
-        with self._lock:
-            entry = self._client_pubs.get(key)
+        entry = self.reg.client_pub(key)
         if entry is None:
             self._status_error(key, f"client {client.id} channel {client_channel_id}: publishing "
                                     "refused (see earlier status), message dropped", "refused_publish")
@@ -299,13 +238,11 @@ class FoxgloveBridge(Node):
 
     def _status_error(self, key, message: str, reason: str = "refused_advertise") -> None:
         self._rejects.reject(reason, message)
-        with self._lock:
-            th = self._status_throttles.setdefault((key, reason), Throttle(2.0))
-        if th.ready():
+        if self.reg.status_due(key, reason):
             self.server.publish_status(message, foxglove.StatusLevel.Error, None)
 
     # -- data ----------------------------------------------------------------------------
-    def _on_ros(self, t: _Topic, data: bytes) -> None:
+    def _on_ros(self, t: Topic, data: bytes) -> None:
         if t.latched:
             t.last = data
         if not t.limiter.allow(time.monotonic()):
@@ -315,41 +252,25 @@ class FoxgloveBridge(Node):
 
     def _on_odom(self, msg: Odometry) -> None:
         p, o = msg.pose.pose.position, msg.pose.pose.orientation
-        tf = odometry_transform(msg.header.frame_id, msg.child_frame_id, (p.x, p.y, p.z),
-                                (o.x, o.y, o.z, o.w))
-        if tf is None:
+        if not self._feed.on_odometry(msg.header.frame_id, msg.child_frame_id, (p.x, p.y, p.z),
+                                      (o.x, o.y, o.z, o.w)):
             self._rejects.reject("bad_odometry", "odometry with empty frames or non-finite pose")
-            return
-        self._odom_tf = tf
 
     def _on_joints(self, msg: JointState) -> None:
-        self._robot.update_joint_states(list(msg.name), list(msg.position))
+        self._feed.on_joint_states(list(msg.name), list(msg.position))
 
     def _send_transforms(self) -> None:
-        tfs = list(self._robot.transforms()) if self._robot is not None else []
-        if self._odom_tf is not None:
-            tfs.append(self._odom_tf)
-        if tfs:
-            now = self.get_clock().now().nanoseconds
-            self._tf_channel.log(frame_transforms_json(tfs, now), log_time=now)
+        now = self.get_clock().now().nanoseconds
+        msg = self._feed.message(now)
+        if msg is not None:
+            self._tf_channel.log(msg, log_time=now)
 
     def _send_time(self) -> None:
         self.server.broadcast_time(self.get_clock().now().nanoseconds)
 
     # -- lifecycle -----------------------------------------------------------------------
     def _diag(self):
-        with self._lock:
-            topics = list(self._topics.values())
-        values = {
-            "port": self.server.port,
-            "channels": len(topics),
-            "ros_subscriptions": sum(1 for t in topics if t.sub is not None),
-            "relayed": sum(t.relayed for t in topics),
-            "throttled": sum(t.limiter.dropped for t in topics),
-            "client_publishers": sum(1 for v in self._client_pubs.values() if v),
-            "rejected": self._rejects.total,
-            "skipped_topics": len(self._skipped),
-        }
+        values = dict(port=self.server.port, **self.reg.stats(), rejected=self._rejects.total)
         if self._rejects.total:
             return WARN, "serving; rejected client input (see log)", values
         return OK, "serving", values

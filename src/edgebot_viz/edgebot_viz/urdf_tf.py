@@ -193,3 +193,31 @@ FRAME_TRANSFORMS_SCHEMA = {
         }
     },
 }
+
+
+class TransformFeed:
+    """What the bridge's FrameTransforms channel sends: the robot's joints and odometry."""
+
+    def __init__(self, robot: Optional[RobotTransforms] = None):
+        self.robot = robot
+        self.odom: Optional[Transform] = None
+
+    def on_odometry(self, frame_id: str, child_frame_id: str, position: Vec3,
+                    orientation: Quat) -> bool:
+        """Keeps odom -> base_link; False (ignored) for empty frames or a bad pose."""
+        tf = odometry_transform(frame_id, child_frame_id, position, orientation)
+        if tf is None:
+            return False
+        self.odom = tf
+        return True
+
+    def on_joint_states(self, names: Sequence[str], positions: Sequence[float]) -> None:
+        if self.robot is not None:
+            self.robot.update_joint_states(names, positions)
+
+    def message(self, stamp_ns: int) -> Optional[dict]:
+        """A FrameTransforms message of everything known, None when nothing is."""
+        tfs = list(self.robot.transforms()) if self.robot is not None else []
+        if self.odom is not None:
+            tfs.append(self.odom)
+        return frame_transforms_json(tfs, stamp_ns) if tfs else None
