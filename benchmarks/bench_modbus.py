@@ -1,0 +1,270 @@
+#!/usr/bin/env python3
+"""Figures of edgebot_modbus (issue 20), with the real modbus_bridge process, real pymodbus
+client and pymodbus's own server (modbus_sim) as the device, over Modbus TCP on localhost.
+
+1. poll throughput: points per second the bridge polls (its diagnostics' ``answered`` counter
+   x points per request; every value decoded and published as a ROS message) with the poll rate
+   set to the maximum, vs a bare pymodbus client loop in the same run doing the same requests
+   (the planner's batches) and decoding each point with pymodbus's ``convert_from_registers``
+   -- no ROS, no scheduling -- in a process of its own like the bridge. The device runs in its own process (modbus_sim). Two maps: one
+   point (request overhead), and 64 points in 3 functions (batching). Interleaved runs.
+2. latency from a register change to the ROS message: the benchmark changes a register of the
+   device (an in-process pymodbus server) at random moments; time until the subscriber here has
+   the new value, at a 20 Hz poll; baseline: a bare pymodbus loop polling at 20 Hz in this
+   process (time until it reads the new value). The difference is what the bridge adds
+   (scheduling, decode, publish, DDS); both include the wait for the next poll (up to 50 ms).
+
+    source env.sh && python benchmarks/bench_modbus.py [--quick]
+
+Prints the figures and writes benchmarks/results/modbus.json (with the machine).
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import threading
+import time
+
+import benchlib  # noqa: E402  (benchmarks/ is the script's folder)
+
+ROOT = benchlib.isolate("edgebot_modbus")
+
+import edgebot_testing as et  # noqa: E402
+import yaml  # noqa: E402
+from pymodbus.client import ModbusTcpClient  # noqa: E402
+
+from edgebot_modbus import planner, registermap  # noqa: E402
+from edgebot_modbus.sim import SimulatedBus  # noqa: E402
+
+
+def one_point_map(port: int) -> dict:
+    return {"devices": [{"name": "dev", "tcp": {"host": "127.0.0.1", "port": port},
+                         "poll_rate": 10000.0, "timeout": 1.0, "points": [
+                             {"name": "p0", "function": "holding_register", "address": 0,
+                              "type": "int16", "scale": 0.1}]}]}
+
+
+def many_points_map(port: int) -> dict:
+    pts = [{"name": f"h{i}", "function": "holding_register", "address": i, "type": "int16",
+            "scale": 0.1} for i in range(40)]
+    pts += [{"name": f"f{i}", "function": "input_register", "address": 2 * i,
+             "type": "float32"} for i in range(16)]
+    pts += [{"name": f"c{i}", "function": "coil", "address": i} for i in range(8)]
+    return {"devices": [{"name": "dev", "tcp": {"host": "127.0.0.1", "port": port},
+                         "poll_rate": 10000.0, "timeout": 1.0, "points": pts}]}
+
+
+_DT = {"int16": ModbusTcpClient.DATATYPE.INT16, "uint16": ModbusTcpClient.DATATYPE.UINT16,
+       "float32": ModbusTcpClient.DATATYPE.FLOAT32}
+
+
+def bare_loop(doc: dict, seconds: float) -> float:
+    """Points/s of a plain pymodbus loop doing the planner's requests and decoding each point."""
+    rm = registermap.from_dict(doc)
+    d = rm.devices[0]
+    batches = planner.plan(rm.devices)
+    c = ModbusTcpClient(d.tcp.host, port=d.tcp.port, timeout=1.0)
+    assert c.connect()
+    n = 0
+    t0 = time.perf_counter()
+    end = t0 + seconds
+    while time.perf_counter() < end:
+        for b in batches:
+            if b.function == "coil":
+                bits = c.read_coils(b.start, count=b.count, device_id=b.unit).bits
+                for p in b.points:
+                    _ = bool(bits[p.address - b.start])
+            else:
+                fn = c.read_holding_registers if b.function == "holding_register" \
+                    else c.read_input_registers
+                regs = fn(b.start, count=b.count, device_id=b.unit).registers
+                for p in b.points:
+                    off = p.address - b.start
+                    raw = c.convert_from_registers(regs[off:off + p.size], _DT[p.type])
+                    _ = raw * p.scale + p.offset
+            n += len(b.points)
+    dt = time.perf_counter() - t0
+    c.close()
+    return n / dt
+
+
+def bare_process(path: str, seconds: float) -> float:
+    """bare_loop in a process of its own, like the bridge (no rclpy thread in it)."""
+    import subprocess
+    out = subprocess.run([sys.executable, __file__, "--bare", path, str(seconds)],
+                         capture_output=True, text=True, timeout=seconds + 60, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def bridge_rate(procs, ros, doc: dict, path: str, seconds: float) -> float:
+    """Points/s the bridge polls, from its diagnostics (answered requests x points/request)."""
+    from diagnostic_msgs.msg import DiagnosticArray
+    rm = registermap.from_dict(doc)
+    batches = planner.plan(rm.devices)
+    pts_per_cycle = sum(len(b.points) for b in batches)
+    diags = ros.collect(DiagnosticArray, "/diagnostics")
+    node = procs.node("edgebot_modbus", "modbus_bridge",
+                      params={"map": path, "diagnostics_period": 0.25})
+
+    def answered():
+        for m in reversed(diags):
+            for s in m.status:
+                if s.name == "modbus_bridge: dev":
+                    kv = {k.key: k.value for k in s.values}
+                    return int(kv["answered"]), m
+        return None
+
+    et.wait_for(lambda: answered() and answered()[0] > 50, 60, what="bridge polling")
+    a0 = answered()
+    t0 = time.perf_counter()
+    n0 = len(diags)
+    et.wait_for(lambda: time.perf_counter() - t0 >= seconds and len(diags) > n0 + 2,
+                seconds + 30, what="measurement window")
+    a1 = answered()
+    # the diagnostics stamps give the node's own time between the two counter readings
+    s0 = a0[1].header.stamp.sec + a0[1].header.stamp.nanosec * 1e-9
+    s1 = a1[1].header.stamp.sec + a1[1].header.stamp.nanosec * 1e-9
+    node.stop()
+    requests = a1[0] - a0[0]
+    return requests / len(batches) * pts_per_cycle / (s1 - s0)
+
+
+def throughput(procs, ros, tmp, seconds: float, rounds: int) -> dict:
+    out = {}
+    for label, make in (("one_point", one_point_map), ("64_points", many_points_map)):
+        port = et.free_port()
+        doc = make(port)
+        path = tmp / f"{label}.yaml"
+        path.write_text(yaml.safe_dump(doc))
+        sim = procs.start([sys.executable, "-m", "edgebot_modbus.sim", "--map", str(path)],
+                          name="modbus_sim")
+        sim.wait_output("serving", timeout=30)
+        bare, bridge = [], []
+        for _ in range(rounds):
+            bare.append(bare_process(str(path), seconds))
+            bridge.append(bridge_rate(procs, ros, doc, str(path), seconds))
+        sim.stop()
+        rm = registermap.from_dict(doc)
+        out[label] = {
+            "points": len(rm.devices[0].points),
+            "requests_per_cycle": len(planner.plan(rm.devices)),
+            "bare_pymodbus_points_per_s": [round(x, 1) for x in bare],
+            "bridge_points_per_s": [round(x, 1) for x in bridge],
+            "ratio_median": round(statistics.median(bridge) / statistics.median(bare), 3),
+        }
+        print(f"throughput {label}: {out[label]['points']} points in "
+              f"{out[label]['requests_per_cycle']} request(s)/cycle: bare pymodbus "
+              f"{statistics.median(bare):.0f} points/s, bridge {statistics.median(bridge):.0f} "
+              f"points/s -> {out[label]['ratio_median']:.2f}x", flush=True)
+    return out
+
+
+def pct(xs, q):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
+
+
+def latency(procs, ros, tmp, samples: int, rate: float = 20.0) -> dict:
+    from std_msgs.msg import Float64
+    port = et.free_port()
+    doc = {"devices": [{"name": "dev", "tcp": {"host": "127.0.0.1", "port": port},
+                        "poll_rate": rate, "timeout": 1.0, "points": [
+                            {"name": "v", "function": "holding_register", "address": 0,
+                             "type": "int16"}]}]}
+    path = tmp / "latency.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    rm = registermap.from_dict(doc)
+    sim = SimulatedBus(rm.devices, tcp=("127.0.0.1", port)).start()
+    rng = random.Random(7)
+    try:
+        # baseline: a bare pymodbus loop at the same rate, in a thread of this process
+        seen = {}
+        stop = threading.Event()
+
+        def poll():
+            c = ModbusTcpClient("127.0.0.1", port=port, timeout=1.0)
+            c.connect()
+            nxt = time.perf_counter()
+            while not stop.is_set():
+                v = c.read_holding_registers(0, count=1).registers[0]
+                seen.setdefault(v, time.perf_counter())
+                nxt += 1.0 / rate
+                time.sleep(max(0.0, nxt - time.perf_counter()))
+            c.close()
+
+        th = threading.Thread(target=poll, daemon=True)
+        th.start()
+        base = []
+        for i in range(1, samples + 1):
+            time.sleep(rng.uniform(0.05, 0.15))
+            t = time.perf_counter()
+            sim.set_raw(1, 3, 0, [i])
+            et.wait_for(lambda: i in seen, 10, interval=0.001, what="bare poll")
+            base.append(seen[i] - t)
+        stop.set()
+        th.join()
+
+        # the bridge
+        got = {}
+        sub = ros.node.create_subscription(
+            Float64, "dev/v", lambda m: got.setdefault(int(m.data), time.perf_counter()), 10)
+        node = procs.node("edgebot_modbus", "modbus_bridge", params={"map": str(path)})
+        sim.set_raw(1, 3, 0, [0])
+        et.wait_for(lambda: 0 in got, 60, what="bridge values")
+        lat = []
+        for i in range(1000, 1000 + samples):
+            time.sleep(rng.uniform(0.05, 0.15))
+            t = time.perf_counter()
+            sim.set_raw(1, 3, 0, [i])
+            et.wait_for(lambda: i in got, 10, interval=0.001, what="bridge message")
+            lat.append(got[i] - t)
+        node.stop()
+        ros.node.destroy_subscription(sub)
+    finally:
+        sim.stop()
+    ms = lambda xs: {"p50": round(pct(xs, 0.5) * 1e3, 2), "p95": round(pct(xs, 0.95) * 1e3, 2),
+                     "max": round(max(xs) * 1e3, 2), "mean": round(statistics.mean(xs) * 1e3, 2)}
+    out = {"poll_rate_hz": rate, "samples": samples, "bare_pymodbus_ms": ms(base),
+           "bridge_ms": ms(lat),
+           "added_ms_p50": round((pct(lat, 0.5) - pct(base, 0.5)) * 1e3, 2),
+           "added_ms_mean": round((statistics.mean(lat) - statistics.mean(base)) * 1e3, 2)}
+    print(f"latency register change -> value at {rate:.0f} Hz polling ({samples} changes): "
+          f"bare pymodbus p50 {out['bare_pymodbus_ms']['p50']} ms p95 "
+          f"{out['bare_pymodbus_ms']['p95']} ms; bridge -> ROS message p50 "
+          f"{out['bridge_ms']['p50']} ms p95 {out['bridge_ms']['p95']} ms; added p50 "
+          f"{out['added_ms_p50']} ms, mean {out['added_ms_mean']} ms", flush=True)
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--bare", nargs=2, metavar=("MAP", "SECONDS"),
+                    help=argparse.SUPPRESS)   # the baseline's own process
+    a = ap.parse_args()
+    if a.bare:
+        doc = yaml.safe_load(open(a.bare[0], encoding="utf-8"))
+        print(bare_loop(doc, float(a.bare[1])))
+        return 0
+    seconds, rounds, samples = (2.0, 1, 20) if a.quick else (4.0, 3, 100)
+    import tempfile
+    import pathlib
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix="bench-modbus-"))
+    procs = et.Procs()
+    ros = et.RosHelper("bench_modbus")
+    try:
+        res = {"machine": benchlib.machine(), "quick": a.quick,
+               "throughput": throughput(procs, ros, tmp, seconds, rounds),
+               "latency": latency(procs, ros, tmp, samples)}
+    finally:
+        procs.stop_all()
+        ros.close()
+    if not a.quick:
+        print("saved", benchlib.save("modbus", res))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
