@@ -11,6 +11,7 @@ import stat
 import pytest
 import yaml
 
+from edgebot_cli.launcher import cli
 from edgebot_cli.launcher.errors import LaunchError
 from edgebot_cli.launcher.loader import load
 
@@ -261,3 +262,18 @@ def test_demo_gazebo_loads(tmp_path, monkeypatch, headless):
     # without being told to keep them, a Python include is an error naming the file
     with pytest.raises(LaunchError, match="only YAML launch files are supported here"):
         load(str(ROOT / "launch" / "demo_gazebo.launch.yaml"), {})
+
+
+def test_cli_prints_the_warning_and_the_python_include(tmp_path, monkeypatch, capsys):
+    """`edgebot launch --print`: the missing-file warning goes to stderr (the launch goes on,
+    status 0), and an include of a Python launch file is listed as ros2-launch-only."""
+    f = _file(tmp_path, "launch:\n" + NODE + "    param:\n    - {from: /nonexistent/p.yaml}\n")
+    assert cli.main(["--print", str(f)]) == 0
+    out, err = capsys.readouterr()
+    assert "t: " in out and "warning:" in err and "parameter file not found, skipped" in err
+    prefix = _fake_prefix(tmp_path)
+    monkeypatch.setenv("AMENT_PREFIX_PATH", f"{prefix}{os.pathsep}{os.environ['AMENT_PREFIX_PATH']}")
+    assert cli.main(["--print", str(ROOT / "launch" / "demo_gazebo.launch.yaml")]) == 0
+    out, _ = capsys.readouterr()
+    assert "(ros2 launch only) include " in out and "gz_sim.launch.py gz_args:=-r -s " in out
+    assert "robot_state_publisher: " in out
