@@ -11,6 +11,11 @@ time passed in); this module is its transport: a pty served by a thread, the Uno
 the host opens the port, unplug/replug, a hung sketch, and output paced to the baud rate (a
 UART's 10 bits per byte), so link-rate figures mean what they would on the real board.
 
+The board's own pin record: with ``EDGEBOT_BOARD_OUTPUT_LOG=<file>`` in the environment (or
+``output_log=``) every output-pin change is appended to that file as a line
+``<CLOCK_MONOTONIC s> <pin> <mode> <value>`` -- what the motor driver was told, independent of
+any ROS topic (the fault campaign times "wheels at zero" from it).
+
 ``edgebot virtual-arduino [--board uno] [--firmware FirmataExpress] [--link PATH]`` runs one
 and prints its device path.
 """
@@ -40,7 +45,7 @@ class VirtualArduino:
     """A :class:`FirmataBoard` served on a pty by a background thread."""
 
     def __init__(self, board: str = "uno", firmware: str = "FirmataExpress",
-                 instance_id: int = 1, pace: bool = True):
+                 instance_id: int = 1, pace: bool = True, output_log: Optional[str] = None):
         if firmware not in BAUD:
             raise ValueError(f"firmware {firmware!r}: allowed {sorted(BAUD)}")
         self.board = FirmataBoard(board=board, firmware=firmware, instance_id=instance_id,
@@ -62,6 +67,17 @@ class VirtualArduino:
         self.host_connected = False
         self.frozen = False
         self._tx_free_at = 0.0
+        self._output_log = None
+        path = output_log or os.environ.get("EDGEBOT_BOARD_OUTPUT_LOG")
+        if path:
+            self._output_log = open(path, "a", buffering=1)     # line-buffered: readable live
+            self.board.add_output_listener(self._log_output)
+
+    def _log_output(self, pin, mode, value) -> None:
+        try:
+            self._output_log.write(f"{time.monotonic():.6f} {pin} {mode} {value}\n")
+        except ValueError:                   # closed by stop() under a late change
+            pass
 
     @property
     def stats(self):
@@ -102,6 +118,8 @@ class VirtualArduino:
             except OSError:
                 pass
         self._wake_r = self._wake_w = -1
+        if self._output_log is not None:
+            self._output_log.close()
 
     def unplug(self) -> None:
         """Like pulling the USB cable of an externally powered board: the port vanishes (the
