@@ -53,7 +53,7 @@ class FollowerConfig:
     max_angular: float = 1.0            # rad/s
     search_angular: float = 0.4         # rad/s while searching (positive: turn left)
     lost_timeout: float = 1.0           # s without the target -> search
-    input_timeout: float = 0.4          # s without any detection message -> blind (stop)
+    input_timeout: float = 0.3          # s without any detection message -> blind (stop)
     hfov_deg: float = objects.CAMERA_HFOV_DEG
     use_sonar: bool = True
     sonar_max_age: float = 0.5          # s

@@ -25,6 +25,7 @@ from edgebot_common.params import ParameterError, ParamSpec
 from edgebot_common.ros_params import declare_params
 from edgebot_common.throttle import RejectCounter
 
+from . import estop_latch
 from .safety import ACTIVE, IDLE, LIMITED, STOPPED, Heartbeat, SafetyConfig, SafetyLogic, Source
 
 
@@ -50,6 +51,8 @@ SPECS = [
     ParamSpec("range_timeout", 0.5, "an obstacle reading older than this is forgotten [s]",
               min=0.0, min_exclusive=True),
     ParamSpec("estop_on_start", False, "start with the e-stop engaged"),
+    ParamSpec("estop_state_file", "", "file the latched e-stop is kept in across restarts "
+              "('' = none: a restarted monitor starts released unless estop_on_start)"),
     ParamSpec("source_names", ["teleop", "follower"], "velocity sources; each has "
               "sources.<name>.topic/priority/timeout", item_type=str, check=_names_check),
     ParamSpec("heartbeat_names", [], "supervised topics; each has heartbeats.<name>.topic/type/"
@@ -116,7 +119,13 @@ class SafetyMonitor(Node):
                                          time.monotonic(), n), qos.SENSOR_DATA)
         self.create_subscription(Range, "sonar/range", self._on_range, qos.SENSOR_DATA)
         self.create_service(SetBool, "estop", self._on_estop)
-        self.logic.set_estop(time.monotonic(), p["estop_on_start"])
+        engaged = p["estop_on_start"]
+        if p["estop_state_file"]:
+            latched, note = estop_latch.read(p["estop_state_file"])
+            (self.get_logger().warning if latched else self.get_logger().info)(note)
+            engaged = engaged or bool(latched)
+        self.logic.set_estop(time.monotonic(), engaged)
+        self._save_estop("start")
         self._publish_estop()
         self._last_key = None
         self._last_state_pub = 0.0
@@ -145,11 +154,20 @@ class SafetyMonitor(Node):
         self.logic.set_estop(time.monotonic(), req.data)
         if was != req.data:
             self.get_logger().warning("E-STOP ENGAGED" if req.data else "e-stop released")
+        self._save_estop("service")
         self._publish_estop()
         self._tick()                      # zero goes out now, not at the next tick
         resp.success = True
         resp.message = "engaged" if req.data else "released"
         return resp
+
+    def _save_estop(self, by: str) -> None:
+        path = self.p["estop_state_file"]
+        if path:
+            try:
+                estop_latch.write(path, self.logic.estop, by)
+            except OSError as e:
+                self.rejects.reject("estop_state_file", f"cannot write {path}: {e}")
 
     def _publish_estop(self) -> None:
         self.estop_pub.publish(Bool(data=self.logic.estop))

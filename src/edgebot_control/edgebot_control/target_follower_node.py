@@ -40,7 +40,7 @@ SPECS = [
     ParamSpec("max_angular", 1.0, "[rad/s]", **POS),
     ParamSpec("search_angular", 0.4, "turn rate while searching, sign = direction [rad/s]"),
     ParamSpec("lost_timeout", 1.0, "target unseen this long -> search [s]", **POS),
-    ParamSpec("input_timeout", 0.4, "no detection message (even an empty one) this long -> "
+    ParamSpec("input_timeout", 0.3, "no detection message (even an empty one) this long -> "
               "blind: stop, do not search [s]", **POS),
     ParamSpec("hfov_deg", objects.CAMERA_HFOV_DEG, "camera horizontal field of view, used "
               "until camera_info arrives [deg]", min=1.0, max=179.0),

@@ -50,7 +50,7 @@ def launch_args(scenario_name: str, seed: int, speed: float, target_class: str, 
     """The ``name:=value`` arguments of demo.launch.yaml for one run."""
     gate_pubs = [t for f, ok in stack.items() if ok for t in GATE_PUBLISHERS.get(f, [])]
     args = [f"scenario:={scenario_name}", f"seed:={seed}", f"speed:={speed}",
-            f"mqtt_spool:={tmp}/mqtt_spool.db",
+            f"mqtt_spool:={tmp}/mqtt_spool.db", f"estop_state_file:={tmp}/estop.json",
             f"target_class:={target_class}", f"arduino_link:={tmp}/arduino",
             f"start_publishers:={','.join(gate_pubs)}",
             f"record_dir:={record_dir}"]
