@@ -393,3 +393,14 @@ def test_token_bucket_charge_goes_into_debt():
     assert not tb.take()
     clock.t += 0.15
     assert tb.take() and not tb.take()
+
+
+def test_ros_parameters_override_the_mapping():
+    from edgebot_mqtt.node_config import SPECS, overrides
+    p = {s.name: s.default for s in SPECS}
+    assert overrides(p) == {}
+    p.update({"robot_id": "r9", "broker.port": 8884, "broker.tls.ca_file": "/ca.pem",
+              "spool.path": "/tmp/s.db", "broker.embedded": True})
+    assert overrides(p) == {"robot_id": "r9", "spool": {"path": "/tmp/s.db"},
+                            "broker": {"port": 8884, "embedded": True,
+                                       "tls": {"ca_file": "/ca.pem", "enabled": True}}}

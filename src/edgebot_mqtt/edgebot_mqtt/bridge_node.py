@@ -17,7 +17,6 @@ from edgebot_common import qos as Q
 from edgebot_common.diagnostics import ERROR, OK, WARN, Diagnostics
 from edgebot_common.msg_dict import get_message_class, to_dict
 from edgebot_common.node_main import ConfigError, run_node
-from edgebot_common.params import ParamSpec
 from edgebot_common.ros_params import declare_params
 from edgebot_common.throttle import RejectCounter
 
@@ -27,52 +26,13 @@ from .commands import Rejected, Validator
 from .errors import ErrorReports
 from .inbound import Inbound, PendingRequests
 from .link import MqttLink
+from .node_config import SPECS, overrides
 from .spool import Spool
 from .telemetry import Route, Telemetry
 
 #: messages one subscription callback handles at most: the one the executor took, then what is
 #: already waiting in the same reader's queue (in order), without a wait-set round trip each
 DRAIN_MAX = 64
-
-SPECS = [
-    ParamSpec("config", "", "bridge mapping YAML (telemetry, commands, services, broker, spool); "
-              "empty = defaults + the parameters below"),
-    ParamSpec("profile", "", "broker profile: generic, aws_iot (config/mqtt/<name>.yaml next to "
-              "the mapping) or a path; empty = the mapping's own 'profile'"),
-    ParamSpec("robot_id", "", "fills {robot_id} in MQTT topics; empty = the mapping's"),
-    ParamSpec("broker.host", "", "broker host; empty = from the mapping"),
-    ParamSpec("broker.port", 0, "broker port; 0 = from the mapping (embedded: a free port)",
-              min=0, max=65535),
-    ParamSpec("broker.embedded", False, "start an embedded amqtt broker (MQTT 3.1.1, plain TCP) "
-              "in this process and connect to it"),
-    ParamSpec("broker.transport", "", "tcp or websockets; empty = from the mapping",
-              choices=["", "tcp", "websockets"]),
-    ParamSpec("broker.username", "", "empty = from the mapping"),
-    ParamSpec("broker.password", "", "empty = from the mapping"),
-    ParamSpec("broker.tls.ca_file", "", "CA bundle (PEM); setting it enables TLS"),
-    ParamSpec("broker.tls.cert_file", "", "client certificate (PEM) for mutual TLS"),
-    ParamSpec("broker.tls.key_file", "", "client key (PEM) for mutual TLS"),
-    ParamSpec("spool.path", "", "SQLite spool file; empty = from the mapping"),
-    ParamSpec("stats_period", 1.0, "period of mqtt/stats and diagnostics [s]", min=0.05, max=60.0),
-]
-
-
-def _overrides(p: dict) -> dict:
-    """ROS parameters -> a mapping merged over the file (empty / 0 = keep the file's)."""
-    b: dict = {k: p[f"broker.{k}"] for k in ("host", "transport", "username", "password", "port")
-               if p[f"broker.{k}"]}
-    if p["broker.embedded"]:
-        b["embedded"] = True
-    tls = {k: p[f"broker.tls.{k}"] for k in ("ca_file", "cert_file", "key_file")
-           if p[f"broker.tls.{k}"]}
-    if tls:
-        b["tls"] = dict(tls, enabled=True)
-    o: dict = {k: p[k] for k in ("profile", "robot_id") if p[k]}
-    if b:
-        o["broker"] = b
-    if p["spool.path"]:
-        o["spool"] = {"path": p["spool.path"]}
-    return o
 
 
 class MqttBridge(Node):
@@ -82,7 +42,7 @@ class MqttBridge(Node):
         super().__init__("mqtt_bridge")
         p = declare_params(self, SPECS)
         try:
-            self.cfg = cfg = C.load(p["config"], _overrides(p))
+            self.cfg = cfg = C.load(p["config"], overrides(p))
         except C.ConfigError as e:
             raise ConfigError(str(e)) from None
         log = self.get_logger()
