@@ -12,4 +12,4 @@ exec 9>"$ROOT/.build.lock"
 flock 9
 colcon build --symlink-install --base-paths src "${sel[@]}" \
     --cmake-args -DPython3_EXECUTABLE="$ROOT/.venv/bin/python" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    --event-handlers console_direct- summary+
+    --event-handlers console_direct- summary+ $(python scripts/vendored.py)

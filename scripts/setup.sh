@@ -126,6 +126,7 @@ fi
 log "colcon build"
 colcon build --symlink-install --base-paths src \
     --cmake-args -DPython3_EXECUTABLE="$VENV/bin/python" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    --event-handlers console_direct- summary+ ${EDGEBOT_COLCON_ARGS:-} >&2
+    --event-handlers console_direct- summary+ ${EDGEBOT_COLCON_ARGS:-} \
+    $("$VENV/bin/python" scripts/vendored.py) >&2   # a tf2_msgs already installed is not shadowed
 echo "$LIST_SUM" > "$BUILD_STAMP"
 log "ready: source env.sh"

@@ -20,6 +20,7 @@ setup(
         "console_scripts": [
             "foxglove_bridge = edgebot_viz.foxglove_bridge_node:main",
             "mcap_recorder = edgebot_viz.mcap_recorder_node:main",
+            "state_publisher = edgebot_viz.state_publisher_node:main",
         ],
     },
 )

@@ -85,6 +85,23 @@ RECORDING = QoSProfile(
     durability=DurabilityPolicy.VOLATILE,
 )
 
+#: /tf, as tf2_ros's TransformBroadcaster and TransformListener use it: reliable, depth 100.
+TF = QoSProfile(
+    history=HistoryPolicy.KEEP_LAST,
+    depth=100,
+    reliability=ReliabilityPolicy.RELIABLE,
+    durability=DurabilityPolicy.VOLATILE,
+)
+
+#: /tf_static, as tf2_ros's StaticTransformBroadcaster: latched, depth 1 (one message holding
+#: every static transform; a late listener gets it).
+TF_STATIC = QoSProfile(
+    history=HistoryPolicy.KEEP_LAST,
+    depth=1,
+    reliability=ReliabilityPolicy.RELIABLE,
+    durability=DurabilityPolicy.TRANSIENT_LOCAL,
+)
+
 PROFILES = {
     "sensor_data": SENSOR_DATA,
     "latest_only": LATEST_ONLY,
@@ -94,6 +111,8 @@ PROFILES = {
     "latched": LATCHED,
     "diagnostics": DIAGNOSTICS,
     "clock": CLOCK,
+    "tf": TF,
+    "tf_static": TF_STATIC,
 }
 
 
