@@ -10,12 +10,13 @@ SCENARIO ?=
 # test knobs: PYTEST_ARGS="-k firmata -x"
 PYTEST_ARGS ?=
 
-.PHONY: help setup setup-ml build demo test test-fast bench clean
+.PHONY: help setup setup-ml build demo test test-fast bench faults clean
 help:
 	@echo "make demo   - the whole robot in simulation, headless; ends by itself (DURATION=60 SCENARIO=near_ball)"
 	@echo "make test   - set up, build and run every test (pytest + gtests)"
 	@echo "make setup  - only set up .venv and build the workspace (idempotent)"
 	@echo "make bench  - run every benchmark, refresh benchmarks/results/"
+	@echo "make faults - the whole-robot fault campaign (a few minutes): fault_output/ + benchmarks/results/faults.*"
 
 setup:
 	@bash scripts/setup.sh
@@ -34,6 +35,13 @@ test: setup-ml
 
 bench: setup-ml
 	@$(ENV) bash scripts/run_benchmarks.sh
+
+# every fault once (FAULTS=quick or a comma list; TRIALS=3 for p50/max over repeats)
+FAULTS ?= all
+TRIALS ?= 1
+faults: setup-ml
+	@$(ENV) python benchmarks/faults/campaign.py --faults "$(FAULTS)" --trials "$(TRIALS)" \
+		--output fault_output $(if $(filter all,$(FAULTS)),--save)
 
 clean:
 	rm -rf build install log env.sh
