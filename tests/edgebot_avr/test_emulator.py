@@ -354,3 +354,19 @@ def test_pymata4_talks_to_the_real_firmware(make_emu):
         wait_for(lambda: emu.pin(13).level, 10, what="D13 high")
     finally:
         board.shutdown()
+
+
+def test_an_input_driven_before_boot_reads_its_level_after_an_output_phase(make_emu):
+    # StandardFirmata makes every pin an output at boot; when the host sets D4 back to INPUT,
+    # the firmware must read what drives the pin (a held-low bumper, a high line), as on a board
+    emu = make_emu("uno", start=False)
+    emu.set_digital(4, True)
+    emu.start()
+    with FirmataWire(emu.port) as fw:
+        fw.wait_boot()
+        wait_for(lambda: emu.pin(4).mode == "output", 10, what="D4 an output after boot")
+        fw.pin_mode(4, INPUT)
+        fw.send(REPORT_DIGITAL | 0, 1)
+        wait_for(lambda: (v := fw.last("digital", 0)) is not None and v & (1 << 4), 10,
+                 what="D4 reported high")
+        assert emu.pin(4).level

@@ -63,6 +63,10 @@ void pin_notify(avr_irq_t*, uint32_t value, void* param) {
   auto* h = static_cast<PinHook*>(param);
   h->board->on_pin(h->port, h->bit, value);
 }
+void ddr_notify(avr_irq_t*, uint32_t value, void* param) {
+  auto* h = static_cast<PinHook*>(param);
+  h->board->on_ddr(h->port, static_cast<uint8_t>(value));
+}
 void uart_out_notify(avr_irq_t*, uint32_t value, void* param) {
   static_cast<AvrBoard*>(param)->on_uart_output(static_cast<uint8_t>(value));
 }
@@ -134,10 +138,16 @@ AvrBoard::AvrBoard(const std::string& mcu, uint32_t frequency, const std::vector
   timing_.assign(ports_.size(), std::vector<PinTiming>(8));
   driven_.assign(ports_.size(), std::vector<uint8_t>(8, 2));
   last_level_.assign(ports_.size(), std::vector<uint8_t>(8, 0));
+  last_ddr_.assign(ports_.size(), 0);
   for (size_t p = 0; p < ports_.size(); ++p) {
     avr_irq_t* base = avr_io_getirq(avr_, AVR_IOCTL_IOPORT_GETIRQ(ports_[p]), IOPORT_IRQ_PIN0);
     if (!base) throw std::invalid_argument(std::string("no port ") + ports_[p] + " on " + mcu);
     port_irqs_.push_back(base);
+    auto* ddr_hook = new PinHook{this, static_cast<int>(p), -1};
+    hooks_.push_back(ddr_hook);
+    avr_irq_register_notify(
+        avr_io_getirq(avr_, AVR_IOCTL_IOPORT_GETIRQ(ports_[p]), IOPORT_IRQ_DIRECTION_ALL),
+        ddr_notify, ddr_hook);
     for (int bit = 0; bit < 8; ++bit) {
       avr_irq_t* irq = base + bit;
       auto* hook = new PinHook{this, static_cast<int>(p), bit};
@@ -156,7 +166,12 @@ AvrBoard::~AvrBoard() {
   // so the hooks stay valid for the core's lifetime: detach them first.
   for (auto* v : hooks_) {
     auto* h = static_cast<PinHook*>(v);
-    avr_irq_unregister_notify(port_irqs_[h->port] + h->bit, pin_notify, h);
+    if (h->bit < 0)
+      avr_irq_unregister_notify(
+          avr_io_getirq(avr_, AVR_IOCTL_IOPORT_GETIRQ(ports_[h->port]), IOPORT_IRQ_DIRECTION_ALL),
+          ddr_notify, h);
+    else
+      avr_irq_unregister_notify(port_irqs_[h->port] + h->bit, pin_notify, h);
     delete h;
   }
   avr_terminate(avr_);
@@ -348,13 +363,11 @@ void AvrBoard::do_reset_locked() {
   stats_.resets++;
   for (auto& port : timing_)
     for (auto& t : port) t = PinTiming{};
+  for (size_t p = 0; p < ports_.size(); ++p) last_ddr_[p] = 0;
   for (size_t p = 0; p < ports_.size(); ++p)
     for (int bit = 0; bit < 8; ++bit) {
       last_level_[p][bit] = 0;
-      if (driven_[p][bit] != 2) {  // the pin IRQs filter repeats: toggle to re-apply
-        avr_raise_irq(port_irqs_[p] + bit, !driven_[p][bit]);
-        avr_raise_irq(port_irqs_[p] + bit, driven_[p][bit]);
-      }
+      if (driven_[p][bit] != 2) reapply_pin_locked(static_cast<int>(p), bit);
     }
   for (size_t ch = 0; ch < analog_mv_.size(); ++ch)
     if (analog_mv_[ch] >= 0) avr_raise_irq(adc_irq_ + ch, static_cast<uint32_t>(analog_mv_[ch]));
@@ -478,6 +491,23 @@ void AvrBoard::on_pin(int port, int bit, uint32_t value) {
     else
       stats_.edges_dropped++;
   }
+}
+
+// The external level again (simavr's pin IRQs drop a repeated value, and an output phase
+// leaves the PIN register at the output level): raise it with the filter off.
+void AvrBoard::reapply_pin_locked(int port, int bit) {
+  avr_irq_t* irq = port_irqs_[port] + bit;
+  uint8_t flags = avr_irq_get_flags(irq);
+  avr_irq_set_flags(irq, flags & ~IRQ_FLAG_FILTERED);
+  avr_raise_irq(irq, driven_[port][bit]);
+  avr_irq_set_flags(irq, flags);
+}
+
+void AvrBoard::on_ddr(int port, uint8_t ddr) {
+  uint8_t released = last_ddr_[port] & ~ddr;  // outputs that became inputs
+  last_ddr_[port] = ddr;
+  for (int bit = 0; bit < 8; ++bit)
+    if (((released >> bit) & 1) && driven_[port][bit] != 2) reapply_pin_locked(port, bit);
 }
 
 void AvrBoard::raise_pin_locked(int port, int bit, bool level) {

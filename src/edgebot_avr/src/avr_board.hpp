@@ -90,6 +90,7 @@ class AvrBoard {
   void on_uart_output(uint8_t byte);
   void on_xon(bool xon) { xon_ = xon; }
   void on_pin(int port_index, int bit, uint32_t value);
+  void on_ddr(int port_index, uint8_t ddr);
   uint64_t on_quadrature(int id, uint64_t when);
   int driven_level(int port_index, int bit);  // -1 = not driven from outside
 
@@ -116,6 +117,7 @@ class AvrBoard {
   uint8_t garble(uint8_t byte, double sender_baud, double receiver_baud);
   bool rx_enabled_locked();
   void raise_pin_locked(int port_index, int bit, bool level);
+  void reapply_pin_locked(int port_index, int bit);
   uint64_t now_cycles_locked() const;
 
   class Lock;  // takes mu_ with priority over the emulation thread
@@ -155,6 +157,7 @@ class AvrBoard {
   std::vector<std::vector<uint8_t>> driven_;  // externally driven input levels (2 = not driven)
   std::vector<std::vector<uint8_t>> last_level_;
   std::vector<int> analog_mv_;
+  std::vector<uint8_t> last_ddr_;
   std::vector<void*> hooks_;
   uint64_t base_cycles_ = 0;
   std::vector<Quad*> quads_;

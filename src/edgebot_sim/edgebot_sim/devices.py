@@ -134,7 +134,15 @@ class DeviceSet:
                 except OSError as e:
                     raise ConfigError(f"parameter 'camera.port' = {p['camera.port']}: cannot "
                                       f"serve MJPEG on {p['camera.host']}: {e}") from None
-            if p["arduino.enabled"] or p["drive"] == "firmata":
+            if (p["arduino.enabled"] or p["drive"] == "firmata") and p.get("arduino.firmware"):
+                from .firmware_board import FirmwareArduinoDevice   # real firmware, emulated AVR
+                self.arduino = FirmwareArduinoDevice(
+                    p["arduino.firmware"], p["arduino.pin_map"] or None,
+                    link=p["arduino.link"] or None, speed=p.get("speed", 1.0))
+                self.endpoints["arduino_port"] = self.arduino.start()
+                if p["arduino.link"]:
+                    self.endpoints["arduino_link"] = p["arduino.link"]
+            elif p["arduino.enabled"] or p["drive"] == "firmata":
                 self.arduino = ArduinoDevice(p["arduino.pin_map"] or None,
                                              link=p["arduino.link"] or None)
                 self.endpoints["arduino_port"] = self.arduino.start()

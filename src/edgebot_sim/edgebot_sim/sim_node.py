@@ -79,6 +79,9 @@ SPECS = [
               "empty = none"),
     ParamSpec("arduino.pin_map", "", "pin map file (as firmata_node's pin_map); empty = "
               "config/firmata.yaml"),
+    ParamSpec("arduino.firmware", "", "run real firmware on an emulated AVR (edgebot_avr) "
+              "instead of the Python board model: a .hex path or an installed image name "
+              "(StandardFirmata); empty = the model"),
     ParamSpec("arduino.sonar_rate", 20.0, "sonar ray casts per simulated second [Hz]",
               min=1.0, max=200.0),
     ParamSpec("imu.enabled", True, "serve a virtual I2C IMU over TCP"),

@@ -264,6 +264,11 @@ class EmulatedArduino:
         """Emulated seconds per wall second over the last ~0.5 s."""
         return self._avr.realtime_factor()
 
+    @property
+    def host_connected(self) -> bool:
+        """A host has the port open."""
+        return bool(self._avr.stats().connected)
+
     def stats(self) -> dict:
         s = self._avr.stats()
         return {k: getattr(s, k) for k in (

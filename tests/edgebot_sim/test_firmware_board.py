@@ -1,0 +1,72 @@
+"""The simulator's Arduino running the real StandardFirmata (edgebot_sim.firmware_board),
+driven over its pty like firmata_node does, without ROS: motor pins -> wheel speeds, the
+ray-cast distance -> the IR sensor's voltage -> the firmware's analog report, bumper."""
+import math
+import pathlib
+import sys
+
+import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "edgebot_avr"))
+
+from edgebot_common.node_main import ConfigError  # noqa: E402
+from edgebot_sim.firmware_board import FirmwareArduinoDevice  # noqa: E402
+from edgebot_testing import ROOT, wait_for  # noqa: E402
+from firmata_wire import INPUT, OUTPUT, PWM, REPORT_ANALOG, REPORT_DIGITAL, FirmataWire  # noqa: E402
+
+PIN_MAP = str(ROOT / "config" / "firmata_standard.yaml")
+
+
+@pytest.fixture
+def dev():
+    d = FirmwareArduinoDevice("StandardFirmata", PIN_MAP, speed=3.0)
+    d.start()
+    yield d
+    d.stop()
+
+
+def test_motor_pins_drive_the_wheels(dev):
+    with FirmataWire(dev.board.port) as fw:
+        fw.wait_boot()
+        assert dev.wheel_velocities() == (0.0, 0.0)
+        for pin in (7, 8, 4, 3):
+            fw.pin_mode(pin, OUTPUT)
+        fw.pin_mode(5, PWM)
+        fw.pin_mode(6, PWM)
+        # left forward at 50 %: in1 (D7) high, in2 (D8) low; right (mirrored) in2 (D3) high
+        fw.port_write(0, (1 << 7) | (1 << 3))
+        fw.analog_write(5, 128)
+        fw.analog_write(6, 64)
+        left, right = wait_for(lambda: (v := dev.wheel_velocities())[0] > 0 and v[1] != 0 and v,
+                               10, what="both wheels turning")
+        assert left == pytest.approx(15.0 * 129 / 256, rel=0.01)        # Timer0 fast PWM
+        assert right == pytest.approx(15.0 * 65 / 256, rel=0.01)        # reversed motor: +
+        fw.analog_write(5, 0)
+        wait_for(lambda: dev.wheel_velocities()[0] == 0.0, 10, what="left wheel stopped")
+
+
+def test_ir_range_and_bumper_reach_the_firmware(dev):
+    ir = dev.ir_ranges[0]
+    with FirmataWire(dev.board.port) as fw:
+        fw.wait_boot()
+        fw.send(REPORT_ANALOG | ir.channel, 1)
+        dev.set_sonar(0.3)
+        wait_for(lambda: (raw := fw.last("analog", ir.channel)) is not None
+                 and abs(ir.distance(raw) - 0.3) < 0.01, 10, what="0.3 m through the ADC")
+        dev.set_sonar(math.inf)
+        wait_for(lambda: ir.distance(fw.last("analog", ir.channel)) == math.inf, 10,
+                 what="nothing in range")
+        fw.pin_mode(2, INPUT)
+        fw.send(REPORT_DIGITAL | 0, 1)
+        wait_for(lambda: (v := fw.last("digital", 0)) is not None and v & 0b100, 10,
+                 what="bumper released (pulled up)")
+        dev.set_bumper(True)
+        wait_for(lambda: not fw.last("digital", 0) & 0b100, 10, what="bumper pressed (low)")
+    assert dev.stats()["arduino_opens"] == 1
+
+
+def test_pin_map_with_a_sonar_is_refused_for_real_firmware():
+    with pytest.raises(ConfigError, match="StandardFirmata cannot time"):
+        FirmwareArduinoDevice("StandardFirmata", str(ROOT / "config" / "firmata.yaml"))
+    with pytest.raises(ConfigError, match="parameter 'arduino.firmware' = 'Nope'.*make setup"):
+        FirmwareArduinoDevice("Nope", PIN_MAP)
