@@ -2,8 +2,9 @@
 C++ fixed-rate loop of ``edgebot_rt`` (kinematics, limits, wheel PID, odometry, command timeout).
 
 This node is thin: it hands commands, wheel feedback (``wheel_states``) and the IMU yaw rate
-(``imu/data``) to the loop, and publishes the loop's newest sample at ``publish_rate_hz``. The
-odom -> base_link transform is broadcast only where ``tf2_ros`` imports (full ROS installs).
+(``imu/data``) to the loop, and publishes the loop's newest sample at ``publish_rate_hz``, with
+the odom -> base_link transform on ``/tf`` (tf2_msgs/TFMessage, as tf2_ros's broadcaster; on
+every install: src/tf2_msgs stands in on the pip-only path).
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from geometry_msgs.msg import TransformStamped, Twist
 from nav_msgs.msg import Odometry
 from rclpy.node import Node
 from sensor_msgs.msg import Imu, JointState
+from tf2_msgs.msg import TFMessage
 
 from edgebot_common import qos
 from edgebot_common.diagnostics import OK, WARN, Diagnostics
@@ -20,11 +22,6 @@ from edgebot_common.ros_params import declare_params
 from edgebot_common.throttle import RejectCounter
 
 from .kinematics import integrate, limit_check, yaw_to_quaternion
-
-try:  # full ROS installs only; the pip-only path has no tf2 wheels
-    from tf2_ros import TransformBroadcaster
-except ImportError:  # pragma: no cover - depends on the installation
-    TransformBroadcaster = None
 
 POS = dict(min=0.0, min_exclusive=True)
 SPECS = [
@@ -49,11 +46,12 @@ SPECS = [
               "while imu/data is fresh (0: wheels only)", min=0.0, max=1.0),
     ParamSpec("realtime_priority", 0, "SCHED_FIFO priority of the loop thread (0: normal)",
               min=0, max=99),
-    ParamSpec("odom_frame", "odom", "odometry frame"),
-    ParamSpec("base_frame", "base_link", "robot frame"),
+    ParamSpec("odom_frame_id", "odom", "odometry frame"),
+    ParamSpec("base_frame_id", "base_link", "robot frame"),
     ParamSpec("left_joint", "left_wheel_joint", "name of the left wheel in JointState"),
     ParamSpec("right_joint", "right_wheel_joint", "name of the right wheel in JointState"),
-    ParamSpec("publish_tf", True, "broadcast odom -> base_link (only where tf2_ros exists)"),
+    ParamSpec("publish_tf", True, "publish odom -> base_link on /tf (off when another node, "
+              "e.g. an EKF, owns that transform)"),
 ]
 
 # diagonal covariances of the odometry (x, y, z, roll, pitch, yaw); z/roll/pitch are not
@@ -106,9 +104,7 @@ class BaseController(Node):
 
         self.pub_wheels = self.create_publisher(JointState, "wheel_cmd", qos.COMMANDS)
         self.pub_odom = self.create_publisher(Odometry, "odom", qos.RELIABLE)
-        self.tf = None
-        if p["publish_tf"] and TransformBroadcaster is not None:
-            self.tf = TransformBroadcaster(self)
+        self.tf = self.create_publisher(TFMessage, "/tf", qos.TF) if p["publish_tf"] else None
         self.create_subscription(Twist, "cmd_vel", self._on_cmd, qos.COMMANDS)
         self.create_subscription(JointState, "wheel_states", self._on_wheels, qos.SENSOR_DATA)
         self.create_subscription(Imu, "imu/data", self._on_imu, qos.SENSOR_DATA)
@@ -119,7 +115,7 @@ class BaseController(Node):
         self.create_timer(1.0 / p["publish_rate_hz"], self._publish)
         self.get_logger().info(
             f"base controller running: loop {p['rate_hz']:g} Hz, publish "
-            f"{p['publish_rate_hz']:g} Hz, tf {'on' if self.tf else 'off (no tf2_ros)'}, "
+            f"{p['publish_rate_hz']:g} Hz, tf {'on' if self.tf else 'off'}, "
             f"odometry on the {'ROS (sim) clock' if self._sim_odom else 'loop clock'}")
 
     # -- inputs ---------------------------------------------------------------------------
@@ -177,8 +173,8 @@ class BaseController(Node):
         self.pub_wheels.publish(js)
         od = Odometry()
         od.header.stamp = stamp
-        od.header.frame_id = self.p["odom_frame"]
-        od.child_frame_id = self.p["base_frame"]
+        od.header.frame_id = self.p["odom_frame_id"]
+        od.child_frame_id = self.p["base_frame_id"]
         od.pose.pose.position.x, od.pose.pose.position.y = x, y
         q = yaw_to_quaternion(th)
         o = od.pose.pose.orientation
@@ -193,7 +189,7 @@ class BaseController(Node):
             tf.child_frame_id = od.child_frame_id
             tf.transform.translation.x, tf.transform.translation.y = x, y
             tf.transform.rotation = od.pose.pose.orientation
-            self.tf.sendTransform(tf)
+            self.tf.publish(TFMessage(transforms=[tf]))
 
     def _integrate_sim(self, now, samples):
         """Pose on the ROS (simulated) clock from the mean twist of the drained samples."""
