@@ -1,0 +1,92 @@
+"""map -> odom from ground truth and odometry, as REP 105 defines it. ROS-free.
+
+The simulator knows where base_link really is in ``map`` (ground truth); the odometry
+(base_controller) says where it thinks base_link is in ``odom``. The transform between the
+two frames is what makes both true at once:
+
+    T_map_odom = T_map_base(truth at the odometry's stamp) * inverse(T_odom_base(odometry))
+
+so map -> odom -> base_link lands on the true pose, and the drift of the odometry shows as a
+slowly changing map -> odom. Until odometry arrives, odom is taken to start where the rover
+starts (map -> odom = the first ground-truth pose). An episode reset moves the rover but not
+the odometry (simulated time goes on): map -> odom jumps, as it does when a localiser corrects.
+"""
+from __future__ import annotations
+
+import bisect
+import math
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+import trimesh.transformations as tt
+
+Pose = Tuple[Tuple[float, float, float], Tuple[float, float, float, float]]   # xyz, xyzw
+
+
+def matrix(position: Sequence[float], orientation: Sequence[float]) -> np.ndarray:
+    x, y, z, w = orientation
+    m = tt.quaternion_matrix((w, x, y, z))
+    m[:3, 3] = position
+    return m
+
+
+def pose(m: np.ndarray) -> Pose:
+    w, x, y, z = tt.quaternion_from_matrix(m)
+    if w < 0:
+        w, x, y, z = -w, -x, -y, -z
+    t = m[:3, 3]
+    return (float(t[0]), float(t[1]), float(t[2])), (float(x), float(y), float(z), float(w))
+
+
+def valid(position: Sequence[float], orientation: Sequence[float]) -> bool:
+    vals = list(position) + list(orientation)
+    return all(math.isfinite(v) for v in vals) and sum(q * q for q in orientation) > 1e-12
+
+
+class MapOdom:
+    """Keeps a short history of ground truth; gives map -> odom for the latest odometry."""
+
+    def __init__(self, history_s: float = 2.0):
+        self.history_s = history_s
+        self._t: List[float] = []
+        self._m: List[np.ndarray] = []
+        self._odom: Optional[Tuple[float, np.ndarray]] = None
+        self.first: Optional[np.ndarray] = None
+
+    def truth(self, t: float, position, orientation) -> None:
+        """Ground truth of base_link in map at simulated time ``t`` (increasing)."""
+        m = matrix(position, orientation)
+        if self.first is None:
+            self.first = m
+        self._t.append(t)
+        self._m.append(m)
+        while self._t and self._t[0] < t - self.history_s:
+            self._t.pop(0)
+            self._m.pop(0)
+
+    def odometry(self, t: float, position, orientation) -> bool:
+        """base_link in odom at time ``t``; False (ignored) for a non-finite pose."""
+        if not valid(position, orientation):
+            return False
+        self._odom = (t, matrix(position, orientation))
+        return True
+
+    def _truth_at(self, t: float) -> Optional[np.ndarray]:
+        if not self._t:
+            return None
+        i = bisect.bisect_left(self._t, t)
+        if i == len(self._t):
+            return self._m[-1]
+        if i > 0 and t - self._t[i - 1] < self._t[i] - t:
+            return self._m[i - 1]
+        return self._m[i]
+
+    def transform(self) -> Optional[Pose]:
+        """map -> odom, or None before any ground truth."""
+        if self._odom is None:
+            return None if self.first is None else pose(self.first)
+        t, odom_base = self._odom
+        map_base = self._truth_at(t)
+        if map_base is None:
+            return None
+        return pose(map_base @ np.linalg.inv(odom_base))
