@@ -26,9 +26,15 @@ setup-ml:
 
 build: setup
 
+# ARDUINO=model (default): the Python board model; ARDUINO=real: the stock StandardFirmata
+# on an emulated AVR (edgebot_avr), with its pin map config/firmata_standard.yaml
+ARDUINO ?= model
+ARDUINO_ARGS_model :=
+ARDUINO_ARGS_real := arduino_firmware:=StandardFirmata arduino_pin_map:=firmata_standard.yaml
 demo: setup
+	@$(if $(filter model real,$(ARDUINO)),,$(error ARDUINO=$(ARDUINO): allowed model, real))
 	@$(ENV) python -m edgebot_cli.demo --duration "$(DURATION)" --scenario "$(SCENARIO)" \
-		$(if $(DURATION),,--stop-when-reached --until-time-limit)
+		$(if $(DURATION),,--stop-when-reached --until-time-limit) $(ARDUINO_ARGS_$(ARDUINO))
 
 test: setup-ml
 	@$(ENV) bash scripts/run_tests.sh $(PYTEST_ARGS)
