@@ -6,13 +6,18 @@ client and pymodbus's own server (modbus_sim) as the device, over Modbus TCP on 
    x points per request; every value decoded and published as a ROS message) with the poll rate
    set to the maximum, vs a bare pymodbus client loop in the same run doing the same requests
    (the planner's batches) and decoding each point with pymodbus's ``convert_from_registers``
-   -- no ROS, no scheduling -- in a process of its own like the bridge. The device runs in its own process (modbus_sim). Two maps: one
+   -- no ROS, no scheduling -- in a process of its own like the bridge. Also the bridge's
+   polling engine alone (supervisor + link, decoded values, nothing published), so the cost
+   of ROS publishing shows apart. The device runs in its own process (modbus_sim). Two maps: one
    point (request overhead), and 64 points in 3 functions (batching). Interleaved runs.
 2. latency from a register change to the ROS message: the benchmark changes a register of the
    device (an in-process pymodbus server) at random moments; time until the subscriber here has
    the new value, at a 20 Hz poll; baseline: a bare pymodbus loop polling at 20 Hz in this
    process (time until it reads the new value). The difference is what the bridge adds
-   (scheduling, decode, publish, DDS); both include the wait for the next poll (up to 50 ms).
+   (scheduling, decode, publish, DDS); both include the wait for the next poll (up to 50 ms),
+   so the figure that shows the bridge alone is measured from the device's answer carrying the
+   new value (stamped by the server's send hook) to the value being in the loop / the ROS
+   message being in this process.
 
     source env.sh && python benchmarks/bench_modbus.py [--quick]
 
@@ -22,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import signal
 import statistics
 import sys
 import threading
@@ -90,45 +96,81 @@ def bare_loop(doc: dict, seconds: float) -> float:
     return n / dt
 
 
-def bare_process(path: str, seconds: float) -> float:
-    """bare_loop in a process of its own, like the bridge (no rclpy thread in it)."""
-    import subprocess
-    out = subprocess.run([sys.executable, __file__, "--bare", path, str(seconds)],
-                         capture_output=True, text=True, timeout=seconds + 60, check=True)
-    return float(out.stdout.strip().splitlines()[-1])
-
-
-def bridge_rate(procs, ros, doc: dict, path: str, seconds: float) -> float:
-    """Points/s the bridge polls, from its diagnostics (answered requests x points/request)."""
-    from diagnostic_msgs.msg import DiagnosticArray
+def engine_loop(doc: dict, seconds: float) -> float:
+    """Points/s of the bridge's polling engine alone (BusSupervisor + Link, values decoded,
+    nothing published): what the bridge costs before ROS."""
+    from edgebot_modbus.link import Link
+    from edgebot_modbus.supervisor import BusSupervisor
     rm = registermap.from_dict(doc)
-    batches = planner.plan(rm.devices)
-    pts_per_cycle = sum(len(b.points) for b in batches)
-    diags = ros.collect(DiagnosticArray, "/diagnostics")
-    node = procs.node("edgebot_modbus", "modbus_bridge",
-                      params={"map": path, "diagnostics_period": 0.25})
+    n = [0]
+    sup = BusSupervisor(rm.devices, Link(rm.devices[0]),
+                        on_values=lambda d, vals, t: n.__setitem__(0, n[0] + len(vals)))
+    sup.step()
+    n[0] = 0
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        sup.step()
+    dt = time.perf_counter() - t0
+    sup.close()
+    return n[0] / dt
 
-    def answered():
-        for m in reversed(diags):
+
+class Worker:
+    """bare_loop or engine_loop in a process of its own (like the bridge), kept running and
+    told over stdin to measure a window: ``Worker.run(seconds) -> points/s``."""
+
+    def __init__(self, mode: str, path: str):
+        import subprocess
+        self.p = subprocess.Popen([sys.executable, __file__, "--worker", mode, path],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def run(self, seconds: float) -> float:
+        self.p.stdin.write(f"{seconds}\n")
+        self.p.stdin.flush()
+        return float(self.p.stdout.readline())
+
+    def close(self):
+        self.p.stdin.close()
+        self.p.wait(timeout=30)
+
+
+class BridgeUnderTest:
+    """The modbus_bridge process, stopped (SIGSTOP) while the baselines measure; its rate in a
+    window from its diagnostics (answered requests x points per request, between two status
+    messages stamped by the node)."""
+
+    def __init__(self, procs, ros, doc: dict, path: str):
+        from diagnostic_msgs.msg import DiagnosticArray
+        rm = registermap.from_dict(doc)
+        batches = planner.plan(rm.devices)
+        self.per_request = sum(len(b.points) for b in batches) / len(batches)
+        self.diags = ros.collect(DiagnosticArray, "/diagnostics")
+        self.node = procs.node("edgebot_modbus", "modbus_bridge",
+                               params={"map": path, "diagnostics_period": 0.25})
+        et.wait_for(lambda: (a := self._answered()) and a[0] > 50, 60, what="bridge polling")
+        self.node.signal(signal.SIGSTOP)
+
+    def _answered(self):
+        for m in reversed(self.diags):
             for s in m.status:
                 if s.name == "modbus_bridge: dev":
                     kv = {k.key: k.value for k in s.values}
-                    return int(kv["answered"]), m
+                    return int(kv["answered"]), m.header.stamp.sec + m.header.stamp.nanosec * 1e-9
         return None
 
-    et.wait_for(lambda: answered() and answered()[0] > 50, 60, what="bridge polling")
-    a0 = answered()
-    t0 = time.perf_counter()
-    n0 = len(diags)
-    et.wait_for(lambda: time.perf_counter() - t0 >= seconds and len(diags) > n0 + 2,
-                seconds + 30, what="measurement window")
-    a1 = answered()
-    # the diagnostics stamps give the node's own time between the two counter readings
-    s0 = a0[1].header.stamp.sec + a0[1].header.stamp.nanosec * 1e-9
-    s1 = a1[1].header.stamp.sec + a1[1].header.stamp.nanosec * 1e-9
-    node.stop()
-    requests = a1[0] - a0[0]
-    return requests / len(batches) * pts_per_cycle / (s1 - s0)
+    def run(self, seconds: float) -> float:
+        t_cont = time.time()
+        self.node.signal(signal.SIGCONT)
+        a0 = et.wait_for(lambda: (a := self._answered()) and a[1] > t_cont + 0.3 and a, 30,
+                         interval=0.01, what="first status of the window")
+        a1 = et.wait_for(lambda: (a := self._answered()) and a[1] >= a0[1] + seconds and a,
+                         seconds + 30, interval=0.01, what="last status of the window")
+        self.node.signal(signal.SIGSTOP)
+        return (a1[0] - a0[0]) * self.per_request / (a1[1] - a0[1])
+
+    def close(self):
+        self.node.signal(signal.SIGCONT)
+        self.node.stop()
 
 
 def throughput(procs, ros, tmp, seconds: float, rounds: int) -> dict:
@@ -141,23 +183,42 @@ def throughput(procs, ros, tmp, seconds: float, rounds: int) -> dict:
         sim = procs.start([sys.executable, "-m", "edgebot_modbus.sim", "--map", str(path)],
                           name="modbus_sim")
         sim.wait_output("serving", timeout=30)
-        bare, bridge = [], []
-        for _ in range(rounds):
-            bare.append(bare_process(str(path), seconds))
-            bridge.append(bridge_rate(procs, ros, doc, str(path), seconds))
-        sim.stop()
+        bare_w, engine_w = Worker("bare", str(path)), Worker("engine", str(path))
+        bridge_w = BridgeUnderTest(procs, ros, doc, str(path))
+        bare, bridge, engine = [], [], []
+        try:
+            for _ in range(rounds):      # interleaved windows: load drift hits all three
+                bare.append(bare_w.run(seconds))
+                engine.append(engine_w.run(seconds))
+                bridge.append(bridge_w.run(seconds))
+        finally:
+            bare_w.close()
+            engine_w.close()
+            bridge_w.close()
+            sim.stop()
         rm = registermap.from_dict(doc)
+        ratios = [b / a for a, b in zip(bare, bridge)]
+        eratios = [e / a for a, e in zip(bare, engine)]
         out[label] = {
             "points": len(rm.devices[0].points),
             "requests_per_cycle": len(planner.plan(rm.devices)),
+            "window_s": seconds,
             "bare_pymodbus_points_per_s": [round(x, 1) for x in bare],
             "bridge_points_per_s": [round(x, 1) for x in bridge],
-            "ratio_median": round(statistics.median(bridge) / statistics.median(bare), 3),
+            "engine_points_per_s": [round(x, 1) for x in engine],
+            "ratio_per_window": [round(x, 3) for x in ratios],
+            "ratio_median": round(statistics.median(ratios), 3),
+            "ratio_of_medians": round(statistics.median(bridge) / statistics.median(bare), 3),
+            "engine_ratio_median": round(statistics.median(eratios), 3),
         }
         print(f"throughput {label}: {out[label]['points']} points in "
-              f"{out[label]['requests_per_cycle']} request(s)/cycle: bare pymodbus "
-              f"{statistics.median(bare):.0f} points/s, bridge {statistics.median(bridge):.0f} "
-              f"points/s -> {out[label]['ratio_median']:.2f}x", flush=True)
+              f"{out[label]['requests_per_cycle']} request(s)/cycle, {rounds} windows of "
+              f"{seconds:.1f} s: bare pymodbus {statistics.median(bare):.0f} points/s, bridge "
+              f"{statistics.median(bridge):.0f} points/s ({out[label]['ratio_of_medians']:.2f}x; "
+              f"median of the per-window ratios {out[label]['ratio_median']:.2f}x); polling "
+              f"engine without ROS "
+              f"{statistics.median(engine):.0f} points/s ({out[label]['engine_ratio_median']:.2f}x)",
+              flush=True)
     return out
 
 
@@ -196,13 +257,15 @@ def latency(procs, ros, tmp, samples: int, rate: float = 20.0) -> dict:
 
         th = threading.Thread(target=poll, daemon=True)
         th.start()
-        base = []
+        base, base_after = [], []
         for i in range(1, samples + 1):
             time.sleep(rng.uniform(0.05, 0.15))
             t = time.perf_counter()
             sim.set_raw(1, 3, 0, [i])
-            et.wait_for(lambda: i in seen, 10, interval=0.001, what="bare poll")
+            done = time.perf_counter()
+            et.wait_for(lambda i=i: i in seen, 10, interval=0.001, what="bare poll")
             base.append(seen[i] - t)
+            base_after.append(seen[i] - sim.first_answer_after(done))
         stop.set()
         th.join()
 
@@ -213,13 +276,15 @@ def latency(procs, ros, tmp, samples: int, rate: float = 20.0) -> dict:
         node = procs.node("edgebot_modbus", "modbus_bridge", params={"map": str(path)})
         sim.set_raw(1, 3, 0, [0])
         et.wait_for(lambda: 0 in got, 60, what="bridge values")
-        lat = []
+        lat, lat_after = [], []
         for i in range(1000, 1000 + samples):
             time.sleep(rng.uniform(0.05, 0.15))
             t = time.perf_counter()
             sim.set_raw(1, 3, 0, [i])
-            et.wait_for(lambda: i in got, 10, interval=0.001, what="bridge message")
+            done = time.perf_counter()
+            et.wait_for(lambda i=i: i in got, 10, interval=0.001, what="bridge message")
             lat.append(got[i] - t)
+            lat_after.append(got[i] - sim.first_answer_after(done))
         node.stop()
         ros.node.destroy_subscription(sub)
     finally:
@@ -229,26 +294,39 @@ def latency(procs, ros, tmp, samples: int, rate: float = 20.0) -> dict:
     out = {"poll_rate_hz": rate, "samples": samples, "bare_pymodbus_ms": ms(base),
            "bridge_ms": ms(lat),
            "added_ms_p50": round((pct(lat, 0.5) - pct(base, 0.5)) * 1e3, 2),
-           "added_ms_mean": round((statistics.mean(lat) - statistics.mean(base)) * 1e3, 2)}
+           "added_ms_mean": round((statistics.mean(lat) - statistics.mean(base)) * 1e3, 2),
+           # from the device's answer carrying the new value to the value being usable: the
+           # poll phase left out, what the bridge adds shows alone
+           "answer_to_value_bare_ms": ms(base_after),
+           "answer_to_message_bridge_ms": ms(lat_after),
+           "answer_added_ms_p50": round((pct(lat_after, 0.5) - pct(base_after, 0.5)) * 1e3, 2)}
     print(f"latency register change -> value at {rate:.0f} Hz polling ({samples} changes): "
           f"bare pymodbus p50 {out['bare_pymodbus_ms']['p50']} ms p95 "
           f"{out['bare_pymodbus_ms']['p95']} ms; bridge -> ROS message p50 "
           f"{out['bridge_ms']['p50']} ms p95 {out['bridge_ms']['p95']} ms; added p50 "
           f"{out['added_ms_p50']} ms, mean {out['added_ms_mean']} ms", flush=True)
+    print(f"latency from the device's answer: bare pymodbus has the value after p50 "
+          f"{out['answer_to_value_bare_ms']['p50']} ms; the bridge's ROS message arrives after "
+          f"p50 {out['answer_to_message_bridge_ms']['p50']} ms, p95 "
+          f"{out['answer_to_message_bridge_ms']['p95']} ms: added p50 "
+          f"{out['answer_added_ms_p50']} ms", flush=True)
     return out
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--bare", nargs=2, metavar=("MAP", "SECONDS"),
-                    help=argparse.SUPPRESS)   # the baseline's own process
+    ap.add_argument("--worker", nargs=2, metavar=("MODE", "MAP"),
+                    help=argparse.SUPPRESS)   # a baseline's own process (Worker)
     a = ap.parse_args()
-    if a.bare:
-        doc = yaml.safe_load(open(a.bare[0], encoding="utf-8"))
-        print(bare_loop(doc, float(a.bare[1])))
+    if a.worker:
+        fn = {"bare": bare_loop, "engine": engine_loop}[a.worker[0]]
+        with open(a.worker[1], encoding="utf-8") as f:
+            doc = yaml.safe_load(f)
+        for line in sys.stdin:
+            print(fn(doc, float(line)), flush=True)
         return 0
-    seconds, rounds, samples = (2.0, 1, 20) if a.quick else (4.0, 3, 100)
+    seconds, rounds, samples = (1.0, 2, 20) if a.quick else (1.5, 9, 100)
     import tempfile
     import pathlib
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="bench-modbus-"))

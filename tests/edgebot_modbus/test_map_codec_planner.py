@@ -74,7 +74,7 @@ devices:
 def test_good_map_and_defaults():
     rm = R.loads(GOOD)
     d = rm.devices[0]
-    v, relay, sp = d.points
+    v, relay, _ = d.points
     assert (v.msg, v.size, v.last) == ("Float64", 2, 1)
     assert (relay.type, relay.msg, relay.size) == ("bool", "Bool", 1)
     assert d.rtu.parity == "E" and d.rtu.baudrate == 9600 and d.rtu.stopbits == 1

@@ -20,7 +20,7 @@ def test_off_by_default():
 
 
 def test_device_payload_has_every_entity_and_passes_the_schema():
-    h, d = _build()
+    _, d = _build()
     (topic, payload, retain), = d.publishes
     assert topic == "homeassistant/device/edgebot_rover1/config" and retain
     doc = json.loads(payload)
@@ -45,7 +45,7 @@ def test_device_payload_has_every_entity_and_passes_the_schema():
 
 
 def test_prefix_base_topic_and_names_are_configurable():
-    h, d = _build(discovery_prefix="ha/disc", base_topic="plant/{robot_id}", name="Rover One",
+    _, d = _build(discovery_prefix="ha/disc", base_topic="plant/{robot_id}", name="Rover One",
                   model="edgebot-mk2")
     topic, payload, _ = d.publishes[0]
     doc = json.loads(payload)

@@ -17,7 +17,7 @@ from edgebot_common.diagnostics import ERROR, OK, WARN, Diagnostics
 from edgebot_common.node_main import ConfigError, run_node
 from edgebot_common.params import ParamSpec
 from edgebot_common.ros_params import declare_params
-from edgebot_common.throttle import RejectCounter, Throttle
+from edgebot_common.throttle import RejectCounter
 
 from . import messages
 from .link import Link, quiet_pymodbus
@@ -60,7 +60,6 @@ class ModbusBridge(Node):
         quiet_pymodbus()
         log = self.get_logger()
         self.rejects = RejectCounter(log=log.warning, period_s=5.0)
-        self._write_log = Throttle(1.0)
         self._stop = threading.Event()
         # values go from the bus threads to one publisher thread: publishing (rclpy, ~30 us a
         # message) then overlaps the bus threads' waits for the next answer

@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
+import collections
 import os
 import select
 import sys
 import threading
+import time
 import tty
 from typing import Dict, List, Optional, Tuple
 
@@ -98,6 +101,8 @@ class SimulatedBus:
         self.fail: Dict[Tuple[int, int], int] = {}
         self.writes: List[Tuple[int, int, int, list]] = []   # (unit, fc, address, values)
         self.requests = 0
+        #: time.perf_counter() of every answer sent (for latency figures)
+        self.sent_at: collections.deque = collections.deque(maxlen=100000)
         self._tcp, self._rtu = tcp, rtu_port
         d0 = devices[0]
         self._baud = baudrate or (d0.rtu.baudrate if d0.rtu else 19200)
@@ -159,7 +164,14 @@ class SimulatedBus:
             b = bytearray(data)
             b[-1] ^= 0xFF           # RTU: the CRC's last byte; TCP: the last data byte
             return bytes(b)
+        self.sent_at.append(time.perf_counter())
         return data
+
+    def first_answer_after(self, t: float) -> float:
+        """perf_counter time of the first answer sent after ``t`` (nan if none yet)."""
+        times = list(self.sent_at)
+        i = bisect.bisect_right(times, t)
+        return times[i] if i < len(times) else float("nan")
 
     # ------------------------------------------------------------------ server thread
     def _run(self):

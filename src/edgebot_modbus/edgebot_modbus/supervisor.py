@@ -31,7 +31,7 @@ from typing import Callable, Deque, Dict, List, Optional, Tuple
 from edgebot_common.backoff import Backoff
 
 from . import codec
-from .link import DeviceException, LinkDown, LinkError, NoResponse
+from .link import DeviceException, LinkDown, LinkError
 from .planner import Batch, plan
 from .registermap import Device, Point
 
