@@ -11,7 +11,9 @@ MQTT node) and, while the rover drives towards the ball, injects ONE fault at a 
 - ``stop:<node>``          SIGSTOP for ``--hold`` s (longer than any heartbeat), then SIGCONT;
 - ``estop``                the e-stop engaged for ``--hold`` s, then released;
 - ``estop+restart:safety_monitor``  e-stop engaged, safety_monitor killed and restarted: the
-                           e-stop must still hold, then it is released.
+                           e-stop must still hold, then it is released;
+- ``sim:<fault>``          a simulator fault hook (edgebot_sim.faults) on for ``--hold`` s:
+                           camera_down, arduino_unplugged, imu_errors, imu_gone, clock_stall.
 
 For every trial it records, from the board's OWN pin record (the virtual Arduino's output log,
 ``EDGEBOT_BOARD_OUTPUT_LOG``) the wall time from the fault to the motor pins at zero, from the
@@ -58,10 +60,13 @@ AUTHORITY = {"target_follower": ("safety_monitor sources.follower.timeout", 0.5)
              "safety_monitor": ("base_controller command_timeout", 0.25),
              "base_controller": ("firmata_node command_timeout", 0.25)}
 OTHERS = ["imu_node", "mqtt_bridge"]
+#: simulator fault hooks (edgebot_sim.faults) -> whether the rover must stop while it holds
+SIM_FAULTS = {"camera_down": True, "arduino_unplugged": True, "imu_errors": False,
+              "imu_gone": False, "clock_stall": True}
 STANDSTILL_LIMIT = 1.0
 
-QUICK = ["kill:yolo_node", "stop:camera_node", "kill+respawn:safety_monitor",
-         "estop+restart:safety_monitor"]
+QUICK = ["kill:yolo_node", "stop:camera_node", "sim:arduino_unplugged",
+         "kill+respawn:safety_monitor", "estop+restart:safety_monitor"]
 
 
 def all_faults() -> List[str]:
@@ -69,6 +74,7 @@ def all_faults() -> List[str]:
     for n in NEEDED + OTHERS:
         out += [f"kill:{n}", f"kill+respawn:{n}"]
     out += [f"stop:{n}" for n in NEEDED]
+    out += [f"sim:{n}" for n in SIM_FAULTS]
     return out + ["estop", "estop+restart:safety_monitor"]
 
 
@@ -223,6 +229,17 @@ class Robot:
         with self._lock:
             self.pids[node] = p.pid
 
+    def set_sim_fault(self, name: str, on: bool, timeout: float = 30.0) -> None:
+        """``fault.<name>`` on sim_node (edgebot_sim.faults)."""
+        from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
+        from rcl_interfaces.srv import SetParameters
+        req = SetParameters.Request(parameters=[Parameter(
+            name=f"fault.{name}", value=ParameterValue(type=ParameterType.PARAMETER_BOOL,
+                                                       bool_value=bool(on)))])
+        res = self.episodes._call(self.episodes._set, req, timeout)
+        if not res.results[0].successful:
+            raise RuntimeError(f"fault.{name} = {on}: {res.results[0].reason}")
+
     def set_estop(self, engaged: bool, timeout: float = 60.0) -> None:
         """Call the estop service; a request to a just-restarted monitor can go unanswered
         (its reply writer has not matched our reader yet): SetBool is idempotent, so ask
@@ -316,7 +333,8 @@ class Campaign:
         self.ensure_driving()
         tel0 = r.telemetry()
         rec = {"fault": fault, "kind": kind, "node": node or None,
-               "needed_to_move": node in NEEDED or kind.startswith("estop"),
+               "needed_to_move": node in NEEDED or kind.startswith("estop") or
+               (kind == "sim" and SIM_FAULTS[node]),
                "expect_recovery": True, "check_telemetry": node == "mqtt_bridge"}
         limits = {"standstill_sim_s": STANDSTILL_LIMIT if rec["needed_to_move"] else None,
                   "wheels_zero_s": None}
@@ -340,6 +358,11 @@ class Campaign:
             time.sleep(self.hold)
             t_clear = time.monotonic()
             os.kill(r.pid(node), signal.SIGCONT)
+        elif kind == "sim":
+            r.set_sim_fault(node, True)
+            time.sleep(self.hold)
+            t_clear = time.monotonic()
+            r.set_sim_fault(node, False)
         elif kind == "estop":
             r.set_estop(True)
             held_from = time.monotonic()
