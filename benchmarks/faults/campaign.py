@@ -65,8 +65,8 @@ SIM_FAULTS = {"camera_down": True, "arduino_unplugged": True, "imu_errors": Fals
               "imu_gone": False, "clock_stall": True}
 STANDSTILL_LIMIT = 1.0
 
-QUICK = ["kill:yolo_node", "stop:camera_node", "sim:arduino_unplugged",
-         "kill+respawn:safety_monitor", "estop+restart:safety_monitor"]
+QUICK = ["kill:yolo_node", "stop:camera_node", "kill+respawn:safety_monitor",
+         "estop+restart:safety_monitor"]
 
 
 def all_faults() -> List[str]:
