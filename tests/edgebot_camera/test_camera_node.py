@@ -16,7 +16,7 @@ from edgebot_common.image import compressed_to_numpy, image_to_numpy
 from edgebot_testing import free_port, wait_for
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from mjpeg_server import MjpegServer, numbered_frame, read_number  # noqa: E402
+from mjpeg_server import MjpegServer, numbered_frame, read_number
 
 T = 60.0   # generous: the machine is shared
 

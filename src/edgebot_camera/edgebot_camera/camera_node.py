@@ -1,8 +1,9 @@
 """camera_node: frames from a device, file, HTTP/RTSP stream or GStreamer pipeline to
 ``camera/image_raw`` (bgr8), ``camera/image_raw/compressed`` (JPEG) and ``camera/camera_info``.
 
-A capture thread grabs frames (stamped right after the grab), publishes them, and on a failed
-source closes it, reports it in diagnostics and reopens it with backoff.
+A capture thread grabs frames (stamped right after the grab) and publishes them; the source's
+life (open, fail, close, reopen with backoff) is an ``edgebot_common.supervisor
+.DeviceSupervisor``, reported in diagnostics.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from edgebot_common.image import bytes_to_compressed, numpy_to_image
 from edgebot_common.node_main import ConfigError, run_node
 from edgebot_common.params import ParamSpec
 from edgebot_common.ros_params import declare_params
+from edgebot_common.supervisor import DeviceSupervisor
 from edgebot_common.throttle import RejectCounter
 
 from . import calibration
@@ -85,17 +87,19 @@ class CameraNode(Node):
         self.source = VideoSource(self.spec, p["width"], p["height"], p["fps"],
                                   p["pixel_format"], p["loop"], p["open_timeout_s"],
                                   p["read_timeout_s"])
-        self.backoff = Backoff(p["reconnect.initial_s"], p["reconnect.max_s"])
+        # the backoff is reset by the first frame, not by a successful open
+        self.sup = DeviceSupervisor(self.source.open,
+                                    Backoff(p["reconnect.initial_s"], p["reconnect.max_s"]),
+                                    close=self.source.close, retry_on=(SourceError,),
+                                    on_up=self._on_up, on_down=self._on_down,
+                                    confirm_on_connect=False)
         self.rejects = RejectCounter(self.get_logger().warning)
         self.pub_raw = self.create_publisher(Image, "camera/image_raw", qos.IMAGES)
         self.pub_jpeg = self.create_publisher(CompressedImage, "camera/image_raw/compressed",
                                               qos.IMAGES)
         self.pub_info = self.create_publisher(CameraInfo, "camera/camera_info", qos.IMAGES)
         self.state = "connecting"
-        self.last_error = ""
         self.frames = 0
-        self.reconnects = 0
-        self.failures = 0
         self._rate_t0, self._rate_n, self.rate_hz = time.monotonic(), 0, 0.0
         self._info_cache = {}
         self.diag = Diagnostics(self, hardware_id=f"camera@{self.spec.text}")
@@ -108,49 +112,35 @@ class CameraNode(Node):
     # -- diagnostics ------------------------------------------------------------------------
     def _diag(self):
         level = {"streaming": OK, "connecting": WARN}.get(self.state, ERROR)
-        msg = self.state if not self.last_error or self.state == "streaming" \
-            else f"{self.state}: {self.last_error}"
+        last_error = self.sup.last_error
+        msg = self.state if not last_error or self.state == "streaming" \
+            else f"{self.state}: {last_error}"
         return level, msg, {"source": self.spec.text, "kind": self.spec.kind,
                             "backend": self.source.backend, "frames": self.frames,
-                            "rate_hz": round(self.rate_hz, 2), "reconnects": self.reconnects,
-                            "failures": self.failures, "rejected": self.rejects.total,
-                            "last_error": self.last_error}
+                            "rate_hz": round(self.rate_hz, 2), "reconnects": self.sup.reconnects,
+                            "failures": self.sup.failures, "rejected": self.rejects.total,
+                            "last_error": last_error}
 
     # -- capture thread ---------------------------------------------------------------------
-    def _fail(self, why: str):
-        self.source.close()
-        self.failures += 1
-        self.last_error = why
-        delay = self.backoff.schedule()
-        if self.state != "disconnected":
-            self.get_logger().error(f"camera source failed: {why}; retrying (backoff "
-                                    f"{delay:.1f} s)")
+    def _on_down(self, why: str, delay: float):
+        self.get_logger().error(f"camera source failed: {why}; retrying (backoff {delay:.1f} s)")
         self.state = "disconnected"
 
-    def _open(self) -> bool:
-        try:
-            self.source.open()
-        except SourceError as e:
-            self._fail(str(e))
-            return False
-        if self.failures:
-            self.reconnects += 1
+    def _on_up(self, reconnect: bool):
+        if reconnect:
             self.get_logger().info(f"camera source {self.spec.text!r} reopened")
-        return True
 
     def _run(self):
         pacer = None
         while not self._stop.is_set():
-            if not self.source.is_open:
-                if not self.backoff.due():
+            if not self.sup.connected:
+                if not self.sup.step():
                     self._stop.wait(0.02)
-                    continue
-                if not self._open():
                     continue
                 rate = self.p["fps"] or self.source.source_fps or 30.0
                 pacer = Pacer(rate) if self.source.paced else None
             if not self.source.grab():
-                self._fail("no frame from the source (unplugged, stream ended or timed out)")
+                self.sup.lost("no frame from the source (unplugged, stream ended or timed out)")
                 continue
             stamp = self.get_clock().now().to_msg()
             frame = self.source.retrieve()
@@ -159,7 +149,7 @@ class CameraNode(Node):
                 continue
             if self.state != "streaming":
                 self.state = "streaming"
-                self.backoff.reset()
+                self.sup.confirm()
             try:
                 self._publish(frame, stamp)
             except Exception as e:  # a publish failing at shutdown must not kill the thread

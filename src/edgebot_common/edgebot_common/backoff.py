@@ -33,6 +33,11 @@ class Backoff:
         self._next_at = self._clock() + d
         return d
 
+    @property
+    def next_at(self) -> float:
+        """Clock time of the next planned attempt (0.0: none planned)."""
+        return self._next_at
+
     def due(self) -> bool:
         return self._clock() >= self._next_at
 

@@ -16,6 +16,7 @@ import math
 import os
 import pathlib
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from typing import List, Optional, Sequence
 
@@ -147,3 +148,45 @@ def accel_offset_level(s: StillStats, lim: StillLimits):
     if tilt > lim.level_tilt_deg:
         return None, f"robot is not level: tilt {tilt:.1f}° > {lim.level_tilt_deg}°"
     return [ax, ay, az - GRAVITY], None
+
+
+class SampleCollector:
+    """Collects ``n`` raw samples from the read thread for a calibration (thread-safe hand-over:
+    the requester waits on :meth:`wait`; a start-up collection calls ``on_done`` instead)."""
+
+    def __init__(self):
+        self._samples: Optional[list] = None
+        self._n = 0
+        self._on_done = None
+        self.collected: list = []
+        self._done = threading.Event()
+
+    @property
+    def running(self) -> bool:
+        return self._samples is not None
+
+    def begin(self, n: int, on_done=None) -> None:
+        self._done.clear()
+        self._n = n
+        self._on_done = on_done
+        self._samples = []
+
+    def feed(self, raw) -> None:
+        c = self._samples
+        if c is None:
+            return
+        c.append(raw)
+        if len(c) >= self._n:
+            self._samples = None
+            self.collected = c
+            if self._on_done is not None:
+                self._on_done(c)
+            else:
+                self._done.set()
+
+    def wait(self, timeout: float) -> bool:
+        """True when the samples are in ``collected``; False (collection abandoned) on timeout."""
+        if self._done.wait(timeout):
+            return True
+        self._samples = None
+        return False

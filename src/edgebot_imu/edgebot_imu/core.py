@@ -158,7 +158,7 @@ def load_madgwick() -> Tuple[type, str]:
         return rt.Madgwick, "edgebot_rt (C++)"
     except ImportError as e:
         why = str(e)
-    from edgebot_common.reference import Madgwick   # noqa: WPS433 (explicit fallback)
+    from edgebot_common.reference import Madgwick  # the Python fallback
     return Madgwick, f"edgebot_common.reference (Python fallback; edgebot_rt: {why})"
 
 
