@@ -44,5 +44,52 @@ def test_cross_checks_and_nesting():
 def test_bad_parameter_stops_a_node_with_one_line(procs):
     p = procs.node("edgebot_common", "talker", params={"rate": -5.0})
     assert p.wait(60) == 2
-    lines = [l for l in p.output().splitlines() if l.strip()]
+    lines = [line for line in p.output().splitlines() if line.strip()]
     assert lines == ["[talker] configuration error: parameter 'rate' = -5.0: must be > 0.0"], lines
+
+
+def test_declared_parameters_carry_their_range_in_the_descriptor():
+    """declare_params puts min/max into integer_range / floating_point_range (what
+    `ros2 param describe` shows); an out-of-range value still gets our one-line message."""
+    import math
+
+    import rclpy
+    from rclpy.context import Context
+    from rclpy.node import Node
+    from rclpy.parameter import Parameter
+
+    from edgebot_common.ros_params import INT64_MAX, declare_params
+
+    specs = [ParamSpec("quality", 85, "JPEG quality", min=1, max=100),
+             ParamSpec("retries", 2, "retries", min=0, min_exclusive=True),
+             ParamSpec("rate", 200.0, "rate [Hz]", min=1.0, max=1000.0),
+             ParamSpec("gain", 0.5, "gain", min=0.0),
+             ParamSpec("name", "x", "no range")]
+    ctx = Context()
+    rclpy.init(context=ctx, domain_id=0)
+    try:
+        node = Node("ranges", context=ctx, start_parameter_services=False,
+                    parameter_overrides=[Parameter("rate", value=50)])
+        values = declare_params(node, specs)
+        assert values["rate"] == 50.0 and values["quality"] == 85
+        q = node.describe_parameter("quality").integer_range[0]
+        assert (q.from_value, q.to_value, q.step) == (1, 100, 0)
+        r = node.describe_parameter("retries").integer_range[0]
+        assert (r.from_value, r.to_value) == (1, INT64_MAX)        # > 0 for an integer: >= 1
+        f = node.describe_parameter("rate").floating_point_range[0]
+        assert (f.from_value, f.to_value) == (1.0, 1000.0)
+        g = node.describe_parameter("gain").floating_point_range[0]
+        assert g.from_value == 0.0 and g.to_value == math.inf
+        d = node.describe_parameter("name")
+        assert not d.integer_range and not d.floating_point_range
+        assert "[>= 1, <= 100]" in node.describe_parameter("quality").description
+        node.destroy_node()
+
+        bad = Node("ranges_bad", context=ctx, start_parameter_services=False,
+                   parameter_overrides=[Parameter("quality", value=101)])
+        with pytest.raises(ParameterError) as e:
+            declare_params(bad, specs)
+        assert str(e.value) == "parameter 'quality' = 101: must be <= 100"
+        bad.destroy_node()
+    finally:
+        rclpy.shutdown(context=ctx)

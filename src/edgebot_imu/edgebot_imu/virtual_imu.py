@@ -501,12 +501,6 @@ class VirtualImuServer:
         if self.model.motion is not self.pushed:
             self.model.motion = self.pushed
 
-    def set_trajectory(self, trajectory) -> None:
-        """Drive the model from a scripted :class:`~edgebot_imu.motion.Trajectory` instead."""
-        with self.model.lock:
-            self.model.motion = trajectory
-            self.model.t0 = self.model.clock()
-
     def inject_errors(self, n: int) -> None:
         """The next ``n`` bus transactions fail with EIO."""
         with self.model.lock:
