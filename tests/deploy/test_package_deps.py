@@ -50,6 +50,7 @@ THIRD_PARTY = {
     "rosbags": (None, "rosbags"),
     "amqtt": (None, "amqtt"),
     "yourdfpy": (None, "yourdfpy"),
+    "trimesh": (None, "trimesh"),  # yourdfpy's own dependency; its transformations module
     "ultralytics": (None, "ultralytics-opencv-headless"),
     "torch": (None, "torch"),
     "torchvision": (None, "torchvision"),
@@ -170,7 +171,7 @@ ROS_KEYS = {
     "rosidl_default_runtime", "pybind11_vendor", "robot_state_publisher", "xacro",
     "ros_gz_sim", "ros_gz_bridge", "rviz2", "rviz_common", "rviz_default_plugins",
     "rviz_imu_plugin", "foxglove_bridge", "rosbag2_storage_mcap", "launch", "launch_ros",
-    "launch_yaml", "joint_state_publisher",
+    "launch_yaml", "joint_state_publisher", "action_msgs",
 }
 # system keys of rosdep/base.yaml and rosdep/python.yaml (ros/rosdistro)
 SYSTEM_KEYS = {k for k, _ in THIRD_PARTY.values() if k} | {"python3-dev", "python3-pydantic"}

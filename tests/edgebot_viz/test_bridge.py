@@ -4,11 +4,11 @@ import json
 import math
 import time
 
-from geometry_msgs.msg import Twist
-from nav_msgs.msg import Odometry
+from geometry_msgs.msg import TransformStamped, Twist
 from rclpy.serialization import deserialize_message, serialize_message
 from sensor_msgs.msg import Imu
 from std_msgs.msg import String
+from tf2_msgs.msg import TFMessage
 
 from edgebot_common import qos as Q
 from edgebot_testing import free_port, wait_for
@@ -148,54 +148,57 @@ def test_bad_client_input_gets_status_errors_and_bridge_keeps_serving(procs, ros
     assert bridge.running()
 
 
-def test_robot_description_and_transforms(procs, ros, tmp_path):
+def test_robot_description_tf_static_and_tf_reach_a_client(procs, ros, tmp_path):
+    """The 3D panel's inputs are ordinary topics: robot_description and /tf_static from the
+    state publisher (latched: a late client gets them too), /tf as any node publishes it."""
     urdf = tmp_path / "robot.urdf"
     urdf.write_text(URDF)
-    bridge, url = start_bridge(procs, robot_description_file=str(urdf), transforms_rate_hz=10.0)
-    odom_pub = ros.publisher(Odometry, "odom", Q.SENSOR_DATA)
+    procs.node("edgebot_viz", "state_publisher", params={"robot_description_file": str(urdf)})
+    bridge, url = start_bridge(procs)
+    tf_pub = ros.publisher(TFMessage, "/tf", Q.TF)
     with FoxgloveClient(url) as c:
-        desc = c.wait_channel("/robot_description")
+        desc = c.wait_channel("/robot_description", timeout=60)
         _, payload, _ = c.next_message(c.subscribe(desc["id"]), timeout=15)  # latched
         assert deserialize_message(payload, String).data == URDF
-        # a second client joining later still gets the latched description
+        static = c.wait_channel("/tf_static", timeout=60)
+        assert static["schemaName"] == "tf2_msgs/msg/TFMessage" and static["encoding"] == "cdr"
+        assert "MSG: geometry_msgs/TransformStamped" in static["schema"]
+        # a second client joining later still gets the latched description and static frames
         with FoxgloveClient(url) as c2:
             sub2 = c2.subscribe(c2.wait_channel("/robot_description")["id"])
             assert deserialize_message(c2.next_message(sub2, 15)[1], String).data == URDF
+            st2 = c2.subscribe(c2.wait_channel("/tf_static")["id"])
+            got = deserialize_message(c2.next_message(st2, 15)[1], TFMessage)
+            assert [(t.header.frame_id, t.child_frame_id, t.transform.translation.z)
+                    for t in got.transforms] == [("base_link", "imu_link", 0.03)]
 
-        tf = c.wait_channel("/edgebot/transforms")
-        assert tf["schemaName"] == "foxglove.FrameTransforms" and tf["encoding"] == "json"
+        tf = c.wait_channel("/tf", timeout=60)
         sub = c.subscribe(tf["id"])
-        odom = Odometry()
-        odom.header.frame_id = "odom"
-        odom.child_frame_id = "base_link"
-        odom.pose.pose.position.x = 1.5
-        odom.pose.pose.orientation.z = math.sin(0.25)
-        odom.pose.pose.orientation.w = math.cos(0.25)
+        odom = TransformStamped()
+        odom.header.frame_id, odom.child_frame_id = "odom", "base_link"
+        odom.transform.translation.x = 1.5
+        odom.transform.rotation.z, odom.transform.rotation.w = math.sin(0.25), math.cos(0.25)
 
         def odom_seen():
-            odom_pub.publish(odom)
+            tf_pub.publish(TFMessage(transforms=[odom]))
             while c.messages[sub]:
-                tfs = json.loads(c.messages[sub].popleft()[1])["transforms"]
-                by_child = {t["child_frame_id"]: t for t in tfs}
-                if "base_link" in by_child:
-                    return by_child
+                m = deserialize_message(c.messages[sub].popleft()[1], TFMessage)
+                for t in m.transforms:
+                    if t.child_frame_id == "base_link":
+                        return t
             return None
-        by_child = wait_for(odom_seen, 20, interval=0.2, what="odom -> base_link transform")
-        assert by_child["base_link"]["parent_frame_id"] == "odom"
-        assert by_child["base_link"]["translation"]["x"] == 1.5
-        assert by_child["imu_link"]["translation"]["z"] == 0.03
-        assert by_child["left_wheel"]["parent_frame_id"] == "base_link"
+        t = wait_for(odom_seen, 30, interval=0.2, what="odom -> base_link on /tf")
+        assert t.header.frame_id == "odom" and t.transform.translation.x == 1.5
     assert bridge.running()
 
 
-def test_configuration_errors_exit_2(procs, tmp_path):
+def test_configuration_errors_exit_2(procs):
     bad = procs.node("edgebot_viz", "foxglove_bridge", params={"topic_allowlist": '["("]'})
     assert bad.wait(timeout=30) == 2
     assert "parameter 'topic_allowlist'" in bad.output()
-    missing = procs.node("edgebot_viz", "foxglove_bridge",
-                         params={"port": free_port(), "robot_description_file": str(tmp_path / "none.urdf")})
-    assert missing.wait(timeout=30) == 2
-    assert "robot_description_file" in missing.output()
+    bad_port = procs.node("edgebot_viz", "foxglove_bridge", params={"port": 70000})
+    assert bad_port.wait(timeout=30) == 2
+    assert "parameter 'port' = 70000" in bad_port.output()
 
 
 def _stalled_client(port: int, channel_id: int):

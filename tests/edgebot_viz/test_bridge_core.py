@@ -1,12 +1,9 @@
 """The Foxglove bridge's bookkeeping without ROS or a server: advertising, client
-subscriptions, client publishing policy, status throttles, transforms feed."""
-import math
-
+subscriptions, client publishing policy, status throttles."""
 from edgebot_viz import msgdefs
 from edgebot_viz.bridge_core import Registry, Topic, publish_refusal
 from edgebot_viz.filters import RateLimiter, TopicFilter
 from edgebot_viz.ros_util import message_class
-from edgebot_viz.urdf_tf import RobotTransforms, TransformFeed
 
 GRAPH = [("/imu/data", ["sensor_msgs/msg/Imu"]), ("/odd", ["no_pkg/msg/X"]),
          ("/quiet", ["std_msgs/msg/String"]), ("/parameter_events", ["rcl_interfaces/msg/P"])]
@@ -67,16 +64,3 @@ def test_status_errors_are_throttled_per_client_channel_and_reason():
     assert reg.client_pub(("c", 1))[2] == "PUB" and reg.stats()["client_publishers"] == 1
     assert reg.drop_client_pub(("c", 1))[2] == "PUB"
     assert reg.status_due(("c", 1), "malformed", period=60.0)   # forgotten with the channel
-
-
-def test_transform_feed_joins_joints_and_odometry():
-    feed = TransformFeed()
-    assert feed.message(0) is None
-    assert not feed.on_odometry("odom", "base_link", (0, 0, math.nan), (0, 0, 0, 1))
-    assert feed.on_odometry("odom", "base_link", (1.0, 0, 0), (0, 0, 0, 1))
-    robot = RobotTransforms('<robot name="r"><joint name="j" type="fixed"><parent link="base_link"/>'
-                            '<child link="imu_link"/><origin xyz="0 0 0.03"/></joint></robot>')
-    feed.robot = robot
-    msg = feed.message(2_000_000_001)
-    assert [t["child_frame_id"] for t in msg["transforms"]] == ["imu_link", "base_link"]
-    assert msg["transforms"][0]["timestamp"] == {"sec": 2, "nsec": 1}

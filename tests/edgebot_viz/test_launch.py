@@ -1,5 +1,6 @@
-"""launch/viz.launch.yaml started with `edgebot launch`: the bridge serves the robot model and
-the recorder writes a bag that both readers open after the launch stops."""
+"""launch/viz.launch.yaml and description.launch.yaml started with `edgebot launch`: the bridge
+serves the robot model and frames of the state publisher, and the recorder writes a bag that
+both readers open after the launch stops."""
 import pathlib
 import signal
 import sys
@@ -21,9 +22,10 @@ def test_viz_launch_bridge_and_recorder(procs, ros, tmp_path):
     launch = procs.start(
         ["edgebot", "launch", str(ROOT / "launch" / "viz.launch.yaml"), "record:=true",
          f"port:={port}", f"output_dir:={out}",
-         f"params_file:={ROOT / 'config' / 'foxglove.yaml'}",
-         f"robot_description:={ROOT / 'urdf' / 'edgebot_rover.urdf'}"], name="viz_launch")
+         f"params_file:={ROOT / 'config' / 'foxglove.yaml'}"], name="viz_launch")
     launch.wait_output("Foxglove bridge listening", timeout=60)
+    procs.start(["edgebot", "launch", str(ROOT / "launch" / "description.launch.yaml"),
+                 f"urdf:={ROOT / 'urdf' / 'edgebot_rover.urdf'}"], name="description_launch")
     # a deep queue, as in test_recorder.py: what is published while the recorder's reader is
     # still matching our writer is kept for it
     pub = ros.publisher(String, "viz_test/chatter", Q.RECORDING)
@@ -31,7 +33,7 @@ def test_viz_launch_bridge_and_recorder(procs, ros, tmp_path):
         desc = c.wait_channel("/robot_description", timeout=60)
         _, payload, _ = c.next_message(c.subscribe(desc["id"]), timeout=30)
         assert b"<robot" in payload
-        c.wait_channel("/edgebot/transforms", timeout=60)
+        assert c.wait_channel("/tf_static", timeout=60)["schemaName"] == "tf2_msgs/msg/TFMessage"
     launch.wait_output("recording /viz_test/chatter", timeout=60)
     ros.wait_subscribers(pub, 1, timeout=60)
     for i in range(20):
@@ -53,3 +55,5 @@ def test_viz_launch_bridge_and_recorder(procs, ros, tmp_path):
         got = read(bags[0])
         assert [m.data for m in got["/viz_test/chatter"]] == [f"v{i}" for i in range(20)]
         assert "<robot" in got["/robot_description"][0].data
+        assert {t.child_frame_id for t in got["/tf_static"][0].transforms} == {
+            "caster_link", "imu_link", "camera_link", "sonar_link"}

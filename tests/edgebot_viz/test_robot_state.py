@@ -5,8 +5,7 @@ import math
 import pytest
 
 from edgebot_testing import ROOT
-from edgebot_viz.robot_state import RobotState, read_description
-from edgebot_viz.urdf_tf import UrdfError
+from edgebot_viz.robot_state import RobotState, UrdfError, read_description
 
 URDF = """<robot name="arm">
   <link name="base_link"/><link name="wheel"/><link name="slider"/><link name="twin"/>

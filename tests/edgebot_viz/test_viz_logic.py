@@ -7,7 +7,7 @@ import pytest
 from mcap_ros2._dynamic import generate_dynamic
 from rclpy.serialization import serialize_message
 
-from edgebot_viz import bag_writer, msgdefs, urdf_tf
+from edgebot_viz import bag_writer, msgdefs, robot_state
 from edgebot_viz.filters import RateLimiter, TopicFilter, parse_rate_rules, rate_for
 
 import pathlib, sys  # noqa: E401
@@ -96,7 +96,7 @@ def test_rate_limiter_keeps_the_configured_rate():
     assert all(free.allow(i * 1e-4) for i in range(100))
 
 
-# -- URDF transforms ----------------------------------------------------------------------
+# -- URDF transforms (robot_state, yourdfpy) ----------------------------------------------
 URDF = """<robot name="r">
   <link name="base_link"/><link name="wheel"/><link name="cam"/>
   <joint name="wheel_joint" type="continuous"><parent link="base_link"/><child link="wheel"/>
@@ -107,34 +107,17 @@ URDF = """<robot name="r">
 
 
 def test_urdf_fixed_and_moving_joints():
-    robot = urdf_tf.RobotTransforms(URDF)
-    tfs = {t.child: t for t in robot.transforms()}
+    robot = robot_state.RobotState(URDF)
+    tfs = {t.child: t for t in robot.static_transforms()}
     assert tfs["cam"].parent == "base_link"
-    assert tfs["cam"].translation == (0.05, 0.0, 0.1)
+    assert tfs["cam"].translation == pytest.approx((0.05, 0.0, 0.1))
     q = tfs["cam"].rotation
     assert q[2] == pytest.approx(math.sqrt(0.5)) and q[3] == pytest.approx(math.sqrt(0.5))
-    assert tfs["wheel"].rotation == pytest.approx((0, 0, 0, 1))
-    robot.update_joint_states(["wheel_joint", "unknown"], [math.pi, float("nan")])
-    q = {t.child: t for t in robot.transforms()}["wheel"].rotation
-    assert q == pytest.approx((0.0, 1.0, 0.0, 0.0), abs=1e-9)  # half turn about +y
-
-
-def test_urdf_errors_and_odometry_checks():
-    with pytest.raises(urdf_tf.UrdfError, match="not valid XML"):
-        urdf_tf.parse_joints("<robot>")
-    with pytest.raises(urdf_tf.UrdfError, match="lacks"):
-        urdf_tf.parse_joints('<robot><joint name="j"><parent link="a"/></joint></robot>')
-    with pytest.raises(urdf_tf.UrdfError, match="not 3 numbers"):
-        urdf_tf.parse_joints('<robot><joint name="j"><parent link="a"/><child link="b"/>'
-                             '<origin xyz="1 2"/></joint></robot>')
-    assert urdf_tf.odometry_transform("odom", "base_link", (0, 0, float("nan")), (0, 0, 0, 1)) is None
-    assert urdf_tf.odometry_transform("", "base_link", (0, 0, 0), (0, 0, 0, 1)) is None
-    assert urdf_tf.odometry_transform("odom", "base_link", (0, 0, 0), (0, 0, 0, 0)) is None
-    t = urdf_tf.odometry_transform("/odom", "base_link", (1, 2, 0), (0, 0, 0, 2))
-    assert (t.parent, t.child, t.rotation) == ("odom", "base_link", (0, 0, 0, 1))
-    js = urdf_tf.frame_transforms_json([t], 1_500_000_000)
-    assert js["transforms"][0]["timestamp"] == {"sec": 1, "nsec": 500_000_000}
-    assert js["transforms"][0]["translation"] == {"x": 1, "y": 2, "z": 0}
+    robot.update(["wheel_joint", "unknown"], [0.0, float("nan")])
+    assert robot.moving_transforms()[0].rotation == pytest.approx((0, 0, 0, 1))
+    robot.update(["wheel_joint"], [math.pi])
+    q = robot.moving_transforms()[0].rotation
+    assert [abs(c) for c in q] == pytest.approx([0.0, 1.0, 0.0, 0.0], abs=1e-9)  # half turn about +y
 
 
 # -- bag writer ---------------------------------------------------------------------------

@@ -10,28 +10,21 @@
   oldest is dropped for a slow client (memory stays bounded).
 - Clients may publish (``clientPublish``, encoding ``cdr``) only to topics matching
   ``client_publish_allowlist``; refused or malformed data gets a status error, nothing crashes.
-- With ``robot_description_file`` the URDF is published on ``robot_description`` (latched
-  std_msgs/String, relayed like any topic) and ``foxglove.FrameTransforms`` (JSON) are sent on
-  ``transforms_channel``: the URDF joints (fixed, and moving ones from ``joint_states_topic``)
-  plus ``odom`` -> ``base_link`` from ``odom_topic``. That is what the 3D panel needs without tf2.
+- The 3D panel's robot model and frames are ordinary topics relayed like any other:
+  ``robot_description`` (latched, from the state publisher), ``/tf_static`` (latched: re-sent
+  to each late subscriber) and ``/tf`` (tf2_msgs/TFMessage).
 
-ROS and SDK glue only: the channel bookkeeping is :mod:`edgebot_viz.bridge_core`, the
-transforms :mod:`edgebot_viz.urdf_tf`.
+ROS and SDK glue only: the channel bookkeeping is :mod:`edgebot_viz.bridge_core`.
 """
 from __future__ import annotations
 
-import json
-import pathlib
 import time
 
 import foxglove
 from foxglove import Channel, Context, Schema
 from foxglove.websocket import Capability
-from nav_msgs.msg import Odometry
 from rclpy.node import Node
 from rclpy.serialization import deserialize_message
-from sensor_msgs.msg import JointState
-from std_msgs.msg import String
 
 from edgebot_common import qos as Q
 from edgebot_common.diagnostics import OK, WARN, Diagnostics
@@ -44,7 +37,6 @@ from . import msgdefs
 from .bridge_core import Registry, Topic, publish_refusal
 from .filters import RateLimiter, TopicFilter, check_patterns, check_rate_rules, parse_rate_rules, rate_for
 from .ros_util import is_latched, message_class, subscription_qos
-from .urdf_tf import FRAME_TRANSFORMS_SCHEMA, RobotTransforms, TransformFeed, UrdfError
 
 SPECS = [
     ParamSpec("address", "127.0.0.1", "interface to listen on (0.0.0.0: every interface)"),
@@ -65,13 +57,6 @@ SPECS = [
     ParamSpec("discovery_period_s", 1.0, "how often the topic list is polled", min=0.05, max=60.0),
     ParamSpec("time_rate_hz", 10.0, "rate of server time messages (the node's ROS clock, sim time "
               "under use_sim_time) for the app's clock; 0 = off", min=0.0, max=1000.0),
-    ParamSpec("robot_description_file", "", "URDF published on robot_description and used for "
-              "the link transforms (empty: none)"),
-    ParamSpec("transforms_channel", "/edgebot/transforms", "foxglove.FrameTransforms channel "
-              "(empty: no transforms)"),
-    ParamSpec("transforms_rate_hz", 20.0, "rate of the FrameTransforms messages", min=0.1, max=1000.0),
-    ParamSpec("odom_topic", "odom", "nav_msgs/Odometry giving odom -> base_link"),
-    ParamSpec("joint_states_topic", "wheel_states", "sensor_msgs/JointState for moving joints"),
 ]
 
 
@@ -98,19 +83,6 @@ class FoxgloveBridge(Node):
         self._rejects = RejectCounter(log=self.get_logger().warning)
         self.reg = Registry()
 
-        self._urdf = None
-        robot = None
-        if p["robot_description_file"]:
-            path = pathlib.Path(p["robot_description_file"]).expanduser()
-            try:
-                self._urdf = path.read_text()
-                robot = RobotTransforms(self._urdf)
-            except OSError as e:
-                raise ConfigError(f"parameter 'robot_description_file' = {str(path)!r}: {e.strerror}") from None
-            except UrdfError as e:
-                raise ConfigError(f"parameter 'robot_description_file' = {str(path)!r}: {e}") from None
-        self._feed = TransformFeed(robot)
-
         self.ctx = Context()
         caps = [Capability.ClientPublish] if p["client_publish_allowlist"] else []
         if p["time_rate_hz"] > 0:
@@ -123,20 +95,6 @@ class FoxgloveBridge(Node):
         except Exception as e:  # the SDK raises RuntimeError/OSError-like errors for a busy port
             raise ConfigError(f"cannot listen on {p['address']}:{p['port']}: {e}") from None
 
-        if self._urdf is not None:
-            self._desc_pub = self.create_publisher(String, "robot_description", Q.LATCHED)
-            self._desc_pub.publish(String(data=self._urdf))
-        if p["transforms_channel"]:
-            self._tf_channel = Channel(
-                p["transforms_channel"], context=self.ctx, message_encoding="json",
-                schema=Schema(name="foxglove.FrameTransforms", encoding="jsonschema",
-                              data=json.dumps(FRAME_TRANSFORMS_SCHEMA).encode()))
-            if p["odom_topic"]:
-                self.create_subscription(Odometry, p["odom_topic"], self._on_odom, Q.SENSOR_DATA)
-            if p["joint_states_topic"] and robot is not None:
-                self.create_subscription(JointState, p["joint_states_topic"], self._on_joints,
-                                         Q.SENSOR_DATA)
-            self.create_timer(1.0 / p["transforms_rate_hz"], self._send_transforms)
         if p["time_rate_hz"] > 0:
             self.create_timer(1.0 / p["time_rate_hz"], self._send_time)
 
@@ -186,7 +144,7 @@ class FoxgloveBridge(Node):
         with self.reg.lock:
             t = self.reg.client_subscribed(channel.id, client.id)
             if t is None:
-                return  # one of our own channels (transforms): nothing to subscribe in ROS
+                return  # a channel the bridge does not know (any more)
             if t.sub is None:
                 t.latched = is_latched(self, t.name)
                 t.sub = self.create_subscription(
@@ -249,21 +207,6 @@ class FoxgloveBridge(Node):
             return
         t.channel.log(data, log_time=self.get_clock().now().nanoseconds)
         t.relayed += 1
-
-    def _on_odom(self, msg: Odometry) -> None:
-        p, o = msg.pose.pose.position, msg.pose.pose.orientation
-        if not self._feed.on_odometry(msg.header.frame_id, msg.child_frame_id, (p.x, p.y, p.z),
-                                      (o.x, o.y, o.z, o.w)):
-            self._rejects.reject("bad_odometry", "odometry with empty frames or non-finite pose")
-
-    def _on_joints(self, msg: JointState) -> None:
-        self._feed.on_joint_states(list(msg.name), list(msg.position))
-
-    def _send_transforms(self) -> None:
-        now = self.get_clock().now().nanoseconds
-        msg = self._feed.message(now)
-        if msg is not None:
-            self._tf_channel.log(msg, log_time=now)
 
     def _send_time(self) -> None:
         self.server.broadcast_time(self.get_clock().now().nanoseconds)

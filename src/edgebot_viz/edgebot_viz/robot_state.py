@@ -13,15 +13,27 @@ from __future__ import annotations
 import io
 import math
 import pathlib
+from dataclasses import dataclass
 from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 import trimesh.transformations as tt
 import yourdfpy
 
-from .urdf_tf import Transform, UrdfError
-
 MOVING = ("revolute", "continuous", "prismatic")
+
+
+class UrdfError(ValueError):
+    """A robot description that cannot be used; the message says why."""
+
+
+@dataclass
+class Transform:
+    """parent -> child: translation (x, y, z) [m], rotation quaternion (x, y, z, w)."""
+    parent: str
+    child: str
+    translation: Tuple[float, float, float]
+    rotation: Tuple[float, float, float, float]
 
 
 def read_description(path: str) -> str:

@@ -25,8 +25,7 @@ from edgebot_common.params import ParamSpec
 from edgebot_common.ros_params import declare_params
 from edgebot_common.throttle import RejectCounter
 
-from .robot_state import RobotState, read_description
-from .urdf_tf import Transform, UrdfError
+from .robot_state import RobotState, Transform, UrdfError, read_description
 
 SPECS = [
     ParamSpec("robot_description", "", "the URDF (XML text), as robot_state_publisher takes it"),
