@@ -1,7 +1,17 @@
 """Named QoS profiles: the one place where depths and policies are chosen.
 
-Nodes import a profile by name instead of passing a bare ``10``.
+Nodes import a profile by name instead of passing a bare ``10``. Each distinct profile is
+defined once; names that carry a different intent for the same policies are aliases of it
+(the same object): ``COMMANDS`` and ``DIAGNOSTICS`` are ``RELIABLE`` (reliable, depth 10,
+volatile), ``CLOCK`` is ``LATEST_ONLY`` (best effort, depth 1), ``TF_STATIC`` is ``LATCHED``
+(reliable, transient local, depth 1). Never mutate a profile;
+``copy.copy`` it first.
+
+:func:`matching` picks the profile that matches a topic's current publishers (for bridges,
+recorders and echo tools that subscribe to whatever is there).
 """
+from typing import Optional, Sequence
+
 from rclpy.qos import (
     DurabilityPolicy,
     HistoryPolicy,
@@ -36,21 +46,16 @@ IMAGES = QoSProfile(
     durability=DurabilityPolicy.VOLATILE,
 )
 
-#: Commands (cmd_vel, wheel commands, pin outputs): reliable, depth 10.
-COMMANDS = QoSProfile(
-    history=HistoryPolicy.KEEP_LAST,
-    depth=10,
-    reliability=ReliabilityPolicy.RELIABLE,
-    durability=DurabilityPolicy.VOLATILE,
-)
-
-#: Reliable telemetry that should not be dropped (odometry, detections, state).
+#: Reliable telemetry that should not be dropped (odometry, detections, state): depth 10.
 RELIABLE = QoSProfile(
     history=HistoryPolicy.KEEP_LAST,
     depth=10,
     reliability=ReliabilityPolicy.RELIABLE,
     durability=DurabilityPolicy.VOLATILE,
 )
+
+#: Commands (cmd_vel, wheel commands, pin outputs): an alias of RELIABLE.
+COMMANDS = RELIABLE
 
 #: Latched status (e-stop state, robot description): the last value reaches late joiners.
 LATCHED = QoSProfile(
@@ -60,21 +65,11 @@ LATCHED = QoSProfile(
     durability=DurabilityPolicy.TRANSIENT_LOCAL,
 )
 
-#: /diagnostics, as diagnostic_updater publishes it.
-DIAGNOSTICS = QoSProfile(
-    history=HistoryPolicy.KEEP_LAST,
-    depth=10,
-    reliability=ReliabilityPolicy.RELIABLE,
-    durability=DurabilityPolicy.VOLATILE,
-)
+#: /diagnostics, as diagnostic_updater publishes it: an alias of RELIABLE.
+DIAGNOSTICS = RELIABLE
 
-#: /clock from the simulator.
-CLOCK = QoSProfile(
-    history=HistoryPolicy.KEEP_LAST,
-    depth=1,
-    reliability=ReliabilityPolicy.BEST_EFFORT,
-    durability=DurabilityPolicy.VOLATILE,
-)
+#: /clock from the simulator: an alias of LATEST_ONLY.
+CLOCK = LATEST_ONLY
 
 #: Recorders that must not lose samples while they write to disk: reliable, a deep queue.
 #: (Best-effort publishers are still matched with SENSOR_DATA.)
@@ -94,13 +89,8 @@ TF = QoSProfile(
 )
 
 #: /tf_static, as tf2_ros's StaticTransformBroadcaster: latched, depth 1 (one message holding
-#: every static transform; a late listener gets it).
-TF_STATIC = QoSProfile(
-    history=HistoryPolicy.KEEP_LAST,
-    depth=1,
-    reliability=ReliabilityPolicy.RELIABLE,
-    durability=DurabilityPolicy.TRANSIENT_LOCAL,
-)
+#: every static transform; a late listener gets it): an alias of LATCHED.
+TF_STATIC = LATCHED
 
 PROFILES = {
     "sensor_data": SENSOR_DATA,
@@ -122,3 +112,30 @@ def by_name(name: str) -> QoSProfile:
         return PROFILES[name]
     except KeyError:
         raise ValueError(f"unknown QoS profile {name!r}; allowed: {sorted(PROFILES)}") from None
+
+
+def matching(publishers: Sequence[QoSProfile], reliable: Optional[QoSProfile] = None,
+             no_publisher: Optional[QoSProfile] = None) -> QoSProfile:
+    """The named profile a subscription needs to receive from every one of ``publishers``
+    (their offered profiles, e.g. ``[i.qos_profile for i in
+    node.get_publishers_info_by_topic(topic)]``):
+
+    - any best-effort publisher (or none known: ``no_publisher``, default SENSOR_DATA):
+      SENSOR_DATA (best effort matches every publisher);
+    - all reliable and all transient-local: LATCHED (late joiners get the last sample);
+    - all reliable: ``reliable`` (default RELIABLE; a recorder passes the deeper RECORDING).
+    """
+    if not publishers:
+        return no_publisher if no_publisher is not None else SENSOR_DATA
+    if any(p.reliability != ReliabilityPolicy.RELIABLE for p in publishers):
+        return SENSOR_DATA
+    if all(p.durability == DurabilityPolicy.TRANSIENT_LOCAL for p in publishers):
+        return LATCHED
+    return reliable if reliable is not None else RELIABLE
+
+
+def matching_for_topic(node, topic: str, reliable: Optional[QoSProfile] = None,
+                       no_publisher: Optional[QoSProfile] = None) -> QoSProfile:
+    """:func:`matching` for the publishers ``node`` currently sees on ``topic``."""
+    infos = node.get_publishers_info_by_topic(topic)
+    return matching([i.qos_profile for i in infos], reliable, no_publisher)
