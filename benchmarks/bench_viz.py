@@ -183,8 +183,7 @@ def bench_bridge_and_recorder(seconds: float, jpeg: bytes) -> dict:
         # -- bridge with one client ---------------------------------------------------------
         port = et.free_port()
         bridge = procs.node("edgebot_viz", "foxglove_bridge",
-                            params={"port": port, "transforms_channel": "''",
-                                    "send_buffer_messages": 64})
+                            params={"port": port, "send_buffer_messages": 64})
         bridge.wait_output("Foxglove bridge listening", 30)
         with FoxgloveClient(f"ws://127.0.0.1:{port}") as c:
             s_img = c.subscribe(c.wait_channel("/camera/image_raw/compressed", 20)["id"])
