@@ -112,6 +112,7 @@ def test_tcp_reads_writes_exceptions_and_recovery(procs, ros, tcp_plc):
     assert [990] not in written and all(v in ([225], [120]) for v in written)
     out = bridge.wait_output("rejected [command]")
     assert "plc/setpoint/cmd: 99.0 is above max 30.0" in out
+    wait_for(lambda: diag.count("commands_rejected") == 2, 30, what="rejections counted")
 
     pcmd = ros.publisher(Bool, "plc/pump/cmd", Q.COMMANDS)
     ros.wait_subscribers(pcmd)

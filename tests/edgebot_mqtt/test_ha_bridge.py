@@ -6,8 +6,11 @@ import json
 import cv2
 import numpy as np
 from geometry_msgs.msg import Twist
+from nav_msgs.msg import Odometry
 from sensor_msgs.msg import BatteryState, CompressedImage
-from std_msgs.msg import Bool
+from std_msgs.msg import Bool, String
+
+from edgebot_interfaces.msg import Detection2D, Detection2DArray
 
 from edgebot_common import qos as Q
 from edgebot_testing import wait_for
@@ -56,11 +59,24 @@ def test_ha_switch_and_button_stop_the_robot(procs, ros, tmp_path, mosquitto):
         img[:, :80] = (0, 0, 255)
         jpeg = CompressedImage(format="jpeg", data=cv2.imencode(".jpg", img)[1].tobytes())
 
+        odom_pub = ros.publisher(Odometry, "odom")
+        follower = ros.publisher(String, "follower/state")
+        dets = ros.publisher(Detection2DArray, "detections")
+        odom = Odometry()
+        odom.twist.twist.linear.x, odom.twist.twist.linear.y = 0.3, 0.4
+
         def feed():
             bat.publish(BatteryState(voltage=7.6, percentage=0.42))
             cam.publish(jpeg)
-            return ha.payloads(f"{BASE}/battery") and ha.payloads(f"{BASE}/camera")
-        wait_for(feed, 60, interval=0.1, what="battery and camera states")
+            odom_pub.publish(odom)
+            follower.publish(String(data="track"))
+            dets.publish(Detection2DArray(detections=[Detection2D(), Detection2D()]))
+            return (ha.payloads(f"{BASE}/battery") and ha.payloads(f"{BASE}/camera") and
+                    ha.payloads(f"{BASE}/speed") and ha.payloads(f"{BASE}/follower_state") and
+                    any(float(p) > 0 for p in ha.payloads(f"{BASE}/detections_rate")))
+        wait_for(feed, 60, interval=0.1, what="every sensor state")
+        assert ha.payloads(f"{BASE}/speed")[-1] == b"0.500"
+        assert ha.payloads(f"{BASE}/follower_state")[-1] == b"track"
         assert json.loads(ha.payloads(f"{BASE}/battery")[-1]) == {"voltage": 7.6,
                                                                   "percentage": 42.0}
         shot = ha.payloads(f"{BASE}/camera")[-1]

@@ -6,6 +6,7 @@ commands in through the supervisor's write queue, diagnostics. See the package R
 """
 from __future__ import annotations
 
+import collections
 import queue
 import threading
 from typing import Dict, List, Tuple
@@ -60,6 +61,7 @@ class ModbusBridge(Node):
         quiet_pymodbus()
         log = self.get_logger()
         self.rejects = RejectCounter(log=log.warning, period_s=5.0)
+        self._cmd_rejected: collections.Counter = collections.Counter()   # per device
         self._stop = threading.Event()
         # values go from the bus threads to one publisher thread: publishing (rclpy, ~30 us a
         # message) then overlaps the bus threads' waits for the next answer
@@ -145,6 +147,7 @@ class ModbusBridge(Node):
         try:
             bus.sup.request_write(d, pt, messages.command_value(pt, msg))
         except WriteRejected as e:
+            self._cmd_rejected[d.name] += 1
             self.rejects.reject("command", f"{d.name}/{pt.name}/cmd: {e}")
             return
         bus.wake.set()
@@ -158,6 +161,7 @@ class ModbusBridge(Node):
     # ------------------------------------------------------------------ diagnostics
     def _diag(self, sup: BusSupervisor, d: Device):
         c = sup.counters(d.name)
+        c["commands_rejected"] = self._cmd_rejected[d.name]
         where = getattr(sup.link, "name", "")
         if not sup.connected:
             return ERROR, f"not connected to {where}: {sup.last_error}", c
