@@ -162,3 +162,37 @@ def test_write_to_an_offline_device_fails_at_once(h):
     h.sup.step()
     assert not h.writes[-1].ok and h.writes[-1].error in ("device offline", "not connected")
     assert h.sim.writes == []
+
+
+def test_multi_register_writes_keep_the_word_order_and_write_function():
+    from edgebot_modbus import codec
+    doc = plc_map(free_port(), extra_points=[
+        {"name": "limit", "function": "holding_register", "address": 10, "type": "float32",
+         "word_order": "little", "writable": True},
+        {"name": "count", "function": "holding_register", "address": 20, "type": "int32",
+         "byte_order": "little", "writable": True, "min": -100000, "max": 100000}])
+    h = Harness(doc)
+    try:
+        h.sup.step()
+        h.sup.request_write(h.dev, h.point("limit"), 12.5)
+        h.sup.request_write(h.dev, h.point("count"), -70000)
+        h.sup.step()
+        assert all(w.ok for w in h.writes)
+        assert h.sim.get_raw(1, 3, 10, 2) == codec.encode(12.5, "float32", "little", "big")
+        assert h.sim.get_raw(1, 3, 10, 2)[1] == 0x4148          # high word last (CDAB)
+        assert h.sim.get_raw(1, 3, 20, 2) == codec.encode(-70000, "int32", "big", "little")
+        # two registers: one "write multiple registers" (fc 16) each, not two single writes
+        assert [(w[1], w[2]) for w in h.sim.writes] == [(16, 10), (16, 20)]
+        assert h.values["limit"] == 12.5 and h.values["count"] == -70000
+    finally:
+        h.close()
+    # write_function: multiple -> fc 16 / 15 even for one register / coil
+    h = Harness(plc_map(free_port(), write_function="multiple"))
+    try:
+        h.sup.step()
+        h.sup.request_write(h.dev, h.point("setpoint"), 10.0)
+        h.sup.request_write(h.dev, h.point("pump"), True)
+        h.sup.step()
+        assert [w[1] for w in h.sim.writes] == [16, 15]
+    finally:
+        h.close()

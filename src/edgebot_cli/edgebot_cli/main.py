@@ -18,6 +18,8 @@ COMMANDS = {
     "emulated-arduino": ("edgebot_avr.cli", "main",
                          "real Arduino firmware (e.g. StandardFirmata) on an emulated AVR, on a pty"),
     "virtual-imu": ("edgebot_imu.virtual_imu", "main", "a virtual I2C IMU (MPU-6050 / BNO055)"),
+    "modbus-sim": ("edgebot_modbus.sim", "cli",
+                   "a simulated Modbus device (pymodbus's server) serving a register map"),
     "demo": ("edgebot_cli.demo", "main", "the whole robot in simulation, headless"),
 }
 
