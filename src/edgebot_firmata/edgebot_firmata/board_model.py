@@ -45,6 +45,7 @@ class FirmataBoard:
         self.parser = P.host_parser()
         n = self.model.total_pins
         self._din: Dict[int, bool] = {}
+        self._din_pending: List[tuple] = []
         self._ain = [0] * len(self.model.analog)
         self._sonar_m: Dict[int, float] = {}
         self._mode = [P.IGNORE] * n
@@ -59,6 +60,8 @@ class FirmataBoard:
     def feed(self, data: bytes, now: float) -> bytes:
         """Bytes from the host; returns what the board sends in reply."""
         self.stats["bytes_in"] += len(data)
+        if self._din_pending:            # loop(): checkDigitalInputs() before processInput()
+            self._check_digital()
         for frame in self.parser.feed(data):
             self._handle(frame, now)
         return self._take()
@@ -101,8 +104,11 @@ class FirmataBoard:
             raise ValueError(f"{self.model.name} has pins 0..{self.model.total_pins - 1}")
 
     def set_digital_input(self, pin: int, value: bool) -> None:
+        """A level change at the pin. Changes are queued and each is looked at by its own
+        pass of loop() (the chip's loop runs far faster than a caller can toggle pins), so
+        an encoder's every edge is a port report of its own, as on the chip."""
         self.check_pin(pin)
-        self._din[pin] = bool(value)
+        self._din_pending.append((pin, bool(value)))
 
     def set_analog_input(self, analog_pin: int, raw: int) -> None:
         if not 0 <= analog_pin < len(self._ain):
@@ -362,9 +368,13 @@ class FirmataBoard:
             self._out += bytes([P.DIGITAL_MESSAGE | port, bits & 0x7F, (bits >> 7) & 0x7F])
 
     def _check_digital(self) -> None:
-        for port, on in enumerate(self._report_ports):
-            if on:
-                self._send_port(port)
+        pending, self._din_pending = self._din_pending, []
+        for change in pending or [None]:
+            if change is not None:
+                self._din[change[0]] = change[1]
+            for port, on in enumerate(self._report_ports):
+                if on:
+                    self._send_port(port)
 
     def _sample(self, now: float) -> None:
         """One pass of loop()'s sampling branch: sonar ping, analog reports, keep-alive."""

@@ -28,6 +28,7 @@ from pymata4.private_constants import PrivateConstants as PC
 from pymata4.pymata4 import Pymata4
 
 from . import protocol as P
+from .encoders import WheelEncoder
 from .pinmap import Motor, PinMap, PinMapError, PwmOutput, Servo, DigitalOutput
 from .supervisor import LinkLost
 
@@ -189,7 +190,8 @@ class BoardLink:
     def __init__(self, pm: PinMap, port: str, baud: int, arduino_wait: float = 0.1,
                  keep_alive_s: int = 1, instance_id: int = 1,
                  on_digital: Optional[Callable[[str, bool], None]] = None,
-                 on_analog: Optional[Callable[[str, int], None]] = None):
+                 on_analog: Optional[Callable[[str, int], None]] = None,
+                 encoders: Optional[Dict[str, WheelEncoder]] = None):
         self.pm = pm
         self.port = port
         self.baud = baud
@@ -198,6 +200,8 @@ class BoardLink:
         self.instance_id = instance_id
         self.on_digital = on_digital
         self.on_analog = on_analog
+        #: encoder name -> WheelEncoder, fed from the port reports of its two pins
+        self.encoders = encoders if encoders is not None else {}
         self.client: Optional[FirmataClient] = None
         self.firmware_id = ""
         self.protocol_version = ""
@@ -207,6 +211,8 @@ class BoardLink:
         self._ports_out: Dict[int, int] = {}     # port -> bits last written to its outputs
         self._analog_names: Dict[int, List[str]] = {}
         self._port_inputs: Dict[int, List[Tuple[int, str, bool]]] = {}
+        self._port_levels: Dict[int, int] = {}
+        self._port_encoders: Dict[int, list] = {}
         self.writes = 0
         self._totals = {"rx_bytes": 0, "rx_frames": 0, "serial_errors": 0}
 
@@ -292,6 +298,21 @@ class BoardLink:
         for d in pm.digital_inputs:
             ports.setdefault(d.pin // 8, []).append((d.pin % 8, d.name, d.inverted))
         self._analog_names, self._port_inputs = analog, ports
+        self._port_levels = {}
+        enc_ports: Dict[int, list] = {}
+        for e in pm.encoders:
+            wheel = self.encoders.get(e.name)
+            if wheel is None:
+                continue
+            wheel.decoder.reset()            # the first report sets the state: no count
+            for pin in (e.pin_a, e.pin_b):
+                if e.pullup:
+                    c.set_pin_mode_digital_input_pullup(pin)
+                else:
+                    c.set_pin_mode_digital_input(pin)
+            for port in {e.pin_a // 8, e.pin_b // 8}:
+                enc_ports.setdefault(port, []).append((e, wheel))
+        self._port_encoders = enc_ports
         for d in pm.digital_inputs:
             if d.pullup:
                 c.set_pin_mode_digital_input_pullup(d.pin)
@@ -311,7 +332,7 @@ class BoardLink:
             else:                # re-applying: the keep-alive thread already runs
                 c._send_sysex(PC.KEEP_ALIVE, c.keep_alive_interval)
         c.set_sampling_interval(pm.sampling_interval_ms)
-        for port in ports:      # every input's port once more: its state now, whatever it is
+        for port in set(ports) | set(enc_ports):  # every input's port once more: its state now
             c._send_command([PC.REPORT_DIGITAL + port, PC.REPORTING_ENABLE])
         self._probe = self._probe_target()
 
@@ -371,6 +392,13 @@ class BoardLink:
                 for name in self._analog_names.get(index, ()):
                     self.on_analog(name, value)
             return
+        levels = self._port_levels
+        levels[index] = value
+        for e, wheel in self._port_encoders.get(index, ()):
+            pa, pb = e.pin_a // 8, e.pin_b // 8
+            if pa in levels and pb in levels:
+                wheel.decoder.update(levels[pa] >> (e.pin_a % 8) & 1,
+                                     levels[pb] >> (e.pin_b % 8) & 1, t)
         if self.on_digital is not None:
             for bit, name, inverted in self._port_inputs.get(index, ()):
                 self.on_digital(name, bool(value >> bit & 1) != inverted)

@@ -23,9 +23,11 @@ from edgebot_common.node_main import ConfigError, run_node
 from edgebot_common.ros_params import declare_params
 from edgebot_common.throttle import RejectCounter
 
+from . import messages as M
 from . import pinmap as PM
 from .client import BoardLink, LinkLost
 from .commands import CommandTimeouts, wheel_duties
+from .encoders import WheelEncoder, encoder_stats
 from .firmware import BAUD
 from .node_config import LOG_LEVELS, SPECS, default_pin_map
 from .supervisor import LinkSupervisor
@@ -62,6 +64,10 @@ class FirmataNode(Node):
             for a in pm.analog_inputs}
         self._sonar_pub = {s.name: self.create_publisher(Range, f"{s.name}/range", Q.SENSOR_DATA)
                            for s in pm.sonars + pm.ir_ranges}
+        self.encoders = {e.name: WheelEncoder(e.counts_per_rev, e.reversed) for e in pm.encoders}
+        self._wheels_pub = (self.create_publisher(JointState, "wheel_states", Q.SENSOR_DATA)
+                            if pm.encoders else None)
+        self._illegal_seen = 0
         self._digital: Dict[str, bool] = {}
         self._analog: Dict[str, int] = {}
         self._in_lock = threading.Lock()
@@ -96,6 +102,9 @@ class FirmataNode(Node):
         self.diag = Diagnostics(self, hardware_id=f"arduino@{p['port'] or 'auto'}")
         self.diag.add("connection", self._diag_connection)
         self.diag.add("link", self._diag_link)
+        if pm.encoders:
+            self.create_timer(1.0 / p["wheel_states_rate_hz"], self._publish_wheels)
+            self.diag.add("encoders", self._diag_encoders)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._link_loop, name="firmata-link", daemon=True)
         self._thread.start()
@@ -109,7 +118,8 @@ class FirmataNode(Node):
         p = self.p
         return BoardLink(self.pm, port, self.baud, arduino_wait=p["arduino_wait"],
                          keep_alive_s=p["keep_alive"], instance_id=p["instance_id"],
-                         on_digital=self._on_digital_in, on_analog=self._on_analog_in)
+                         on_digital=self._on_digital_in, on_analog=self._on_analog_in,
+                         encoders=self.encoders)
 
     def _log(self, level: str, text: str) -> None:
         getattr(self.get_logger(), level if level in LOG_LEVELS else "info")(text)
@@ -120,19 +130,18 @@ class FirmataNode(Node):
 
     def _link_loop(self) -> None:
         while not self._stop.wait(self.sup.step()):
-            pass
+            continue
 
     # ------------------------------------------------------------------ commands
     def _write(self, fn, *args) -> bool:
-        if self.link is None:
-            self.rejects.reject("not_connected", "command dropped: board not connected")
-            return False
         try:
-            fn(*args)
-            return True
+            if self.link is not None:
+                fn(*args)
+                return True
         except LinkLost:
-            self.rejects.reject("not_connected", "command dropped: board not connected")
-            return False
+            pass
+        self.rejects.reject("not_connected", "command dropped: board not connected")
+        return False
 
     def _finite(self, what: str, v: float) -> bool:
         if math.isfinite(v):
@@ -216,19 +225,8 @@ class FirmataNode(Node):
             analog = dict(self._analog)
         stamp = self.get_clock().now().to_msg()
         for a in self.pm.analog_inputs:
-            if a.name not in analog:
-                continue
-            raw = analog[a.name]
-            if a.type == "battery":
-                volts = a.voltage(raw)
-                nan = float("nan")
-                msg = BatteryState(voltage=float(volts), percentage=float(a.percentage(volts)),
-                                   temperature=nan, current=nan, charge=nan, capacity=nan,
-                                   design_capacity=nan, present=True, location=a.name)
-                msg.header.stamp = stamp
-                self._analog_pub[a.name].publish(msg)
-            else:
-                self._analog_pub[a.name].publish(Float32(data=float(a.value(raw))))
+            if a.name in analog:
+                self._analog_pub[a.name].publish(M.analog_msg(a, analog[a.name], stamp))
 
     def _publish_sonar(self) -> None:
         link = self.link
@@ -237,30 +235,29 @@ class FirmataNode(Node):
         stamp = self.get_clock().now().to_msg()
         for s in self.pm.sonars:
             cm = link.sonar_cm(s.trigger)
-            if cm is None:
-                continue
-            r = cm / 100.0
-            # REP 117: +inf = nothing detected (no echo, or beyond max_range)
-            msg = Range(radiation_type=Range.ULTRASOUND, field_of_view=float(s.field_of_view),
-                        min_range=float(s.min_range), max_range=float(s.max_range),
-                        range=float("inf") if cm == 0 or r > s.max_range else float(r))
-            msg.header.stamp = stamp
-            msg.header.frame_id = s.frame_id
-            self._sonar_pub[s.name].publish(msg)
+            if cm is not None:
+                self._sonar_pub[s.name].publish(M.sonar_msg(s, cm, stamp))
 
     def _publish_ir(self, r: PM.IrRange) -> None:
         with self._in_lock:
             raw = self._analog.get(r.name)
-        if raw is None or not self.sup.connected:
-            return
-        msg = Range(radiation_type=Range.INFRARED, field_of_view=float(r.field_of_view),
-                    min_range=float(r.min_range), max_range=float(r.max_range),
-                    range=float(r.distance(raw)))
-        msg.header.stamp = self.get_clock().now().to_msg()
-        msg.header.frame_id = r.frame_id
-        self._sonar_pub[r.name].publish(msg)
+        if raw is not None and self.sup.connected:
+            self._sonar_pub[r.name].publish(M.ir_msg(r, raw, self.get_clock().now().to_msg()))
+
+    def _publish_wheels(self) -> None:
+        if self.sup.connected:
+            self._wheels_pub.publish(M.wheel_states_msg(
+                self.pm.encoders, self.encoders, time.monotonic(),
+                self.get_clock().now().to_msg()))
 
     # ------------------------------------------------------------------ diagnostics
+    def _diag_encoders(self):
+        values, illegal = encoder_stats(self.encoders)
+        new, self._illegal_seen = illegal - self._illegal_seen, illegal
+        if new:
+            return WARN, f"{new} illegal transitions (missed edges) since the last report", values
+        return OK, "ok", values
+
     def _diag_connection(self):
         link, sup = self.link, self.sup
         values = {"port": sup.port or "auto", "baud": self.baud,

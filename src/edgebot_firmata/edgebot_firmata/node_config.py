@@ -23,6 +23,8 @@ SPECS = [
               "duty -1..1 (duty)", choices=["velocity", "duty"]),
     ParamSpec("publish_rate", 10.0, "rate of periodic digital/analog input messages [Hz]",
               min=0.1, max=200.0),
+    ParamSpec("wheel_states_rate_hz", 50.0, "rate of wheel_states from the pin map's encoders "
+              "[Hz]", min=1.0, max=500.0),
     ParamSpec("sonar_rate", 15.0, "rate of sonar/range messages [Hz]", min=0.1, max=50.0),
     ParamSpec("reconnect.initial", 0.5, "first reconnect delay [s]", min=0.05, max=10.0),
     ParamSpec("reconnect.max", 3.0, "longest reconnect delay [s]", min=0.05, max=60.0),

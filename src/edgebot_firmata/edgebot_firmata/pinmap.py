@@ -220,6 +220,20 @@ class IrRange:
 
 
 @dataclass
+class Encoder:
+    """A quadrature wheel encoder on two digital pins, decoded on the host from the port
+    reports (any Firmata). ``counts_per_rev``: quadrature counts (4 per encoder cycle) per
+    revolution of the wheel joint, gearbox included."""
+    name: str
+    joint: str
+    pin_a: int
+    pin_b: int
+    counts_per_rev: float = 1440.0
+    reversed: bool = False
+    pullup: bool = False
+
+
+@dataclass
 class DigitalOutput:
     name: str
     pin: int
@@ -268,6 +282,7 @@ class PinMap:
     analog_inputs: List[AnalogInput] = field(default_factory=list)
     sonars: List[Sonar] = field(default_factory=list)
     ir_ranges: List[IrRange] = field(default_factory=list)
+    encoders: List[Encoder] = field(default_factory=list)
     digital_outputs: List[DigitalOutput] = field(default_factory=list)
     pwm_outputs: List[PwmOutput] = field(default_factory=list)
     servos: List[Servo] = field(default_factory=list)
@@ -290,6 +305,9 @@ class PinMap:
         for s in self.sonars:
             out.append((s.trigger, f"sonar '{s.name}' trigger"))
             out.append((s.echo, f"sonar '{s.name}' echo"))
+        for e in self.encoders:
+            out.append((e.pin_a, f"encoder '{e.name}' A"))
+            out.append((e.pin_b, f"encoder '{e.name}' B"))
         for o in self.digital_outputs:
             out.append((o.pin, f"digital output '{o.name}'"))
         for o in self.pwm_outputs:
@@ -346,6 +364,17 @@ class PinMap:
                                   "external pull-up resistor and set pullup: false")
             need(d.pin, P.PULLUP if d.pullup else P.INPUT, role,
                  "input with pull-up" if d.pullup else "digital input")
+        for e in self.encoders:
+            for pin, ch in ((e.pin_a, "A"), (e.pin_b, "B")):
+                role = f"encoder '{e.name}' {ch}"
+                if e.pullup and 0 <= pin < n and P.INPUT in capabilities[pin] \
+                        and P.PULLUP not in capabilities[pin]:
+                    raise PinMapError(f"pin {pin} ({role}): the internal pull-up needs "
+                                      f"Firmata 2.5 or later, the {source} does not offer "
+                                      "it; wire external pull-up resistors and set "
+                                      "pullup: false")
+                need(pin, P.PULLUP if e.pullup else P.INPUT, role,
+                     "input with pull-up" if e.pullup else "digital input")
         for s in self.sonars:
             if fw != "FirmataExpress":
                 raise PinMapError(f"pin {s.trigger} (sonar '{s.name}'): HC-SR04 sonar needs "
@@ -399,7 +428,7 @@ class PinMap:
 # --- loading ------------------------------------------------------------------------------
 _SECTIONS = {
     "motors": Motor, "digital_inputs": DigitalInput, "analog_inputs": AnalogInput,
-    "sonars": Sonar, "ir_ranges": IrRange, "digital_outputs": DigitalOutput, "pwm_outputs": PwmOutput,
+    "sonars": Sonar, "ir_ranges": IrRange, "encoders": Encoder, "digital_outputs": DigitalOutput, "pwm_outputs": PwmOutput,
     "servos": Servo,
 }
 _TOP = {"board", "firmware", "sampling_interval_ms", *_SECTIONS}
@@ -516,6 +545,16 @@ def from_dict(doc: dict) -> PinMap:
             raise PinMapError(f"sonars[{i}]: need 0 <= min_range < max_range")
     for i, r in enumerate(pm.ir_ranges):
         _check_ir(i, r)
+    joints = set()
+    for i, e in enumerate(pm.encoders):
+        where = f"encoders[{i}] '{e.name}'"
+        if not e.counts_per_rev > 0:
+            raise PinMapError(f"{where}.counts_per_rev = {e.counts_per_rev}: must be > 0")
+        if not _NAME.match(e.joint):
+            raise PinMapError(f"{where}.joint = {e.joint!r}: must be a joint name")
+        if e.joint in joints:
+            raise PinMapError(f"{where}: joint '{e.joint}' has two encoders")
+        joints.add(e.joint)
     return pm
 
 
