@@ -117,3 +117,35 @@ def test_ha_switch_and_button_stop_the_robot(procs, ros, tmp_path, mosquitto):
         assert bridge.running() and monitor.running()
     finally:
         ha.close()
+
+
+def test_remove_clears_the_retained_device(procs, tmp_path, mosquitto):
+    """enabled: true publishes the device (retained); a later start with enabled: false,
+    remove: true clears it, so a new Home Assistant never sees the robot again."""
+    broker = mosquitto()
+    bridge = start_bridge(procs, tmp_path, broker.port, extra={"home_assistant": {
+        "enabled": True}})
+    first = Collector(broker.port, DEVICE)
+    try:
+        wait_for(lambda: first.payloads(DEVICE), 60, what="discovery payload")
+    finally:
+        first.close()
+    bridge.stop()
+    bridge = start_bridge(procs, tmp_path, broker.port, name="mqtt_bridge2", extra={
+        "home_assistant": {"enabled": False, "remove": True}})
+    watch = Collector(broker.port, DEVICE)
+    try:
+        wait_for(lambda: watch.payloads(DEVICE)[-1:] == [b""], 60, what="empty payload")
+    finally:
+        watch.close()
+    late = Collector(broker.port, ["homeassistant/#"])
+    try:
+        # nothing retained is left under the prefix for this robot (probe: our own message)
+        pub = publisher(broker.port)
+        pub.publish("homeassistant/probe", b"x", qos=1)
+        wait_for(lambda: late.payloads("homeassistant/probe"), 30, what="probe")
+        assert late.payloads(DEVICE) == []
+        pub.disconnect()
+    finally:
+        late.close()
+    assert bridge.running()

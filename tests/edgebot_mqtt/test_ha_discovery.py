@@ -66,7 +66,10 @@ def test_disabled_entities_are_removed_both_ways():
     assert d.publishes[1:] == [
         ("homeassistant/button/edgebot_rover1/stop/config", b"", True),
         ("homeassistant/camera/edgebot_rover1/camera/config", b"", True)]
-    assert H.removal(h, "rover1") == [("homeassistant/device/edgebot_rover1/config", b"", True)]
+    gone = H.removal(h, "rover1")
+    assert gone[0] == ("homeassistant/device/edgebot_rover1/config", b"", True)
+    assert ("homeassistant/switch/edgebot_rover1/estop/config", b"", True) in gone
+    assert len(gone) == 1 + len(H.PLATFORMS) and all(p == b"" and r for _, p, r in gone)
 
 
 @pytest.mark.parametrize("mutate,why", [

@@ -112,9 +112,10 @@ class MqttBridge(Node):
         """The seam for optional features: register on ``self.link`` (subscriptions with their
         handlers, on-connect hooks) before it starts."""
         self.ha = None
-        if self.cfg.home_assistant.enabled:   # Home Assistant discovery (ha_extension.py)
-            from .ha_extension import HomeAssistant
-            self.ha = HomeAssistant(self)
+        h = self.cfg.home_assistant
+        if h.enabled or h.remove:   # Home Assistant discovery (ha_extension.py)
+            from .ha_extension import attach
+            self.ha = attach(self)
 
     # -- robot -> cloud ------------------------------------------------------------------------
     def _on_ros(self, rt: Route, msg) -> None:

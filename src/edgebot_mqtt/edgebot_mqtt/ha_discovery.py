@@ -109,6 +109,9 @@ class HomeAssistantConfig(BaseModel):
     """``home_assistant:`` section of the bridge mapping."""
     model_config = ConfigDict(extra="forbid")
     enabled: StrictBool = False
+    #: with enabled false: remove the device from Home Assistant (empty retained payloads on
+    #: its discovery topics) on every connect, instead of leaving it "unavailable" for good
+    remove: StrictBool = False
     discovery_prefix: StrictStr = "homeassistant"
     #: MQTT base of the states and commands of the entities ({robot_id} expanded)
     base_topic: StrictStr = "edgebot/{robot_id}/ha"
@@ -220,9 +223,12 @@ def build(cfg: HomeAssistantConfig, robot_id: str, base_topic: str, availability
 
 
 def removal(cfg: HomeAssistantConfig, robot_id: str) -> List[Tuple[str, bytes, bool]]:
-    """Remove the whole device (discovery switched off after it was on): empty retained."""
+    """Remove the whole device (discovery switched off after it was on): empty retained
+    payloads on its device topic and on every per-entity topic."""
     oid = node_id(robot_id)
-    return [(f"{cfg.discovery_prefix}/device/{oid}/config", b"", True)]
+    return [(f"{cfg.discovery_prefix}/device/{oid}/config", b"", True)] + [
+        (f"{cfg.discovery_prefix}/{platform}/{oid}/{entity}/config", b"", True)
+        for entity, platform in PLATFORMS.items()]
 
 
 # --- checking payloads against the schema above --------------------------------------------

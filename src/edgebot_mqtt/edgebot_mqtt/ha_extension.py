@@ -37,6 +37,29 @@ def _version() -> str:
         return "0.1.0"
 
 
+class HomeAssistantRemoval:
+    """``enabled: false, remove: true``: clear the device's retained discovery on connect."""
+
+    def __init__(self, node):
+        self.link = node.link
+        self.publishes = H.removal(node.cfg.home_assistant, node.cfg.robot_id)
+        self.link.add_on_connect(self._on_connect)
+
+    def _on_connect(self) -> None:
+        for topic, payload, retain in self.publishes:
+            self.link.publish_now(topic, payload, qos=1, retain=retain)
+
+
+def attach(node):
+    """What the bridge's extension seam calls: the HA extension the config asks for, or None."""
+    h = node.cfg.home_assistant
+    if h.enabled:
+        return HomeAssistant(node)
+    if h.remove:
+        return HomeAssistantRemoval(node)
+    return None
+
+
 class HomeAssistant:
     def __init__(self, node):
         self.node = node
