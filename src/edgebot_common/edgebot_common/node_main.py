@@ -17,11 +17,14 @@ Why not rclpy's own signal handlers: they shut the context down from a signal th
 ``shutdown()`` could no longer publish) and chain to Python's default SIGINT handler, which
 raises ``KeyboardInterrupt`` wherever the main thread happens to be -- on the second SIGINT that
 is inside the node's cleanup (``process has died [exit code -2]``). Here the handler only records
-the request; the executor is spun in short slices so the main thread sees it within
-:data:`POLL_S`.
+the request. Python runs it in the main thread once that thread executes bytecode again, which
+it does not while the executor waits; so the signal also goes down ``signal.set_wakeup_fd`` to a
+small thread that triggers a guard condition of the node: the stop is immediate, and an idle node
+does not poll (the executor still wakes every :data:`POLL_S` as a fallback).
 """
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -34,7 +37,7 @@ from rclpy.signals import SignalHandlerOptions
 
 from .params import ParameterError
 
-POLL_S = 0.1          # longest time between a signal and the executor noticing it
+POLL_S = 1.0          # fallback: longest time between a signal and the executor noticing it
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
@@ -95,6 +98,37 @@ def _install(handler) -> None:
             pass
 
 
+class _Waker:
+    """Wakes the executor the moment a signal arrives (see the module docstring)."""
+
+    def __init__(self) -> None:
+        # a guard condition of the node: its (empty) callback is work for the executor, so
+        # spin_once returns (Executor.wake() alone only restarts the executor's wait)
+        self.guard = None
+        try:
+            r, w = os.pipe()
+            os.set_blocking(w, False)
+            signal.set_wakeup_fd(w, warn_on_full_buffer=False)
+        except (OSError, ValueError):   # not the main thread: the POLL_S fallback remains
+            return
+        threading.Thread(target=self._run, args=(r,), name="run_node-signal-waker",
+                         daemon=True).start()
+
+    def _run(self, fd: int) -> None:
+        while True:
+            try:
+                if not os.read(fd, 64):
+                    return
+            except OSError:
+                return
+            gc = self.guard
+            if gc is not None:
+                try:
+                    gc.trigger()
+                except Exception:
+                    pass
+
+
 def _node_name(factory, node=None) -> str:
     if node is not None:
         try:
@@ -109,6 +143,7 @@ def run_node(factory: Callable[[], "rclpy.node.Node"], args: Optional[list] = No
     global _current
     stop = _current = StopRequest()
     _install(stop.handle)
+    waker = _Waker()
     node = None
     executor = None
     code = 0
@@ -125,6 +160,7 @@ def run_node(factory: Callable[[], "rclpy.node.Node"], args: Optional[list] = No
                 stop.phase = "running"
         executor = MultiThreadedExecutor(num_threads=threads) if threads > 1 else SingleThreadedExecutor()
         executor.add_node(node)
+        waker.guard = node.create_guard_condition(lambda: None)
         try:
             while not stop.requested and executor.context.ok():
                 executor.spin_once(timeout_sec=POLL_S)
