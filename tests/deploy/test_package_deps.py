@@ -322,3 +322,24 @@ def test_colcon_can_order_our_packages():
         done.add(n)
     for n in sorted(deps):
         visit(n)
+
+
+def test_rviz_config_shows_the_robot_model_and_tf():
+    """README, 'Using edgebot from a full ROS 2 install', step 6: config/edgebot.rviz shows the
+    robot model (from robot_state_publisher's latched /robot_description) and TF, fixed in
+    odom; the URDF's root link is the frame base_controller puts under odom (base_frame_id)."""
+    rviz = yaml.safe_load((ROOT / "config" / "edgebot.rviz").read_text())["Visualization Manager"]
+    displays = {d["Class"]: d for d in rviz["Displays"]}
+    model = displays["rviz_default_plugins/RobotModel"]
+    assert model["Enabled"] and model["Description Source"] == "Topic"
+    assert model["Description Topic"]["Value"] == "/robot_description"
+    assert model["Description Topic"]["Durability Policy"] == "Transient Local"
+    assert displays["rviz_default_plugins/TF"]["Enabled"]
+    assert rviz["Global Options"]["Fixed Frame"] == "odom"
+    urdf = ET.parse(ROOT / "urdf" / "edgebot_rover.urdf").getroot()
+    children = {j.find("child").get("link") for j in urdf.findall("joint")}
+    roots = [link.get("name") for link in urdf.findall("link") if link.get("name") not in children]
+    control = yaml.safe_load((ROOT / "config" / "control.yaml").read_text())
+    base_frame = next(v["ros__parameters"]["base_frame_id"] for v in control.values()
+                      if "base_frame_id" in v.get("ros__parameters", {}))
+    assert roots == [base_frame]
