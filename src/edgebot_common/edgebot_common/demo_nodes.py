@@ -3,6 +3,11 @@
 ``talker``: publishes std_msgs/String ``"<message> <n>"`` on ``chatter`` at ``rate`` Hz.
 ``listener``: subscribes ``chatter``, logs what it hears, republishes it on ``heard``;
 with ``exit_after`` > 0 it exits (status ``exit_code``) after that many messages.
+
+They stay in the package (not in ``tests/``) because they are used as installed executables:
+launch files name them as ``pkg: edgebot_common, exec: talker`` (the launcher's tests and
+parity checks against ``ros2 launch``, ``benchmarks/bench_foundation.py``), which needs the
+console scripts, like ros2's demo_nodes_py talker/listener for checking a DDS setup.
 """
 from __future__ import annotations
 
