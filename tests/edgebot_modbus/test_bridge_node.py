@@ -122,7 +122,8 @@ def test_tcp_reads_writes_exceptions_and_recovery(procs, ros, tcp_plc):
     # the exception response of the missing register is counted; the rest keeps flowing
     wait_for(lambda: diag.count("exception_2") >= 1, 30, what="exception 2 in diagnostics")
     assert diag.values()["online"] == "True"
-    assert diag.level() == DiagnosticStatus.WARN
+    # the missing register answers with an exception at every poll: WARN
+    wait_for(lambda: diag.level() == DiagnosticStatus.WARN, 30, what="diagnostics warn")
 
     # the device stops answering: offline, diagnostics error; it comes back: values again
     sim.mute = True
@@ -169,6 +170,16 @@ def test_rtu_over_a_pty_pair_reads_writes_and_counts_crc_errors(procs, ros, tmp_
             sim.set("meter", "voltage", 229.0)
             sim.corrupt = False
             wait_for(lambda: near(volts, 229.0, tol=1e-5), 30, what="voltage after recovery")
+            wait_for(lambda: diag.level() == DiagnosticStatus.OK, 30, what="online again")
+
+            # the meter stops answering on the line, then comes back
+            offline = diag.count("went_offline")
+            sim.mute = True
+            wait_for(lambda: diag.count("went_offline") > offline, 30, what="meter offline")
+            assert diag.level() == DiagnosticStatus.ERROR
+            sim.set("meter", "voltage", 232.5)
+            sim.mute = False
+            wait_for(lambda: near(volts, 232.5, tol=1e-5), 30, what="voltage after silence")
             assert bridge.running()
         finally:
             sim.stop()

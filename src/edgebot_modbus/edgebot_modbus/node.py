@@ -62,6 +62,7 @@ class ModbusBridge(Node):
         log = self.get_logger()
         self.rejects = RejectCounter(log=log.warning, period_s=5.0)
         self._cmd_rejected: collections.Counter = collections.Counter()   # per device
+        self._diag_seen: Dict[str, Tuple[int, int]] = {}
         self._stop = threading.Event()
         # values go from the bus threads to one publisher thread: publishing (rclpy, ~30 us a
         # message) then overlaps the bus threads' waits for the next answer
@@ -167,8 +168,13 @@ class ModbusBridge(Node):
             return ERROR, f"not connected to {where}: {sup.last_error}", c
         if not c["online"]:
             return ERROR, f"unit {d.unit} not answering", c
-        if c["exceptions"] or c["writes_failed"]:
-            return WARN, f"unit {d.unit} online; exception responses or failed writes", c
+        # WARN while exception responses / failed writes keep coming (since the last report)
+        seen = (c["exceptions"], c["writes_failed"])
+        before = self._diag_seen.get(d.name, (0, 0))
+        self._diag_seen[d.name] = seen
+        if seen[0] > before[0] or seen[1] > before[1]:
+            return WARN, (f"unit {d.unit} online; {seen[0] - before[0]} exception response(s), "
+                          f"{seen[1] - before[1]} failed write(s) since the last report"), c
         return OK, f"unit {d.unit} online", c
 
     def shutdown(self) -> None:
