@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from edgebot_sim.frames import MapOdom, matrix, pose
+from edgebot_sim.frames import MapOdom, compose
 
 
 def yaw_q(a):
@@ -26,10 +26,10 @@ def test_map_odom_composed_with_odometry_gives_the_truth_at_the_odometry_stamp()
     # the odometry (drifted: it thinks it went less far and turned less) at t = 0.5 s
     assert mo.odometry(0.5, (0.2, 0.0, 0.0), yaw_q(0.1))
     t, q = mo.transform()
-    composed = pose(matrix(t, q) @ matrix((0.2, 0.0, 0.0), yaw_q(0.1)))
-    assert composed[0] == pytest.approx((1.25, -1.0, 0.0))          # truth at k = 25
-    assert composed[1] == pytest.approx(yaw_q(0.3))
-    assert q == pytest.approx(yaw_q(0.2))                           # the yaw drift
+    composed = compose((t, q), ((0.2, 0.0, 0.0), yaw_q(0.1)))
+    assert composed[0] == pytest.approx((1.25, -1.0, 0.0), abs=1e-6)    # truth at k = 25
+    assert composed[1] == pytest.approx(yaw_q(0.3), abs=1e-6)
+    assert q == pytest.approx(yaw_q(0.2), abs=1e-6)                     # the yaw drift
 
 
 def test_bad_odometry_is_ignored_and_history_is_bounded():

@@ -17,30 +17,30 @@ import bisect
 import math
 from typing import List, Optional, Sequence, Tuple
 
-import numpy as np
-import trimesh.transformations as tt
+import pybullet as pb
 
 Pose = Tuple[Tuple[float, float, float], Tuple[float, float, float, float]]   # xyz, xyzw
 
 
-def matrix(position: Sequence[float], orientation: Sequence[float]) -> np.ndarray:
-    x, y, z, w = orientation
-    m = tt.quaternion_matrix((w, x, y, z))
-    m[:3, 3] = position
-    return m
+def compose(a: Pose, b: Pose) -> Pose:
+    """a * b (pybullet's transform math: no physics connection needed)."""
+    p, q = pb.multiplyTransforms(a[0], a[1], b[0], b[1])
+    return tuple(p), tuple(q)
 
 
-def pose(m: np.ndarray) -> Pose:
-    w, x, y, z = tt.quaternion_from_matrix(m)
-    if w < 0:
-        w, x, y, z = -w, -x, -y, -z
-    t = m[:3, 3]
-    return (float(t[0]), float(t[1]), float(t[2])), (float(x), float(y), float(z), float(w))
+def inverse(a: Pose) -> Pose:
+    p, q = pb.invertTransform(a[0], a[1])
+    return tuple(p), tuple(q)
 
 
 def valid(position: Sequence[float], orientation: Sequence[float]) -> bool:
     vals = list(position) + list(orientation)
     return all(math.isfinite(v) for v in vals) and sum(q * q for q in orientation) > 1e-12
+
+
+def _pose(position, orientation) -> Pose:
+    n = math.sqrt(sum(q * q for q in orientation))
+    return tuple(float(v) for v in position), tuple(float(q) / n for q in orientation)
 
 
 class MapOdom:
@@ -49,44 +49,44 @@ class MapOdom:
     def __init__(self, history_s: float = 2.0):
         self.history_s = history_s
         self._t: List[float] = []
-        self._m: List[np.ndarray] = []
-        self._odom: Optional[Tuple[float, np.ndarray]] = None
-        self.first: Optional[np.ndarray] = None
+        self._poses: List[Pose] = []
+        self._odom: Optional[Tuple[float, Pose]] = None
+        self.first: Optional[Pose] = None
 
     def truth(self, t: float, position, orientation) -> None:
         """Ground truth of base_link in map at simulated time ``t`` (increasing)."""
-        m = matrix(position, orientation)
+        p = _pose(position, orientation)
         if self.first is None:
-            self.first = m
+            self.first = p
         self._t.append(t)
-        self._m.append(m)
+        self._poses.append(p)
         while self._t and self._t[0] < t - self.history_s:
             self._t.pop(0)
-            self._m.pop(0)
+            self._poses.pop(0)
 
     def odometry(self, t: float, position, orientation) -> bool:
         """base_link in odom at time ``t``; False (ignored) for a non-finite pose."""
         if not valid(position, orientation):
             return False
-        self._odom = (t, matrix(position, orientation))
+        self._odom = (t, _pose(position, orientation))
         return True
 
-    def _truth_at(self, t: float) -> Optional[np.ndarray]:
+    def _truth_at(self, t: float) -> Optional[Pose]:
         if not self._t:
             return None
         i = bisect.bisect_left(self._t, t)
         if i == len(self._t):
-            return self._m[-1]
+            return self._poses[-1]
         if i > 0 and t - self._t[i - 1] < self._t[i] - t:
-            return self._m[i - 1]
-        return self._m[i]
+            return self._poses[i - 1]
+        return self._poses[i]
 
     def transform(self) -> Optional[Pose]:
         """map -> odom, or None before any ground truth."""
         if self._odom is None:
-            return None if self.first is None else pose(self.first)
+            return self.first
         t, odom_base = self._odom
         map_base = self._truth_at(t)
         if map_base is None:
             return None
-        return pose(map_base @ np.linalg.inv(odom_base))
+        return compose(map_base, inverse(odom_base))
