@@ -70,3 +70,28 @@ def test_pin_map_with_a_sonar_is_refused_for_real_firmware():
         FirmwareArduinoDevice("StandardFirmata", str(ROOT / "config" / "firmata.yaml"))
     with pytest.raises(ConfigError, match="parameter 'arduino.firmware' = 'Nope'.*make setup"):
         FirmwareArduinoDevice("Nope", PIN_MAP)
+
+
+def test_wheel_speeds_become_encoder_edges_the_firmware_reports(dev):
+    (left, ql), (right, qr) = dev.encoders
+    assert (left.pin_a, left.pin_b, right.pin_a, right.pin_b) == (10, 12, 17, 18)
+    with FirmataWire(dev.board.port) as fw:
+        fw.wait_boot()
+        for pin in (10, 12, 17, 18):
+            fw.pin_mode(pin, INPUT)
+        fw.send(REPORT_DIGITAL | 1, 1)
+        fw.send(REPORT_DIGITAL | 2, 1)
+        n = fw.count()
+        # one revolution per second forward: 120 counts/s; the right encoder is mirrored
+        dev.set_wheel_speeds({"left_wheel_joint": 2 * math.pi, "right_wheel_joint": 2 * math.pi})
+        assert ql.rate == pytest.approx(120.0) and qr.rate == pytest.approx(-120.0)
+        t0 = dev.board.sim_time_s
+        wait_for(lambda: ql.edges >= 60, 20, what="60 edges on the left encoder")
+        dt = dev.board.sim_time_s - t0
+        assert ql.edges == pytest.approx(120 * dt, abs=3)
+        assert qr.edges < 0
+        # the firmware saw the pins move: port 1 reports with D10/D12 changing
+        states = {(v >> 2) & 0b101 for _, port, v in fw.messages("digital", n) if port == 1}
+        assert len(states) == 4, states
+        dev.set_wheel_speeds({"left_wheel_joint": 0.0, "right_wheel_joint": 0.0})
+        assert ql.rate == 0.0 and qr.rate == 0.0

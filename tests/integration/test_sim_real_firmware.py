@@ -1,8 +1,9 @@
 """The simulator with the real StandardFirmata on the emulated AVR (arduino.firmware) driven by
 the unchanged firmata_node: wheel commands become port writes and PWM on the firmware, the
-emulated timers' duty drives the wheels, the rover drives toward the target, and the wall in
-front shows up on the IR range sensor (sim ray cast -> volts on A2 -> the firmware's ADC ->
-analog report -> sonar/range)."""
+emulated timers' duty drives the wheels, the rover drives toward the target, the wheel joints
+turn the encoder pins (quadrature in emulated time) that firmata_node decodes into
+wheel_states, and the wall in front shows up on the IR range sensor (sim ray cast -> volts on
+A2 -> the firmware's ADC -> analog report -> sonar/range)."""
 import json
 import math
 
@@ -22,14 +23,17 @@ def test_sim_runs_the_real_firmware(procs, ros, tmp_path):
     sim = procs.node("edgebot_sim", "sim_node", params={
         "scenario": "obstacle_stop", "seed": 0, "arduino.link": str(link),
         "arduino.pin_map": str(pin_map), "arduino.firmware": "StandardFirmata",
-        "camera.enabled": False, "imu.enabled": False,
+        "camera.enabled": False, "imu.enabled": False, "publish_wheel_states": False,
         "start.wait": True, "start.publishers": "sonar/range", "start.settle": 0.5})
+    # the board first, then the driver (as with a USB board plugged in before the node starts)
+    wait_for(lambda: link.exists() or not sim.running(), 120, what="the emulated board's pty")
     node = procs.node("edgebot_firmata", "firmata_node", params={
         "port": str(link), "pin_map": str(pin_map), "use_sim_time": True})
 
     sonar = ros.collect(Range, "sonar/range", qos.SENSOR_DATA)
     truth = ros.collect(Odometry, "sim/ground_truth", qos.RELIABLE)
     status = ros.collect(String, "sim/status", qos.LATCHED)
+    wheels = ros.collect(JointState, "wheel_states", qos.SENSOR_DATA)   # firmata_node's encoders
 
     def started():
         assert sim.running(), sim.output()[-3000:]
@@ -57,6 +61,11 @@ def test_sim_runs_the_real_firmware(procs, ros, tmp_path):
     ir = sonar[-1].range
     wall = -0.1 - (x1 + 0.125)                                 # sonar_link 0.125 m ahead
     assert abs(ir - wall) < 0.1, (ir, wall)
+    # the encoders through the firmware: both wheels forward at about the commanded 6 rad/s
+    wait_for(lambda: wheels and min(wheels[-1].velocity) > 3.0, 30,
+             what="wheel_states from the encoders showing both wheels forward")
+    assert list(wheels[-1].name) == ["left_wheel_joint", "right_wheel_joint"]
+    assert max(wheels[-1].velocity) < 8.0, list(wheels[-1].velocity)
     # moved toward the target
     wait_for(lambda: json.loads(status[-1].data)["target_distance"] < d0 - 0.3, 30,
              what="sim/status to show the target closer")

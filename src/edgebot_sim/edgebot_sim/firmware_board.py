@@ -8,6 +8,9 @@ Same interface as :class:`edgebot_sim.devices.ArduinoDevice` (the Python board m
 - range: StandardFirmata cannot time an HC-SR04, so the pin map's ``ir_ranges`` (analog IR
   distance sensors, GP2Y0A21-like curve) get the ray-cast distance as a voltage on their
   analog pin; the firmware's ADC reads it and firmata_node turns it back into metres;
+- wheel encoders (the pin map's ``encoders``): the wheel joints' velocities become quadrature
+  edges generated in emulated time on the encoder pins (``EmulatedArduino.quadrature``), which
+  the firmware reports and firmata_node decodes into ``wheel_states``;
 - bumper inputs and the battery divider as pin levels and a voltage.
 """
 from __future__ import annotations
@@ -60,6 +63,8 @@ class FirmwareArduinoDevice:
         self.motors = [pm.motor_for_joint(j) for j in joints]
         self.bumper_pins = [(d.pin, d.inverted) for d in pm.digital_inputs if "bump" in d.name]
         self.ir_ranges = list(pm.ir_ranges)
+        self.encoders = [(e, self.board.quadrature(e.pin_a, e.pin_b))
+                         for e in getattr(pm, "encoders", [])]
         for a in pm.analog_inputs:
             if a.type == "battery":
                 self.board.set_analog(a.channel, min(5.0, battery_volts / a.divider))
@@ -106,6 +111,20 @@ class FirmwareArduinoDevice:
             self.board.set_analog(ir.channel, min(5.0, max(0.0, ir.volts(metres))))
         self.sonar_updates += 1
 
+    def set_wheel_speeds(self, speeds: dict) -> None:
+        """Wheel joint velocities {joint: rad/s} -> quadrature edges per emulated second on each
+        encoder (counts_per_rev counts per revolution, A leading B forward, ``reversed``
+        mirrored). Re-armed only on a change of more than 1 %."""
+        for enc, quad in self.encoders:
+            v = speeds.get(enc.joint)
+            if v is None or not math.isfinite(v):
+                continue
+            rate = v / (2.0 * math.pi) * enc.counts_per_rev * (-1.0 if enc.reversed else 1.0)
+            if abs(rate) < 0.5:
+                rate = 0.0
+            if abs(rate - quad.rate) > 0.01 * abs(rate) or (rate == 0.0) != (quad.rate == 0.0):
+                quad.set_rate(rate)
+
     def set_bumper(self, pressed: bool) -> None:
         for pin, inverted in self.bumper_pins:
             self.board.set_digital(pin, (not pressed) if inverted else pressed)
@@ -115,6 +134,8 @@ class FirmwareArduinoDevice:
         out = {f"arduino_{k}": v for k, v in s.items() if isinstance(v, (int, float))}
         out["arduino_host_connected"] = bool(s["connected"])
         out["arduino_realtime_factor"] = round(self.board.realtime_factor, 3)
+        for enc, quad in self.encoders:
+            out[f"arduino_encoder_{enc.name}_edges"] = quad.edges
         return out
 
     def stop(self) -> None:

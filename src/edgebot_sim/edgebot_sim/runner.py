@@ -254,6 +254,9 @@ class SimRunner:
         R = rot(orn)                      # twist in the child frame (REP 105)
         vb, wb = R.T @ np.asarray(lin), R.T @ np.asarray(ang)
         wpos, wvel = w.wheel_states()
+        feed = getattr(self.devices.arduino, "set_wheel_speeds", None)
+        if feed is not None:              # encoders on the emulated board's pins
+            feed(dict(zip(WHEEL_JOINTS, wvel)))
         self.out.state(State(self.sim_time(), tuple(pos), tuple(orn),
                              tuple(float(v) for v in vb), tuple(float(v) for v in wb),
                              wpos, wvel))
