@@ -72,3 +72,12 @@ def test_msg_dict_round_trip_and_validation():
     assert "data:" in to_yaml(img)
     with pytest.raises(ValueError, match="unknown ROS type"):
         get_message_class("nope_msgs/msg/X")
+
+
+def test_message_type_lookup_is_one_function_for_every_caller():
+    from edgebot_common.msg_dict import UnknownTypeError
+    assert get_message_class("/geometry_msgs/msg/Twist") is Twist      # slashes tolerated
+    for bad in ("geometry_msgs/msg/Nope", "nope", "a/b/c/d"):
+        with pytest.raises(LookupError):
+            get_message_class(bad)
+    assert issubclass(UnknownTypeError, ValueError)

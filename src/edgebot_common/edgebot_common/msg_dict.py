@@ -1,6 +1,7 @@
 """Generic ROS message <-> Python dict conversion (rosidl_runtime_py is not a wheel).
 
-- :func:`get_message_class` ``"sensor_msgs/msg/Imu"`` (or ``sensor_msgs/Imu``) -> class.
+- :func:`get_message_class` ``"sensor_msgs/msg/Imu"`` (or ``sensor_msgs/Imu``) -> class: the
+  one message-type lookup (:class:`UnknownTypeError`, a LookupError and ValueError, if absent).
 - :func:`to_dict` any message -> plain dict/list/number/str (numpy arrays and array.array as
   lists, ``bytes``/``uint8[]`` as lists of ints unless ``bytes_as`` says otherwise).
 - :func:`from_dict` dict -> message, raising :class:`MessageFieldError` naming the field path
@@ -26,15 +27,20 @@ class MessageFieldError(ValueError):
         super().__init__(f"{path or '<message>'}: {problem}")
 
 
+class UnknownTypeError(LookupError, ValueError):
+    """A type name that is malformed or not installed (both a LookupError and, for older
+    callers, a ValueError)."""
+
+
 def split_type(type_name: str):
-    parts = type_name.strip().split("/")
+    parts = [p for p in type_name.strip().split("/") if p]
     if len(parts) == 3:
         pkg, kind, name = parts
     elif len(parts) == 2:
         pkg, name = parts
         kind = "msg"
     else:
-        raise ValueError(f"not a ROS type name: {type_name!r} (expected pkg/msg/Name)")
+        raise UnknownTypeError(f"not a ROS type name: {type_name!r} (expected pkg/msg/Name)")
     return pkg, kind, name
 
 
@@ -44,7 +50,7 @@ def get_message_class(type_name: str):
         module = importlib.import_module(f"{pkg}.{kind}")
         return getattr(module, name)
     except (ImportError, AttributeError):
-        raise ValueError(f"unknown ROS type {type_name!r}") from None
+        raise UnknownTypeError(f"unknown ROS type {type_name!r} (not installed?)") from None
 
 
 def type_name_of(msg_or_cls) -> str:

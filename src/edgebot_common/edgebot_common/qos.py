@@ -19,51 +19,36 @@ from rclpy.qos import (
     ReliabilityPolicy,
 )
 
+
+def _keep_last(depth: int, reliable: bool, latched: bool = False) -> QoSProfile:
+    return QoSProfile(
+        history=HistoryPolicy.KEEP_LAST,
+        depth=depth,
+        reliability=ReliabilityPolicy.RELIABLE if reliable else ReliabilityPolicy.BEST_EFFORT,
+        durability=DurabilityPolicy.TRANSIENT_LOCAL if latched else DurabilityPolicy.VOLATILE,
+    )
+
+
 #: High-rate sensor streams (IMU, range, joint state): best effort, a few samples deep.
-SENSOR_DATA = QoSProfile(
-    history=HistoryPolicy.KEEP_LAST,
-    depth=5,
-    reliability=ReliabilityPolicy.BEST_EFFORT,
-    durability=DurabilityPolicy.VOLATILE,
-)
+SENSOR_DATA = _keep_last(5, reliable=False)
 
 #: Streams where only the newest sample matters (images, detections fed to a slow model).
-LATEST_ONLY = QoSProfile(
-    history=HistoryPolicy.KEEP_LAST,
-    depth=1,
-    reliability=ReliabilityPolicy.BEST_EFFORT,
-    durability=DurabilityPolicy.VOLATILE,
-)
+LATEST_ONLY = _keep_last(1, reliable=False)
 
 #: Camera images (Image/CompressedImage): only the newest matters (depth 1), but reliable: a
 #: 640x480 frame (921 kB) is larger than Fast DDS's default shared-memory segment and goes
 #: out as UDP fragments, which best effort loses between processes. Reliable KEEP_LAST 1 never
 #: blocks the publisher and also matches best-effort subscribers.
-IMAGES = QoSProfile(
-    history=HistoryPolicy.KEEP_LAST,
-    depth=1,
-    reliability=ReliabilityPolicy.RELIABLE,
-    durability=DurabilityPolicy.VOLATILE,
-)
+IMAGES = _keep_last(1, reliable=True)
 
 #: Reliable telemetry that should not be dropped (odometry, detections, state): depth 10.
-RELIABLE = QoSProfile(
-    history=HistoryPolicy.KEEP_LAST,
-    depth=10,
-    reliability=ReliabilityPolicy.RELIABLE,
-    durability=DurabilityPolicy.VOLATILE,
-)
+RELIABLE = _keep_last(10, reliable=True)
 
 #: Commands (cmd_vel, wheel commands, pin outputs): an alias of RELIABLE.
 COMMANDS = RELIABLE
 
 #: Latched status (e-stop state, robot description): the last value reaches late joiners.
-LATCHED = QoSProfile(
-    history=HistoryPolicy.KEEP_LAST,
-    depth=1,
-    reliability=ReliabilityPolicy.RELIABLE,
-    durability=DurabilityPolicy.TRANSIENT_LOCAL,
-)
+LATCHED = _keep_last(1, reliable=True, latched=True)
 
 #: /diagnostics, as diagnostic_updater publishes it: an alias of RELIABLE.
 DIAGNOSTICS = RELIABLE
@@ -73,20 +58,10 @@ CLOCK = LATEST_ONLY
 
 #: Recorders that must not lose samples while they write to disk: reliable, a deep queue.
 #: (Best-effort publishers are still matched with SENSOR_DATA.)
-RECORDING = QoSProfile(
-    history=HistoryPolicy.KEEP_LAST,
-    depth=200,
-    reliability=ReliabilityPolicy.RELIABLE,
-    durability=DurabilityPolicy.VOLATILE,
-)
+RECORDING = _keep_last(200, reliable=True)
 
 #: /tf, as tf2_ros's TransformBroadcaster and TransformListener use it: reliable, depth 100.
-TF = QoSProfile(
-    history=HistoryPolicy.KEEP_LAST,
-    depth=100,
-    reliability=ReliabilityPolicy.RELIABLE,
-    durability=DurabilityPolicy.VOLATILE,
-)
+TF = _keep_last(100, reliable=True)
 
 #: /tf_static, as tf2_ros's StaticTransformBroadcaster: latched, depth 1 (one message holding
 #: every static transform; a late listener gets it): an alias of LATCHED.
