@@ -86,7 +86,7 @@ def measure_rate(rate_hz: float, seconds: float, helper, fifo: bool = False) -> 
         spec_box.append(spec)
         tmp = tempfile.mkdtemp(prefix="bench-imu-")
         node = procs.node("edgebot_imu", "imu_node", "-r", f"__ns:={NS}", params={
-            "bus": spec, "rate_hz": rate_hz, "calibration.file": f"{tmp}/cal.yaml",
+            "bus": spec, "publish_rate": rate_hz, "calibration.file": f"{tmp}/cal.yaml",
             "mpu6050.use_fifo": fifo})
         et.wait_for(lambda: len(got) > 50, 60, what="imu/data")
         time.sleep(1.0)                       # settle

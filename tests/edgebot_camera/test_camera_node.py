@@ -79,8 +79,8 @@ def test_mjpeg_stream_stop_and_restart_recovers(procs, ros):
         raw = ros.collect(Image, "camera/image_raw", qos.IMAGES)
         diags = ros.collect(DiagnosticArray, "/diagnostics")
         node = procs.node("edgebot_camera", "camera_node",
-                          params={"source": server.url, "read_timeout_s": 2.0,
-                                  "reconnect.initial_s": 0.2, "reconnect.max_s": 1.0})
+                          params={"source": server.url, "read_timeout": 2.0,
+                                  "reconnect.initial": 0.2, "reconnect.max": 1.0})
         wait_for(lambda: len(raw) >= 10, T, what=f"stream frames\n{node.output()}")
         st = wait_for(lambda: (s := camera_status(diags)) and s.message == "streaming" and s,
                       T, what="diagnostics streaming")
@@ -111,8 +111,8 @@ def test_missing_file_is_retried_until_it_appears(procs, ros, tmp_path):
     raw = ros.collect(Image, "camera/image_raw", qos.IMAGES)
     diags = ros.collect(DiagnosticArray, "/diagnostics")
     node = procs.node("edgebot_camera", "camera_node",
-                      params={"source": str(video), "reconnect.initial_s": 0.2,
-                              "reconnect.max_s": 0.5, "publish_compressed": False})
+                      params={"source": str(video), "reconnect.initial": 0.2,
+                              "reconnect.max": 0.5, "publish_compressed": False})
     st = wait_for(lambda: (s := camera_status(diags)) and s.level == b"\x02" and s, T,
                   what=f"error diagnostics\n{node.output()}")
     assert "video file not found" in st.message and str(video) in st.message

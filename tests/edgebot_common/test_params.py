@@ -93,3 +93,31 @@ def test_declared_parameters_carry_their_range_in_the_descriptor():
         bad.destroy_node()
     finally:
         rclpy.shutdown(context=ctx)
+
+
+def test_a_renamed_parameter_stops_the_node_naming_the_new_name():
+    import rclpy
+    from rclpy.context import Context
+    from rclpy.node import Node
+    from rclpy.parameter import Parameter
+
+    from edgebot_common.ros_params import declare_params
+
+    specs = [ParamSpec("publish_rate", 200.0, "rate [Hz]", min=1.0, renamed_from=("rate_hz",))]
+    ctx = Context()
+    rclpy.init(context=ctx, domain_id=0)
+    try:
+        old = Node("renamed_old", context=ctx, start_parameter_services=False,
+                   parameter_overrides=[Parameter("rate_hz", value=100.0)])
+        with pytest.raises(ParameterError) as e:
+            declare_params(old, specs)
+        assert str(e.value) == ("parameter 'rate_hz' = 100.0: renamed to 'publish_rate' "
+                                "(see CHANGELOG.md)")
+        new = Node("renamed_new", context=ctx, start_parameter_services=False,
+                   parameter_overrides=[Parameter("publish_rate", value=100.0)])
+        assert declare_params(new, specs) == {"publish_rate": 100.0}
+        assert not new.has_parameter("rate_hz")          # the probe is not left declared
+        old.destroy_node()
+        new.destroy_node()
+    finally:
+        rclpy.shutdown(context=ctx)

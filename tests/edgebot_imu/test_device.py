@@ -50,7 +50,7 @@ def test_read_loop_publishes_survives_an_unplug_and_reconnects(tmp_path, use_fif
     with VirtualImuServer(chip="mpu6050", seed=3, noise=False) as srv:
         spec = srv.start()
         srv.set_motion(accel=(0.0, 0.0, GRAVITY), gyro=(0.0, 0.0, 0.25))
-        p = params(rate_hz=200.0, **{"mpu6050.use_fifo": use_fifo})
+        p = params(publish_rate=200.0, **{"mpu6050.use_fifo": use_fifo})
         logs = []
         calib = Calibrator("mpu6050", str(tmp_path / "cal.yaml"), logs.append, logs.append,
                            logs.append)
@@ -63,7 +63,7 @@ def test_read_loop_publishes_survives_an_unplug_and_reconnects(tmp_path, use_fif
         sup.connect_at_start(5.0)
         out = []
         stop = threading.Event()
-        loop = ImuReadLoop(dev, sup, chain.proc, RetryingReader(1), p["rate_hz"], 1.0,
+        loop = ImuReadLoop(dev, sup, chain.proc, RetryingReader(1), p["publish_rate"], 1.0,
                            emit=lambda stamp, o, raw: out.append((stamp, o)),
                            stamp=lambda: 0, now_ns=lambda: 10**12, stamp_ns=lambda ns: ns,
                            stop=stop)

@@ -23,7 +23,7 @@ NS = f"/imutest{os.getpid()}x{random.randint(0, 99999)}"
 
 
 def start_node(procs, spec, tmp_path, **params):
-    p = {"bus": spec, "calibration.file": str(tmp_path / "imu_cal.yaml"), "rate_hz": 100.0}
+    p = {"bus": spec, "calibration.file": str(tmp_path / "imu_cal.yaml"), "publish_rate": 100.0}
     p.update(params)
     return procs.node("edgebot_imu", "imu_node", "-r", f"__ns:={NS}",
                       "-r", f"/clock:={NS}/clock", params=p)
@@ -81,15 +81,15 @@ def test_wrong_who_am_i_stops_with_a_clear_message(procs, tmp_path):
 def test_wrong_address_and_bad_bus_parameter(procs, tmp_path):
     with VirtualImuServer(chip="mpu6050", noise=False) as srv:
         spec = srv.start()
-        node = start_node(procs, spec, tmp_path, address=0x69, startup_timeout_s=1.0)
+        node = start_node(procs, spec, tmp_path, address=0x69, startup_timeout=1.0)
         assert node.wait(START) == 2
         assert "0x69" in node.output() and "EREMOTEIO" in node.output()
     bad = start_node(procs, "i2c-one", tmp_path)
     assert bad.wait(START) == 2
     assert "parameter 'bus'" in bad.output()
-    fast = start_node(procs, "tcp://127.0.0.1:1", tmp_path, chip="bno055", rate_hz=500.0)
+    fast = start_node(procs, "tcp://127.0.0.1:1", tmp_path, chip="bno055", publish_rate=500.0)
     assert fast.wait(START) == 2
-    assert "rate_hz" in fast.output() and "100" in fast.output()
+    assert "publish_rate" in fast.output() and "100" in fast.output()
 
 
 def test_calibrate_saves_and_next_start_applies_offsets(procs, ros, tmp_path):
@@ -205,7 +205,7 @@ def test_bno055_orientation_from_chip_and_offsets_persist(procs, ros, tmp_path):
     cal_file = tmp_path / "imu_cal.yaml"
     with VirtualImuServer(chip="bno055", seed=9, noise=True, motion=traj) as srv:
         spec = srv.start()
-        node = start_node(procs, spec, tmp_path, chip="bno055", rate_hz=50.0)
+        node = start_node(procs, spec, tmp_path, chip="bno055", publish_rate=50.0)
         data = ros.collect(Imu, NS + "/imu/data", qos.SENSOR_DATA)
         wait_for(lambda: len(data) > 20, START, what="imu/data from the BNO055")
         assert Q.angle_deg(q_of(data[-1]), traj.orientation(0)) < 1.0
@@ -218,7 +218,7 @@ def test_bno055_orientation_from_chip_and_offsets_persist(procs, ros, tmp_path):
         assert saved == list(srv.model.regs[0x55:0x55 + 22])
         node.stop()
     with VirtualImuServer(chip="bno055", seed=9, noise=True, motion=traj) as srv2:
-        start_node(procs, srv2.start(), tmp_path, chip="bno055", rate_hz=50.0)
+        start_node(procs, srv2.start(), tmp_path, chip="bno055", publish_rate=50.0)
         data2 = ros.collect(Imu, NS + "/imu/data", qos.SENSOR_DATA)
         wait_for(lambda: len(data2) > 5, START, what="imu/data after restart")
         assert list(srv2.model.regs[0x55:0x55 + 22]) == saved
@@ -234,7 +234,7 @@ def test_launch_file_runs_the_node_against_a_virtual_imu(procs, ros, tmp_path):
                         "--seed", "3"], name="virtual-imu")
     vimu.wait_output(f"tcp://127.0.0.1:{port}", START)
     launch = procs.start(["edgebot", "launch", str(ROOT / "launch" / "imu.launch.yaml"),
-                          f"bus:=tcp://127.0.0.1:{port}", f"namespace:={NS[1:]}", "rate_hz:=100.0",
+                          f"bus:=tcp://127.0.0.1:{port}", f"namespace:={NS[1:]}", "publish_rate:=100.0",
                           f"params_file:={ROOT / 'config' / 'imu.yaml'}",
                           f"calibration_file:={tmp_path / 'cal.yaml'}"], name="edgebot-launch")
     data = ros.collect(Imu, NS + "/imu/data", qos.SENSOR_DATA)
@@ -266,7 +266,7 @@ def test_stamps_follow_sim_time(procs, ros, tmp_path):
 def test_fifo_mode_publishes_every_sample_with_chip_clock_stamps(procs, ros, tmp_path):
     with VirtualImuServer(chip="mpu6050", seed=6, noise=True) as srv:
         srv.set_motion(accel=(0.0, 0.0, 9.80665), gyro=(0.0, 0.0, 0.0))
-        node = start_node(procs, srv.start(), tmp_path, rate_hz=500.0,
+        node = start_node(procs, srv.start(), tmp_path, publish_rate=500.0,
                           **{"mpu6050.use_fifo": True})
         raw = ros.collect(Imu, NS + "/imu/data_raw", qos.RELIABLE.__class__(
             depth=1000, reliability=qos.SENSOR_DATA.reliability,

@@ -19,7 +19,7 @@ from edgebot_common.backoff import Backoff
 from edgebot_common.diagnostics import ERROR, OK, WARN, Diagnostics
 from edgebot_common.image import bytes_to_compressed, numpy_to_image
 from edgebot_common.node_main import ConfigError, run_node
-from edgebot_common.params import ParamSpec
+from edgebot_common.params import ParamSpec, require_order
 from edgebot_common.ros_params import declare_params
 from edgebot_common.supervisor import DeviceSupervisor
 from edgebot_common.throttle import RejectCounter
@@ -58,12 +58,15 @@ SPECS = [
     ParamSpec("jpeg_quality", 85, "JPEG quality of image_raw/compressed", min=1, max=100),
     ParamSpec("publish_raw", True, "publish camera/image_raw"),
     ParamSpec("publish_compressed", True, "publish camera/image_raw/compressed"),
-    ParamSpec("open_timeout_s", 5.0, "timeout to open a stream", min=0.1, max=120.0),
-    ParamSpec("read_timeout_s", 3.0, "a stream that sends nothing this long has failed",
+    ParamSpec("open_timeout", 5.0, "timeout to open a stream [s]", min=0.1, max=120.0,
+              renamed_from=("open_timeout_s",)),
+    ParamSpec("read_timeout", 3.0, "a stream that sends nothing this long [s] has failed",
+              renamed_from=("read_timeout_s",),
               min=0.1, max=120.0),
-    ParamSpec("reconnect.initial_s", 0.5, "first retry delay after a failure", min=0.01,
-              max=60.0),
-    ParamSpec("reconnect.max_s", 5.0, "longest retry delay", min=0.01, max=600.0),
+    ParamSpec("reconnect.initial", 0.5, "first retry delay after a failure [s]", min=0.01,
+              max=60.0, renamed_from=("reconnect.initial_s",)),
+    ParamSpec("reconnect.max", 5.0, "longest retry delay [s]", min=0.01, max=600.0,
+              renamed_from=("reconnect.max_s",)),
 ]
 
 
@@ -82,14 +85,13 @@ class CameraNode(Node):
         except calibration.CalibrationError as e:
             raise ConfigError(f"parameter 'camera_info_url' = {p['camera_info_url']!r}: {e}") \
                 from None
-        if p["reconnect.max_s"] < p["reconnect.initial_s"]:
-            raise ConfigError("parameter 'reconnect.max_s' must be >= reconnect.initial_s")
+        require_order(p, "reconnect.initial", "reconnect.max")
         self.source = VideoSource(self.spec, p["width"], p["height"], p["fps"],
-                                  p["pixel_format"], p["loop"], p["open_timeout_s"],
-                                  p["read_timeout_s"])
+                                  p["pixel_format"], p["loop"], p["open_timeout"],
+                                  p["read_timeout"])
         # the backoff is reset by the first frame, not by a successful open
         self.sup = DeviceSupervisor(self.source.open,
-                                    Backoff(p["reconnect.initial_s"], p["reconnect.max_s"]),
+                                    Backoff(p["reconnect.initial"], p["reconnect.max"]),
                                     close=self.source.close, retry_on=(SourceError,),
                                     on_up=self._on_up, on_down=self._on_down,
                                     confirm_on_connect=False)
@@ -193,7 +195,7 @@ class CameraNode(Node):
 
     def shutdown(self):
         self._stop.set()
-        self._thread.join(timeout=max(5.0, self.p["read_timeout_s"] + 1))
+        self._thread.join(timeout=max(5.0, self.p["read_timeout"] + 1))
         self.source.close()
 
 

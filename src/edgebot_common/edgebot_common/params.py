@@ -34,6 +34,8 @@ class ParamSpec:
     ``min``/``max`` are inclusive; ``min_exclusive``/``max_exclusive`` make them strict.
     ``choices`` restricts to a set. ``check`` is a callable returning an error string or None.
     ``item_type`` types list elements (float, int, str, bool).
+    ``renamed_from``: former names; a node given one stops at startup naming the new name
+    (a renamed parameter in an old parameter file must not be ignored silently).
     """
 
     name: str
@@ -48,6 +50,7 @@ class ParamSpec:
     item_type: Optional[type] = None
     check: Optional[Callable[[Any], Optional[str]]] = None
     read_only: bool = True
+    renamed_from: Sequence[str] = ()
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self):

@@ -46,9 +46,20 @@ def descriptor_range(spec: ParamSpec) -> dict:
     return {}
 
 
+def reject_renamed(node: Node, spec: ParamSpec) -> None:
+    """ParameterError when the node was given a former name of ``spec`` (see CHANGELOG.md)."""
+    for old in spec.renamed_from:
+        probe = node.declare_parameter(old, None, ParameterDescriptor(dynamic_typing=True))
+        value = probe.value
+        node.undeclare_parameter(old)
+        if value is not None:
+            raise ParameterError(old, value, f"renamed to '{spec.name}' (see CHANGELOG.md)")
+
+
 def declare_params(node: Node, specs: Sequence[ParamSpec]) -> dict:
     values = {}
     for spec in specs:
+        reject_renamed(node, spec)
         desc = spec.description
         constraint = spec.constraint_text()
         if constraint:

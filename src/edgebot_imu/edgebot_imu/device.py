@@ -51,16 +51,16 @@ class ImuDevice:
         if self.chip == "mpu6050":
             dlpf = p["mpu6050.dlpf_cfg"]
             if dlpf < 0:
-                dlpf = mpu6050.dlpf_for_rate(p["rate_hz"])
+                dlpf = mpu6050.dlpf_for_rate(p["publish_rate"])
             return mpu6050.Mpu6050(bus, self.address, self.bus_spec, p["mpu6050.gyro_range_dps"],
-                                   p["mpu6050.accel_range_g"], dlpf, p["rate_hz"])
+                                   p["mpu6050.accel_range_g"], dlpf, p["publish_rate"])
         return bno055.Bno055(bus, self.address, self.bus_spec, p["bno055.mode"],
                              offsets=self._bno055_offsets())
 
     def open(self) -> None:
         with self.lock:
             if self.bus is None:
-                self.bus = open_bus(self.bus_spec, timeout=self.p["i2c.timeout_s"])
+                self.bus = open_bus(self.bus_spec, timeout=self.p["i2c.timeout"])
             if self.driver is None:
                 self.driver = self.make_driver(self.bus)
             self.driver.configure()

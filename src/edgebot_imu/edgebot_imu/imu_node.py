@@ -59,8 +59,8 @@ class ImuNode(Node):
                                  "must be an integer, /dev/i2c-N or tcp://host:port") from None
         self.chip = chip = p["chip"]
         cls = CHIP_CLASSES[chip]
-        if p["rate_hz"] > cls.MAX_RATE_HZ:
-            raise ParameterError("rate_hz", p["rate_hz"],
+        if p["publish_rate"] > cls.MAX_RATE_HZ:
+            raise ParameterError("publish_rate", p["publish_rate"],
                                  f"must be <= {cls.MAX_RATE_HZ:g} for the {chip}")
         self.address = p["address"] or cls.DEFAULT_ADDRESS
         self.cal_path = p["calibration.file"] or default_path(chip, bus_label(self.bus_spec),
@@ -78,20 +78,20 @@ class ImuNode(Node):
                              bno055_offsets=lambda: self.calib.cal.bno055_offsets)
         self.sup = self.dev.supervisor(on_up=self._on_up, on_down=self._on_down)
         try:
-            self.sup.connect_at_start(p["startup_timeout_s"], backoff=Backoff(0.1, 1.0))
+            self.sup.connect_at_start(p["startup_timeout"], backoff=Backoff(0.1, 1.0))
         except DeviceIdError as e:
             raise ConfigError(str(e)) from None
         except DeviceUnavailable as e:
             raise ConfigError(
                 f"{chip}: no working device on bus {self.bus_spec} address "
-                f"0x{self.address:02x} after {p['startup_timeout_s']:g} s ({e})") from None
+                f"0x{self.address:02x} after {p['startup_timeout']:g} s ({e})") from None
 
         # ROS interfaces
         self.pub_raw = self.create_publisher(Imu, "imu/data_raw", qos.SENSOR_DATA)
         self.pub_data = self.create_publisher(Imu, "imu/data", qos.SENSOR_DATA)
         self.pub_temp = self.create_publisher(Temperature, "imu/temperature", qos.SENSOR_DATA)
         self.create_service(Trigger, "imu/calibrate", self.on_calibrate)
-        self.create_timer(1.0 / p["temperature_rate_hz"], self.publish_temperature)
+        self.create_timer(1.0 / p["temperature_rate"], self.publish_temperature)
         self.diag = Diagnostics(self, hardware_id=self.hw)
         self.diag.add("connection", self.diag_connection)
         self.diag.add("data", self.diag_data)
@@ -103,12 +103,12 @@ class ImuNode(Node):
         if p["calibration.at_start"] and chip != "bno055":
             self.calib.start(p["calibration.samples"])
         self._stop = threading.Event()
-        self.loop = ImuReadLoop(self.dev, self.sup, c.proc, self.reader, p["rate_hz"],
-                                p["temperature_rate_hz"], self._emit, self._stamp, self._now_ns,
+        self.loop = ImuReadLoop(self.dev, self.sup, c.proc, self.reader, p["publish_rate"],
+                                p["temperature_rate"], self._emit, self._stamp, self._now_ns,
                                 _time_msg, self._stop)
         self._thread = threading.Thread(target=self._run, daemon=True, name="imu-read")
         self._thread.start()
-        log.info(f"{self.hw}: publishing at {p['rate_hz']:g} Hz, calibration {self.cal_path}")
+        log.info(f"{self.hw}: publishing at {p['publish_rate']:g} Hz, calibration {self.cal_path}")
 
     # -- device --------------------------------------------------------------------------------
     def _on_up(self, reconnect: bool) -> None:
@@ -201,7 +201,7 @@ class ImuNode(Node):
 
         n = self.p["calibration.samples"]
         response.success, response.message = self.calib.request(
-            n, 3.0 * n / self.p["rate_hz"] + 5.0, self.loop.calib_status, read_offsets)
+            n, 3.0 * n / self.p["publish_rate"] + 5.0, self.loop.calib_status, read_offsets)
         return response
 
     # -- diagnostics --------------------------------------------------------------------------
@@ -223,7 +223,7 @@ class ImuNode(Node):
         if span > 0:
             self.measured_rate = self._rate_count / span
         self._rate_count, self._rate_t = 0, now
-        values = {"rate_hz": self.measured_rate, "target_rate_hz": self.p["rate_hz"],
+        values = {"rate_hz": self.measured_rate, "target_rate_hz": self.p["publish_rate"],
                   "published": self.published, "dropped": sum(self.chain.proc.dropped.values()),
                   "glitch_resyncs": self.chain.glitch.resyncs,
                   "gyro_bias": [round(b, 6) for b in self.chain.bias.bias],
@@ -242,7 +242,7 @@ class ImuNode(Node):
             values["temperature_c"] = round(self.loop.temperature, 2)
         if self.chain.fusion_error:
             return WARN, self.chain.fusion_error, values
-        if self.sup.connected and self.measured_rate < 0.5 * self.p["rate_hz"]:
+        if self.sup.connected and self.measured_rate < 0.5 * self.p["publish_rate"]:
             return WARN, f"rate {self.measured_rate:.1f} Hz below target", values
         return OK, "ok", values
 

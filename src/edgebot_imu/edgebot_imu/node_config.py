@@ -21,14 +21,15 @@ SPECS = [
     ParamSpec("chip", "mpu6050", "IMU chip", choices=["mpu6050", "bno055"]),
     ParamSpec("address", 0, "7-bit I2C address (0: the chip's default, 0x68 / 0x28)",
               min=0, max=0x77),
-    ParamSpec("rate_hz", 200.0, "publish rate [Hz] (MPU-6050 <= 1000, BNO055 <= 100)",
+    ParamSpec("publish_rate", 200.0, "read/publish rate [Hz] (MPU-6050 <= 1000, BNO055 <= 100)",
+              renamed_from=("rate_hz",),
               min=1.0, max=1000.0),
     ParamSpec("frame_id", "imu_link", "frame of the messages"),
     ParamSpec("mpu6050.gyro_range_dps", 500, "gyro full scale [deg/s]", choices=[250, 500, 1000, 2000]),
     ParamSpec("mpu6050.accel_range_g", 4, "accel full scale [g]", choices=[2, 4, 8, 16]),
     ParamSpec("mpu6050.use_fifo", False, "read every sample through the FIFO (batched reads, "
               "chip-clock timestamps; survives a busy host)"),
-    ParamSpec("mpu6050.dlpf_cfg", -1, "DLPF_CFG 0..6 (-1: chosen from rate_hz)", min=-1, max=6),
+    ParamSpec("mpu6050.dlpf_cfg", -1, "DLPF_CFG 0..6 (-1: chosen from publish_rate)", min=-1, max=6),
     ParamSpec("bno055.mode", "imu", "fusion mode", choices=list(bno055.FUSION_MODES)),
     _diag3("covariance.orientation", (3e-4, 3e-4, 7.6e-3), "orientation variance diagonal [rad^2]"),
     _diag3("covariance.angular_velocity", (1e-6, 1e-6, 1e-6), "gyro variance diagonal [(rad/s)^2]"),
@@ -43,7 +44,8 @@ SPECS = [
     ParamSpec("calibration.level_tilt_deg", 10.0, "accel offsets need the robot level within [deg]",
               min=0.0, max=45.0),
     ParamSpec("bias_estimation.enabled", True, "follow the gyro bias while standing still"),
-    ParamSpec("bias_estimation.block_s", 0.5, "still-detection block [s]", min=0.05, max=10.0),
+    ParamSpec("bias_estimation.block_period", 0.5, "length of a still-detection block [s]",
+              min=0.05, max=10.0, renamed_from=("bias_estimation.block_s",)),
     ParamSpec("glitch.max_accel", 156.0, "drop samples with |accel| beyond [m/s^2]", min=0.0),
     ParamSpec("glitch.max_gyro", 35.0, "drop samples with |rate| beyond [rad/s]", min=0.0),
     ParamSpec("glitch.max_accel_jump", 30.0, "drop accel jumps per sample beyond [m/s^2]", min=0.0),
@@ -54,10 +56,13 @@ SPECS = [
     ParamSpec("filter.accel_gate", 2.0, "gyro-only step when ||a|-g| beyond [m/s^2] (0: off)",
               min=0.0),
     ParamSpec("i2c.retries", 2, "retries per failed read", min=0, max=20),
-    ParamSpec("i2c.timeout_s", 0.5, "virtual bus socket timeout [s]", min=0.01, max=10.0),
-    ParamSpec("startup_timeout_s", 10.0, "wait this long for the device at start [s]",
+    ParamSpec("i2c.timeout", 0.5, "virtual bus socket timeout [s]", min=0.01, max=10.0,
+              renamed_from=("i2c.timeout_s",)),
+    ParamSpec("startup_timeout", 10.0, "wait this long for the device at start [s]",
+              renamed_from=("startup_timeout_s",),
               min=0.0, max=300.0),
-    ParamSpec("temperature_rate_hz", 1.0, "temperature publish rate [Hz]", min=0.01, max=100.0),
+    ParamSpec("temperature_rate", 1.0, "temperature publish rate [Hz]", min=0.01, max=100.0,
+              renamed_from=("temperature_rate_hz",)),
 ]
 
 
@@ -92,7 +97,7 @@ def build_chain(p: dict, chip: str, cal: Calibration, info: Callable[[str], None
         else:
             level = info if fusion.source.startswith("edgebot_rt") else warn
             level(f"orientation filter: Madgwick from {fusion.source}")
-    block = max(2, int(round(p["bias_estimation.block_s"] * p["rate_hz"])))
+    block = max(2, int(round(p["bias_estimation.block_period"] * p["publish_rate"])))
     bias = GyroBiasEstimator(block=block, bias=cal.gyro_bias,
                              enabled=p["bias_estimation.enabled"] and not is_bno)
     glitch = GlitchFilter(p["glitch.max_accel"], p["glitch.max_gyro"], p["glitch.max_accel_jump"],
