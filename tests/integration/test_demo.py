@@ -36,12 +36,13 @@ def test_demo_runs_the_whole_stack_and_writes_summary_and_plot(procs, tmp_path):
     assert t["sent"] and t["sent"] > 0 and t["delivered"] > 0 and t["lost"] is not None
     img = cv2.imread(str(out / "run.png"))
     assert img is not None and img.shape[0] > 300 and img.shape[1] > 600
-    assert (out / "launch.log").read_text().count("process started") == 10   # 9 nodes + recorder
+    # 9 nodes + the state publisher (robot_description, /tf_static, wheels on /tf) + recorder
+    assert (out / "launch.log").read_text().count("process started") == 11
     # the run's rosbag2 MCAP recording, read back by an independent reader
     from rosbags.highlevel import AnyReader
     with AnyReader([out / "demo"]) as bag:
         topics = {c.topic for c in bag.connections}
-        assert {"/odom", "/detections", "/cmd_vel"} <= topics, topics
+        assert {"/odom", "/detections", "/cmd_vel", "/tf", "/tf_static"} <= topics, topics
         assert bag.message_count > 100
 
 
