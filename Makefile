@@ -27,10 +27,12 @@ setup-ml:
 build: setup
 
 # ARDUINO=model (default): the Python board model; ARDUINO=real: the stock StandardFirmata
-# on an emulated AVR (edgebot_avr), with its pin map config/firmata_standard.yaml
+# on an emulated AVR (edgebot_avr), with its pin map config/firmata_standard.yaml (wheel_states
+# then come from its encoders through firmata_node, not from the simulator)
 ARDUINO ?= model
 ARDUINO_ARGS_model :=
-ARDUINO_ARGS_real := arduino_firmware:=StandardFirmata arduino_pin_map:=firmata_standard.yaml
+ARDUINO_ARGS_real := arduino_firmware:=StandardFirmata arduino_pin_map:=firmata_standard.yaml \
+	sim_wheel_states:=false
 demo: setup
 	@$(if $(filter model real,$(ARDUINO)),,$(error ARDUINO=$(ARDUINO): allowed model, real))
 	@$(ENV) python -m edgebot_cli.demo --duration "$(DURATION)" --scenario "$(SCENARIO)" \
