@@ -132,3 +132,37 @@ def test_confirm_resets_backoff_only_when_the_device_really_works():
     assert sup.backoff.attempts == 0
     sup.lost("unplugged")
     assert [e[0] for e in events].count("down") == 2
+
+
+def test_probe_reapplies_the_configuration_after_a_reset_and_loses_on_errors():
+    clock, dev = Clock(), Device()
+    holds = {"v": True}
+    resets = []
+
+    def probe():
+        if isinstance(holds["v"], Exception):
+            raise holds["v"]
+        return holds["v"]
+
+    sup, events = make(dev, clock, probe=probe, probe_period=1.0,
+                       on_reset=lambda: resets.append(clock.t), close_on_lost=False)
+    sup.connect_at_start(1.0, wait=clock.sleep)
+    assert sup.check() and dev.opens == 1                      # not due before 1 s
+    holds["v"] = False                                         # the device reset itself
+    assert sup.check() and dev.opens == 1
+    clock.t = 1.0
+    assert sup.check() and dev.opens == 2 and sup.resets == 1 and resets == [1.0]
+    holds["v"] = True
+    clock.t = 2.0
+    assert sup.check() and sup.resets == 1
+    holds["v"] = OSError(121, "NACK")                          # probe fails: a loss
+    clock.t = 3.0
+    assert not sup.check() and sup.state == "down" and dev.closes == 0   # close_on_lost=False
+    assert "NACK" in sup.last_error and events[-1][0] == "down"
+    holds["v"], dev.ok = False, True
+    clock.t = sup.backoff.next_at
+    assert sup.step()                                          # reopened
+    clock.t += 1.0
+    dev.ok = False                                             # re-applying fails: a loss
+    assert not sup.check() and sup.resets == 2 and dev.closes == 1
+    assert sup.last_error.startswith("re-applying the configuration after a reset")

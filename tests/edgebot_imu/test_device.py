@@ -5,6 +5,8 @@ import threading
 
 import pytest
 
+from edgebot_imu import mpu6050 as M
+from edgebot_imu.bus import open_bus
 from edgebot_imu.calibrate import Calibrator
 from edgebot_imu.core import RetryingReader
 from edgebot_imu.device import ImuDevice, describe_error
@@ -46,7 +48,8 @@ def test_deadlines_hold_the_rate_and_do_not_burst_after_a_stall():
 
 
 @pytest.mark.parametrize("use_fifo", [False, True])
-def test_read_loop_publishes_survives_an_unplug_and_reconnects(tmp_path, use_fifo):
+def test_read_loop_publishes_survives_an_unplug_reconnects_and_reconfigures(tmp_path,
+                                                                               use_fifo):
     with VirtualImuServer(chip="mpu6050", seed=3, noise=False) as srv:
         spec = srv.start()
         srv.set_motion(accel=(0.0, 0.0, GRAVITY), gyro=(0.0, 0.0, 0.25))
@@ -59,7 +62,8 @@ def test_read_loop_publishes_survives_an_unplug_and_reconnects(tmp_path, use_fif
         dev = ImuDevice("mpu6050", spec, 0x68, p, use_fifo=use_fifo)
         events = []
         sup = dev.supervisor(on_up=lambda r: events.append(("up", r)),
-                             on_down=lambda why, d: events.append(("down", why)))
+                             on_down=lambda why, d: events.append(("down", why)),
+                             on_reset=lambda: events.append(("reset",)))
         sup.connect_at_start(5.0)
         out = []
         stop = threading.Event()
@@ -83,6 +87,15 @@ def test_read_loop_publishes_survives_an_unplug_and_reconnects(tmp_path, use_fif
             wait_for(lambda: sup.reconnects >= 1 and len(out) >= n + 50, T,
                      what="samples after the reconnect")
             assert ("up", True) in events and sup.connected
+            # a brown-out the bus never saw: the chip wakes up asleep, unconfigured
+            other = open_bus(spec)
+            other.write_byte_data(0x68, M.PWR_MGMT_1, M.PWR_RESET)
+            wait_for(lambda: ("reset",) in events, T, what="the reset noticed and undone")
+            n = len(out)
+            wait_for(lambda: len(out) >= n + 50, T, what="samples after the chip reset itself")
+            assert sup.resets == 1 and sup.connected and sup.reconnects == 1
+            assert other.read_byte_data(0x68, M.PWR_MGMT_1) == M.CLKSEL_PLL_XGYRO
+            other.close()
         finally:
             stop.set()
             th.join(5.0)

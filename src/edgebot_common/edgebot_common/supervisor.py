@@ -3,8 +3,11 @@
 The camera and the IMU nodes (and, the same pattern with port detection and pin-map probes on
 top, ``edgebot_firmata.supervisor.LinkSupervisor``) run a device in their own thread: open it,
 use it until it fails, close it, and reopen it with exponential backoff while the node keeps
-running and reports the state in diagnostics. :class:`DeviceSupervisor` is that loop's state
-machine; the node supplies ``open``/``close`` and reacts to ``on_up``/``on_down``::
+running and reports the state in diagnostics; while it runs, an optional ``probe`` asks once
+per ``probe_period`` whether the device still holds its configuration, and one that reset
+itself (a brown-out, a power glitch that the bus never saw) is configured again.
+:class:`DeviceSupervisor` is that loop's state machine; the node supplies ``open``/``close``
+(and ``probe``) and reacts to ``on_up``/``on_down``/``on_reset``::
 
     sup = DeviceSupervisor(open=dev.open, close=dev.close, backoff=Backoff(0.2, 5.0),
                            describe=lambda e: f"{type(e).__name__}: {e}", retry_on=(OSError,),
@@ -13,6 +16,8 @@ machine; the node supplies ``open``/``close`` and reacts to ``on_up``/``on_down`
     while not stop.is_set():
         if not sup.step():                    # reopens when the backoff is due
             stop.wait(0.05); continue
+        if not sup.check():                   # probe; re-apply the configuration after a reset
+            continue
         try: dev.read()
         except OSError as e: sup.lost(sup.describe(e))
 
@@ -20,7 +25,8 @@ The clock is injected (``clock``, and ``wait`` for the start-up retries) so the 
 unit-tested without processes or sleeping (``tests/edgebot_common/test_supervisor.py``).
 
 Counters: ``failures`` (failed opens and losses after start-up), ``reconnects`` (successful
-opens that followed a failure), ``last_error`` (the latest failure, described). ``state`` is
+opens that followed a failure), ``resets`` (the device lost its configuration and got it
+again), ``last_error`` (the latest failure, described). ``state`` is
 ``"connecting"`` (never connected, no failure yet), ``"connected"`` or ``"down"``.
 """
 from __future__ import annotations
@@ -47,7 +53,10 @@ class DeviceSupervisor:
     ``open()`` raises on failure; an exception in ``retry_on`` (or ``fatal``, after start-up)
     is a failure to retry, ``describe(e)`` turns it into ``last_error``. ``fatal`` exceptions
     stop :meth:`connect_at_start` (a wrong chip is a configuration error, not a flaky bus).
-    ``close()`` is called after every failed open and, unless told otherwise, on a loss.
+    ``close()`` is called after every failed open and, unless ``close_on_lost`` is False (the
+    next open reconfigures the same handle), on a loss.
+    ``probe()`` returns False when the device no longer holds its configuration (``open()`` is
+    called again to re-apply it, then ``on_reset()``); an error in ``retry_on`` is a loss.
 
     ``confirm_on_connect``: a successful open resets the backoff and re-arms ``on_down``. With
     False, the node calls :meth:`confirm` itself once the device really works (a camera that
@@ -61,7 +70,9 @@ class DeviceSupervisor:
                  clock: Callable[[], float] = time.monotonic,
                  on_up: Callable[[bool], None] = _nothing,
                  on_down: Callable[[str, float], None] = _nothing,
-                 confirm_on_connect: bool = True):
+                 confirm_on_connect: bool = True, close_on_lost: bool = True,
+                 probe: Optional[Callable[[], bool]] = None, probe_period: float = 1.0,
+                 on_reset: Callable[[], None] = _nothing):
         self._open = open
         self._close = close
         self.backoff = backoff
@@ -72,6 +83,12 @@ class DeviceSupervisor:
         self.on_up = on_up                  # on_up(reconnect): after every successful open
         self.on_down = on_down              # on_down(reason, delay): once per outage
         self.confirm_on_connect = confirm_on_connect
+        self.close_on_lost = close_on_lost
+        self.probe = probe
+        self.probe_period = probe_period
+        self.on_reset = on_reset
+        self.resets = 0
+        self._next_probe = 0.0
         self.state = "connecting"
         self.failures = 0
         self.reconnects = 0
@@ -123,10 +140,37 @@ class DeviceSupervisor:
         self._up(reconnect=self.failures > 0)
         return True
 
-    def lost(self, reason: str, close: bool = True) -> None:
-        """The device failed while in use: close it (unless ``close`` is False: the next open
-        reconfigures the same handle), count, and schedule the reopen."""
-        self._failed(reason, close=close)
+    def lost(self, reason: str, close: Optional[bool] = None) -> None:
+        """The device failed while in use: close it (``close``, default ``close_on_lost``),
+        count, and schedule the reopen."""
+        self._failed(reason, close=self.close_on_lost if close is None else close)
+
+    def check(self) -> bool:
+        """While connected, once per ``probe_period``: does the device still hold its
+        configuration? One that reset itself is configured again (counted in ``resets``,
+        ``on_reset()``); a probe or re-apply that fails is a loss. Returns ``connected``."""
+        if self.state != "connected":
+            return False
+        now = self.clock()
+        if self.probe is None or now < self._next_probe:
+            return True
+        self._next_probe = now + self.probe_period
+        try:
+            holds = self.probe()
+        except self.retry_on as e:
+            self.lost(self.describe(e))
+            return False
+        if holds:
+            return True
+        self.resets += 1
+        try:
+            self._open()
+        except self.retry_on + self.fatal as e:
+            self._failed(f"re-applying the configuration after a reset: {self.describe(e)}",
+                         close=True)
+            return False
+        self.on_reset()
+        return True
 
     def confirm(self) -> None:
         """The device works (a first frame arrived): reset the backoff, re-arm ``on_down``."""
@@ -139,6 +183,7 @@ class DeviceSupervisor:
     # ------------------------------------------------------------------ internals
     def _up(self, reconnect: bool) -> None:
         self.state = "connected"
+        self._next_probe = self.clock() + self.probe_period
         if reconnect:
             self.reconnects += 1
         if self.confirm_on_connect:

@@ -93,6 +93,10 @@ class Bno055:
         # datasheet: 19 ms from any mode to CONFIG, 7 ms from CONFIG to any mode
         self._sleep(0.025 if mode == "config" else 0.01)
 
+    def holds_configuration(self) -> bool:
+        """False when the chip reset itself since :meth:`configure` (it boots in CONFIG mode)."""
+        return self.bus.read_byte_data(self.address, OPR_MODE) == MODES[self.mode]
+
     def configure(self) -> None:
         self.probe()
         b, a = self.bus, self.address

@@ -90,9 +90,16 @@ class ImuDevice:
             self.fifo_dirty = True
             raise
 
-    def supervisor(self, on_up, on_down, clock=time.monotonic) -> DeviceSupervisor:
-        """Reopened with backoff 0.2..5 s; a wrong chip stops the start-up."""
+    def holds_configuration(self) -> bool:
+        with self.lock:
+            return self.driver.holds_configuration()
+
+    def supervisor(self, on_up, on_down, on_reset, clock=time.monotonic) -> DeviceSupervisor:
+        """Reopened with backoff 0.2..5 s on the same bus handle; a wrong chip stops the
+        start-up; probed once a second, a chip that reset itself is configured again."""
         return DeviceSupervisor(self.open, Backoff(0.2, 5.0, clock=clock), close=self.close,
                                 describe=describe_error,
                                 retry_on=(OSError, DeviceConfigError), fatal=(DeviceIdError,),
-                                clock=clock, on_up=on_up, on_down=on_down)
+                                clock=clock, on_up=on_up, on_down=on_down,
+                                close_on_lost=False, probe=self.holds_configuration,
+                                probe_period=1.0, on_reset=on_reset)

@@ -76,7 +76,7 @@ class ImuNode(Node):
         self.dev = ImuDevice(chip, self.bus_spec, self.address, p,
                              use_fifo=bool(p["mpu6050.use_fifo"]) and chip == "mpu6050",
                              bno055_offsets=lambda: self.calib.cal.bno055_offsets)
-        self.sup = self.dev.supervisor(on_up=self._on_up, on_down=self._on_down)
+        self.sup = self.dev.supervisor(self._on_up, self._on_down, self._on_reset)
         try:
             self.sup.connect_at_start(p["startup_timeout"], backoff=Backoff(0.1, 1.0))
         except DeviceIdError as e:
@@ -111,14 +111,19 @@ class ImuNode(Node):
         log.info(f"{self.hw}: publishing at {p['publish_rate']:g} Hz, calibration {self.cal_path}")
 
     # -- device --------------------------------------------------------------------------------
-    def _on_up(self, reconnect: bool) -> None:
+    def _on_up(self, reconnect: bool, what: str = "") -> None:
         if not reconnect:
             return
         self.chain.glitch.reset()
         if self.chain.fusion is not None:
             self.chain.fusion.reset()
         self.loop.after_reconnect()
-        self.get_logger().info(f"{self.hw}: device back (reconnect {self.sup.reconnects})")
+        self.get_logger().info(
+            f"{self.hw}: {what or f'device back (reconnect {self.sup.reconnects})'}")
+
+    def _on_reset(self) -> None:
+        self._on_up(reconnect=True, what=f"the chip reset itself (reset {self.sup.resets}); "
+                                         f"configured again")
 
     def _on_down(self, reason: str, _delay: float) -> None:
         if self._err_log.ready():
@@ -207,7 +212,8 @@ class ImuNode(Node):
     # -- diagnostics --------------------------------------------------------------------------
     def diag_connection(self):
         values = {"bus": self.bus_spec, "address": f"0x{self.address:02x}",
-                  "reconnects": self.sup.reconnects, "retried_ok": self.reader.retried_ok,
+                  "reconnects": self.sup.reconnects,
+                  "chip_resets": self.sup.resets, "retried_ok": self.reader.retried_ok,
                   "failed_reads": self.reader.failures, "last_error": self.sup.last_error}
         values.update({f"bus_errors.{k}": v for k, v in sorted(self.reader.errors.items())})
         values["bus_errors"] = sum(self.reader.errors.values())

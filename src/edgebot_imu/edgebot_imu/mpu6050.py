@@ -124,6 +124,10 @@ class Mpu6050:
                                 WHO_AM_I_VALUE, who)
         return who
 
+    def holds_configuration(self) -> bool:
+        """False when the chip reset itself since :meth:`configure` (it wakes up asleep)."""
+        return self.bus.read_byte_data(self.address, PWR_MGMT_1) == CLKSEL_PLL_XGYRO
+
     def configure(self) -> None:
         """Reset, wake, set rate/DLPF/ranges and verify by reading the registers back."""
         self.probe()

@@ -68,6 +68,8 @@ class ImuReadLoop:
             if not self.sup.step():
                 self.stop.wait(0.05)
                 continue
+            if not self.sup.check():             # lost, or its reset could not be undone
+                continue
             if self.dev.use_fifo:
                 if self._fifo_step():
                     self._deadlines.wait_next(fifo_period, self.stop.wait)
@@ -76,8 +78,8 @@ class ImuReadLoop:
                 self._deadlines.wait_next(self.period, self.stop.wait)
 
     def _lost(self, e: OSError) -> None:
-        # the bus stays open: the reopen reconfigures the chip on the same handle
-        self.sup.lost(self.sup.describe(e), close=False)
+        # the bus stays open (close_on_lost=False): the reopen reconfigures the chip on it
+        self.sup.lost(self.sup.describe(e))
 
     def _direct_step(self) -> bool:
         stamp = self.stamp()
