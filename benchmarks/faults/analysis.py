@@ -201,6 +201,8 @@ def table(records: List[dict]) -> List[dict]:
     its trials, recovery time p50/max, messages lost, violations."""
     rows: Dict[str, dict] = {}
     for r in records:
+        if r.get("skipped"):
+            continue
         row = rows.setdefault(r["fault"], {"fault": r["fault"], "trials": 0, "_st": [], "_wz": [],
                                            "_rec": [], "lost": 0, "violations": []})
         row["trials"] += 1
@@ -228,14 +230,14 @@ def markdown(rows: List[dict], command: str) -> str:
     lines = [f"Produced by `{command}`. Standstill: simulated seconds from the fault to the rover "
              f"at rest (simulator ground truth); wheels zero: wall seconds from the fault to the "
              f"board's motor pins at zero (the virtual Arduino's own pin record); recovery: wall "
-             f"seconds from the fault clearing to the rover moving again; lost: QoS 1 telemetry "
-             f"sent by the bridge and not received by an independent MQTT subscriber.", "",
+             f"seconds from the fault clearing (node restarted, SIGCONT, e-stop released, hook "
+             f"off) to the rover moving again.", "",
              "| fault | trials | standstill p50 / max [s] | wheels zero p50 / max [s] | "
-             "recovery p50 / max [s] | lost | verdict |", "|---|---|---|---|---|---|---|"]
+             "recovery p50 / max [s] | verdict |", "|---|---|---|---|---|---|"]
     for r in rows:
         verdict = "ok" if not r["violations"] else "; ".join(sorted(set(r["violations"])))
         lines.append(f"| {r['fault']} | {r['trials']} | {_f(r['standstill_p50_s'])} / "
                      f"{_f(r['standstill_max_s'])} | {_f(r['wheels_zero_p50_s'], 3)} / "
                      f"{_f(r['wheels_zero_max_s'], 3)} | {_f(r['recovery_p50_s'], 1)} / "
-                     f"{_f(r['recovery_max_s'], 1)} | {r['lost']} | {verdict} |")
+                     f"{_f(r['recovery_max_s'], 1)} | {verdict} |")
     return "\n".join(lines) + "\n"
