@@ -67,6 +67,9 @@ void ddr_notify(avr_irq_t*, uint32_t value, void* param) {
   auto* h = static_cast<PinHook*>(param);
   h->board->on_ddr(h->port, static_cast<uint8_t>(value));
 }
+void adc_trigger_notify(avr_irq_t*, uint32_t value, void* param) {
+  static_cast<AvrBoard*>(param)->on_adc_trigger(value);
+}
 void uart_out_notify(avr_irq_t*, uint32_t value, void* param) {
   static_cast<AvrBoard*>(param)->on_uart_output(static_cast<uint8_t>(value));
 }
@@ -134,6 +137,21 @@ AvrBoard::AvrBoard(const std::string& mcu, uint32_t frequency, const std::vector
   avr_irq_register_notify(avr_io_getirq(avr_, AVR_IOCTL_UART_GETIRQ('0'), UART_IRQ_OUT_XOFF),
                           uart_xoff_notify, this);
   adc_irq_ = avr_io_getirq(avr_, AVR_IOCTL_ADC_GETIRQ, ADC_IRQ_ADC0);
+  // simavr 1.6 keeps values for ADC0..7 only (adc_values[8]): the ATmega2560's ADC8..15 (MUX5)
+  // would read past the array. Point those mux entries at the slot of ADCn-8, marking the real
+  // channel in the (for single-ended inputs unused) gain field, and put the real channel's
+  // value into that slot when a conversion starts (ADC_IRQ_OUT_TRIGGER).
+  for (avr_io_t* io = avr_->io_port; io; io = io->next)
+    if (io->kind && std::strcmp(io->kind, "adc") == 0) adc_ = reinterpret_cast<avr_adc_t*>(io);
+  if (adc_) {
+    for (auto& m : adc_->muxmode)
+      if (m.kind == ADC_MUX_SINGLE && m.src >= 8 && m.src < 16) {
+        m.gain = m.src + 1;
+        m.src = m.src - 8;
+      }
+    avr_irq_register_notify(avr_io_getirq(avr_, AVR_IOCTL_ADC_GETIRQ, ADC_IRQ_OUT_TRIGGER),
+                            adc_trigger_notify, this);
+  }
 
   timing_.assign(ports_.size(), std::vector<PinTiming>(8));
   driven_.assign(ports_.size(), std::vector<uint8_t>(8, 2));
@@ -525,6 +543,18 @@ void AvrBoard::set_analog(int channel, double volts) {
   if (analog_mv_.size() <= static_cast<size_t>(channel)) analog_mv_.resize(channel + 1, -1);
   analog_mv_[channel] = static_cast<int>(std::lround(volts * 1000.0));
   avr_raise_irq(adc_irq_ + channel, static_cast<uint32_t>(analog_mv_[channel]));
+}
+
+void AvrBoard::on_adc_trigger(uint32_t value) {
+  union {
+    avr_adc_mux_t mux;
+    uint32_t v;
+  } e;
+  e.v = value;
+  if (!adc_ || e.mux.kind != ADC_MUX_SINGLE || e.mux.src >= 8) return;
+  unsigned channel = e.mux.gain ? e.mux.gain - 1u : e.mux.src;
+  int mv = channel < analog_mv_.size() ? analog_mv_[channel] : -1;
+  adc_->adc_values[e.mux.src] = static_cast<uint16_t>(mv < 0 ? 0 : mv);
 }
 
 PortState AvrBoard::port_state(int port) {

@@ -17,6 +17,7 @@
 
 struct avr_t;
 struct avr_irq_t;
+struct avr_adc_t;
 
 namespace edgebot_avr {
 
@@ -91,6 +92,7 @@ class AvrBoard {
   void on_xon(bool xon) { xon_ = xon; }
   void on_pin(int port_index, int bit, uint32_t value);
   void on_ddr(int port_index, uint8_t ddr);
+  void on_adc_trigger(uint32_t value);
   uint64_t on_quadrature(int id, uint64_t when);
   int driven_level(int port_index, int bit);  // -1 = not driven from outside
 
@@ -128,6 +130,7 @@ class AvrBoard {
   std::vector<avr_irq_t*> port_irqs_;  // per port: base of the pin IRQs
   avr_irq_t* uart_irq_ = nullptr;
   avr_irq_t* adc_irq_ = nullptr;
+  avr_adc_t* adc_ = nullptr;
   uint64_t boot_delay_cycles_;
   bool baud_check_;
 
