@@ -338,6 +338,12 @@ def test_cli_runs_the_firmware_on_a_link(tmp_path):
                           "--board", "leonardo"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2
     assert "board 'leonardo' is not supported; allowed: mega, nano, uno" in bad.stderr
+    # the same through the executable `ros2 run edgebot_avr emulated_arduino` starts
+    from ament_index_python.packages import get_package_prefix
+    exe = os.path.join(get_package_prefix("edgebot_avr"), "lib", "edgebot_avr", "emulated_arduino")
+    bad = subprocess.run([sys.executable, exe, "--board", "leonardo"], capture_output=True,
+                         text=True, timeout=60)
+    assert bad.returncode == 2 and "allowed: mega, nano, uno" in bad.stderr, bad.stderr
 
 
 def test_pymata4_talks_to_the_real_firmware(make_emu):
