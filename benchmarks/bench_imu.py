@@ -31,7 +31,7 @@ import tempfile
 import threading
 import time
 
-import benchlib  # noqa: E402  (benchmarks/ is the script's folder)
+import benchlib  # benchmarks/ is the script's folder
 
 ROOT = benchlib.isolate()
 

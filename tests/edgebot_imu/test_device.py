@@ -119,3 +119,28 @@ def test_calibrator_answers_and_saves(tmp_path):
         raise OSError(errno.EIO, "EIO")
     ok, msg = calib.request(10, 1.0, (3, 3, 3, 3), broken)
     assert not ok and msg.startswith("reading offsets failed")
+
+
+def test_connection_status_levels_and_counters():
+    from edgebot_common.backoff import Backoff
+    from edgebot_common.supervisor import DeviceSupervisor
+    from edgebot_imu.status import connection_status
+
+    sup = DeviceSupervisor(lambda: None, Backoff(0.1, 1.0))
+    sup.connect_at_start(1.0)
+    reader = RetryingReader(1)
+    assert connection_status("1", 0x68, sup, reader)[:2] == ("ok", "connected")
+
+    def flaky(n=[0]):
+        n[0] += 1
+        if n[0] == 1:
+            raise OSError(errno.EREMOTEIO, "NACK")
+        return 1
+    reader.call(flaky)                                  # retried and recovered
+    level, msg, values = connection_status("1", 0x68, sup, reader)
+    assert (level, msg) == ("ok", "connected (bus errors seen)")
+    assert values["bus_errors.EREMOTEIO"] == 1 and values["address"] == "0x68"
+    sup.lost("EREMOTEIO: gone")
+    level, msg, values = connection_status("1", 0x68, sup, reader)
+    assert (level, msg) == ("error", "device lost: EREMOTEIO: gone")
+    assert values["chip_resets"] == 0 and values["reconnects"] == 0

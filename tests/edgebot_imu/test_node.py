@@ -213,7 +213,7 @@ def test_bno055_orientation_from_chip_and_offsets_persist(procs, ros, tmp_path):
         def calibrated():
             r = ros.call(Trigger, NS + "/imu/calibrate", Trigger.Request(), timeout=START)
             return r if r.success else None
-        r = wait_for(calibrated, START, interval=1.0, what="BNO055 calibration saved")
+        wait_for(calibrated, START, interval=1.0, what="BNO055 calibration saved")
         saved = yaml.safe_load(cal_file.read_text())["bno055_offsets"]
         assert saved == list(srv.model.regs[0x55:0x55 + 22])
         node.stop()

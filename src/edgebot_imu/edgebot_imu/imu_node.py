@@ -34,6 +34,9 @@ from .device import CHIP_CLASSES, ImuDevice
 from .node_config import SPECS, build_chain, covariance
 from .read_loop import ImuReadLoop
 from .sample import DeviceIdError
+from .status import connection_status, data_status
+
+LEVELS = {"ok": OK, "warn": WARN, "error": ERROR}
 
 
 def _time_msg(ns: int) -> TimeMsg:
@@ -211,17 +214,8 @@ class ImuNode(Node):
 
     # -- diagnostics --------------------------------------------------------------------------
     def diag_connection(self):
-        values = {"bus": self.bus_spec, "address": f"0x{self.address:02x}",
-                  "reconnects": self.sup.reconnects,
-                  "chip_resets": self.sup.resets, "retried_ok": self.reader.retried_ok,
-                  "failed_reads": self.reader.failures, "last_error": self.sup.last_error}
-        values.update({f"bus_errors.{k}": v for k, v in sorted(self.reader.errors.items())})
-        values["bus_errors"] = sum(self.reader.errors.values())
-        if not self.sup.connected:
-            return ERROR, f"device lost: {self.sup.last_error}", values
-        if self.reader.errors:
-            return WARN if self.reader.failures else OK, "connected (bus errors seen)", values
-        return OK, "connected", values
+        level, msg, values = connection_status(self.bus_spec, self.address, self.sup, self.reader)
+        return LEVELS[level], msg, values
 
     def diag_data(self):
         now = time.monotonic()
@@ -229,28 +223,10 @@ class ImuNode(Node):
         if span > 0:
             self.measured_rate = self._rate_count / span
         self._rate_count, self._rate_t = 0, now
-        values = {"rate_hz": self.measured_rate, "target_rate_hz": self.p["publish_rate"],
-                  "published": self.published, "dropped": sum(self.chain.proc.dropped.values()),
-                  "glitch_resyncs": self.chain.glitch.resyncs,
-                  "gyro_bias": [round(b, 6) for b in self.chain.bias.bias],
-                  "bias_updates": self.chain.bias.updates, "calibration": self.calib.source,
-                  "start_calibration": self.calib.start_calibration}
-        if self.dev.use_fifo:
-            values["fifo_overflows"] = self.loop.fifo_overflows
-        values.update({f"dropped.{k}": v for k, v in sorted(self.chain.proc.dropped.items())})
-        fusion = self.chain.fusion
-        if fusion is not None:
-            values.update({"filter": fusion.source, "filter_nan_resets": fusion.resets,
-                           "filter_rejected": fusion.rejected})
-        if self.loop.calib_status is not None:
-            values["bno055_calib_status"] = "sys %d gyr %d acc %d mag %d" % self.loop.calib_status
-        if self.loop.temperature is not None:
-            values["temperature_c"] = round(self.loop.temperature, 2)
-        if self.chain.fusion_error:
-            return WARN, self.chain.fusion_error, values
-        if self.sup.connected and self.measured_rate < 0.5 * self.p["publish_rate"]:
-            return WARN, f"rate {self.measured_rate:.1f} Hz below target", values
-        return OK, "ok", values
+        level, msg, values = data_status(self.measured_rate, self.p["publish_rate"],
+                                         self.published, self.chain, self.calib, self.loop,
+                                         self.dev.use_fifo, self.sup.connected)
+        return LEVELS[level], msg, values
 
     def shutdown(self) -> None:
         self._stop.set()
