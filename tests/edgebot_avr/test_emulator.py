@@ -217,6 +217,18 @@ def test_host_baud_mismatch_garbles_like_a_real_uart(make_emu):
         assert ok.wait_boot() == ("version", 2, 4)
 
 
+def test_pymata4_at_the_wrong_baud_fails_as_on_hardware(make_emu):
+    """pymata4's default 115200 against StandardFirmata's 57600: its arduino-id query gets
+    garbage back, as with a real Uno."""
+    from pymata4.pymata4 import Pymata4
+    emu = make_emu("uno")
+    with pytest.raises(RuntimeError, match="Invalid Arduino ID reply length"):
+        board = Pymata4(com_port=emu.port, baud_rate=115200, arduino_wait=1,
+                        shutdown_on_exception=False)
+        board.shutdown()
+    assert emu.stats()["garbled"] > 0
+
+
 def test_quadrature_generator_edges_reach_the_firmware(make_emu):
     emu = make_emu("uno")
     q = emu.quadrature(2, 3)
