@@ -59,7 +59,6 @@ class ProcessSpec:
     sigterm_timeout: float = 5.0
     sigkill_timeout: float = 5.0
     shell: bool = False
-    is_node: bool = False
     source: str = ""                # file:line that declared it
 
 
@@ -126,7 +125,6 @@ class Loader:
              ) -> LaunchPlan:
         ctx = Context(variables=dict(cli_args), environ=dict(environ if environ is not None else os.environ),
                       file=os.path.abspath(path), warn=self.plan.warnings.append)
-        self._cli_args = dict(cli_args)
         scope = _Scope(ctx)
         self._file(os.path.abspath(path), scope, top=True)
         return self.plan
@@ -434,7 +432,7 @@ class Loader:
             ros += shlex.split(extra_ros)
         prefix = common.pop("prefix")
         display = (name or exe) if not ns else f"{ns.rstrip('/')}/{name or exe}".lstrip("/")
-        self.plan.processes.append(ProcessSpec(name=display, cmd=prefix + cmd + ros, is_node=True, **common))
+        self.plan.processes.append(ProcessSpec(name=display, cmd=prefix + cmd + ros, **common))
 
     @staticmethod
     def _evaluate(scope):
