@@ -11,6 +11,15 @@ pymata4 and the virtual Arduino on real pseudo-terminals (its output paced to th
    as a fraction of what 115200 baud carries (3 bytes per report, 10 bits per byte).
 3. reconnect: the port is unplugged for 0.5..4 s and plugged back; time from plugging back to
    the pin map being applied again (seen on the board); baseline: a fresh connect + apply.
+4. real firmware (issue 14): ``wheel_cmd`` published -> the left motor's PWM duty changes on
+   the emulated ATmega328P running StandardFirmata 2.4 (edgebot_avr, the timer registers
+   polled), p50/p95, against the board model in StandardFirmata mode measured the same way
+   (pin polled, same baud) in the same run.
+5. encoders: the highest quadrature edge rate decoded without loss, through the host side the
+   node uses (BoardLink: pymata4 behind the frame filter, the port-report decoder): real
+   StandardFirmata at 57600 baud (the emulator's quadrature generator, emulated time), and
+   the model at 115200 (FirmataExpress mode; a thread toggling its pins). Per rate: edges
+   generated, counted, illegal transitions.
 
     source env.sh && python benchmarks/bench_firmata.py [--quick]
 
@@ -287,10 +296,254 @@ def bench_reconnect(outages) -> dict:
             "reconnect_params": {"reconnect.initial": 0.5, "reconnect.max": 3.0}}
 
 
+# ---------------------------------------------------------------------------- 4. real firmware
+STD_MAP = """board: uno
+firmware: StandardFirmata
+motors:
+  - {name: left, joint: left_wheel_joint, driver: in1_in2, pwm: 5, in1: 7, in2: 8}
+  - {name: right, joint: right_wheel_joint, driver: in1_in2, pwm: 6, in1: 4, in2: 12,
+     reversed: true}
+"""
+
+
+def _std_map() -> str:
+    path = os.path.join(tempfile.mkdtemp(prefix="bench-firmata-"), "std.yaml")
+    with open(path, "w") as f:
+        f.write(STD_MAP)
+    return path
+
+
+def bench_firmware_latency(n: int) -> dict:
+    """wheel_cmd -> PWM duty of pin 5, the pin polled (~0.1 ms) on both boards."""
+    from sensor_msgs.msg import JointState
+    from edgebot_common import qos as Q
+    import edgebot_avr
+
+    out = {}
+    names = ["left_wheel_joint", "right_wheel_joint"]
+
+    def run(label, make_board, read_duty, arduino_wait):
+        procs = et.Procs()
+        ros = et.RosHelper("bench_firmata_fw")
+        tmp = tempfile.mkdtemp(prefix="bench-firmata-")
+        link = os.path.join(tmp, "ttyB")
+        board, stop = make_board(link)
+        try:
+            procs.node("edgebot_firmata", "firmata_node",
+                       params={"port": link, "pin_map": _std_map(), "arduino_wait": arduino_wait,
+                               "command_timeout": 2.0}).wait_output("pin map applied",
+                                                                    timeout=90)
+            pub = ros.publisher(JointState, "wheel_cmd", Q.COMMANDS)
+            ros.wait_subscribers(pub, timeout=30)
+            et.wait_for(lambda: pub.publish(JointState(name=names, velocity=[3.75, 3.75]))
+                        or abs(read_duty(board) - 64 / 255) < 0.01, 30, interval=0.05,
+                        what="commands arrive")
+            lat, lost = [], 0
+            for i in range(n):
+                duty = 0.25 if i % 2 else 0.5
+                want = round(duty * 255) / 255
+                msg = JointState(name=names, velocity=[duty * 15.0, duty * 15.0])
+                t0 = time.perf_counter()
+                pub.publish(msg)
+                while True:
+                    t = time.perf_counter()
+                    if abs(read_duty(board) - want) < 0.005:
+                        lat.append(t - t0)
+                        break
+                    if t - t0 > 2.0:
+                        lost += 1
+                        break
+                    time.sleep(0.0001)
+                time.sleep(random.uniform(0.01, 0.03))
+            out[label] = summary(lat)
+            out[label]["lost"] = lost
+        finally:
+            procs.stop_all()
+            ros.close()
+            stop()
+
+    def emulated(link):
+        e = edgebot_avr.EmulatedArduino(
+            board="uno", link=link, speed=1.0,
+            firmware=edgebot_avr.firmware_path(board="uno", name="StandardFirmata"))
+        e.start()
+        return e, e.stop
+
+    def model(link):
+        b = VirtualArduino(board="uno", firmware="StandardFirmata")
+        b.start(link=link)
+        return b, b.stop
+
+    run("model_standard_firmata", model,
+        lambda b: b.board.pwm_duty(5) or 0.0, 0.05)
+    run("real_standard_firmata_emulated", emulated,
+        lambda e: e.pin(5).pwm_duty or 0.0, 0.5)
+    out["ratio_p50_real_vs_model"] = round(out["real_standard_firmata_emulated"]["p50_ms"]
+                                           / max(1e-9, out["model_standard_firmata"]["p50_ms"]),
+                                           2)
+    out["ratio_p95_real_vs_model"] = round(out["real_standard_firmata_emulated"]["p95_ms"]
+                                           / max(1e-9, out["model_standard_firmata"]["p95_ms"]),
+                                           2)
+    return out
+
+
+# ---------------------------------------------------------------------------- 5. encoders
+ENC_MAP = """board: uno
+firmware: {fw}
+encoders:
+  - {{name: left, joint: left_wheel_joint, pin_a: 2, pin_b: 3, counts_per_rev: 400}}
+"""
+
+
+class ToggleQuadrature:
+    """The model's generator: a thread stepping pins 2/3 through the Gray code."""
+
+    SEQ = [(0, 0), (1, 0), (1, 1), (0, 1)]
+
+    def __init__(self, board):
+        self.b, self.rate, self.edges, self._i = board, 0.0, 0, 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def set_rate(self, r):
+        with self._lock:
+            self.rate = r
+
+    def _run(self):
+        nxt = time.monotonic()
+        while not self._stop.is_set():
+            if self.rate == 0:
+                time.sleep(0.005)
+                nxt = time.monotonic()
+                continue
+            nxt += 1.0 / self.rate
+            d = nxt - time.monotonic()
+            if d > 0:
+                time.sleep(d)
+            with self._lock:
+                if self.rate == 0:
+                    continue
+                self._i += 1
+                a, b = self.SEQ[self._i % 4]
+                self.b.set_digital_input(2, a)
+                self.b.set_digital_input(3, b)
+                self.edges += 1
+
+    def stop(self):
+        self._stop.set()
+
+
+def bench_encoders(rates, seconds: float) -> dict:
+    import edgebot_avr
+    from edgebot_firmata.encoders import WheelEncoder
+
+    def run(label, fw, baud, make, arduino_wait):
+        pm = pinmap.loads(ENC_MAP.format(fw=fw))
+        tmp = tempfile.mkdtemp(prefix="bench-firmata-")
+        link = os.path.join(tmp, "ttyE")
+        board, quad, clock, stop = make(link)
+        enc = {"left": WheelEncoder(400)}
+        bl = BoardLink(pm, link, baud, arduino_wait=arduino_wait, keep_alive_s=0, encoders=enc)
+        rows = []
+        try:
+            bl.connect()
+            dec = enc["left"].decoder
+            for rate in rates:
+                e0, c0, i0 = quad.edges, dec.count, dec.illegal
+                s0, w0 = clock(), time.perf_counter()
+                quad.set_rate(rate)
+                while clock() - s0 < seconds and time.perf_counter() - w0 < 6 * seconds:
+                    time.sleep(0.05)
+                quad.set_rate(0)
+                gen_s = clock() - s0
+                edges = quad.edges - e0
+                # drained: the count stops moving
+                last, still = None, 0
+                while still < 5:
+                    time.sleep(0.05)
+                    still = still + 1 if dec.count == last else 0
+                    last = dec.count
+                counted = dec.count - c0
+                rows.append({"rate_requested": rate, "rate_generated": round(edges / gen_s, 1),
+                             "edges": edges, "counted": counted,
+                             "illegal": dec.illegal - i0, "lost": edges - counted})
+        finally:
+            bl.close(reset=False)
+            stop()
+        ok = [r for r in rows if r["lost"] == 0 and r["illegal"] == 0]
+        return {"baud": baud, "link_capacity_reports_per_s": round(baud / 30.0, 1), "rows": rows,
+                "max_lossless_edges_per_s": max((r["rate_generated"] for r in ok), default=0.0),
+                "lowest_rate_with_loss": min((r["rate_generated"] for r in rows
+                                              if r not in ok), default=None)}
+
+    def emulated(link):
+        e = edgebot_avr.EmulatedArduino(
+            board="uno", link=link, speed=1.0,
+            firmware=edgebot_avr.firmware_path(board="uno", name="StandardFirmata"))
+        e.start()
+        return e, e.quadrature(2, 3), lambda: e.sim_time_s, e.stop
+
+    def model(link):
+        b = VirtualArduino(board="uno", firmware="FirmataExpress")
+        b.start(link=link)
+        q = ToggleQuadrature(b)
+        return b, q, time.monotonic, lambda: (q.stop(), b.stop())
+
+    def ideal(fw):
+        """The board model alone, in-process, fed edges at exact times (no generator thread,
+        no transport): what the model itself predicts for the firmware's loop and UART."""
+        from edgebot_firmata import protocol as P
+        from edgebot_firmata.board_model import FirmataBoard
+        rows = []
+        seq = ToggleQuadrature.SEQ
+        for rate in rates:
+            b = FirmataBoard(board="uno", firmware=fw, now=0.0)
+            b.host_opened(0.0)
+            dec = WheelEncoder(400).decoder
+            parser = P.board_parser()
+            t, last, i = 1.0, 1.0, 0
+
+            def drain(out):
+                for f in parser.feed(out):
+                    if not f.is_sysex and f.command == P.DIGITAL_MESSAGE:
+                        v = P.from7(f.data)
+                        dec.update(v >> 2 & 1, v >> 3 & 1, 0.0)
+            drain(b.feed(bytes([P.SET_PIN_MODE, 2, P.INPUT, P.SET_PIN_MODE, 3, P.INPUT,
+                                P.REPORT_DIGITAL | 0, 1]), 0.0))      # the state at start
+            drain(b.tick(0.5))
+            n = int(rate * seconds)
+            for k in range(n):
+                t += 1.0 / rate
+                i += 1
+                a, bb = seq[i % 4]
+                b.set_digital_input(2, a, t)
+                b.set_digital_input(3, bb, t)
+                if t - last > 0.005:
+                    drain(b.tick(t))
+                    last = t
+            drain(b.tick(t + 1.0))
+            rows.append({"rate_requested": rate, "rate_generated": float(rate), "edges": n,
+                         "counted": dec.count, "illegal": dec.illegal,
+                         "lost": n - dec.count})
+        ok = [r for r in rows if r["lost"] == 0 and r["illegal"] == 0]
+        baud = 115200 if fw == "FirmataExpress" else 57600
+        return {"baud": baud, "link_capacity_reports_per_s": round(baud / 30.0, 1), "rows": rows,
+                "max_lossless_edges_per_s": max((r["rate_generated"] for r in ok), default=0.0),
+                "lowest_rate_with_loss": min((r["rate_generated"] for r in rows
+                                              if r not in ok), default=None)}
+
+    return {"model_ideal_timing_standard_firmata_57600": ideal("StandardFirmata"),
+            "model_ideal_timing_firmata_express_115200": ideal("FirmataExpress"),
+            "real_standard_firmata_57600": run("real", "StandardFirmata", 57600, emulated, 2.0),
+            "model_firmata_express_115200": run("model", "FirmataExpress", 115200, model, 0.05)}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--only", choices=["latency", "analog", "reconnect"], default=None,
+    ap.add_argument("--only", choices=["latency", "analog", "reconnect", "firmware", "encoders"],
+                    default=None,
                     help="run one part (the JSON then holds only that part)")
     args = ap.parse_args()
     n = 60 if args.quick else 300
@@ -333,6 +586,27 @@ def main() -> int:
             print(f"   outage {r['outage_s']} s: port reopened after {r['port_reopened_s']} s, "
                   f"pin map applied after {r['pin_map_reapplied_s']} s")
         print(f"   baseline fresh connect + apply: {rc['baseline_fresh_connect_s']} s")
+    if args.only in (None, "firmware"):
+        print("4. wheel_cmd -> pin on the real StandardFirmata (emulated) vs the model ...",
+              flush=True)
+        results["firmware_latency"] = fl = bench_firmware_latency(60 if args.quick else 200)
+        for k in ("model_standard_firmata", "real_standard_firmata_emulated"):
+            r = fl[k]
+            print(f"   {k}: p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms, max {r['max_ms']} ms "
+                  f"({r['n']} samples, {r['lost']} lost)")
+        print(f"   real / model: p50 x{fl['ratio_p50_real_vs_model']}, "
+              f"p95 x{fl['ratio_p95_real_vs_model']}")
+    if args.only in (None, "encoders"):
+        print("5. encoder edge rates decoded without loss ...", flush=True)
+        rates = [250, 500, 1000, 1500, 2000, 3000] if args.quick else \
+            [250, 500, 1000, 1500, 1750, 2000, 2500, 3000, 3500, 4000]
+        results["encoders"] = en = bench_encoders(rates, 2.0 if args.quick else 3.0)
+        for k, v in en.items():
+            print(f"   {k} (link {v['link_capacity_reports_per_s']} reports/s):")
+            for r in v["rows"]:
+                print(f"     {r['rate_generated']:>8}/s: {r['edges']} edges, {r['counted']} counted, "
+                      f"{r['illegal']} illegal, {r['lost']} lost")
+            print(f"     max loss-free: {v['max_lossless_edges_per_s']} edges/s")
     results["machine"]["load_average_1m_at_end"] = round(os.getloadavg()[0], 2)
     out = ROOT / "benchmarks" / "results" / ("firmata.json" if args.only is None
                                              else f"firmata_{args.only}.json")

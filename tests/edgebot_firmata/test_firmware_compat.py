@@ -94,3 +94,18 @@ def test_duplicate_joint_names_rejected():
                       "  - {name: left, joint: left_wheel_joint, driver: dir, pwm: 5, dir: 7}\n")
     duties, rej = wheel_duties(["left_wheel_joint", "left_wheel_joint"], [1.0, -1.0], pm)
     assert duties == [] and rej[0][0] == "duplicate_joint" and "left_wheel_joint" in rej[0][1]
+
+
+def test_model_reports_each_input_change_until_its_uart_is_full():
+    b = FirmataBoard(board="uno", firmware="FirmataExpress", now=0.0)
+    b.host_opened(0.0)
+    b.feed(bytes([P.SET_PIN_MODE, 2, P.INPUT, P.REPORT_DIGITAL | 0, 1]), 0.0)
+    seq = [1, 0] * 20
+    for i, level in enumerate(seq):                  # one change per ms: the UART keeps up
+        b.set_digital_input(2, level, 1.0 + i * 0.001)
+    out = b.tick(1.05)
+    assert out.count(bytes([P.DIGITAL_MESSAGE | 0])) == 40
+    for i, level in enumerate(seq):                  # 40 changes within 40 us: the loop
+        b.set_digital_input(2, level, 2.0 + i * 1e-6)    # blocks in Serial.write, merges
+    reports = b.tick(2.1).count(bytes([P.DIGITAL_MESSAGE | 0]))
+    assert 15 <= reports < 40                        # ~21 fit the 64-byte TX buffer

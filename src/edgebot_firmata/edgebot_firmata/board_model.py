@@ -23,6 +23,7 @@ from . import protocol as P
 INTER_PING_MS = 40
 SONAR_TIMEOUT_CM = 1372          # the Ultrasonic library's 80 ms timeout, as distance
 MAX_SONARS = 6
+TX_BUFFER = 64                   # bytes the AVR's serial TX buffer holds before write blocks
 
 Listener = Callable[[int, str, object], None]
 
@@ -46,6 +47,9 @@ class FirmataBoard:
         n = self.model.total_pins
         self._din: Dict[int, bool] = {}
         self._din_pending: List[tuple] = []
+        self._now = now
+        self._tx_end = now
+        self._accounted = 0
         self._ain = [0] * len(self.model.analog)
         self._sonar_m: Dict[int, float] = {}
         self._mode = [P.IGNORE] * n
@@ -59,16 +63,18 @@ class FirmataBoard:
     # ------------------------------------------------------------------ the wire
     def feed(self, data: bytes, now: float) -> bytes:
         """Bytes from the host; returns what the board sends in reply."""
+        self._now = max(self._now, now)
         self.stats["bytes_in"] += len(data)
         if self._din_pending:            # loop(): checkDigitalInputs() before processInput()
-            self._check_digital()
+            self._check_digital(now)
         for frame in self.parser.feed(data):
             self._handle(frame, now)
         return self._take()
 
     def tick(self, now: float) -> bytes:
         """One pass of loop(): digital ports on change; the sampling branch when due."""
-        self._check_digital()
+        self._now = max(self._now, now)
+        self._check_digital(now)
         step = self._sampling_ms / 1000.0
         if now - self._last_sample >= step:
             self._sample(now)
@@ -82,6 +88,8 @@ class FirmataBoard:
 
     def host_opened(self, now: float) -> bytes:
         """Opening the port raises DTR, which resets an Uno: the host meets a fresh board."""
+        self._now = max(self._now, now)
+        self._tx_end = self._now
         self.stats["host_connects"] += 1
         self._reboot(now)
         if self.fw.version_at_boot:
@@ -92,6 +100,12 @@ class FirmataBoard:
     def _take(self) -> bytes:
         out = bytes(self._out)
         self._out.clear()
+        # the UART: 10 bits per byte at the baud rate, behind what is still in flight (the
+        # input reports were already placed at the time the loop sent them)
+        fresh = len(out) - self._accounted
+        self._accounted = 0
+        if fresh > 0:
+            self._tx_end = max(self._tx_end, self._now) + fresh * 10.0 / self.baud
         return out
 
     def emit(self, data: bytes) -> None:
@@ -103,12 +117,14 @@ class FirmataBoard:
         if not 0 <= pin < self.model.total_pins:
             raise ValueError(f"{self.model.name} has pins 0..{self.model.total_pins - 1}")
 
-    def set_digital_input(self, pin: int, value: bool) -> None:
-        """A level change at the pin. Changes are queued and each is looked at by its own
-        pass of loop() (the chip's loop runs far faster than a caller can toggle pins), so
-        an encoder's every edge is a port report of its own, as on the chip."""
+    def set_digital_input(self, pin: int, value: bool, now: Optional[float] = None) -> None:
+        """A level change at the pin at time ``now`` (default: the board's last time). The
+        chip's loop looks at its inputs far more often than a caller can toggle pins, so each
+        change is a port report of its own -- unless the loop was blocked in Serial.write()
+        (TX buffer full), when the changes made meanwhile are seen together (an encoder then
+        loses edges, as on the chip)."""
         self.check_pin(pin)
-        self._din_pending.append((pin, bool(value)))
+        self._din_pending.append((pin, bool(value), self._now if now is None else now))
 
     def set_analog_input(self, analog_pin: int, raw: int) -> None:
         if not 0 <= analog_pin < len(self._ain):
@@ -367,14 +383,31 @@ class FirmataBoard:
             self.stats["digital_reports"] += 1
             self._out += bytes([P.DIGITAL_MESSAGE | port, bits & 0x7F, (bits >> 7) & 0x7F])
 
-    def _check_digital(self) -> None:
+    def _check_digital(self, now: Optional[float] = None) -> None:
+        """checkDigitalInputs() at each queued input change, or, while the TX buffer was
+        full, when the loop got out of Serial.write() again."""
         pending, self._din_pending = self._din_pending, []
-        for change in pending or [None]:
-            if change is not None:
-                self._din[change[0]] = change[1]
-            for port, on in enumerate(self._report_ports):
-                if on:
-                    self._send_port(port)
+        if not pending:
+            self._report_changed_ports()
+            return
+        i = 0
+        while i < len(pending):
+            unblocked = self._tx_end - (TX_BUFFER - 3) * 10.0 / self.baud
+            t_read = max(pending[i][2], unblocked)
+            while i < len(pending) and pending[i][2] <= t_read:
+                self._din[pending[i][0]] = pending[i][1]
+                i += 1
+            n = len(self._out)
+            self._report_changed_ports()
+            sent = len(self._out) - n
+            if sent:
+                self._tx_end = max(self._tx_end, t_read) + sent * 10.0 / self.baud
+                self._accounted += sent
+
+    def _report_changed_ports(self) -> None:
+        for port, on in enumerate(self._report_ports):
+            if on:
+                self._send_port(port)
 
     def _sample(self, now: float) -> None:
         """One pass of loop()'s sampling branch: sonar ping, analog reports, keep-alive."""

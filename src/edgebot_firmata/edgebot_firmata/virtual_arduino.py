@@ -154,7 +154,7 @@ class VirtualArduino:
 
     def set_digital_input(self, pin: int, value: bool) -> None:
         with self._lock:
-            self.board.set_digital_input(pin, value)
+            self.board.set_digital_input(pin, value, time.monotonic())
         self._wake()
 
     def set_analog_input(self, analog_pin: int, raw: int) -> None:
