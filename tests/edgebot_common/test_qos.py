@@ -31,3 +31,4 @@ def test_matching_the_publishers():
     assert qos.matching([_pub(latched=True), _pub()]) is qos.RELIABLE
     assert qos.matching([_pub()], reliable=qos.RECORDING) is qos.RECORDING
     assert qos.matching([_pub(reliable=False, latched=True)]) is qos.SENSOR_DATA
+    assert qos.matching([_pub(latched=True)], latched=qos.LATCHED_READER) is qos.LATCHED_READER

@@ -63,17 +63,10 @@ def _topic_type(node, topic: str, wait: float):
 
 
 def _qos_for(node, topic: str):
-    """Match the publishers: best effort if any publisher is best effort, else reliable."""
-    from rclpy.qos import ReliabilityPolicy
+    """Match the publishers: best effort if any is; latched (one sample kept per publisher) if
+    all are; else reliable (also before any publisher is known)."""
     from edgebot_common import qos as Q
-    pubs = node.get_publishers_info_by_topic(topic)
-    if any(p.qos_profile.reliability == ReliabilityPolicy.BEST_EFFORT for p in pubs):
-        return Q.SENSOR_DATA
-    from edgebot_common.qos import QoSProfile, DurabilityPolicy, HistoryPolicy
-    durable = pubs and all(p.qos_profile.durability == DurabilityPolicy.TRANSIENT_LOCAL for p in pubs)
-    return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=10,
-                      reliability=ReliabilityPolicy.RELIABLE,
-                      durability=DurabilityPolicy.TRANSIENT_LOCAL if durable else DurabilityPolicy.VOLATILE)
+    return Q.matching_for_topic(node, topic, no_publisher=Q.RELIABLE, latched=Q.LATCHED_READER)
 
 
 def _resolve_topic(topic: str) -> str:

@@ -50,6 +50,10 @@ COMMANDS = RELIABLE
 #: Latched status (e-stop state, robot description): the last value reaches late joiners.
 LATCHED = _keep_last(1, reliable=True, latched=True)
 
+#: Subscribers to a latched topic that several publishers latch on (echo tools, recorders):
+#: reliable, transient local, depth 10, so each publisher's last sample is kept.
+LATCHED_READER = _keep_last(10, reliable=True, latched=True)
+
 #: /diagnostics, as diagnostic_updater publishes it: an alias of RELIABLE.
 DIAGNOSTICS = RELIABLE
 
@@ -78,6 +82,7 @@ PROFILES = {
     "clock": CLOCK,
     "tf": TF,
     "tf_static": TF_STATIC,
+    "latched_reader": LATCHED_READER,
 }
 
 
@@ -90,14 +95,16 @@ def by_name(name: str) -> QoSProfile:
 
 
 def matching(publishers: Sequence[QoSProfile], reliable: Optional[QoSProfile] = None,
-             no_publisher: Optional[QoSProfile] = None) -> QoSProfile:
+             no_publisher: Optional[QoSProfile] = None,
+             latched: Optional[QoSProfile] = None) -> QoSProfile:
     """The named profile a subscription needs to receive from every one of ``publishers``
     (their offered profiles, e.g. ``[i.qos_profile for i in
     node.get_publishers_info_by_topic(topic)]``):
 
     - any best-effort publisher (or none known: ``no_publisher``, default SENSOR_DATA):
       SENSOR_DATA (best effort matches every publisher);
-    - all reliable and all transient-local: LATCHED (late joiners get the last sample);
+    - all reliable and all transient-local: ``latched`` (default LATCHED; late joiners get
+      the last sample; LATCHED_READER keeps one per publisher);
     - all reliable: ``reliable`` (default RELIABLE; a recorder passes the deeper RECORDING).
     """
     if not publishers:
@@ -105,12 +112,13 @@ def matching(publishers: Sequence[QoSProfile], reliable: Optional[QoSProfile] = 
     if any(p.reliability != ReliabilityPolicy.RELIABLE for p in publishers):
         return SENSOR_DATA
     if all(p.durability == DurabilityPolicy.TRANSIENT_LOCAL for p in publishers):
-        return LATCHED
+        return latched if latched is not None else LATCHED
     return reliable if reliable is not None else RELIABLE
 
 
 def matching_for_topic(node, topic: str, reliable: Optional[QoSProfile] = None,
-                       no_publisher: Optional[QoSProfile] = None) -> QoSProfile:
+                       no_publisher: Optional[QoSProfile] = None,
+                       latched: Optional[QoSProfile] = None) -> QoSProfile:
     """:func:`matching` for the publishers ``node`` currently sees on ``topic``."""
     infos = node.get_publishers_info_by_topic(topic)
-    return matching([i.qos_profile for i in infos], reliable, no_publisher)
+    return matching([i.qos_profile for i in infos], reliable, no_publisher, latched)
