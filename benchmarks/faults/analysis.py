@@ -184,6 +184,8 @@ def violations(r: dict) -> List[str]:
         out.append(f"moved while {r['moved_while_held']}")
     if r.get("expect_recovery", True) and not r.get("recovered"):
         out.append("did not resume by itself after the fault cleared")
+    if r.get("bridge_error"):
+        out.append(f"MQTT bridge: {r['bridge_error']}")
     if r.get("leftover_processes"):
         out.append(f"processes left behind: {r['leftover_processes']}")
     lost = (r.get("telemetry") or {}).get("lost")

@@ -13,7 +13,10 @@ MQTT node) and, while the rover drives towards the ball, injects ONE fault at a 
 - ``estop+restart:safety_monitor``  e-stop engaged, safety_monitor killed and restarted: the
                            e-stop must still hold, then it is released;
 - ``sim:<fault>``          a simulator fault hook (edgebot_sim.faults) on for ``--hold`` s:
-                           camera_down, arduino_unplugged, imu_errors, imu_gone, clock_stall.
+                           camera_down, arduino_unplugged, imu_errors, imu_gone, clock_stall;
+- ``broker``               the MQTT broker (the campaign's own mosquitto; the bridge runs with
+                           ``mqtt_embedded:=false``) killed for ``--hold`` s and started again:
+                           the bridge must report the outage and reconnect by itself.
 
 For every trial it records, from the board's OWN pin record (the virtual Arduino's output log,
 ``EDGEBOT_BOARD_OUTPUT_LOG``) the wall time from the fault to the motor pins at zero, from the
@@ -36,6 +39,7 @@ import os
 import pathlib
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -50,6 +54,7 @@ sys.path.insert(0, str(HERE.parent))
 import analysis as A  # noqa: E402
 
 ROOT = HERE.parents[1]
+MOSQUITTO = "/usr/sbin/mosquitto"
 STARTED_RE = re.compile(r"process started \[([^\]]+)\] pid (\d+)")
 
 #: nodes the rover needs to move safely: losing one must bring it to a standstill in 1.0 s
@@ -80,7 +85,7 @@ def all_faults() -> List[str]:
     for n in NEEDED + OTHERS:
         out += [f"kill:{n}", f"kill+respawn:{n}"]
     out += [f"stop:{n}" for n in NEEDED]
-    out += [f"sim:{n}" for n in SIM_FAULTS]
+    out += [f"sim:{n}" for n in SIM_FAULTS] + ["broker"]
     return out + ["estop", "estop+restart:safety_monitor"]
 
 
@@ -103,8 +108,16 @@ class Robot:
             raise RuntimeError(f"the campaign needs the whole stack; not installed: {missing}")
         self.ports = {"camera_port": free_port(), "imu_port": free_port(),
                       "mqtt_port": free_port()}
+        # a broker of its own (mosquitto, as a deployed robot has), so that the broker can fail
+        # apart from the bridge
+        self.broker_conf = self.tmp / "mosquitto.conf"
+        self.broker_conf.write_text(f"listener {self.ports['mqtt_port']} 127.0.0.1\n"
+                                    f"allow_anonymous true\npersistence false\n")
+        self.broker: Optional[subprocess.Popen] = None
+        self.start_broker()
         args = launch_args(scenario, self.seed, 1.0, self.scen.target.cls, str(self.tmp),
-                           str(self.tmp / "rec"), self.ports, stack, ["record:=false"])
+                           str(self.tmp / "rec"), self.ports, stack,
+                           ["record:=false", "mqtt_embedded:=false"])
         env = dict(os.environ, EDGEBOT_BOARD_OUTPUT_LOG=str(self.board_log),
                    PYTHONUNBUFFERED="1")
         self.pids: Dict[str, int] = {}
@@ -129,6 +142,28 @@ class Robot:
         pm = pinmap.load(str(ROOT / "config" / "firmata.yaml"))
         self.speed_fns = [pm.motor_for_joint(j).wheel_speed
                           for j in ("left_wheel_joint", "right_wheel_joint")]
+
+    def start_broker(self) -> None:
+        log = open(self.out_dir / "mosquitto.log", "a")
+        self.broker = subprocess.Popen([MOSQUITTO, "-c", str(self.broker_conf)], stdout=log,
+                                       stderr=subprocess.STDOUT, start_new_session=True)
+        port = self.ports["mqtt_port"]
+        t_end = time.monotonic() + 20
+        while time.monotonic() < t_end:
+            with socket.socket() as sk:
+                if sk.connect_ex(("127.0.0.1", port)) == 0:
+                    return
+            if self.broker.poll() is not None:
+                raise RuntimeError(f"mosquitto exited with {self.broker.returncode}")
+            time.sleep(0.05)
+        raise TimeoutError(f"mosquitto not listening on {port}")
+
+    def kill_broker(self) -> None:
+        self.broker.kill()
+        self.broker.wait(timeout=10)
+
+    def mqtt_connected(self) -> bool:
+        return bool(self.mqtt_stats.get("connected"))
 
     # -- the launcher's output: which pid runs which node -----------------------------------
     def _pump(self):
@@ -305,6 +340,9 @@ class Robot:
                 os.killpg(p.pid, signal.SIGKILL)
         self.mqtt.close()
         self.bg.close()
+        if self.broker is not None and self.broker.poll() is None:
+            self.broker.terminate()
+            self.broker.wait(timeout=10)
         self.launch_log.close()
         return left
 
@@ -380,6 +418,21 @@ class Campaign:
             time.sleep(self.hold)
             t_clear = time.monotonic()
             os.kill(r.pid(node), signal.SIGCONT)
+        elif kind == "broker":
+            r.kill_broker()
+            try:
+                r.wait(lambda: not r.mqtt_connected(), 20, "the bridge to report the outage")
+            except TimeoutError as e:
+                rec["bridge_error"] = str(e)
+            time.sleep(max(0.0, t_fault + self.hold - time.monotonic()))
+            t_clear = time.monotonic()
+            r.start_broker()
+            try:   # the bridge reconnects by itself
+                r.wait(r.mqtt_connected, 60, "the bridge to reconnect")
+                rec["bridge_reconnect_s"] = round(time.monotonic() - t_clear, 2)
+            except TimeoutError as e:
+                rec["bridge_reconnect_s"] = None
+                rec["bridge_error"] = str(e)
         elif kind == "sim":
             r.set_sim_fault(node, True)
             time.sleep(self.hold)
