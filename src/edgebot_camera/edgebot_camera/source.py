@@ -108,10 +108,6 @@ class VideoSource:
             self.cap.release()
             self.cap = None
 
-    @property
-    def is_open(self) -> bool:
-        return self.cap is not None
-
     # -- frames ---------------------------------------------------------------------------
     def grab(self) -> bool:
         """Grab the next frame (timestamp right after this returns). False: source failed."""
