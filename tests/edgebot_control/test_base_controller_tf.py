@@ -48,3 +48,9 @@ def test_publish_tf_false_leaves_the_transform_to_others(procs, ros):
     bc.wait_output("tf off", timeout=30)
     wait_for(lambda: odom, 60, what="odom")
     assert ros.node.count_publishers("/tf") == 0
+
+
+def test_former_frame_parameter_names_stop_the_node_naming_the_new_ones(procs):
+    bc = procs.node("edgebot_control", "base_controller", params={"odom_frame": "odom"})
+    assert bc.wait(30) == 2
+    assert "renamed to 'odom_frame_id'" in bc.output()

@@ -46,8 +46,8 @@ SPECS = [
               "while imu/data is fresh (0: wheels only)", min=0.0, max=1.0),
     ParamSpec("realtime_priority", 0, "SCHED_FIFO priority of the loop thread (0: normal)",
               min=0, max=99),
-    ParamSpec("odom_frame_id", "odom", "odometry frame"),
-    ParamSpec("base_frame_id", "base_link", "robot frame"),
+    ParamSpec("odom_frame_id", "odom", "odometry frame", renamed_from=("odom_frame",)),
+    ParamSpec("base_frame_id", "base_link", "robot frame", renamed_from=("base_frame",)),
     ParamSpec("left_joint", "left_wheel_joint", "name of the left wheel in JointState"),
     ParamSpec("right_joint", "right_wheel_joint", "name of the right wheel in JointState"),
     ParamSpec("publish_tf", True, "publish odom -> base_link on /tf (off when another node, "
