@@ -3,7 +3,6 @@ parses and matches the open_field scenario, the bridge maps real message types u
 project's topic names, the Gazebo xacro expands to the same robot, the launch file is valid
 YAML launch."""
 import importlib
-import io
 import pathlib
 import xml.etree.ElementTree as ET
 

@@ -17,20 +17,22 @@ import bisect
 import math
 from typing import List, Optional, Sequence, Tuple
 
-import pybullet as pb
+from edgebot_common import transforms as T
 
 Pose = Tuple[Tuple[float, float, float], Tuple[float, float, float, float]]   # xyz, xyzw
 
 
 def compose(a: Pose, b: Pose) -> Pose:
-    """a * b (pybullet's transform math: no physics connection needed)."""
-    p, q = pb.multiplyTransforms(a[0], a[1], b[0], b[1])
-    return tuple(p), tuple(q)
+    """a * b: b's pose expressed in a's parent frame."""
+    r = T.rotate(a[1], b[0])
+    return ((a[0][0] + r[0], a[0][1] + r[1], a[0][2] + r[2]),
+            T.normalize(T.multiply(a[1], b[1])))
 
 
 def inverse(a: Pose) -> Pose:
-    p, q = pb.invertTransform(a[0], a[1])
-    return tuple(p), tuple(q)
+    q = T.conjugate(a[1])
+    r = T.rotate(q, a[0])
+    return (-r[0], -r[1], -r[2]), q
 
 
 def valid(position: Sequence[float], orientation: Sequence[float]) -> bool:
@@ -39,8 +41,7 @@ def valid(position: Sequence[float], orientation: Sequence[float]) -> bool:
 
 
 def _pose(position, orientation) -> Pose:
-    n = math.sqrt(sum(q * q for q in orientation))
-    return tuple(float(v) for v in position), tuple(float(q) / n for q in orientation)
+    return tuple(float(v) for v in position), T.normalize(tuple(float(q) for q in orientation))
 
 
 class MapOdom:

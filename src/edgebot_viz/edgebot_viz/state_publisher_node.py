@@ -13,7 +13,6 @@ from typing import List
 
 from geometry_msgs.msg import TransformStamped
 from rclpy.node import Node
-from rclpy.time import Time
 from sensor_msgs.msg import JointState
 from std_msgs.msg import String
 from tf2_msgs.msg import TFMessage
