@@ -109,3 +109,21 @@ def test_model_reports_each_input_change_until_its_uart_is_full():
         b.set_digital_input(2, level, 2.0 + i * 1e-6)    # blocks in Serial.write, merges
     reports = b.tick(2.1).count(bytes([P.DIGITAL_MESSAGE | 0]))
     assert 15 <= reports < 40                        # ~21 fit the 64-byte TX buffer
+
+
+def test_tone_takes_timer2_and_needs_firmata_express():
+    pm = pinmap.from_dict({"board": "uno", "tones": [{"name": "buzzer", "pin": 8}],
+                           "pwm_outputs": [{"name": "lamp", "pin": 11}]})
+    with pytest.raises(pinmap.PinMapError) as e:
+        pm.check_board_model()
+    assert str(e.value).startswith("pin 11 (PWM output 'lamp')") and "on pin 8" in str(e.value)
+    assert "Timer2" in str(e.value)
+    ok = pinmap.from_dict({"board": "uno", "tones": [{"name": "buzzer", "pin": 8}],
+                           "pwm_outputs": [{"name": "lamp", "pin": 5}]})
+    ok.check_board_model()
+    assert ok.tones[0].hz(440.4) == 440 and ok.tones[0].hz(5) == 31 and ok.tones[0].hz(0) == 0
+    std = pinmap.from_dict({"board": "uno", "firmware": "StandardFirmata",
+                            "tones": [{"name": "buzzer", "pin": 8}]})
+    with pytest.raises(pinmap.PinMapError, match=r"pin 8 \(tone output 'buzzer'\): tone\(\) "
+                       "needs FirmataExpress, the firmware is StandardFirmata"):
+        std.check_board_model()

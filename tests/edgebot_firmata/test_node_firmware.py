@@ -6,7 +6,7 @@ import pathlib
 import pytest
 from diagnostic_msgs.msg import DiagnosticArray
 from sensor_msgs.msg import JointState
-from std_msgs.msg import Bool
+from std_msgs.msg import Bool, Float64
 
 from edgebot_common import qos as Q
 from edgebot_firmata.virtual_arduino import VirtualArduino
@@ -132,3 +132,20 @@ def test_wheel_cmd_with_duplicate_joints_rejected_and_counted(procs, ros, board)
              or int(diag_value(diags, "link", "rejected_duplicate_joint") or 0) >= 1, 30,
              interval=0.05, what="duplicate joints counted")
     assert moved == [] and b.output(5) == 0 and n.running()
+
+
+def test_tone_output_on_firmata_express(procs, ros, board, tmp_path):
+    b, link = board()
+    pm = tmp_path / "tone.yaml"
+    pm.write_text("board: uno\ntones: [{name: buzzer, pin: 8}]\n")
+    n = node(procs, link, str(pm))
+    n.wait_output("pin map applied", timeout=60)
+    assert b.pin_mode(8) == "TONE" and b.output(8) == 0
+    cmd = ros.publisher(Float64, "buzzer/cmd", Q.COMMANDS)
+    ros.wait_subscribers(cmd, timeout=30)
+    wait_for(lambda: cmd.publish(Float64(data=440.0)) or b.output(8) == 440, 20,
+             interval=0.05, what="440 Hz")
+    wait_for(lambda: cmd.publish(Float64(data=0.0)) or b.output(8) == 0, 20,
+             interval=0.05, what="silent")
+    n.stop()
+    assert n.popen.returncode == 0

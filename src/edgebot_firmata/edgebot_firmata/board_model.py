@@ -140,9 +140,10 @@ class FirmataBoard:
         return P.MODE_NAMES.get(self._mode[pin], f"MODE_{self._mode[pin]}")
 
     def output(self, pin: int):
-        """Digital 0/1 (OUTPUT), PWM 0..255, servo angle in degrees; 0 for other modes."""
+        """Digital 0/1 (OUTPUT), PWM 0..255, servo angle in degrees, tone Hz (0 = silent);
+        0 for other modes."""
         self.check_pin(pin)
-        if self._mode[pin] in (P.OUTPUT, P.PWM, P.SERVO):
+        if self._mode[pin] in (P.OUTPUT, P.PWM, P.SERVO, P.TONE):
             return self._value[pin]
         return 0
 
@@ -337,6 +338,10 @@ class FirmataBoard:
                 self._servo_pulses[pin] = (P.from7(d[1:3]), P.from7(d[3:5]))
         elif cmd == P.EXTENDED_ANALOG and len(d) >= 2:
             self._analog_write(d[0], P.from7(d[1:]))
+        elif cmd == P.TONE_DATA and fw.tone and len(d) >= 2:
+            pin = d[1]
+            if pin < self.model.total_pins and self._mode[pin] == P.TONE:
+                self._set_output(pin, P.from7(d[2:4]) if d[0] == 0 and len(d) >= 4 else 0)
         elif cmd == P.SONAR_CONFIG and fw.sonar and len(d) >= 4:
             trig, echo = d[0], d[1]
             if len(self._sonars) < MAX_SONARS and trig < self.model.total_pins \

@@ -29,7 +29,7 @@ from pymata4.pymata4 import Pymata4
 
 from . import protocol as P
 from .encoders import WheelEncoder
-from .pinmap import Motor, PinMap, PinMapError, PwmOutput, Servo, DigitalOutput
+from .pinmap import DigitalOutput, Motor, PinMap, PinMapError, PwmOutput, Servo, ToneOutput
 from .supervisor import LinkLost
 
 
@@ -287,6 +287,9 @@ class BoardLink:
         for o in pm.digital_outputs:
             c.set_pin_mode_digital_output(o.pin)
             self.write_digital(o, o.safe)
+        for t in pm.tones:
+            c.set_pin_mode_tone(t.pin)
+            self.write_tone(t, 0.0)
         for s in pm.servos:
             c.set_pin_mode_servo(s.pin, s.min_pulse_us, s.max_pulse_us)
             if s.safe is not None:
@@ -421,6 +424,11 @@ class BoardLink:
             c.pwm_write(pin, value)
         elif kind == "servo":
             c.servo_write(pin, value)
+        elif kind == "tone":
+            if value:
+                c.play_tone_continuously(pin, value)
+            else:
+                c.play_tone_off(pin)
         self._last[key] = value
         self.writes += 1
 
@@ -457,6 +465,11 @@ class BoardLink:
         with self._io:
             self._write(self._client(), o.pin, "digital", 1 if value else 0)
 
+    def write_tone(self, t: ToneOutput, frequency: float) -> None:
+        self._fast_check()
+        with self._io:
+            self._write(self._client(), t.pin, "tone", t.hz(frequency))
+
     def write_servo(self, s: Servo, angle: float) -> None:
         self._fast_check()
         with self._io:
@@ -473,6 +486,8 @@ class BoardLink:
         for s in self.pm.servos:
             if s.safe is not None:
                 self._write(c, s.pin, "servo", s.degrees(s.safe))
+        for t in self.pm.tones:
+            self._write(c, t.pin, "tone", 0)
 
     def safe_all(self) -> None:
         self._fast_check()

@@ -16,7 +16,12 @@ from __future__ import annotations
 
 import math
 import threading
-from typing import Dict, Optional, Tuple
+from collections import deque
+from typing import Deque, Dict, Optional, Tuple
+
+#: velocity is counts over (at least) this long: a message that comes late or early under load
+#: does not turn one count into a spike
+VELOCITY_WINDOW_S = 0.05
 
 # (previous AB, new AB) -> +1 / -1 for a single-channel change; A leads B = forward
 _STEP = {
@@ -35,8 +40,7 @@ class QuadratureDecoder:
         self.illegal = 0
         self.reports = 0
         self.last_t: Optional[float] = None
-        self._vel_ref: Optional[Tuple[float, int]] = None
-        self._last_vel = 0.0
+        self._hist: Deque[Tuple[float, int]] = deque()
 
     def reset(self, keep_count: bool = True) -> None:
         """A new connection: the first report sets the state again (no count from it)."""
@@ -61,22 +65,18 @@ class QuadratureDecoder:
             self.count += step
             return step
 
-    def velocity_counts(self, now: float, min_window: float = 0.0) -> float:
-        """Counts per second since the previous call (the window's length from ``now``);
-        0.0 on the first call. ``min_window``: a shorter window keeps the old reference."""
+    def velocity_counts(self, now: float, window: float = VELOCITY_WINDOW_S) -> float:
+        """Counts per second over the last ``window`` seconds (measured from the samples this
+        is called with, so a late or early call still divides by the time really spanned);
+        0.0 on the first call."""
         with self._lock:
             count = self.count
-        ref = self._vel_ref
-        if ref is None:
-            self._vel_ref = (now, count)
-            return 0.0
-        dt = now - ref[0]
-        if dt <= 0 or dt < min_window:
-            return self._last_vel
-        v = (count - ref[1]) / dt
-        self._vel_ref = (now, count)
-        self._last_vel = v
-        return v
+        h = self._hist
+        h.append((now, count))
+        while len(h) > 2 and now - h[1][0] >= window:
+            h.popleft()
+        t0, c0 = h[0]
+        return (count - c0) / (now - t0) if now > t0 else 0.0
 
 
 class WheelEncoder:

@@ -1,9 +1,6 @@
-"""firmata_node: an Arduino running FirmataExpress/StandardFirmata as ROS 2 topics.
-
-ROS glue only: parameters and the pin map in, publishers and subscriptions, conversions to and
-from messages. The board link is :class:`~edgebot_firmata.client.BoardLink`, its life
-(connect, probe, back off, re-apply) :class:`~edgebot_firmata.supervisor.LinkSupervisor`,
-command checks and the command timeout :mod:`edgebot_firmata.commands`. See the README.
+"""firmata_node: an Arduino running Firmata as ROS 2 topics. ROS glue only: the board link is
+:class:`~.client.BoardLink`, its life (connect, probe, back off, re-apply)
+:class:`~.supervisor.LinkSupervisor`, command checks :mod:`~.commands`, messages :mod:`~.messages`.
 """
 from __future__ import annotations
 
@@ -29,7 +26,7 @@ from .client import BoardLink, LinkLost
 from .commands import CommandTimeouts, wheel_duties
 from .encoders import WheelEncoder, encoder_stats
 from .firmware import BAUD
-from .node_config import LOG_LEVELS, SPECS, default_pin_map
+from .node_config import SPECS, default_pin_map
 from .supervisor import LinkSupervisor
 
 class FirmataNode(Node):
@@ -74,15 +71,13 @@ class FirmataNode(Node):
 
         if pm.motors:
             self.create_subscription(JointState, "wheel_cmd", self._on_wheel_cmd, Q.COMMANDS)
-        for o in pm.pwm_outputs:
-            self.create_subscription(Float64, f"{o.name}/cmd",
-                                     lambda m, o=o: self._on_pwm(o, m), Q.COMMANDS)
-        for o in pm.digital_outputs:
-            self.create_subscription(Bool, f"{o.name}/cmd",
-                                     lambda m, o=o: self._on_digital_cmd(o, m), Q.COMMANDS)
-        for s in pm.servos:
-            self.create_subscription(Float64, f"{s.name}/cmd",
-                                     lambda m, s=s: self._on_servo(s, m), Q.COMMANDS)
+        for typ, outs, cb in ((Float64, pm.pwm_outputs, self._on_pwm),
+                              (Bool, pm.digital_outputs, self._on_digital_cmd),
+                              (Float64, pm.servos, self._on_servo),
+                              (Float64, pm.tones, self._on_tone)):
+            for o in outs:
+                self.create_subscription(typ, f"{o.name}/cmd",
+                                         lambda m, o=o, cb=cb: cb(o, m), Q.COMMANDS)
 
         self._rate_prev = (time.monotonic(), 0)
         self.sup = LinkSupervisor(
@@ -122,7 +117,17 @@ class FirmataNode(Node):
                          encoders=self.encoders)
 
     def _log(self, level: str, text: str) -> None:
-        getattr(self.get_logger(), level if level in LOG_LEVELS else "info")(text)
+        # One call site per severity: rclpy refuses a call site whose severity changes
+        # ("Logger severity cannot be changed between calls"), which killed the link thread.
+        log = self.get_logger()
+        if level == "error":
+            log.error(text)
+        elif level == "warning" or level == "warn":
+            log.warning(text)
+        elif level == "debug":
+            log.debug(text)
+        else:
+            log.info(text)
 
     def _on_connected(self, link) -> None:
         self.get_logger().info(f"connected to {link.firmware_id.strip()} on {link.port} at "
@@ -181,6 +186,10 @@ class FirmataNode(Node):
                                 f"[{s.min_angle}, {s.max_angle}] rad")
         if self.link is not None:
             self._write(self.link.write_servo, s, v)
+
+    def _on_tone(self, t: PM.ToneOutput, msg: Float64) -> None:
+        if self._finite(f"{t.name}/cmd", msg.data) and self.link is not None:
+            self._write(self.link.write_tone, t, msg.data)
 
     def _safety_tick(self) -> None:
         """Command timeout: motors and PWM outputs go to their safe value."""

@@ -254,6 +254,22 @@ class PwmOutput:
 
 
 @dataclass
+class ToneOutput:
+    """A buzzer/speaker driven by Arduino's tone() (FirmataExpress only): <- ``<name>/cmd``
+    (Float64, Hz; 0 = off). tone() takes Timer2 while it plays (no PWM on its pins)."""
+    name: str
+    pin: int
+    min_frequency: float = 31.0         # tone()'s lowest on a 16 MHz AVR
+    max_frequency: float = 20000.0
+
+    def hz(self, frequency: float) -> int:
+        """Firmata's 14-bit frequency, within the configured range; 0 = off."""
+        if frequency <= 0:
+            return 0
+        return int(round(_clamp(frequency, self.min_frequency, min(self.max_frequency, 16383))))
+
+
+@dataclass
 class Servo:
     name: str
     pin: int
@@ -286,6 +302,7 @@ class PinMap:
     digital_outputs: List[DigitalOutput] = field(default_factory=list)
     pwm_outputs: List[PwmOutput] = field(default_factory=list)
     servos: List[Servo] = field(default_factory=list)
+    tones: List[ToneOutput] = field(default_factory=list)
 
     def motor_for_joint(self, joint: str) -> Optional[Motor]:
         for m in self.motors:
@@ -314,6 +331,8 @@ class PinMap:
             out.append((o.pin, f"PWM output '{o.name}'"))
         for s in self.servos:
             out.append((s.pin, f"servo '{s.name}'"))
+        for t in self.tones:
+            out.append((t.pin, f"tone output '{t.name}'"))
         return out
 
     def check(self, capabilities: Sequence[dict], analog_mapping: Sequence[int],
@@ -387,6 +406,11 @@ class PinMap:
             need(o.pin, P.PWM, f"PWM output '{o.name}'", "PWM")
         for s in self.servos:
             need(s.pin, P.SERVO, f"servo '{s.name}'", "servo")
+        for t in self.tones:
+            if fw != "FirmataExpress":
+                raise PinMapError(f"pin {t.pin} (tone output '{t.name}'): tone() needs "
+                                  f"FirmataExpress, the firmware is {fw}")
+            need(t.pin, P.TONE, f"tone output '{t.name}'", "tone")
         self.check_timers(source)
 
     def pwm_uses(self) -> List[Tuple[int, str]]:
@@ -397,21 +421,26 @@ class PinMap:
         """PWM on a pin whose hardware timer the Servo library takes (Timer1 on an Uno/Nano:
         pins 9 and 10; Timer5 on a Mega: 44-46, then 1, 3, 4 past 12 servos) stops once a
         servo is attached, although the capability report still lists the pin as PWM."""
-        if not self.servos:
-            return
         model = boards.get(self.board)
-        taken = model.servo_timers_for(len(self.servos))
-        s = self.servos[0]
+        takers = {}                        # timer -> (what takes it, on which pin)
+        if self.servos:
+            s = self.servos[0]
+            for t in model.servo_timers_for(len(self.servos)):
+                takers[t] = (f"servo '{s.name}' on pin {s.pin} is attached (the Servo library",
+                             "")
+        if self.tones:
+            t0 = self.tones[0]
+            takers.setdefault(model.tone_timer, (f"tone output '{t0.name}' on pin {t0.pin} "
+                                                 "plays (tone()", ""))
         for pin, role in self.pwm_uses():
             t = model.timer_of(pin)
-            if t in taken:
-                free = sorted(p for tt, pins in model.pwm_timers.items() if tt not in taken
+            if t in takers:
+                free = sorted(p for tt, pins in model.pwm_timers.items() if tt not in takers
                               for p in pins)
                 raise PinMapError(
-                    f"pin {pin} ({role}): PWM on pin {pin} stops once servo '{s.name}' on pin "
-                    f"{s.pin} is attached (the Servo library takes Timer{t} on the "
-                    f"{model.name}; the {source} still lists pin {pin} as PWM); use one of "
-                    f"the PWM pins {free}")
+                    f"pin {pin} ({role}): PWM on pin {pin} stops once {takers[t][0]} takes "
+                    f"Timer{t} on the {model.name}; the {source} still lists pin {pin} as "
+                    f"PWM); use one of the PWM pins {free}")
 
     def check_board_model(self) -> None:
         model = boards.get(self.board)
@@ -421,14 +450,16 @@ class PinMap:
     def topics(self) -> List[str]:
         names = [d.name for d in self.digital_inputs] + [a.name for a in self.analog_inputs]
         names += [f"{s.name}/range" for s in self.sonars + self.ir_ranges]
-        names += [f"{o.name}/cmd" for o in self.digital_outputs + self.pwm_outputs + self.servos]
+        names += [f"{o.name}/cmd" for o in self.digital_outputs + self.pwm_outputs + self.servos
+                  + self.tones]
         return names
 
 
 # --- loading ------------------------------------------------------------------------------
 _SECTIONS = {
     "motors": Motor, "digital_inputs": DigitalInput, "analog_inputs": AnalogInput,
-    "sonars": Sonar, "ir_ranges": IrRange, "encoders": Encoder, "digital_outputs": DigitalOutput, "pwm_outputs": PwmOutput,
+    "sonars": Sonar, "ir_ranges": IrRange, "encoders": Encoder, "tones": ToneOutput,
+    "digital_outputs": DigitalOutput, "pwm_outputs": PwmOutput,
     "servos": Servo,
 }
 _TOP = {"board", "firmware", "sampling_interval_ms", *_SECTIONS}
@@ -545,6 +576,9 @@ def from_dict(doc: dict) -> PinMap:
             raise PinMapError(f"sonars[{i}]: need 0 <= min_range < max_range")
     for i, r in enumerate(pm.ir_ranges):
         _check_ir(i, r)
+    for i, t in enumerate(pm.tones):
+        if not 0 < t.min_frequency < t.max_frequency:
+            raise PinMapError(f"tones[{i}] '{t.name}': need 0 < min_frequency < max_frequency")
     joints = set()
     for i, e in enumerate(pm.encoders):
         where = f"encoders[{i}] '{e.name}'"
