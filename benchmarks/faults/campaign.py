@@ -492,6 +492,9 @@ class Campaign:
         z = A.first_zero_after(tl, t_fault)
         rec["wheels_zero_s"] = round(z - t_fault, 3) if z is not None and z < t_clear + 5 else None
         rec["standstill_sim_s"] = round(still - sim_fault, 3) if still is not None else None
+        # where the time goes: the follower's reaction (its latched follower/state)
+        blind = [t for t, st in list(r.follower_states) if t > t_fault and st == "blind"]
+        rec["follower_blind_s"] = round(blind[0] - t_fault, 3) if blind else None
         rec["residual_rad_s"] = (round(A.max_speed_between(tl, z, t_clear), 3)
                                  if z is not None and z < t_clear else None)
         if held_from is not None:

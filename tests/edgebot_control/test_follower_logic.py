@@ -5,7 +5,7 @@ import pytest
 
 from edgebot_common import objects
 from edgebot_control.follower import (APPROACH, BLIND, HOLD, SEARCH, TRACK, Box, Follower,
-                                      FollowerConfig, box_problem, distance_from_box,
+                                      FollowerConfig, StaleDetections, box_problem, distance_from_box,
                                       focal_length_px, target_height_m)
 
 W, H = objects.CAMERA_WIDTH, objects.CAMERA_HEIGHT
@@ -82,6 +82,22 @@ def test_blind_without_detection_messages_stops_instead_of_searching():
     # messages flow again: it follows at once
     f.on_detections(10.1, W, H, [box_at(2.0, offset=0.0)])
     assert f.step(10.1)[0] > 0.0 and f.state == APPROACH
+
+
+def test_detections_of_an_old_frame_are_stale_and_not_a_live_detector():
+    f = Follower(FollowerConfig(input_timeout=0.3, max_age=0.5, use_sonar=False))
+    f.on_detections(0.0, W, H, [box_at(2.0)], age=0.1)
+    assert f.step(0.0)[0] > 0.0
+    # a detector working off a backlog: its late messages describe frames from before
+    for t in (0.2, 0.4, 0.6):
+        with pytest.raises(StaleDetections):
+            f.on_detections(t, W, H, [box_at(2.0)], age=0.7)
+    assert f.step(0.6) == (0.0, 0.0) and f.state == BLIND
+    f.on_detections(0.7, W, H, [box_at(2.0)], age=None)        # no stamp: not checked
+    assert f.step(0.7)[0] > 0.0
+    g = Follower(FollowerConfig(max_age=0.0))                   # 0: no check
+    g.on_detections(0.0, W, H, [], age=99.0)
+    assert g.step(0.0) == (0.0, g.cfg.search_angular)
 
 
 def test_a_rejected_message_is_not_a_live_detector():

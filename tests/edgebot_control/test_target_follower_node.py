@@ -107,6 +107,31 @@ def test_sonar_distance_and_bad_input_counted(procs, ros):
     s.stop()
 
 
+def test_detections_of_old_frames_are_rejected_as_stale(procs, ros):
+    p = procs.node("edgebot_control", "target_follower", params={"max_age": 0.5,
+                                                                 "use_sonar": False})
+    p.wait_output("following 'ball'", timeout=30)
+    state = ros.collect(String, "follower/state", qos.LATCHED)
+    diags = ros.collect(DiagnosticArray, "/diagnostics")
+    pub = ros.publisher(Detection2DArray, "detections", qos.RELIABLE)
+    ros.wait_subscribers(pub, timeout=30)
+    old = frame(ball(2.0))
+    det = Streamer(ros, pub, old, period=0.1)
+
+    def restamp(age):
+        t = ros.node.get_clock().now().nanoseconds * 1e-9 - age
+        det.msg.header.stamp.sec, det.msg.header.stamp.nanosec = int(t), int((t % 1) * 1e9)
+    timer = ros.node.create_timer(0.05, lambda: restamp(2.0))    # always 2 s old
+    wait_for(lambda: (d := diag_values(diags, "target_follower"))
+             and int(d.get("rejected.stale_detections", 0)) > 3, 30, what="stale counted")
+    assert state[-1].data == "blind"
+    ros.node.destroy_timer(timer)
+    timer = ros.node.create_timer(0.05, lambda: restamp(0.05))   # fresh
+    wait_state(state, "approach")
+    ros.node.destroy_timer(timer)
+    det.stop()
+
+
 def test_invalid_parameters_stop_the_node_naming_them(procs):
     for params, name in (({"target_class": "unicorn"}, "target_class"),
                          ({"stop_distance": -0.5}, "stop_distance"),

@@ -9,7 +9,9 @@ and run the search -> track -> approach -> hold state machine that turns it into
 A follower acts only on a live detector: when no detection message (even an empty one) has
 come for ``input_timeout`` seconds -- the detector or the camera died, hung or lost its stream --
 it stops and reports "blind" instead of driving on its last detection or searching; it follows
-again as soon as messages flow.
+again as soon as messages flow. A message about a frame older than ``max_age`` (its image stamp
+against the node's clock: a detector working off a backlog) is stale: rejected, and not a sign
+of a live detector.
 
 Image convention: x to the right. A target right of the centre needs a clockwise turn, i.e.
 negative angular velocity (REP 103: z up, positive w turns left).
@@ -54,6 +56,7 @@ class FollowerConfig:
     search_angular: float = 0.4         # rad/s while searching (positive: turn left)
     lost_timeout: float = 1.0           # s without the target -> search
     input_timeout: float = 0.3          # s without any detection message -> blind (stop)
+    max_age: float = 0.5                # s: detections of older frames are stale (0: no check)
     hfov_deg: float = objects.CAMERA_HFOV_DEG
     use_sonar: bool = True
     sonar_max_age: float = 0.5          # s
@@ -100,6 +103,10 @@ def box_problem(b: Box, image_w: float, image_h: float) -> Optional[str]:
     return None
 
 
+class StaleDetections(ValueError):
+    """The detections describe a frame older than ``max_age``."""
+
+
 def _clamp(x: float, lim: float) -> float:
     return max(-lim, min(lim, x))
 
@@ -122,12 +129,18 @@ class Follower:
 
     # -- inputs ---------------------------------------------------------------------------
     def on_detections(self, now: float, image_w: float, image_h: float,
-                      boxes: Iterable[Box]) -> Tuple[Optional[Box], List[str]]:
-        """Feed one detection array; returns (chosen target or None, problems of rejected boxes).
+                      boxes: Iterable[Box], age: Optional[float] = None
+                      ) -> Tuple[Optional[Box], List[str]]:
+        """Feed one detection array (``age``: seconds since its frame was taken, None when
+        unknown); returns (chosen target or None, problems of rejected boxes).
 
-        Raises ValueError for an unusable image size (the whole message is rejected)."""
+        Raises ValueError for an unusable image size, StaleDetections for a frame older than
+        ``max_age`` (the whole message is rejected)."""
         if not (image_w > 0 and image_h > 0):
             raise ValueError(f"image size {image_w}x{image_h} not positive")
+        if age is not None and self.cfg.max_age > 0 and age > self.cfg.max_age:
+            raise StaleDetections(f"detections of a frame {age:.2f} s old (max_age "
+                                  f"{self.cfg.max_age} s)")
         self._input_at = now
         problems: List[str] = []
         best: Optional[Box] = None

@@ -13,6 +13,7 @@ import time
 
 from geometry_msgs.msg import Twist
 from rclpy.node import Node
+from rclpy.time import Time
 from sensor_msgs.msg import CameraInfo, Range
 from std_msgs.msg import String
 
@@ -24,7 +25,7 @@ from edgebot_common.ros_params import declare_params
 from edgebot_common.throttle import RejectCounter
 from edgebot_interfaces.msg import Detection2DArray
 
-from .follower import Box, Follower, FollowerConfig
+from .follower import Box, Follower, FollowerConfig, StaleDetections
 
 POS = dict(min=0.0, min_exclusive=True)
 SPECS = [
@@ -42,6 +43,8 @@ SPECS = [
     ParamSpec("lost_timeout", 1.0, "target unseen this long -> search [s]", **POS),
     ParamSpec("input_timeout", 0.3, "no detection message (even an empty one) this long -> "
               "blind: stop, do not search [s]", **POS),
+    ParamSpec("max_age", 0.5, "detections of a frame older than this (image stamp vs the "
+              "node's clock) are stale and rejected; 0 = no check [s]", min=0.0),
     ParamSpec("hfov_deg", objects.CAMERA_HFOV_DEG, "camera horizontal field of view, used "
               "until camera_info arrives [deg]", min=1.0, max=179.0),
     ParamSpec("use_sonar", True, "use sonar/range as the distance when the target is centred"),
@@ -63,8 +66,8 @@ class TargetFollower(Node):
         self.follower = Follower(FollowerConfig(**{k: p[k] for k in (
             "target_class", "min_score", "stop_distance", "distance_tolerance",
             "center_tolerance", "kp_angular", "kp_linear", "max_linear", "max_angular",
-            "search_angular", "lost_timeout", "input_timeout", "hfov_deg", "use_sonar",
-            "sonar_max_age")}))
+            "search_angular", "lost_timeout", "input_timeout", "max_age", "hfov_deg",
+            "use_sonar", "sonar_max_age")}))
         self.rejects = RejectCounter(log=self.get_logger().warning)
         self.pub = self.create_publisher(Twist, "follower/cmd_vel", qos.COMMANDS)
         self.state_pub = self.create_publisher(String, "follower/state", qos.LATCHED)
@@ -101,9 +104,16 @@ class TargetFollower(Node):
         self.detections += 1
         boxes = [Box(d.label, d.score, d.center_x, d.center_y, d.size_x, d.size_y)
                  for d in msg.detections]
+        age = None
+        st = msg.header.stamp
+        if st.sec or st.nanosec:
+            age = (self.get_clock().now() - Time.from_msg(st)).nanoseconds * 1e-9
         try:
             _, problems = self.follower.on_detections(now, msg.image_width, msg.image_height,
-                                                      boxes)
+                                                      boxes, age)
+        except StaleDetections as e:
+            self.rejects.reject("stale_detections", str(e))
+            return
         except ValueError as e:
             self.rejects.reject("bad_image_size", str(e))
             return
