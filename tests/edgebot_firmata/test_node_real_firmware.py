@@ -88,6 +88,16 @@ def test_node_on_real_standard_firmata(procs, ros, emu, tmp_path):
     pan = ros.publisher(Float64, "pan/cmd", Q.COMMANDS)
     for pub in (cmd, lamp, led, pan):
         ros.wait_subscribers(pub, timeout=30)
+    # what the node rejects stays rejected on the real firmware: nothing moves
+    def rejected():
+        cmd.publish(JointState(name=WHEELS, velocity=[float("nan"), 1.0]))
+        cmd.publish(JointState(name=[WHEELS[0], WHEELS[0]], velocity=[7.5, 7.5]))
+        lamp.publish(Float64(data=float("inf")))
+        return int(diag_value(diags, "link", "rejected_non_finite") or 0) >= 3 \
+            and int(diag_value(diags, "link", "rejected_duplicate_joint") or 0) >= 1
+    wait_for(rejected, 30, interval=0.05, what="bad commands rejected and counted")
+    assert duty(emu, 5) == 0 and duty(emu, 6) == 0 and duty(emu, 3) == 0
+    assert not emu.pin(7).level and not emu.pin(8).level
     # the servo's safe angle (0 rad = centre) is applied at connect
     wait_for(lambda: emu.pin(9).servo_us is not None
              and abs(emu.pin(9).servo_us - 1472) < 20, 20, what="servo centred")
