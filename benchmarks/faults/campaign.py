@@ -363,7 +363,7 @@ class Campaign:
         r = self.r
         for attempt in range(3):
             st = r.status()
-            if st.get("reached") or (st.get("target_distance") or 9) < 1.0 or \
+            if st.get("reached") or (st.get("target_distance") or 9) < 1.25 or \
                     st.get("episode_time", 0) > 0.6 * st.get("time_limit", 40):
                 r.episodes.reset(self.episode_seed)
                 t0 = time.monotonic()
@@ -472,10 +472,16 @@ class Campaign:
                 still = None
         sim_clear = A.to_sim(r.truth, t_clear)
         since = max(sim_clear, still + A.STILL_HOLD if still is not None else sim_clear)
+        def resumed():
+            """(mono) when the rover moved again -- or held at the target: a rover that
+            reached the ball during the fault has resumed its task by holding there"""
+            sim_move = A.moving_after(r.truth, since)
+            if sim_move is not None:
+                return next(s.mono for s in r.truth if s.sim >= sim_move)
+            held = [t for t, st in list(r.follower_states) if t >= t_clear and st == "hold"]
+            return held[0] if held else None
         try:
-            sim_move = r.wait(lambda: A.moving_after(r.truth, since), self.recover_timeout,
-                              "the rover to move again")
-            mono_move = next(s.mono for s in r.truth if s.sim >= sim_move)
+            mono_move = r.wait(resumed, self.recover_timeout, "the rover to move again")
             rec["recovered"] = True
             rec["recovery_s"] = round(max(0.0, mono_move - t_clear), 3)
         except TimeoutError:
