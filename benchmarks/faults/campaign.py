@@ -38,6 +38,7 @@ import json
 import os
 import pathlib
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -343,6 +344,7 @@ class Robot:
         if self.broker is not None and self.broker.poll() is None:
             self.broker.terminate()
             self.broker.wait(timeout=10)
+        shutil.rmtree(self.tmp, ignore_errors=True)     # pty link, pin record, spool, broker conf
         self.launch_log.close()
         return left
 
