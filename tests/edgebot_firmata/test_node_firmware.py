@@ -149,3 +149,21 @@ def test_tone_output_on_firmata_express(procs, ros, board, tmp_path):
              interval=0.05, what="silent")
     n.stop()
     assert n.popen.returncode == 0
+
+
+def test_board_plugged_in_after_the_node_started(procs, tmp_path):
+    """No board at start (a warning), failed attempts (errors), then the board appears: the
+    link thread survives logging at several severities and connects (rclpy refuses one call
+    site logging at changing severities; that once killed the link thread)."""
+    link = str(tmp_path / "ttyLATE")
+    n = node(procs, link, DEMO_MAP, **{"reconnect.max": 0.5})
+    n.wait_output("board not reachable", timeout=60)
+    n.wait_output("connecting failed", timeout=30)
+    b = VirtualArduino()
+    try:
+        b.start(link=link)
+        n.wait_output("pin map applied", timeout=60)
+        wait_for(lambda: b.pin_mode(5) == "PWM", 20, what="pin map on the late board")
+        assert n.running() and "Traceback" not in n.output()
+    finally:
+        b.stop()

@@ -104,7 +104,6 @@ class FirmataNode(Node):
         self._thread = threading.Thread(target=self._link_loop, name="firmata-link", daemon=True)
         self._thread.start()
 
-    # ------------------------------------------------------------------ connection
     @property
     def link(self):
         return self.sup.link
@@ -122,10 +121,8 @@ class FirmataNode(Node):
         log = self.get_logger()
         if level == "error":
             log.error(text)
-        elif level == "warning" or level == "warn":
+        elif level == "warning":
             log.warning(text)
-        elif level == "debug":
-            log.debug(text)
         else:
             log.info(text)
 
@@ -137,7 +134,6 @@ class FirmataNode(Node):
         while not self._stop.wait(self.sup.step()):
             continue
 
-    # ------------------------------------------------------------------ commands
     def _write(self, fn, *args) -> bool:
         try:
             if self.link is not None:
@@ -211,7 +207,6 @@ class FirmataNode(Node):
                 return
             self.guard.done(key)
 
-    # ------------------------------------------------------------------ inputs
     def _on_digital_in(self, name: str, value: bool) -> None:
         # published under the lock, so a periodic publish never overtakes a change with the
         # value from before it
@@ -255,11 +250,9 @@ class FirmataNode(Node):
 
     def _publish_wheels(self) -> None:
         if self.sup.connected:
-            self._wheels_pub.publish(M.wheel_states_msg(
-                self.pm.encoders, self.encoders, time.monotonic(),
-                self.get_clock().now().to_msg()))
+            self._wheels_pub.publish(M.wheel_states_msg(self.pm.encoders, self.encoders,
+                                     time.monotonic(), self.get_clock().now().to_msg()))
 
-    # ------------------------------------------------------------------ diagnostics
     def _diag_encoders(self):
         values, illegal = encoder_stats(self.encoders)
         new, self._illegal_seen = illegal - self._illegal_seen, illegal
@@ -269,10 +262,9 @@ class FirmataNode(Node):
 
     def _diag_connection(self):
         link, sup = self.link, self.sup
-        values = {"port": sup.port or "auto", "baud": self.baud,
+        values = {"port": sup.port or "auto", "baud": self.baud, "connects": sup.connects,
                   "firmware": (link.firmware_id.strip() if link else "") or "unknown",
-                  "connects": sup.connects, "reconnects": sup.reconnects,
-                  "board_resets": sup.board_resets,
+                  "reconnects": sup.reconnects, "board_resets": sup.board_resets,
                   "keep_alive_s": self.p["keep_alive"], "last_error": sup.last_error}
         if sup.connected:
             return OK, "connected", values
@@ -287,8 +279,7 @@ class FirmataNode(Node):
         rate = (frames - n0) / max(1e-6, now - t0)
         self._rate_prev = (now, frames)
         values = {"rx_messages_per_s": rate, "writes": link.writes if link else 0,
-                  "command_timeouts": self.guard.timeouts,
-                  "rejected_commands": self.rejects.total,
+                  "command_timeouts": self.guard.timeouts, "rejected_commands": self.rejects.total,
                   **st, **{f"rejected_{k}": v for k, v in self.rejects.as_dict().items()}}
         level = WARN if st.get("serial_errors", 0) else OK
         return level, "serial errors seen" if level == WARN else "ok", values

@@ -29,7 +29,6 @@ SPECS = [
     ParamSpec("reconnect.initial", 0.5, "first reconnect delay [s]", min=0.05, max=10.0),
     ParamSpec("reconnect.max", 3.0, "longest reconnect delay [s]", min=0.05, max=60.0),
 ]
-LOG_LEVELS = ("info", "warning", "error")
 
 
 def default_pin_map() -> str:
