@@ -141,3 +141,46 @@ def test_reset_starts_a_new_seeded_episode_without_turning_the_clock_back(procs,
              what="status of episode 1")
     st = json.loads(status[-1].data)
     assert st["seed"] == 5 and st["episode_start"] > 0 and st["reached"] is False
+
+
+def test_map_to_odom_on_tf_joins_ground_truth_and_odometry(procs, ros):
+    import math as m
+
+    from tf2_msgs.msg import TFMessage
+
+    from edgebot_sim import scenario as S
+    from edgebot_sim.frames import compose
+
+    sim, _ = start_sim(procs, **{"camera.enabled": False})
+    tf = ros.collect(TFMessage, "/tf", qos.TF)
+    truth = ros.collect(Odometry, "sim/ground_truth", qos.RELIABLE)
+
+    def map_odom():
+        return [t for msg in list(tf) for t in msg.transforms
+                if t.header.frame_id == "map" and t.child_frame_id == "odom"]
+    wait_for(lambda: map_odom() and truth, 60, what="map -> odom on /tf")
+    start = S.load("near_cone").resolved(3).start
+    t0 = map_odom()[0].transform
+    # no odometry yet: odom is where the rover started
+    assert abs(t0.translation.x - start.x) < 0.02 and abs(t0.translation.y - start.y) < 0.02
+    assert abs(2 * m.atan2(t0.rotation.z, t0.rotation.w) - start.yaw) < 0.02
+
+    # an odometry that believes the rover is 0.4 m ahead, turned 0.2 rad
+    pub = ros.publisher(Odometry, "odom", qos.RELIABLE)
+    od = Odometry()
+    od.header.frame_id, od.child_frame_id = "odom", "base_link"
+    od.pose.pose.position.x = 0.4
+    od.pose.pose.orientation.z, od.pose.pose.orientation.w = m.sin(0.1), m.cos(0.1)
+
+    def corrected():
+        od.header.stamp = truth[-1].header.stamp
+        pub.publish(od)
+        return [t for t in map_odom() if abs(t.transform.translation.x - start.x) > 0.2]
+    t = wait_for(corrected, 60, interval=0.1, what="map -> odom after odometry")[-1]
+    tr, q = t.transform.translation, t.transform.rotation
+    base = compose(((tr.x, tr.y, tr.z), (q.x, q.y, q.z, q.w)),
+                   ((0.4, 0.0, 0.0), (0.0, 0.0, m.sin(0.1), m.cos(0.1))))
+    p = truth[-1].pose.pose.position
+    # map -> odom -> base_link lands on the true pose (the rover stands still)
+    assert abs(base[0][0] - p.x) < 0.02 and abs(base[0][1] - p.y) < 0.02
+    assert sim.running()

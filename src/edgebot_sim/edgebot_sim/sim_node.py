@@ -35,6 +35,7 @@ from edgebot_common.throttle import RejectCounter
 
 from . import scenario as scen
 from .devices import DeviceSet
+from .map_tf import MapOdomTf
 from .runner import Outputs, SimRunner, State, parse_wheel_cmd
 from .world import WHEEL_JOINTS
 
@@ -129,6 +130,7 @@ class SimNode(Node, Outputs):
         if p["drive"] == "wheel_cmd":
             self.create_subscription(JointState, "wheel_cmd", self._on_wheel_cmd, qos.COMMANDS)
         self.create_service(Trigger, "sim/reset", self._on_reset)
+        self.map_tf = MapOdomTf(self, self.rejects)         # map -> odom on /tf (REP 105)
         self.diag = Diagnostics(self, hardware_id=f"pybullet:{self.runner.scenario.name}")
         self.diag.add("simulator", self._diag)
         self.status()
@@ -188,6 +190,7 @@ class SimNode(Node, Outputs):
         tl.x, tl.y, tl.z = s.linear
         ta.x, ta.y, ta.z = s.angular
         self.pub_truth.publish(odo)
+        self.map_tf.truth(s.time, odo.header.stamp, s.position, s.orientation)
         if self.pub_wheels is not None:
             js = JointState(name=list(WHEEL_JOINTS), position=s.wheel_position,
                             velocity=s.wheel_velocity)
