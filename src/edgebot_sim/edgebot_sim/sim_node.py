@@ -21,6 +21,7 @@ import rclpy
 from builtin_interfaces.msg import Time
 from nav_msgs.msg import Odometry
 from rclpy.node import Node
+from rcl_interfaces.msg import SetParametersResult
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import JointState
 from std_msgs.msg import String
@@ -33,6 +34,7 @@ from edgebot_common.params import ParamSpec
 from edgebot_common.ros_params import declare_params
 from edgebot_common.throttle import RejectCounter
 
+from . import faults
 from . import scenario as scen
 from .devices import DeviceSet
 from .map_tf import MapOdomTf
@@ -106,6 +108,7 @@ class SimNode(Node, Outputs):
     def __init__(self):
         super().__init__("sim_node")
         self.p = p = declare_params(self, SPECS)
+        declare_params(self, faults.SPECS)
         if p["drive"] == "auto":
             p["drive"] = "firmata" if p["arduino.enabled"] else "wheel_cmd"
         if self.get_parameter("use_sim_time").value:
@@ -131,6 +134,8 @@ class SimNode(Node, Outputs):
             self.create_subscription(JointState, "wheel_cmd", self._on_wheel_cmd, qos.COMMANDS)
         self.create_service(Trigger, "sim/reset", self._on_reset)
         self.map_tf = MapOdomTf(self, self.rejects)         # map -> odom on /tf (REP 105)
+        self.faults = faults.FaultHooks(self.devices)
+        self.add_on_set_parameters_callback(self._on_fault)
         self.diag = Diagnostics(self, hardware_id=f"pybullet:{self.runner.scenario.name}")
         self.diag.add("simulator", self._diag)
         self.status()
@@ -164,6 +169,17 @@ class SimNode(Node, Outputs):
             "start": [s.start.x, s.start.y, s.start.yaw], "target": [s.target.x, s.target.y]})
         return response
 
+    def _on_fault(self, params):
+        """``fault.*`` parameters switch the simulator's fault hooks (edgebot_sim.faults)."""
+        try:
+            for prm in params:
+                if prm.name.startswith("fault."):
+                    self.faults.set(prm.name[len("fault."):], bool(prm.value))
+                    self.get_logger().warning(f"{prm.name} = {prm.value}")
+        except (ValueError, OSError) as e:
+            return SetParametersResult(successful=False, reason=str(e))
+        return SetParametersResult(successful=True)
+
     # -- the runner's outputs (called from the physics thread) ----------------------------------
     def _physics(self):
         try:
@@ -176,6 +192,7 @@ class SimNode(Node, Outputs):
             rclpy.try_shutdown(context=self.context)
 
     def clock(self, t: float) -> None:
+        self.faults.hold_clock(lambda: self.runner.stopped)    # fault.clock_stall
         self.pub_clock.publish(Clock(clock=stamp(t)))
 
     def state(self, s: State) -> None:
