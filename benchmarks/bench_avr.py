@@ -23,8 +23,9 @@ import benchlib
 
 ROOT = benchlib.isolate("edgebot_avr")
 
-from edgebot_avr import EmulatedArduino, firmware_path  # noqa: E402
 from firmata_wire import FirmataWire  # noqa: E402
+
+from edgebot_avr import EmulatedArduino, firmware_path  # noqa: E402
 
 
 def thread_cpu() -> dict:

@@ -24,7 +24,7 @@ import subprocess
 import sys
 import time
 
-import benchlib  # noqa: E402  (benchmarks/ is the script's folder)
+import benchlib
 
 ROOT = benchlib.isolate()
 
@@ -74,6 +74,7 @@ def twist(v=0.0, w=0.0):
 def bench_timeout(ros, procs, trials):
     from geometry_msgs.msg import Twist
     from sensor_msgs.msg import JointState
+
     from edgebot_common import qos
     p = procs.node("edgebot_control", "base_controller",
                    params={"command_timeout": 0.25, "publish_rate_hz": 50.0, "use_feedback": False,
@@ -118,6 +119,7 @@ def burners(n):
 def loop_stats(ros, procs, seconds, load):
     from diagnostic_msgs.msg import DiagnosticArray
     from geometry_msgs.msg import Twist
+
     from edgebot_common import qos
     diags = ros.collect(DiagnosticArray, "/diagnostics")
     p = procs.node("edgebot_control", "base_controller",
@@ -159,6 +161,7 @@ def loop_stats(ros, procs, seconds, load):
 # ----------------------------------------------------------------------------- 3. latency
 def detection_latency(ros, proc, n):
     from geometry_msgs.msg import Twist
+
     from edgebot_common import objects, qos
     from edgebot_interfaces.msg import Detection2D, Detection2DArray
     W, H = objects.CAMERA_WIDTH, objects.CAMERA_HEIGHT

@@ -38,7 +38,7 @@ import tempfile
 import threading
 import time
 
-import benchlib  # noqa: E402  (benchmarks/ is the script's folder)
+import benchlib
 
 ROOT = benchlib.isolate()
 
@@ -118,6 +118,7 @@ class PinWatch:
 # ---------------------------------------------------------------------------- 1. latency
 def bench_latency(n: int) -> dict:
     from sensor_msgs.msg import JointState
+
     from edgebot_common import qos as Q
 
     out = {}
@@ -316,8 +317,9 @@ def _std_map() -> str:
 def bench_firmware_latency(n: int) -> dict:
     """wheel_cmd -> PWM duty of pin 5, the pin polled (~0.1 ms) on both boards."""
     from sensor_msgs.msg import JointState
-    from edgebot_common import qos as Q
+
     import edgebot_avr
+    from edgebot_common import qos as Q
 
     out = {}
     names = ["left_wheel_joint", "right_wheel_joint"]
@@ -513,7 +515,7 @@ def bench_encoders(rates, seconds: float) -> dict:
                                 P.REPORT_DIGITAL | 0, 1]), 0.0))      # the state at start
             drain(b.tick(0.5))
             n = int(rate * seconds)
-            for k in range(n):
+            for _k in range(n):
                 t += 1.0 / rate
                 i += 1
                 a, bb = seq[i % 4]

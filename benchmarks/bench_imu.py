@@ -39,7 +39,6 @@ import edgebot_testing as et  # noqa: E402
 from edgebot_imu.bus import open_bus  # noqa: E402
 from edgebot_imu.mpu6050 import ACCEL_XOUT_H, Mpu6050  # noqa: E402
 
-
 NS = f"/benchimu{os.getpid()}"     # other sessions may share the random ROS_DOMAIN_ID
 
 
@@ -166,7 +165,7 @@ def fusion_cost(n: int = 20000) -> dict:
         f = cls(beta=0.05, zeta=0.0)
         f.init_from_accel(0.0, 0.0, 9.81)
         t0 = time.perf_counter()
-        for i in range(n):
+        for _i in range(n):
             f.update_imu(0.01, -0.02, 0.3, 0.1, 0.2, 9.8, 0.005)
         out[f"{name}_us_per_update"] = (time.perf_counter() - t0) / n * 1e6
     if "python_reference_us_per_update" in out:

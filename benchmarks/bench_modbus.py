@@ -33,14 +33,14 @@ import sys
 import threading
 import time
 
-import benchlib  # noqa: E402  (benchmarks/ is the script's folder)
+import benchlib
 
 ROOT = benchlib.isolate("edgebot_modbus")
 
-import edgebot_testing as et  # noqa: E402
 import yaml  # noqa: E402
 from pymodbus.client import ModbusTcpClient  # noqa: E402
 
+import edgebot_testing as et  # noqa: E402
 from edgebot_modbus import planner, registermap  # noqa: E402
 from edgebot_modbus.sim import SimulatedBus  # noqa: E402
 
@@ -289,8 +289,9 @@ def latency(procs, ros, tmp, samples: int, rate: float = 20.0) -> dict:
         ros.node.destroy_subscription(sub)
     finally:
         sim.stop()
-    ms = lambda xs: {"p50": round(pct(xs, 0.5) * 1e3, 2), "p95": round(pct(xs, 0.95) * 1e3, 2),
-                     "max": round(max(xs) * 1e3, 2), "mean": round(statistics.mean(xs) * 1e3, 2)}
+    def ms(xs):
+        return {"p50": round(pct(xs, 0.5) * 1e3, 2), "p95": round(pct(xs, 0.95) * 1e3, 2),
+                "max": round(max(xs) * 1e3, 2), "mean": round(statistics.mean(xs) * 1e3, 2)}
     out = {"poll_rate_hz": rate, "samples": samples, "bare_pymodbus_ms": ms(base),
            "bridge_ms": ms(lat),
            "added_ms_p50": round((pct(lat, 0.5) - pct(base, 0.5)) * 1e3, 2),
@@ -327,8 +328,8 @@ def main() -> int:
             print(fn(doc, float(line)), flush=True)
         return 0
     seconds, rounds, samples = (1.0, 2, 20) if a.quick else (1.5, 9, 100)
-    import tempfile
     import pathlib
+    import tempfile
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="bench-modbus-"))
     procs = et.Procs()
     ros = et.RosHelper("bench_modbus")

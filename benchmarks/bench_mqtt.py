@@ -43,7 +43,7 @@ import tempfile
 import threading
 import time
 
-import benchlib  # noqa: E402  (benchmarks/ is the script's folder)
+import benchlib
 
 ROOT = benchlib.isolate("edgebot_mqtt")
 
@@ -52,7 +52,6 @@ import psutil  # noqa: E402
 
 import edgebot_testing as et  # noqa: E402
 from mqtt_testing import Mosquitto, write_mapping  # noqa: E402
-
 
 WINDOW = 300  # messages in flight between the ROS publisher and the MQTT subscriber
 
@@ -177,8 +176,10 @@ def ros_only(helper, n, rate=None):
     """Baseline: the same ROS publisher to a trivial rclpy subscriber process (no MQTT):
     messages/s when ``rate`` is None, else per-message latency [ms] at ``rate`` Hz."""
     import subprocess
-    from edgebot_common import qos as Q
+
     from sensor_msgs.msg import Range
+
+    from edgebot_common import qos as Q
     p = subprocess.Popen([sys.executable, "-c", ROS_ONLY_SUBSCRIBER, str(n), "120"],
                          stdout=subprocess.PIPE, text=True)
     try:
@@ -228,8 +229,9 @@ def ros_only(helper, n, rate=None):
 
 
 def bridge_throughput(helper, bridge_pid, counter, n, topic):
-    from edgebot_common import qos as Q
     from sensor_msgs.msg import Range
+
+    from edgebot_common import qos as Q
     counter.reset()
     prof = copy.copy(Q.RELIABLE)
     prof.depth = 1000
@@ -259,14 +261,15 @@ def bridge_throughput(helper, bridge_pid, counter, n, topic):
 
 
 def latency_bridge(helper, counter, rate, seconds, topic):
-    from edgebot_common import qos as Q
     from sensor_msgs.msg import Range
+
+    from edgebot_common import qos as Q
     counter.reset()
     pub = helper.node.create_publisher(Range, topic, Q.RELIABLE)
     helper.wait_subscribers(pub, 1, timeout=30)
     time.sleep(1.0)
     n = int(rate * seconds)
-    for i in range(n):
+    for _i in range(n):
         m = Range()
         t = time.time()
         m.header.stamp.sec = int(t)
@@ -286,7 +289,7 @@ def latency_bare(port, counter, rate, seconds):
     c.loop_start()
     time.sleep(0.3)
     n = int(rate * seconds)
-    for i in range(n):
+    for _i in range(n):
         c.publish("bench/bare", json.dumps({"stamp": time.time()}), qos=1)
         time.sleep(1.0 / rate)
     got = counter.wait(n, 60)
@@ -306,7 +309,7 @@ def drain(port, counter, n, tmp):
     sp = Spool(cfg.spool.path)
     body = encoding.body({"header": {"stamp": {"sec": 1, "nanosec": 0}}, "range": 1.0})
     t0 = time.perf_counter()
-    for i in range(n):  # what the bridge does per message while offline
+    for _i in range(n):  # what the bridge does per message while offline
         s = sp.next_seq()
         sp.append(s, "bench/bridge/drain", encoding.single(s, body), qos=1)
     fill_s = time.perf_counter() - t0

@@ -18,9 +18,8 @@ import sys
 import textwrap
 import time
 
-import psutil
-
 import benchlib
+import psutil
 
 NODE = textwrap.dedent("""
     import sys

@@ -33,7 +33,7 @@ import sys
 import threading
 import time
 
-import benchlib  # noqa: E402  (benchmarks/ is the script's folder)
+import benchlib
 
 ROOT = benchlib.isolate("edgebot_camera", "edgebot_perception")
 
@@ -103,9 +103,8 @@ def bench_inference(frames, n):
 
 
 def bench_node_latency(frames, helper, procs, n, bare):
-    from mjpeg_server import MjpegServer
-
     from edgebot_interfaces.msg import Detection2DArray
+    from mjpeg_server import MjpegServer
     res = {}
     server = MjpegServer(et.free_port(), frame_fn=lambda i: frames[i % len(frames)], fps=2.0,
                          quality=90).start()
@@ -192,13 +191,12 @@ def bench_transport(procs, n):
     """640x480 rgb8 Image, publish -> callback between two processes: Fast DDS's built-in
     transports (512 KiB shared-memory segment: the frame goes over UDP loopback in fragments)
     vs config/fastdds.xml (8 MiB segment), alternating runs in the same window."""
-    import numpy as np
     from sensor_msgs.msg import Image
 
     from edgebot_common.image import numpy_to_image
     configs = {"builtin_transports": "", "edgebot_fastdds_xml": str(ROOT / "config" / "fastdds.xml")}
     lat = {k: [] for k in configs}
-    for rnd in range(2):
+    for _rnd in range(2):
         for name, profile in configs.items():
             env = {"FASTDDS_DEFAULT_PROFILES_FILE": profile}
             m = n // 2
@@ -235,8 +233,9 @@ def bench_transport(procs, n):
 
 def bench_cpu(frames, helper, procs, seconds):
     import psutil
-    from mjpeg_server import MjpegServer
     from std_srvs.srv import SetBool
+
+    from mjpeg_server import MjpegServer
     server = MjpegServer(et.free_port(), frame_fn=lambda i: frames[i % len(frames)],
                          fps=10.0).start()
     res = {}

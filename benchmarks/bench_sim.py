@@ -32,6 +32,7 @@ RESULTS = ROOT / "benchmarks" / "results" / "sim.json"
 
 def sim_alone(seconds: float, camera: bool) -> dict:
     import cv2
+
     from edgebot_sim import scenario as S
     from edgebot_sim.world import SimWorld
     w = SimWorld(S.load("open_field").resolved(1))
@@ -81,12 +82,12 @@ def whole_demo(duration: float, out_dir: pathlib.Path) -> dict:
     seen: dict = {}          # pid -> (name, first cpu, last cpu, first t, last t)
     lines: list = []
     reader = threading.Thread(target=lambda: lines.extend(
-        l.decode(errors="replace") for l in iter(proc.stdout.readline, b"")), daemon=True)
+        line.decode(errors="replace") for line in iter(proc.stdout.readline, b"")), daemon=True)
     reader.start()
     load = []
     gate = None              # wall time when simulated time started (the stack is up)
     while proc.poll() is None:
-        if gate is None and any("pose=(" in l for l in lines[-5:]):
+        if gate is None and any("pose=(" in line for line in lines[-5:]):
             gate = time.monotonic()
             for v in seen.values():
                 v.append(v[2])                 # CPU at the gate
@@ -137,12 +138,13 @@ def whole_demo(duration: float, out_dir: pathlib.Path) -> dict:
             "cpu_seconds_per_sim_second": round(cpu_s / summary["sim_time_s"], 2),
             "rtf_bound_on_free_cores": round(os.cpu_count() * summary["sim_time_s"] / cpu_s, 2),
             "load_average_mean": round(statistics.mean(load), 2) if load else None,
-            "status_tail": [l.rstrip() for l in lines if l.startswith("t=")][-3:]}
+            "status_tail": [line.rstrip() for line in lines if line.startswith("t=")][-3:]}
 
 
 def seeded(n: int, tmp: pathlib.Path) -> dict:
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
+
     from edgebot_sim.episodes import EpisodeRunner, run_seeds
     sock = __import__("socket").socket()
     sock.bind(("127.0.0.1", 0))

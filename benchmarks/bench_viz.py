@@ -26,7 +26,7 @@ import tempfile
 import threading
 import time
 
-import benchlib  # noqa: E402  (benchmarks/ is the script's folder)
+import benchlib
 
 ROOT = benchlib.isolate()
 

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# The whole test suite: pytest over tests/ (the gtests of edgebot_rt are run from a pytest test,
+# The whole test suite: ruff (lint + format check), then pytest over tests/ (the gtests of
+# edgebot_rt are run from a pytest test,
 # so one summary line covers everything). Exits non-zero on failure and when no test ran.
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# The linter and the formatter check first (pyproject.toml): zero findings, or no tests.
+ruff check . || { echo "run_tests: ruff check found problems (ruff check --fix . / see above)" >&2; exit 1; }
+ruff format --check . || { echo "run_tests: files need formatting: ruff format ." >&2; exit 1; }
 python -m pytest "$@"
 code=$?
 if [[ $code -eq 5 ]]; then

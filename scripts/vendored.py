@@ -11,13 +11,13 @@ from __future__ import annotations
 import os
 import pathlib
 import sys
-from typing import List, Optional, Sequence
+from collections.abc import Sequence
 
 #: packages of src/ that stand in for a ROS package missing on the pip-only path
 VENDORED = ("tf2_msgs",)
 
 
-def provider(pkg: str, ament_prefix_path: str, workspace_install: str) -> Optional[str]:
+def provider(pkg: str, ament_prefix_path: str, workspace_install: str) -> str | None:
     """The prefix outside ``workspace_install`` that installs ``pkg``, or None."""
     ours = pathlib.Path(workspace_install).resolve()
     for prefix in filter(None, ament_prefix_path.split(os.pathsep)):
@@ -30,7 +30,7 @@ def provider(pkg: str, ament_prefix_path: str, workspace_install: str) -> Option
 
 
 def skipped(ament_prefix_path: str, workspace_install: str,
-            packages: Sequence[str] = VENDORED) -> List[str]:
+            packages: Sequence[str] = VENDORED) -> list[str]:
     return [p for p in packages if provider(p, ament_prefix_path, workspace_install)]
 
 

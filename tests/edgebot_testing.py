@@ -12,7 +12,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from typing import Callable, List, Optional
+from collections.abc import Callable
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -56,8 +56,8 @@ def ros_executable(package: str, executable: str) -> str:
 class Proc:
     """A child process in its own session with output captured to a file."""
 
-    def __init__(self, cmd: List[str], name: str = "", env: Optional[dict] = None,
-                 cwd: Optional[str] = None, stdin=None):
+    def __init__(self, cmd: list[str], name: str = "", env: dict | None = None,
+                 cwd: str | None = None, stdin=None):
         self.cmd = [str(c) for c in cmd]
         self.name = name or pathlib.Path(self.cmd[0]).name
         self._out = tempfile.NamedTemporaryFile(prefix=f"edgebot-{self.name}-", suffix=".log",
@@ -90,7 +90,7 @@ class Proc:
             except ProcessLookupError:
                 pass
 
-    def stop(self, timeout: float = 10.0) -> Optional[int]:
+    def stop(self, timeout: float = 10.0) -> int | None:
         """SIGINT, then SIGTERM, then SIGKILL of the whole process group."""
         for sig, wait in ((signal.SIGINT, timeout), (signal.SIGTERM, 3.0)):
             if not self.running():
@@ -129,14 +129,14 @@ class Procs:
     """Starts processes for a test and stops every one of them at teardown."""
 
     def __init__(self):
-        self.procs: List[Proc] = []
+        self.procs: list[Proc] = []
 
     def start(self, cmd, **kw) -> Proc:
         p = Proc(cmd, **kw)
         self.procs.append(p)
         return p
 
-    def node(self, package: str, executable: str, *ros_args: str, params: Optional[dict] = None,
+    def node(self, package: str, executable: str, *ros_args: str, params: dict | None = None,
              name: str = "", **kw) -> Proc:
         """Start a node like ``ros2 run``; ``params`` become ``-p name:=value``."""
         cmd = [ros_executable(package, executable)]

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import bisect
 import statistics
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 # a wheel at |speed| below this (rad/s) is at zero: 3.3 % of the motors' 15 rad/s (PWM 8 of
 # 255), under a DC motor's breakaway duty. Below it the board may still show the wheel PID's
@@ -37,7 +37,7 @@ class PinEvent:
     value: float
 
 
-def parse_board_log(text: str) -> List[PinEvent]:
+def parse_board_log(text: str) -> list[PinEvent]:
     """``<mono> <pin> <mode> <value>`` lines (edgebot_firmata.virtual_arduino's output log);
     a torn last line (being written) is skipped."""
     out = []
@@ -52,10 +52,10 @@ def parse_board_log(text: str) -> List[PinEvent]:
     return out
 
 
-def wheel_timeline(events: Iterable[PinEvent], speed_fns: Sequence[Callable]) -> List[Tuple]:
+def wheel_timeline(events: Iterable[PinEvent], speed_fns: Sequence[Callable]) -> list[tuple]:
     """[(mono, (wheel speeds rad/s...))] after every pin change; ``speed_fns`` are
     ``f(read) -> rad/s`` (pinmap Motor.wheel_speed), ``read(pin)`` the pin's last value."""
-    pins: Dict[int, float] = {}
+    pins: dict[int, float] = {}
     read = lambda p: pins.get(p, 0.0)        # noqa: E731
     out = []
     for e in events:
@@ -68,13 +68,13 @@ def wheels_zero(speeds: Sequence[float]) -> bool:
     return all(abs(s) < WHEEL_ZERO for s in speeds)
 
 
-def wheels_at(timeline: List[Tuple], t: float) -> Tuple[float, ...]:
+def wheels_at(timeline: list[tuple], t: float) -> tuple[float, ...]:
     """Wheel speeds the board outputs at ``t`` (zeros before the first record)."""
     i = bisect.bisect_right([x[0] for x in timeline], t)
     return timeline[i - 1][1] if i else (0.0, 0.0)
 
 
-def first_zero_after(timeline: List[Tuple], t0: float, hold: float = ZERO_HOLD) -> Optional[float]:
+def first_zero_after(timeline: list[tuple], t0: float, hold: float = ZERO_HOLD) -> float | None:
     """When the wheels went to zero and stayed there for ``hold`` s (or until the end of the
     record), at or after ``t0`` (``t0`` itself if they already were)."""
     start = t0 if wheels_zero(wheels_at(timeline, t0)) else None
@@ -90,14 +90,14 @@ def first_zero_after(timeline: List[Tuple], t0: float, hold: float = ZERO_HOLD) 
     return start                     # zero until the end of the record
 
 
-def max_speed_between(timeline: List[Tuple], t0: float, t1: float) -> float:
+def max_speed_between(timeline: list[tuple], t0: float, t1: float) -> float:
     """The largest |wheel speed| the board output between t0 and t1."""
     vals = [abs(x) for x in wheels_at(timeline, t0)]
     vals += [abs(x) for t, sp in timeline if t0 < t <= t1 for x in sp]
     return max(vals) if vals else 0.0
 
 
-def moved_between(timeline: List[Tuple], t0: float, t1: float) -> bool:
+def moved_between(timeline: list[tuple], t0: float, t1: float) -> bool:
     """Did the board drive any wheel between t0 and t1?"""
     if not wheels_zero(wheels_at(timeline, t0)):
         return True
@@ -113,7 +113,7 @@ class Truth:
     w: float            # rad/s
 
 
-def to_sim(truth: Sequence[Truth], mono: float) -> Optional[float]:
+def to_sim(truth: Sequence[Truth], mono: float) -> float | None:
     """The simulated time at monotonic instant ``mono`` (interpolated between samples)."""
     if not truth:
         return None
@@ -136,7 +136,7 @@ def is_moving(s: Truth) -> bool:
     return abs(s.v) > MOVING_V or abs(s.w) > MOVING_W
 
 
-def standstill_after(truth: Sequence[Truth], sim0: float) -> Optional[float]:
+def standstill_after(truth: Sequence[Truth], sim0: float) -> float | None:
     """Simulated time of the first standstill after ``sim0`` that lasts STILL_HOLD."""
     start = None
     for s in truth:
@@ -151,7 +151,7 @@ def standstill_after(truth: Sequence[Truth], sim0: float) -> Optional[float]:
     return None
 
 
-def moving_after(truth: Sequence[Truth], sim0: float) -> Optional[float]:
+def moving_after(truth: Sequence[Truth], sim0: float) -> float | None:
     for s in truth:
         if s.sim >= sim0 and is_moving(s):
             return s.sim
@@ -163,7 +163,7 @@ def moved_during(truth: Sequence[Truth], sim0: float, sim1: float) -> bool:
 
 
 # -- invariants and table -------------------------------------------------------------------
-def violations(r: dict) -> List[str]:
+def violations(r: dict) -> list[str]:
     """The invariants one fault trial broke (``r`` as the campaign records it)."""
     out = []
     lim = r.get("limits", {})
@@ -198,10 +198,10 @@ def _p50(xs):
     return round(statistics.median(xs), 3) if xs else None
 
 
-def table(records: List[dict]) -> List[dict]:
+def table(records: list[dict]) -> list[dict]:
     """One row per fault: stop times (standstill, simulated; wheels zero, wall) p50/max over
     its trials, recovery time p50/max, messages lost, violations."""
-    rows: Dict[str, dict] = {}
+    rows: dict[str, dict] = {}
     for r in records:
         if r.get("skipped"):
             continue
@@ -228,7 +228,7 @@ def _f(x, nd=2):
     return "-" if x is None else f"{x:.{nd}f}"
 
 
-def markdown(rows: List[dict], command: str) -> str:
+def markdown(rows: list[dict], command: str) -> str:
     lines = [f"Produced by `{command}`. Standstill: simulated seconds from the fault to the rover "
              f"at rest (simulator ground truth); wheels zero: wall seconds from the fault to the "
              f"board's motor pins at zero (the virtual Arduino's own pin record); recovery: wall "

@@ -46,7 +46,6 @@ import sys
 import tempfile
 import threading
 import time
-from typing import Dict, List, Optional
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -81,7 +80,7 @@ QUICK = ["kill:yolo_node", "stop:camera_node", "kill+respawn:safety_monitor",
          "estop+restart:safety_monitor"]
 
 
-def all_faults() -> List[str]:
+def all_faults() -> list[str]:
     out = []
     for n in NEEDED + OTHERS:
         out += [f"kill:{n}", f"kill+respawn:{n}"]
@@ -114,16 +113,16 @@ class Robot:
         self.broker_conf = self.tmp / "mosquitto.conf"
         self.broker_conf.write_text(f"listener {self.ports['mqtt_port']} 127.0.0.1\n"
                                     f"allow_anonymous true\npersistence false\n")
-        self.broker: Optional[subprocess.Popen] = None
+        self.broker: subprocess.Popen | None = None
         self.start_broker()
         args = launch_args(scenario, self.seed, 1.0, self.scen.target.cls, str(self.tmp),
                            str(self.tmp / "rec"), self.ports, stack,
                            ["record:=false", "mqtt_embedded:=false"])
         env = dict(os.environ, EDGEBOT_BOARD_OUTPUT_LOG=str(self.board_log),
                    PYTHONUNBUFFERED="1")
-        self.pids: Dict[str, int] = {}
-        self.cmds: Dict[str, tuple] = {}
-        self.restarted: List[subprocess.Popen] = []
+        self.pids: dict[str, int] = {}
+        self.cmds: dict[str, tuple] = {}
+        self.restarted: list[subprocess.Popen] = []
         self._lock = threading.Lock()
         self.launch_log = open(out_dir / "launch.log", "w")
         self.launcher = subprocess.Popen(
@@ -181,10 +180,11 @@ class Robot:
         from nav_msgs.msg import Odometry
         from std_msgs.msg import Bool, String
         from std_srvs.srv import SetBool
+
         from edgebot_common import qos
-        self.truth: List[A.Truth] = []
-        self.follower_states: List[tuple] = []
-        self.estop_msgs: List[tuple] = []
+        self.truth: list[A.Truth] = []
+        self.follower_states: list[tuple] = []
+        self.estop_msgs: list[tuple] = []
         self.mqtt_stats: dict = {}
         n = self.bg.node
 
@@ -305,7 +305,7 @@ class Robot:
                 self.estop_client.remove_pending_request(fut)
         raise TimeoutError(f"no answer from the estop service in {timeout:g} s")
 
-    def close(self) -> List[str]:
+    def close(self) -> list[str]:
         """Stop everything; returns the processes left behind (``name pid``)."""
         pids = dict(self.pids)
         for p in self.restarted:
@@ -358,7 +358,7 @@ class Campaign:
         self.recover_timeout = recover_timeout
         self.log = log
         self.episode_seed = robot.seed
-        self.sim_hooks: Optional[bool] = None
+        self.sim_hooks: bool | None = None
 
     def ensure_driving(self, timeout: float = 60.0) -> None:
         """Until the rover drives forward towards the target (a fresh episode when needed)."""
@@ -577,21 +577,21 @@ def write_timeline(path: pathlib.Path, rec: dict) -> None:
     plt.close(fig)
 
 
-def run(faults: List[str], trials: int, out_dir: pathlib.Path, scenario: str, seed: int,
+def run(faults: list[str], trials: int, out_dir: pathlib.Path, scenario: str, seed: int,
         hold: float, log=print) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
     robot = Robot(out_dir, scenario, seed, log=log)
-    records: List[dict] = []
+    records: list[dict] = []
     error = None
     try:
         robot.wait_ready()
         log(f"stack up after {time.monotonic() - t0:.0f} s; {len(faults)} faults x {trials}")
         camp = Campaign(robot, hold=hold, log=log)
-        for i in range(trials):
+        for _trial in range(trials):
             for f in faults:
                 records.append(camp.trial(f))
-    except Exception as e:  # noqa: BLE001 - the report still comes out, naming the error
+    except Exception as e:
         error = f"{type(e).__name__}: {e}"
         log(f"campaign aborted: {error}")
     finally:
@@ -602,7 +602,7 @@ def run(faults: List[str], trials: int, out_dir: pathlib.Path, scenario: str, se
         try:
             write_timeline(out_dir / f"timeline_{i:02d}_{re.sub(r'[^a-z0-9_]+', '_', rec['fault'])}.png",
                            rec)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             log(f"plot failed: {e}")
     rows = A.table(records)
     if left:

@@ -5,7 +5,7 @@ import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))  # firmata_wire
 
-from edgebot_avr import EmulatedArduino, firmware_path  # noqa: E402
+from edgebot_avr import EmulatedArduino, firmware_path
 
 
 @pytest.fixture

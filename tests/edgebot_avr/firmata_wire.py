@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import List, Optional, Tuple
 
 import serial
 
@@ -20,9 +19,9 @@ INPUT, OUTPUT, ANALOG, PWM, SERVO = 0, 1, 2, 3, 4
 class FirmataWire:
     def __init__(self, port: str, baud: int = 57600):
         self.ser = serial.Serial(port, baud, timeout=0.05)
-        self.msgs: List[Tuple] = []
+        self.msgs: list[tuple] = []
         self.raw = bytearray()
-        self.error: Optional[Exception] = None
+        self.error: Exception | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._t = threading.Thread(target=self._read, daemon=True)
@@ -97,11 +96,11 @@ class FirmataWire:
                 else:
                     del buf[0]
 
-    def _add(self, msg: Tuple) -> None:
+    def _add(self, msg: tuple) -> None:
         with self._lock:
             self.msgs.append((time.monotonic(),) + msg)
 
-    def messages(self, kind: str, since: int = 0) -> List[Tuple]:
+    def messages(self, kind: str, since: int = 0) -> list[tuple]:
         with self._lock:
             return [m[1:] for m in self.msgs[since:] if m[1] == kind]
 
@@ -109,10 +108,10 @@ class FirmataWire:
         with self._lock:
             return len(self.msgs)
 
-    def wait_boot(self, timeout: float = 10.0) -> Tuple:
+    def wait_boot(self, timeout: float = 10.0) -> tuple:
         return wait_for(lambda: self.messages("version"), timeout, what="the boot version")[0]
 
-    def firmware_replies(self, since: int = 0) -> List[Tuple[int, int, str]]:
+    def firmware_replies(self, since: int = 0) -> list[tuple[int, int, str]]:
         out = []
         for _, body in self.messages("sysex", since):
             if body and body[0] == REPORT_FIRMWARE and len(body) >= 3:

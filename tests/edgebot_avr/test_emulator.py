@@ -7,11 +7,18 @@ import sys
 
 import pytest
 import serial
+from firmata_wire import (
+    INPUT,
+    OUTPUT,
+    PWM,
+    REPORT_ANALOG,
+    REPORT_DIGITAL,
+    SERVO,
+    FirmataWire,
+)
 
 from edgebot_avr import EmulatedArduino, FirmwareError, firmware_path
 from edgebot_testing import wait_for
-from firmata_wire import (ANALOG, INPUT, OUTPUT, PWM, REPORT_ANALOG, REPORT_DIGITAL, SERVO,
-                          FirmataWire)
 
 
 def test_boots_and_answers_the_version_query(make_emu):

@@ -58,7 +58,7 @@ def test_pin_maps():
     assert mega.port_bit(54) == (mega.ports.index("F"), 0)    # A0
     assert len(mega.digital) == 70 and len(set(mega.digital)) == 70
     for spec in boards.BOARDS.values():
-        for pin, (timer, channel) in spec.pwm.items():
+        for _pin, (timer, channel) in spec.pwm.items():
             assert channel in boards.TIMERS[timer].ocr
     with pytest.raises(ValueError, match="pin 70 is not a digital pin of the mega"):
         mega.port_bit(70)

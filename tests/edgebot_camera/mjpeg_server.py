@@ -5,7 +5,7 @@ from __future__ import annotations
 import http.server
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -49,7 +49,7 @@ class MjpegServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/stream.mjpg"
 
-    def start(self) -> "MjpegServer":
+    def start(self) -> MjpegServer:
         server = self
 
         class Handler(http.server.BaseHTTPRequestHandler):

@@ -3,8 +3,14 @@ status line and the plot — from plain data, no processes."""
 import json
 import types
 
-from edgebot_cli.demo.summary import (RunState, build_summary, end_reason, format_summary,
-                                      status_line, telemetry_figures)
+from edgebot_cli.demo.summary import (
+    RunState,
+    build_summary,
+    end_reason,
+    format_summary,
+    status_line,
+    telemetry_figures,
+)
 
 
 def state(**kw):
@@ -94,8 +100,9 @@ def test_status_line():
 
 def test_plot_from_a_snapshot(tmp_path):
     import cv2
-    from edgebot_sim import scenario
+
     from edgebot_cli.demo.plot import write_plot
+    from edgebot_sim import scenario
     scen = scenario.load("near_ball").resolved(-1)
     write_plot(tmp_path / "run.png", scen, snapshot(), {"sim_time_s": 10.0, "reached": False})
     img = cv2.imread(str(tmp_path / "run.png"))

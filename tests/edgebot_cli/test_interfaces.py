@@ -3,7 +3,6 @@ import sys
 import textwrap
 
 from edgebot_interfaces.msg import Detection2D, Detection2DArray
-
 from edgebot_testing import wait_for
 
 PUBLISHER = textwrap.dedent("""

@@ -46,7 +46,7 @@ def test_topic_and_node_commands(procs):
     assert len(docs) == 3 and all(d["data"].startswith("hello from") for d in docs)
     hz = procs.start(["edgebot", "topic", "hz", "intro/chatter", "--duration", "4", "--wait", "60"])
     assert hz.wait(90) == 0
-    rates = [float(l.split(":")[1]) for l in hz.output().splitlines() if l.startswith("average rate")]
+    rates = [float(line.split(":")[1]) for line in hz.output().splitlines() if line.startswith("average rate")]
     assert rates and 5.0 < rates[-1] < 40.0, hz.output()      # the talker runs at 20 Hz
     missing = procs.start(["edgebot", "topic", "echo", "/nothing/here", "--wait", "1"])
     assert missing.wait(30) == 1 and "not found" in missing.output()

@@ -1,5 +1,4 @@
 """Loading launch files into process plans: every feature, and one-line errors (no processes)."""
-import os
 import pathlib
 
 import pytest

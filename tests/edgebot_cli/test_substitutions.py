@@ -4,7 +4,13 @@ import os
 import pytest
 
 from edgebot_cli.launcher.substitutions import (
-    Context, Subst, SubstitutionError, parse, safe_eval, to_bool)
+    Context,
+    Subst,
+    SubstitutionError,
+    parse,
+    safe_eval,
+    to_bool,
+)
 
 
 def test_parse_nested_and_quoted():

@@ -7,8 +7,15 @@ from geometry_msgs.msg import Twist
 from sensor_msgs.msg import Image, Imu
 
 from edgebot_common.backoff import Backoff
-from edgebot_common.msg_dict import (MessageFieldError, finite_check, from_dict, get_message_class,
-                                     to_dict, to_yaml, type_name_of)
+from edgebot_common.msg_dict import (
+    MessageFieldError,
+    finite_check,
+    from_dict,
+    get_message_class,
+    to_dict,
+    to_yaml,
+    type_name_of,
+)
 from edgebot_common.throttle import RejectCounter, Throttle
 
 

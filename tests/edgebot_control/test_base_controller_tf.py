@@ -2,11 +2,11 @@
 subscriber) while the rover moves; the frame parameters; publish_tf off."""
 from geometry_msgs.msg import Twist
 from nav_msgs.msg import Odometry
-from tf2_msgs.msg import TFMessage
 
 from control_helpers import Streamer, twist
 from edgebot_common import qos
 from edgebot_testing import wait_for
+from tf2_msgs.msg import TFMessage
 
 
 def odom_tfs(tf, parent, child):

@@ -4,9 +4,21 @@ import math
 import pytest
 
 from edgebot_common import objects
-from edgebot_control.follower import (APPROACH, BLIND, HOLD, SEARCH, TRACK, Box, Follower,
-                                      FollowerConfig, StaleDetections, box_problem, distance_from_box,
-                                      focal_length_px, target_height_m)
+from edgebot_control.follower import (
+    APPROACH,
+    BLIND,
+    HOLD,
+    SEARCH,
+    TRACK,
+    Box,
+    Follower,
+    FollowerConfig,
+    StaleDetections,
+    box_problem,
+    distance_from_box,
+    focal_length_px,
+    target_height_m,
+)
 
 W, H = objects.CAMERA_WIDTH, objects.CAMERA_HEIGHT
 

@@ -3,8 +3,16 @@ import math
 
 import pytest
 
-from edgebot_control.safety import (ACTIVE, IDLE, LIMITED, STOPPED, Heartbeat, SafetyConfig,
-                                    SafetyLogic, Source)
+from edgebot_control.safety import (
+    ACTIVE,
+    IDLE,
+    LIMITED,
+    STOPPED,
+    Heartbeat,
+    SafetyConfig,
+    SafetyLogic,
+    Source,
+)
 
 
 def make(heartbeats=()):

@@ -1,12 +1,12 @@
 """firmata_node end to end on the real StandardFirmata 2.4 firmware running on the emulated
 ATmega328P (edgebot_avr / simavr): a node process, real rclpy/DDS, real pty, the pins read
 from the emulated chip's registers (a logic analyser's view)."""
-import edgebot_avr                      # the emulated real firmware: never skipped
 import pytest
 from diagnostic_msgs.msg import DiagnosticArray
 from sensor_msgs.msg import BatteryState, JointState, Range
 from std_msgs.msg import Bool, Float64
 
+import edgebot_avr  # the emulated real firmware: never skipped
 from edgebot_common import qos as Q
 from edgebot_testing import wait_for
 

@@ -88,7 +88,7 @@ def test_connects_first_time_and_probes_once_a_second():
     for _ in range(10):                       # 10 steps within the same second: one probe
         assert sup.step() == pytest.approx(0.1)
     assert sup._silent == 0
-    for i in range(3):
+    for _i in range(3):
         clock.t += 1.01
         sup.step()
     assert world["lost"] == "board does not answer (3 pin state queries)"

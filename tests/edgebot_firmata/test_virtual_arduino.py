@@ -184,7 +184,7 @@ def test_unplug_marks_the_link_lost_without_spinning(board, clients, tmp_path):
 
 
 def test_connect_failures_raise_and_leave_no_threads(board, tmp_path):
-    with pytest.raises(Exception):
+    with pytest.raises(OSError):
         FirmataClient(str(tmp_path / "nothing"), arduino_wait=0.01)
     b = board(instance_id=3)
     path = b.start()

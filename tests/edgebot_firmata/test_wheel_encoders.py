@@ -7,13 +7,13 @@ import math
 import threading
 import time
 
-import edgebot_avr
 import pytest
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Twist
 from nav_msgs.msg import Odometry
 from sensor_msgs.msg import JointState
 
+import edgebot_avr
 from edgebot_common import qos as Q
 from edgebot_firmata import pinmap
 from edgebot_firmata.virtual_arduino import VirtualArduino

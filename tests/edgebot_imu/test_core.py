@@ -33,7 +33,7 @@ def test_glitch_filter_drops_isolated_spikes_and_accepts_a_real_step():
 
 def test_bias_estimator_learns_only_while_still():
     est = GyroBiasEstimator(block=10, still_blocks=2, gain=1.0, max_step=0.05)
-    for k in range(40):
+    for _ in range(40):
         est.update((0.02, -0.01, 0.03), (0.0, 0.0, GRAVITY))
     assert est.bias == pytest.approx([0.02, -0.01, 0.03])
     # turning (varying rate) does not move it
@@ -41,7 +41,7 @@ def test_bias_estimator_learns_only_while_still():
         est.update((0.0, 0.0, 0.5 * math.sin(k / 5)), (0.0, 0.0, GRAVITY))
     assert est.bias == pytest.approx([0.02, -0.01, 0.03])
     # a steady turn far from the bias is not mistaken for bias
-    for k in range(100):
+    for _ in range(100):
         est.update((0.02, -0.01, 0.5), (0.0, 0.0, GRAVITY))
     assert est.bias[2] == pytest.approx(0.03)
     assert est.update((0.02, -0.01, 0.03), (0, 0, GRAVITY)) == pytest.approx((0, 0, 0))

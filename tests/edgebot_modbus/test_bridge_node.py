@@ -4,14 +4,13 @@ import math
 
 import pytest
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+from modbus_testing import meter_map, parse, plc_map, write_map
 from sensor_msgs.msg import BatteryState, Temperature
 from std_msgs.msg import Bool, Float64, Int64
 
 from edgebot_common import qos as Q
-from edgebot_testing import free_port, wait_for
 from edgebot_modbus.sim import PtyCable, SimulatedBus
-
-from modbus_testing import meter_map, parse, plc_map, write_map
+from edgebot_testing import free_port, wait_for
 
 
 def start_bridge(procs, path):
@@ -227,6 +226,7 @@ def test_modbus_sim_command_serves_a_map_over_rtu_on_a_pty(procs, tmp_path):
     """`edgebot modbus-sim` with an RTU map: a pty linked at the map's port, initial values,
     read with a plain pymodbus client (as any Modbus master would)."""
     from pymodbus.client import ModbusSerialClient
+
     from edgebot_modbus import codec
     link = str(tmp_path / "ttyMETER")
     path = write_map(tmp_path, meter_map(link))

@@ -1,13 +1,12 @@
 """BusSupervisor without ROS and without processes: pymodbus's server (in a thread) as the
 device, the real pymodbus client, an injected clock for the schedule and the backoff."""
 import pytest
+from modbus_testing import FakeClock, parse, plc_map
 
-from edgebot_testing import free_port
 from edgebot_modbus.link import Link
 from edgebot_modbus.sim import SimulatedBus
 from edgebot_modbus.supervisor import BusSupervisor, WriteRejected
-
-from modbus_testing import FakeClock, parse, plc_map
+from edgebot_testing import free_port
 
 
 class Harness:

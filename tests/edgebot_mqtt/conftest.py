@@ -5,7 +5,7 @@ import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-import mqtt_testing  # noqa: E402
+import mqtt_testing
 
 
 @pytest.fixture(scope="session")

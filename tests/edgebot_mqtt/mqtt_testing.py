@@ -7,7 +7,6 @@ import pathlib
 import socket
 import subprocess
 import threading
-from typing import List, Optional
 
 import paho.mqtt.client as mqtt
 import yaml
@@ -57,10 +56,10 @@ class Mosquitto:
     ``tls`` (certs dict) adds a mutual-TLS listener; ``ws`` a WebSockets listener.
     """
 
-    def __init__(self, procs, workdir: pathlib.Path, users: Optional[dict] = None,
-                 acl: Optional[str] = None, tls: Optional[dict] = None, ws: bool = False,
-                 persistence: bool = False, port: Optional[int] = None,
-                 extra: Optional[List[str]] = None):
+    def __init__(self, procs, workdir: pathlib.Path, users: dict | None = None,
+                 acl: str | None = None, tls: dict | None = None, ws: bool = False,
+                 persistence: bool = False, port: int | None = None,
+                 extra: list[str] | None = None):
         self.procs = procs
         self.dir = pathlib.Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -101,7 +100,7 @@ class Mosquitto:
         self.conf.write_text("\n".join(lines) + "\n")
         self.proc = None
 
-    def start(self, timeout: float = 30.0) -> "Mosquitto":
+    def start(self, timeout: float = 30.0) -> Mosquitto:
         self.proc = self.procs.start([MOSQUITTO, "-c", str(self.conf)], name="mosquitto")
         for p in (self.port, self.tls_port, self.ws_port):
             if p:
@@ -122,7 +121,7 @@ class Collector:
     def __init__(self, port: int, topics, host: str = "127.0.0.1", client_id: str = "",
                  username: str = "", password: str = "", persistent: bool = False,
                  protocol: int = mqtt.MQTTv5):
-        self.messages: List[mqtt.MQTTMessage] = []
+        self.messages: list[mqtt.MQTTMessage] = []
         self.lock = threading.Lock()
         self.topics = [topics] if isinstance(topics, str) else list(topics)
         self.connected = threading.Event()
@@ -177,11 +176,11 @@ class Collector:
         with self.lock:
             self.messages.append(msg)
 
-    def payloads(self, topic: Optional[str] = None) -> list:
+    def payloads(self, topic: str | None = None) -> list:
         with self.lock:
             return [m.payload for m in self.messages if topic is None or m.topic == topic]
 
-    def entries(self, topic: Optional[str] = None) -> list:
+    def entries(self, topic: str | None = None) -> list:
         """Telemetry entries {seq, stamp, data} (batches unpacked)."""
         out = []
         for p in self.payloads(topic):

@@ -93,9 +93,10 @@ def test_burst_every_message_in_order(procs, ros, mosquitto, tmp_path):
     same callback): every message on every route, in order, seq increasing, counted once."""
     import copy
 
-    from edgebot_common import qos as Q
     from sensor_msgs.msg import Range
     from std_msgs.msg import String
+
+    from edgebot_common import qos as Q
     broker = mosquitto()
     sub = Collector(broker.port, ["edgebot/r1/#"])
     routes = [{"ros_topic": "range", "type": "sensor_msgs/msg/Range", "ros_depth": 1000,
@@ -262,9 +263,9 @@ def test_image_route_sends_a_small_jpeg(procs, ros, mosquitto, tmp_path):
     import base64
 
     import numpy as np
+    from sensor_msgs.msg import Image
 
     from edgebot_common.image import numpy_to_image
-    from sensor_msgs.msg import Image
     broker = mosquitto()
     sub = Collector(broker.port, ["edgebot/r1/#"])
     start_bridge(procs, tmp_path, broker.port, telemetry=[

@@ -10,12 +10,10 @@ from nav_msgs.msg import Odometry
 from sensor_msgs.msg import BatteryState, CompressedImage
 from std_msgs.msg import Bool, String
 
-from edgebot_interfaces.msg import Detection2D, Detection2DArray
-
 from edgebot_common import qos as Q
-from edgebot_testing import wait_for
+from edgebot_interfaces.msg import Detection2D, Detection2DArray
 from edgebot_mqtt import ha_discovery as H
-
+from edgebot_testing import wait_for
 from mqtt_testing import Collector, publisher, start_bridge
 
 BASE = "edgebot/r1/ha"

@@ -80,7 +80,7 @@ def test_flood_and_hostile_commands_reported_within_budget(procs, ros, mosquitto
     # the flood: 2,000 valid commands at ~500/s on a route limited to 20/s
     n = 2000
     t0 = time.monotonic()
-    for i in range(n):
+    for _i in range(n):
         cli.publish("edgebot/r1/cmd/cmd_vel", json.dumps({"linear": {"x": 0.2}}), qos=0)
         time.sleep(0.002)
 
@@ -117,8 +117,9 @@ def test_flood_and_hostile_commands_reported_within_budget(procs, ros, mosquitto
 def test_connection_error_cleared_on_connect(procs, ros, tmp_path):
     """`connection.last_error` says why while the broker is away and is empty once connected;
     command rejections never appear in it."""
-    from edgebot_testing import free_port
     from std_msgs.msg import String
+
+    from edgebot_testing import free_port
     port = free_port()
     stats = ros.collect(String, "mqtt/stats")
     start_bridge(procs, tmp_path, port, commands=[CMD_VEL])

@@ -4,12 +4,11 @@ import math
 
 import pytest
 
+from edgebot_common.msg_dict import to_dict
 from edgebot_mqtt import config as C
 from edgebot_mqtt import encoding
 from edgebot_mqtt.commands import Rejected, Validator
 from edgebot_mqtt.ratelimit import Decimator, TokenBucket
-
-from edgebot_common.msg_dict import to_dict
 
 
 class Clock:
@@ -159,7 +158,7 @@ def test_decimator_and_token_bucket():
     clock = Clock()
     d = Decimator(10.0, clock=clock)
     passed = 0
-    for i in range(100):  # 100 messages over 1 s at 100 Hz
+    for _i in range(100):  # 100 messages over 1 s at 100 Hz
         passed += d.allow()
         clock.t += 0.01
     assert 9 <= passed <= 11 and d.decimated == 100 - passed

@@ -4,16 +4,24 @@ import math
 
 import pytest
 
-from edgebot_common.msg_dict import to_dict
 from edgebot_common import msgconv
+from edgebot_common.msg_dict import to_dict
 from edgebot_mqtt import encoding
 
 
 def samples():
     from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
     from geometry_msgs.msg import Point32, PolygonStamped
-    from sensor_msgs.msg import (CompressedImage, Image, Imu, JointState, NavSatFix, PointCloud2,
-                                 PointField, Range)
+    from sensor_msgs.msg import (
+        CompressedImage,
+        Image,
+        Imu,
+        JointState,
+        NavSatFix,
+        PointCloud2,
+        PointField,
+        Range,
+    )
     from std_msgs.msg import Byte, Char, String, UInt8MultiArray
     r = Range(radiation_type=1, field_of_view=0.26, min_range=0.02, max_range=4.0, range=1.25)
     r.header.frame_id = "sonar"

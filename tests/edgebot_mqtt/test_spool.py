@@ -60,7 +60,7 @@ def test_kill_9_loses_nothing_appended(tmp_path):
 
 def test_bound_by_bytes_drops_oldest(tmp_path):
     s = Spool(str(tmp_path / "b.db"), max_bytes=1000)
-    for i in range(30):
+    for _i in range(30):
         s.append(s.next_seq(), "t", bytes(100))
     assert s.bytes <= 1000
     assert s.depth == 10
@@ -71,7 +71,7 @@ def test_bound_by_bytes_drops_oldest(tmp_path):
 def test_bound_by_count_and_age(tmp_path):
     now = [1000.0]
     s = Spool(str(tmp_path / "c.db"), max_messages=5, max_age_s=10.0, clock=lambda: now[0])
-    for i in range(8):
+    for _i in range(8):
         s.append(s.next_seq(), "t", b"x")
     assert s.depth == 5 and s.dropped_full == 3
     now[0] += 5

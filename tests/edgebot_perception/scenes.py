@@ -8,10 +8,11 @@ import cv2
 import numpy as np
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def rendered(n: int = 6, seed: int = 4242, min_objects: int = 1):
     """n (bgr image, [(class, x1, y1, x2, y2)]) pairs with at least min_objects labels."""
     import pybullet as p
+
     from edgebot_perception.dataset import Scene
     rng = np.random.default_rng(seed)
     scene = Scene(rng, pathlib.Path(tempfile.mkdtemp(prefix="edgebot-tex-")))

@@ -12,7 +12,7 @@ from edgebot_perception import backends as B
 from edgebot_perception.yolo_math import iou_matrix
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from scenes import rendered  # noqa: E402
+from scenes import rendered
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,7 @@ def onnx_backend():
 
 
 def big_labels(labels, min_side=16):
-    return [l for l in labels if l[3] - l[1] >= min_side and l[4] - l[2] >= min_side]
+    return [lb for lb in labels if lb[3] - lb[1] >= min_side and lb[4] - lb[2] >= min_side]
 
 
 def test_shipped_model_and_metadata_are_installed():

@@ -11,7 +11,7 @@ from edgebot_interfaces.msg import Detection2DArray
 from edgebot_testing import ROOT, wait_for
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from scenes import rendered  # noqa: E402
+from scenes import rendered
 
 T = 120.0
 

@@ -18,7 +18,7 @@ from edgebot_interfaces.msg import Detection2DArray
 from edgebot_testing import wait_for
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from scenes import rendered  # noqa: E402
+from scenes import rendered
 
 T = 90.0   # model load + a shared 2-core machine
 

@@ -6,7 +6,6 @@ import shutil
 import subprocess
 import sys
 
-
 PROBE_FIFO = "import os; os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(10))"
 RUN_LOOP = ("import json, edgebot_rt as rt; s = rt.LoopRunner(200.0, 30).run_for(0.5); "
             "print(json.dumps(s))")

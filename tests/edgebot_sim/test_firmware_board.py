@@ -9,10 +9,11 @@ import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "edgebot_avr"))
 
-from edgebot_common.node_main import ConfigError  # noqa: E402
-from edgebot_sim.firmware_board import FirmwareArduinoDevice  # noqa: E402
-from edgebot_testing import ROOT, wait_for  # noqa: E402
-from firmata_wire import INPUT, OUTPUT, PWM, REPORT_ANALOG, REPORT_DIGITAL, FirmataWire  # noqa: E402
+from firmata_wire import INPUT, OUTPUT, PWM, REPORT_ANALOG, REPORT_DIGITAL, FirmataWire
+
+from edgebot_common.node_main import ConfigError
+from edgebot_sim.firmware_board import FirmwareArduinoDevice
+from edgebot_testing import ROOT, wait_for
 
 PIN_MAP = str(ROOT / "config" / "firmata_standard.yaml")
 

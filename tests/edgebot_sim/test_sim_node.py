@@ -146,10 +146,9 @@ def test_reset_starts_a_new_seeded_episode_without_turning_the_clock_back(procs,
 def test_map_to_odom_on_tf_joins_ground_truth_and_odometry(procs, ros):
     import math as m
 
-    from tf2_msgs.msg import TFMessage
-
     from edgebot_sim import scenario as S
     from edgebot_sim.frames import compose
+    from tf2_msgs.msg import TFMessage
 
     sim, _ = start_sim(procs, **{"camera.enabled": False})
     tf = ros.collect(TFMessage, "/tf", qos.TF)

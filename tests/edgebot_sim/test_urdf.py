@@ -32,10 +32,10 @@ def test_inertias_and_collisions():
     for name, link in robot.link_map.items():
         assert link.inertial is not None, name
         assert link.inertial.mass > 0, name
-        I = np.asarray(link.inertial.inertia)
-        assert np.all(np.linalg.eigvalsh(I) > 0), name
+        inertia = np.asarray(link.inertial.inertia)
+        assert np.all(np.linalg.eigvalsh(inertia) > 0), name
         # triangle inequality of principal moments (physically possible body)
-        a, b, c = sorted(np.linalg.eigvalsh(I))
+        a, b, c = sorted(np.linalg.eigvalsh(inertia))
         assert a + b >= c * 0.999, name
     for name in ("base_link", "left_wheel", "right_wheel", "caster_link"):
         assert robot.link_map[name].collisions, f"{name} has no collision shape"

@@ -8,11 +8,11 @@ from geometry_msgs.msg import TransformStamped, Twist
 from rclpy.serialization import deserialize_message, serialize_message
 from sensor_msgs.msg import Imu
 from std_msgs.msg import String
-from tf2_msgs.msg import TFMessage
 
 from edgebot_common import qos as Q
 from edgebot_testing import free_port, wait_for
 from edgebot_viz.ws_client import FoxgloveClient
+from tf2_msgs.msg import TFMessage
 
 URDF = """<robot name="r">
   <link name="base_link"/><link name="left_wheel"/><link name="imu_link"/>

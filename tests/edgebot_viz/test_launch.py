@@ -13,7 +13,7 @@ from edgebot_testing import ROOT, free_port, wait_for
 from edgebot_viz.ws_client import FoxgloveClient
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-import viz_readers  # noqa: E402
+import viz_readers
 
 
 def test_viz_launch_bridge_and_recorder(procs, ros, tmp_path):

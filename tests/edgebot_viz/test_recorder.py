@@ -12,7 +12,7 @@ from edgebot_common import qos as Q
 from edgebot_testing import ros_executable, wait_for
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-import viz_readers  # noqa: E402
+import viz_readers
 
 
 def start_recorder(procs, out_dir, wrapper=(), **params):

@@ -9,13 +9,13 @@ import xml.etree.ElementTree as ET
 
 from sensor_msgs.msg import JointState
 from std_msgs.msg import String
-from tf2_msgs.msg import TFMessage
 
 from edgebot_common import qos
 from edgebot_testing import ROOT, wait_for
+from tf2_msgs.msg import TFMessage
 
 sys.path.insert(0, str(ROOT / "scripts"))
-import vendored  # noqa: E402
+import vendored
 
 ROVER = ROOT / "urdf" / "edgebot_rover.urdf"
 #: RIHS01 of tf2_msgs/msg/TFMessage as upstream's generated code states it (ROS 2 Jazzy and

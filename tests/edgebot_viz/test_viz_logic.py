@@ -1,7 +1,9 @@
 """ROS-free logic of edgebot_viz: message definitions, filters, rate limiting, URDF transforms,
 and the rosbag2 MCAP bag writer read back by two independent readers."""
 import math
+import pathlib
 import shutil
+import sys
 
 import pytest
 from mcap_ros2._dynamic import generate_dynamic
@@ -10,9 +12,8 @@ from rclpy.serialization import serialize_message
 from edgebot_viz import bag_writer, msgdefs, robot_state
 from edgebot_viz.filters import RateLimiter, TopicFilter, parse_rate_rules, rate_for
 
-import pathlib, sys  # noqa: E401
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-import viz_readers  # noqa: E402
+import viz_readers
 
 
 # -- message definitions ------------------------------------------------------------------
@@ -122,8 +123,8 @@ def test_urdf_fixed_and_moving_joints():
 
 # -- bag writer ---------------------------------------------------------------------------
 def _fill(w, n, start=0):
-    from std_msgs.msg import String
     from geometry_msgs.msg import Twist
+    from std_msgs.msg import String
     for i in range(start, start + n):
         w.write("/chatter", serialize_message(String(data=f"msg {i}")), 1_000_000 + i * 1000)
         tw = Twist()
@@ -205,6 +206,7 @@ def test_bag_writer_refuses_non_empty_dir_and_bad_compression(tmp_path):
 # -- RViz configuration -------------------------------------------------------------------
 def test_rviz_config_shows_the_robot_and_its_sensors():
     import yaml
+
     from edgebot_testing import ROOT
     cfg = yaml.safe_load((ROOT / "config" / "edgebot.rviz").read_text())
     vm = cfg["Visualization Manager"]

@@ -26,7 +26,7 @@ def read_mcap(bag) -> dict:
     for rel in metadata(bag)["relative_file_paths"]:
         with open(pathlib.Path(bag) / rel, "rb") as f:
             reader = make_reader(f, decoder_factories=[DecoderFactory()])
-            for schema, channel, message, decoded in reader.iter_decoded_messages(log_time_order=False):
+            for schema, channel, _message, decoded in reader.iter_decoded_messages(log_time_order=False):
                 assert schema.encoding == "ros2msg" and channel.message_encoding == "cdr"
                 out[channel.topic].append(decoded)
     return dict(out)

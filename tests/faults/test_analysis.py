@@ -2,9 +2,9 @@
 recovery, the invariants and the table -- on synthetic records, no processes."""
 import time
 
+import analysis as A
 import pytest
 
-import analysis as A
 from edgebot_firmata import pinmap
 from edgebot_firmata.virtual_arduino import VirtualArduino
 from edgebot_testing import ROOT

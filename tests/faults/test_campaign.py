@@ -6,10 +6,9 @@ board's own pin record within 1.5 x the command timeout, no motion while e-stopp
 itself, nothing left behind)."""
 import json
 
+import campaign
 import cv2
 import pytest
-
-import campaign
 
 
 @pytest.mark.timeout(600)

@@ -8,7 +8,7 @@ from nav_msgs.msg import Odometry
 from std_msgs.msg import String
 
 from edgebot_common import qos
-from edgebot_testing import ROOT, free_port, wait_for
+from edgebot_testing import ROOT, wait_for
 
 
 def test_safety_monitor_stops_before_contact(procs, ros, tmp_path):

@@ -9,7 +9,6 @@ import json
 import shutil
 
 import pytest
-
 from std_msgs.msg import String
 
 from edgebot_common import qos

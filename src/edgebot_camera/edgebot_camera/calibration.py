@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import List
 
 import yaml
 
@@ -26,10 +25,10 @@ class CalibrationError(ValueError):
 class Calibration:
     width: int
     height: int
-    K: List[float]
-    D: List[float] = field(default_factory=list)
-    R: List[float] = field(default_factory=lambda: [1.0, 0, 0, 0, 1.0, 0, 0, 0, 1.0])
-    P: List[float] = field(default_factory=list)
+    K: list[float]
+    D: list[float] = field(default_factory=list)
+    R: list[float] = field(default_factory=lambda: [1.0, 0, 0, 0, 1.0, 0, 0, 0, 1.0])
+    P: list[float] = field(default_factory=list)
     distortion_model: str = "plumb_bob"
     camera_name: str = "camera"
 
@@ -38,7 +37,7 @@ class Calibration:
             k = self.K
             self.P = [k[0], k[1], k[2], 0.0, k[3], k[4], k[5], 0.0, 0.0, 0.0, 1.0, 0.0]
 
-    def scaled(self, width: int, height: int) -> "Calibration":
+    def scaled(self, width: int, height: int) -> Calibration:
         """The same camera at another resolution (binning / a resized stream)."""
         if (width, height) == (self.width, self.height):
             return self

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
-from typing import Optional
 
 import cv2
 import numpy as np
@@ -29,7 +28,7 @@ class SourceSpec:
     text: str
 
     @classmethod
-    def parse(cls, text: str) -> "SourceSpec":
+    def parse(cls, text: str) -> SourceSpec:
         t = text.strip()
         if not t:
             raise ValueError("empty source; give a device index or path, a file, a URL or a "
@@ -60,7 +59,7 @@ class VideoSource:
         self.loop = loop
         self.open_timeout_ms = int(open_timeout_s * 1000)
         self.read_timeout_ms = int(read_timeout_s * 1000)
-        self.cap: Optional[cv2.VideoCapture] = None
+        self.cap: cv2.VideoCapture | None = None
         self.source_fps = 0.0
         self.backend = ""
 
@@ -120,7 +119,7 @@ class VideoSource:
             return bool(self.cap.grab())
         return False
 
-    def retrieve(self) -> Optional[np.ndarray]:
+    def retrieve(self) -> np.ndarray | None:
         ok, frame = self.cap.retrieve()
         if not ok or frame is None or frame.size == 0:
             return None
@@ -131,7 +130,7 @@ class VideoSource:
             frame = cv2.resize(frame, (self.width, self.height), interpolation=cv2.INTER_AREA)
         return frame
 
-    def read(self) -> Optional[np.ndarray]:
+    def read(self) -> np.ndarray | None:
         return self.retrieve() if self.grab() else None
 
     @property

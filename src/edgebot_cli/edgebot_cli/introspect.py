@@ -149,8 +149,9 @@ def rate_stats(stamps) -> dict:
 
 
 def _hz(node, topic, type_name, ns) -> int:
-    from edgebot_common.msg_dict import get_message_class
     import rclpy
+
+    from edgebot_common.msg_dict import get_message_class
     cls = get_message_class(type_name)
     stamps = deque(maxlen=ns.window)
     node.create_subscription(cls, topic, lambda _raw: stamps.append(time.monotonic()),

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import random
 import time
-from typing import Callable, Optional
+from collections.abc import Callable
 
 
 class Backoff:
     """``next_delay()`` grows initial * factor**n up to ``maximum``; ``reset()`` after success."""
 
     def __init__(self, initial: float = 0.5, maximum: float = 10.0, factor: float = 2.0,
-                 jitter: float = 0.1, rng: Optional[random.Random] = None,
+                 jitter: float = 0.1, rng: random.Random | None = None,
                  clock: Callable[[], float] = time.monotonic):
         if initial <= 0 or maximum < initial or factor < 1:
             raise ValueError("Backoff needs 0 < initial <= maximum and factor >= 1")

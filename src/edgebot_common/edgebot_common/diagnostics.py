@@ -8,7 +8,7 @@ Levels: ``OK``, ``WARN``, ``ERROR``, ``STALE`` (the diagnostic_msgs byte values)
 """
 from __future__ import annotations
 
-from typing import Callable, Dict, Tuple
+from collections.abc import Callable
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rclpy.node import Node
@@ -20,7 +20,7 @@ WARN = DiagnosticStatus.WARN
 ERROR = DiagnosticStatus.ERROR
 STALE = DiagnosticStatus.STALE
 
-Task = Callable[[], Tuple[int, str, Dict[str, object]]]
+Task = Callable[[], tuple[int, str, dict[str, object]]]
 
 
 def _value_text(v) -> str:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import array
 import sys
-from typing import Optional, Tuple
 
 import numpy as np
 
@@ -39,7 +38,7 @@ class ImageError(ValueError):
     """An image message that cannot be converted (encoding, size, corrupt data)."""
 
 
-def encoding_info(encoding: str) -> Tuple[np.dtype, int]:
+def encoding_info(encoding: str) -> tuple[np.dtype, int]:
     try:
         dt, ch = ENCODINGS[encoding]
     except KeyError:
@@ -48,7 +47,7 @@ def encoding_info(encoding: str) -> Tuple[np.dtype, int]:
     return np.dtype(dt), ch
 
 
-def image_to_numpy(msg, expect_encoding: Optional[str] = None) -> np.ndarray:
+def image_to_numpy(msg, expect_encoding: str | None = None) -> np.ndarray:
     """View of an Image's pixels, shape (h, w) for one channel else (h, w, c).
 
     The view shares memory with ``msg.data`` (read-only when the buffer is bytes). Raises
@@ -113,7 +112,7 @@ def numpy_to_image(arr: np.ndarray, encoding: str = "bgr8", stamp=None, frame_id
     return m
 
 
-def compressed_to_numpy(msg, flags: Optional[int] = None) -> np.ndarray:
+def compressed_to_numpy(msg, flags: int | None = None) -> np.ndarray:
     """Decode a CompressedImage (jpeg/png) to a BGR (or grey) array with OpenCV."""
     import cv2
     buf = np.frombuffer(msg.data, dtype=np.uint8)

@@ -17,7 +17,8 @@ in declaration order; names the type does not have are ignored.
 from __future__ import annotations
 
 import keyword
-from typing import Any, Callable, Dict, FrozenSet, Iterable, Optional, Tuple
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from .msg_dict import to_dict
 
@@ -29,7 +30,7 @@ PLAIN_TYPES = frozenset({
 })
 
 Converter = Callable[[Any, str], Any]
-_cache: Dict[Tuple[type, Optional[FrozenSet[str]]], Converter] = {}
+_cache: dict[tuple[type, frozenset[str] | None], Converter] = {}
 
 
 def is_message_class(cls) -> bool:
@@ -68,7 +69,7 @@ def _convert_list(value, bytes_as: str):
     return to_dict(value, bytes_as)
 
 
-def converter(cls, only: Optional[Iterable[str]] = None) -> Converter:
+def converter(cls, only: Iterable[str] | None = None) -> Converter:
     """``f(msg, bytes_as) -> dict`` for messages of ``cls`` (cached per class and ``only``)."""
     key = (cls, None if only is None else frozenset(only))
     f = _cache.get(key)
@@ -78,7 +79,7 @@ def converter(cls, only: Optional[Iterable[str]] = None) -> Converter:
     return f
 
 
-def _compile(cls, only: Optional[FrozenSet[str]]) -> Converter:
+def _compile(cls, only: frozenset[str] | None) -> Converter:
     if not is_message_class(cls):
         raise TypeError(f"{cls!r} is not a ROS message class")
     fields = cls.get_fields_and_field_types()
@@ -112,6 +113,6 @@ def _compile(cls, only: Optional[FrozenSet[str]]) -> Converter:
     return fn
 
 
-def top_level(fields: Iterable[str]) -> FrozenSet[str]:
+def top_level(fields: Iterable[str]) -> frozenset[str]:
     """The top-level field names the dotted ``fields`` go through."""
     return frozenset(f.split(".", 1)[0] for f in fields)

@@ -29,7 +29,7 @@ import signal
 import sys
 import threading
 import traceback
-from typing import Callable, Optional
+from collections.abc import Callable
 
 import rclpy
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor, SingleThreadedExecutor
@@ -41,10 +41,10 @@ POLL_S = 1.0          # fallback: longest time between a signal and the executor
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-_current: Optional["StopRequest"] = None
+_current: StopRequest | None = None
 
 
-def stop_request() -> Optional["StopRequest"]:
+def stop_request() -> StopRequest | None:
     """The running process's :class:`StopRequest` (inside :func:`run_node`), else None."""
     return _current
 
@@ -64,7 +64,7 @@ class StopRequest:
 
     def __init__(self) -> None:
         self.phase = "starting"
-        self.signum: Optional[int] = None
+        self.signum: int | None = None
         self.ignored = 0
         self._lock = threading.Lock()
 
@@ -138,7 +138,7 @@ def _node_name(factory, node=None) -> str:
     return getattr(factory, "NODE_NAME", getattr(factory, "__name__", "node"))
 
 
-def run_node(factory: Callable[[], "rclpy.node.Node"], args: Optional[list] = None,
+def run_node(factory: Callable[[], rclpy.node.Node], args: list | None = None,
              threads: int = 1) -> None:
     global _current
     stop = _current = StopRequest()

@@ -6,15 +6,14 @@ Sizes in metres, colours RGBA in 0..1. ``shape`` is one of sphere, cone, box, cy
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Tuple
 
 
 @dataclass(frozen=True)
 class ObjectClass:
     name: str
     shape: str
-    size: Tuple[float, ...]          # sphere: (r,), cone/cylinder: (r, h), box: (x, y, z)
-    rgba: Tuple[float, float, float, float]
+    size: tuple[float, ...]          # sphere: (r,), cone/cylinder: (r, h), box: (x, y, z)
+    rgba: tuple[float, float, float, float]
 
 
 #: class id == index

@@ -10,8 +10,9 @@ allowed, e.g.::
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, Sequence
+from typing import Any
 
 _TYPES = (bool, int, float, str, list)
 
@@ -41,14 +42,14 @@ class ParamSpec:
     name: str
     default: Any
     description: str = ""
-    type: Optional[type] = None
-    min: Optional[float] = None
-    max: Optional[float] = None
+    type: type | None = None
+    min: float | None = None
+    max: float | None = None
     min_exclusive: bool = False
     max_exclusive: bool = False
-    choices: Optional[Sequence[Any]] = None
-    item_type: Optional[type] = None
-    check: Optional[Callable[[Any], Optional[str]]] = None
+    choices: Sequence[Any] | None = None
+    item_type: type | None = None
+    check: Callable[[Any], str | None] | None = None
     read_only: bool = True
     renamed_from: Sequence[str] = ()
     extra: dict = field(default_factory=dict)

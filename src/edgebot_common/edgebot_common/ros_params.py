@@ -17,14 +17,12 @@ wrong value gets *our* one-line message naming parameter, value and allowed.
 from __future__ import annotations
 
 import math
-
-from typing import Sequence
+from collections.abc import Sequence
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rclpy.node import Node
 
 from .params import ParameterError, ParamSpec
-
 
 INT64_MIN, INT64_MAX = -(2 ** 63), 2 ** 63 - 1
 

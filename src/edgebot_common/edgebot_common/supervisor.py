@@ -32,11 +32,11 @@ again), ``last_error`` (the latest failure, described). ``state`` is
 from __future__ import annotations
 
 import time
-from typing import Callable, Optional, Tuple, Type
+from collections.abc import Callable
 
 from .backoff import Backoff
 
-Errors = Tuple[Type[BaseException], ...]
+Errors = tuple[type[BaseException], ...]
 
 
 class DeviceUnavailable(RuntimeError):
@@ -71,7 +71,7 @@ class DeviceSupervisor:
                  on_up: Callable[[bool], None] = _nothing,
                  on_down: Callable[[str, float], None] = _nothing,
                  confirm_on_connect: bool = True, close_on_lost: bool = True,
-                 probe: Optional[Callable[[], bool]] = None, probe_period: float = 1.0,
+                 probe: Callable[[], bool] | None = None, probe_period: float = 1.0,
                  on_reset: Callable[[], None] = _nothing):
         self._open = open
         self._close = close
@@ -100,7 +100,7 @@ class DeviceSupervisor:
         return self.state == "connected"
 
     # ------------------------------------------------------------------ start-up
-    def connect_at_start(self, timeout: float, backoff: Optional[Backoff] = None,
+    def connect_at_start(self, timeout: float, backoff: Backoff | None = None,
                          wait: Callable[[float], None] = time.sleep) -> None:
         """Open synchronously, retrying for ``timeout`` seconds (with ``backoff``'s delays, by
         default the supervisor's). ``fatal`` errors propagate at once; when the time is up,
@@ -140,7 +140,7 @@ class DeviceSupervisor:
         self._up(reconnect=self.failures > 0)
         return True
 
-    def lost(self, reason: str, close: Optional[bool] = None) -> None:
+    def lost(self, reason: str, close: bool | None = None) -> None:
         """The device failed while in use: close it (``close``, default ``close_on_lost``),
         count, and schedule the reopen."""
         self._failed(reason, close=self.close_on_lost if close is None else close)

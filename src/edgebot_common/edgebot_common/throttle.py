@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from typing import Callable, Optional
+from collections.abc import Callable
 
 
 class Throttle:
@@ -30,7 +30,7 @@ class Throttle:
 class RejectCounter:
     """Counts rejected inputs by reason and logs them throttled per reason."""
 
-    def __init__(self, log: Optional[Callable[[str], None]] = None, period_s: float = 5.0,
+    def __init__(self, log: Callable[[str], None] | None = None, period_s: float = 5.0,
                  clock: Callable[[], float] = time.monotonic):
         self._log = log
         self._period = period_s

@@ -9,10 +9,9 @@ chips and the Madgwick filter use).
 from __future__ import annotations
 
 import math
-from typing import Tuple
 
-Quat = Tuple[float, float, float, float]          # (x, y, z, w)
-Vec3 = Tuple[float, float, float]
+Quat = tuple[float, float, float, float]          # (x, y, z, w)
+Vec3 = tuple[float, float, float]
 IDENTITY: Quat = (0.0, 0.0, 0.0, 1.0)
 
 
@@ -110,5 +109,5 @@ def xyzw_from_wxyz(q) -> Quat:
     return (q[1], q[2], q[3], q[0])
 
 
-def wxyz_from_xyzw(q) -> Tuple[float, float, float, float]:
+def wxyz_from_xyzw(q) -> tuple[float, float, float, float]:
     return (q[3], q[0], q[1], q[2])

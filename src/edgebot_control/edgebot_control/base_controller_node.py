@@ -12,7 +12,6 @@ from geometry_msgs.msg import TransformStamped, Twist
 from nav_msgs.msg import Odometry
 from rclpy.node import Node
 from sensor_msgs.msg import Imu, JointState
-from tf2_msgs.msg import TFMessage
 
 from edgebot_common import qos
 from edgebot_common.diagnostics import OK, WARN, Diagnostics
@@ -20,6 +19,7 @@ from edgebot_common.node_main import ConfigError, run_node
 from edgebot_common.params import ParamSpec
 from edgebot_common.ros_params import declare_params
 from edgebot_common.throttle import RejectCounter
+from tf2_msgs.msg import TFMessage
 
 from .kinematics import integrate, limit_check, yaw_to_quaternion
 

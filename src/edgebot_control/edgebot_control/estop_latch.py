@@ -15,10 +15,9 @@ from __future__ import annotations
 import json
 import os
 import time
-from typing import Optional, Tuple
 
 
-def read(path: str) -> Tuple[Optional[bool], str]:
+def read(path: str) -> tuple[bool | None, str]:
     """(engaged or None when there is no file, a note for the log)."""
     try:
         with open(path) as f:

@@ -19,8 +19,8 @@ negative angular velocity (REP 103: z up, positive w turns left).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, List, Optional, Tuple
 
 from edgebot_common import objects
 
@@ -87,7 +87,7 @@ def distance_from_box(box_height_px: float, image_width: float, hfov_deg: float,
     return focal_length_px(image_width, hfov_deg) * real_height_m / box_height_px
 
 
-def box_problem(b: Box, image_w: float, image_h: float) -> Optional[str]:
+def box_problem(b: Box, image_w: float, image_h: float) -> str | None:
     """Why a detection box is impossible, or None if it is plausible."""
     vals = (b.score, b.center_x, b.center_y, b.size_x, b.size_y)
     if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in vals):
@@ -116,21 +116,21 @@ class Follower:
         self.cfg = cfg
         self.real_height = target_height_m(cfg.target_class)
         self.state = BLIND                       # until the first detection message
-        self.offset: Optional[float] = None      # normalised -1 (left edge) .. 1 (right edge)
-        self.distance: Optional[float] = None    # m, best estimate
+        self.offset: float | None = None      # normalised -1 (left edge) .. 1 (right edge)
+        self.distance: float | None = None    # m, best estimate
         self.distance_source = ""
-        self.camera_distance: Optional[float] = None
-        self._seen_at: Optional[float] = None
-        self._input_at: Optional[float] = None  # last usable detection message
+        self.camera_distance: float | None = None
+        self._seen_at: float | None = None
+        self._input_at: float | None = None  # last usable detection message
         self.in_last_frame = False
-        self._range: Optional[float] = None
-        self._range_at: Optional[float] = None
+        self._range: float | None = None
+        self._range_at: float | None = None
         self.transitions = 0
 
     # -- inputs ---------------------------------------------------------------------------
     def on_detections(self, now: float, image_w: float, image_h: float,
-                      boxes: Iterable[Box], age: Optional[float] = None
-                      ) -> Tuple[Optional[Box], List[str]]:
+                      boxes: Iterable[Box], age: float | None = None
+                      ) -> tuple[Box | None, list[str]]:
         """Feed one detection array (``age``: seconds since its frame was taken, None when
         unknown); returns (chosen target or None, problems of rejected boxes).
 
@@ -142,8 +142,8 @@ class Follower:
             raise StaleDetections(f"detections of a frame {age:.2f} s old (max_age "
                                   f"{self.cfg.max_age} s)")
         self._input_at = now
-        problems: List[str] = []
-        best: Optional[Box] = None
+        problems: list[str] = []
+        best: Box | None = None
         for b in boxes:
             why = box_problem(b, image_w, image_h)
             if why:
@@ -193,7 +193,7 @@ class Follower:
             self.state = state
             self.transitions += 1
 
-    def step(self, now: float) -> Tuple[float, float]:
+    def step(self, now: float) -> tuple[float, float]:
         c = self.cfg
         if not self.input_live(now):
             self._set(BLIND)                 # acting on a frozen detection is driving blind

@@ -7,15 +7,14 @@ parameter cross-checks).
 from __future__ import annotations
 
 import math
-from typing import Tuple
 
 
-def twist_to_wheels(v: float, w: float, radius: float, separation: float) -> Tuple[float, float]:
+def twist_to_wheels(v: float, w: float, radius: float, separation: float) -> tuple[float, float]:
     """Body twist (m/s, rad/s) -> wheel angular speeds (rad/s), left and right."""
     return (v - w * separation / 2.0) / radius, (v + w * separation / 2.0) / radius
 
 
-def wheels_to_twist(wl: float, wr: float, radius: float, separation: float) -> Tuple[float, float]:
+def wheels_to_twist(wl: float, wr: float, radius: float, separation: float) -> tuple[float, float]:
     """Wheel angular speeds (rad/s) -> body twist (m/s, rad/s)."""
     return radius * (wr + wl) / 2.0, radius * (wr - wl) / separation
 
@@ -34,7 +33,7 @@ def wrap_angle(a: float) -> float:
     return math.atan2(math.sin(a), math.cos(a))
 
 
-def yaw_to_quaternion(yaw: float) -> Tuple[float, float, float, float]:
+def yaw_to_quaternion(yaw: float) -> tuple[float, float, float, float]:
     """(x, y, z, w) of a rotation about z."""
     return 0.0, 0.0, math.sin(yaw / 2.0), math.cos(yaw / 2.0)
 

@@ -17,8 +17,8 @@ stale command.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
 
 # states published on safety/state
 IDLE = "idle"            # no fresh source, output zero
@@ -34,15 +34,15 @@ class Source:
     timeout: float                           # s, a source older than this is ignored
     v: float = 0.0
     w: float = 0.0
-    stamp: Optional[float] = None
+    stamp: float | None = None
 
 
 @dataclass
 class Heartbeat:
     name: str
     timeout: float
-    blocks: Tuple[str, ...] = ()             # source names it gates; empty: every source
-    stamp: Optional[float] = None
+    blocks: tuple[str, ...] = ()             # source names it gates; empty: every source
+    stamp: float | None = None
 
 
 @dataclass
@@ -60,7 +60,7 @@ class Output:
     w: float
     source: str                              # the source that drives, "" for none
     state: str
-    reasons: List[str] = field(default_factory=list)   # every stop / limit in force
+    reasons: list[str] = field(default_factory=list)   # every stop / limit in force
 
 
 class SafetyLogic:
@@ -74,21 +74,21 @@ class SafetyLogic:
             if unknown:
                 raise ValueError(f"heartbeat {hb.name!r} blocks unknown sources {unknown}")
         self.cfg = cfg
-        self.sources: Dict[str, Source] = {s.name: s for s in sources}
+        self.sources: dict[str, Source] = {s.name: s for s in sources}
         self._by_priority = sorted(sources, key=lambda s: -s.priority)
-        self.heartbeats: Dict[str, Heartbeat] = {h.name: h for h in heartbeats}
+        self.heartbeats: dict[str, Heartbeat] = {h.name: h for h in heartbeats}
         self.estop = False
-        self._resume_after: Dict[str, float] = {s.name: -math.inf for s in sources}
-        self._hb_lost: Dict[str, bool] = {h.name: True for h in heartbeats}
+        self._resume_after: dict[str, float] = {s.name: -math.inf for s in sources}
+        self._hb_lost: dict[str, bool] = {h.name: True for h in heartbeats}
         self.obstacle = False
-        self.range: Optional[float] = None
-        self._range_at: Optional[float] = None
-        self.stop_counts: Dict[str, int] = {}
+        self.range: float | None = None
+        self._range_at: float | None = None
+        self.stop_counts: dict[str, int] = {}
         self._active_reasons: set = set()
         self.last_stop_reason = ""
 
     # -- inputs -------------------------------------------------------------------------
-    def on_command(self, now: float, name: str, v: float, w: float) -> Optional[str]:
+    def on_command(self, now: float, name: str, v: float, w: float) -> str | None:
         src = self.sources[name]
         if not (math.isfinite(v) and math.isfinite(w)):
             return "non_finite"
@@ -98,7 +98,7 @@ class SafetyLogic:
         return None
 
     def on_range(self, now: float, r: float, min_range: float = 0.0,
-                 max_range: float = math.inf) -> Optional[str]:
+                 max_range: float = math.inf) -> str | None:
         """A forward range reading (REP 117). Returns a reject reason for garbage."""
         if isinstance(r, bool) or not isinstance(r, (int, float)) or math.isnan(r):
             return "nan_range"
@@ -134,7 +134,7 @@ class SafetyLogic:
             self.last_stop_reason = reason
 
     def step(self, now: float) -> Output:
-        reasons: List[str] = []
+        reasons: list[str] = []
         blocked: set = set()
         all_blocked = False
         if self.estop:
@@ -156,7 +156,7 @@ class SafetyLogic:
                     all_blocked = True
         if self._range_at is not None and now - self._range_at > self.cfg.range_timeout:
             self.obstacle = False            # stale reading: liveness is the heartbeat's job
-        chosen: Optional[Source] = None
+        chosen: Source | None = None
         for s in self._by_priority:
             if s.stamp is None or now - s.stamp > s.timeout or s.stamp < self._resume_after[s.name]:
                 continue

@@ -14,7 +14,7 @@ an ATmega board; :mod:`edgebot_firmata.firmware` holds what each firmware can do
 from __future__ import annotations
 
 import math
-from typing import Callable, Dict, List, Optional
+from collections.abc import Callable
 
 from . import boards
 from . import firmware as FW
@@ -38,23 +38,23 @@ class FirmataBoard:
         self.firmware = firmware
         self.baud = self.fw.baud
         self.instance_id = instance_id
-        self._listeners: List[Listener] = []
+        self._listeners: list[Listener] = []
         self.keepalive_expired = False
-        self.stats: Dict[str, int] = {"bytes_in": 0, "bytes_out": 0, "tx_dropped": 0,
+        self.stats: dict[str, int] = {"bytes_in": 0, "bytes_out": 0, "tx_dropped": 0,
                                       "resets": 0, "host_connects": 0, "analog_reports": 0,
                                       "digital_reports": 0, "sonar_reports": 0}
         self.parser = P.host_parser()
         n = self.model.total_pins
-        self._din: Dict[int, bool] = {}
-        self._din_pending: List[tuple] = []
+        self._din: dict[int, bool] = {}
+        self._din_pending: list[tuple] = []
         self._now = now
         self._tx_end = now
         self._accounted = 0
         self._ain = [0] * len(self.model.analog)
-        self._sonar_m: Dict[int, float] = {}
+        self._sonar_m: dict[int, float] = {}
         self._mode = [P.IGNORE] * n
         self._value = [0] * n
-        self._servo_pulses: Dict[int, tuple] = {}
+        self._servo_pulses: dict[int, tuple] = {}
         self._resetting = False
         self._out = bytearray()
         self._caps = self.model.capabilities(firmware, legacy=self.fw.legacy_caps)
@@ -117,7 +117,7 @@ class FirmataBoard:
         if not 0 <= pin < self.model.total_pins:
             raise ValueError(f"{self.model.name} has pins 0..{self.model.total_pins - 1}")
 
-    def set_digital_input(self, pin: int, value: bool, now: Optional[float] = None) -> None:
+    def set_digital_input(self, pin: int, value: bool, now: float | None = None) -> None:
         """A level change at the pin at time ``now`` (default: the board's last time). The
         chip's loop looks at its inputs far more often than a caller can toggle pins, so each
         change is a port report of its own -- unless the loop was blocked in Serial.write()
@@ -131,7 +131,7 @@ class FirmataBoard:
             raise ValueError(f"{self.model.name} has analog pins A0..A{len(self._ain) - 1}")
         self._ain[analog_pin] = max(0, min(1023, int(raw)))
 
-    def set_sonar_distance(self, trigger_pin: int, metres: Optional[float]) -> None:
+    def set_sonar_distance(self, trigger_pin: int, metres: float | None) -> None:
         self.check_pin(trigger_pin)
         self._sonar_m[trigger_pin] = float("inf") if metres is None else float(metres)
 
@@ -147,7 +147,7 @@ class FirmataBoard:
             return self._value[pin]
         return 0
 
-    def pwm_duty(self, pin: int) -> Optional[float]:
+    def pwm_duty(self, pin: int) -> float | None:
         """Duty 0..1 a logic analyser would see on a PWM pin; None when the pin is not in
         PWM mode or its timer is taken by the Servo library (an attached servo takes Timer1
         on an Uno: analogWrite on 9 and 10 stops, as on the chip)."""
@@ -193,7 +193,7 @@ class FirmataBoard:
         self._report_ports = [False] * ((n + 7) // 8)
         self._prev_ports = [0] * len(self._report_ports)
         self._report_analog = 0
-        self._sonars: List[int] = []
+        self._sonars: list[int] = []
         self._next_sonar = 0
         self._ping_counter = 0
         self._servo_pulses = {}
@@ -304,7 +304,7 @@ class FirmataBoard:
         elif mode == P.SERVO:
             self._set_output(pin, min(value, 180))
 
-    def _handle_sysex(self, cmd: int, d: List[int], now: float) -> None:
+    def _handle_sysex(self, cmd: int, d: list[int], now: float) -> None:
         fw = self.fw
         if cmd == P.ARE_YOU_THERE and fw.are_you_there:
             self._out += P.sysex(P.I_AM_HERE, [self.instance_id & 0x7F])
@@ -388,7 +388,7 @@ class FirmataBoard:
             self.stats["digital_reports"] += 1
             self._out += bytes([P.DIGITAL_MESSAGE | port, bits & 0x7F, (bits >> 7) & 0x7F])
 
-    def _check_digital(self, now: Optional[float] = None) -> None:
+    def _check_digital(self, now: float | None = None) -> None:
         """checkDigitalInputs() at each queued input change, or, while the TX buffer was
         full, when the loop got out of Serial.write() again."""
         pending, self._din_pending = self._din_pending, []

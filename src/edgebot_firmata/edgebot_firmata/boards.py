@@ -6,7 +6,6 @@ against them at start (and against the real board's report when it connects).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, FrozenSet, List, Optional, Tuple
 
 from . import protocol as P
 
@@ -15,14 +14,14 @@ from . import protocol as P
 class BoardModel:
     name: str
     total_pins: int
-    digital: FrozenSet[int]          # pins usable as digital I/O
-    analog: Dict[int, int]           # pin -> analog channel (A0 = 0)
-    pwm: FrozenSet[int]
-    i2c: FrozenSet[int]
+    digital: frozenset[int]          # pins usable as digital I/O
+    analog: dict[int, int]           # pin -> analog channel (A0 = 0)
+    pwm: frozenset[int]
+    i2c: frozenset[int]
     #: hardware timer -> the PWM pins it drives (ATmega328P / ATmega2560 datasheets)
-    pwm_timers: Dict[int, Tuple[int, ...]] = field(default_factory=dict)
+    pwm_timers: dict[int, tuple[int, ...]] = field(default_factory=dict)
     #: timers the Servo library takes, in order, one per 12 attached servos
-    servo_timers: Tuple[int, ...] = ()
+    servo_timers: tuple[int, ...] = ()
     #: the timer Arduino's tone() takes (FirmataExpress' tone)
     tone_timer: int = 2
 
@@ -30,13 +29,13 @@ class BoardModel:
     def max_servos(self) -> int:
         return 12 * len(self.servo_timers)
 
-    def timer_of(self, pin: int) -> Optional[int]:
+    def timer_of(self, pin: int) -> int | None:
         for t, pins in self.pwm_timers.items():
             if pin in pins:
                 return t
         return None
 
-    def servo_timers_for(self, n_servos: int) -> Tuple[int, ...]:
+    def servo_timers_for(self, n_servos: int) -> tuple[int, ...]:
         """Timers the Servo library has taken once ``n_servos`` are attached."""
         return self.servo_timers[:(n_servos + 11) // 12]
 
@@ -46,7 +45,7 @@ class BoardModel:
                 return pin
         raise KeyError(f"board {self.name} has no analog input A{channel}")
 
-    def capabilities(self, firmware: str = "FirmataExpress", legacy: bool = False) -> List[dict]:
+    def capabilities(self, firmware: str = "FirmataExpress", legacy: bool = False) -> list[dict]:
         """Per pin {mode: resolution}, in the order the firmware reports them. ``legacy``:
         as StandardFirmata 2.4 reports them (no pull-up mode)."""
         express = firmware == "FirmataExpress"
@@ -73,7 +72,7 @@ class BoardModel:
             out.append(modes)
         return out
 
-    def analog_mapping(self) -> List[int]:
+    def analog_mapping(self) -> list[int]:
         return [self.analog.get(p, 0x7F) for p in range(self.total_pins)]
 
 
@@ -91,7 +90,7 @@ def _uno_like(name: str, analog_only=()) -> BoardModel:
     )
 
 
-BOARDS: Dict[str, BoardModel] = {
+BOARDS: dict[str, BoardModel] = {
     "uno": _uno_like("uno"),
     # Nano (ATmega328P): like the Uno plus A6/A7, which are analog only
     "nano": _uno_like("nano", analog_only=(20, 21)),

@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from typing import Callable, Dict, List, Optional, Tuple
+from collections.abc import Callable
 
 import serial
 from pymata4.private_constants import PrivateConstants as PC
@@ -136,11 +136,11 @@ class FirmataClient(Pymata4):
             time.sleep(0.005)
         return self.query_reply_data[key]
 
-    def capability_report(self, timeout: float = 4.0) -> List[dict]:
+    def capability_report(self, timeout: float = 4.0) -> list[dict]:
         return P.parse_capabilities(self._query(PC.CAPABILITY_RESPONSE, PC.CAPABILITY_QUERY,
                                                 timeout))
 
-    def analog_mapping(self) -> List[int]:
+    def analog_mapping(self) -> list[int]:
         return list(self.query_reply_data.get(PC.ANALOG_MAPPING_RESPONSE) or [])
 
     def close(self, reset: bool = True) -> None:
@@ -189,9 +189,9 @@ class BoardLink:
 
     def __init__(self, pm: PinMap, port: str, baud: int, arduino_wait: float = 0.1,
                  keep_alive_s: int = 1, instance_id: int = 1,
-                 on_digital: Optional[Callable[[str, bool], None]] = None,
-                 on_analog: Optional[Callable[[str, int], None]] = None,
-                 encoders: Optional[Dict[str, WheelEncoder]] = None):
+                 on_digital: Callable[[str, bool], None] | None = None,
+                 on_analog: Callable[[str, int], None] | None = None,
+                 encoders: dict[str, WheelEncoder] | None = None):
         self.pm = pm
         self.port = port
         self.baud = baud
@@ -202,17 +202,17 @@ class BoardLink:
         self.on_analog = on_analog
         #: encoder name -> WheelEncoder, fed from the port reports of its two pins
         self.encoders = encoders if encoders is not None else {}
-        self.client: Optional[FirmataClient] = None
+        self.client: FirmataClient | None = None
         self.firmware_id = ""
         self.protocol_version = ""
         self._io = threading.RLock()
-        self._last: Dict[Tuple[int, str], int] = {}
-        self._probe: Optional[Tuple[int, int]] = None
-        self._ports_out: Dict[int, int] = {}     # port -> bits last written to its outputs
-        self._analog_names: Dict[int, List[str]] = {}
-        self._port_inputs: Dict[int, List[Tuple[int, str, bool]]] = {}
-        self._port_levels: Dict[int, int] = {}
-        self._port_encoders: Dict[int, list] = {}
+        self._last: dict[tuple[int, str], int] = {}
+        self._probe: tuple[int, int] | None = None
+        self._ports_out: dict[int, int] = {}     # port -> bits last written to its outputs
+        self._analog_names: dict[int, list[str]] = {}
+        self._port_inputs: dict[int, list[tuple[int, str, bool]]] = {}
+        self._port_levels: dict[int, int] = {}
+        self._port_encoders: dict[int, list] = {}
         self.writes = 0
         self._totals = {"rx_bytes": 0, "rx_frames": 0, "serial_errors": 0}
 
@@ -246,7 +246,7 @@ class BoardLink:
                 client.close(reset=False)
                 raise
 
-    def lost_reason(self) -> Optional[str]:
+    def lost_reason(self) -> str | None:
         c = self.client
         if c is None:
             return "not connected"
@@ -294,15 +294,15 @@ class BoardLink:
             c.set_pin_mode_servo(s.pin, s.min_pulse_us, s.max_pulse_us)
             if s.safe is not None:
                 self.write_servo(s, s.safe)
-        analog: Dict[int, List[str]] = {}
+        analog: dict[int, list[str]] = {}
         for a in pm.analog_inputs + pm.ir_ranges:
             analog.setdefault(a.channel, []).append(a.name)
-        ports: Dict[int, List[Tuple[int, str, bool]]] = {}
+        ports: dict[int, list[tuple[int, str, bool]]] = {}
         for d in pm.digital_inputs:
             ports.setdefault(d.pin // 8, []).append((d.pin % 8, d.name, d.inverted))
         self._analog_names, self._port_inputs = analog, ports
         self._port_levels = {}
-        enc_ports: Dict[int, list] = {}
+        enc_ports: dict[int, list] = {}
         for e in pm.encoders:
             wheel = self.encoders.get(e.name)
             if wheel is None:
@@ -339,7 +339,7 @@ class BoardLink:
             c._send_command([PC.REPORT_DIGITAL + port, PC.REPORTING_ENABLE])
         self._probe = self._probe_target()
 
-    def _probe_target(self) -> Optional[Tuple[int, int]]:
+    def _probe_target(self) -> tuple[int, int] | None:
         """A configured pin and the mode the pin map gave it, to check the board still has
         the map (a board that reset itself reports its power-on mode instead)."""
         pm = self.pm
@@ -495,7 +495,7 @@ class BoardLink:
             self._safe_all_with(self._client())
 
     # -- inputs polled -------------------------------------------------------------------
-    def sonar_cm(self, trigger: int) -> Optional[int]:
+    def sonar_cm(self, trigger: int) -> int | None:
         c = self.client
         if c is None:
             return None

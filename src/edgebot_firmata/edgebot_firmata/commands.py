@@ -7,21 +7,21 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Callable, Dict, List, Sequence, Tuple
+from collections.abc import Callable, Sequence
 
 from .pinmap import Motor, PinMap
 
-Reject = Tuple[str, str]          # (reason, detail)
+Reject = tuple[str, str]          # (reason, detail)
 
 
 def wheel_duties(names: Sequence[str], velocities: Sequence[float], pm: PinMap,
-                 mode: str = "velocity") -> Tuple[List[Tuple[Motor, float]], List[Reject]]:
+                 mode: str = "velocity") -> tuple[list[tuple[Motor, float]], list[Reject]]:
     """A wheel_cmd's (names, velocities) -> ([(motor, duty -1..1)], rejections).
 
     The whole message is refused (no duties) when it is malformed or holds a non-finite
     value: never move on half a command. Unknown joints are skipped, out-of-range values
     clamped; both are reported."""
-    rejects: List[Reject] = []
+    rejects: list[Reject] = []
     if len(velocities) != len(names) or not names:
         return [], [("malformed_wheel_cmd",
                      f"wheel_cmd with {len(names)} names and {len(velocities)} velocities")]
@@ -52,7 +52,7 @@ class CommandTimeouts:
     def __init__(self, timeout_s: float, clock: Callable[[], float] = time.monotonic):
         self.timeout_s = timeout_s
         self.clock = clock
-        self._last: Dict[str, float] = {}
+        self._last: dict[str, float] = {}
         self.timeouts = 0
 
     def touch(self, key: str) -> None:
@@ -62,7 +62,7 @@ class CommandTimeouts:
         """Forget every command (after a (re)connect or a board reset: nothing is active)."""
         self._last.clear()
 
-    def expired(self) -> List[str]:
+    def expired(self) -> list[str]:
         """Keys whose last command is older than the timeout; each is reported once."""
         now = self.clock()
         return [k for k, t in list(self._last.items()) if now - t > self.timeout_s]

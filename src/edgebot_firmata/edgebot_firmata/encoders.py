@@ -17,7 +17,6 @@ from __future__ import annotations
 import math
 import threading
 from collections import deque
-from typing import Deque, Dict, Optional, Tuple
 
 #: velocity is counts over (at least) this long: a message that comes late or early under load
 #: does not turn one count into a spike
@@ -35,12 +34,12 @@ class QuadratureDecoder:
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._state: Optional[int] = None
+        self._state: int | None = None
         self.count = 0
         self.illegal = 0
         self.reports = 0
-        self.last_t: Optional[float] = None
-        self._hist: Deque[Tuple[float, int]] = deque()
+        self.last_t: float | None = None
+        self._hist: deque[tuple[float, int]] = deque()
 
     def reset(self, keep_count: bool = True) -> None:
         """A new connection: the first report sets the state again (no count from it)."""
@@ -94,7 +93,7 @@ class WheelEncoder:
         return self.decoder.velocity_counts(now) * self.rad_per_count
 
 
-def encoder_stats(encoders: Dict[str, WheelEncoder]) -> Tuple[dict, int]:
+def encoder_stats(encoders: dict[str, WheelEncoder]) -> tuple[dict, int]:
     """Diagnostics values per encoder and the total of illegal transitions."""
     values, illegal = {}, 0
     for name, w in encoders.items():

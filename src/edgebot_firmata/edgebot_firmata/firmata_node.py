@@ -7,7 +7,6 @@ from __future__ import annotations
 import math
 import threading
 import time
-from typing import Dict
 
 from rclpy.node import Node
 from sensor_msgs.msg import BatteryState, JointState, Range
@@ -28,6 +27,7 @@ from .encoders import WheelEncoder, encoder_stats
 from .firmware import BAUD
 from .node_config import SPECS, default_pin_map
 from .supervisor import LinkSupervisor
+
 
 class FirmataNode(Node):
     NODE_NAME = "firmata_node"
@@ -65,8 +65,8 @@ class FirmataNode(Node):
         self._wheels_pub = (self.create_publisher(JointState, "wheel_states", Q.SENSOR_DATA)
                             if pm.encoders else None)
         self._illegal_seen = 0
-        self._digital: Dict[str, bool] = {}
-        self._analog: Dict[str, int] = {}
+        self._digital: dict[str, bool] = {}
+        self._analog: dict[str, int] = {}
         self._in_lock = threading.Lock()
 
         if pm.motors:

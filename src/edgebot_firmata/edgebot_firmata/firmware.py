@@ -6,7 +6,6 @@ features to refuse) and by the pin-map check.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, FrozenSet, Tuple
 
 from . import protocol as P
 
@@ -18,10 +17,10 @@ _ALL_MODES = frozenset({P.INPUT, P.OUTPUT, P.ANALOG, P.PWM, P.SERVO, P.I2C, P.ST
 class Firmware:
     name: str
     baud: int
-    version: Tuple[int, int]            # REPORT_FIRMWARE major, minor
-    protocol_version: Tuple[int, int]   # REPORT_VERSION
+    version: tuple[int, int]            # REPORT_FIRMWARE major, minor
+    protocol_version: tuple[int, int]   # REPORT_VERSION
     file: str                           # the sketch name in REPORT_FIRMWARE
-    pin_modes: FrozenSet[int]           # modes SET_PIN_MODE accepts ("Unknown pin mode")
+    pin_modes: frozenset[int]           # modes SET_PIN_MODE accepts ("Unknown pin mode")
     set_pin_value: bool                 # SET_DIGITAL_PIN_VALUE (0xF5), Firmata >= 2.5
     version_at_boot: bool               # sends REPORT_VERSION + firmware on reset
     are_you_there: bool                 # FirmataExpress' ARE_YOU_THERE / I_AM_HERE
@@ -31,7 +30,7 @@ class Firmware:
     legacy_caps: bool = False           # capability report as Firmata 2.4 (boards.py)
 
 
-FIRMWARES: Dict[str, Firmware] = {
+FIRMWARES: dict[str, Firmware] = {
     "FirmataExpress": Firmware(
         name="FirmataExpress", baud=115200, version=(1, 2), protocol_version=(2, 5),
         file="FirmataExpress.ino", pin_modes=_ALL_MODES, set_pin_value=True,

@@ -1,7 +1,7 @@
 """Pin-map readings -> ROS messages (no rclpy: message types only; the node stamps them)."""
 from __future__ import annotations
 
-from typing import Dict, Sequence
+from collections.abc import Sequence
 
 from sensor_msgs.msg import BatteryState, JointState, Range
 from std_msgs.msg import Float32
@@ -43,7 +43,7 @@ def ir_msg(r: PM.IrRange, raw: int, stamp) -> Range:
     return msg
 
 
-def wheel_states_msg(encoders: Sequence[PM.Encoder], wheels: Dict[str, WheelEncoder],
+def wheel_states_msg(encoders: Sequence[PM.Encoder], wheels: dict[str, WheelEncoder],
                      now: float, stamp) -> JointState:
     """Position (rad) and velocity (rad/s, counts since the previous message) per joint."""
     ws = [wheels[e.name] for e in encoders]

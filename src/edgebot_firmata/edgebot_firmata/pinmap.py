@@ -34,8 +34,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import MISSING, dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import yaml
 
@@ -61,25 +61,25 @@ class Motor:
     joint: str
     driver: str
     pwm: int
-    in1: Optional[int] = None
-    in2: Optional[int] = None
-    dir: Optional[int] = None
-    pwm_reverse: Optional[int] = None
+    in1: int | None = None
+    in2: int | None = None
+    dir: int | None = None
+    pwm_reverse: int | None = None
     reversed: bool = False
     max_wheel_speed: float = 15.0
     pwm_max: int = 255
 
-    def pins(self) -> List[int]:
+    def pins(self) -> list[int]:
         return [p for p in (self.pwm, self.in1, self.in2, self.dir, self.pwm_reverse)
                 if p is not None]
 
-    def pwm_pins(self) -> List[int]:
+    def pwm_pins(self) -> list[int]:
         return [self.pwm] + ([self.pwm_reverse] if self.pwm_reverse is not None else [])
 
-    def digital_pins(self) -> List[int]:
+    def digital_pins(self) -> list[int]:
         return [p for p in (self.in1, self.in2, self.dir) if p is not None]
 
-    def outputs(self, duty: float) -> List[Tuple[int, str, int]]:
+    def outputs(self, duty: float) -> list[tuple[int, str, int]]:
         """Pin writes for a signed duty in [-1, 1] (wheel frame): [(pin, 'pwm'|'digital', v)]."""
         d = _clamp(float(duty), -1.0, 1.0)
         if self.reversed:
@@ -277,7 +277,7 @@ class Servo:
     max_pulse_us: int = 2400
     min_angle: float = 0.0
     max_angle: float = math.pi
-    safe: Optional[float] = None     # radians; None = hold the last position
+    safe: float | None = None     # radians; None = hold the last position
 
     def degrees(self, angle: float) -> int:
         """Firmata servo value (0..180 degrees) for an angle in radians within the range."""
@@ -293,25 +293,25 @@ class PinMap:
     board: str = "uno"
     firmware: str = "FirmataExpress"
     sampling_interval_ms: int = 19
-    motors: List[Motor] = field(default_factory=list)
-    digital_inputs: List[DigitalInput] = field(default_factory=list)
-    analog_inputs: List[AnalogInput] = field(default_factory=list)
-    sonars: List[Sonar] = field(default_factory=list)
-    ir_ranges: List[IrRange] = field(default_factory=list)
-    encoders: List[Encoder] = field(default_factory=list)
-    digital_outputs: List[DigitalOutput] = field(default_factory=list)
-    pwm_outputs: List[PwmOutput] = field(default_factory=list)
-    servos: List[Servo] = field(default_factory=list)
-    tones: List[ToneOutput] = field(default_factory=list)
+    motors: list[Motor] = field(default_factory=list)
+    digital_inputs: list[DigitalInput] = field(default_factory=list)
+    analog_inputs: list[AnalogInput] = field(default_factory=list)
+    sonars: list[Sonar] = field(default_factory=list)
+    ir_ranges: list[IrRange] = field(default_factory=list)
+    encoders: list[Encoder] = field(default_factory=list)
+    digital_outputs: list[DigitalOutput] = field(default_factory=list)
+    pwm_outputs: list[PwmOutput] = field(default_factory=list)
+    servos: list[Servo] = field(default_factory=list)
+    tones: list[ToneOutput] = field(default_factory=list)
 
-    def motor_for_joint(self, joint: str) -> Optional[Motor]:
+    def motor_for_joint(self, joint: str) -> Motor | None:
         for m in self.motors:
             if m.joint == joint:
                 return m
         return None
 
     # -- validation --------------------------------------------------------------------
-    def uses(self) -> List[Tuple[int, str]]:
+    def uses(self) -> list[tuple[int, str]]:
         """(pin, 'role name') for every digital pin the map uses."""
         out = []
         for m in self.motors:
@@ -336,7 +336,7 @@ class PinMap:
         return out
 
     def check(self, capabilities: Sequence[dict], analog_mapping: Sequence[int],
-              firmware: Optional[str] = None, source: str = "board") -> None:
+              firmware: str | None = None, source: str = "board") -> None:
         """Raise PinMapError unless every pin exists and supports its role.
 
         ``capabilities``: per pin {mode: resolution} (a capability report);
@@ -344,7 +344,7 @@ class PinMap:
         """
         fw = firmware or self.firmware
         n = len(capabilities)
-        seen: Dict[int, str] = {}
+        seen: dict[int, str] = {}
         channel_pin = {ch: pin for pin, ch in enumerate(analog_mapping) if ch != 0x7F}
 
         def need(pin: int, mode: int, role: str, what: str) -> None:
@@ -413,7 +413,7 @@ class PinMap:
             need(t.pin, P.TONE, f"tone output '{t.name}'", "tone")
         self.check_timers(source)
 
-    def pwm_uses(self) -> List[Tuple[int, str]]:
+    def pwm_uses(self) -> list[tuple[int, str]]:
         out = [(p, f"motor '{m.name}' PWM") for m in self.motors for p in m.pwm_pins()]
         return out + [(o.pin, f"PWM output '{o.name}'") for o in self.pwm_outputs]
 
@@ -447,7 +447,7 @@ class PinMap:
         self.check(model.capabilities(self.firmware), model.analog_mapping(),
                    source=f"{self.board} with {self.firmware}")
 
-    def topics(self) -> List[str]:
+    def topics(self) -> list[str]:
         names = [d.name for d in self.digital_inputs] + [a.name for a in self.analog_inputs]
         names += [f"{s.name}/range" for s in self.sonars + self.ir_ranges]
         names += [f"{o.name}/cmd" for o in self.digital_outputs + self.pwm_outputs + self.servos

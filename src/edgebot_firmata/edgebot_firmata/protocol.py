@@ -7,8 +7,8 @@ killing pymata4's reader thread.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, List, Optional
 
 # --- command bytes ----------------------------------------------------------------------
 DIGITAL_MESSAGE = 0x90      # + port, 2 data bytes (both directions)
@@ -69,7 +69,7 @@ MODE_NAMES = {INPUT: "INPUT", OUTPUT: "OUTPUT", ANALOG: "ANALOG", PWM: "PWM", SE
 MAX_SYSEX_DATA = 64
 
 
-def to7(value: int, n: int = 2) -> List[int]:
+def to7(value: int, n: int = 2) -> list[int]:
     """``value`` as ``n`` 7-bit bytes, least significant first."""
     return [(value >> (7 * i)) & 0x7F for i in range(n)]
 
@@ -88,16 +88,16 @@ def sysex(command: int, data: Iterable[int] = ()) -> bytes:
     return bytes([START_SYSEX, command, *body, END_SYSEX])
 
 
-def encode_string(text: str) -> List[int]:
+def encode_string(text: str) -> list[int]:
     """Firmata strings: each character as two 7-bit bytes."""
-    out: List[int] = []
+    out: list[int] = []
     for ch in text.encode("ascii", "replace"):
         out += [ch & 0x7F, (ch >> 7) & 0x7F]
     return out
 
 
 # --- argument counts of the plain (non-sysex) messages per direction ---------------------
-def host_to_board_args(cmd: int) -> Optional[int]:
+def host_to_board_args(cmd: int) -> int | None:
     """Data bytes following a command byte the host sends; None = not a command we know."""
     hi = cmd & 0xF0
     if hi in (DIGITAL_MESSAGE, ANALOG_MESSAGE):
@@ -108,7 +108,7 @@ def host_to_board_args(cmd: int) -> Optional[int]:
             SYSTEM_RESET: 0}.get(cmd)
 
 
-def board_to_host_args(cmd: int) -> Optional[int]:
+def board_to_host_args(cmd: int) -> int | None:
     """Data bytes following a command byte the board sends (what pymata4 can dispatch)."""
     hi = cmd & 0xF0
     if hi in (DIGITAL_MESSAGE, ANALOG_MESSAGE):
@@ -123,7 +123,7 @@ BOARD_SYSEX = {REPORT_FIRMWARE, SONAR_DATA, STRING_DATA, I2C_REPLY, CAPABILITY_R
                PIN_STATE_RESPONSE, ANALOG_MAPPING_RESPONSE, DHT_DATA}
 
 
-def _board_sysex_ok(cmd: int, data: List[int]) -> Optional[str]:
+def _board_sysex_ok(cmd: int, data: list[int]) -> str | None:
     """Shape checks of the board's sysex replies that pymata4's handlers rely on."""
     n = len(data)
     if cmd == SONAR_DATA and n != 3:
@@ -145,7 +145,7 @@ def _board_sysex_ok(cmd: int, data: List[int]) -> Optional[str]:
 class Frame:
     """One complete message: ``raw`` are its bytes on the wire."""
     command: int            # command byte (port/pin nibble included) or sysex command
-    data: List[int]
+    data: list[int]
     is_sysex: bool
     raw: bytes
 
@@ -159,15 +159,15 @@ class FirmataParser:
     ``truncated``, ``sysex_overflow``, ``unknown_sysex``, ``bad_sysex``), never raised.
     """
 
-    args_of: Callable[[int], Optional[int]]
-    sysex_ok: Optional[Callable[[int, List[int]], Optional[str]]] = None
-    known_sysex: Optional[set] = None
+    args_of: Callable[[int], int | None]
+    sysex_ok: Callable[[int, list[int]], str | None] | None = None
+    known_sysex: set | None = None
     max_sysex: int = MAX_SYSEX_DATA
     errors: dict = field(default_factory=dict)
     frames: int = 0
-    _cmd: Optional[int] = None
+    _cmd: int | None = None
     _need: int = 0
-    _buf: List[int] = field(default_factory=list)
+    _buf: list[int] = field(default_factory=list)
     _in_sysex: bool = False
     _overflow: bool = False
 
@@ -181,13 +181,13 @@ class FirmataParser:
     def pending(self) -> bool:
         return self._cmd is not None or self._in_sysex
 
-    def feed(self, data: bytes) -> List[Frame]:
-        out: List[Frame] = []
+    def feed(self, data: bytes) -> list[Frame]:
+        out: list[Frame] = []
         for b in data:
             self._byte(b, out)
         return out
 
-    def _byte(self, b: int, out: List[Frame]) -> None:
+    def _byte(self, b: int, out: list[Frame]) -> None:
         if self._in_sysex:
             if b == END_SYSEX:
                 self._in_sysex = False
@@ -271,9 +271,9 @@ def board_parser() -> FirmataParser:
                          known_sysex=set(BOARD_SYSEX), max_sysex=4096)
 
 
-def parse_capabilities(data: List[int]) -> List[dict]:
+def parse_capabilities(data: list[int]) -> list[dict]:
     """CAPABILITY_RESPONSE body -> per pin {mode: resolution}."""
-    pins: List[dict] = []
+    pins: list[dict] = []
     cur: dict = {}
     i = 0
     while i < len(data):
@@ -289,8 +289,8 @@ def parse_capabilities(data: List[int]) -> List[dict]:
     return pins
 
 
-def encode_capabilities(pins: List[dict]) -> List[int]:
-    out: List[int] = []
+def encode_capabilities(pins: list[dict]) -> list[int]:
+    out: list[int] = []
     for modes in pins:
         for mode, res in modes.items():
             out += [mode, res]

@@ -19,7 +19,7 @@ from __future__ import annotations
 import glob
 import os
 import time
-from typing import Callable, List
+from collections.abc import Callable
 
 from edgebot_common.backoff import Backoff
 from edgebot_common.throttle import Throttle
@@ -34,7 +34,7 @@ class LinkLost(RuntimeError):
     """The serial link to the board is gone."""
 
 
-def candidate_ports() -> List[str]:
+def candidate_ports() -> list[str]:
     """Serial ports an Arduino may be on (USB CDC/FTDI), for auto-detection."""
     ports = sorted(glob.glob("/dev/ttyACM*")) + sorted(glob.glob("/dev/ttyUSB*"))
     try:
@@ -57,7 +57,7 @@ class LinkSupervisor:
     def __init__(self, make_link: Callable[[str], object], port: str, backoff: Backoff,
                  clock: Callable[[], float] = time.monotonic,
                  exists: Callable[[str], bool] = os.path.exists,
-                 candidates: Callable[[], List[str]] = candidate_ports,
+                 candidates: Callable[[], list[str]] = candidate_ports,
                  log: Callable[[str, str], None] = _nothing,
                  on_connected: Callable[[object], None] = _nothing,
                  on_outputs_reset: Callable[[], None] = _nothing):

@@ -30,7 +30,6 @@ import sys
 import threading
 import time
 import tty
-from typing import List, Optional
 
 from . import boards
 from .board_model import FirmataBoard, Listener
@@ -45,7 +44,7 @@ class VirtualArduino:
     """A :class:`FirmataBoard` served on a pty by a background thread."""
 
     def __init__(self, board: str = "uno", firmware: str = "FirmataExpress",
-                 instance_id: int = 1, pace: bool = True, output_log: Optional[str] = None):
+                 instance_id: int = 1, pace: bool = True, output_log: str | None = None):
         if firmware not in BAUD:
             raise ValueError(f"firmware {firmware!r}: allowed {sorted(BAUD)}")
         self.board = FirmataBoard(board=board, firmware=firmware, instance_id=instance_id,
@@ -56,14 +55,14 @@ class VirtualArduino:
         self.instance_id = instance_id
         self.pace = pace
         self._lock = threading.RLock()
-        self._thread: Optional[threading.Thread] = None
+        self._thread: threading.Thread | None = None
         self._stop = threading.Event()
-        self._master: Optional[int] = None
+        self._master: int | None = None
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
-        self.path: Optional[str] = None
-        self.link: Optional[str] = None
+        self.path: str | None = None
+        self.link: str | None = None
         self.host_connected = False
         self.frozen = False
         self._tx_free_at = 0.0
@@ -92,7 +91,7 @@ class VirtualArduino:
         return self.board.parser
 
     # ------------------------------------------------------------------ public API
-    def start(self, link: Optional[str] = None) -> str:
+    def start(self, link: str | None = None) -> str:
         """Open a pty, serve it in a thread; returns the device path (and makes ``link``)."""
         if self._thread is not None:
             raise RuntimeError("virtual Arduino already started")
@@ -161,7 +160,7 @@ class VirtualArduino:
         with self._lock:
             self.board.set_analog_input(analog_pin, raw)
 
-    def set_sonar_distance(self, trigger_pin: int, metres: Optional[float]) -> None:
+    def set_sonar_distance(self, trigger_pin: int, metres: float | None) -> None:
         """What the HC-SR04 on ``trigger_pin`` measures; None/inf/out of range = no echo."""
         with self._lock:
             self.board.set_sonar_distance(trigger_pin, metres)
@@ -194,7 +193,7 @@ class VirtualArduino:
         return self.board.sampling_interval_ms
 
     # ------------------------------------------------------------------ pty handling
-    def _open_pty(self, link: Optional[str]) -> None:
+    def _open_pty(self, link: str | None) -> None:
         master, slave = os.openpty()
         tty.setraw(slave)
         self.path = os.ttyname(slave)
@@ -330,7 +329,7 @@ class VirtualArduino:
 
 
 # ---------------------------------------------------------------------- command line
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="edgebot virtual-arduino",
                                  description="A virtual Arduino speaking Firmata on a pty.")
     ap.add_argument("--board", default="uno", choices=sorted(boards.BOARDS))

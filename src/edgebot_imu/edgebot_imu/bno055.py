@@ -9,7 +9,7 @@ Offsets (22 bytes from ACC_OFFSET_X_LSB) can only be read and written in CONFIG 
 from __future__ import annotations
 
 import time
-from typing import Optional, Sequence, Tuple
+from collections.abc import Sequence
 
 from .sample import DeviceConfigError, DeviceIdError, ImuSample
 
@@ -57,7 +57,7 @@ def _le16(lo: int, hi: int) -> int:
     return v - 0x10000 if v & 0x8000 else v
 
 
-def decode_calib_status(value: int) -> Tuple[int, int, int, int]:
+def decode_calib_status(value: int) -> tuple[int, int, int, int]:
     """(sys, gyr, acc, mag), each 0 (uncalibrated) .. 3 (fully calibrated)."""
     return ((value >> 6) & 3, (value >> 4) & 3, (value >> 2) & 3, value & 3)
 
@@ -68,7 +68,7 @@ class Bno055:
     MAX_RATE_HZ = MAX_RATE_HZ
 
     def __init__(self, bus, address: int = DEFAULT_ADDRESS, bus_name: str = "?",
-                 mode: str = "imu", offsets: Optional[Sequence[int]] = None, sleep=time.sleep):
+                 mode: str = "imu", offsets: Sequence[int] | None = None, sleep=time.sleep):
         if mode not in FUSION_MODES:
             raise ValueError(f"mode {mode!r} not in {list(FUSION_MODES)}")
         if offsets is not None and len(offsets) != OFFSETS_LEN:
@@ -137,12 +137,12 @@ class Bno055:
             raise OSError(5, f"short read: {len(raw)} of 32 bytes")
         return self.decode(raw)
 
-    def read_status(self) -> Tuple[float, Tuple[int, int, int, int]]:
+    def read_status(self) -> tuple[float, tuple[int, int, int, int]]:
         """(temperature °C, calibration status (sys, gyr, acc, mag))."""
         t, cal = self.bus.read_i2c_block_data(self.address, TEMP, 2)
         return float(t - 256 if t & 0x80 else t), decode_calib_status(cal)
 
-    def read_temperature(self) -> Optional[float]:
+    def read_temperature(self) -> float | None:
         return self.read_status()[0]
 
     def read_offsets(self) -> list:

@@ -23,7 +23,7 @@ import re
 import socket
 import struct
 import threading
-from typing import List, Sequence
+from collections.abc import Sequence
 
 OP_READ_BLOCK = 1
 OP_WRITE_BYTE = 2
@@ -115,7 +115,7 @@ class TcpBus:
                 self._sock.sendall(_REQ.pack(op, addr & 0x7F, reg & 0xFF, n & 0xFF) + payload)
                 err, count = _REP.unpack(self._recv_exact(_REP.size))
                 data = self._recv_exact(count) if count else b""
-            except socket.timeout:
+            except TimeoutError:
                 self._drop()
                 raise OSError(errno.ETIMEDOUT, "virtual I2C bus: timed out") from None
             except OSError as e:
@@ -135,7 +135,7 @@ class TcpBus:
 
     # -- smbus2 shape ---------------------------------------------------------------------------
     def read_i2c_block_data(self, i2c_addr: int, register: int, length: int,
-                            force=None) -> List[int]:
+                            force=None) -> list[int]:
         if not 0 < length <= BLOCK_MAX:
             raise ValueError(f"block length {length} not in 1..{BLOCK_MAX}")
         return list(self._transact(OP_READ_BLOCK, i2c_addr, register, length))

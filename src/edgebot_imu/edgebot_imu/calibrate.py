@@ -5,12 +5,18 @@ Answers are ``(success, message)``; the node puts them into the Trigger response
 """
 from __future__ import annotations
 
-from typing import Callable, Optional, Tuple
+from collections.abc import Callable
 
-from .calibration import (Calibration, CalibrationFileError, SampleCollector, accel_offset_level,
-                          check_still, stats)
+from .calibration import (
+    Calibration,
+    CalibrationFileError,
+    SampleCollector,
+    accel_offset_level,
+    check_still,
+    stats,
+)
 
-Answer = Tuple[bool, str]
+Answer = tuple[bool, str]
 
 
 class Calibrator:
@@ -54,7 +60,7 @@ class Calibrator:
         self.info(f"start-up gyro bias {[round(b, 5) for b in st.gyro_mean]} rad/s "
                   f"from {st.n} samples")
 
-    def request(self, n: int, timeout: float, calib_status: Optional[tuple],
+    def request(self, n: int, timeout: float, calib_status: tuple | None,
                 read_offsets: Callable[[], list]) -> Answer:
         """The ``imu/calibrate`` service (the caller checked the device is connected)."""
         if self.chip == "bno055":

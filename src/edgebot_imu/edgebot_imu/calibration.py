@@ -17,8 +17,8 @@ import os
 import pathlib
 import tempfile
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import List, Optional, Sequence
 
 import yaml
 
@@ -38,9 +38,9 @@ def default_path(chip: str, bus_label: str, address: int) -> str:
 @dataclass
 class Calibration:
     chip: str
-    gyro_bias: List[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
-    accel_offset: List[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
-    bno055_offsets: Optional[List[int]] = None
+    gyro_bias: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
+    accel_offset: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
+    bno055_offsets: list[int] | None = None
     created: str = ""
     samples: int = 0
 
@@ -52,7 +52,7 @@ class Calibration:
                 "created": self.created, "samples": int(self.samples)}
 
     @classmethod
-    def from_dict(cls, d: dict, where: str = "calibration") -> "Calibration":
+    def from_dict(cls, d: dict, where: str = "calibration") -> Calibration:
         if not isinstance(d, dict) or "chip" not in d:
             raise CalibrationFileError(f"{where}: not a calibration file (no 'chip')")
 
@@ -83,7 +83,7 @@ class Calibration:
         os.replace(tmp, p)
 
     @classmethod
-    def load(cls, path: str, chip: str) -> Optional["Calibration"]:
+    def load(cls, path: str, chip: str) -> Calibration | None:
         """None when there is no file; CalibrationFileError for a bad or foreign one."""
         p = pathlib.Path(path).expanduser()
         if not p.exists():
@@ -101,10 +101,10 @@ class Calibration:
 @dataclass
 class StillStats:
     n: int
-    gyro_mean: List[float]
-    gyro_std: List[float]
-    accel_mean: List[float]
-    accel_std: List[float]
+    gyro_mean: list[float]
+    gyro_std: list[float]
+    accel_mean: list[float]
+    accel_std: list[float]
 
 
 def stats(samples: Sequence[ImuSample]) -> StillStats:
@@ -128,7 +128,7 @@ class StillLimits:
     level_tilt_deg: float = 10.0  # for the accel offset: the robot must stand level
 
 
-def check_still(s: StillStats, lim: StillLimits) -> Optional[str]:
+def check_still(s: StillStats, lim: StillLimits) -> str | None:
     """None when still; otherwise why not (for the user)."""
     gs, as_ = max(s.gyro_std), max(s.accel_std)
     gm = max(abs(v) for v in s.gyro_mean)
@@ -155,7 +155,7 @@ class SampleCollector:
     the requester waits on :meth:`wait`; a start-up collection calls ``on_done`` instead)."""
 
     def __init__(self):
-        self._samples: Optional[list] = None
+        self._samples: list | None = None
         self._n = 0
         self._on_done = None
         self.collected: list = []

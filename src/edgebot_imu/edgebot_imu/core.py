@@ -11,8 +11,8 @@ from __future__ import annotations
 import errno
 import math
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Optional, Tuple
 
 from .calibration import Calibration
 from .sample import GRAVITY, ImuSample
@@ -31,8 +31,8 @@ class GlitchFilter:
         self.max_accel, self.max_gyro = max_accel, max_gyro
         self.max_accel_jump, self.max_gyro_jump = max_accel_jump, max_gyro_jump
         self.max_consecutive = max_consecutive
-        self._last: Optional[ImuSample] = None
-        self._pending: Optional[ImuSample] = None
+        self._last: ImuSample | None = None
+        self._pending: ImuSample | None = None
         self._run = 0
         self.resyncs = 0
 
@@ -41,14 +41,14 @@ class GlitchFilter:
         self._pending = None
         self._run = 0
 
-    def _jump(self, a: ImuSample, b: ImuSample) -> Optional[str]:
+    def _jump(self, a: ImuSample, b: ImuSample) -> str | None:
         if max(abs(x - y) for x, y in zip(a.accel, b.accel)) > self.max_accel_jump:
             return "accel_jump"
         if max(abs(x - y) for x, y in zip(a.gyro, b.gyro)) > self.max_gyro_jump:
             return "gyro_jump"
         return None
 
-    def check(self, s: ImuSample) -> Optional[str]:
+    def check(self, s: ImuSample) -> str | None:
         """None to keep the sample, else the reason it is dropped."""
         vals = s.accel + s.gyro + (s.orientation or ())
         if not all(math.isfinite(v) for v in vals):
@@ -90,7 +90,7 @@ class GyroBiasEstimator:
 
     def __init__(self, block: int = 100, still_gyro_std: float = 0.005,
                  still_accel_std: float = 0.1, max_step: float = 0.005, gain: float = 0.3,
-                 bias: Tuple[float, float, float] = (0.0, 0.0, 0.0), enabled: bool = True,
+                 bias: tuple[float, float, float] = (0.0, 0.0, 0.0), enabled: bool = True,
                  still_blocks: int = 3):
         self.block, self.gain = max(2, int(block)), gain
         self.still_blocks = max(1, int(still_blocks))
@@ -114,7 +114,7 @@ class GyroBiasEstimator:
         self._still_means = []
         self._clear()
 
-    def update(self, gyro, accel) -> Tuple[float, float, float]:
+    def update(self, gyro, accel) -> tuple[float, float, float]:
         if self.enabled:
             for i in range(3):
                 g, a = gyro[i], accel[i]
@@ -151,7 +151,7 @@ class GyroBiasEstimator:
 
 
 # --------------------------------------------------------------------------------------------
-def load_madgwick() -> Tuple[type, str]:
+def load_madgwick() -> tuple[type, str]:
     """(Madgwick class, source text): edgebot_rt's C++ filter, else the Python reference."""
     try:
         import edgebot_rt as rt
@@ -186,7 +186,7 @@ class Fusion:
         self.filter.reset()
         self.initialized = False
 
-    def update(self, gyro, accel, dt: float) -> Optional[Tuple[float, float, float, float]]:
+    def update(self, gyro, accel, dt: float) -> tuple[float, float, float, float] | None:
         f = self.filter
         if not self.initialized:
             if not f.init_from_accel(*accel):
@@ -220,14 +220,14 @@ class Fusion:
 @dataclass
 class Processed:
     sample: ImuSample                      # calibrated (offsets and bias removed)
-    orientation: Optional[Tuple[float, float, float, float]]
+    orientation: tuple[float, float, float, float] | None
 
 
 class ImuProcessor:
     """Glitch filter -> calibration -> gyro bias -> orientation (Madgwick or the chip's)."""
 
     def __init__(self, calibration: Calibration, glitch: GlitchFilter,
-                 bias: GyroBiasEstimator, fusion: Optional[Fusion], chip_orientation: bool):
+                 bias: GyroBiasEstimator, fusion: Fusion | None, chip_orientation: bool):
         self.cal = calibration
         self.glitch = glitch
         self.bias = bias
@@ -236,7 +236,7 @@ class ImuProcessor:
         self.dropped: Counter = Counter()
         self.accepted = 0
 
-    def process(self, raw: ImuSample, dt: float) -> Optional[Processed]:
+    def process(self, raw: ImuSample, dt: float) -> Processed | None:
         reason = self.glitch.check(raw)
         if reason is not None:
             self.dropped[reason] += 1
@@ -268,7 +268,7 @@ class RetryingReader:
     """Calls ``read()`` up to ``1 + retries`` times on OSError; counts every error by errno.
     Raises the last OSError when all attempts failed (the caller then reconnects)."""
 
-    def __init__(self, retries: int = 2, on_error: Optional[Callable[[str, OSError], None]] = None):
+    def __init__(self, retries: int = 2, on_error: Callable[[str, OSError], None] | None = None):
         self.retries = retries
         self.errors: Counter = Counter()
         self.retried_ok = 0

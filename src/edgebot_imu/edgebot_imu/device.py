@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable, Optional
+from collections.abc import Callable
 
 from edgebot_common.backoff import Backoff
 from edgebot_common.supervisor import DeviceSupervisor
@@ -37,7 +37,7 @@ class ImuDevice:
     """Bus + driver of one chip, configured from the node's parameter dict ``p``."""
 
     def __init__(self, chip: str, bus_spec: str, address: int, p: dict, use_fifo: bool,
-                 bno055_offsets: Callable[[], Optional[list]] = lambda: None):
+                 bno055_offsets: Callable[[], list | None] = lambda: None):
         self.chip, self.bus_spec, self.address, self.p = chip, bus_spec, address, p
         self.use_fifo = use_fifo
         self._bno055_offsets = bno055_offsets

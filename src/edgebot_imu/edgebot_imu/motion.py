@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Dict, Optional, Tuple
 
 from . import quat as Q
 from .sample import GRAVITY
 
-Vec3 = Tuple[float, float, float]
+Vec3 = tuple[float, float, float]
 
 
 @dataclass
@@ -37,7 +37,7 @@ class PushedMotion:
         self._lock = threading.Lock()
         self._state = MotionState((0.0, 0.0, GRAVITY), (0.0, 0.0, 0.0), Q.IDENTITY)
         self._given_orientation = True
-        self._t_last: Optional[float] = None
+        self._t_last: float | None = None
 
     def set(self, accel, gyro, orientation=None) -> None:
         a = tuple(float(v) for v in accel)
@@ -63,7 +63,7 @@ class PushedMotion:
             return self._state
 
 
-PoseFn = Callable[[float], Tuple[Vec3, Q.Quat]]
+PoseFn = Callable[[float], tuple[Vec3, Q.Quat]]
 
 
 class Trajectory:
@@ -175,7 +175,7 @@ def stop_and_go(step_deg: float = 90.0, still_s: float = 8.0, turn_s: float = 6.
     return Trajectory(pose, "stop-and-go")
 
 
-TRAJECTORIES: Dict[str, Callable[..., Trajectory]] = {
+TRAJECTORIES: dict[str, Callable[..., Trajectory]] = {
     "static": static,
     "rotate": rotate,
     "figure-eight": figure_eight,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Optional
 
 from .sample import GRAVITY, DeviceConfigError, DeviceIdError, ImuSample, to_int16
 
@@ -167,7 +166,7 @@ class Mpu6050:
             raise OSError(5, f"short read: {len(raw)} of 14 bytes")
         return self.decode(raw)
 
-    def read_temperature(self) -> Optional[float]:
+    def read_temperature(self) -> float | None:
         return None   # every burst read carries it
 
     # -- FIFO ----------------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 """imu_node's parameters and processing chain, built from them (ROS-free)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Optional
 
 from edgebot_common.params import ParamSpec
 
@@ -76,7 +76,7 @@ class Chain:
     """Glitch filter -> calibration -> gyro bias -> fusion, as the parameters ask."""
     glitch: GlitchFilter
     bias: GyroBiasEstimator
-    fusion: Optional[Fusion]
+    fusion: Fusion | None
     fusion_error: str
     proc: ImuProcessor
     limits: StillLimits

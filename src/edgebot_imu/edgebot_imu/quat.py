@@ -9,11 +9,10 @@ Orientation quaternions rotate vectors from the sensor (body) frame into the wor
 from __future__ import annotations
 
 import math
-from typing import Tuple
 
 from edgebot_common import transforms as T
 
-Quat = Tuple[float, float, float, float]          # (w, x, y, z)
+Quat = tuple[float, float, float, float]          # (w, x, y, z)
 IDENTITY: Quat = (1.0, 0.0, 0.0, 0.0)
 
 _x = T.xyzw_from_wxyz
@@ -35,12 +34,12 @@ def normalize(q: Quat) -> Quat:
     return T.normalize(q)                          # order-independent
 
 
-def rotate(q: Quat, v) -> Tuple[float, float, float]:
+def rotate(q: Quat, v) -> tuple[float, float, float]:
     """q ⊗ v ⊗ q* : body vector -> world vector."""
     return T.rotate(_x(q), v)
 
 
-def rotate_inv(q: Quat, v) -> Tuple[float, float, float]:
+def rotate_inv(q: Quat, v) -> tuple[float, float, float]:
     """world vector -> body vector."""
     return T.rotate_inverse(_x(q), v)
 
@@ -50,7 +49,7 @@ def from_euler(roll: float, pitch: float, yaw: float) -> Quat:
     return _w(T.from_rpy(roll, pitch, yaw))
 
 
-def to_euler(q: Quat) -> Tuple[float, float, float]:
+def to_euler(q: Quat) -> tuple[float, float, float]:
     """(roll, pitch, yaw) in radians."""
     return T.to_rpy(_x(q))
 

@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Tuple
 
-Vec3 = Tuple[float, float, float]
+Vec3 = tuple[float, float, float]
 GRAVITY = 9.80665  # m/s² per g (the scale the chips' datasheets use)
 
 
@@ -12,9 +11,9 @@ GRAVITY = 9.80665  # m/s² per g (the scale the chips' datasheets use)
 class ImuSample:
     accel: Vec3                                   # specific force, m/s², sensor frame
     gyro: Vec3                                    # rad/s, sensor frame
-    temperature: Optional[float] = None           # °C
-    orientation: Optional[Tuple[float, float, float, float]] = None  # (w, x, y, z) chip fusion
-    calib_status: Optional[Tuple[int, int, int, int]] = None         # BNO055 (sys, gyr, acc, mag)
+    temperature: float | None = None           # °C
+    orientation: tuple[float, float, float, float] | None = None  # (w, x, y, z) chip fusion
+    calib_status: tuple[int, int, int, int] | None = None         # BNO055 (sys, gyr, acc, mag)
 
 
 class DeviceIdError(RuntimeError):

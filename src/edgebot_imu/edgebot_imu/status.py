@@ -2,9 +2,7 @@
 level ``"ok"``, ``"warn"`` or ``"error"`` (the node maps them to diagnostic_msgs levels)."""
 from __future__ import annotations
 
-from typing import Dict, Tuple
-
-Status = Tuple[str, str, Dict[str, object]]
+Status = tuple[str, str, dict[str, object]]
 
 
 def connection_status(bus_spec: str, address: int, sup, reader) -> Status:
@@ -36,7 +34,7 @@ def data_status(measured_rate: float, target_rate: float, published: int, chain,
         values.update({"filter": fusion.source, "filter_nan_resets": fusion.resets,
                        "filter_rejected": fusion.rejected})
     if loop.calib_status is not None:
-        values["bno055_calib_status"] = "sys %d gyr %d acc %d mag %d" % loop.calib_status
+        values["bno055_calib_status"] = "sys {} gyr {} acc {} mag {}".format(*loop.calib_status)
     if loop.temperature is not None:
         values["temperature_c"] = round(loop.temperature, 2)
     if chain.fusion_error:

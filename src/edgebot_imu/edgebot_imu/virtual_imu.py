@@ -28,7 +28,7 @@ import struct
 import sys
 import threading
 import time
-from typing import Callable, Optional
+from collections.abc import Callable
 
 from . import bno055 as B
 from . import mpu6050 as M
@@ -385,7 +385,7 @@ class Bno055Model(RegisterModel):
         self.samples += 1
 
 
-def make_model(chip: str, address: Optional[int] = None, motion=None, clock=time.monotonic,
+def make_model(chip: str, address: int | None = None, motion=None, clock=time.monotonic,
                seed: int = 0, noise: bool = True) -> RegisterModel:
     if chip not in CHIPS:
         raise ValueError(f"unknown chip {chip!r}; known: {sorted(CHIPS)}")
@@ -468,15 +468,15 @@ class _Server(socketserver.ThreadingTCPServer):
 class VirtualImuServer:
     """A virtual IMU chip behind a TCP socket; ``start()`` returns the node's ``bus`` spec."""
 
-    def __init__(self, chip: str = "mpu6050", address: Optional[int] = None, seed: int = 0,
+    def __init__(self, chip: str = "mpu6050", address: int | None = None, seed: int = 0,
                  noise: bool = True, motion=None, clock: Callable[[], float] = time.monotonic):
         self.pushed = PushedMotion()
         self.model = make_model(chip, address, motion if motion is not None else self.pushed,
                                 clock, seed, noise)
         self.chip = chip
         self.address = self.model.address
-        self._server: Optional[_Server] = None
-        self._thread: Optional[threading.Thread] = None
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
         self._conns = set()
         self._conns_lock = threading.Lock()
         self.transactions = 0

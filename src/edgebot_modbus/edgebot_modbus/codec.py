@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import struct
-from typing import List, Sequence, Union
+from collections.abc import Sequence
 
 #: data type -> (struct format, registers). ``bool`` is a coil / discrete input bit.
 TYPES = {
@@ -47,7 +47,7 @@ INT_RANGES = {
 FLOAT32_MAX = 3.4028234663852886e38
 ORDERS = ("big", "little")
 
-Number = Union[int, float, bool]
+Number = int | float | bool
 
 
 class EncodeError(ValueError):
@@ -65,7 +65,7 @@ def _swap_bytes(b: bytes) -> bytes:
 
 
 def decode(registers: Sequence[int], dtype: str, word_order: str = "big",
-           byte_order: str = "big") -> Union[int, float]:
+           byte_order: str = "big") -> int | float:
     """Raw value of ``dtype`` from its registers (exactly ``register_count(dtype)`` of them)."""
     fmt, n = TYPES[dtype]
     if n == 0:
@@ -81,8 +81,8 @@ def decode(registers: Sequence[int], dtype: str, word_order: str = "big",
     return struct.unpack(">" + fmt, raw)[0]
 
 
-def encode(raw: Union[int, float], dtype: str, word_order: str = "big",
-           byte_order: str = "big") -> List[int]:
+def encode(raw: int | float, dtype: str, word_order: str = "big",
+           byte_order: str = "big") -> list[int]:
     """Registers holding ``raw`` as ``dtype`` (inverse of :func:`decode`)."""
     fmt, n = TYPES[dtype]
     if n == 0:

@@ -14,7 +14,7 @@ returning a frame).
 from __future__ import annotations
 
 import logging
-from typing import List, Sequence
+from collections.abc import Sequence
 
 from pymodbus.client import ModbusSerialClient, ModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
@@ -126,7 +126,7 @@ class Link:
             raise DeviceException(getattr(rr, "exception_code", 0), what)
         return rr
 
-    def read(self, function: str, unit: int, start: int, count: int) -> List:
+    def read(self, function: str, unit: int, start: int, count: int) -> list:
         what = f"read {function} {start}..{start + count - 1} (unit {unit})"
         c = self.client
         fn = {"coil": c.read_coils, "discrete_input": c.read_discrete_inputs,

@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import math
 
-from sensor_msgs.msg import (BatteryState, FluidPressure, Illuminance, RelativeHumidity,
-                             Temperature)
+from sensor_msgs.msg import BatteryState, FluidPressure, Illuminance, RelativeHumidity, Temperature
 from std_msgs.msg import Bool, Float32, Float64, Int32, Int64
 
 from .registermap import Point

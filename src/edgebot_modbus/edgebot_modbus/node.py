@@ -9,7 +9,6 @@ from __future__ import annotations
 import collections
 import queue
 import threading
-from typing import Dict, List, Tuple
 
 from rclpy.node import Node
 
@@ -62,23 +61,23 @@ class ModbusBridge(Node):
         log = self.get_logger()
         self.rejects = RejectCounter(log=log.warning, period_s=5.0)
         self._cmd_rejected: collections.Counter = collections.Counter()   # per device
-        self._diag_seen: Dict[str, Tuple[int, int]] = {}
+        self._diag_seen: dict[str, tuple[int, int]] = {}
         self._stop = threading.Event()
         # values go from the bus threads to one publisher thread: publishing (rclpy, ~30 us a
         # message) then overlaps the bus threads' waits for the next answer
-        self._outq: "queue.Queue" = queue.Queue(maxsize=4096)
+        self._outq: queue.Queue = queue.Queue(maxsize=4096)
         self._pub_thread = threading.Thread(target=self._publisher, daemon=True,
                                             name="modbus-publish")
 
-        self._pubs: Dict[Tuple[str, str], Tuple[object, object, str]] = {}
+        self._pubs: dict[tuple[str, str], tuple[object, object, str]] = {}
         for d, pt in self.map.points():    # (publisher, the point's reused message, frame)
             self._pubs[(d.name, pt.name)] = (
                 self.create_publisher(messages.msg_type(pt), f"{d.name}/{pt.name}",
                                       Q.RELIABLE), messages.new(pt), d.frame_of(pt))
 
-        self.buses: List[_Bus] = []
-        bus_of: Dict[str, _Bus] = {}
-        for key, devs in self.map.buses().items():
+        self.buses: list[_Bus] = []
+        bus_of: dict[str, _Bus] = {}
+        for _key, devs in self.map.buses().items():
             sup = BusSupervisor(devs, Link(devs[0]), on_values=self._publish,
                                 on_write=self._on_write, log=log.info,
                                 backoff_initial=p["reconnect.initial"],

@@ -9,7 +9,6 @@ Points with ``poll_rate: 0`` are never polled (write-only).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Tuple
 
 from . import codec
 from .registermap import Device, Point, RegisterMap
@@ -24,13 +23,13 @@ class Batch:
     start: int
     count: int
     period: float
-    points: List[Point] = field(default_factory=list)
+    points: list[Point] = field(default_factory=list)
 
     @property
     def end(self) -> int:
         return self.start + self.count - 1
 
-    def values(self, data) -> List[Tuple[Point, object]]:
+    def values(self, data) -> list[tuple[Point, object]]:
         """(point, engineering value) for every point, from the read's data (bits/registers)."""
         out = []
         d = self.device
@@ -49,14 +48,14 @@ class Batch:
                 f"{self.start}..{self.end}")
 
 
-def plan_device(d: Device) -> List[Batch]:
-    groups: Dict[Tuple[str, float], List[Point]] = {}
+def plan_device(d: Device) -> list[Batch]:
+    groups: dict[tuple[str, float], list[Point]] = {}
     for p in d.points:
         rate = d.rate_of(p)
         if rate <= 0.0:
             continue
         groups.setdefault((p.function, 1.0 / rate), []).append(p)
-    batches: List[Batch] = []
+    batches: list[Batch] = []
     for (fn, period), pts in sorted(groups.items()):
         limit = d.max_read_bits if fn in ("coil", "discrete_input") else d.max_read_registers
         cur = None
@@ -71,13 +70,13 @@ def plan_device(d: Device) -> List[Batch]:
     return batches
 
 
-def plan(devices: List[Device]) -> List[Batch]:
-    out: List[Batch] = []
+def plan(devices: list[Device]) -> list[Batch]:
+    out: list[Batch] = []
     for d in devices:
         out.extend(plan_device(d))
     return out
 
 
-def plan_map(rm: RegisterMap) -> Dict[Tuple, List[Batch]]:
+def plan_map(rm: RegisterMap) -> dict[tuple, list[Batch]]:
     """bus key -> its batches."""
     return {key: plan(devs) for key, devs in rm.buses().items()}

@@ -28,11 +28,18 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Dict, List, Literal, Optional, Tuple
+from typing import Literal
 
 import yaml
-from pydantic import (BaseModel, ConfigDict, Field, FiniteFloat, ValidationError,
-                      field_validator, model_validator)
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    FiniteFloat,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from . import codec
 
@@ -75,23 +82,20 @@ class Point(_Strict):
     name: str
     function: Literal["coil", "discrete_input", "holding_register", "input_register"]
     address: int = Field(ge=0, le=65535)
-    type: Optional[Literal["bool", "int16", "uint16", "int32", "uint32", "float32", "int64",
-                           "uint64", "float64"]] = None
-    word_order: Optional[Literal["big", "little"]] = None
-    byte_order: Optional[Literal["big", "little"]] = None
+    type: Literal["bool", "int16", "uint16", "int32", "uint32", "float32", "int64", "uint64", "float64"] | None = None
+    word_order: Literal["big", "little"] | None = None
+    byte_order: Literal["big", "little"] | None = None
     scale: FiniteFloat = 1.0
     offset: FiniteFloat = 0.0
-    poll_rate: Optional[FiniteFloat] = Field(None, ge=0.0, le=10000.0)
-    msg: Optional[Literal["Bool", "Int32", "Int64", "Float32", "Float64", "Temperature",
-                          "FluidPressure", "RelativeHumidity", "Illuminance",
-                          "BatteryState"]] = None
-    frame_id: Optional[str] = None
+    poll_rate: FiniteFloat | None = Field(None, ge=0.0, le=10000.0)
+    msg: Literal["Bool", "Int32", "Int64", "Float32", "Float64", "Temperature", "FluidPressure", "RelativeHumidity", "Illuminance", "BatteryState"] | None = None
+    frame_id: str | None = None
     writable: bool = False
-    min: Optional[FiniteFloat] = None
-    max: Optional[FiniteFloat] = None
+    min: FiniteFloat | None = None
+    max: FiniteFloat | None = None
     #: BatteryState only: percentage from the voltage between these (else NaN)
-    full_voltage: Optional[FiniteFloat] = None
-    empty_voltage: Optional[FiniteFloat] = None
+    full_voltage: FiniteFloat | None = None
+    empty_voltage: FiniteFloat | None = None
 
     @field_validator("name")
     @classmethod
@@ -166,8 +170,8 @@ class Point(_Strict):
 
 class Device(_Strict):
     name: str
-    tcp: Optional[Tcp] = None
-    rtu: Optional[Rtu] = None
+    tcp: Tcp | None = None
+    rtu: Rtu | None = None
     unit: int = Field(1, ge=0, le=255)
     poll_rate: FiniteFloat = Field(1.0, gt=0.0, le=10000.0)
     timeout: FiniteFloat = Field(1.0, gt=0.0, le=60.0)
@@ -181,7 +185,7 @@ class Device(_Strict):
     #: write single registers/coils with fc 6/5 (auto) or always fc 16/15 (multiple)
     write_function: Literal["auto", "multiple"] = "auto"
     frame_id: str = ""
-    points: List[Point] = Field(min_length=1)
+    points: list[Point] = Field(min_length=1)
 
     @field_validator("name")
     @classmethod
@@ -204,7 +208,7 @@ class Device(_Strict):
         return self
 
     @property
-    def bus_key(self) -> Tuple:
+    def bus_key(self) -> tuple:
         """Devices with the same key share one connection (an RS-485 line, a gateway)."""
         if self.tcp is not None:
             return ("tcp", self.tcp.host, self.tcp.port)
@@ -224,7 +228,7 @@ class Device(_Strict):
 
 
 class RegisterMap(_Strict):
-    devices: List[Device] = Field(min_length=1)
+    devices: list[Device] = Field(min_length=1)
 
     def points(self):
         """(device, point) for every point."""
@@ -232,8 +236,8 @@ class RegisterMap(_Strict):
             for p in d.points:
                 yield d, p
 
-    def buses(self) -> Dict[Tuple, List[Device]]:
-        out: Dict[Tuple, List[Device]] = {}
+    def buses(self) -> dict[tuple, list[Device]]:
+        out: dict[tuple, list[Device]] = {}
         for d in self.devices:
             out.setdefault(d.bus_key, []).append(d)
         return out
@@ -268,7 +272,7 @@ def _check(rm: RegisterMap) -> None:
                                f"'{first.name}' with other settings ({first.rtu.baudrate} "
                                f"baud, parity {first.rtu.parity}); one line, one setting")
         # overlapping points per (unit, table) across all devices on the bus
-        spans: Dict[Tuple[int, str], List[Tuple[int, int, str]]] = {}
+        spans: dict[tuple[int, str], list[tuple[int, int, str]]] = {}
         for d in devs:
             for p in d.points:
                 spans.setdefault((d.unit, p.function), []).append(

@@ -26,7 +26,6 @@ import sys
 import threading
 import time
 import tty
-from typing import Dict, List, Optional, Tuple
 
 from pymodbus.constants import ExcCodes
 from pymodbus.framer import FramerType
@@ -44,7 +43,7 @@ _WRITE_FC = {1: (5, 15), 3: (6, 16)}
 class PtyCable:
     """Two pseudo-terminals joined back to back: a null-modem cable between two paths."""
 
-    def __init__(self, link: Optional[str] = None):
+    def __init__(self, link: str | None = None):
         self._fds = []
         pairs = []
         for _ in range(2):
@@ -92,14 +91,14 @@ class PtyCable:
 class SimulatedBus:
     """pymodbus server for the units of ``devices`` (which share one bus)."""
 
-    def __init__(self, devices: List[Device], tcp: Optional[Tuple[str, int]] = None,
-                 rtu_port: Optional[str] = None, baudrate: int = 0):
+    def __init__(self, devices: list[Device], tcp: tuple[str, int] | None = None,
+                 rtu_port: str | None = None, baudrate: int = 0):
         quiet_pymodbus()
         self.devices = {d.name: d for d in devices}
         self.mute = False
         self.corrupt = False
-        self.fail: Dict[Tuple[int, int], int] = {}
-        self.writes: List[Tuple[int, int, int, list]] = []   # (unit, fc, address, values)
+        self.fail: dict[tuple[int, int], int] = {}
+        self.writes: list[tuple[int, int, int, list]] = []   # (unit, fc, address, values)
         self.requests = 0
         #: time.perf_counter() of every answer sent (for latency figures)
         self.sent_at: collections.deque = collections.deque(maxlen=100000)
@@ -111,12 +110,12 @@ class SimulatedBus:
         self._loop = asyncio.new_event_loop()
         self._server = None
         self._ready = threading.Event()
-        self._error: Optional[BaseException] = None
+        self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="modbus-sim", daemon=True)
 
     # ------------------------------------------------------------------ device model
-    def _simdevices(self) -> List[SimDevice]:
-        units: Dict[int, Dict[str, List[Point]]] = {}
+    def _simdevices(self) -> list[SimDevice]:
+        units: dict[int, dict[str, list[Point]]] = {}
         for d in self.devices.values():
             for p in d.points:
                 units.setdefault(d.unit, {}).setdefault(p.function, []).append(p)
@@ -197,7 +196,7 @@ class SimulatedBus:
                                               trace_packet=self._trace)
         await self._server.serve_forever(background=True)
 
-    def start(self, timeout: float = 10.0) -> "SimulatedBus":
+    def start(self, timeout: float = 10.0) -> SimulatedBus:
         self._thread.start()
         if not self._ready.wait(timeout):
             raise TimeoutError("modbus sim did not start")
@@ -226,7 +225,7 @@ class SimulatedBus:
     def _call(self, coro):
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=5)
 
-    def point(self, device: str, point: str) -> Tuple[Device, Point]:
+    def point(self, device: str, point: str) -> tuple[Device, Point]:
         d = self.devices[device]
         for p in d.points:
             if p.name == point:

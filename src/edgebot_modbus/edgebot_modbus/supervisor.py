@@ -25,8 +25,8 @@ import collections
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Deque, Dict, List, Optional, Tuple
 
 from edgebot_common.backoff import Backoff
 
@@ -68,10 +68,10 @@ class DeviceState:
 
 
 class BusSupervisor:
-    def __init__(self, devices: List[Device], link, *,
-                 on_values: Callable[[Device, List[Tuple[Point, object]], float], None],
-                 on_write: Optional[Callable[[WriteResult], None]] = None,
-                 log: Optional[Callable[[str], None]] = None,
+    def __init__(self, devices: list[Device], link, *,
+                 on_values: Callable[[Device, list[tuple[Point, object]], float], None],
+                 on_write: Callable[[WriteResult], None] | None = None,
+                 log: Callable[[str], None] | None = None,
                  clock: Callable[[], float] = time.monotonic,
                  backoff_initial: float = 0.5, backoff_max: float = 10.0):
         self.devices = devices
@@ -81,9 +81,9 @@ class BusSupervisor:
         self.on_write = on_write or (lambda r: None)
         self.log = log or (lambda s: None)
         self.is_tcp = devices[0].tcp is not None
-        self.batches: List[Batch] = plan(devices)
-        self._due: Dict[int, float] = {id(b): -math.inf for b in self.batches}
-        self.state: Dict[str, DeviceState] = {
+        self.batches: list[Batch] = plan(devices)
+        self._due: dict[int, float] = {id(b): -math.inf for b in self.batches}
+        self.state: dict[str, DeviceState] = {
             d.name: DeviceState(d, Backoff(backoff_initial, backoff_max, clock=clock))
             for d in devices}
         self._bus_backoff = Backoff(backoff_initial, backoff_max, clock=clock)
@@ -93,11 +93,11 @@ class BusSupervisor:
         self.link_errors = 0
         self.overruns = 0
         self.last_error = ""
-        self._writes: Deque[Tuple[Device, Point, List, object]] = collections.deque()
+        self._writes: collections.deque[tuple[Device, Point, list, object]] = collections.deque()
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ writes
-    def prepare_write(self, device: Device, point: Point, value) -> List:
+    def prepare_write(self, device: Device, point: Point, value) -> list:
         """Registers/bits for a command value, or WriteRejected naming the reason."""
         if not point.writable:
             raise WriteRejected(f"{device.name}/{point.name} is not writable")

@@ -23,7 +23,7 @@ import json
 import math
 import sys
 import time
-from typing import Callable, Dict, Optional, Sequence, Tuple
+from collections.abc import Callable, Sequence
 
 from edgebot_common.msg_dict import MessageFieldError, from_dict, get_message_class, type_name_of
 
@@ -96,12 +96,12 @@ def _joint_state(msg) -> None:
 
 
 #: per message type: rules across fields that the field types alone do not express
-CONSISTENCY: Dict[str, Callable] = {"sensor_msgs/msg/JointState": _joint_state}
+CONSISTENCY: dict[str, Callable] = {"sensor_msgs/msg/JointState": _joint_state}
 
 
 class Validator:
     def __init__(self, msg_class, required: Sequence[str] = (),
-                 ranges: Optional[Dict[str, Tuple[float, float]]] = None, max_size: int = 4096,
+                 ranges: dict[str, tuple[float, float]] | None = None, max_size: int = 4096,
                  max_rate: float = 0.0, clock: Callable[[], float] = time.monotonic,
                  max_depth: int = 16, max_age: float = 0.0, require_stamp: bool = False,
                  clock_skew: float = 1.0, wall: Callable[[], float] = time.time):
@@ -141,7 +141,7 @@ class Validator:
         scan(data, self.max_depth)
         return data
 
-    def _stamp(self, data: dict) -> Optional[float]:
+    def _stamp(self, data: dict) -> float | None:
         """The command's send time (and ``data`` without our top-level ``stamp`` key)."""
         if self._stamp_key and "stamp" in data:
             st = data.pop("stamp")

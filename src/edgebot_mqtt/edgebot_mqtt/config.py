@@ -22,11 +22,20 @@ import copy
 import os
 import re
 import typing
-from typing import Annotated, Any, Dict, List, Optional, Tuple
+from typing import Annotated, Any, Optional
 
 import yaml
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr,
-                      Strict, ValidationError, model_validator)
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    Strict,
+    ValidationError,
+    model_validator,
+)
 
 from edgebot_common.msg_dict import get_message_class
 
@@ -105,7 +114,7 @@ class ReconnectConfig(_Model):
 
 class BrokerConfig(_Model):
     host: Str = "localhost"
-    port: Optional[Annotated[Int, Field(ge=0, le=65535)]] = None  # None: 8883 with TLS, else 1883
+    port: Annotated[Int, Field(ge=0, le=65535)] | None = None  # None: 8883 with TLS, else 1883
     transport: Annotated[Str, one_of("tcp", "websockets")] = "tcp"
     ws_path: Str = "/mqtt"
     protocol: Annotated[Str, one_of("5", "3.1.1")] = "5"
@@ -163,13 +172,13 @@ class TelemetryRoute(_Model):
     qos: Qos = 1
     retain: Bool = False
     max_rate: Annotated[Float, Field(ge=0.0)] = 0.0
-    fields: List[Str] = Field(default_factory=list)
+    fields: list[Str] = Field(default_factory=list)
     encoding: Annotated[Str, one_of("json", "cdr")] = "json"
     bytes: Annotated[Str, one_of("omit", "base64", "list")] = "omit"
     batch: BatchConfig = Field(default_factory=BatchConfig)
     ros_qos: Annotated[Str, one_of("reliable", "sensor_data", "latest_only", "latched")] = "reliable"
     ros_depth: Annotated[Int, Field(ge=1, le=10000)] = 100
-    image: Optional[ImageConfig] = None
+    image: ImageConfig | None = None
 
     @property
     def batch_max_messages(self) -> int:
@@ -188,7 +197,7 @@ class TelemetryRoute(_Model):
         return self.image.quality if self.image else 70
 
 
-Bounds = Tuple[Float, Float]
+Bounds = tuple[Float, Float]
 
 
 class _InboundRoute(_Model):
@@ -196,8 +205,8 @@ class _InboundRoute(_Model):
     checks a payload passes before it reaches ROS."""
     mqtt_topic: Str
     type: Str
-    required: List[Str] = Field(default_factory=list)
-    ranges: Dict[Str, Bounds] = Field(default_factory=dict)
+    required: list[Str] = Field(default_factory=list)
+    ranges: dict[Str, Bounds] = Field(default_factory=dict)
     max_size: Annotated[Int, Field(ge=2)] = 4096
     max_rate: Annotated[Float, Field(ge=0.0)] = 10.0
     max_depth: Annotated[Int, Field(ge=1, le=100)] = 16       # JSON nesting
@@ -231,15 +240,15 @@ class BridgeConfig(_Model):
     status_topic: Str = "edgebot/{robot_id}/status"
     errors_topic: Str = "edgebot/{robot_id}/errors"
     command_filter: Str = ""
-    telemetry: List[TelemetryRoute] = Field(default_factory=list)
-    commands: List[CommandRoute] = Field(default_factory=list)
-    services: List[ServiceRoute] = Field(default_factory=list)
+    telemetry: list[TelemetryRoute] = Field(default_factory=list)
+    commands: list[CommandRoute] = Field(default_factory=list)
+    services: list[ServiceRoute] = Field(default_factory=list)
     #: Home Assistant MQTT discovery (off by default): src/edgebot_mqtt/ha_discovery.py
     home_assistant: HomeAssistantConfig = Field(default_factory=HomeAssistantConfig)
-    _notes: List[str] = PrivateAttr(default_factory=list)
+    _notes: list[str] = PrivateAttr(default_factory=list)
 
     @property
-    def notes(self) -> List[str]:
+    def notes(self) -> list[str]:
         """Warnings for the log (not a key of the file)."""
         return self._notes
 
@@ -271,7 +280,7 @@ def _path(loc) -> str:
     return out
 
 
-def _model_at(loc) -> Optional[type]:
+def _model_at(loc) -> type | None:
     """The model class that holds the last key of ``loc`` (for 'allowed keys' in messages)."""
     cur: Any = BridgeConfig
     for part in loc[:-1]:
@@ -280,7 +289,7 @@ def _model_at(loc) -> Optional[type]:
         if not (isinstance(cur, type) and issubclass(cur, BaseModel)) or part not in cur.model_fields:
             return None
         ann = cur.model_fields[part].annotation
-        while typing.get_origin(ann) in (list, List, typing.Union, Optional):
+        while typing.get_origin(ann) in (list, list, typing.Union, Optional):
             args = [a for a in typing.get_args(ann) if a is not type(None)]
             ann = args[0] if args else None
         cur = ann
@@ -484,7 +493,7 @@ def parse(data: dict, base_dir: str = ".") -> BridgeConfig:
 
 
 # -- files ------------------------------------------------------------------------------------
-def resolve_profile(profile: str, base_dir: str) -> Optional[str]:
+def resolve_profile(profile: str, base_dir: str) -> str | None:
     if not profile:
         return None
     candidates = [profile] if profile.endswith((".yaml", ".yml")) else []
@@ -511,7 +520,7 @@ def read_yaml(path: str, what: str) -> dict:
     return data
 
 
-def load(path: str = "", overrides: Optional[dict] = None) -> BridgeConfig:
+def load(path: str = "", overrides: dict | None = None) -> BridgeConfig:
     """Mapping file (may be empty: only overrides) + its profile + overrides -> BridgeConfig.
     Errors name the mapping file (and the profile file, when there is one)."""
     data: dict = read_yaml(path, "config") if path else {}

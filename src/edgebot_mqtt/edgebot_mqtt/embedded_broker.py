@@ -14,7 +14,6 @@ import logging
 import signal
 import socket
 import threading
-from typing import Optional
 
 
 def _free_port(host: str) -> int:
@@ -27,11 +26,11 @@ class EmbeddedBroker:
     def __init__(self, host: str = "127.0.0.1", port: int = 0):
         self.host = host
         self.port = port or _free_port(host)
-        self._loop: Optional[asyncio.AbstractEventLoop] = None
-        self._thread: Optional[threading.Thread] = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
         self._started = threading.Event()
-        self._stopped: Optional[asyncio.Event] = None
-        self.error: Optional[BaseException] = None
+        self._stopped: asyncio.Event | None = None
+        self.error: BaseException | None = None
 
     def _config(self) -> dict:
         return {
@@ -62,7 +61,7 @@ class EmbeddedBroker:
         finally:
             self._loop.close()
 
-    def start(self, timeout: float = 15.0) -> "EmbeddedBroker":
+    def start(self, timeout: float = 15.0) -> EmbeddedBroker:
         self._thread = threading.Thread(target=self._run, name="amqtt", daemon=True)
         self._thread.start()
         if not self._started.wait(timeout):

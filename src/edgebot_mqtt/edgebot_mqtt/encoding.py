@@ -15,7 +15,8 @@ from __future__ import annotations
 import json
 import math
 import time
-from typing import Any, List, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 
 def get_path(data: Any, dotted: str):
@@ -45,7 +46,7 @@ def select_fields(data: dict, fields: Sequence[str]) -> dict:
     return out
 
 
-def stamp_of(data: dict, fallback: Optional[float] = None) -> float:
+def stamp_of(data: dict, fallback: float | None = None) -> float:
     h = data.get("header") if isinstance(data, dict) else None
     if isinstance(h, dict) and isinstance(h.get("stamp"), dict):
         s = h["stamp"]
@@ -72,25 +73,25 @@ def dumps(obj) -> str:
         return json.dumps(_sanitize(obj), separators=(",", ":"), allow_nan=False)
 
 
-def body(data: dict, fields: Sequence[str] = (), stamp: Optional[float] = None) -> str:
+def body(data: dict, fields: Sequence[str] = (), stamp: float | None = None) -> str:
     """The JSON object text without ``seq``: ``{"stamp":...,"data":{...}}``."""
     st = stamp_of(data) if stamp is None else stamp
     return dumps({"stamp": round(st, 9), "data": select_fields(data, fields)})
 
 
 def with_seq(seq: int, body_text: str) -> str:
-    return '{"seq":%d,%s' % (seq, body_text[1:])
+    return f'{{"seq":{seq:d},{body_text[1:]}'
 
 
 def single(seq: int, body_text: str) -> bytes:
     return with_seq(seq, body_text).encode()
 
 
-def batch(seqs: List[int], bodies: List[str]) -> bytes:
+def batch(seqs: list[int], bodies: list[str]) -> bytes:
     return ('{"batch":[' + ",".join(with_seq(s, b) for s, b in zip(seqs, bodies)) + "]}").encode()
 
 
-def decode(payload: bytes) -> List[dict]:
+def decode(payload: bytes) -> list[dict]:
     """Consumer side helper: the list of {seq, stamp, data} entries of a payload."""
     obj = json.loads(payload)
     if isinstance(obj, dict) and "batch" in obj:
@@ -106,10 +107,10 @@ class Batcher:
         self.max_messages = max_messages
         self.max_delay = max_delay
         self._clock = clock
-        self.items: List[str] = []
+        self.items: list[str] = []
         self._first = 0.0
 
-    def add(self, body_text: str) -> Optional[List[str]]:
+    def add(self, body_text: str) -> list[str] | None:
         if not self.items:
             self._first = self._clock()
         self.items.append(body_text)
@@ -120,6 +121,6 @@ class Batcher:
     def due(self) -> bool:
         return bool(self.items) and self._clock() - self._first >= self.max_delay
 
-    def take(self) -> List[str]:
+    def take(self) -> list[str]:
         out, self.items = self.items, []
         return out

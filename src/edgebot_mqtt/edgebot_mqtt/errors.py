@@ -20,7 +20,7 @@ from __future__ import annotations
 import collections
 import threading
 import time
-from typing import Callable, Optional
+from collections.abc import Callable
 
 
 class ErrorReports:
@@ -52,7 +52,7 @@ class ErrorReports:
     def pending(self) -> int:
         return self._count
 
-    def take(self) -> Optional[dict]:
+    def take(self) -> dict | None:
         """The report due now (None if nothing is pending or the period has not passed)."""
         with self._lock:
             now = self._clock()

@@ -36,10 +36,17 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
 
-from pydantic import (BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr,
-                      field_validator)
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    field_validator,
+)
 
 _TOPIC_PART = re.compile(r"^[A-Za-z0-9_-]+$")
 _PREFIX = re.compile(r"^[^#+\s\0]+(/[^#+\s\0]+)*$")
@@ -142,10 +149,10 @@ class HomeAssistantConfig(BaseModel):
 @dataclass
 class Discovery:
     """What to publish: (topic, payload bytes, retain) in order; the topics to listen on."""
-    publishes: List[Tuple[str, bytes, bool]] = field(default_factory=list)
+    publishes: list[tuple[str, bytes, bool]] = field(default_factory=list)
     device_topic: str = ""
     device: dict = field(default_factory=dict)
-    topics: Dict[str, str] = field(default_factory=dict)    # entity state/command topics
+    topics: dict[str, str] = field(default_factory=dict)    # entity state/command topics
 
 
 def node_id(robot_id: str) -> str:
@@ -153,7 +160,7 @@ def node_id(robot_id: str) -> str:
     return "edgebot_" + re.sub(r"[^A-Za-z0-9_-]", "_", robot_id)
 
 
-def topics(base: str) -> Dict[str, str]:
+def topics(base: str) -> dict[str, str]:
     return {
         "battery": f"{base}/battery", "follower_state": f"{base}/follower_state",
         "detections_rate": f"{base}/detections_rate", "speed": f"{base}/speed",
@@ -162,7 +169,7 @@ def topics(base: str) -> Dict[str, str]:
     }
 
 
-def _component(entity: str, uid: str, t: Dict[str, str]) -> dict:
+def _component(entity: str, uid: str, t: dict[str, str]) -> dict:
     p = PLATFORMS[entity]
     c = {"p": p, "uniq_id": f"{uid}_{entity}"}
     if entity == "battery_voltage":
@@ -222,7 +229,7 @@ def build(cfg: HomeAssistantConfig, robot_id: str, base_topic: str, availability
     return out
 
 
-def removal(cfg: HomeAssistantConfig, robot_id: str) -> List[Tuple[str, bytes, bool]]:
+def removal(cfg: HomeAssistantConfig, robot_id: str) -> list[tuple[str, bytes, bool]]:
     """Remove the whole device (discovery switched off after it was on): empty retained
     payloads on its device topic and on every per-entity topic."""
     oid = node_id(robot_id)
@@ -298,7 +305,7 @@ class Rejected(ValueError):
 
 
 def parse_command(d: Discovery, cfg: HomeAssistantConfig, topic: str, payload: bytes,
-                  retained: bool = False) -> Tuple[str, Optional[bool]]:
+                  retained: bool = False) -> tuple[str, bool | None]:
     """('estop', True/False) or ('stop', None) for an allowed command; Rejected otherwise."""
     if retained:
         raise Rejected("retained", "retained command ignored")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from typing import Callable, Dict, List, Optional, Tuple
+from collections.abc import Callable
 
 from .commands import Rejected, Validator
 from .config import BridgeConfig, CommandRoute, ServiceRoute
@@ -21,8 +21,8 @@ class Inbound:
     def __init__(self, cfg: BridgeConfig, report: Callable[[str, str, str], None]):
         self.cfg = cfg
         self.report = report
-        self.commands: Dict[str, Tuple[CommandRoute, Validator, Callable]] = {}
-        self.services: Dict[str, Tuple[ServiceRoute, Validator, Callable]] = {}
+        self.commands: dict[str, tuple[CommandRoute, Validator, Callable]] = {}
+        self.services: dict[str, tuple[ServiceRoute, Validator, Callable]] = {}
         self.accepted = 0
         self._lock = threading.Lock()
 
@@ -35,7 +35,7 @@ class Inbound:
         v = Validator(cls.Request, **route.validator_args())
         self.services[route.mqtt_topic] = (route, v, request)
 
-    def subscriptions(self) -> List[Tuple[str, int]]:
+    def subscriptions(self) -> list[tuple[str, int]]:
         filt = self.cfg.command_filter
         subs = [(filt, 1)] if filt else []
         for t in list(self.commands) + list(self.services):
@@ -88,7 +88,7 @@ class PendingRequests:
     def __init__(self, clock: Callable[[], float] = time.monotonic):
         self._clock = clock
         self._ids = itertools.count(1)
-        self.items: Dict[int, tuple] = {}
+        self.items: dict[int, tuple] = {}
 
     def open(self, timeout: float, topic: str, corr, name: str) -> int:
         key = next(self._ids)
@@ -100,10 +100,10 @@ class PendingRequests:
         if item is not None:
             self.items[key] = (fut,) + item[1:]
 
-    def close(self, key: int) -> Optional[tuple]:
+    def close(self, key: int) -> tuple | None:
         return self.items.pop(key, None)
 
-    def expired(self) -> List[tuple]:
+    def expired(self) -> list[tuple]:
         """Pop and return the entries past their deadline."""
         now = self._clock()
         out = []

@@ -17,11 +17,10 @@ A QoS 0 message while connected and with no backlog is published directly (not s
 from __future__ import annotations
 
 import collections
-import socket
 import ssl
 import threading
 import time
-from typing import Callable, List, Optional, Tuple
+from collections.abc import Callable
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
@@ -50,7 +49,7 @@ def matches(filt: str, topic: str) -> bool:
     return len(f) == len(t)
 
 
-def _percentile(sorted_vals: List[float], q: float) -> float:
+def _percentile(sorted_vals: list[float], q: float) -> float:
     if not sorted_vals:
         return float("nan")
     i = min(len(sorted_vals) - 1, max(0, int(round(q * (len(sorted_vals) - 1)))))
@@ -59,9 +58,9 @@ def _percentile(sorted_vals: List[float], q: float) -> float:
 
 class MqttLink:
     def __init__(self, broker: BrokerConfig, limits: Limits, spool: Spool, status_topic: str = "",
-                 subscriptions: Optional[List[Tuple[str, int]]] = None,
-                 on_message: Optional[Callable[[mqtt.MQTTMessage], None]] = None,
-                 on_state: Optional[Callable[[bool, str], None]] = None,
+                 subscriptions: list[tuple[str, int]] | None = None,
+                 on_message: Callable[[mqtt.MQTTMessage], None] | None = None,
+                 on_state: Callable[[bool, str], None] | None = None,
                  log: Callable[[str], None] = print):
         self.broker = broker
         self.limits = limits
@@ -72,14 +71,14 @@ class MqttLink:
         self.on_state = on_state
         #: extensions (e.g. Home Assistant discovery) register here, before start():
         #: (filter, handler) for MQTT messages of their own, callables run on every connect
-        self._handlers: List[Tuple[str, Callable[[mqtt.MQTTMessage], None]]] = []
-        self._on_connect_hooks: List[Callable[[], None]] = []
+        self._handlers: list[tuple[str, Callable[[mqtt.MQTTMessage], None]]] = []
+        self._on_connect_hooks: list[Callable[[], None]] = []
         self.log = log
         self.v5 = broker.protocol == "5"
         self._lock = threading.RLock()
         self._stop = threading.Event()
-        self._thread: Optional[threading.Thread] = None
-        self._client: Optional[mqtt.Client] = None
+        self._thread: threading.Thread | None = None
+        self._client: mqtt.Client | None = None
         self._connected = False
         self._acks: collections.deque = collections.deque()
         self._inflight: dict = {}          # mid -> (seq or None, created wall time)
@@ -96,7 +95,7 @@ class MqttLink:
         #: connection only: why the last connect failed or the connection was lost ("" while
         #: connected; cleared on connect), and when (wall time)
         self.last_error = ""
-        self.last_error_at: Optional[float] = None
+        self.last_error_at: float | None = None
         self.since = time.time()           # wall time of the last change of ``state``
         #: delivery problems (drops, refusals), never mixed into ``last_error``
         self.last_problem = ""
@@ -115,7 +114,7 @@ class MqttLink:
         self._thread.start()
 
     def add_subscription(self, topic: str, qos: int = 1,
-                         handler: Optional[Callable[[mqtt.MQTTMessage], None]] = None) -> None:
+                         handler: Callable[[mqtt.MQTTMessage], None] | None = None) -> None:
         """Subscribe to ``topic`` on every connect; messages matching it go to ``handler``
         (instead of ``on_message``) when one is given. Call before :meth:`start`."""
         self.subscriptions.append((topic, qos))
@@ -148,8 +147,8 @@ class MqttLink:
             self._connected = False
             self._client = None
 
-    def send(self, topic: str, payload_for: Callable[[List[int]], bytes], count: int = 1,
-             qos: int = 1, retain: bool = False, seq_property: bool = False) -> Optional[List[int]]:
+    def send(self, topic: str, payload_for: Callable[[list[int]], bytes], count: int = 1,
+             qos: int = 1, retain: bool = False, seq_property: bool = False) -> list[int] | None:
         """Queue one MQTT message carrying ``count`` sequence numbers.
 
         ``payload_for(seqs)`` builds the payload once the numbers are allocated. Returns the
@@ -203,7 +202,7 @@ class MqttLink:
             return seqs
 
     def publish_now(self, topic: str, payload: bytes, qos: int = 0, retain: bool = False,
-                    properties: Optional[Properties] = None) -> bool:
+                    properties: Properties | None = None) -> bool:
         """Best-effort publish that bypasses the spool (error reports, service responses,
         extensions' retained state). It is charged to ``max_publish_rate`` like telemetry: the
         budget may go into debt, and telemetry waits until it is paid back."""
@@ -273,7 +272,7 @@ class MqttLink:
             c = self.by_topic[topic] = collections.Counter(qos=qos)
         return c
 
-    def _seq_props(self, seq: int) -> Optional[Properties]:
+    def _seq_props(self, seq: int) -> Properties | None:
         if not self.v5:
             return None
         p = Properties(PacketTypes.PUBLISH)
@@ -418,7 +417,7 @@ class MqttLink:
             return self._fail(c, f"TLS: broker certificate rejected: {e.verify_message}")
         except ssl.SSLError as e:
             return self._fail(c, f"TLS: {e.reason or e}")
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:
             return self._fail(c, f"no answer from {b.host}:{b.port} within {b.connect_timeout:g} s")
         except OSError as e:
             return self._fail(c, f"cannot connect to {b.host}:{b.port}: {e.strerror or e}")

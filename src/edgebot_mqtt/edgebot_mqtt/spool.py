@@ -20,8 +20,8 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, List, Optional
 
 SEQ_BLOCK = 1000
 
@@ -85,7 +85,7 @@ class Spool:
 
     # -- rows --------------------------------------------------------------------------------
     def append(self, seq: int, topic: str, payload: bytes, qos: int = 1, retain: bool = False,
-               seq_property: bool = False, created: Optional[float] = None) -> int:
+               seq_property: bool = False, created: float | None = None) -> int:
         """Store one message durably (committed on return). Returns rows dropped to make room."""
         payload = bytes(payload)
         if len(payload) > self.max_bytes:
@@ -122,7 +122,7 @@ class Spool:
             dropped += len(victims)
         return dropped
 
-    def _delete(self, seqs: List[int]) -> int:
+    def _delete(self, seqs: list[int]) -> int:
         if not seqs:
             return 0
         total = 0
@@ -140,7 +140,7 @@ class Spool:
         cur.execute("COMMIT")
         return total
 
-    def remove(self, seqs: List[int]) -> int:
+    def remove(self, seqs: list[int]) -> int:
         """Delete delivered rows (unknown seqs are ignored). Returns rows deleted."""
         n = self._delete(list(seqs))
         self.removed += n
@@ -154,7 +154,7 @@ class Spool:
         self.dropped_age += n
         return n
 
-    def after(self, seq: int, limit: int) -> List[Row]:
+    def after(self, seq: int, limit: int) -> list[Row]:
         """The oldest ``limit`` rows with a sequence number greater than ``seq``."""
         return [Row(r[0], r[1], bytes(r[2]), r[3], bool(r[4]), r[5], bool(r[6]))
                 for r in self._db.execute(

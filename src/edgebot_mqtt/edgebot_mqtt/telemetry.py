@@ -4,7 +4,7 @@ raw CDR, downsampled JPEG, batching). The node only subscribes and hands message
 from __future__ import annotations
 
 import threading
-from typing import Callable, List
+from collections.abc import Callable
 
 from edgebot_common import msgconv
 from edgebot_common.msg_dict import to_dict
@@ -40,7 +40,7 @@ class Telemetry:
     def __init__(self, link, reject: Callable[[str, str], None]):
         self.link = link
         self.reject = reject
-        self.routes: List[Route] = []
+        self.routes: list[Route] = []
         self._lock = threading.Lock()
 
     def add(self, route: TelemetryRoute, cls) -> Route:

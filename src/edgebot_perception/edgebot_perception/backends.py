@@ -13,12 +13,19 @@ from __future__ import annotations
 import ast
 import os
 import pathlib
-from typing import List, Optional, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
-from .yolo_math import (Detection, OutputShapeError, check_output_shape, decode, letterbox,
-                        to_blob, unletterbox)
+from .yolo_math import (
+    Detection,
+    OutputShapeError,
+    check_output_shape,
+    decode,
+    letterbox,
+    to_blob,
+    unletterbox,
+)
 
 BACKENDS = ("onnxruntime", "ultralytics")
 SHIPPED_MODEL = "edgebot_objects.onnx"
@@ -52,7 +59,7 @@ def resolve_model(path: str, backend: str) -> pathlib.Path:
     return p
 
 
-def class_ids(filter_names: Sequence[str], names: dict) -> Optional[List[int]]:
+def class_ids(filter_names: Sequence[str], names: dict) -> list[int] | None:
     """Class filter (names or numeric ids as strings) -> ids; None = all classes."""
     if not filter_names:
         return None
@@ -74,7 +81,7 @@ class Backend:
     names: dict = {}
     imgsz: int = 320
 
-    def infer(self, bgr: np.ndarray) -> List[Detection]:
+    def infer(self, bgr: np.ndarray) -> list[Detection]:
         raise NotImplementedError
 
 
@@ -83,7 +90,7 @@ class OnnxBackend(Backend):
 
     def __init__(self, path, imgsz: int = 320, conf: float = 0.25, iou: float = 0.45,
                  max_det: int = 100, classes: Sequence[str] = (), threads: int = 0,
-                 names: Optional[dict] = None):
+                 names: dict | None = None):
         import onnxruntime as ort
         p = pathlib.Path(path)
         if not p.is_file():
@@ -126,7 +133,7 @@ class OnnxBackend(Backend):
         self.classes = class_ids(classes, self.names)
         self.path = p
 
-    def infer(self, bgr: np.ndarray) -> List[Detection]:
+    def infer(self, bgr: np.ndarray) -> list[Detection]:
         h, w = bgr.shape[:2]
         img, lb = letterbox(bgr, self.imgsz)
         out = self.sess.run(None, {self.input_name: to_blob(img)})[0]
@@ -167,7 +174,7 @@ class UltralyticsBackend(Backend):
         self.track, self.tracker = track, tracker
         self.path = p
 
-    def infer(self, bgr: np.ndarray) -> List[Detection]:
+    def infer(self, bgr: np.ndarray) -> list[Detection]:
         kw = dict(imgsz=self.imgsz, conf=self.conf, iou=self.iou, max_det=self.max_det,
                   classes=self.classes, verbose=False, device="cpu")
         if self.track:

@@ -3,8 +3,8 @@ letterbox, decoding of the (1, 4 + nc, N) output of YOLOv8/YOLO11 detection head
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -33,7 +33,7 @@ class Letterbox:
     pad_y: float
 
 
-def letterbox(img: np.ndarray, size: int, color=(114, 114, 114)) -> Tuple[np.ndarray, Letterbox]:
+def letterbox(img: np.ndarray, size: int, color=(114, 114, 114)) -> tuple[np.ndarray, Letterbox]:
     """Resize keeping the aspect ratio into a size x size canvas, centred (as ultralytics does)."""
     h, w = img.shape[:2]
     r = min(size / h, size / w)
@@ -56,7 +56,7 @@ class OutputShapeError(ValueError):
     pass
 
 
-def check_output_shape(shape: Sequence, nc: Optional[int]) -> int:
+def check_output_shape(shape: Sequence, nc: int | None) -> int:
     """Number of classes of a (1, 4 + nc, N) output; OutputShapeError if it is not one."""
     if len(shape) != 3 or (isinstance(shape[0], int) and shape[0] not in (1,)):
         raise OutputShapeError(
@@ -77,7 +77,7 @@ def check_output_shape(shape: Sequence, nc: Optional[int]) -> int:
 
 
 def decode(output: np.ndarray, conf: float, iou: float, max_det: int = 100,
-           classes: Optional[Sequence[int]] = None, agnostic: bool = False):
+           classes: Sequence[int] | None = None, agnostic: bool = False):
     """(1, 4+nc, N) raw output -> (boxes xyxy (k,4), scores (k,), class ids (k,)) after NMS,
     in the letterboxed image's pixels."""
     pred = output[0]
@@ -131,7 +131,7 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
 
 
-def draw(img: np.ndarray, dets: List[Detection]) -> np.ndarray:
+def draw(img: np.ndarray, dets: list[Detection]) -> np.ndarray:
     """A copy of img with the detections drawn."""
     out = img.copy()
     for d in dets:

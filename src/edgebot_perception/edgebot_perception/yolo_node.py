@@ -15,8 +15,13 @@ from std_srvs.srv import SetBool
 
 from edgebot_common import qos
 from edgebot_common.diagnostics import ERROR, OK, WARN, Diagnostics
-from edgebot_common.image import (ImageError, compressed_to_numpy, image_to_numpy,
-                                  numpy_to_image, to_bgr)
+from edgebot_common.image import (
+    ImageError,
+    compressed_to_numpy,
+    image_to_numpy,
+    numpy_to_image,
+    to_bgr,
+)
 from edgebot_common.node_main import ConfigError, run_node
 from edgebot_common.params import ParamSpec
 from edgebot_common.ros_params import declare_params

@@ -8,7 +8,7 @@ import pathlib
 import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from edgebot_perception.dataset import main  # noqa: E402
+from edgebot_perception.dataset import main
 
 if __name__ == "__main__":
     sys.exit(main())

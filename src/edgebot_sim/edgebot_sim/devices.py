@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import threading
-from typing import Optional, Tuple
 
 
 class ImuDevice:
@@ -46,12 +45,13 @@ class ArduinoDevice:
     ``reversed`` polarity included); a joint the map does not drive stays at 0.
     """
 
-    def __init__(self, pin_map: Optional[str] = None, link: Optional[str] = None,
-                 joints: Tuple[str, str] = ("left_wheel_joint", "right_wheel_joint"),
+    def __init__(self, pin_map: str | None = None, link: str | None = None,
+                 joints: tuple[str, str] = ("left_wheel_joint", "right_wheel_joint"),
                  battery_volts: float = 7.8):
+        from edgebot_common.node_main import ConfigError
         from edgebot_firmata import pinmap
         from edgebot_firmata.virtual_arduino import VirtualArduino
-        from edgebot_common.node_main import ConfigError
+
         from . import paths
         try:
             path = str(paths.resource("config", pin_map or "firmata.yaml", ".yaml"))
@@ -63,7 +63,7 @@ class ArduinoDevice:
         self.board = VirtualArduino(board=self.pin_map.board, firmware=self.pin_map.firmware)
         self.motors = [self.pin_map.motor_for_joint(j) for j in joints]
         self._motor_pins = {p for m in self.motors if m is not None for p in m.pins()}
-        self._speeds: Tuple[float, float] = (0.0, 0.0)
+        self._speeds: tuple[float, float] = (0.0, 0.0)
         self._lock = threading.Lock()
         self.board.add_output_listener(self._on_output)
         self.sonar_pins = [s.trigger for s in self.pin_map.sonars]
@@ -86,7 +86,7 @@ class ArduinoDevice:
             with self._lock:
                 self._speeds = speeds
 
-    def wheel_velocities(self) -> Tuple[float, float]:
+    def wheel_velocities(self) -> tuple[float, float]:
         """Target wheel joint speeds (rad/s) the motor pins ask for right now."""
         with self._lock:
             return self._speeds
@@ -115,12 +115,12 @@ class DeviceSet:
 
     def __init__(self):
         self.endpoints: dict = {}
-        self.arduino: Optional[ArduinoDevice] = None
-        self.imu: Optional[ImuDevice] = None
+        self.arduino: ArduinoDevice | None = None
+        self.imu: ImuDevice | None = None
         self.mjpeg = None
 
     @classmethod
-    def start(cls, p: dict, seed: int) -> "DeviceSet":
+    def start(cls, p: dict, seed: int) -> DeviceSet:
         """Starts what ``p`` enables; ``ConfigError`` naming the parameter when one cannot start
         (whatever started already is stopped again)."""
         from edgebot_common.node_main import ConfigError
@@ -135,7 +135,7 @@ class DeviceSet:
                     raise ConfigError(f"parameter 'camera.port' = {p['camera.port']}: cannot "
                                       f"serve MJPEG on {p['camera.host']}: {e}") from None
             if (p["arduino.enabled"] or p["drive"] == "firmata") and p.get("arduino.firmware"):
-                from .firmware_board import FirmwareArduinoDevice   # real firmware, emulated AVR
+                from .firmware_board import FirmwareArduinoDevice  # real firmware, emulated AVR
                 self.arduino = FirmwareArduinoDevice(
                     p["arduino.firmware"], p["arduino.pin_map"] or None,
                     link=p["arduino.link"] or None, speed=p.get("speed", 1.0))
@@ -171,5 +171,5 @@ class DeviceSet:
             if dev is not None:
                 try:
                     dev.stop()
-                except Exception as e:  # noqa: BLE001 - shutdown must go on
+                except Exception as e:
                     warn(f"stopping {type(dev).__name__}: {e}")

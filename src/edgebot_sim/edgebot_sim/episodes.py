@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from typing import Callable, List, Optional
+from collections.abc import Callable
 
 from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
 from rcl_interfaces.srv import SetParameters
@@ -64,7 +64,7 @@ class EpisodeRunner:
             raise RuntimeError(f"sim/reset: {res.message}")
         return json.loads(res.message)
 
-    def run(self, seed: Optional[int], wall_timeout: float,
+    def run(self, seed: int | None, wall_timeout: float,
             alive: Callable[[], bool] = lambda: True) -> dict:
         """One episode (``seed`` None: the one already running). Returns its outcome."""
         if seed is not None:
@@ -90,12 +90,13 @@ class EpisodeRunner:
                 "wall_s": round(time.monotonic() - t0, 2), "rtf": st["rtf"]}
 
 
-def run_seeds(runner: EpisodeRunner, seeds: List[int], wall_timeout: float,
-              alive: Callable[[], bool] = lambda: True, log=print) -> List[dict]:
+def run_seeds(runner: EpisodeRunner, seeds: list[int], wall_timeout: float,
+              alive: Callable[[], bool] = lambda: True, log=print) -> list[dict]:
     out = []
     for i, seed in enumerate(seeds):
         r = runner.run(None if i == 0 else seed, wall_timeout, alive)
-        log(f"seed {r['seed']}: {'reached in %.1f s' % r['time_to_reach_s'] if r['reached'] else 'NOT reached'}"
+        outcome = f"reached in {r['time_to_reach_s']:.1f} s" if r['reached'] else "NOT reached"
+        log(f"seed {r['seed']}: {outcome}"
             f" (distance left {r['distance_left_m']:.2f} m, {r['wall_s']:.0f} s wall)")
         out.append(r)
     return out

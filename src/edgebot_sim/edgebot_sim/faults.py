@@ -14,7 +14,7 @@ sim_node's ``fault.*`` parameters (``ros2 param set /sim_node fault.camera_down 
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from edgebot_common.params import ParamSpec
 

@@ -19,7 +19,6 @@ import math
 import os
 import threading
 import time
-from typing import Optional, Tuple
 
 
 def resolve_firmware(board: str, firmware: str) -> str:
@@ -34,13 +33,14 @@ class FirmwareArduinoDevice:
     #: wheel speeds are re-read from the pins at most this often (wall seconds)
     READ_PERIOD = 0.01
 
-    def __init__(self, firmware: str, pin_map: Optional[str] = None,
-                 link: Optional[str] = None, speed: float = 1.0,
-                 joints: Tuple[str, str] = ("left_wheel_joint", "right_wheel_joint"),
+    def __init__(self, firmware: str, pin_map: str | None = None,
+                 link: str | None = None, speed: float = 1.0,
+                 joints: tuple[str, str] = ("left_wheel_joint", "right_wheel_joint"),
                  battery_volts: float = 7.8):
         from edgebot_avr import EmulatedArduino, FirmwareError
         from edgebot_common.node_main import ConfigError
         from edgebot_firmata import pinmap
+
         from . import paths
         try:
             path = str(paths.resource("config", pin_map or "firmata.yaml", ".yaml"))
@@ -69,7 +69,7 @@ class FirmwareArduinoDevice:
             if a.type == "battery":
                 self.board.set_analog(a.channel, min(5.0, battery_volts / a.divider))
         self._lock = threading.Lock()
-        self._speeds: Tuple[float, float] = (0.0, 0.0)
+        self._speeds: tuple[float, float] = (0.0, 0.0)
         self._read_at = -math.inf
         self.sonar_updates = 0
         self.set_bumper(False)
@@ -95,7 +95,7 @@ class FirmwareArduinoDevice:
             return 1.0 if out and st.level else 0.0
         return read
 
-    def wheel_velocities(self) -> Tuple[float, float]:
+    def wheel_velocities(self) -> tuple[float, float]:
         """Target wheel joint speeds (rad/s) the emulated motor pins ask for now."""
         now = time.monotonic()
         with self._lock:

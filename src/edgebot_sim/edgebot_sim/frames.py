@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import bisect
 import math
-from typing import List, Optional, Sequence, Tuple
+from collections.abc import Sequence
 
 from edgebot_common import transforms as T
 
-Pose = Tuple[Tuple[float, float, float], Tuple[float, float, float, float]]   # xyz, xyzw
+Pose = tuple[tuple[float, float, float], tuple[float, float, float, float]]   # xyz, xyzw
 
 
 def compose(a: Pose, b: Pose) -> Pose:
@@ -49,10 +49,10 @@ class MapOdom:
 
     def __init__(self, history_s: float = 2.0):
         self.history_s = history_s
-        self._t: List[float] = []
-        self._poses: List[Pose] = []
-        self._odom: Optional[Tuple[float, Pose]] = None
-        self.first: Optional[Pose] = None
+        self._t: list[float] = []
+        self._poses: list[Pose] = []
+        self._odom: tuple[float, Pose] | None = None
+        self.first: Pose | None = None
 
     def truth(self, t: float, position, orientation) -> None:
         """Ground truth of base_link in map at simulated time ``t`` (increasing)."""
@@ -72,7 +72,7 @@ class MapOdom:
         self._odom = (t, _pose(position, orientation))
         return True
 
-    def _truth_at(self, t: float) -> Optional[Pose]:
+    def _truth_at(self, t: float) -> Pose | None:
         if not self._t:
             return None
         i = bisect.bisect_left(self._t, t)
@@ -82,7 +82,7 @@ class MapOdom:
             return self._poses[i - 1]
         return self._poses[i]
 
-    def transform(self) -> Optional[Pose]:
+    def transform(self) -> Pose | None:
         """map -> odom, or None before any ground truth."""
         if self._odom is None:
             return self.first

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from geometry_msgs.msg import TransformStamped
 from nav_msgs.msg import Odometry
-from tf2_msgs.msg import TFMessage
 
 from edgebot_common import qos
 from edgebot_common.params import ParamSpec
 from edgebot_common.ros_params import declare_params
+from tf2_msgs.msg import TFMessage
 
 from .frames import MapOdom
 

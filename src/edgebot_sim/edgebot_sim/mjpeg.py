@@ -11,7 +11,6 @@ from __future__ import annotations
 import http.server
 import socketserver
 import threading
-from typing import Optional
 
 BOUNDARY = "edgebotframe"
 
@@ -72,13 +71,13 @@ class MjpegServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0):
         self.host, self.port = host, int(port)
         self._cond = threading.Condition()
-        self._frame: Optional[bytes] = None
+        self._frame: bytes | None = None
         self._seq = 0
         self.clients = 0
         self.frames_published = 0
         self.closed = False
-        self._httpd: Optional[_Server] = None
-        self._thread: Optional[threading.Thread] = None
+        self._httpd: _Server | None = None
+        self._thread: threading.Thread | None = None
 
     def start(self) -> str:
         self._httpd = _Server((self.host, self.port), _Handler)

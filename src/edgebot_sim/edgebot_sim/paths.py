@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import os
 import pathlib
-from typing import Optional
 
 #: the repository root when running from the source tree (symlink install / develop mode)
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[3]
 
 
-def _bringup_share() -> Optional[pathlib.Path]:
+def _bringup_share() -> pathlib.Path | None:
     try:
         from ament_index_python.packages import get_package_share_directory
         return pathlib.Path(get_package_share_directory("edgebot_bringup"))

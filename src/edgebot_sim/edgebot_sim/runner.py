@@ -12,15 +12,15 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from .world import WHEEL_JOINTS, SimWorld, rot
 
 
-def parse_wheel_cmd(names: Sequence[str], velocities: Sequence[float]) -> Tuple[float, float]:
+def parse_wheel_cmd(names: Sequence[str], velocities: Sequence[float]) -> tuple[float, float]:
     """(left, right) rad/s of a wheel_cmd JointState; ``ValueError`` with the reason if bad."""
     if len(velocities) != len(names):
         raise ValueError("name and velocity lengths differ")
@@ -43,12 +43,12 @@ def every(physics_rate: float, rate: float) -> int:
 class State:
     """What the node publishes at ``state_rate``: base_link in the map frame (ground truth)."""
     time: float                       # simulated time since the node started [s]
-    position: Tuple[float, float, float]
-    orientation: Tuple[float, float, float, float]     # (x, y, z, w)
-    linear: Tuple[float, float, float]                 # in base_link (REP 105)
-    angular: Tuple[float, float, float]
-    wheel_position: List[float]
-    wheel_velocity: List[float]
+    position: tuple[float, float, float]
+    orientation: tuple[float, float, float, float]     # (x, y, z, w)
+    linear: tuple[float, float, float]                 # in base_link (REP 105)
+    angular: tuple[float, float, float]
+    wheel_position: list[float]
+    wheel_velocity: list[float]
 
 
 class Outputs:
@@ -66,7 +66,7 @@ class Outputs:
     def log(self, level: str, text: str) -> None:
         """level: info | warn | error."""
 
-    def missing(self) -> List[str]:
+    def missing(self) -> list[str]:
         """What else (outside the devices) the start gate waits for, e.g. topic peers."""
         return []
 
@@ -90,18 +90,18 @@ class SimRunner:
         self._lock = threading.Lock()
         self._wheel_target = [0.0, 0.0]
         self._wheel_cmd_time = -math.inf
-        self._reset_seed: Optional[int] = None
+        self._reset_seed: int | None = None
         self._reset_done = threading.Event()
         self._stop = threading.Event()
         self.rtf = 0.0
         self.time_offset = 0.0
         self.episode = 0
-        self.holding: Optional[list] = None
+        self.holding: list | None = None
         self.frames = 0
         self.min_clearance = math.inf
-        self.reached_at: Optional[float] = None
+        self.reached_at: float | None = None
         self.contact = False
-        self.error: Optional[str] = None
+        self.error: str | None = None
         self._cache()
 
     # -- called from other threads --------------------------------------------------------------
@@ -128,7 +128,7 @@ class SimRunner:
         return self.time_offset + self.world.time
 
     # -- the physics thread ---------------------------------------------------------------------
-    def run(self, max_steps: Optional[int] = None) -> None:
+    def run(self, max_steps: int | None = None) -> None:
         """The loop (until :meth:`stop`, or ``max_steps`` physics steps for tests)."""
         p = self.p
         if p["start.wait"]:
@@ -173,7 +173,7 @@ class SimRunner:
                 self.rtf = (self.sim_time() - rtf_sim) / (now - rtf_wall)
                 rtf_wall, rtf_sim = now, self.sim_time()
 
-    def missing(self) -> List[str]:
+    def missing(self) -> list[str]:
         """What the start gate still waits for (empty: ready)."""
         return self.devices.missing() + list(self.out.missing())
 

@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import math
 import pathlib
-from dataclasses import dataclass, field, replace
-from typing import Any, List, Optional, Tuple
+from dataclasses import dataclass, replace
+from typing import Any
 
 import yaml
 
@@ -45,9 +45,9 @@ class ScenarioError(ValueError):
 
 @dataclass(frozen=True)
 class Floor:
-    size: Tuple[float, float] = (8.0, 8.0)
+    size: tuple[float, float] = (8.0, 8.0)
     friction: float = 0.9
-    rgba: Tuple[float, float, float, float] = (0.55, 0.55, 0.55, 1.0)
+    rgba: tuple[float, float, float, float] = (0.55, 0.55, 0.55, 1.0)
     wall_height: float = 0.3
 
 
@@ -72,9 +72,9 @@ class Obstacle:
     shape: str
     x: float
     y: float
-    size: Tuple[float, ...]
+    size: tuple[float, ...]
     yaw: float = 0.0
-    rgba: Tuple[float, float, float, float] = (0.25, 0.55, 0.25, 1.0)
+    rgba: tuple[float, float, float, float] = (0.25, 0.55, 0.25, 1.0)
 
 
 @dataclass(frozen=True)
@@ -103,11 +103,11 @@ class Scenario:
     robot: str = "edgebot_rover.urdf"
     floor: Floor = Floor()
     start: Pose2D = Pose2D()
-    obstacles: Tuple[Obstacle, ...] = ()
-    distractors: Tuple[Distractor, ...] = ()
+    obstacles: tuple[Obstacle, ...] = ()
+    distractors: tuple[Distractor, ...] = ()
     randomize: Randomize = Randomize()
 
-    def resolved(self, seed: Optional[int] = None) -> "Scenario":
+    def resolved(self, seed: int | None = None) -> Scenario:
         """The scenario with its seeded jitter applied (randomize zeroed): what a run uses."""
         import numpy as np
         s = self.seed if seed is None or seed < 0 else int(seed)
@@ -121,7 +121,7 @@ class Scenario:
         return replace(self, seed=s, start=start, target=target, randomize=Randomize())
 
 
-def footprint_radius(cls_or_shape: str, size: Tuple[float, ...] = ()) -> float:
+def footprint_radius(cls_or_shape: str, size: tuple[float, ...] = ()) -> float:
     """Radius of the circle enclosing an object's footprint (for reach and clearance checks)."""
     if cls_or_shape in objects.CLASS_NAMES:
         oc = objects.by_name(cls_or_shape)
@@ -172,7 +172,7 @@ class _Ctx:
             self.fail(key, value, f"must be <= {hi}")
         return v
 
-    def vector(self, key, value, n, lo=None, hi=None, lo_strict=False) -> Tuple[float, ...]:
+    def vector(self, key, value, n, lo=None, hi=None, lo_strict=False) -> tuple[float, ...]:
         if not isinstance(value, (list, tuple)) or len(value) != n:
             self.fail(key, value, f"must be a list of {n} numbers")
         return tuple(self.number(f"{key}[{i}]", v, lo, hi, lo_strict) for i, v in enumerate(value))

@@ -15,20 +15,19 @@ from __future__ import annotations
 import json
 import threading
 import traceback
-from typing import Optional
 
 import rclpy
 from builtin_interfaces.msg import Time
 from nav_msgs.msg import Odometry
-from rclpy.node import Node
 from rcl_interfaces.msg import SetParametersResult
+from rclpy.node import Node
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import JointState
 from std_msgs.msg import String
 from std_srvs.srv import Trigger
 
 from edgebot_common import qos
-from edgebot_common.diagnostics import OK, WARN, ERROR, Diagnostics
+from edgebot_common.diagnostics import ERROR, OK, WARN, Diagnostics
 from edgebot_common.node_main import ConfigError, run_node
 from edgebot_common.params import ParamSpec
 from edgebot_common.ros_params import declare_params
@@ -184,7 +183,7 @@ class SimNode(Node, Outputs):
     def _physics(self):
         try:
             self.runner.run()
-        except Exception as e:  # noqa: BLE001 - reported, then the node exits non-zero
+        except Exception as e:
             if self.runner.stopped or not self.context.ok():
                 return              # shutting down: the context went away under a publish
             self.runner.error = f"{type(e).__name__}: {e}"
@@ -243,7 +242,7 @@ class SimNode(Node, Outputs):
             self._thread.join(timeout=5.0)
         try:
             self.status()
-        except Exception:  # noqa: BLE001 - context may be gone
+        except Exception:
             pass
         self.devices.stop(self.get_logger().warn)
         self.runner.close()

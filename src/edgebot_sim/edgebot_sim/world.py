@@ -8,7 +8,6 @@ them (shape, size, colour), standing on the floor.
 from __future__ import annotations
 
 import math
-from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import pybullet as pb
@@ -22,7 +21,7 @@ GRAVITY = 9.81
 WHEEL_JOINTS = ("left_wheel_joint", "right_wheel_joint")
 
 
-def yaw_quat(yaw: float) -> Tuple[float, float, float, float]:
+def yaw_quat(yaw: float) -> tuple[float, float, float, float]:
     return (0.0, 0.0, math.sin(yaw / 2), math.cos(yaw / 2))
 
 
@@ -39,8 +38,8 @@ def rot(q) -> np.ndarray:
 class SimWorld:
     """One PyBullet DIRECT world. ``step()`` advances ``dt`` (default 1/240 s)."""
 
-    def __init__(self, scenario: Scenario, urdf: Optional[str] = None, dt: float = 1.0 / 240,
-                 camera_size: Tuple[int, int] = (objects.CAMERA_WIDTH, objects.CAMERA_HEIGHT),
+    def __init__(self, scenario: Scenario, urdf: str | None = None, dt: float = 1.0 / 240,
+                 camera_size: tuple[int, int] = (objects.CAMERA_WIDTH, objects.CAMERA_HEIGHT),
                  camera_hfov_deg: float = objects.CAMERA_HFOV_DEG, wheel_max_torque: float = 0.3,
                  sonar_max_range: float = 4.0, sonar_half_angle_deg: float = 10.0):
         self.scenario = scenario
@@ -58,8 +57,8 @@ class SimWorld:
                                      physicsClientId=c)
         pb.setTimeStep(self.dt, physicsClientId=c)
         pb.setGravity(0, 0, -GRAVITY, physicsClientId=c)
-        self.obstacle_ids: List[int] = []
-        self.object_ids: Dict[int, str] = {}    # body id -> class name (target + distractors)
+        self.obstacle_ids: list[int] = []
+        self.object_ids: dict[int, str] = {}    # body id -> class name (target + distractors)
         self._build_floor()
         for o in scenario.obstacles:
             self.obstacle_ids.append(self._add_shape(o.shape, o.size, o.rgba, o.x, o.y, o.yaw))
@@ -69,7 +68,7 @@ class SimWorld:
             self._add_object(d.cls, d.x, d.y, d.yaw)
         self._load_robot(urdf or str(paths.urdf_path(scenario.robot)))
         self._wheel_cmd = [0.0, 0.0]
-        self._prev_imu_vel: Optional[np.ndarray] = None
+        self._prev_imu_vel: np.ndarray | None = None
         self._acc = np.array([0.0, 0.0, 0.0])
         self._update_imu()
         self.apply_wheels()
@@ -130,8 +129,8 @@ class SimWorld:
         c, s = self.cid, self.scenario.start
         self.robot = pb.loadURDF(urdf, [s.x, s.y, 0.034], yaw_quat(s.yaw),
                                  flags=pb.URDF_USE_INERTIA_FROM_FILE, physicsClientId=c)
-        self.joint_index: Dict[str, int] = {}
-        self.link_index: Dict[str, int] = {"base_link": -1}
+        self.joint_index: dict[str, int] = {}
+        self.link_index: dict[str, int] = {"base_link": -1}
         for j in range(pb.getNumJoints(self.robot, physicsClientId=c)):
             info = pb.getJointInfo(self.robot, j, physicsClientId=c)
             self.joint_index[info[1].decode()] = j
@@ -179,11 +178,11 @@ class SimWorld:
         """(linear, angular) velocity of base_link in the world frame."""
         return pb.getBaseVelocity(self.robot, physicsClientId=self.cid)
 
-    def pose2d(self) -> Tuple[float, float, float]:
+    def pose2d(self) -> tuple[float, float, float]:
         pos, orn = self.base_pose()
         return pos[0], pos[1], quat_yaw(orn)
 
-    def wheel_states(self) -> Tuple[List[float], List[float]]:
+    def wheel_states(self) -> tuple[list[float], list[float]]:
         st = pb.getJointStates(self.robot, self.wheels, physicsClientId=self.cid)
         return [s[0] for s in st], [s[1] for s in st]
 

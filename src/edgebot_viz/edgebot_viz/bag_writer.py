@@ -26,8 +26,8 @@ import pathlib
 import struct
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional
 
 import yaml
 from mcap.writer import CompressionType, Writer
@@ -60,7 +60,7 @@ def qos_profile_dict(history: int, depth: int, reliability: int, durability: int
     }
 
 
-def qos_yaml(profiles: List[dict]) -> str:
+def qos_yaml(profiles: list[dict]) -> str:
     """The ``offered_qos_profiles`` string rosbag2 (v8) stores per topic."""
     if not profiles:
         return ""
@@ -90,7 +90,7 @@ class _File:
     def seek(self, offset: int, whence: int = 0) -> int:
         return self._f.seek(offset, whence)
 
-    def truncate(self, size: Optional[int] = None) -> int:
+    def truncate(self, size: int | None = None) -> int:
         return self._f.truncate(size)
 
     def flush(self) -> None:
@@ -116,8 +116,8 @@ class _Topic:
 @dataclass
 class _FileStats:
     path: str
-    start_ns: Optional[int] = None
-    end_ns: Optional[int] = None
+    start_ns: int | None = None
+    end_ns: int | None = None
     count: int = 0
 
 
@@ -129,13 +129,13 @@ class _Open:
     stats: _FileStats
     opened_at: float
     good_end: int = 0                       # end of the last complete chunk
-    schema_ids: Dict[str, int] = field(default_factory=dict)
-    channel_ids: Dict[str, int] = field(default_factory=dict)
-    sequences: Dict[int, int] = field(default_factory=dict)
+    schema_ids: dict[str, int] = field(default_factory=dict)
+    channel_ids: dict[str, int] = field(default_factory=dict)
+    sequences: dict[int, int] = field(default_factory=dict)
     pending_bytes: int = 0
     pending_count: int = 0
-    pending_start: Optional[int] = None
-    pending_end: Optional[int] = None
+    pending_start: int | None = None
+    pending_end: int | None = None
 
 
 class BagWriteError(RuntimeError):
@@ -153,7 +153,7 @@ class BagWriter:
     def __init__(self, bag_dir, *, max_file_bytes: int = 0, max_file_duration_s: float = 0.0,
                  chunk_bytes: int = 1 << 20, compression: str = "zstd", ros_distro: str = "",
                  clock: Callable[[], float] = time.monotonic,
-                 log_error: Optional[Callable[[str], None]] = None):
+                 log_error: Callable[[str], None] | None = None):
         self.dir = pathlib.Path(bag_dir)
         if self.dir.exists() and any(self.dir.iterdir()):
             raise BagWriteError(f"bag directory {self.dir} exists and is not empty")
@@ -167,10 +167,10 @@ class BagWriter:
         self.ros_distro = ros_distro or os.environ.get("ROS_DISTRO", "")
         self._clock = clock
         self._log_error = log_error
-        self.topics: Dict[str, _Topic] = {}
-        self.files: List[_FileStats] = []
-        self._cur: Optional[_Open] = None
-        self.failed: Optional[str] = None
+        self.topics: dict[str, _Topic] = {}
+        self.files: list[_FileStats] = []
+        self._cur: _Open | None = None
+        self.failed: str | None = None
         self.closed = False
         self.bytes_written = 0
         self.metadata_period_s = 1.0
@@ -194,7 +194,7 @@ class BagWriter:
         return sum(t.count for t in self.topics.values())
 
     def write(self, topic: str, data: bytes, log_time_ns: int,
-              publish_time_ns: Optional[int] = None) -> bool:
+              publish_time_ns: int | None = None) -> bool:
         """Buffer one message; False when the writer has failed or is closed."""
         if self.failed or self.closed:
             return False

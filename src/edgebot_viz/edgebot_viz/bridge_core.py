@@ -8,7 +8,7 @@ the node's timers discover topics and relay data.
 from __future__ import annotations
 
 import threading
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from collections.abc import Callable, Sequence
 
 from edgebot_common.throttle import Throttle
 
@@ -33,15 +33,15 @@ class Topic:
 class Registry:
     def __init__(self):
         self.lock = threading.RLock()
-        self.topics: Dict[str, Topic] = {}         # topic name -> Topic
-        self.by_channel: Dict[int, Topic] = {}     # channel id -> Topic
+        self.topics: dict[str, Topic] = {}         # topic name -> Topic
+        self.by_channel: dict[int, Topic] = {}     # channel id -> Topic
         self.skipped: set = set()                  # topics of unknown types, never advertised
         self.client_pubs: dict = {}   # (client id, client channel id) -> (topic, cls, pub) | None
         self._status_throttles: dict = {}
 
     # -- advertised topics ----------------------------------------------------------------
     def wanted(self, names_and_types, allowed: Callable[[str], bool],
-               has_publisher: Callable[[str], bool]) -> Tuple[List[Tuple[str, str]], List[str]]:
+               has_publisher: Callable[[str], bool]) -> tuple[list[tuple[str, str]], list[str]]:
         """(topics to advertise [(name, type)], advertised topics to drop) for a graph poll."""
         seen, new = set(), []
         for topic, types in names_and_types:
@@ -59,7 +59,7 @@ class Registry:
             self.topics[t.name] = t
             self.by_channel[channel_id] = t
 
-    def remove(self, name: str, channel_id: Callable[[Topic], int]) -> Tuple[Optional[Topic], object]:
+    def remove(self, name: str, channel_id: Callable[[Topic], int]) -> tuple[Topic | None, object]:
         """Drops a topic: (the Topic or None, its ROS subscription to destroy or None)."""
         with self.lock:
             t = self.topics.pop(name, None)
@@ -70,7 +70,7 @@ class Registry:
         return t, sub
 
     # -- client subscriptions ---------------------------------------------------------------
-    def client_subscribed(self, channel_id: int, client_id: int) -> Optional[Topic]:
+    def client_subscribed(self, channel_id: int, client_id: int) -> Topic | None:
         """Records the subscription; the Topic (None for a channel that is not a ROS topic)."""
         with self.lock:
             t = self.by_channel.get(channel_id)
@@ -127,7 +127,7 @@ class Registry:
 
 def publish_refusal(topic: str, encoding: str, schema_name: str, policy: TopicFilter,
                     lookup: Callable[[str], object], full_name: Callable[[str], str],
-                    graph: Sequence[Tuple[str, Sequence[str]]]) -> Tuple[Optional[str], object]:
+                    graph: Sequence[tuple[str, Sequence[str]]]) -> tuple[str | None, object]:
     """Why a client may not publish ``topic`` (None if it may), and the message class.
 
     Refused: a topic outside ``client_publish_allowlist``, an encoding other than cdr, a type

@@ -7,10 +7,10 @@ name (``/imu/data``, ``/rover1/odom``) with ``re.fullmatch``. Rate rules are str
 from __future__ import annotations
 
 import re
-from typing import Iterable, List, Optional, Sequence, Tuple
+from collections.abc import Iterable, Sequence
 
 
-def compile_patterns(patterns: Sequence[str], what: str = "pattern") -> List["re.Pattern[str]"]:
+def compile_patterns(patterns: Sequence[str], what: str = "pattern") -> list[re.Pattern[str]]:
     """Compile regexes; ``ValueError`` naming the bad one."""
     out = []
     for p in patterns:
@@ -21,7 +21,7 @@ def compile_patterns(patterns: Sequence[str], what: str = "pattern") -> List["re
     return out
 
 
-def check_patterns(patterns: Sequence[str]) -> Optional[str]:
+def check_patterns(patterns: Sequence[str]) -> str | None:
     """For ``ParamSpec.check``: an error text or None."""
     try:
         compile_patterns(patterns)
@@ -42,7 +42,7 @@ class TopicFilter:
                 and not any(p.fullmatch(topic) for p in self._deny))
 
 
-def parse_rate_rules(rules: Iterable[str]) -> List[Tuple["re.Pattern[str]", float]]:
+def parse_rate_rules(rules: Iterable[str]) -> list[tuple[re.Pattern[str], float]]:
     """``["/camera/.*=5", "/imu/data=50.5"]`` -> [(regex, 5.0), ...]; ValueError on bad input."""
     out = []
     for rule in rules:
@@ -59,7 +59,7 @@ def parse_rate_rules(rules: Iterable[str]) -> List[Tuple["re.Pattern[str]", floa
     return out
 
 
-def check_rate_rules(rules: Sequence[str]) -> Optional[str]:
+def check_rate_rules(rules: Sequence[str]) -> str | None:
     try:
         parse_rate_rules(rules)
     except ValueError as e:
@@ -67,7 +67,7 @@ def check_rate_rules(rules: Sequence[str]) -> Optional[str]:
     return None
 
 
-def rate_for(topic: str, rules: Sequence[Tuple["re.Pattern[str]", float]], default: float) -> float:
+def rate_for(topic: str, rules: Sequence[tuple[re.Pattern[str], float]], default: float) -> float:
     for pattern, hz in rules:
         if pattern.fullmatch(topic):
             return hz

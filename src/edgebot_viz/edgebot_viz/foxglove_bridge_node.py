@@ -35,7 +35,14 @@ from edgebot_common.throttle import RejectCounter
 
 from . import msgdefs
 from .bridge_core import Registry, Topic, publish_refusal
-from .filters import RateLimiter, TopicFilter, check_patterns, check_rate_rules, parse_rate_rules, rate_for
+from .filters import (
+    RateLimiter,
+    TopicFilter,
+    check_patterns,
+    check_rate_rules,
+    parse_rate_rules,
+    rate_for,
+)
 from .ros_util import is_latched, message_class, subscription_qos
 
 SPECS = [
@@ -63,7 +70,7 @@ SPECS = [
 class _Listener:
     """The foxglove ServerListener: forwards the callbacks the bridge handles."""
 
-    def __init__(self, bridge: "FoxgloveBridge"):
+    def __init__(self, bridge: FoxgloveBridge):
         self.on_subscribe = bridge.on_subscribe
         self.on_unsubscribe = bridge.on_unsubscribe
         self.on_client_advertise = bridge.on_client_advertise

@@ -20,7 +20,7 @@ from edgebot_common.ros_params import declare_params
 from edgebot_common.throttle import RejectCounter
 
 from . import msgdefs
-from .bag_writer import BagWriteError, BagWriter, COMPRESSION, qos_yaml
+from .bag_writer import COMPRESSION, BagWriteError, BagWriter, qos_yaml
 from .filters import TopicFilter, check_patterns
 from .ros_util import message_class, offered_qos, subscription_qos
 

@@ -21,7 +21,6 @@ import json
 import os
 import pathlib
 import re
-from typing import Dict, List, Optional, Tuple
 
 SEPARATOR = "=" * 80
 
@@ -38,7 +37,7 @@ class UnknownMessageType(LookupError):
     """No ``.msg`` file for a type in any ament prefix."""
 
 
-def normalize_type(type_name: str) -> Tuple[str, str]:
+def normalize_type(type_name: str) -> tuple[str, str]:
     """``sensor_msgs/msg/Imu`` or ``sensor_msgs/Imu`` -> ``("sensor_msgs", "Imu")``."""
     parts = [p for p in type_name.strip().split("/") if p]
     if len(parts) == 3 and parts[1] == "msg":
@@ -53,12 +52,12 @@ def full_name(type_name: str) -> str:
     return f"{pkg}/msg/{name}"
 
 
-def _prefixes() -> List[pathlib.Path]:
+def _prefixes() -> list[pathlib.Path]:
     return [pathlib.Path(p) for p in os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep) if p]
 
 
-@functools.lru_cache(maxsize=None)
-def _find_file(pkg: str, name: str, suffix: str) -> Optional[pathlib.Path]:
+@functools.cache
+def _find_file(pkg: str, name: str, suffix: str) -> pathlib.Path | None:
     for prefix in _prefixes():
         path = prefix / "share" / pkg / "msg" / f"{name}{suffix}"
         if path.is_file():
@@ -77,9 +76,9 @@ def msg_text(type_name: str) -> str:
     return path.read_text()
 
 
-def field_types(text: str, pkg: str) -> List[str]:
+def field_types(text: str, pkg: str) -> list[str]:
     """The non-primitive types (``pkg/Type``) the fields of a ``.msg`` text refer to."""
-    out: List[str] = []
+    out: list[str] = []
     for raw in text.splitlines():
         line = raw.split("#", 1)[0].strip()
         if not line:
@@ -100,12 +99,12 @@ def field_types(text: str, pkg: str) -> List[str]:
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def ros2msg_definition(type_name: str) -> str:
     """The full ``ros2msg`` schema text of a type, dependencies included (depth-first)."""
     pkg, name = normalize_type(type_name)
     root = msg_text(type_name)
-    seen: Dict[str, str] = {}
+    seen: dict[str, str] = {}
 
     def visit(text: str, text_pkg: str) -> None:
         for dep in field_types(text, text_pkg):
@@ -124,7 +123,7 @@ def ros2msg_definition(type_name: str) -> str:
     return "".join(parts)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def type_hash(type_name: str) -> str:
     """The ``RIHS01_...`` type description hash from the installed ``.json``, or ``""``."""
     pkg, name = normalize_type(type_name)

@@ -13,8 +13,8 @@ from __future__ import annotations
 import io
 import math
 import pathlib
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 import trimesh.transformations as tt
@@ -32,8 +32,8 @@ class Transform:
     """parent -> child: translation (x, y, z) [m], rotation quaternion (x, y, z, w)."""
     parent: str
     child: str
-    translation: Tuple[float, float, float]
-    rotation: Tuple[float, float, float, float]
+    translation: tuple[float, float, float]
+    rotation: tuple[float, float, float, float]
 
 
 def read_description(path: str) -> str:
@@ -76,7 +76,7 @@ class RobotState:
         if not self.joints:
             raise UrdfError(f"robot {self.name!r} has no joints: nothing to publish")
         self.moving = [j.name for j in urdf.robot.joints if j.type in MOVING]
-        self.positions: Dict[str, float] = {}
+        self.positions: dict[str, float] = {}
 
     def _frame(self, link: str) -> str:
         return self.prefix + link
@@ -84,7 +84,7 @@ class RobotState:
     def _origin(self, j) -> np.ndarray:
         return np.eye(4) if j.origin is None else np.asarray(j.origin, dtype=float)
 
-    def static_transforms(self) -> List[Transform]:
+    def static_transforms(self) -> list[Transform]:
         """Every joint that does not move, parent -> child at its origin."""
         return [matrix_transform(self._frame(j.parent), self._frame(j.child), self._origin(j))
                 for j in self.joints.values() if j.type not in MOVING]
@@ -100,7 +100,7 @@ class RobotState:
         return matrix_transform(self._frame(j.parent), self._frame(j.child),
                                 self._origin(j) @ motion)
 
-    def update(self, names: Sequence[str], positions: Sequence[float]) -> Tuple[List[str], List[str]]:
+    def update(self, names: Sequence[str], positions: Sequence[float]) -> tuple[list[str], list[str]]:
         """Takes a JointState's positions: (moving joints updated, reasons for what was rejected).
 
         Names the URDF does not have, or fixed joints, are ignored (as robot_state_publisher
@@ -120,7 +120,7 @@ class RobotState:
             updated.append(n)
         return updated, rejected
 
-    def moving_transforms(self) -> List[Transform]:
+    def moving_transforms(self) -> list[Transform]:
         """Moving joints whose position is known (directly or through the joint they mimic)."""
         out = []
         for n in self.moving:

@@ -9,13 +9,10 @@ come from :mod:`edgebot_viz.robot_state` (ROS-free, yourdfpy).
 """
 from __future__ import annotations
 
-from typing import List
-
 from geometry_msgs.msg import TransformStamped
 from rclpy.node import Node
 from sensor_msgs.msg import JointState
 from std_msgs.msg import String
-from tf2_msgs.msg import TFMessage
 
 from edgebot_common import qos
 from edgebot_common.diagnostics import OK, WARN, Diagnostics
@@ -23,6 +20,7 @@ from edgebot_common.node_main import ConfigError, run_node
 from edgebot_common.params import ParamSpec
 from edgebot_common.ros_params import declare_params
 from edgebot_common.throttle import RejectCounter
+from tf2_msgs.msg import TFMessage
 
 from .robot_state import RobotState, Transform, UrdfError, read_description
 
@@ -38,7 +36,7 @@ SPECS = [
 ]
 
 
-def to_msgs(transforms: List[Transform], stamp) -> List[TransformStamped]:
+def to_msgs(transforms: list[Transform], stamp) -> list[TransformStamped]:
     out = []
     for t in transforms:
         m = TransformStamped()

@@ -18,7 +18,6 @@ import json
 import struct
 import threading
 import time
-from typing import Dict, List, Optional
 
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
@@ -32,13 +31,13 @@ class FoxgloveClient:
     def __init__(self, url: str, open_timeout: float = 10.0, max_queue: int = 100000):
         self.ws = connect(url, subprotocols=SUBPROTOCOLS, open_timeout=open_timeout,
                           max_size=None, compression=None)
-        self.server_info: Optional[dict] = None
-        self.channels: Dict[int, dict] = {}
-        self.statuses: List[dict] = []
-        self.ops: List[dict] = []
-        self.messages: Dict[int, collections.deque] = collections.defaultdict(
+        self.server_info: dict | None = None
+        self.channels: dict[int, dict] = {}
+        self.statuses: list[dict] = []
+        self.ops: list[dict] = []
+        self.messages: dict[int, collections.deque] = collections.defaultdict(
             lambda: collections.deque(maxlen=max_queue))
-        self.time_ns: Optional[int] = None
+        self.time_ns: int | None = None
         self.closed = False
         self._cond = threading.Condition()
         self._next_sub = 1
@@ -99,7 +98,7 @@ class FoxgloveClient:
                     raise ConnectionError(f"connection closed while waiting for {what}")
                 self._cond.wait(min(left, 0.1))
 
-    def channel(self, topic: str) -> Optional[dict]:
+    def channel(self, topic: str) -> dict | None:
         for ch in list(self.channels.values()):
             if ch["topic"] == topic:
                 return ch

@@ -5,8 +5,8 @@ Pin maps follow the Arduino AVR core's ``pins_arduino.h`` (standard and mega var
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Dict, Mapping, Optional, Sequence, Tuple
 
 
 @dataclass(frozen=True)
@@ -17,10 +17,10 @@ class TimerSpec:
     tccra: int
     tccrb: int
     ocr: Mapping[str, int]         # channel letter -> OCRnx address (low byte for 16-bit)
-    icr: Optional[int] = None      # ICRn (16-bit timers)
+    icr: int | None = None      # ICRn (16-bit timers)
 
 
-TIMERS: Dict[str, TimerSpec] = {
+TIMERS: dict[str, TimerSpec] = {
     "T0": TimerSpec("Timer0", 8, 0x44, 0x45, {"A": 0x47, "B": 0x48}),
     "T1": TimerSpec("Timer1", 16, 0x80, 0x81, {"A": 0x88, "B": 0x8A, "C": 0x8C}, 0x86),
     "T2": TimerSpec("Timer2", 8, 0xB0, 0xB1, {"A": 0xB3, "B": 0xB4}),
@@ -39,12 +39,12 @@ class BoardSpec:
     frequency: int
     flash_bytes: int                        # bytes a sketch may use (flash minus the boot loader)
     ports: str                              # port letters the pins use
-    digital: Tuple[Tuple[str, int], ...]    # Arduino pin -> (port letter, bit)
+    digital: tuple[tuple[str, int], ...]    # Arduino pin -> (port letter, bit)
     first_analog_pin: int                   # pin number of A0
     analog_channels: int
-    pwm: Mapping[int, Tuple[str, str]] = field(default_factory=dict)  # pin -> (timer, channel)
+    pwm: Mapping[int, tuple[str, str]] = field(default_factory=dict)  # pin -> (timer, channel)
 
-    def port_bit(self, pin: int) -> Tuple[int, int]:
+    def port_bit(self, pin: int) -> tuple[int, int]:
         """(port index into ``ports``, bit) of a digital pin; ValueError naming the range."""
         if isinstance(pin, bool) or not isinstance(pin, int) or not 0 <= pin < len(self.digital):
             raise ValueError(f"pin {pin!r} is not a digital pin of the {self.name} "
@@ -83,7 +83,7 @@ _MEGA_PWM = {2: ("T3", "B"), 3: ("T3", "C"), 4: ("T0", "B"), 5: ("T3", "A"), 6: 
              12: ("T1", "B"), 13: ("T0", "A"), 44: ("T5", "C"), 45: ("T5", "B"),
              46: ("T5", "A")}
 
-BOARDS: Dict[str, BoardSpec] = {
+BOARDS: dict[str, BoardSpec] = {
     "uno": BoardSpec("uno", "atmega328p", 16_000_000, 32_256, "BCD", _UNO_DIGITAL, 14, 6,
                      _UNO_PWM),
     # the Nano's TQFP package adds A6/A7 (ADC only, no digital pin)
@@ -102,7 +102,7 @@ def get(name: str) -> BoardSpec:
                          f"{', '.join(sorted(BOARDS))}") from None
 
 
-def pwm_duty(timer: TimerSpec, channel: str, reg: Mapping[int, int]) -> Optional[float]:
+def pwm_duty(timer: TimerSpec, channel: str, reg: Mapping[int, int]) -> float | None:
     """Duty cycle (0..1) a timer channel produces on its pin, from the timer registers
     (``reg``: data address -> byte), or None when the channel is not in a PWM output mode
     (compare output disconnected, timer stopped, or a non-PWM waveform mode)."""
@@ -142,7 +142,7 @@ def pwm_duty(timer: TimerSpec, channel: str, reg: Mapping[int, int]) -> Optional
     return 1.0 - duty if com == 3 else duty
 
 
-def timer_registers(timer: TimerSpec) -> Tuple[int, ...]:
+def timer_registers(timer: TimerSpec) -> tuple[int, ...]:
     """The data addresses ``pwm_duty`` reads for this timer."""
     addrs = [timer.tccra, timer.tccrb]
     width = 2 if timer.bits == 16 else 1

@@ -5,12 +5,11 @@ import argparse
 import signal
 import sys
 import threading
-from typing import List, Optional
 
 from edgebot_avr import boards
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         prog="edgebot emulated-arduino",
         description="Run real Arduino firmware (Intel HEX) on an emulated AVR (simavr); its "

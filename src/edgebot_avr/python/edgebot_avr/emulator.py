@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, List, Optional
 
 from edgebot_avr import boards
 from edgebot_avr._edgebot_avr import AvrBoard
@@ -30,8 +30,8 @@ class PinState:
     mode: str                  # "input" | "output"
     level: bool
     pullup: bool
-    pwm_duty: Optional[float]  # 0..1 when a timer drives the pin in PWM, else None
-    servo_us: Optional[float]  # pulse width of a ~50 Hz servo pulse train, else None
+    pwm_duty: float | None  # 0..1 when a timer drives the pin in PWM, else None
+    servo_us: float | None  # pulse width of a ~50 Hz servo pulse train, else None
 
 
 class Quadrature:
@@ -60,8 +60,8 @@ class Quadrature:
 
 
 class EmulatedArduino:
-    def __init__(self, board: str = "uno", firmware: Optional[str] = None,
-                 link: Optional[str] = None, speed: float = 1.0, boot_delay_s: float = 0.25,
+    def __init__(self, board: str = "uno", firmware: str | None = None,
+                 link: str | None = None, speed: float = 1.0, boot_delay_s: float = 0.25,
                  baud_check: bool = True):
         self.spec = boards.get(board)
         self.board = board
@@ -72,10 +72,10 @@ class EmulatedArduino:
         self._avr = AvrBoard(self.spec.mcu, self.spec.frequency, list(image), self.spec.ports,
                              float(boot_delay_s), bool(baud_check))
         self.link = link
-        self._pty: Optional[str] = None
+        self._pty: str | None = None
         self._started = False
-        self._listeners: List[Callable[[int, bool, float], None]] = []
-        self._listen_thread: Optional[threading.Thread] = None
+        self._listeners: list[Callable[[int, bool, float], None]] = []
+        self._listen_thread: threading.Thread | None = None
         self._listen_stop = threading.Event()
         self._pin_of = {self.spec.port_bit(p): p for p in range(len(self.spec.digital))}
 
@@ -110,7 +110,7 @@ class EmulatedArduino:
         self._remove_link()
         self._started = False
 
-    def __enter__(self) -> "EmulatedArduino":
+    def __enter__(self) -> EmulatedArduino:
         self.start()
         return self
 
@@ -124,11 +124,11 @@ class EmulatedArduino:
             pass
 
     @property
-    def port(self) -> Optional[str]:
+    def port(self) -> str | None:
         return self.link if self.link else self._pty
 
     @property
-    def pty(self) -> Optional[str]:
+    def pty(self) -> str | None:
         """The pseudo-terminal itself (``port`` is the link when one was given)."""
         return self._pty
 
@@ -209,7 +209,7 @@ class EmulatedArduino:
                         pullup=(not output) and port_bit, pwm_duty=duty,
                         servo_us=self._servo_us(port, bit) if output else None)
 
-    def _servo_us(self, port: int, bit: int) -> Optional[float]:
+    def _servo_us(self, port: int, bit: int) -> float | None:
         t = self._avr.pin_timing(port, bit)
         f = self._avr.frequency
         if not t.period_cycles or not t.high_cycles:

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import List
 
 from edgebot_avr.ihex import FirmwareError
 
 
-def firmware_dirs() -> List[str]:
+def firmware_dirs() -> list[str]:
     dirs = []
     env = os.environ.get("EDGEBOT_AVR_FIRMWARE_DIR")
     if env:

@@ -16,7 +16,6 @@ by itself once the target is reached, or at the scenario's time limit.
 """
 from __future__ import annotations
 
-
 from .run import Demo
 from .stack import DEFAULT_SCENARIO, GATE_PUBLISHERS, LAUNCH, STACK, available_stack
 from .summary import end_reason

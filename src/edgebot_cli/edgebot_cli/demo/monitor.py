@@ -8,7 +8,6 @@ import math
 import os
 import threading
 from collections import Counter
-from typing import Dict, List
 
 from edgebot_common.background import BackgroundNode
 
@@ -30,15 +29,15 @@ class Monitor:
         self.lock = threading.Lock()
         self.status: dict = {}
         self.pose = None                     # (x, y, yaw) latest ground truth
-        self.path: List[tuple] = []          # (t, x, y, yaw) ground truth, 10 Hz
-        self.odom: List[tuple] = []          # (t, x, y) odometry, 10 Hz
-        self.det_times: List[float] = []     # sim time of every detections message
-        self.det_target_times: List[float] = []
+        self.path: list[tuple] = []          # (t, x, y, yaw) ground truth, 10 Hz
+        self.odom: list[tuple] = []          # (t, x, y) odometry, 10 Hz
+        self.det_times: list[float] = []     # sim time of every detections message
+        self.det_target_times: list[float] = []
         self.det_objects = Counter()
         self.det_msgs = 0
-        self.states: List[tuple] = []        # (t, state)
+        self.states: list[tuple] = []        # (t, state)
         self.state = "-"
-        self.diag: Dict[str, dict] = {}
+        self.diag: dict[str, dict] = {}
         self.mqtt_stats: dict = {}
         self.sim_t = 0.0
         self._last_path_t = -1.0
@@ -173,7 +172,7 @@ class MqttCounter:
         self.count = 0
         self.topics = Counter()
         self.distinct = Counter()
-        self._seen: Dict[str, set] = {}
+        self._seen: dict[str, set] = {}
         self.connected = False
         self.client = None
         try:

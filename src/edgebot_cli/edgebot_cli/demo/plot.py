@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import math
 import pathlib
-from typing import List
 
 
-def time_series(times: List[float], t_end: float, bin_s: float = 1.0):
+def time_series(times: list[float], t_end: float, bin_s: float = 1.0):
     n = max(1, int(math.ceil(t_end / bin_s)))
     counts = [0] * n
     for t in times:

@@ -12,24 +12,22 @@ import sys
 import tempfile
 import threading
 import time
-from typing import List, Optional
 
 from . import summary as S
-from .stack import (DEFAULT_SCENARIO, EXIT_RE, LAUNCH, STACK, available_stack, free_port,
-                    launch_args)
+from .stack import DEFAULT_SCENARIO, EXIT_RE, LAUNCH, STACK, available_stack, free_port, launch_args
 
 
 class Demo:
     def __init__(self, ns):
         self.ns = ns
         self.out_dir = pathlib.Path(ns.output)
-        self.launcher: Optional[subprocess.Popen] = None
-        self.crashed: List[dict] = []
-        self.launch_lines: List[str] = []
+        self.launcher: subprocess.Popen | None = None
+        self.crashed: list[dict] = []
+        self.launch_lines: list[str] = []
         self._shutting_down = False
         self._lock = threading.Lock()
-        self.gate_wall: Optional[float] = None
-        self.end_wall: Optional[float] = None
+        self.gate_wall: float | None = None
+        self.end_wall: float | None = None
 
     def _pump(self, stream, log):
         for raw in iter(stream.readline, b""):
@@ -75,7 +73,7 @@ class Demo:
                *args]
         print(f"edgebot demo: scenario {scen.name} (seed {scen.seed}), target {scen.target.cls} "
               f"at ({scen.target.x:.2f}, {scen.target.y:.2f}); "
-              f"duration {'%gs' % ns.duration if ns.duration else 'until Ctrl-C'}; "
+              f"duration {f'{ns.duration:g}s' if ns.duration else 'until Ctrl-C'}; "
               f"output {self.out_dir}/", flush=True)
         if missing:
             print(f"edgebot demo: not installed, left out: {', '.join(missing)}", flush=True)
@@ -148,7 +146,7 @@ class Demo:
             (self.out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
             try:
                 write_plot(self.out_dir / "run.png", scen, snap, summary)
-            except Exception as e:  # noqa: BLE001 - the summary must still come out
+            except Exception as e:
                 print(f"edgebot demo: plot failed: {e}", file=sys.stderr)
             mon.close()
             if counter:
@@ -161,7 +159,7 @@ class Demo:
             return 1
         return 0
 
-    def _stop_launcher(self) -> Optional[int]:
+    def _stop_launcher(self) -> int | None:
         p = self.launcher
         if p is None:
             return None

@@ -4,7 +4,6 @@ from __future__ import annotations
 import pathlib
 import re
 import socket
-from typing import Dict, List
 
 DEFAULT_SCENARIO = "open_field"
 LAUNCH = ("edgebot_bringup", "demo.launch.yaml")
@@ -34,7 +33,7 @@ def executable_exists(pkg: str, exe: str) -> bool:
         return False
 
 
-def available_stack() -> Dict[str, bool]:
+def available_stack() -> dict[str, bool]:
     return {flag: all(executable_exists(p, e) for p, e in exes) for flag, exes in STACK.items()}
 
 
@@ -45,8 +44,8 @@ def free_port() -> int:
 
 
 def launch_args(scenario_name: str, seed: int, speed: float, target_class: str, tmp: str,
-                record_dir: str, ports: Dict[str, int], stack: Dict[str, bool],
-                extra: List[str]) -> List[str]:
+                record_dir: str, ports: dict[str, int], stack: dict[str, bool],
+                extra: list[str]) -> list[str]:
     """The ``name:=value`` arguments of demo.launch.yaml for one run."""
     gate_pubs = [t for f, ok in stack.items() if ok for t in GATE_PUBLISHERS.get(f, [])]
     args = [f"scenario:={scenario_name}", f"seed:={seed}", f"speed:={speed}",

@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import List, Optional
 
 
 @dataclass
@@ -16,13 +15,13 @@ class RunState:
     """What the run loop knows at one tick."""
     sim_t: float
     status: dict
-    crashed: List[dict]
-    launcher_code: Optional[int]     # None while the launcher runs
+    crashed: list[dict]
+    launcher_code: int | None     # None while the launcher runs
     wall_elapsed: float              # wall seconds since the demo started
-    reached_for: Optional[float]     # wall seconds since the target was first seen reached
+    reached_for: float | None     # wall seconds since the target was first seen reached
 
 
-def end_reason(s: RunState, duration: Optional[float], wall_factor: float, startup_s: float,
+def end_reason(s: RunState, duration: float | None, wall_factor: float, startup_s: float,
                stop_when_reached: bool) -> str:
     """Why the run ends now, or "" to carry on. Checked in this order: a crashed node, the
     launcher gone, the simulator's error, the duration, the wall-clock guard, target reached
@@ -44,7 +43,7 @@ def end_reason(s: RunState, duration: Optional[float], wall_factor: float, start
     return ""
 
 
-def telemetry_figures(mqtt_stats: dict, counter: Optional[dict]) -> dict:
+def telemetry_figures(mqtt_stats: dict, counter: dict | None) -> dict:
     """The bridge's own counts (sent, acknowledged by the broker, dropped) and what an
     independent subscriber on the broker received; lost = sent - received there.
 
@@ -80,12 +79,12 @@ def control_figures(diag: dict) -> dict:
                                            "target_follower")}
 
 
-def detections_per_s(det_times: List[float], sim_t: float, window: float = 3.0) -> float:
+def detections_per_s(det_times: list[float], sim_t: float, window: float = 3.0) -> float:
     n = sum(1 for x in det_times[-200:] if x > sim_t - window)
     return n / window if sim_t > window else (n / sim_t if sim_t > 0 else 0.0)
 
 
-def status_line(snap: dict, counter: Optional[dict]) -> str:
+def status_line(snap: dict, counter: dict | None) -> str:
     st, pose, state, t = snap["status"], snap["pose"], snap["state"], snap["sim_t"]
     if st.get("holding"):
         return f"waiting for the stack to connect: {', '.join(st['holding'])}"
@@ -100,17 +99,17 @@ def status_line(snap: dict, counter: Optional[dict]) -> str:
             + (" REACHED" if st.get("reached") else ""))
 
 
-def state_durations(states: List[tuple], sim_t: float) -> dict:
+def state_durations(states: list[tuple], sim_t: float) -> dict:
     durations = defaultdict(float)
     for (t0, s), nxt in zip(states, states[1:] + [(sim_t, None)]):
         durations[s] += max(0.0, nxt[0] - t0)
     return dict(durations)
 
 
-def build_summary(scen, snap: dict, counter: Optional[dict], st: dict, stack: dict,
-                  crashed: List[dict], end_reason: str, wall_s: float,
-                  launcher_code: Optional[int], gate_wall: Optional[float],
-                  end_wall: Optional[float], out_dir) -> dict:
+def build_summary(scen, snap: dict, counter: dict | None, st: dict, stack: dict,
+                  crashed: list[dict], end_reason: str, wall_s: float,
+                  launcher_code: int | None, gate_wall: float | None,
+                  end_wall: float | None, out_dir) -> dict:
     """summary.json. ``st`` is the simulator's final status; ``gate_wall``/``end_wall`` the
     monotonic times the simulation started running and the run loop ended."""
     sim_t = max(snap["sim_t"], float(st.get("sim_time", 0.0) or 0.0))
@@ -159,7 +158,7 @@ def build_summary(scen, snap: dict, counter: Optional[dict], st: dict, stack: di
 def format_summary(s: dict) -> str:
     lines = ["=" * 72]
     lines.append(f"scenario {s['scenario']} seed {s['seed']}: target {s['target']['class']} "
-                 + ("REACHED at t=%.1f s" % s["time_to_reach_s"] if s["reached"]
+                 + (f"REACHED at t={s['time_to_reach_s']:.1f} s" if s["reached"]
                     else "not reached") + f" (limit {s['time_limit_s']:g} s)")
     lines.append(f"distance left {s['distance_left_m']} m; simulated {s['sim_time_s']} s in "
                  f"{s['wall_time_s']} s wall (start-up {s['startup_wall_s']} s; real-time factor "

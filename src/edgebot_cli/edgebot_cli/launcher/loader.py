@@ -10,7 +10,7 @@ import os
 import shlex
 import tempfile
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 
 import yaml
 
@@ -49,9 +49,9 @@ def _line(obj) -> int:
 @dataclass
 class ProcessSpec:
     name: str
-    cmd: List[str]
-    env: Dict[str, str]
-    cwd: Optional[str] = None
+    cmd: list[str]
+    env: dict[str, str]
+    cwd: str | None = None
     output: str = "log"            # screen | log | both
     respawn: bool = False
     respawn_delay: float = 0.0
@@ -64,12 +64,12 @@ class ProcessSpec:
 
 @dataclass
 class LaunchPlan:
-    processes: List[ProcessSpec] = field(default_factory=list)
-    arguments: Dict[str, Tuple[str, str]] = field(default_factory=dict)  # name -> (default, description)
-    logs: List[str] = field(default_factory=list)
-    warnings: List[str] = field(default_factory=list)   # what ros2 launch also only warns about
+    processes: list[ProcessSpec] = field(default_factory=list)
+    arguments: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (default, description)
+    logs: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)   # what ros2 launch also only warns about
     # includes of Python/XML launch files, kept (not run) when the Loader is told to
-    foreign_includes: List[Tuple[str, Dict[str, str]]] = field(default_factory=list)
+    foreign_includes: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     tmpdir: str = ""
 
 
@@ -77,10 +77,10 @@ class LaunchPlan:
 class _Scope:
     ctx: Context
     namespace: str = ""
-    remaps: List[Tuple[str, str]] = field(default_factory=list)
-    global_params: Dict[str, Any] = field(default_factory=dict)
+    remaps: list[tuple[str, str]] = field(default_factory=list)
+    global_params: dict[str, Any] = field(default_factory=dict)
 
-    def child(self, file: Optional[str] = None) -> "_Scope":
+    def child(self, file: str | None = None) -> _Scope:
         ctx = Context(variables=dict(self.ctx.variables), environ=dict(self.ctx.environ),
                       file=file or self.ctx.file, anon=self.ctx.anon, rng=self.ctx.rng,
                       warn=self.ctx.warn)
@@ -113,15 +113,15 @@ class Loader:
     recorded in ``plan.foreign_includes`` instead of failing -- for inspecting a file meant for
     ``ros2 launch`` (tests, ``--print``); running such a plan would leave that part out."""
 
-    def __init__(self, tmpdir: Optional[str] = None, keep_foreign_includes: bool = False):
+    def __init__(self, tmpdir: str | None = None, keep_foreign_includes: bool = False):
         self.keep_foreign_includes = keep_foreign_includes
         self.plan = LaunchPlan()
         self.plan.tmpdir = tmpdir or tempfile.mkdtemp(prefix="edgebot-launch-")
         self._params_files = 0
-        self._stack: List[str] = []
+        self._stack: list[str] = []
 
     # -- entry ---------------------------------------------------------------------------
-    def load(self, path: str, cli_args: Dict[str, str], environ: Optional[Dict[str, str]] = None
+    def load(self, path: str, cli_args: dict[str, str], environ: dict[str, str] | None = None
              ) -> LaunchPlan:
         ctx = Context(variables=dict(cli_args), environ=dict(environ if environ is not None else os.environ),
                       file=os.path.abspath(path), warn=self.plan.warnings.append)
@@ -143,7 +143,7 @@ class Loader:
         try:
             try:
                 with open(path, encoding="utf-8") as f:
-                    doc = yaml.load(f, Loader=_LineLoader)  # noqa: S506 (SafeLoader subclass)
+                    doc = yaml.load(f, Loader=_LineLoader)
             except yaml.YAMLError as e:
                 mark = getattr(e, "problem_mark", None)
                 problem = getattr(e, "problem", None) or str(e).splitlines()[0]
@@ -216,7 +216,7 @@ class Loader:
                                                         if not isinstance(v, (dict, list)) else ""),
                         body, kind)
 
-    def _str(self, body: dict, key: str, scope: _Scope, kind: str, default=None) -> Optional[str]:
+    def _str(self, body: dict, key: str, scope: _Scope, kind: str, default=None) -> str | None:
         if key not in body:
             return default
         return scope.ctx.evaluate(self._text(body, key, kind))
@@ -483,15 +483,15 @@ class Loader:
             else:
                 raise SubstitutionError(f"parameter '{name}' needs 'value' or nested 'param'")
 
-    def _node_params(self, body, scope) -> List[str]:
+    def _node_params(self, body, scope) -> list[str]:
         items: list = []
         try:
             if "param" in body:
                 self._flatten_params(body["param"], scope, "", items)
         except SubstitutionError as e:
             raise self._err(str(e), body, "node") from None
-        args: List[str] = []
-        pending: Dict[str, Any] = {}
+        args: list[str] = []
+        pending: dict[str, Any] = {}
         for item in items:
             if item[0] == "value":
                 pending[item[1]] = item[2]
@@ -527,10 +527,10 @@ class Loader:
             args += ["--params-file", self._write_params(pending)]
         return args
 
-    def _write_params(self, params: Dict[str, Any]) -> str:
+    def _write_params(self, params: dict[str, Any]) -> str:
         self._params_files += 1
         path = os.path.join(self.plan.tmpdir, f"params_{self._params_files}.yaml")
-        nested: Dict[str, Any] = {}
+        nested: dict[str, Any] = {}
         for key, v in params.items():
             node = nested
             parts = key.split(".")
@@ -551,7 +551,7 @@ def _join_ns(base: str, ns: str) -> str:
     return "/" + joined if joined else ""
 
 
-def parse_cli_args(items: List[str]) -> Dict[str, str]:
+def parse_cli_args(items: list[str]) -> dict[str, str]:
     """``name:=value`` pairs from the command line, by ros2launch's ``parse_launch_arguments``:
     no ``:=``, a leading ``:=`` or an empty value (``name:=``) is an error; the last one wins."""
     out = {}
@@ -565,6 +565,6 @@ def parse_cli_args(items: List[str]) -> Dict[str, str]:
     return out
 
 
-def load(path: str, cli_args: Dict[str, str], environ=None, tmpdir=None,
+def load(path: str, cli_args: dict[str, str], environ=None, tmpdir=None,
          keep_foreign_includes: bool = False) -> LaunchPlan:
     return Loader(tmpdir, keep_foreign_includes).load(path, cli_args, environ)

@@ -25,24 +25,25 @@ The rules are launch_ros' (Jazzy), so a file means the same under ``ros2 launch`
 """
 from __future__ import annotations
 
-from typing import Any, Callable, List, Optional, Tuple
+from collections.abc import Callable
+from typing import Any
 
 import yaml
 
 TYPES = {"str": str, "int": int, "float": float, "bool": bool,
-         "list_of_str": List[str], "list_of_int": List[int], "list_of_float": List[float],
-         "list_of_bool": List[bool], "yaml": None}
+         "list_of_str": list[str], "list_of_int": list[int], "list_of_float": list[float],
+         "list_of_bool": list[bool], "yaml": None}
 SCALARS = (int, float, bool, str)
 
 # evaluate(text) -> (result, had_substitutions)
-Evaluate = Callable[[str], Tuple[str, bool]]
+Evaluate = Callable[[str], tuple[str, bool]]
 
 
 class ParamRuleError(ValueError):
     pass
 
 
-def _split(data_type) -> Tuple[Optional[type], bool]:
+def _split(data_type) -> tuple[type | None, bool]:
     if data_type is None:
         return None, False
     if data_type in SCALARS:

@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import IO, List, Optional
+from typing import IO
 
 from .loader import LaunchPlan, ProcessSpec
 
@@ -39,18 +39,18 @@ def _set_pdeathsig():  # runs in the child between fork and exec
 @dataclass
 class _Running:
     spec: ProcessSpec
-    popen: Optional[subprocess.Popen] = None
+    popen: subprocess.Popen | None = None
     starts: int = 0
     exited: bool = True
-    returncode: Optional[int] = None
-    restart_at: Optional[float] = None
-    threads: List[threading.Thread] = field(default_factory=list)
-    log: Optional[IO[str]] = None
+    returncode: int | None = None
+    restart_at: float | None = None
+    threads: list[threading.Thread] = field(default_factory=list)
+    log: IO[str] | None = None
 
 
 class Runner:
-    def __init__(self, plan: LaunchPlan, duration: Optional[float] = None,
-                 log_dir: Optional[str] = None, out: IO[str] = sys.stdout):
+    def __init__(self, plan: LaunchPlan, duration: float | None = None,
+                 log_dir: str | None = None, out: IO[str] = sys.stdout):
         self.plan = plan
         self.duration = duration
         self.out = out
@@ -60,8 +60,8 @@ class Runner:
                 os.environ.get("ROS_HOME", os.path.expanduser("~/.ros")), "log"),
             time.strftime("launch-%Y%m%d-%H%M%S-") + str(os.getpid()))
         self.procs = [_Running(spec) for spec in plan.processes]
-        self.failed: List[str] = []
-        self._shutdown_reason: Optional[str] = None
+        self.failed: list[str] = []
+        self._shutdown_reason: str | None = None
         self._wake = threading.Event()
 
     # -- output ------------------------------------------------------------------------

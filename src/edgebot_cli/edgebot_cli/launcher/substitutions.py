@@ -20,8 +20,9 @@ import shlex
 import shutil
 import string
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Union
+from typing import Union
 
 Part = Union[str, "Subst"]
 
@@ -33,17 +34,17 @@ class SubstitutionError(ValueError):
 @dataclass
 class Subst:
     name: str
-    args: List[List[Part]]
+    args: list[list[Part]]
 
 
-def parse(text: str) -> List[Part]:
+def parse(text: str) -> list[Part]:
     """Split ``text`` into literal strings and :class:`Subst` objects."""
     parts, pos = _parse_seq(text, 0, top=True)
     return parts
 
 
 def _parse_seq(text: str, pos: int, top: bool):
-    parts: List[Part] = []
+    parts: list[Part] = []
     buf = []
     while pos < len(text):
         if text.startswith("$(", pos):
@@ -79,7 +80,7 @@ def _parse_subst(text: str, pos: int):
         raise SubstitutionError(f"expected a substitution name after '$(' in {text!r}")
     name = m.group(0)
     pos = m.end()
-    args: List[List[Part]] = []
+    args: list[list[Part]] = []
     while True:
         while pos < len(text) and text[pos] in " \t":
             pos += 1
@@ -155,10 +156,10 @@ def to_bool(text: str, what: str = "value") -> bool:
 class Context:
     """What substitutions see: launch variables, the environment, the current file."""
 
-    variables: Dict[str, str] = field(default_factory=dict)
-    environ: Dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    variables: dict[str, str] = field(default_factory=dict)
+    environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
     file: str = ""
-    anon: Dict[str, str] = field(default_factory=dict)
+    anon: dict[str, str] = field(default_factory=dict)
     rng: random.Random = field(default_factory=random.Random)
     warn: Callable[[str], None] = field(default=lambda text: None)
 
@@ -167,10 +168,10 @@ class Context:
             return value
         return self.perform(parse(value))
 
-    def perform(self, parts: List[Part]) -> str:
+    def perform(self, parts: list[Part]) -> str:
         return "".join(p if isinstance(p, str) else self._one(p) for p in parts)
 
-    def _args(self, sub: Subst, lo: int, hi: int) -> List[str]:
+    def _args(self, sub: Subst, lo: int, hi: int) -> list[str]:
         if not lo <= len(sub.args) <= hi:
             want = f"{lo}" if lo == hi else f"{lo}..{hi}"
             raise SubstitutionError(f"$({sub.name}) takes {want} argument(s), got {len(sub.args)}")
@@ -178,7 +179,7 @@ class Context:
 
     def _one(self, sub: Subst) -> str:
         n = sub.name
-        handler: Optional[Callable[[Subst], str]] = getattr(self, "_s_" + n.replace("-", "_"), None)
+        handler: Callable[[Subst], str] | None = getattr(self, "_s_" + n.replace("-", "_"), None)
         if handler is None:
             raise SubstitutionError(f"unknown substitution $({n} ...)")
         return handler(sub)

@@ -4,7 +4,7 @@ Pid, RateLimiter, DiffDriveKinematics, Odometry, Madgwick: plain algorithm class
 BaseControlLoop: the base controller's fixed-rate C++ loop (commands in, wheel commands and
 odometry out through a lock-free ring). LoopRunner: a bare fixed-rate loop for benchmarks.
 """
-from edgebot_rt._edgebot_rt import (  # noqa: F401
+from edgebot_rt._edgebot_rt import (
     BaseControlLoop,
     DiffDriveKinematics,
     LoopRunner,
