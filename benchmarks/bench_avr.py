@@ -13,6 +13,7 @@ On a shared machine the free-running factor is capped by the CPU share the threa
 ``emulated_s_per_cpu_s`` (emulated seconds per CPU second of the emulator thread) is the figure
 that carries over to an idle machine.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,18 +50,20 @@ def measure(emu: EmulatedArduino, seconds: float) -> dict:
     wall = w1 - w0
     busiest = max((c1[t] - c0.get(t, 0.0) for t in c1 if t != str(os.getpid())), default=0.0)
     rtf = (s1 - s0) / wall
-    return {"realtime_factor": round(rtf, 3),
-            # emulated seconds per CPU second of the emulator thread: what a free core gives,
-            # independent of how much of a core a loaded machine lets it have
-            "emulated_s_per_cpu_s": round(rtf / (busiest / wall), 2) if busiest > 0 else None,
-            "emulator_thread_cpu_share": round(busiest / wall, 3),
-            "process_cpu_share": round((p1 - p0) / wall, 3),
-            "wall_s": round(wall, 2)}
+    return {
+        "realtime_factor": round(rtf, 3),
+        # emulated seconds per CPU second of the emulator thread: what a free core gives,
+        # independent of how much of a core a loaded machine lets it have
+        "emulated_s_per_cpu_s": round(rtf / (busiest / wall), 2) if busiest > 0 else None,
+        "emulator_thread_cpu_share": round(busiest / wall, 3),
+        "process_cpu_share": round((p1 - p0) / wall, 3),
+        "wall_s": round(wall, 2),
+    }
 
 
 def load(emu: EmulatedArduino, fw: FirmataWire) -> None:
     fw.wait_boot(30)
-    fw.send(0xF0, 0x7A, 10, 0, 0xF7)                 # sampling interval 10 ms
+    fw.send(0xF0, 0x7A, 10, 0, 0xF7)  # sampling interval 10 ms
     for ch in range(emu.spec.analog_channels if emu.board != "mega" else 8):
         fw.send(0xC0 | ch, 1)
     for port in range((len(emu.spec.digital) + 7) // 8):
@@ -81,7 +84,7 @@ def run(board: str, speed: float, loaded: bool, seconds: float) -> dict:
             load(emu, fw)
             n0 = fw.count()
         else:
-            while emu.sim_time_s < 2.5:              # past the boot blink
+            while emu.sim_time_s < 2.5:  # past the boot blink
                 time.sleep(0.05)
         r = measure(emu, seconds)
         if fw is not None:
@@ -97,19 +100,29 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=4.0)
     args = ap.parse_args()
-    results = {"machine": benchlib.machine(), "firmware": "StandardFirmata (avrgirl-arduino 5.0.1)",
-               "seconds_per_case": args.seconds, "cases": {}}
+    results = {
+        "machine": benchlib.machine(),
+        "firmware": "StandardFirmata (avrgirl-arduino 5.0.1)",
+        "seconds_per_case": args.seconds,
+        "cases": {},
+    }
     for board in ("uno", "mega"):
         for speed, label in ((0.0, "free"), (1.0, "paced")):
             for loaded in (False, True):
                 key = f"{board}/{label}/{'load' if loaded else 'idle'}"
                 r = run(board, speed, loaded, args.seconds)
                 results["cases"][key] = r
-                print(f"{key:18s} realtime factor {r['realtime_factor']:6.2f}   emulator thread "
-                      f"CPU {100 * r['emulator_thread_cpu_share']:5.1f} %   process CPU "
-                      f"{100 * r['process_cpu_share']:5.1f} %   {r['emulated_s_per_cpu_s']} emulated s/CPU s"
-                      + (f"   {r['host_messages_per_s']:.0f} msgs/s to host"
-                         if "host_messages_per_s" in r else ""), flush=True)
+                print(
+                    f"{key:18s} realtime factor {r['realtime_factor']:6.2f}   emulator thread "
+                    f"CPU {100 * r['emulator_thread_cpu_share']:5.1f} %   process CPU "
+                    f"{100 * r['process_cpu_share']:5.1f} %   {r['emulated_s_per_cpu_s']} emulated s/CPU s"
+                    + (
+                        f"   {r['host_messages_per_s']:.0f} msgs/s to host"
+                        if "host_messages_per_s" in r
+                        else ""
+                    ),
+                    flush=True,
+                )
     out = benchlib.save("avr", results)
     print(f"saved {out}")
 

@@ -13,6 +13,7 @@
 
 Prints the figures and writes benchmarks/results/control.json (with the machine).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,12 +60,18 @@ def pct(xs, p):
 
 
 def summary_ms(xs):
-    return {"n": len(xs), "p50_ms": round(pct(xs, 50) * 1e3, 3), "p99_ms": round(pct(xs, 99) * 1e3, 3),
-            "max_ms": round(max(xs) * 1e3, 3), "mean_ms": round(statistics.mean(xs) * 1e3, 3)}
+    return {
+        "n": len(xs),
+        "p50_ms": round(pct(xs, 50) * 1e3, 3),
+        "p99_ms": round(pct(xs, 99) * 1e3, 3),
+        "max_ms": round(max(xs) * 1e3, 3),
+        "mean_ms": round(statistics.mean(xs) * 1e3, 3),
+    }
 
 
 def twist(v=0.0, w=0.0):
     from geometry_msgs.msg import Twist
+
     t = Twist()
     t.linear.x, t.angular.z = float(v), float(w)
     return t
@@ -76,11 +83,19 @@ def bench_timeout(ros, procs, trials):
     from sensor_msgs.msg import JointState
 
     from edgebot_common import qos
-    p = procs.node("edgebot_control", "base_controller",
-                   params={"command_timeout": 0.25, "publish_rate_hz": 50.0, "use_feedback": False,
-                           "max_linear_accel": 10.0})
+
+    p = procs.node(
+        "edgebot_control",
+        "base_controller",
+        params={
+            "command_timeout": 0.25,
+            "publish_rate_hz": 50.0,
+            "use_feedback": False,
+            "max_linear_accel": 10.0,
+        },
+    )
     p.wait_output("base controller running", timeout=60)
-    arrivals = []   # (t_recv, all_zero)
+    arrivals = []  # (t_recv, all_zero)
 
     def on_wc(m):
         arrivals.append((time.monotonic(), all(v == 0.0 for v in m.velocity)))
@@ -91,7 +106,7 @@ def bench_timeout(ros, procs, trials):
     et.wait_for(lambda: arrivals, 30, what="wheel_cmd")
     lat = []
     for _ in range(trials):
-        for _ in range(25):                       # 0.5 s of commands at 50 Hz
+        for _ in range(25):  # 0.5 s of commands at 50 Hz
             pub.publish(twist(0.2, 0.0))
             time.sleep(0.02)
         et.wait_for(lambda: arrivals and not arrivals[-1][1], 10, what="moving")
@@ -113,7 +128,9 @@ def bench_timeout(ros, procs, trials):
 # ----------------------------------------------------------------------------- 2. loop jitter
 def burners(n):
     code = "import time\nend=time.monotonic()+600\nwhile time.monotonic()<end: pass\n"
-    return [subprocess.Popen([sys.executable, "-c", code], start_new_session=True) for _ in range(n)]
+    return [
+        subprocess.Popen([sys.executable, "-c", code], start_new_session=True) for _ in range(n)
+    ]
 
 
 def loop_stats(ros, procs, seconds, load):
@@ -121,9 +138,14 @@ def loop_stats(ros, procs, seconds, load):
     from geometry_msgs.msg import Twist
 
     from edgebot_common import qos
+
     diags = ros.collect(DiagnosticArray, "/diagnostics")
-    p = procs.node("edgebot_control", "base_controller",
-                   params={"rate_hz": 200.0, "use_feedback": False}, name=f"bc-{load}")
+    p = procs.node(
+        "edgebot_control",
+        "base_controller",
+        params={"rate_hz": 200.0, "use_feedback": False},
+        name=f"bc-{load}",
+    )
     p.wait_output("base controller running", timeout=60)
     pub = ros.publisher(Twist, "cmd_vel", qos.COMMANDS)
     ros.wait_subscribers(pub)
@@ -150,12 +172,16 @@ def loop_stats(ros, procs, seconds, load):
             h.kill()
             h.wait()
         p.stop()
-    return {"seconds": seconds, "cpu_burners": len(hogs), "cycles": int(vals["cycles"]),
-            "overruns": int(vals["overruns"]),
-            "period_err_p50_us": round(float(vals["period_err_p50_ns"]) / 1e3, 2),
-            "period_err_p99_us": round(float(vals["period_err_p99_ns"]) / 1e3, 2),
-            "period_err_max_us": round(float(vals["period_err_max_ns"]) / 1e3, 2),
-            "rt_priority_applied": vals.get("rt_priority_applied")}
+    return {
+        "seconds": seconds,
+        "cpu_burners": len(hogs),
+        "cycles": int(vals["cycles"]),
+        "overruns": int(vals["overruns"]),
+        "period_err_p50_us": round(float(vals["period_err_p50_ns"]) / 1e3, 2),
+        "period_err_p99_us": round(float(vals["period_err_p99_ns"]) / 1e3, 2),
+        "period_err_max_us": round(float(vals["period_err_max_ns"]) / 1e3, 2),
+        "rt_priority_applied": vals.get("rt_priority_applied"),
+    }
 
 
 # ----------------------------------------------------------------------------- 3. latency
@@ -164,11 +190,15 @@ def detection_latency(ros, proc, n):
 
     from edgebot_common import objects, qos
     from edgebot_interfaces.msg import Detection2D, Detection2DArray
+
     W, H = objects.CAMERA_WIDTH, objects.CAMERA_HEIGHT
     got = []
     sub = ros.node.create_subscription(
-        Twist, "follower/cmd_vel", lambda m: got.append((time.monotonic(), m.angular.z)),
-        qos.COMMANDS)
+        Twist,
+        "follower/cmd_vel",
+        lambda m: got.append((time.monotonic(), m.angular.z)),
+        qos.COMMANDS,
+    )
     pub = ros.publisher(Detection2DArray, "detections", qos.RELIABLE)
     ros.wait_subscribers(pub)
     time.sleep(1.0)
@@ -176,17 +206,28 @@ def detection_latency(ros, proc, n):
     for i in range(n + 5):
         right = i % 2 == 0
         msg = Detection2DArray(image_width=W, image_height=H)
-        msg.detections = [Detection2D(label="ball", score=0.9, center_x=W * (0.8 if right else 0.2),
-                                      center_y=H / 2, size_x=40.0, size_y=40.0)]
+        msg.detections = [
+            Detection2D(
+                label="ball",
+                score=0.9,
+                center_x=W * (0.8 if right else 0.2),
+                center_y=H / 2,
+                size_x=40.0,
+                size_y=40.0,
+            )
+        ]
         n0 = len(got)
         t0 = time.monotonic()
         pub.publish(msg)
         want = (lambda w: w < 0) if right else (lambda w: w > 0)
-        t1 = et.wait_for(lambda: next((t for t, w in got[n0:] if want(w)), None), 10,
-                         what="cmd_vel for the detection")
-        if i >= 5:                                  # warm-up frames excluded
+        t1 = et.wait_for(
+            lambda: next((t for t, w in got[n0:] if want(w)), None),
+            10,
+            what="cmd_vel for the detection",
+        )
+        if i >= 5:  # warm-up frames excluded
             lat.append(t1 - t0)
-        time.sleep(0.1)                             # ~10 fps, the demo camera rate
+        time.sleep(0.1)  # ~10 fps, the demo camera rate
     ros.node.destroy_subscription(sub)
     ros.node.destroy_publisher(pub)
     proc.stop()
@@ -197,12 +238,18 @@ def bench_latency(ros, procs, n):
     relay = procs.start([sys.executable, "-c", RELAY], name="relay")
     relay.wait_output("relay ready", timeout=60)
     base = detection_latency(ros, relay, n)
-    f = procs.node("edgebot_control", "target_follower",
-                   params={"use_sonar": False, "rate_hz": 1.0, "center_tolerance": 0.05})
+    f = procs.node(
+        "edgebot_control",
+        "target_follower",
+        params={"use_sonar": False, "rate_hz": 1.0, "center_tolerance": 0.05},
+    )
     f.wait_output("following 'ball'", timeout=60)
     fol = detection_latency(ros, f, n)
-    return {"relay_baseline": summary_ms(base), "target_follower": summary_ms(fol),
-            "ratio_p50_follower_to_relay": round(pct(fol, 50) / pct(base, 50), 3)}
+    return {
+        "relay_baseline": summary_ms(base),
+        "target_follower": summary_ms(fol),
+        "ratio_p50_follower_to_relay": round(pct(fol, 50) / pct(base, 50), 3),
+    }
 
 
 def main():
@@ -213,9 +260,14 @@ def main():
     parts = args.parts.split(",")
     procs = et.Procs()
     ros = et.RosHelper("bench_control")
-    res = {"machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(),
-                       "python": platform.python_version()},
-           "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    res = {
+        "machine": {
+            "platform": platform.platform(),
+            "cpu_count": os.cpu_count(),
+            "python": platform.python_version(),
+        },
+        "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
     try:
         if "timeout" in parts:
             res["command_timeout_to_zero"] = bench_timeout(ros, procs, 5 if args.quick else 20)
@@ -225,9 +277,13 @@ def main():
             idle = loop_stats(ros, procs, secs, load=False)
             loaded = loop_stats(ros, procs, secs, load=True)
             res["loop_period_error"] = {
-                "rate_hz": 200.0, "idle": idle, "loaded": loaded,
-                "ratio_p99_loaded_to_idle": round(loaded["period_err_p99_us"]
-                                                  / max(idle["period_err_p99_us"], 1e-3), 3)}
+                "rate_hz": 200.0,
+                "idle": idle,
+                "loaded": loaded,
+                "ratio_p99_loaded_to_idle": round(
+                    loaded["period_err_p99_us"] / max(idle["period_err_p99_us"], 1e-3), 3
+                ),
+            }
             print("loop idle:", json.dumps(idle), flush=True)
             print("loop loaded:", json.dumps(loaded), flush=True)
         if "latency" in parts:

@@ -25,6 +25,7 @@ pymata4 and the virtual Arduino on real pseudo-terminals (its output paced to th
 
 Prints the figures and writes benchmarks/results/firmata.json (with the machine).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -91,8 +92,13 @@ def pct(xs, p):
 
 def summary(xs_s):
     ms = [x * 1000.0 for x in xs_s]
-    return {"n": len(ms), "p50_ms": round(pct(ms, 50), 3), "p95_ms": round(pct(ms, 95), 3),
-            "max_ms": round(max(ms), 3), "mean_ms": round(statistics.fmean(ms), 3)}
+    return {
+        "n": len(ms),
+        "p50_ms": round(pct(ms, 50), 3),
+        "p95_ms": round(pct(ms, 95), 3),
+        "max_ms": round(max(ms), 3),
+        "mean_ms": round(statistics.fmean(ms), 3),
+    }
 
 
 class PinWatch:
@@ -174,12 +180,15 @@ def bench_latency(n: int) -> dict:
 
     def start_relay(procs, link):
         procs.start([sys.executable, "-c", RELAY, link], name="relay").wait_output(
-            "relay ready", timeout=60)
+            "relay ready", timeout=60
+        )
 
     def start_node(procs, link, pin_map=PIN_MAP):
-        procs.node("edgebot_firmata", "firmata_node",
-                   params={"port": link, "pin_map": pin_map, "arduino_wait": 0.05,
-                           "command_timeout": 1.0}).wait_output("pin map applied", timeout=60)
+        procs.node(
+            "edgebot_firmata",
+            "firmata_node",
+            params={"port": link, "pin_map": pin_map, "arduino_wait": 0.05, "command_timeout": 1.0},
+        ).wait_output("pin map applied", timeout=60)
 
     motors_only = os.path.join(tempfile.mkdtemp(prefix="bench-firmata-"), "motors.yaml")
     with open(motors_only, "w") as f:
@@ -190,14 +199,22 @@ def bench_latency(n: int) -> dict:
     # wheel_cmd -> firmata_node -> pymata4 -> pty -> board
     through_ros("wheel_cmd_to_pin", start_node)
     # the same with a pin map of the two motors only: no input reports, no input timers
-    through_ros("wheel_cmd_to_pin_motors_only_map",
-                lambda procs, link: start_node(procs, link, motors_only))
-    out["ratio_p50_vs_direct"] = round(out["wheel_cmd_to_pin"]["p50_ms"]
-                                       / max(1e-9, out["baseline_pymata4_direct"]["p50_ms"]), 2)
-    out["ratio_p50_vs_relay"] = round(out["wheel_cmd_to_pin"]["p50_ms"]
-                                      / max(1e-9, out["baseline_minimal_rclpy_relay"]["p50_ms"]), 2)
-    out["ratio_p95_vs_relay"] = round(out["wheel_cmd_to_pin"]["p95_ms"]
-                                      / max(1e-9, out["baseline_minimal_rclpy_relay"]["p95_ms"]), 2)
+    through_ros(
+        "wheel_cmd_to_pin_motors_only_map", lambda procs, link: start_node(procs, link, motors_only)
+    )
+    out["ratio_p50_vs_direct"] = round(
+        out["wheel_cmd_to_pin"]["p50_ms"] / max(1e-9, out["baseline_pymata4_direct"]["p50_ms"]), 2
+    )
+    out["ratio_p50_vs_relay"] = round(
+        out["wheel_cmd_to_pin"]["p50_ms"]
+        / max(1e-9, out["baseline_minimal_rclpy_relay"]["p50_ms"]),
+        2,
+    )
+    out["ratio_p95_vs_relay"] = round(
+        out["wheel_cmd_to_pin"]["p95_ms"]
+        / max(1e-9, out["baseline_minimal_rclpy_relay"]["p95_ms"]),
+        2,
+    )
     return out
 
 
@@ -216,7 +233,7 @@ def bench_analog(seconds: float, intervals) -> dict:
     for ch in range(8):
         board.set_analog_input(ch, 100 * ch + 7)
     c = CountingClient(path, arduino_wait=0.05)
-    link_capacity = board.baud / 10.0 / 3.0          # analog reports per second the UART carries
+    link_capacity = board.baud / 10.0 / 3.0  # analog reports per second the UART carries
     rows = []
     try:
         for ch in range(8):
@@ -237,19 +254,31 @@ def bench_analog(seconds: float, intervals) -> dict:
             s2, r2 = board.stats["analog_reports"], c.analog_seen
             sent, got = s2 - s0, r2 - r0
             rate = (w1 - w0) / (t1 - t0)
-            rows.append({"sampling_interval_ms": si, "requested_per_s": round(8000.0 / si, 1),
-                         "sent_per_s": round(rate, 1), "sent": sent, "received": got,
-                         "lost": sent - got, "fraction_of_link": round(rate / link_capacity, 3)})
+            rows.append(
+                {
+                    "sampling_interval_ms": si,
+                    "requested_per_s": round(8000.0 / si, 1),
+                    "sent_per_s": round(rate, 1),
+                    "sent": sent,
+                    "received": got,
+                    "lost": sent - got,
+                    "fraction_of_link": round(rate / link_capacity, 3),
+                }
+            )
     finally:
         c.close()
         board.stop()
     lossless = [r for r in rows if r["lost"] == 0]
     best = max(lossless, key=lambda r: r["sent_per_s"]) if lossless else None
-    return {"pins": 8, "baud": board.baud, "link_capacity_reports_per_s": round(link_capacity, 1),
-            "rows": rows,
-            "best_lossless_per_s": best["sent_per_s"] if best else 0.0,
-            "best_lossless_fraction_of_link": best["fraction_of_link"] if best else 0.0,
-            "parser_errors": c.parser.error_total}
+    return {
+        "pins": 8,
+        "baud": board.baud,
+        "link_capacity_reports_per_s": round(link_capacity, 1),
+        "rows": rows,
+        "best_lossless_per_s": best["sent_per_s"] if best else 0.0,
+        "best_lossless_fraction_of_link": best["fraction_of_link"] if best else 0.0,
+        "parser_errors": c.parser.error_total,
+    }
 
 
 # ---------------------------------------------------------------------------- 3. reconnect
@@ -272,8 +301,11 @@ def bench_reconnect(outages) -> dict:
     board.start(link=link)
     rows = []
     try:
-        node = procs.node("edgebot_firmata", "firmata_node",
-                          params={"port": link, "pin_map": PIN_MAP, "arduino_wait": 0.05})
+        node = procs.node(
+            "edgebot_firmata",
+            "firmata_node",
+            params={"port": link, "pin_map": PIN_MAP, "arduino_wait": 0.05},
+        )
         node.wait_output("pin map applied", timeout=60)
         for k, outage in enumerate(outages):
             et.wait_for(lambda: board.pin_mode(5) == "PWM", 30, what="connected")
@@ -285,16 +317,25 @@ def bench_reconnect(outages) -> dict:
             board.replug()
             et.wait_for(lambda: board.host_connected, 60, interval=0.002, what="reopened")
             t_open = time.perf_counter() - t0
-            et.wait_for(lambda: board.pin_mode(12) == "SONAR", 60, interval=0.002,
-                        what="pin map re-applied")
-            rows.append({"outage_s": outage, "port_reopened_s": round(t_open, 3),
-                         "pin_map_reapplied_s": round(time.perf_counter() - t0, 3)})
+            et.wait_for(
+                lambda: board.pin_mode(12) == "SONAR", 60, interval=0.002, what="pin map re-applied"
+            )
+            rows.append(
+                {
+                    "outage_s": outage,
+                    "port_reopened_s": round(t_open, 3),
+                    "pin_map_reapplied_s": round(time.perf_counter() - t0, 3),
+                }
+            )
     finally:
         procs.stop_all()
         board.stop()
-    return {"baseline_fresh_connect_s": round(base, 3), "rows": rows,
-            "max_s": max(r["pin_map_reapplied_s"] for r in rows),
-            "reconnect_params": {"reconnect.initial": 0.5, "reconnect.max": 3.0}}
+    return {
+        "baseline_fresh_connect_s": round(base, 3),
+        "rows": rows,
+        "max_s": max(r["pin_map_reapplied_s"] for r in rows),
+        "reconnect_params": {"reconnect.initial": 0.5, "reconnect.max": 3.0},
+    }
 
 
 # ---------------------------------------------------------------------------- 4. real firmware
@@ -331,15 +372,27 @@ def bench_firmware_latency(n: int) -> dict:
         link = os.path.join(tmp, "ttyB")
         board, stop = make_board(link)
         try:
-            procs.node("edgebot_firmata", "firmata_node",
-                       params={"port": link, "pin_map": _std_map(), "arduino_wait": arduino_wait,
-                               "command_timeout": 2.0}).wait_output("pin map applied",
-                                                                    timeout=90)
+            procs.node(
+                "edgebot_firmata",
+                "firmata_node",
+                params={
+                    "port": link,
+                    "pin_map": _std_map(),
+                    "arduino_wait": arduino_wait,
+                    "command_timeout": 2.0,
+                },
+            ).wait_output("pin map applied", timeout=90)
             pub = ros.publisher(JointState, "wheel_cmd", Q.COMMANDS)
             ros.wait_subscribers(pub, timeout=30)
-            et.wait_for(lambda: pub.publish(JointState(name=names, velocity=[3.75, 3.75]))
-                        or abs(read_duty(board) - 64 / 255) < 0.01, 30, interval=0.05,
-                        what="commands arrive")
+            et.wait_for(
+                lambda: (
+                    pub.publish(JointState(name=names, velocity=[3.75, 3.75]))
+                    or abs(read_duty(board) - 64 / 255) < 0.01
+                ),
+                30,
+                interval=0.05,
+                what="commands arrive",
+            )
             lat, lost = [], 0
             for i in range(n):
                 duty = 0.25 if i % 2 else 0.5
@@ -366,8 +419,11 @@ def bench_firmware_latency(n: int) -> dict:
 
     def emulated(link):
         e = edgebot_avr.EmulatedArduino(
-            board="uno", link=link, speed=1.0,
-            firmware=edgebot_avr.firmware_path(board="uno", name="StandardFirmata"))
+            board="uno",
+            link=link,
+            speed=1.0,
+            firmware=edgebot_avr.firmware_path(board="uno", name="StandardFirmata"),
+        )
         e.start()
         return e, e.stop
 
@@ -376,16 +432,18 @@ def bench_firmware_latency(n: int) -> dict:
         b.start(link=link)
         return b, b.stop
 
-    run("model_standard_firmata", model,
-        lambda b: b.board.pwm_duty(5) or 0.0, 0.05)
-    run("real_standard_firmata_emulated", emulated,
-        lambda e: e.pin(5).pwm_duty or 0.0, 0.5)
-    out["ratio_p50_real_vs_model"] = round(out["real_standard_firmata_emulated"]["p50_ms"]
-                                           / max(1e-9, out["model_standard_firmata"]["p50_ms"]),
-                                           2)
-    out["ratio_p95_real_vs_model"] = round(out["real_standard_firmata_emulated"]["p95_ms"]
-                                           / max(1e-9, out["model_standard_firmata"]["p95_ms"]),
-                                           2)
+    run("model_standard_firmata", model, lambda b: b.board.pwm_duty(5) or 0.0, 0.05)
+    run("real_standard_firmata_emulated", emulated, lambda e: e.pin(5).pwm_duty or 0.0, 0.5)
+    out["ratio_p50_real_vs_model"] = round(
+        out["real_standard_firmata_emulated"]["p50_ms"]
+        / max(1e-9, out["model_standard_firmata"]["p50_ms"]),
+        2,
+    )
+    out["ratio_p95_real_vs_model"] = round(
+        out["real_standard_firmata_emulated"]["p95_ms"]
+        / max(1e-9, out["model_standard_firmata"]["p95_ms"]),
+        2,
+    )
     return out
 
 
@@ -467,22 +525,37 @@ def bench_encoders(rates, seconds: float) -> dict:
                     still = still + 1 if dec.count == last else 0
                     last = dec.count
                 counted = dec.count - c0
-                rows.append({"rate_requested": rate, "rate_generated": round(edges / gen_s, 1),
-                             "edges": edges, "counted": counted,
-                             "illegal": dec.illegal - i0, "lost": edges - counted})
+                rows.append(
+                    {
+                        "rate_requested": rate,
+                        "rate_generated": round(edges / gen_s, 1),
+                        "edges": edges,
+                        "counted": counted,
+                        "illegal": dec.illegal - i0,
+                        "lost": edges - counted,
+                    }
+                )
         finally:
             bl.close(reset=False)
             stop()
         ok = [r for r in rows if r["lost"] == 0 and r["illegal"] == 0]
-        return {"baud": baud, "link_capacity_reports_per_s": round(baud / 30.0, 1), "rows": rows,
-                "max_lossless_edges_per_s": max((r["rate_generated"] for r in ok), default=0.0),
-                "lowest_rate_with_loss": min((r["rate_generated"] for r in rows
-                                              if r not in ok), default=None)}
+        return {
+            "baud": baud,
+            "link_capacity_reports_per_s": round(baud / 30.0, 1),
+            "rows": rows,
+            "max_lossless_edges_per_s": max((r["rate_generated"] for r in ok), default=0.0),
+            "lowest_rate_with_loss": min(
+                (r["rate_generated"] for r in rows if r not in ok), default=None
+            ),
+        }
 
     def emulated(link):
         e = edgebot_avr.EmulatedArduino(
-            board="uno", link=link, speed=1.0,
-            firmware=edgebot_avr.firmware_path(board="uno", name="StandardFirmata"))
+            board="uno",
+            link=link,
+            speed=1.0,
+            firmware=edgebot_avr.firmware_path(board="uno", name="StandardFirmata"),
+        )
         e.start()
         return e, e.quadrature(2, 3), lambda: e.sim_time_s, e.stop
 
@@ -497,6 +570,7 @@ def bench_encoders(rates, seconds: float) -> dict:
         no transport): what the model itself predicts for the firmware's loop and UART."""
         from edgebot_firmata import protocol as P
         from edgebot_firmata.board_model import FirmataBoard
+
         rows = []
         seq = ToggleQuadrature.SEQ
         for rate in rates:
@@ -511,8 +585,24 @@ def bench_encoders(rates, seconds: float) -> dict:
                     if not f.is_sysex and f.command == P.DIGITAL_MESSAGE:
                         v = P.from7(f.data)
                         dec.update(v >> 2 & 1, v >> 3 & 1, 0.0)
-            drain(b.feed(bytes([P.SET_PIN_MODE, 2, P.INPUT, P.SET_PIN_MODE, 3, P.INPUT,
-                                P.REPORT_DIGITAL | 0, 1]), 0.0))      # the state at start
+
+            drain(
+                b.feed(
+                    bytes(
+                        [
+                            P.SET_PIN_MODE,
+                            2,
+                            P.INPUT,
+                            P.SET_PIN_MODE,
+                            3,
+                            P.INPUT,
+                            P.REPORT_DIGITAL | 0,
+                            1,
+                        ]
+                    ),
+                    0.0,
+                )
+            )  # the state at start
             drain(b.tick(0.5))
             n = int(rate * seconds)
             for _k in range(n):
@@ -525,93 +615,144 @@ def bench_encoders(rates, seconds: float) -> dict:
                     drain(b.tick(t))
                     last = t
             drain(b.tick(t + 1.0))
-            rows.append({"rate_requested": rate, "rate_generated": float(rate), "edges": n,
-                         "counted": dec.count, "illegal": dec.illegal,
-                         "lost": n - dec.count})
+            rows.append(
+                {
+                    "rate_requested": rate,
+                    "rate_generated": float(rate),
+                    "edges": n,
+                    "counted": dec.count,
+                    "illegal": dec.illegal,
+                    "lost": n - dec.count,
+                }
+            )
         ok = [r for r in rows if r["lost"] == 0 and r["illegal"] == 0]
         baud = 115200 if fw == "FirmataExpress" else 57600
-        return {"baud": baud, "link_capacity_reports_per_s": round(baud / 30.0, 1), "rows": rows,
-                "max_lossless_edges_per_s": max((r["rate_generated"] for r in ok), default=0.0),
-                "lowest_rate_with_loss": min((r["rate_generated"] for r in rows
-                                              if r not in ok), default=None)}
+        return {
+            "baud": baud,
+            "link_capacity_reports_per_s": round(baud / 30.0, 1),
+            "rows": rows,
+            "max_lossless_edges_per_s": max((r["rate_generated"] for r in ok), default=0.0),
+            "lowest_rate_with_loss": min(
+                (r["rate_generated"] for r in rows if r not in ok), default=None
+            ),
+        }
 
-    return {"model_ideal_timing_standard_firmata_57600": ideal("StandardFirmata"),
-            "model_ideal_timing_firmata_express_115200": ideal("FirmataExpress"),
-            "real_standard_firmata_57600": run("real", "StandardFirmata", 57600, emulated, 2.0),
-            "model_firmata_express_115200": run("model", "FirmataExpress", 115200, model, 0.05)}
+    return {
+        "model_ideal_timing_standard_firmata_57600": ideal("StandardFirmata"),
+        "model_ideal_timing_firmata_express_115200": ideal("FirmataExpress"),
+        "real_standard_firmata_57600": run("real", "StandardFirmata", 57600, emulated, 2.0),
+        "model_firmata_express_115200": run("model", "FirmataExpress", 115200, model, 0.05),
+    }
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--only", choices=["latency", "analog", "reconnect", "firmware", "encoders"],
-                    default=None,
-                    help="run one part (the JSON then holds only that part)")
+    ap.add_argument(
+        "--only",
+        choices=["latency", "analog", "reconnect", "firmware", "encoders"],
+        default=None,
+        help="run one part (the JSON then holds only that part)",
+    )
     args = ap.parse_args()
     n = 60 if args.quick else 300
-    results = {"machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(),
-                           "python": platform.python_version(),
-                           "load_average_1m_at_start": round(os.getloadavg()[0], 2),
-                           "note": "2 cores shared with other developers' builds and tests"},
-               "quick": args.quick}
+    results = {
+        "machine": {
+            "platform": platform.platform(),
+            "cpu_count": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_average_1m_at_start": round(os.getloadavg()[0], 2),
+            "note": "2 cores shared with other developers' builds and tests",
+        },
+        "quick": args.quick,
+    }
     if args.only in (None, "latency"):
         print("1. wheel_cmd -> pin latency ...", flush=True)
         results["latency"] = lat = bench_latency(n)
-        print(f"   direct pymata4 write: p50 {lat['baseline_pymata4_direct']['p50_ms']} ms, "
-              f"p95 {lat['baseline_pymata4_direct']['p95_ms']} ms")
+        print(
+            f"   direct pymata4 write: p50 {lat['baseline_pymata4_direct']['p50_ms']} ms, "
+            f"p95 {lat['baseline_pymata4_direct']['p95_ms']} ms"
+        )
         r = lat["baseline_minimal_rclpy_relay"]
-        print(f"   wheel_cmd via a minimal rclpy relay: p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms, "
-              f"max {r['max_ms']} ms")
+        print(
+            f"   wheel_cmd via a minimal rclpy relay: p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms, "
+            f"max {r['max_ms']} ms"
+        )
         w = lat["wheel_cmd_to_pin"]
-        print(f"   wheel_cmd via firmata_node: p50 {w['p50_ms']} ms, p95 {w['p95_ms']} ms, "
-              f"max {w['max_ms']} ms ({w['n']} samples, {w['lost']} lost); "
-              f"p50 {lat['ratio_p50_vs_relay']}x / p95 {lat['ratio_p95_vs_relay']}x the relay")
+        print(
+            f"   wheel_cmd via firmata_node: p50 {w['p50_ms']} ms, p95 {w['p95_ms']} ms, "
+            f"max {w['max_ms']} ms ({w['n']} samples, {w['lost']} lost); "
+            f"p50 {lat['ratio_p50_vs_relay']}x / p95 {lat['ratio_p95_vs_relay']}x the relay"
+        )
         m = lat["wheel_cmd_to_pin_motors_only_map"]
-        print(f"   wheel_cmd via firmata_node, motors-only pin map: p50 {m['p50_ms']} ms, "
-              f"p95 {m['p95_ms']} ms, max {m['max_ms']} ms")
+        print(
+            f"   wheel_cmd via firmata_node, motors-only pin map: p50 {m['p50_ms']} ms, "
+            f"p95 {m['p95_ms']} ms, max {m['max_ms']} ms"
+        )
     if args.only in (None, "analog"):
         print("2. analog reports over 8 pins ...", flush=True)
         intervals = [20, 5, 2, 1] if args.quick else [20, 10, 5, 3, 2, 1]
         results["analog"] = an = bench_analog(2.0 if args.quick else 4.0, intervals)
         for r in an["rows"]:
-            print(f"   interval {r['sampling_interval_ms']:>2} ms: requested {r['requested_per_s']:>7}/s,"
-                  f" sent {r['sent_per_s']:>7}/s ({r['fraction_of_link']:.3f} of link), "
-                  f"lost {r['lost']}")
-        print(f"   best loss-free: {an['best_lossless_per_s']}/s = "
-              f"{an['best_lossless_fraction_of_link']} of the {an['baud']} baud link "
-              f"({an['link_capacity_reports_per_s']}/s)")
+            print(
+                f"   interval {r['sampling_interval_ms']:>2} ms: requested {r['requested_per_s']:>7}/s,"
+                f" sent {r['sent_per_s']:>7}/s ({r['fraction_of_link']:.3f} of link), "
+                f"lost {r['lost']}"
+            )
+        print(
+            f"   best loss-free: {an['best_lossless_per_s']}/s = "
+            f"{an['best_lossless_fraction_of_link']} of the {an['baud']} baud link "
+            f"({an['link_capacity_reports_per_s']}/s)"
+        )
     if args.only in (None, "reconnect"):
         print("3. reconnect after unplug ...", flush=True)
         outages = [0.5, 2.0] if args.quick else [0.5, 1.0, 2.0, 4.0]
         results["reconnect"] = rc = bench_reconnect(outages)
         for r in rc["rows"]:
-            print(f"   outage {r['outage_s']} s: port reopened after {r['port_reopened_s']} s, "
-                  f"pin map applied after {r['pin_map_reapplied_s']} s")
+            print(
+                f"   outage {r['outage_s']} s: port reopened after {r['port_reopened_s']} s, "
+                f"pin map applied after {r['pin_map_reapplied_s']} s"
+            )
         print(f"   baseline fresh connect + apply: {rc['baseline_fresh_connect_s']} s")
     if args.only in (None, "firmware"):
-        print("4. wheel_cmd -> pin on the real StandardFirmata (emulated) vs the model ...",
-              flush=True)
+        print(
+            "4. wheel_cmd -> pin on the real StandardFirmata (emulated) vs the model ...",
+            flush=True,
+        )
         results["firmware_latency"] = fl = bench_firmware_latency(60 if args.quick else 200)
         for k in ("model_standard_firmata", "real_standard_firmata_emulated"):
             r = fl[k]
-            print(f"   {k}: p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms, max {r['max_ms']} ms "
-                  f"({r['n']} samples, {r['lost']} lost)")
-        print(f"   real / model: p50 x{fl['ratio_p50_real_vs_model']}, "
-              f"p95 x{fl['ratio_p95_real_vs_model']}")
+            print(
+                f"   {k}: p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms, max {r['max_ms']} ms "
+                f"({r['n']} samples, {r['lost']} lost)"
+            )
+        print(
+            f"   real / model: p50 x{fl['ratio_p50_real_vs_model']}, "
+            f"p95 x{fl['ratio_p95_real_vs_model']}"
+        )
     if args.only in (None, "encoders"):
         print("5. encoder edge rates decoded without loss ...", flush=True)
-        rates = [250, 500, 1000, 1500, 2000, 3000] if args.quick else \
-            [250, 500, 1000, 1500, 1750, 2000, 2500, 3000, 3500, 4000]
+        rates = (
+            [250, 500, 1000, 1500, 2000, 3000]
+            if args.quick
+            else [250, 500, 1000, 1500, 1750, 2000, 2500, 3000, 3500, 4000]
+        )
         results["encoders"] = en = bench_encoders(rates, 2.0 if args.quick else 3.0)
         for k, v in en.items():
             print(f"   {k} (link {v['link_capacity_reports_per_s']} reports/s):")
             for r in v["rows"]:
-                print(f"     {r['rate_generated']:>8}/s: {r['edges']} edges, {r['counted']} counted, "
-                      f"{r['illegal']} illegal, {r['lost']} lost")
+                print(
+                    f"     {r['rate_generated']:>8}/s: {r['edges']} edges, {r['counted']} counted, "
+                    f"{r['illegal']} illegal, {r['lost']} lost"
+                )
             print(f"     max loss-free: {v['max_lossless_edges_per_s']} edges/s")
     results["machine"]["load_average_1m_at_end"] = round(os.getloadavg()[0], 2)
-    out = ROOT / "benchmarks" / "results" / ("firmata.json" if args.only is None
-                                             else f"firmata_{args.only}.json")
+    out = (
+        ROOT
+        / "benchmarks"
+        / "results"
+        / ("firmata.json" if args.only is None else f"firmata_{args.only}.json")
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {out.relative_to(ROOT)}")

@@ -20,6 +20,7 @@ The virtual IMU runs in its own process (``edgebot virtual-imu``), as with the s
 
 Prints the figures and writes benchmarks/results/imu.json (with the machine).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,7 +40,7 @@ import edgebot_testing as et  # noqa: E402
 from edgebot_imu.bus import open_bus  # noqa: E402
 from edgebot_imu.mpu6050 import ACCEL_XOUT_H, Mpu6050  # noqa: E402
 
-NS = f"/benchimu{os.getpid()}"     # other sessions may share the random ROS_DOMAIN_ID
+NS = f"/benchimu{os.getpid()}"  # other sessions may share the random ROS_DOMAIN_ID
 
 
 def pct(values, p):
@@ -53,6 +54,7 @@ def measure_rate(rate_hz: float, seconds: float, helper, fifo: bool = False) -> 
     from sensor_msgs.msg import Imu
 
     from edgebot_common import qos
+
     got = []
     lock = threading.Lock()
 
@@ -62,6 +64,7 @@ def measure_rate(rate_hz: float, seconds: float, helper, fifo: bool = False) -> 
             got.append((m.header.stamp.sec + m.header.stamp.nanosec * 1e-9, t))
 
     from diagnostic_msgs.msg import DiagnosticArray
+
     # the subscriber uses SENSOR_DATA like real consumers: under load this Python subscriber
     # drops what it cannot take (best effort, depth 5), so the sustained rate is taken from the
     # node's own published counter (diagnostics); latency from what this subscriber receives
@@ -71,29 +74,47 @@ def measure_rate(rate_hz: float, seconds: float, helper, fifo: bool = False) -> 
 
     def on_diag(m):
         for st in m.status:
-            if (st.name.startswith("imu_node") and st.name.endswith("data")
-                    and spec_box and spec_box[0] in st.hardware_id):
+            if (
+                st.name.startswith("imu_node")
+                and st.name.endswith("data")
+                and spec_box
+                and spec_box[0] in st.hardware_id
+            ):
                 v = {kv.key: kv.value for kv in st.values}
-                diags.append((time.monotonic(), int(v["published"]),
-                              int(v.get("fifo_overflows", 0))))
-    dsub = helper.node.create_subscription(DiagnosticArray, "/diagnostics", on_diag,
-                                           qos.DIAGNOSTICS)
+                diags.append(
+                    (time.monotonic(), int(v["published"]), int(v.get("fifo_overflows", 0)))
+                )
+
+    dsub = helper.node.create_subscription(
+        DiagnosticArray, "/diagnostics", on_diag, qos.DIAGNOSTICS
+    )
     import psutil
+
     procs = et.Procs()
     try:
         spec = start_virtual(procs)
         spec_box.append(spec)
         tmp = tempfile.mkdtemp(prefix="bench-imu-")
-        node = procs.node("edgebot_imu", "imu_node", "-r", f"__ns:={NS}", params={
-            "bus": spec, "publish_rate": rate_hz, "calibration.file": f"{tmp}/cal.yaml",
-            "mpu6050.use_fifo": fifo})
+        node = procs.node(
+            "edgebot_imu",
+            "imu_node",
+            "-r",
+            f"__ns:={NS}",
+            params={
+                "bus": spec,
+                "publish_rate": rate_hz,
+                "calibration.file": f"{tmp}/cal.yaml",
+                "mpu6050.use_fifo": fifo,
+            },
+        )
         et.wait_for(lambda: len(got) > 50, 60, what="imu/data")
-        time.sleep(1.0)                       # settle
+        time.sleep(1.0)  # settle
         proc = psutil.Process(node.pid)
 
         def cpu():
             ps = [proc] + proc.children(recursive=True)
             return sum(p.cpu_times().user + p.cpu_times().system for p in ps)
+
         with lock:
             got.clear()
         c0, w0 = cpu(), time.monotonic()
@@ -118,19 +139,27 @@ def measure_rate(rate_hz: float, seconds: float, helper, fifo: bool = False) -> 
     jitter = [abs(p - nominal) * 1e6 for p in periods]
     lat = [(r - s) * 1e3 for s, r in data]
     span = stamps[-1] - stamps[0]
-    return {"target_hz": rate_hz, "messages": len(data), "rate_hz": (len(data) - 1) / span,
-            "jitter_us_p50": pct(jitter, 50), "jitter_us_p99": pct(jitter, 99),
-            "latency_ms_p50": pct(lat, 50), "latency_ms_p99": pct(lat, 99),
-            "node_published_hz": published, "fifo_overflows": overflows,
-            "node_cpu_percent": 100.0 * (c1 - c0) / (w1 - w0),
-            "node_cpu_us_per_sample": (c1 - c0) / max(1, len(data)) * 1e6}
+    return {
+        "target_hz": rate_hz,
+        "messages": len(data),
+        "rate_hz": (len(data) - 1) / span,
+        "jitter_us_p50": pct(jitter, 50),
+        "jitter_us_p99": pct(jitter, 99),
+        "latency_ms_p50": pct(lat, 50),
+        "latency_ms_p99": pct(lat, 99),
+        "node_published_hz": published,
+        "fifo_overflows": overflows,
+        "node_cpu_percent": 100.0 * (c1 - c0) / (w1 - w0),
+        "node_cpu_us_per_sample": (c1 - c0) / max(1, len(data)) * 1e6,
+    }
 
 
 def start_virtual(procs) -> str:
     """`edgebot virtual-imu` in its own process (as with the simulator): its bus spec."""
     port = et.free_port()
-    v = procs.start(["edgebot", "virtual-imu", "--port", str(port), "--seed", "0"],
-                    name="virtual-imu")
+    v = procs.start(
+        ["edgebot", "virtual-imu", "--port", str(port), "--seed", "0"], name="virtual-imu"
+    )
     spec = f"tcp://127.0.0.1:{port}"
     v.wait_output(spec, 60)
     return spec
@@ -154,10 +183,12 @@ def bus_read_baseline(n: int = 2000) -> dict:
 
 def fusion_cost(n: int = 20000) -> dict:
     import edgebot_rt as rt
+
     out = {}
     classes = [("edgebot_rt", rt.Madgwick)]
     try:
         from edgebot_common.reference import Madgwick as PyMadgwick
+
         classes.append(("python_reference", PyMadgwick))
     except ImportError:
         pass
@@ -169,8 +200,9 @@ def fusion_cost(n: int = 20000) -> dict:
             f.update_imu(0.01, -0.02, 0.3, 0.1, 0.2, 9.8, 0.005)
         out[f"{name}_us_per_update"] = (time.perf_counter() - t0) / n * 1e6
     if "python_reference_us_per_update" in out:
-        out["speedup_rt_vs_python"] = (out["python_reference_us_per_update"]
-                                       / out["edgebot_rt_us_per_update"])
+        out["speedup_rt_vs_python"] = (
+            out["python_reference_us_per_update"] / out["edgebot_rt_us_per_update"]
+        )
     return out
 
 
@@ -179,27 +211,36 @@ def main(argv=None) -> int:
     ap.add_argument("--seconds", type=float, default=10.0)
     args = ap.parse_args(argv)
     helper = et.RosHelper("bench_imu")
-    results = {"machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(),
-                           "python": platform.python_version(),
-                           "load_average_at_start": os.getloadavg()},
-               "seconds_per_rate": args.seconds}
+    results = {
+        "machine": {
+            "platform": platform.platform(),
+            "cpu_count": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_average_at_start": os.getloadavg(),
+        },
+        "seconds_per_rate": args.seconds,
+    }
     try:
         base = bus_read_baseline()
         results["baseline_bus_read"] = base
-        print(f"baseline: one 14-byte read over the virtual bus p50 {base['read_ms_p50']:.3f} ms "
-              f"p99 {base['read_ms_p99']:.3f} ms")
+        print(
+            f"baseline: one 14-byte read over the virtual bus p50 {base['read_ms_p50']:.3f} ms "
+            f"p99 {base['read_ms_p99']:.3f} ms"
+        )
         for rate, fifo in ((200.0, False), (500.0, False), (500.0, True), (1000.0, True)):
             r = measure_rate(rate, args.seconds, helper, fifo)
             r["latency_p50_vs_bus_read"] = r["latency_ms_p50"] / base["read_ms_p50"]
             results[f"rate_{int(rate)}" + ("_fifo" if fifo else "")] = r
             pub = r["node_published_hz"]
-            print(f"{rate:.0f} Hz{' FIFO' if fifo else ''}: node published "
-                  f"{pub if pub is None else round(pub, 1)} Hz (overflows {r['fifo_overflows']}), "
-                  f"received {r['rate_hz']:.1f} Hz ({r['messages']} msgs), period "
-                  f"jitter p50 {r['jitter_us_p50']:.0f} us p99 {r['jitter_us_p99']:.0f} us; "
-                  f"read->received p50 {r['latency_ms_p50']:.2f} ms p99 "
-                  f"{r['latency_ms_p99']:.2f} ms ({r['latency_p50_vs_bus_read']:.1f}x a bus read); "
-                  f"node CPU {r['node_cpu_percent']:.0f}% ({r['node_cpu_us_per_sample']:.0f} us/sample)")
+            print(
+                f"{rate:.0f} Hz{' FIFO' if fifo else ''}: node published "
+                f"{pub if pub is None else round(pub, 1)} Hz (overflows {r['fifo_overflows']}), "
+                f"received {r['rate_hz']:.1f} Hz ({r['messages']} msgs), period "
+                f"jitter p50 {r['jitter_us_p50']:.0f} us p99 {r['jitter_us_p99']:.0f} us; "
+                f"read->received p50 {r['latency_ms_p50']:.2f} ms p99 "
+                f"{r['latency_ms_p99']:.2f} ms ({r['latency_p50_vs_bus_read']:.1f}x a bus read); "
+                f"node CPU {r['node_cpu_percent']:.0f}% ({r['node_cpu_us_per_sample']:.0f} us/sample)"
+            )
         fc = fusion_cost()
         results["fusion"] = fc
         print("fusion: " + ", ".join(f"{k} {v:.2f}" for k, v in fc.items()))

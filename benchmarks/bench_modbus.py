@@ -23,6 +23,7 @@ client and pymodbus's own server (modbus_sim) as the device, over Modbus TCP on 
 
 Prints the figures and writes benchmarks/results/modbus.json (with the machine).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,24 +47,61 @@ from edgebot_modbus.sim import SimulatedBus  # noqa: E402
 
 
 def one_point_map(port: int) -> dict:
-    return {"devices": [{"name": "dev", "tcp": {"host": "127.0.0.1", "port": port},
-                         "poll_rate": 10000.0, "timeout": 1.0, "points": [
-                             {"name": "p0", "function": "holding_register", "address": 0,
-                              "type": "int16", "scale": 0.1}]}]}
+    return {
+        "devices": [
+            {
+                "name": "dev",
+                "tcp": {"host": "127.0.0.1", "port": port},
+                "poll_rate": 10000.0,
+                "timeout": 1.0,
+                "points": [
+                    {
+                        "name": "p0",
+                        "function": "holding_register",
+                        "address": 0,
+                        "type": "int16",
+                        "scale": 0.1,
+                    }
+                ],
+            }
+        ]
+    }
 
 
 def many_points_map(port: int) -> dict:
-    pts = [{"name": f"h{i}", "function": "holding_register", "address": i, "type": "int16",
-            "scale": 0.1} for i in range(40)]
-    pts += [{"name": f"f{i}", "function": "input_register", "address": 2 * i,
-             "type": "float32"} for i in range(16)]
+    pts = [
+        {
+            "name": f"h{i}",
+            "function": "holding_register",
+            "address": i,
+            "type": "int16",
+            "scale": 0.1,
+        }
+        for i in range(40)
+    ]
+    pts += [
+        {"name": f"f{i}", "function": "input_register", "address": 2 * i, "type": "float32"}
+        for i in range(16)
+    ]
     pts += [{"name": f"c{i}", "function": "coil", "address": i} for i in range(8)]
-    return {"devices": [{"name": "dev", "tcp": {"host": "127.0.0.1", "port": port},
-                         "poll_rate": 10000.0, "timeout": 1.0, "points": pts}]}
+    return {
+        "devices": [
+            {
+                "name": "dev",
+                "tcp": {"host": "127.0.0.1", "port": port},
+                "poll_rate": 10000.0,
+                "timeout": 1.0,
+                "points": pts,
+            }
+        ]
+    }
 
 
-_DT = {"int16": ModbusTcpClient.DATATYPE.INT16, "uint16": ModbusTcpClient.DATATYPE.UINT16,
-       "float32": ModbusTcpClient.DATATYPE.FLOAT32}
+_DT = {
+    "int16": ModbusTcpClient.DATATYPE.INT16,
+    "uint16": ModbusTcpClient.DATATYPE.UINT16,
+    "float32": ModbusTcpClient.DATATYPE.FLOAT32,
+}
 
 
 def bare_loop(doc: dict, seconds: float) -> float:
@@ -83,12 +121,15 @@ def bare_loop(doc: dict, seconds: float) -> float:
                 for p in b.points:
                     _ = bool(bits[p.address - b.start])
             else:
-                fn = c.read_holding_registers if b.function == "holding_register" \
+                fn = (
+                    c.read_holding_registers
+                    if b.function == "holding_register"
                     else c.read_input_registers
+                )
                 regs = fn(b.start, count=b.count, device_id=b.unit).registers
                 for p in b.points:
                     off = p.address - b.start
-                    raw = c.convert_from_registers(regs[off:off + p.size], _DT[p.type])
+                    raw = c.convert_from_registers(regs[off : off + p.size], _DT[p.type])
                     _ = raw * p.scale + p.offset
             n += len(b.points)
     dt = time.perf_counter() - t0
@@ -101,10 +142,14 @@ def engine_loop(doc: dict, seconds: float) -> float:
     nothing published): what the bridge costs before ROS."""
     from edgebot_modbus.link import Link
     from edgebot_modbus.supervisor import BusSupervisor
+
     rm = registermap.from_dict(doc)
     n = [0]
-    sup = BusSupervisor(rm.devices, Link(rm.devices[0]),
-                        on_values=lambda d, vals, t: n.__setitem__(0, n[0] + len(vals)))
+    sup = BusSupervisor(
+        rm.devices,
+        Link(rm.devices[0]),
+        on_values=lambda d, vals, t: n.__setitem__(0, n[0] + len(vals)),
+    )
     sup.step()
     n[0] = 0
     t0 = time.perf_counter()
@@ -121,8 +166,13 @@ class Worker:
 
     def __init__(self, mode: str, path: str):
         import subprocess
-        self.p = subprocess.Popen([sys.executable, __file__, "--worker", mode, path],
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+        self.p = subprocess.Popen(
+            [sys.executable, __file__, "--worker", mode, path],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
 
     def run(self, seconds: float) -> float:
         self.p.stdin.write(f"{seconds}\n")
@@ -141,12 +191,14 @@ class BridgeUnderTest:
 
     def __init__(self, procs, ros, doc: dict, path: str):
         from diagnostic_msgs.msg import DiagnosticArray
+
         rm = registermap.from_dict(doc)
         batches = planner.plan(rm.devices)
         self.per_request = sum(len(b.points) for b in batches) / len(batches)
         self.diags = ros.collect(DiagnosticArray, "/diagnostics")
-        self.node = procs.node("edgebot_modbus", "modbus_bridge",
-                               params={"map": path, "diagnostics_period": 0.25})
+        self.node = procs.node(
+            "edgebot_modbus", "modbus_bridge", params={"map": path, "diagnostics_period": 0.25}
+        )
         et.wait_for(lambda: (a := self._answered()) and a[0] > 50, 60, what="bridge polling")
         self.node.signal(signal.SIGSTOP)
 
@@ -161,10 +213,18 @@ class BridgeUnderTest:
     def run(self, seconds: float) -> float:
         t_cont = time.time()
         self.node.signal(signal.SIGCONT)
-        a0 = et.wait_for(lambda: (a := self._answered()) and a[1] > t_cont + 0.3 and a, 30,
-                         interval=0.01, what="first status of the window")
-        a1 = et.wait_for(lambda: (a := self._answered()) and a[1] >= a0[1] + seconds and a,
-                         seconds + 30, interval=0.01, what="last status of the window")
+        a0 = et.wait_for(
+            lambda: (a := self._answered()) and a[1] > t_cont + 0.3 and a,
+            30,
+            interval=0.01,
+            what="first status of the window",
+        )
+        a1 = et.wait_for(
+            lambda: (a := self._answered()) and a[1] >= a0[1] + seconds and a,
+            seconds + 30,
+            interval=0.01,
+            what="last status of the window",
+        )
         self.node.signal(signal.SIGSTOP)
         return (a1[0] - a0[0]) * self.per_request / (a1[1] - a0[1])
 
@@ -180,14 +240,15 @@ def throughput(procs, ros, tmp, seconds: float, rounds: int) -> dict:
         doc = make(port)
         path = tmp / f"{label}.yaml"
         path.write_text(yaml.safe_dump(doc))
-        sim = procs.start([sys.executable, "-m", "edgebot_modbus.sim", "--map", str(path)],
-                          name="modbus_sim")
+        sim = procs.start(
+            [sys.executable, "-m", "edgebot_modbus.sim", "--map", str(path)], name="modbus_sim"
+        )
         sim.wait_output("serving", timeout=30)
         bare_w, engine_w = Worker("bare", str(path)), Worker("engine", str(path))
         bridge_w = BridgeUnderTest(procs, ros, doc, str(path))
         bare, bridge, engine = [], [], []
         try:
-            for _ in range(rounds):      # interleaved windows: load drift hits all three
+            for _ in range(rounds):  # interleaved windows: load drift hits all three
                 bare.append(bare_w.run(seconds))
                 engine.append(engine_w.run(seconds))
                 bridge.append(bridge_w.run(seconds))
@@ -211,14 +272,16 @@ def throughput(procs, ros, tmp, seconds: float, rounds: int) -> dict:
             "ratio_of_medians": round(statistics.median(bridge) / statistics.median(bare), 3),
             "engine_ratio_median": round(statistics.median(eratios), 3),
         }
-        print(f"throughput {label}: {out[label]['points']} points in "
-              f"{out[label]['requests_per_cycle']} request(s)/cycle, {rounds} windows of "
-              f"{seconds:.1f} s: bare pymodbus {statistics.median(bare):.0f} points/s, bridge "
-              f"{statistics.median(bridge):.0f} points/s ({out[label]['ratio_of_medians']:.2f}x; "
-              f"median of the per-window ratios {out[label]['ratio_median']:.2f}x); polling "
-              f"engine without ROS "
-              f"{statistics.median(engine):.0f} points/s ({out[label]['engine_ratio_median']:.2f}x)",
-              flush=True)
+        print(
+            f"throughput {label}: {out[label]['points']} points in "
+            f"{out[label]['requests_per_cycle']} request(s)/cycle, {rounds} windows of "
+            f"{seconds:.1f} s: bare pymodbus {statistics.median(bare):.0f} points/s, bridge "
+            f"{statistics.median(bridge):.0f} points/s ({out[label]['ratio_of_medians']:.2f}x; "
+            f"median of the per-window ratios {out[label]['ratio_median']:.2f}x); polling "
+            f"engine without ROS "
+            f"{statistics.median(engine):.0f} points/s ({out[label]['engine_ratio_median']:.2f}x)",
+            flush=True,
+        )
     return out
 
 
@@ -229,11 +292,21 @@ def pct(xs, q):
 
 def latency(procs, ros, tmp, samples: int, rate: float = 20.0) -> dict:
     from std_msgs.msg import Float64
+
     port = et.free_port()
-    doc = {"devices": [{"name": "dev", "tcp": {"host": "127.0.0.1", "port": port},
-                        "poll_rate": rate, "timeout": 1.0, "points": [
-                            {"name": "v", "function": "holding_register", "address": 0,
-                             "type": "int16"}]}]}
+    doc = {
+        "devices": [
+            {
+                "name": "dev",
+                "tcp": {"host": "127.0.0.1", "port": port},
+                "poll_rate": rate,
+                "timeout": 1.0,
+                "points": [
+                    {"name": "v", "function": "holding_register", "address": 0, "type": "int16"}
+                ],
+            }
+        ]
+    }
     path = tmp / "latency.yaml"
     path.write_text(yaml.safe_dump(doc))
     rm = registermap.from_dict(doc)
@@ -272,7 +345,8 @@ def latency(procs, ros, tmp, samples: int, rate: float = 20.0) -> dict:
         # the bridge
         got = {}
         sub = ros.node.create_subscription(
-            Float64, "dev/v", lambda m: got.setdefault(int(m.data), time.perf_counter()), 10)
+            Float64, "dev/v", lambda m: got.setdefault(int(m.data), time.perf_counter()), 10
+        )
         node = procs.node("edgebot_modbus", "modbus_bridge", params={"map": str(path)})
         sim.set_raw(1, 3, 0, [0])
         et.wait_for(lambda: 0 in got, 60, what="bridge values")
@@ -289,36 +363,53 @@ def latency(procs, ros, tmp, samples: int, rate: float = 20.0) -> dict:
         ros.node.destroy_subscription(sub)
     finally:
         sim.stop()
+
     def ms(xs):
-        return {"p50": round(pct(xs, 0.5) * 1e3, 2), "p95": round(pct(xs, 0.95) * 1e3, 2),
-                "max": round(max(xs) * 1e3, 2), "mean": round(statistics.mean(xs) * 1e3, 2)}
-    out = {"poll_rate_hz": rate, "samples": samples, "bare_pymodbus_ms": ms(base),
-           "bridge_ms": ms(lat),
-           "added_ms_p50": round((pct(lat, 0.5) - pct(base, 0.5)) * 1e3, 2),
-           "added_ms_mean": round((statistics.mean(lat) - statistics.mean(base)) * 1e3, 2),
-           # from the device's answer carrying the new value to the value being usable: the
-           # poll phase left out, what the bridge adds shows alone
-           "answer_to_value_bare_ms": ms(base_after),
-           "answer_to_message_bridge_ms": ms(lat_after),
-           "answer_added_ms_p50": round((pct(lat_after, 0.5) - pct(base_after, 0.5)) * 1e3, 2)}
-    print(f"latency register change -> value at {rate:.0f} Hz polling ({samples} changes): "
-          f"bare pymodbus p50 {out['bare_pymodbus_ms']['p50']} ms p95 "
-          f"{out['bare_pymodbus_ms']['p95']} ms; bridge -> ROS message p50 "
-          f"{out['bridge_ms']['p50']} ms p95 {out['bridge_ms']['p95']} ms; added p50 "
-          f"{out['added_ms_p50']} ms, mean {out['added_ms_mean']} ms", flush=True)
-    print(f"latency from the device's answer: bare pymodbus has the value after p50 "
-          f"{out['answer_to_value_bare_ms']['p50']} ms; the bridge's ROS message arrives after "
-          f"p50 {out['answer_to_message_bridge_ms']['p50']} ms, p95 "
-          f"{out['answer_to_message_bridge_ms']['p95']} ms: added p50 "
-          f"{out['answer_added_ms_p50']} ms", flush=True)
+        return {
+            "p50": round(pct(xs, 0.5) * 1e3, 2),
+            "p95": round(pct(xs, 0.95) * 1e3, 2),
+            "max": round(max(xs) * 1e3, 2),
+            "mean": round(statistics.mean(xs) * 1e3, 2),
+        }
+
+    out = {
+        "poll_rate_hz": rate,
+        "samples": samples,
+        "bare_pymodbus_ms": ms(base),
+        "bridge_ms": ms(lat),
+        "added_ms_p50": round((pct(lat, 0.5) - pct(base, 0.5)) * 1e3, 2),
+        "added_ms_mean": round((statistics.mean(lat) - statistics.mean(base)) * 1e3, 2),
+        # from the device's answer carrying the new value to the value being usable: the
+        # poll phase left out, what the bridge adds shows alone
+        "answer_to_value_bare_ms": ms(base_after),
+        "answer_to_message_bridge_ms": ms(lat_after),
+        "answer_added_ms_p50": round((pct(lat_after, 0.5) - pct(base_after, 0.5)) * 1e3, 2),
+    }
+    print(
+        f"latency register change -> value at {rate:.0f} Hz polling ({samples} changes): "
+        f"bare pymodbus p50 {out['bare_pymodbus_ms']['p50']} ms p95 "
+        f"{out['bare_pymodbus_ms']['p95']} ms; bridge -> ROS message p50 "
+        f"{out['bridge_ms']['p50']} ms p95 {out['bridge_ms']['p95']} ms; added p50 "
+        f"{out['added_ms_p50']} ms, mean {out['added_ms_mean']} ms",
+        flush=True,
+    )
+    print(
+        f"latency from the device's answer: bare pymodbus has the value after p50 "
+        f"{out['answer_to_value_bare_ms']['p50']} ms; the bridge's ROS message arrives after "
+        f"p50 {out['answer_to_message_bridge_ms']['p50']} ms, p95 "
+        f"{out['answer_to_message_bridge_ms']['p95']} ms: added p50 "
+        f"{out['answer_added_ms_p50']} ms",
+        flush=True,
+    )
     return out
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--worker", nargs=2, metavar=("MODE", "MAP"),
-                    help=argparse.SUPPRESS)   # a baseline's own process (Worker)
+    ap.add_argument(
+        "--worker", nargs=2, metavar=("MODE", "MAP"), help=argparse.SUPPRESS
+    )  # a baseline's own process (Worker)
     a = ap.parse_args()
     if a.worker:
         fn = {"bare": bare_loop, "engine": engine_loop}[a.worker[0]]
@@ -330,13 +421,17 @@ def main() -> int:
     seconds, rounds, samples = (1.0, 2, 20) if a.quick else (1.5, 9, 100)
     import pathlib
     import tempfile
+
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="bench-modbus-"))
     procs = et.Procs()
     ros = et.RosHelper("bench_modbus")
     try:
-        res = {"machine": benchlib.machine(), "quick": a.quick,
-               "throughput": throughput(procs, ros, tmp, seconds, rounds),
-               "latency": latency(procs, ros, tmp, samples)}
+        res = {
+            "machine": benchlib.machine(),
+            "quick": a.quick,
+            "throughput": throughput(procs, ros, tmp, seconds, rounds),
+            "latency": latency(procs, ros, tmp, samples),
+        }
     finally:
         procs.stop_all()
         ros.close()

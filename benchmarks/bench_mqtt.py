@@ -29,6 +29,7 @@ free local port; a paho subscriber in this process counts what reaches the broke
 Prints the figures and writes benchmarks/results/mqtt.json, or FILE (with the machine); item 5
 also to benchmarks/results/mqtt_flood.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -69,8 +70,11 @@ class Counter:
     def __init__(self, port, topic):
         self.lock = threading.Lock()
         self.got = []
-        self.c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5,
-                             client_id=f"bench-counter-{os.getpid()}-{id(self)}")
+        self.c = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            protocol=mqtt.MQTTv5,
+            client_id=f"bench-counter-{os.getpid()}-{id(self)}",
+        )
         self.c.on_message = self._on
         self.c.connect("127.0.0.1", port)
         self.c.subscribe(topic, qos=1)
@@ -125,10 +129,14 @@ c.loop_stop()
 def bare_paho(port, counter, n, qos, payload_size):
     """A bare paho publisher process (same broker, same payload size, 100 in flight)."""
     import subprocess
+
     counter.reset()
-    p = subprocess.Popen([sys.executable, "-c", BARE_PUBLISHER, str(port), str(n), str(qos),
-                          str(payload_size)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                         text=True)
+    p = subprocess.Popen(
+        [sys.executable, "-c", BARE_PUBLISHER, str(port), str(n), str(qos), str(payload_size)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert p.stdout.readline().strip() == "ready"
         proc = psutil.Process(p.pid)
@@ -146,8 +154,11 @@ def bare_paho(port, counter, n, qos, payload_size):
             p.kill()
     span = got[-1][0] - start if got else float("nan")
     cpu = (c1.user - c0.user) + (c1.system - c0.system)
-    return {"received": len(got), "msgs_per_s": round(len(got) / span, 1),
-            "cpu_ms_per_1000": round(cpu / max(1, len(got)) * 1000 * 1000, 1)}
+    return {
+        "received": len(got),
+        "msgs_per_s": round(len(got) / span, 1),
+        "cpu_ms_per_1000": round(cpu / max(1, len(got)) * 1000 * 1000, 1),
+    }
 
 
 ROS_ONLY_SUBSCRIBER = r"""
@@ -180,8 +191,12 @@ def ros_only(helper, n, rate=None):
     from sensor_msgs.msg import Range
 
     from edgebot_common import qos as Q
-    p = subprocess.Popen([sys.executable, "-c", ROS_ONLY_SUBSCRIBER, str(n), "120"],
-                         stdout=subprocess.PIPE, text=True)
+
+    p = subprocess.Popen(
+        [sys.executable, "-c", ROS_ONLY_SUBSCRIBER, str(n), "120"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert p.stdout.readline().strip() == "ready"
         prof = copy.copy(Q.RELIABLE)
@@ -200,6 +215,7 @@ def ros_only(helper, n, rate=None):
                     return
                 if line.isdigit():
                     progress[0] = int(line)
+
         reader = threading.Thread(target=read, daemon=True)
         reader.start()
         start = time.time()
@@ -232,6 +248,7 @@ def bridge_throughput(helper, bridge_pid, counter, n, topic):
     from sensor_msgs.msg import Range
 
     from edgebot_common import qos as Q
+
     counter.reset()
     prof = copy.copy(Q.RELIABLE)
     prof.depth = 1000
@@ -255,15 +272,19 @@ def bridge_throughput(helper, bridge_pid, counter, n, topic):
     span = got[-1][0] - start if got else float("nan")
     cpu = (c1.user - c0.user) + (c1.system - c0.system)
     sizes = [len(p) for _, p in got[:50]]
-    return {"received": len(got), "msgs_per_s": round(len(got) / span, 1),
-            "cpu_ms_per_1000": round(cpu / max(1, len(got)) * 1000 * 1000, 1),
-            "payload_bytes": round(sum(sizes) / max(1, len(sizes)))}
+    return {
+        "received": len(got),
+        "msgs_per_s": round(len(got) / span, 1),
+        "cpu_ms_per_1000": round(cpu / max(1, len(got)) * 1000 * 1000, 1),
+        "payload_bytes": round(sum(sizes) / max(1, len(sizes))),
+    }
 
 
 def latency_bridge(helper, counter, rate, seconds, topic):
     from sensor_msgs.msg import Range
 
     from edgebot_common import qos as Q
+
     counter.reset()
     pub = helper.node.create_publisher(Range, topic, Q.RELIABLE)
     helper.wait_subscribers(pub, 1, timeout=30)
@@ -303,9 +324,15 @@ def drain(port, counter, n, tmp):
     from edgebot_mqtt.config import parse
     from edgebot_mqtt.link import MqttLink
     from edgebot_mqtt.spool import Spool
+
     counter.reset()
-    cfg = parse({"robot_id": "bench_drain", "broker": {"host": "127.0.0.1", "port": port},
-                 "spool": {"path": str(tmp / "drain.db")}})
+    cfg = parse(
+        {
+            "robot_id": "bench_drain",
+            "broker": {"host": "127.0.0.1", "port": port},
+            "spool": {"path": str(tmp / "drain.db")},
+        }
+    )
     sp = Spool(cfg.spool.path)
     body = encoding.body({"header": {"stamp": {"sec": 1, "nanosec": 0}}, "range": 1.0})
     t0 = time.perf_counter()
@@ -324,15 +351,21 @@ def drain(port, counter, n, tmp):
     link.stop()
     left = sp.depth
     sp.close()
-    return {"messages": n, "received": len(got), "drain_msgs_per_s": round(len(got) / span, 1),
-            "spool_append_per_s": round(n / fill_s, 1), "left_in_spool": left}
+    return {
+        "messages": n,
+        "received": len(got),
+        "drain_msgs_per_s": round(len(got) / span, 1),
+        "spool_append_per_s": round(n / fill_s, 1),
+        "left_in_spool": left,
+    }
 
 
 def save_flood(figures: dict) -> None:
     path = ROOT / "benchmarks" / "results" / "mqtt_flood.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"machine": benchlib.machine(), "command_flood": figures},
-                               indent=2) + "\n")
+    path.write_text(
+        json.dumps({"machine": benchlib.machine(), "command_flood": figures}, indent=2) + "\n"
+    )
     print(f"wrote {path}")
 
 
@@ -347,21 +380,37 @@ def max_per_window(times, window=1.0):
     return best
 
 
-def command_flood(procs, helper, port, tmp, n=2000, rate=500.0, route_rate=20.0, budget=100.0,
-                  telemetry_hz=50.0):
+def command_flood(
+    procs, helper, port, tmp, n=2000, rate=500.0, route_rate=20.0, budget=100.0, telemetry_hz=50.0
+):
     from sensor_msgs.msg import Range
 
     from edgebot_common import qos as Q
+
     mapping = {
-        "robot_id": "flood", "broker": {"host": "127.0.0.1", "port": port},
+        "robot_id": "flood",
+        "broker": {"host": "127.0.0.1", "port": port},
         "spool": {"path": str(tmp / "flood_spool.db")},
         "limits": {"max_publish_rate": budget, "error_period": 1.0},
-        "command_filter": "bench/flood/cmd/#", "errors_topic": "bench/flood/errors",
+        "command_filter": "bench/flood/cmd/#",
+        "errors_topic": "bench/flood/errors",
         "status_topic": "bench/flood/status",
-        "telemetry": [{"ros_topic": "flood_range", "type": "sensor_msgs/msg/Range",
-                       "mqtt_topic": "bench/flood/telemetry", "qos": 1}],
-        "commands": [{"mqtt_topic": "bench/flood/cmd/cmd_vel", "ros_topic": "flood_cmd_vel",
-                      "type": "geometry_msgs/msg/Twist", "max_rate": route_rate}],
+        "telemetry": [
+            {
+                "ros_topic": "flood_range",
+                "type": "sensor_msgs/msg/Range",
+                "mqtt_topic": "bench/flood/telemetry",
+                "qos": 1,
+            }
+        ],
+        "commands": [
+            {
+                "mqtt_topic": "bench/flood/cmd/cmd_vel",
+                "ros_topic": "flood_cmd_vel",
+                "type": "geometry_msgs/msg/Twist",
+                "max_rate": route_rate,
+            }
+        ],
     }
     path = write_mapping(tmp / "flood.yaml", mapping)
     bridge = procs.node("edgebot_mqtt", "mqtt_bridge", params={"config": path}, name="flood_bridge")
@@ -377,10 +426,13 @@ def command_flood(procs, helper, port, tmp, n=2000, rate=500.0, route_rate=20.0,
             m.range = 1.0
             pub.publish(m)
             time.sleep(1.0 / telemetry_hz)
+
     t = threading.Thread(target=feed, daemon=True)
     t.start()
-    tele.wait(int(telemetry_hz), 60)          # telemetry flowing before the flood
-    cli = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5, client_id="bench-flood")
+    tele.wait(int(telemetry_hz), 60)  # telemetry flowing before the flood
+    cli = mqtt.Client(
+        mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5, client_id="bench-flood"
+    )
     cli.connect("127.0.0.1", port)
     cli.loop_start()
     errors.reset()
@@ -393,7 +445,7 @@ def command_flood(procs, helper, port, tmp, n=2000, rate=500.0, route_rate=20.0,
         if delay > 0:
             time.sleep(delay)
     flood_s = time.time() - t0
-    time.sleep(3.0)                           # the last aggregated report
+    time.sleep(3.0)  # the last aggregated report
     stop.set()
     t.join(2)
     cli.loop_stop()
@@ -405,22 +457,32 @@ def command_flood(procs, helper, port, tmp, n=2000, rate=500.0, route_rate=20.0,
     errors.close()
     tele.close()
     bridge.stop()
-    out = {"commands": n, "offered_per_s": round(n / flood_s, 1), "route_max_rate": route_rate,
-           "max_publish_rate": budget, "telemetry_hz": telemetry_hz,
-           "rejected": rejected, "rejections_per_s": round(rejected / flood_s, 1),
-           "error_publishes": len(reports),
-           "error_publishes_per_s": round(len(reports) / flood_s, 2),
-           "ratio_error_publishes_vs_one_per_rejection": round(len(reports) / max(1, rejected), 4),
-           "telemetry_delivered_during_flood_per_s": round(len(got_tel) / flood_s, 1),
-           "max_publishes_in_any_1s": max_per_window(in_flood),
-           "by_reason": dict(sum((collections.Counter(r["by_reason"]) for r in reports),
-                                 collections.Counter()))}
-    print(f"command flood: {n} commands at {out['offered_per_s']:.0f}/s on a {route_rate:g}/s "
-          f"route: {rejected} rejected ({out['rejections_per_s']:.0f}/s) -> {len(reports)} error "
-          f"publishes ({out['error_publishes_per_s']:.1f}/s, "
-          f"{out['ratio_error_publishes_vs_one_per_rejection']:.4f} of one per rejection); most "
-          f"publishes in any 1 s (errors + {telemetry_hz:g} Hz telemetry) "
-          f"{out['max_publishes_in_any_1s']} (budget {budget:g}/s)", flush=True)
+    out = {
+        "commands": n,
+        "offered_per_s": round(n / flood_s, 1),
+        "route_max_rate": route_rate,
+        "max_publish_rate": budget,
+        "telemetry_hz": telemetry_hz,
+        "rejected": rejected,
+        "rejections_per_s": round(rejected / flood_s, 1),
+        "error_publishes": len(reports),
+        "error_publishes_per_s": round(len(reports) / flood_s, 2),
+        "ratio_error_publishes_vs_one_per_rejection": round(len(reports) / max(1, rejected), 4),
+        "telemetry_delivered_during_flood_per_s": round(len(got_tel) / flood_s, 1),
+        "max_publishes_in_any_1s": max_per_window(in_flood),
+        "by_reason": dict(
+            sum((collections.Counter(r["by_reason"]) for r in reports), collections.Counter())
+        ),
+    }
+    print(
+        f"command flood: {n} commands at {out['offered_per_s']:.0f}/s on a {route_rate:g}/s "
+        f"route: {rejected} rejected ({out['rejections_per_s']:.0f}/s) -> {len(reports)} error "
+        f"publishes ({out['error_publishes_per_s']:.1f}/s, "
+        f"{out['ratio_error_publishes_vs_one_per_rejection']:.4f} of one per rejection); most "
+        f"publishes in any 1 s (errors + {telemetry_hz:g} Hz telemetry) "
+        f"{out['max_publishes_in_any_1s']} (budget {budget:g}/s)",
+        flush=True,
+    )
     return out
 
 
@@ -430,8 +492,12 @@ def main():
     ap.add_argument("--rate", type=float, default=100.0)
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--flood-only", action="store_true", help="only item 5 (command flood)")
-    ap.add_argument("--out", type=pathlib.Path, default=None,
-                    help="where to write the JSON results (default benchmarks/results/mqtt.json)")
+    ap.add_argument(
+        "--out",
+        type=pathlib.Path,
+        default=None,
+        help="where to write the JSON results (default benchmarks/results/mqtt.json)",
+    )
     args = ap.parse_args()
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="bench-mqtt-"))
     procs = et.Procs()
@@ -447,41 +513,71 @@ def main():
             "broker": {"host": "127.0.0.1", "port": broker.port},
             "spool": {"path": str(tmp / "spool.db")},
             "telemetry": [
-                {"ros_topic": "range_q0", "type": "sensor_msgs/msg/Range",
-                 "mqtt_topic": "bench/bridge/q0", "qos": 0, "ros_depth": 1000},
-                {"ros_topic": "range_q1", "type": "sensor_msgs/msg/Range",
-                 "mqtt_topic": "bench/bridge/q1", "qos": 1, "ros_depth": 1000},
-                {"ros_topic": "range_lat", "type": "sensor_msgs/msg/Range",
-                 "mqtt_topic": "bench/bridge/lat", "qos": 1},
+                {
+                    "ros_topic": "range_q0",
+                    "type": "sensor_msgs/msg/Range",
+                    "mqtt_topic": "bench/bridge/q0",
+                    "qos": 0,
+                    "ros_depth": 1000,
+                },
+                {
+                    "ros_topic": "range_q1",
+                    "type": "sensor_msgs/msg/Range",
+                    "mqtt_topic": "bench/bridge/q1",
+                    "qos": 1,
+                    "ros_depth": 1000,
+                },
+                {
+                    "ros_topic": "range_lat",
+                    "type": "sensor_msgs/msg/Range",
+                    "mqtt_topic": "bench/bridge/lat",
+                    "qos": 1,
+                },
             ],
         }
         path = write_mapping(tmp / "map.yaml", mapping)
         bridge = procs.node("edgebot_mqtt", "mqtt_bridge", params={"config": path})
         bridge.wait_output("connected to", 60)
         helper = et.RosHelper("bench_mqtt")
-        out = {"machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(),
-                           "python": platform.python_version(),
-                           "loadavg_at_start": [round(x, 2) for x in os.getloadavg()]},
-               "n": args.n, "broker": "mosquitto 2.0 on 127.0.0.1"}
+        out = {
+            "machine": {
+                "platform": platform.platform(),
+                "cpu_count": os.cpu_count(),
+                "python": platform.python_version(),
+                "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
+            },
+            "n": args.n,
+            "broker": "mosquitto 2.0 on 127.0.0.1",
+        }
         bare_counter = Counter(broker.port, "bench/bare")
         bridge_counter = Counter(broker.port, "bench/bridge/#")
         print("bridge connected; measuring", flush=True)
         sample = bridge_throughput(helper, bridge.pid, bridge_counter, 10, "range_q1")
         size = sample["payload_bytes"]
         res = {"ros_only": ros_only(helper, args.n)}
-        print(f"ROS only (rclpy publisher -> rclpy subscriber process): "
-              f"{res['ros_only']['msgs_per_s']:.0f} msg/s", flush=True)
+        print(
+            f"ROS only (rclpy publisher -> rclpy subscriber process): "
+            f"{res['ros_only']['msgs_per_s']:.0f} msg/s",
+            flush=True,
+        )
         for qos in (0, 1):
             bare = bare_paho(broker.port, bare_counter, args.n, qos, size)
             br = bridge_throughput(helper, bridge.pid, bridge_counter, args.n, f"range_q{qos}")
-            res[f"qos{qos}"] = {"bare_paho": bare, "bridge": br,
-                                "ratio_bridge_vs_bare": round(br["msgs_per_s"] / bare["msgs_per_s"], 3),
-                                "ratio_bridge_vs_ros_only": round(
-                                    br["msgs_per_s"] / res["ros_only"]["msgs_per_s"], 3)}
-            print(f"QoS {qos}: bridge {br['msgs_per_s']:.0f} msg/s ({br['received']}/{args.n}), "
-                  f"bare paho {bare['msgs_per_s']:.0f} msg/s -> ratio {res[f'qos{qos}']['ratio_bridge_vs_bare']:.2f}; "
-                  f"CPU/1000 msgs: bridge {br['cpu_ms_per_1000']:.0f} ms, bare {bare['cpu_ms_per_1000']:.0f} ms "
-                  f"({br['payload_bytes']} B payload)", flush=True)
+            res[f"qos{qos}"] = {
+                "bare_paho": bare,
+                "bridge": br,
+                "ratio_bridge_vs_bare": round(br["msgs_per_s"] / bare["msgs_per_s"], 3),
+                "ratio_bridge_vs_ros_only": round(
+                    br["msgs_per_s"] / res["ros_only"]["msgs_per_s"], 3
+                ),
+            }
+            print(
+                f"QoS {qos}: bridge {br['msgs_per_s']:.0f} msg/s ({br['received']}/{args.n}), "
+                f"bare paho {bare['msgs_per_s']:.0f} msg/s -> ratio {res[f'qos{qos}']['ratio_bridge_vs_bare']:.2f}; "
+                f"CPU/1000 msgs: bridge {br['cpu_ms_per_1000']:.0f} ms, bare {bare['cpu_ms_per_1000']:.0f} ms "
+                f"({br['payload_bytes']} B payload)",
+                flush=True,
+            )
         out["throughput"] = res
         lb = latency_bare(broker.port, bare_counter, args.rate, args.seconds)
         lr = latency_bridge(helper, bridge_counter, args.rate, args.seconds, "range_lat")
@@ -497,21 +593,27 @@ def main():
             "added_p95": round(pct(lr, 95) - pct(lb, 95), 3),
         }
         L = out["latency_ms"]
-        print(f"latency at {args.rate:g} Hz: bridge p50 {L['bridge']['p50']:.2f} ms p95 "
-              f"{L['bridge']['p95']:.2f} ms; bare paho p50 {L['bare_paho']['p50']:.2f} p95 "
-              f"{L['bare_paho']['p95']:.2f}; ROS only p50 {L['ros_only']['p50']:.2f} p95 "
-              f"{L['ros_only']['p95']:.2f}; added vs bare paho p50 {L['added_p50']:.2f} ms, "
-              f"p95 {L['added_p95']:.2f} ms; vs ROS only p50 {L['added_vs_ros_only_p50']:.2f}, "
-              f"p95 {L['added_vs_ros_only_p95']:.2f}",
-              flush=True)
+        print(
+            f"latency at {args.rate:g} Hz: bridge p50 {L['bridge']['p50']:.2f} ms p95 "
+            f"{L['bridge']['p95']:.2f} ms; bare paho p50 {L['bare_paho']['p50']:.2f} p95 "
+            f"{L['bare_paho']['p95']:.2f}; ROS only p50 {L['ros_only']['p50']:.2f} p95 "
+            f"{L['ros_only']['p95']:.2f}; added vs bare paho p50 {L['added_p50']:.2f} ms, "
+            f"p95 {L['added_p95']:.2f} ms; vs ROS only p50 {L['added_vs_ros_only_p50']:.2f}, "
+            f"p95 {L['added_vs_ros_only_p95']:.2f}",
+            flush=True,
+        )
         d = drain(broker.port, bridge_counter, args.n, tmp)
         d["vs_arrival_rate_100hz"] = round(d["drain_msgs_per_s"] / args.rate, 1)
-        d["vs_live_qos1_throughput"] = round(d["drain_msgs_per_s"] / res["qos1"]["bridge"]["msgs_per_s"], 2)
+        d["vs_live_qos1_throughput"] = round(
+            d["drain_msgs_per_s"] / res["qos1"]["bridge"]["msgs_per_s"], 2
+        )
         out["spool_drain"] = d
-        print(f"spool drain: {d['drain_msgs_per_s']:.0f} msg/s ({d['received']}/{d['messages']}), "
-              f"{d['vs_arrival_rate_100hz']}x a {args.rate:g} Hz arrival rate, "
-              f"{d['vs_live_qos1_throughput']}x the live QoS 1 rate; spool append {d['spool_append_per_s']:.0f}/s",
-              flush=True)
+        print(
+            f"spool drain: {d['drain_msgs_per_s']:.0f} msg/s ({d['received']}/{d['messages']}), "
+            f"{d['vs_arrival_rate_100hz']}x a {args.rate:g} Hz arrival rate, "
+            f"{d['vs_live_qos1_throughput']}x the live QoS 1 rate; spool append {d['spool_append_per_s']:.0f}/s",
+            flush=True,
+        )
         bare_counter.close()
         bridge_counter.close()
         out["command_flood"] = command_flood(procs, helper, broker.port, tmp)

@@ -7,6 +7,7 @@ in the same run), and the time from SIGINT to the process's exit for both.
 
 Prints the figures and writes benchmarks/results/node_main.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,11 +53,16 @@ NODE = textwrap.dedent("""
 
 
 def one(kind: str, seconds: float) -> dict:
-    p = subprocess.Popen([sys.executable, "-c", NODE, kind], stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    p = subprocess.Popen(
+        [sys.executable, "-c", NODE, kind],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
         assert p.stdout.readline().strip() == "ready"
-        time.sleep(2.0)                       # past start-up and discovery
+        time.sleep(2.0)  # past start-up and discovery
         proc = psutil.Process(p.pid)
         c0, t0 = proc.cpu_times(), time.monotonic()
         time.sleep(seconds)
@@ -80,7 +86,7 @@ def main() -> None:
     a = ap.parse_args()
     benchlib.isolate()
     runs = {"run_node": [], "rclpy_spin": []}
-    for _ in range(a.runs):                   # interleaved, so load changes hit both alike
+    for _ in range(a.runs):  # interleaved, so load changes hit both alike
         for kind in runs:
             runs[kind].append(one(kind, a.seconds))
     summary = {}
@@ -90,14 +96,23 @@ def main() -> None:
             "sigint_to_exit_ms_median": statistics.median(r["sigint_to_exit_ms"] for r in rs),
             "exit_codes": sorted({r["exit_code"] for r in rs}),
         }
-        print(f"{kind:11s} idle CPU {summary[kind]['cpu_percent_median']:.2f} %  "
-              f"SIGINT -> exit {summary[kind]['sigint_to_exit_ms_median']:.0f} ms  "
-              f"exit codes {summary[kind]['exit_codes']}")
+        print(
+            f"{kind:11s} idle CPU {summary[kind]['cpu_percent_median']:.2f} %  "
+            f"SIGINT -> exit {summary[kind]['sigint_to_exit_ms_median']:.0f} ms  "
+            f"exit codes {summary[kind]['exit_codes']}"
+        )
     extra = summary["run_node"]["cpu_percent_median"] - summary["rclpy_spin"]["cpu_percent_median"]
     print(f"run_node: {extra:+.2f} % of one core per idle node against rclpy.spin")
-    out = benchlib.save("node_main", {"machine": benchlib.machine(), "seconds": a.seconds,
-                                      "runs": runs, "summary": summary,
-                                      "extra_cpu_percent_per_node": extra})
+    out = benchlib.save(
+        "node_main",
+        {
+            "machine": benchlib.machine(),
+            "seconds": a.seconds,
+            "runs": runs,
+            "summary": summary,
+            "extra_cpu_percent_per_node": extra,
+        },
+    )
     print(f"saved {out}")
 
 

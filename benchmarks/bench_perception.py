@@ -22,6 +22,7 @@ detector, with 640x480 frames (rendered demo scenes, resized):
 Prints the figures and writes benchmarks/results/perception.json (with the machine). The
 machine is shared (2 cores): figures carry the load average measured at the start.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,18 +52,24 @@ def pct(values, p):
 
 
 def stats_ms(values):
-    return {"p50_ms": round(pct(values, 50) * 1e3, 2), "p90_ms": round(pct(values, 90) * 1e3, 2),
-            "n": len(values)}
+    return {
+        "p50_ms": round(pct(values, 50) * 1e3, 2),
+        "p90_ms": round(pct(values, 90) * 1e3, 2),
+        "n": len(values),
+    }
 
 
 def frames_640():
     from scenes import rendered
-    return [cv2.resize(img, (640, 480), interpolation=cv2.INTER_LINEAR)
-            for img, _ in rendered(6, seed=777)]
+
+    return [
+        cv2.resize(img, (640, 480), interpolation=cv2.INTER_LINEAR)
+        for img, _ in rendered(6, seed=777)
+    ]
 
 
 def time_calls(fn, args_list, n):
-    fn(args_list[0])                               # warm-up
+    fn(args_list[0])  # warm-up
     fn(args_list[0])
     out = []
     for i in range(n):
@@ -77,40 +84,52 @@ def bench_inference(frames, n):
     machine's load hits them alike (this machine is shared and noisy)."""
     from edgebot_perception.backends import make_backend
     from edgebot_perception.yolo_math import letterbox, to_blob
+
     res = {}
     for imgsz in (320, 640):
         be = make_backend("onnxruntime", "", imgsz=imgsz, conf=0.25)
         ul = make_backend("ultralytics", "", imgsz=imgsz, conf=0.25)
         blobs = [to_blob(letterbox(f, imgsz)[0]) for f in frames]
-        calls = {"onnx_bare_run": (lambda i: be.sess.run(None, {be.input_name: blobs[i]})),
-                 "onnx_backend_infer": (lambda i: be.infer(frames[i])),
-                 "ultralytics_torch_infer": (lambda i: ul.infer(frames[i]))}
+        calls = {
+            "onnx_bare_run": (lambda i: be.sess.run(None, {be.input_name: blobs[i]})),
+            "onnx_backend_infer": (lambda i: be.infer(frames[i])),
+            "ultralytics_torch_infer": (lambda i: ul.infer(frames[i])),
+        }
         times = {k: [] for k in calls}
         for i in range(n + 2):
             for k, fn in calls.items():
                 t0 = time.perf_counter()
                 fn(i % len(frames))
-                if i >= 2:                                  # two warm-up rounds
+                if i >= 2:  # two warm-up rounds
                     times[k].append(time.perf_counter() - t0)
         res[imgsz] = {k: stats_ms(v) for k, v in times.items()}
         res[imgsz]["onnx_speedup_vs_torch_p50"] = round(
-            pct(times["ultralytics_torch_infer"], 50) / pct(times["onnx_backend_infer"], 50), 2)
-        print(f"imgsz {imgsz}: bare ort run p50 {res[imgsz]['onnx_bare_run']['p50_ms']} ms, "
-              f"backend infer p50 {res[imgsz]['onnx_backend_infer']['p50_ms']} ms, "
-              f"ultralytics/torch p50 {res[imgsz]['ultralytics_torch_infer']['p50_ms']} ms "
-              f"(onnx {res[imgsz]['onnx_speedup_vs_torch_p50']}x faster)", flush=True)
+            pct(times["ultralytics_torch_infer"], 50) / pct(times["onnx_backend_infer"], 50), 2
+        )
+        print(
+            f"imgsz {imgsz}: bare ort run p50 {res[imgsz]['onnx_bare_run']['p50_ms']} ms, "
+            f"backend infer p50 {res[imgsz]['onnx_backend_infer']['p50_ms']} ms, "
+            f"ultralytics/torch p50 {res[imgsz]['ultralytics_torch_infer']['p50_ms']} ms "
+            f"(onnx {res[imgsz]['onnx_speedup_vs_torch_p50']}x faster)",
+            flush=True,
+        )
     return res
 
 
 def bench_node_latency(frames, helper, procs, n, bare):
     from edgebot_interfaces.msg import Detection2DArray
     from mjpeg_server import MjpegServer
+
     res = {}
-    server = MjpegServer(et.free_port(), frame_fn=lambda i: frames[i % len(frames)], fps=2.0,
-                         quality=90).start()
+    server = MjpegServer(
+        et.free_port(), frame_fn=lambda i: frames[i % len(frames)], fps=2.0, quality=90
+    ).start()
     try:
-        procs.node("edgebot_camera", "camera_node", params={"source": server.url,
-                                                             "publish_compressed": False})
+        procs.node(
+            "edgebot_camera",
+            "camera_node",
+            params={"source": server.url, "publish_compressed": False},
+        )
         for imgsz in (320, 640):
             lat = []
             lock = threading.Lock()
@@ -120,9 +139,11 @@ def bench_node_latency(frames, helper, procs, n, bare):
                 st = m.header.stamp.sec * 10**9 + m.header.stamp.nanosec
                 with lock:
                     lat.append((now - st) * 1e-9)
+
             sub = helper.node.create_subscription(Detection2DArray, "detections", on_det, 10)
-            yolo = procs.node("edgebot_perception", "yolo_node", params={"imgsz": imgsz},
-                              name=f"yolo{imgsz}")
+            yolo = procs.node(
+                "edgebot_perception", "yolo_node", params={"imgsz": imgsz}, name=f"yolo{imgsz}"
+            )
             et.wait_for(lambda: len(lat) >= 3, 120, what=f"detections\n{yolo.output()[-2000:]}")
             with lock:
                 lat.clear()
@@ -131,10 +152,15 @@ def bench_node_latency(frames, helper, procs, n, bare):
             helper.node.destroy_subscription(sub)
             b = bare[imgsz]["onnx_bare_run"]["p50_ms"]
             s = stats_ms(lat)
-            res[imgsz] = {"camera_to_detections": s,
-                          "ratio_p50_vs_bare_inference": round(s["p50_ms"] / b, 3)}
-            print(f"imgsz {imgsz}: camera->detections p50 {s['p50_ms']} ms p90 {s['p90_ms']} ms "
-                  f"= {res[imgsz]['ratio_p50_vs_bare_inference']}x bare inference", flush=True)
+            res[imgsz] = {
+                "camera_to_detections": s,
+                "ratio_p50_vs_bare_inference": round(s["p50_ms"] / b, 3),
+            }
+            print(
+                f"imgsz {imgsz}: camera->detections p50 {s['p50_ms']} ms p90 {s['p90_ms']} ms "
+                f"= {res[imgsz]['ratio_p50_vs_bare_inference']}x bare inference",
+                flush=True,
+            )
     finally:
         server.stop()
     return res
@@ -194,17 +220,27 @@ def bench_transport(procs, n):
     from sensor_msgs.msg import Image
 
     from edgebot_common.image import numpy_to_image
-    configs = {"builtin_transports": "", "edgebot_fastdds_xml": str(ROOT / "config" / "fastdds.xml")}
+
+    configs = {
+        "builtin_transports": "",
+        "edgebot_fastdds_xml": str(ROOT / "config" / "fastdds.xml"),
+    }
     lat = {k: [] for k in configs}
     for _rnd in range(2):
         for name, profile in configs.items():
             env = {"FASTDDS_DEFAULT_PROFILES_FILE": profile}
             m = n // 2
-            sub = procs.start([sys.executable, "-c", SUBSCRIBER, str(m)], name=f"sub_{name}", env=env)
-            pub = procs.start([sys.executable, "-c", PUBLISHER, str(m + 5)], name=f"pub_{name}",
-                              env=env)
-            et.wait_for(lambda: "LAT " in sub.output() or not sub.running(), 180 + n,
-                        what=f"subscriber ({name})\n{sub.output()[-2000:]}")
+            sub = procs.start(
+                [sys.executable, "-c", SUBSCRIBER, str(m)], name=f"sub_{name}", env=env
+            )
+            pub = procs.start(
+                [sys.executable, "-c", PUBLISHER, str(m + 5)], name=f"pub_{name}", env=env
+            )
+            et.wait_for(
+                lambda: "LAT " in sub.output() or not sub.running(),
+                180 + n,
+                what=f"subscriber ({name})\n{sub.output()[-2000:]}",
+            )
             line = [ln for ln in sub.output().splitlines() if ln.startswith("LAT ")][0]
             lat[name] += json.loads(line[4:])
             pub.stop()
@@ -214,20 +250,29 @@ def bench_transport(procs, n):
 
     def naive(a):
         m = Image(height=480, width=640, encoding="rgb8", step=1920)
-        m.data = a.ravel().tolist()     # the per-pixel Python path (a list of ints)
+        m.data = a.ravel().tolist()  # the per-pixel Python path (a list of ints)
         return m
+
     slow = time_calls(naive, [arr], 3)
     b, x = stats_ms(lat["builtin_transports"]), stats_ms(lat["edgebot_fastdds_xml"])
-    res = {"publish_to_callback_640x480_rgb8": {"builtin_transports": b, "edgebot_fastdds_xml": x,
-                                                "speedup_p50": round(b["p50_ms"] / x["p50_ms"], 2)},
-           "numpy_to_image_ms_p50": round(pct(fast, 50) * 1e3, 3),
-           "naive_tolist_ms_p50": round(pct(slow, 50) * 1e3, 1),
-           "conversion_speedup": round(pct(slow, 50) / pct(fast, 50), 1)}
-    print(f"640x480 rgb8 publish->callback p50: built-in transports {b['p50_ms']} ms, "
-          f"config/fastdds.xml {x['p50_ms']} ms (p90 {x['p90_ms']}, n={x['n']}, "
-          f"{res['publish_to_callback_640x480_rgb8']['speedup_p50']}x); numpy_to_image "
-          f"{res['numpy_to_image_ms_p50']} ms vs naive tolist {res['naive_tolist_ms_p50']} ms "
-          f"({res['conversion_speedup']}x)", flush=True)
+    res = {
+        "publish_to_callback_640x480_rgb8": {
+            "builtin_transports": b,
+            "edgebot_fastdds_xml": x,
+            "speedup_p50": round(b["p50_ms"] / x["p50_ms"], 2),
+        },
+        "numpy_to_image_ms_p50": round(pct(fast, 50) * 1e3, 3),
+        "naive_tolist_ms_p50": round(pct(slow, 50) * 1e3, 1),
+        "conversion_speedup": round(pct(slow, 50) / pct(fast, 50), 1),
+    }
+    print(
+        f"640x480 rgb8 publish->callback p50: built-in transports {b['p50_ms']} ms, "
+        f"config/fastdds.xml {x['p50_ms']} ms (p90 {x['p90_ms']}, n={x['n']}, "
+        f"{res['publish_to_callback_640x480_rgb8']['speedup_p50']}x); numpy_to_image "
+        f"{res['numpy_to_image_ms_p50']} ms vs naive tolist {res['naive_tolist_ms_p50']} ms "
+        f"({res['conversion_speedup']}x)",
+        flush=True,
+    )
     return res
 
 
@@ -236,14 +281,22 @@ def bench_cpu(frames, helper, procs, seconds):
     from std_srvs.srv import SetBool
 
     from mjpeg_server import MjpegServer
-    server = MjpegServer(et.free_port(), frame_fn=lambda i: frames[i % len(frames)],
-                         fps=10.0).start()
+
+    server = MjpegServer(
+        et.free_port(), frame_fn=lambda i: frames[i % len(frames)], fps=10.0
+    ).start()
     res = {}
     try:
-        procs.node("edgebot_camera", "camera_node", "-r", "__node:=cam_cpu",
-                   params={"source": server.url, "publish_compressed": False})
-        yolo = procs.node("edgebot_perception", "yolo_node", params={"enabled": False},
-                          name="yolo_cpu")
+        procs.node(
+            "edgebot_camera",
+            "camera_node",
+            "-r",
+            "__node:=cam_cpu",
+            params={"source": server.url, "publish_compressed": False},
+        )
+        yolo = procs.node(
+            "edgebot_perception", "yolo_node", params={"enabled": False}, name="yolo_cpu"
+        )
         et.wait_for(lambda: "input camera/image_raw" in yolo.output(), 120, what="yolo up")
         proc = psutil.Process(yolo.pid)
         # the venv's .pth hook re-executes Python once: measure the process that runs the node
@@ -252,6 +305,7 @@ def bench_cpu(frames, helper, procs, seconds):
 
         def cpu():
             return sum(sum(p.cpu_times()[:2]) for p in targets if p.is_running())
+
         for state in (False, True):
             helper.call(SetBool, "yolo/enable", SetBool.Request(data=state), timeout=60)
             time.sleep(2.0)
@@ -259,10 +313,14 @@ def bench_cpu(frames, helper, procs, seconds):
             time.sleep(seconds)
             c1, t1 = cpu(), time.monotonic()
             res["enabled" if state else "disabled"] = {
-                "cpu_percent_of_one_core": round(100 * (c1 - c0) / (t1 - t0), 2)}
-        print(f"yolo_node CPU at 10 fps 640x480: disabled "
-              f"{res['disabled']['cpu_percent_of_one_core']} % vs enabled "
-              f"{res['enabled']['cpu_percent_of_one_core']} % of one core", flush=True)
+                "cpu_percent_of_one_core": round(100 * (c1 - c0) / (t1 - t0), 2)
+            }
+        print(
+            f"yolo_node CPU at 10 fps 640x480: disabled "
+            f"{res['disabled']['cpu_percent_of_one_core']} % vs enabled "
+            f"{res['enabled']['cpu_percent_of_one_core']} % of one core",
+            flush=True,
+        )
     finally:
         server.stop()
     return res
@@ -275,25 +333,40 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--frames", type=int, default=40, help="samples per measurement")
     ap.add_argument("--cpu-seconds", type=float, default=8.0)
-    ap.add_argument("--only", nargs="+", choices=PARTS, default=list(PARTS),
-                    help="measure these parts only; the others stay as they are in --out")
+    ap.add_argument(
+        "--only",
+        nargs="+",
+        choices=PARTS,
+        default=list(PARTS),
+        help="measure these parts only; the others stay as they are in --out",
+    )
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "perception.json"))
     a = ap.parse_args()
     load = os.getloadavg()
     frames = frames_640()
     outp = pathlib.Path(a.out)
     out = json.loads(outp.read_text()) if set(a.only) != set(PARTS) and outp.exists() else {}
-    out.update({"machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(),
-                            "python": platform.python_version(), "loadavg_at_start": load},
-                "frames": "640x480 rendered demo scenes", "model": "edgebot_objects (shipped)"})
+    out.update(
+        {
+            "machine": {
+                "platform": platform.platform(),
+                "cpu_count": os.cpu_count(),
+                "python": platform.python_version(),
+                "loadavg_at_start": load,
+            },
+            "frames": "640x480 rendered demo scenes",
+            "model": "edgebot_objects (shipped)",
+        }
+    )
     if "inference" in a.only or "node_latency" in a.only:
         out["inference"] = bench_inference(frames, a.frames)
     helper = et.RosHelper("bench_perception")
     procs = et.Procs()
     try:
         if "node_latency" in a.only:
-            out["node_latency"] = bench_node_latency(frames, helper, procs, a.frames,
-                                                     out["inference"])
+            out["node_latency"] = bench_node_latency(
+                frames, helper, procs, a.frames, out["inference"]
+            )
             procs.stop_all()
             procs = et.Procs()
         if "transport" in a.only:

@@ -16,6 +16,7 @@ its nominal schedule; cycles lost count as drift); overrun = an interval of 2 T 
 (a missed cycle). The C++ loops also give phase_err_last_ns_max: how late the last cycle of a
 run woke against its absolute deadline start + k T, i.e. whether the schedule itself drifted.
 """
+
 import argparse
 import json
 import math
@@ -82,7 +83,7 @@ def bench_rclpy(rate, duration):
         ex.shutdown()
         node.destroy_node()
         rclpy.shutdown(context=ctx)
-    return stamps[:count[0]], {}
+    return stamps[: count[0]], {}
 
 
 def merge(segments, period_ns):
@@ -99,11 +100,15 @@ def merge(segments, period_ns):
         drift += int((t[-1] - t[0]) - (len(t) - 1) * period_ns)
         elapsed += float((t[-1] - t[0]) * 1e-9)
     err = np.concatenate(errs)
-    return {"cycles": cycles, "overruns": overruns,
-            "period_err_p50_ns": int(np.percentile(err, 50)),
-            "period_err_p99_ns": int(np.percentile(err, 99)),
-            "period_err_max_ns": int(err.max()),
-            "drift_ns": drift, "elapsed_s": round(elapsed, 3)}
+    return {
+        "cycles": cycles,
+        "overruns": overruns,
+        "period_err_p50_ns": int(np.percentile(err, 50)),
+        "period_err_p99_ns": int(np.percentile(err, 99)),
+        "period_err_max_ns": int(err.max()),
+        "drift_ns": drift,
+        "elapsed_s": round(elapsed, 3),
+    }
 
 
 def synthetic_imu(n, seed=1):
@@ -133,8 +138,10 @@ def bench_madgwick(n):
     imu_rows = [tuple(float(v) for v in (*r[0:6], r[9])) for r in rows]
     marg_rows = [tuple(float(v) for v in r) for r in rows]
     out = {}
-    for kind, lst, arr in (("imu", imu_rows, np.ascontiguousarray(rows[:, [0, 1, 2, 3, 4, 5, 9]])),
-                           ("marg", marg_rows, np.ascontiguousarray(rows))):
+    for kind, lst, arr in (
+        ("imu", imu_rows, np.ascontiguousarray(rows[:, [0, 1, 2, 3, 4, 5, 9]])),
+        ("marg", marg_rows, np.ascontiguousarray(rows)),
+    ):
         py = reference.Madgwick(0.1, 0.01)
         cpp = rt.Madgwick(0.1, 0.01)
         py_fn = py.update_imu if kind == "imu" else py.update_marg
@@ -163,11 +170,17 @@ def ratio(a, b):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--duration", type=float, default=60.0, help="seconds per loop (default 60)")
     ap.add_argument("--rate", type=float, default=1000.0, help="Hz (default 1000)")
-    ap.add_argument("--rt-priority", type=int, default=80,
-                    help="also run the C++ loop with SCHED_FIFO at this priority (0: skip)")
+    ap.add_argument(
+        "--rt-priority",
+        type=int,
+        default=80,
+        help="also run the C++ loop with SCHED_FIFO at this priority (0: skip)",
+    )
     ap.add_argument("--rounds", type=int, default=6, help="interleaved rounds (default 6)")
     ap.add_argument("--madgwick-samples", type=int, default=20000)
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "rt.json"))
@@ -175,32 +188,51 @@ def main(argv=None):
 
     res = {
         "benchmark": "rt",
-        "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(),
-                    "python": platform.python_version(), "loadavg_start": os.getloadavg()},
-        "rate_hz": args.rate, "duration_s": args.duration, "rounds": args.rounds, "loops": {},
+        "machine": {
+            "platform": platform.platform(),
+            "cpu_count": os.cpu_count(),
+            "python": platform.python_version(),
+            "loadavg_start": os.getloadavg(),
+        },
+        "rate_hz": args.rate,
+        "duration_s": args.duration,
+        "rounds": args.rounds,
+        "loops": {},
     }
-    print(f"edgebot_rt benchmark: {args.rate:g} Hz, {args.duration:g} s per loop, "
-          f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}", flush=True)
+    print(
+        f"edgebot_rt benchmark: {args.rate:g} Hz, {args.duration:g} s per loop, "
+        f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}",
+        flush=True,
+    )
     seg = args.duration / args.rounds
     runs = [("cpp_loop", lambda: bench_cpp(args.rate, seg, 0))]
     if args.rt_priority > 0:
         runs.append(("cpp_loop_sched_fifo", lambda: bench_cpp(args.rate, seg, args.rt_priority)))
-    runs += [("rclpy_timer", lambda: bench_rclpy(args.rate, seg)),
-             ("python_sleep_loop", lambda: bench_sleep(args.rate, seg))]
+    runs += [
+        ("rclpy_timer", lambda: bench_rclpy(args.rate, seg)),
+        ("python_sleep_loop", lambda: bench_sleep(args.rate, seg)),
+    ]
     # interleave: each round runs every loop for duration/rounds, in a rotated order, so a
     # change of background load on a shared machine hits all loops alike
     segments = {name: [] for name, _ in runs}
-    cpp_extra = {name: {"phase_err_last_ns_max": 0, "wake_latency_p99_ns_max": 0}
-                 for name, _ in runs if name.startswith("cpp")}
+    cpp_extra = {
+        name: {"phase_err_last_ns_max": 0, "wake_latency_p99_ns_max": 0}
+        for name, _ in runs
+        if name.startswith("cpp")
+    }
     for r in range(args.rounds):
-        order = runs[r % len(runs):] + runs[:r % len(runs)]
+        order = runs[r % len(runs) :] + runs[: r % len(runs)]
         for name, fn in order:
             stamps, st = fn()
             segments[name].append(stamps)
             if name in cpp_extra:
                 e = cpp_extra[name]
-                e["phase_err_last_ns_max"] = max(e["phase_err_last_ns_max"], st["phase_err_last_ns"])
-                e["wake_latency_p99_ns_max"] = max(e["wake_latency_p99_ns_max"], st["wake_latency_p99_ns"])
+                e["phase_err_last_ns_max"] = max(
+                    e["phase_err_last_ns_max"], st["phase_err_last_ns"]
+                )
+                e["wake_latency_p99_ns_max"] = max(
+                    e["wake_latency_p99_ns_max"], st["wake_latency_p99_ns"]
+                )
                 e["rt_priority_applied"] = st["rt_priority_applied"]
                 e["mlock_applied"] = st["mlock_applied"]
         print(f"  round {r + 1}/{args.rounds} done, load {os.getloadavg()[0]:.2f}", flush=True)
@@ -209,30 +241,49 @@ def main(argv=None):
         s = merge(segments[name], period_ns)
         s.update(cpp_extra.get(name, {}))
         res["loops"][name] = s
-        print(f"  {name:20s} cycles {s['cycles']:7d}  period err p50 {s['period_err_p50_ns'] / 1e3:8.1f} us"
-              f"  p99 {s['period_err_p99_ns'] / 1e3:8.1f} us  max {s['period_err_max_ns'] / 1e3:9.1f} us"
-              f"  overruns {s['overruns']:5d}  drift {s['drift_ns'] / 1e6:9.3f} ms"
-              + (f"  last wake <= {s['phase_err_last_ns_max'] / 1e3:.1f} us after its deadline"
-                 if name in cpp_extra else ""), flush=True)
+        print(
+            f"  {name:20s} cycles {s['cycles']:7d}  period err p50 {s['period_err_p50_ns'] / 1e3:8.1f} us"
+            f"  p99 {s['period_err_p99_ns'] / 1e3:8.1f} us  max {s['period_err_max_ns'] / 1e3:9.1f} us"
+            f"  overruns {s['overruns']:5d}  drift {s['drift_ns'] / 1e6:9.3f} ms"
+            + (
+                f"  last wake <= {s['phase_err_last_ns_max'] / 1e3:.1f} us after its deadline"
+                if name in cpp_extra
+                else ""
+            ),
+            flush=True,
+        )
     cpp = res["loops"]["cpp_loop"]
     res["ratios"] = {
-        "rclpy_p99_over_cpp_p99": ratio(res["loops"]["rclpy_timer"]["period_err_p99_ns"], cpp["period_err_p99_ns"]),
-        "sleep_p99_over_cpp_p99": ratio(res["loops"]["python_sleep_loop"]["period_err_p99_ns"], cpp["period_err_p99_ns"]),
-        "rclpy_p50_over_cpp_p50": ratio(res["loops"]["rclpy_timer"]["period_err_p50_ns"], cpp["period_err_p50_ns"]),
-        "sleep_p50_over_cpp_p50": ratio(res["loops"]["python_sleep_loop"]["period_err_p50_ns"], cpp["period_err_p50_ns"]),
+        "rclpy_p99_over_cpp_p99": ratio(
+            res["loops"]["rclpy_timer"]["period_err_p99_ns"], cpp["period_err_p99_ns"]
+        ),
+        "sleep_p99_over_cpp_p99": ratio(
+            res["loops"]["python_sleep_loop"]["period_err_p99_ns"], cpp["period_err_p99_ns"]
+        ),
+        "rclpy_p50_over_cpp_p50": ratio(
+            res["loops"]["rclpy_timer"]["period_err_p50_ns"], cpp["period_err_p50_ns"]
+        ),
+        "sleep_p50_over_cpp_p50": ratio(
+            res["loops"]["python_sleep_loop"]["period_err_p50_ns"], cpp["period_err_p50_ns"]
+        ),
     }
     fifo = res["loops"].get("cpp_loop_sched_fifo")
     if fifo:
         res["ratios"]["rclpy_p99_over_cpp_fifo_p99"] = ratio(
-            res["loops"]["rclpy_timer"]["period_err_p99_ns"], fifo["period_err_p99_ns"])
+            res["loops"]["rclpy_timer"]["period_err_p99_ns"], fifo["period_err_p99_ns"]
+        )
         res["ratios"]["sleep_p99_over_cpp_fifo_p99"] = ratio(
-            res["loops"]["python_sleep_loop"]["period_err_p99_ns"], fifo["period_err_p99_ns"])
+            res["loops"]["python_sleep_loop"]["period_err_p99_ns"], fifo["period_err_p99_ns"]
+        )
     print("  ratios (same run):", res["ratios"], flush=True)
     res["madgwick"] = bench_madgwick(args.madgwick_samples)
     for kind, m in res["madgwick"].items():
-        print(f"  madgwick {kind}: python {m['python_reference_ns']:.0f} ns, C++ per call from Python "
-              f"{m['cpp_per_call_from_python_ns']:.0f} ns ({m['speedup_per_call']}x), C++ in batch "
-              f"{m['cpp_in_batch_ns']:.0f} ns ({m['speedup_in_batch']}x)", flush=True)
+        print(
+            f"  madgwick {kind}: python {m['python_reference_ns']:.0f} ns, C++ per call from Python "
+            f"{m['cpp_per_call_from_python_ns']:.0f} ns ({m['speedup_per_call']}x), C++ in batch "
+            f"{m['cpp_in_batch_ns']:.0f} ns ({m['speedup_in_batch']}x)",
+            flush=True,
+        )
     res["machine"]["loadavg_end"] = os.getloadavg()
     out = pathlib.Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

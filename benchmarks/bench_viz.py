@@ -14,6 +14,7 @@
 
 Prints the figures and writes benchmarks/results/viz.json (with the machine).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -88,8 +89,10 @@ class Load:
         self.jpeg = jpeg
         self.stop = threading.Event()
         self.sent = {"image": 0, "imu": 0}
-        self.threads = [threading.Thread(target=self._run, args=(15.0, self._image), daemon=True),
-                        threading.Thread(target=self._run, args=(200.0, self._imu), daemon=True)]
+        self.threads = [
+            threading.Thread(target=self._run, args=(15.0, self._image), daemon=True),
+            threading.Thread(target=self._run, args=(200.0, self._imu), daemon=True),
+        ]
 
     def start(self):
         for t in self.threads:
@@ -145,6 +148,7 @@ def cpu_of(proc: et.Proc, seconds: float) -> float:
             except psutil.NoSuchProcess:
                 pass
         return t
+
     t0, w0 = total(), time.monotonic()
     time.sleep(seconds)
     return 100.0 * (total() - t0) / (time.monotonic() - w0)
@@ -173,17 +177,25 @@ def bench_bridge_and_recorder(seconds: float, jpeg: bytes) -> dict:
         lat_dds = []
         other = et.RosHelper("bench_viz_sub")
         other.node.create_subscription(
-            Imu, "imu/data", lambda m: lat_dds.append(time.time_ns() - stamp_ns(m.header)),
-            Q.SENSOR_DATA)
+            Imu,
+            "imu/data",
+            lambda m: lat_dds.append(time.time_ns() - stamp_ns(m.header)),
+            Q.SENSOR_DATA,
+        )
         time.sleep(seconds / 2)
         other.close()
-        res["dds_latency_ms"] = {"p50": pct(lat_dds, 50) / 1e6, "p95": pct(lat_dds, 95) / 1e6,
-                                 "p99": pct(lat_dds, 99) / 1e6, "n": len(lat_dds)}
+        res["dds_latency_ms"] = {
+            "p50": pct(lat_dds, 50) / 1e6,
+            "p95": pct(lat_dds, 95) / 1e6,
+            "p99": pct(lat_dds, 99) / 1e6,
+            "n": len(lat_dds),
+        }
 
         # -- bridge with one client ---------------------------------------------------------
         port = et.free_port()
-        bridge = procs.node("edgebot_viz", "foxglove_bridge",
-                            params={"port": port, "send_buffer_messages": 64})
+        bridge = procs.node(
+            "edgebot_viz", "foxglove_bridge", params={"port": port, "send_buffer_messages": 64}
+        )
         bridge.wait_output("Foxglove bridge listening", 30)
         with FoxgloveClient(f"ws://127.0.0.1:{port}") as c:
             s_img = c.subscribe(c.wait_channel("/camera/image_raw/compressed", 20)["id"])
@@ -197,10 +209,16 @@ def bench_bridge_and_recorder(seconds: float, jpeg: bytes) -> dict:
             sent = {k: load.sent[k] - sent0[k] for k in sent0}
             imu_msgs = list(c.messages[s_imu])
             img_msgs = list(c.messages[s_img])
-        lat = [local - stamp_ns(deserialize_message(payload, Imu).header)
-               for _, payload, local in imu_msgs]
-        res["bridge_latency_ms"] = {"p50": pct(lat, 50) / 1e6, "p95": pct(lat, 95) / 1e6,
-                                    "p99": pct(lat, 99) / 1e6, "n": len(lat)}
+        lat = [
+            local - stamp_ns(deserialize_message(payload, Imu).header)
+            for _, payload, local in imu_msgs
+        ]
+        res["bridge_latency_ms"] = {
+            "p50": pct(lat, 50) / 1e6,
+            "p95": pct(lat, 95) / 1e6,
+            "p99": pct(lat, 99) / 1e6,
+            "n": len(lat),
+        }
         res["bridge_received"] = {"image": len(img_msgs), "imu": len(imu_msgs)}
         res["published"] = sent
         res["image_bytes"] = len(jpeg)
@@ -208,9 +226,15 @@ def bench_bridge_and_recorder(seconds: float, jpeg: bytes) -> dict:
 
         # -- recorder at the same load ------------------------------------------------------
         with tempfile.TemporaryDirectory() as tmp:
-            rec = procs.node("edgebot_viz", "mcap_recorder",
-                             params={"output_dir": tmp, "bag_name": "bench",
-                                     "topics": '["/camera/image_raw/compressed", "/imu/data"]'})
+            rec = procs.node(
+                "edgebot_viz",
+                "mcap_recorder",
+                params={
+                    "output_dir": tmp,
+                    "bag_name": "bench",
+                    "topics": '["/camera/image_raw/compressed", "/imu/data"]',
+                },
+            )
             rec.wait_output("recording /imu/data", 30)
             rec.wait_output("recording /camera/image_raw/compressed", 30)
             time.sleep(2.0)
@@ -228,10 +252,18 @@ def bench_writer(total_mb: float) -> dict:
     imu.header.frame_id = "imu_link"
     imu_bytes = serialize_message(imu)
     # 15 different frames (identical frames would make zstd look unrealistically good)
-    frames = [serialize_message(CompressedImage(format="jpeg", data=make_jpeg(s))) for s in range(15)]
+    frames = [
+        serialize_message(CompressedImage(format="jpeg", data=make_jpeg(s))) for s in range(15)
+    ]
     # the load's mix: per second 15 images and 200 IMU messages
-    second = [(("/camera/image_raw/compressed", frames[(i // 14) % 15]) if i % 14 == 0
-               else ("/imu/data", imu_bytes)) for i in range(210)]
+    second = [
+        (
+            ("/camera/image_raw/compressed", frames[(i // 14) % 15])
+            if i % 14 == 0
+            else ("/imu/data", imu_bytes)
+        )
+        for i in range(210)
+    ]
     per_second = sum(len(b) for _, b in second)
     seconds = max(1, int(total_mb * 1e6 / per_second))
     out = {"payload_mb": seconds * per_second / 1e6}
@@ -271,41 +303,62 @@ def main():
     args = ap.parse_args()
     seconds = 4.0 if args.quick else 10.0
     jpeg = make_jpeg()
-    res = {"machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(),
-                       "python": platform.python_version(),
-                       "loadavg_1min_at_start": os.getloadavg()[0]},
-           "load": {"image": "640x480 JPEG q80 CompressedImage @ 15 Hz", "imu": "Imu @ 200 Hz",
-                    "measure_s": seconds}}
+    res = {
+        "machine": {
+            "platform": platform.platform(),
+            "cpu_count": os.cpu_count(),
+            "python": platform.python_version(),
+            "loadavg_1min_at_start": os.getloadavg()[0],
+        },
+        "load": {
+            "image": "640x480 JPEG q80 CompressedImage @ 15 Hz",
+            "imu": "Imu @ 200 Hz",
+            "measure_s": seconds,
+        },
+    }
     res["live"] = bench_bridge_and_recorder(seconds, jpeg)
     res["writer"] = bench_writer(100.0 if not args.quick else 30.0)
     live, w = res["live"], res["writer"]
     res["ratios"] = {
-        "bridge_cpu_vs_raw_subscriber": live["bridge_cpu_percent"] / max(live["baseline_cpu_percent"], 1e-6),
-        "recorder_cpu_vs_raw_subscriber": live["recorder_cpu_percent"] / max(live["baseline_cpu_percent"], 1e-6),
-        "bridge_added_latency_p50_ms": live["bridge_latency_ms"]["p50"] - live["dds_latency_ms"]["p50"],
+        "bridge_cpu_vs_raw_subscriber": live["bridge_cpu_percent"]
+        / max(live["baseline_cpu_percent"], 1e-6),
+        "recorder_cpu_vs_raw_subscriber": live["recorder_cpu_percent"]
+        / max(live["baseline_cpu_percent"], 1e-6),
+        "bridge_added_latency_p50_ms": live["bridge_latency_ms"]["p50"]
+        - live["dds_latency_ms"]["p50"],
         "bag_zstd_vs_plain_write": w["bag_zstd_mb_s"] / w["plain_write_mb_s"],
         "bag_none_vs_plain_write": w["bag_none_mb_s"] / w["plain_write_mb_s"],
     }
     res["machine"]["loadavg_1min_at_end"] = os.getloadavg()[0]
-    print(f"machine: {res['machine']['platform']}, {os.cpu_count()} CPUs, load average "
-          f"{res['machine']['loadavg_1min_at_start']:.1f} -> {res['machine']['loadavg_1min_at_end']:.1f} "
-          "(shared machine: latency tails depend on it)")
-    print(f"load: {res['load']['image']} ({live['image_bytes'] / 1e3:.0f} kB) + {res['load']['imu']}; "
-          f"published {live['published']} in {seconds:.0f} s, client got {live['bridge_received']}")
-    print(f"CPU (% of one core): raw-subscriber baseline {live['baseline_cpu_percent']:.1f}, "
-          f"foxglove_bridge {live['bridge_cpu_percent']:.1f} "
-          f"(x{res['ratios']['bridge_cpu_vs_raw_subscriber']:.2f}), "
-          f"mcap_recorder {live['recorder_cpu_percent']:.1f} "
-          f"(x{res['ratios']['recorder_cpu_vs_raw_subscriber']:.2f})")
+    print(
+        f"machine: {res['machine']['platform']}, {os.cpu_count()} CPUs, load average "
+        f"{res['machine']['loadavg_1min_at_start']:.1f} -> {res['machine']['loadavg_1min_at_end']:.1f} "
+        "(shared machine: latency tails depend on it)"
+    )
+    print(
+        f"load: {res['load']['image']} ({live['image_bytes'] / 1e3:.0f} kB) + {res['load']['imu']}; "
+        f"published {live['published']} in {seconds:.0f} s, client got {live['bridge_received']}"
+    )
+    print(
+        f"CPU (% of one core): raw-subscriber baseline {live['baseline_cpu_percent']:.1f}, "
+        f"foxglove_bridge {live['bridge_cpu_percent']:.1f} "
+        f"(x{res['ratios']['bridge_cpu_vs_raw_subscriber']:.2f}), "
+        f"mcap_recorder {live['recorder_cpu_percent']:.1f} "
+        f"(x{res['ratios']['recorder_cpu_vs_raw_subscriber']:.2f})"
+    )
     d, b = live["dds_latency_ms"], live["bridge_latency_ms"]
-    print(f"latency IMU publish -> receive [ms]: DDS only p50 {d['p50']:.2f} p95 {d['p95']:.2f} "
-          f"p99 {d['p99']:.2f}; via bridge+WebSocket p50 {b['p50']:.2f} p95 {b['p95']:.2f} "
-          f"p99 {b['p99']:.2f} (added p50 {res['ratios']['bridge_added_latency_p50_ms']:.2f} ms)")
-    print(f"bag writer on {w['payload_mb']:.0f} MB: plain file {w['plain_write_mb_s']:.0f} MB/s; "
-          f"MCAP none {w['bag_none_mb_s']:.0f} MB/s, lz4 {w['bag_lz4_mb_s']:.0f} MB/s, "
-          f"zstd {w['bag_zstd_mb_s']:.0f} MB/s (x{res['ratios']['bag_zstd_vs_plain_write']:.2f} of plain); "
-          f"file sizes none {w['bag_none_file_mb']:.0f} / lz4 {w['bag_lz4_file_mb']:.0f} / "
-          f"zstd {w['bag_zstd_file_mb']:.0f} MB")
+    print(
+        f"latency IMU publish -> receive [ms]: DDS only p50 {d['p50']:.2f} p95 {d['p95']:.2f} "
+        f"p99 {d['p99']:.2f}; via bridge+WebSocket p50 {b['p50']:.2f} p95 {b['p95']:.2f} "
+        f"p99 {b['p99']:.2f} (added p50 {res['ratios']['bridge_added_latency_p50_ms']:.2f} ms)"
+    )
+    print(
+        f"bag writer on {w['payload_mb']:.0f} MB: plain file {w['plain_write_mb_s']:.0f} MB/s; "
+        f"MCAP none {w['bag_none_mb_s']:.0f} MB/s, lz4 {w['bag_lz4_mb_s']:.0f} MB/s, "
+        f"zstd {w['bag_zstd_mb_s']:.0f} MB/s (x{res['ratios']['bag_zstd_vs_plain_write']:.2f} of plain); "
+        f"file sizes none {w['bag_none_file_mb']:.0f} / lz4 {w['bag_lz4_file_mb']:.0f} / "
+        f"zstd {w['bag_zstd_file_mb']:.0f} MB"
+    )
     out = ROOT / "benchmarks" / "results" / "viz.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(res, indent=2) + "\n")

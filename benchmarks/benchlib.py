@@ -1,10 +1,11 @@
 """What every benchmark script shares (imported as ``benchlib`` from benchmarks/).
 
-    import benchlib
-    ROOT = benchlib.isolate()          # tests/ helpers importable, a private ROS domain, localhost
-    ...
-    benchlib.save("control", {"machine": benchlib.machine(), ...})
+import benchlib
+ROOT = benchlib.isolate()          # tests/ helpers importable, a private ROS domain, localhost
+...
+benchlib.save("control", {"machine": benchlib.machine(), ...})
 """
+
 from __future__ import annotations
 
 import json
@@ -35,8 +36,12 @@ def machine() -> dict:
         load = os.getloadavg()
     except OSError:
         load = None
-    return {"platform": platform.platform(), "cpu_count": os.cpu_count(),
-            "python": platform.python_version(), "loadavg_at_save": load}
+    return {
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "loadavg_at_save": load,
+    }
 
 
 def save(name: str, results: dict) -> pathlib.Path:

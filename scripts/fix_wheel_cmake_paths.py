@@ -6,6 +6,7 @@ against them fail with "Imported target ... includes non-existent path". We rewr
 paths to this interpreter's own, inside the venv only (no root, nothing outside the checkout).
 Idempotent: a second run finds nothing to rewrite.
 """
+
 import pathlib
 import sys
 import sysconfig
@@ -26,7 +27,9 @@ def main() -> int:
         text = path.read_text(errors="surrogateescape")
         if BUILD_PREFIX not in text:
             continue
-        new = text.replace(OLD_NUMPY_INCLUDE, new_numpy_include).replace(OLD_PY_INCLUDE, new_py_include)
+        new = text.replace(OLD_NUMPY_INCLUDE, new_numpy_include).replace(
+            OLD_PY_INCLUDE, new_py_include
+        )
         if new != text:
             path.write_text(new, errors="surrogateescape")
             changed += 1

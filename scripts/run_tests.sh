@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite: ruff (lint + format check), then pytest over tests/ (the gtests of
-# edgebot_rt are run from a pytest test,
-# so one summary line covers everything). Exits non-zero on failure and when no test ran.
+# edgebot_rt are run from a pytest test, so one summary line covers everything). Exits non-zero on failure and when no test ran.
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"

@@ -6,6 +6,7 @@ real one (a full ROS install): prints ``--packages-skip <names>`` or nothing.
 (``<prefix>/share/tf2_msgs/package.xml`` on AMENT_PREFIX_PATH, outside this workspace's
 ``install/``), building ours would shadow it. Used by scripts/setup.sh and scripts/build.sh.
 """
+
 from __future__ import annotations
 
 import os
@@ -29,8 +30,9 @@ def provider(pkg: str, ament_prefix_path: str, workspace_install: str) -> str | 
     return None
 
 
-def skipped(ament_prefix_path: str, workspace_install: str,
-            packages: Sequence[str] = VENDORED) -> list[str]:
+def skipped(
+    ament_prefix_path: str, workspace_install: str, packages: Sequence[str] = VENDORED
+) -> list[str]:
     return [p for p in packages if provider(p, ament_prefix_path, workspace_install)]
 
 

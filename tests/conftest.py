@@ -1,4 +1,5 @@
 """Session-wide isolation for the edgebot test suites, and shared fixtures."""
+
 import os
 import pathlib
 import random
@@ -8,6 +9,7 @@ import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
+
 # One DDS domain per test session, discovery limited to this host, so parallel runs and other
 # robots on the network never see our traffic. Children inherit the environment. The domain is
 # reserved with a lock file for the whole session, so concurrent sessions on one machine never
@@ -15,11 +17,15 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 def _reserve_domain() -> str:
     import fcntl
     import tempfile
+
     ids = list(range(1, 101))
     random.SystemRandom().shuffle(ids)
     for i in ids:
-        fd = os.open(os.path.join(tempfile.gettempdir(), f"edgebot-ros-domain-{i}.lock"),
-                     os.O_CREAT | os.O_RDWR, 0o666)
+        fd = os.open(
+            os.path.join(tempfile.gettempdir(), f"edgebot-ros-domain-{i}.lock"),
+            os.O_CREAT | os.O_RDWR,
+            0o666,
+        )
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

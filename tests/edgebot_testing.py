@@ -3,6 +3,7 @@
 Real processes, real DDS: each test session runs on a random ROS_DOMAIN_ID restricted to
 localhost; every process a test starts is in its own process group and is killed at teardown.
 """
+
 from __future__ import annotations
 
 import os
@@ -24,8 +25,12 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 SLACK = float(os.environ.get("EDGEBOT_TEST_SLACK") or (2.0 if os.environ.get("CI") else 1.0))
 
 
-def wait_for(pred: Callable[[], object], timeout: float = 10.0, interval: float = 0.02,
-             what: str = "condition"):
+def wait_for(
+    pred: Callable[[], object],
+    timeout: float = 10.0,
+    interval: float = 0.02,
+    what: str = "condition",
+):
     """Poll ``pred`` until truthy; return its value or raise TimeoutError naming ``what``."""
     timeout *= SLACK
     deadline = time.monotonic() + timeout
@@ -47,6 +52,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 def ros_executable(package: str, executable: str) -> str:
     """Resolve like ``ros2 run``: <prefix>/lib/<package>/<executable> via the ament index."""
     from ament_index_python.packages import get_package_prefix
+
     path = pathlib.Path(get_package_prefix(package)) / "lib" / package / executable
     if not path.exists():
         raise FileNotFoundError(f"no executable {executable!r} in package {package!r} ({path})")
@@ -56,19 +62,32 @@ def ros_executable(package: str, executable: str) -> str:
 class Proc:
     """A child process in its own session with output captured to a file."""
 
-    def __init__(self, cmd: list[str], name: str = "", env: dict | None = None,
-                 cwd: str | None = None, stdin=None):
+    def __init__(
+        self,
+        cmd: list[str],
+        name: str = "",
+        env: dict | None = None,
+        cwd: str | None = None,
+        stdin=None,
+    ):
         self.cmd = [str(c) for c in cmd]
         self.name = name or pathlib.Path(self.cmd[0]).name
-        self._out = tempfile.NamedTemporaryFile(prefix=f"edgebot-{self.name}-", suffix=".log",
-                                                delete=False)
+        self._out = tempfile.NamedTemporaryFile(
+            prefix=f"edgebot-{self.name}-", suffix=".log", delete=False
+        )
         full_env = dict(os.environ)
         full_env.setdefault("PYTHONUNBUFFERED", "1")
         if env:
             full_env.update({k: str(v) for k, v in env.items()})
-        self.popen = subprocess.Popen(self.cmd, stdout=self._out, stderr=subprocess.STDOUT,
-                                      stdin=stdin if stdin is not None else subprocess.DEVNULL,
-                                      env=full_env, cwd=cwd, start_new_session=True)
+        self.popen = subprocess.Popen(
+            self.cmd,
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+            stdin=stdin if stdin is not None else subprocess.DEVNULL,
+            env=full_env,
+            cwd=cwd,
+            start_new_session=True,
+        )
         self.pid = self.popen.pid
 
     def output(self) -> str:
@@ -119,9 +138,12 @@ class Proc:
             if text in out:
                 return out
             if not self.running():
-                raise RuntimeError(f"{self.name} exited ({self.popen.poll()}) before printing "
-                                   f"{text!r}:\n{out[-3000:]}")
+                raise RuntimeError(
+                    f"{self.name} exited ({self.popen.poll()}) before printing "
+                    f"{text!r}:\n{out[-3000:]}"
+                )
             return None
+
         return wait_for(seen, timeout, what=f"{text!r} from {self.name}")
 
 
@@ -136,8 +158,15 @@ class Procs:
         self.procs.append(p)
         return p
 
-    def node(self, package: str, executable: str, *ros_args: str, params: dict | None = None,
-             name: str = "", **kw) -> Proc:
+    def node(
+        self,
+        package: str,
+        executable: str,
+        *ros_args: str,
+        params: dict | None = None,
+        name: str = "",
+        **kw,
+    ) -> Proc:
         """Start a node like ``ros2 run``; ``params`` become ``-p name:=value``."""
         cmd = [ros_executable(package, executable)]
         args = list(ros_args)
@@ -145,7 +174,7 @@ class Procs:
             if isinstance(v, bool):
                 v = "true" if v else "false"
             elif v == "":
-                v = "''"          # rcl rejects `-p x:=`; an empty YAML string is ''
+                v = "''"  # rcl rejects `-p x:=`; an empty YAML string is ''
             args += ["-p", f"{k}:={v}"]
         if args:
             cmd += ["--ros-args", *args]
@@ -162,18 +191,21 @@ class RosHelper:
 
     def __init__(self, name: str = "test_helper"):
         from edgebot_common.background import BackgroundNode
+
         self._bg = BackgroundNode(name, raise_errors=True)
         self.context, self.node, self.executor = self._bg.context, self._bg.node, self._bg.executor
 
     def collect(self, msg_type, topic: str, qos=None) -> list:
         """Subscribe and return the (live) list the messages are appended to."""
         from edgebot_common import qos as Q
+
         got: list = []
         self.node.create_subscription(msg_type, topic, got.append, qos or Q.RELIABLE)
         return got
 
     def publisher(self, msg_type, topic: str, qos=None):
         from edgebot_common import qos as Q
+
         return self.node.create_publisher(msg_type, topic, qos or Q.RELIABLE)
 
     def wait_subscribers(self, pub, n: int = 1, timeout: float = 30.0, settle: float = 0.5):

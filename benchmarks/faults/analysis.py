@@ -6,6 +6,7 @@ board's pin record, the campaign's fault instants, the receipt of ground-truth m
 ``sim`` is the simulator's clock (ground-truth stamps). ``to_sim`` maps one onto the other from
 ground-truth samples received.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -19,13 +20,13 @@ from dataclasses import dataclass
 # wheel); every trial records that residue (``residual_rad_s``) so it stays visible.
 WHEEL_ZERO = 0.5
 # ground truth: standstill below these for STILL_HOLD simulated seconds
-STILL_V = 0.01          # m/s
-STILL_W = 0.03          # rad/s
-STILL_HOLD = 0.3        # s
+STILL_V = 0.01  # m/s
+STILL_W = 0.03  # rad/s
+STILL_HOLD = 0.3  # s
 # the wheels are "at zero" from the first instant after which the board keeps them below
 # WHEEL_ZERO for ZERO_HOLD s: a PID braking through zero (a brief reverse pulse) is not a stop
-ZERO_HOLD = 0.25        # s
-MOVING_V = 0.05         # m/s: "moving" (resumed) above this, or turning above MOVING_W
+ZERO_HOLD = 0.25  # s
+MOVING_V = 0.05  # m/s: "moving" (resumed) above this, or turning above MOVING_W
 MOVING_W = 0.15
 
 
@@ -56,7 +57,7 @@ def wheel_timeline(events: Iterable[PinEvent], speed_fns: Sequence[Callable]) ->
     """[(mono, (wheel speeds rad/s...))] after every pin change; ``speed_fns`` are
     ``f(read) -> rad/s`` (pinmap Motor.wheel_speed), ``read(pin)`` the pin's last value."""
     pins: dict[int, float] = {}
-    read = lambda p: pins.get(p, 0.0)        # noqa: E731
+    read = lambda p: pins.get(p, 0.0)  # noqa: E731
     out = []
     for e in events:
         pins[e.pin] = e.value
@@ -87,7 +88,7 @@ def first_zero_after(timeline: list[tuple], t0: float, hold: float = ZERO_HOLD) 
             start = t if start is None else start
         else:
             start = None
-    return start                     # zero until the end of the record
+    return start  # zero until the end of the record
 
 
 def max_speed_between(timeline: list[tuple], t0: float, t1: float) -> float:
@@ -107,10 +108,10 @@ def moved_between(timeline: list[tuple], t0: float, t1: float) -> bool:
 # -- ground truth ---------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Truth:
-    mono: float         # when received
-    sim: float          # its stamp
-    v: float            # m/s, forward speed (body)
-    w: float            # rad/s
+    mono: float  # when received
+    sim: float  # its stamp
+    v: float  # m/s, forward speed (body)
+    w: float  # rad/s
 
 
 def to_sim(truth: Sequence[Truth], mono: float) -> float | None:
@@ -178,8 +179,10 @@ def violations(r: dict) -> list[str]:
         if wz is None:
             out.append("the board never set the wheels to zero")
         elif wz > lim["wheels_zero_s"]:
-            out.append(f"wheels at zero after {wz:.3f} s > {lim['wheels_zero_s']:.3f} s "
-                       f"(1.5 x {lim.get('timeout_name', 'the command timeout')})")
+            out.append(
+                f"wheels at zero after {wz:.3f} s > {lim['wheels_zero_s']:.3f} s "
+                f"(1.5 x {lim.get('timeout_name', 'the command timeout')})"
+            )
     if r.get("moved_while_held"):
         out.append(f"moved while {r['moved_while_held']}")
     if r.get("expect_recovery", True) and not r.get("recovered"):
@@ -205,11 +208,24 @@ def table(records: list[dict]) -> list[dict]:
     for r in records:
         if r.get("skipped"):
             continue
-        row = rows.setdefault(r["fault"], {"fault": r["fault"], "trials": 0, "_st": [], "_wz": [],
-                                           "_rec": [], "lost": 0, "violations": []})
+        row = rows.setdefault(
+            r["fault"],
+            {
+                "fault": r["fault"],
+                "trials": 0,
+                "_st": [],
+                "_wz": [],
+                "_rec": [],
+                "lost": 0,
+                "violations": [],
+            },
+        )
         row["trials"] += 1
-        for key, src in (("_st", "standstill_sim_s"), ("_wz", "wheels_zero_s"),
-                         ("_rec", "recovery_s")):
+        for key, src in (
+            ("_st", "standstill_sim_s"),
+            ("_wz", "wheels_zero_s"),
+            ("_rec", "recovery_s"),
+        ):
             if r.get(src) is not None:
                 row[key].append(r[src])
         row["lost"] += (r.get("telemetry") or {}).get("lost") or 0
@@ -217,9 +233,16 @@ def table(records: list[dict]) -> list[dict]:
     out = []
     for row in rows.values():
         st, wz, rec = row.pop("_st"), row.pop("_wz"), row.pop("_rec")
-        row.update({"standstill_p50_s": _p50(st), "standstill_max_s": max(st) if st else None,
-                    "wheels_zero_p50_s": _p50(wz), "wheels_zero_max_s": max(wz) if wz else None,
-                    "recovery_p50_s": _p50(rec), "recovery_max_s": max(rec) if rec else None})
+        row.update(
+            {
+                "standstill_p50_s": _p50(st),
+                "standstill_max_s": max(st) if st else None,
+                "wheels_zero_p50_s": _p50(wz),
+                "wheels_zero_max_s": max(wz) if wz else None,
+                "recovery_p50_s": _p50(rec),
+                "recovery_max_s": max(rec) if rec else None,
+            }
+        )
         out.append(row)
     return out
 
@@ -229,17 +252,23 @@ def _f(x, nd=2):
 
 
 def markdown(rows: list[dict], command: str) -> str:
-    lines = [f"Produced by `{command}`. Standstill: simulated seconds from the fault to the rover "
-             f"at rest (simulator ground truth); wheels zero: wall seconds from the fault to the "
-             f"board's motor pins at zero (the virtual Arduino's own pin record); recovery: wall "
-             f"seconds from the fault clearing (node restarted, SIGCONT, e-stop released, hook "
-             f"off) to the rover moving again.", "",
-             "| fault | trials | standstill p50 / max [s] | wheels zero p50 / max [s] | "
-             "recovery p50 / max [s] | verdict |", "|---|---|---|---|---|---|"]
+    lines = [
+        f"Produced by `{command}`. Standstill: simulated seconds from the fault to the rover "
+        f"at rest (simulator ground truth); wheels zero: wall seconds from the fault to the "
+        f"board's motor pins at zero (the virtual Arduino's own pin record); recovery: wall "
+        f"seconds from the fault clearing (node restarted, SIGCONT, e-stop released, hook "
+        f"off) to the rover moving again.",
+        "",
+        "| fault | trials | standstill p50 / max [s] | wheels zero p50 / max [s] | "
+        "recovery p50 / max [s] | verdict |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in rows:
         verdict = "ok" if not r["violations"] else "; ".join(sorted(set(r["violations"])))
-        lines.append(f"| {r['fault']} | {r['trials']} | {_f(r['standstill_p50_s'])} / "
-                     f"{_f(r['standstill_max_s'])} | {_f(r['wheels_zero_p50_s'], 3)} / "
-                     f"{_f(r['wheels_zero_max_s'], 3)} | {_f(r['recovery_p50_s'], 1)} / "
-                     f"{_f(r['recovery_max_s'], 1)} | {verdict} |")
+        lines.append(
+            f"| {r['fault']} | {r['trials']} | {_f(r['standstill_p50_s'])} / "
+            f"{_f(r['standstill_max_s'])} | {_f(r['wheels_zero_p50_s'], 3)} / "
+            f"{_f(r['wheels_zero_max_s'], 3)} | {_f(r['recovery_p50_s'], 1)} / "
+            f"{_f(r['recovery_max_s'], 1)} | {verdict} |"
+        )
     return "\n".join(lines) + "\n"

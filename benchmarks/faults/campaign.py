@@ -31,6 +31,7 @@ checked per trial; the exit status is 1 when any is broken.
 writes ``faults.json``, ``faults.md`` (the table) and ``timeline_<fault>.png`` per trial to the
 output folder; ``--save`` also writes benchmarks/results/faults.json and faults.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -58,26 +59,47 @@ MOSQUITTO = "/usr/sbin/mosquitto"
 STARTED_RE = re.compile(r"process started \[([^\]]+)\] pid (\d+)")
 
 #: nodes the rover needs to move safely: losing one must bring it to a standstill in 1.0 s
-NEEDED = ["camera_node", "yolo_node", "target_follower", "safety_monitor", "base_controller",
-          "firmata_node"]
+NEEDED = [
+    "camera_node",
+    "yolo_node",
+    "target_follower",
+    "safety_monitor",
+    "base_controller",
+    "firmata_node",
+]
 #: sources of motion authority -> (the timeout that guards their loss, where it is set)
-AUTHORITY = {"target_follower": ("safety_monitor sources.follower.timeout", 0.5),
-             "safety_monitor": ("base_controller command_timeout", 0.25),
-             "base_controller": ("firmata_node command_timeout", 0.25),
-             "firmata_node": ("the board's FirmataExpress keep-alive, firmata_node keep_alive",
-                              1.0)}
+AUTHORITY = {
+    "target_follower": ("safety_monitor sources.follower.timeout", 0.5),
+    "safety_monitor": ("base_controller command_timeout", 0.25),
+    "base_controller": ("firmata_node command_timeout", 0.25),
+    "firmata_node": ("the board's FirmataExpress keep-alive, firmata_node keep_alive", 1.0),
+}
 OTHERS = ["imu_node", "mqtt_bridge"]
 #: simulator fault hooks (edgebot_sim.faults) -> whether the rover must stop while it holds
-SIM_FAULTS = {"camera_down": True, "arduino_unplugged": True, "imu_errors": False,
-              "imu_gone": False, "clock_stall": True}
+SIM_FAULTS = {
+    "camera_down": True,
+    "arduino_unplugged": True,
+    "imu_errors": False,
+    "imu_gone": False,
+    "clock_stall": True,
+}
 #: the node that talks to the device a simulator fault hits (restarted as a repair when the
 #: rover did not resume by itself, so the campaign can go on)
-SIM_FAULT_NODE = {"camera_down": "camera_node", "arduino_unplugged": "firmata_node",
-                  "imu_errors": "imu_node", "imu_gone": "imu_node", "clock_stall": None}
+SIM_FAULT_NODE = {
+    "camera_down": "camera_node",
+    "arduino_unplugged": "firmata_node",
+    "imu_errors": "imu_node",
+    "imu_gone": "imu_node",
+    "clock_stall": None,
+}
 STANDSTILL_LIMIT = 1.0
 
-QUICK = ["kill:yolo_node", "stop:camera_node", "kill+respawn:safety_monitor",
-         "estop+restart:safety_monitor"]
+QUICK = [
+    "kill:yolo_node",
+    "stop:camera_node",
+    "kill+respawn:safety_monitor",
+    "estop+restart:safety_monitor",
+]
 
 
 def all_faults() -> list[str]:
@@ -96,6 +118,7 @@ class Robot:
     def __init__(self, out_dir: pathlib.Path, scenario: str, seed: int, log=print):
         from edgebot_cli.demo.stack import available_stack, free_port, launch_args
         from edgebot_sim import scenario as Scn
+
         self.log = log
         self.out_dir = out_dir
         self.tmp = pathlib.Path(tempfile.mkdtemp(prefix="edgebot-faults-"))
@@ -106,47 +129,74 @@ class Robot:
         missing = [k for k, ok in stack.items() if not ok]
         if missing:
             raise RuntimeError(f"the campaign needs the whole stack; not installed: {missing}")
-        self.ports = {"camera_port": free_port(), "imu_port": free_port(),
-                      "mqtt_port": free_port()}
+        self.ports = {"camera_port": free_port(), "imu_port": free_port(), "mqtt_port": free_port()}
         # a broker of its own (mosquitto, as a deployed robot has), so that the broker can fail
         # apart from the bridge
         self.broker_conf = self.tmp / "mosquitto.conf"
-        self.broker_conf.write_text(f"listener {self.ports['mqtt_port']} 127.0.0.1\n"
-                                    f"allow_anonymous true\npersistence false\n")
+        self.broker_conf.write_text(
+            f"listener {self.ports['mqtt_port']} 127.0.0.1\n"
+            f"allow_anonymous true\npersistence false\n"
+        )
         self.broker: subprocess.Popen | None = None
         self.start_broker()
-        args = launch_args(scenario, self.seed, 1.0, self.scen.target.cls, str(self.tmp),
-                           str(self.tmp / "rec"), self.ports, stack,
-                           ["record:=false", "mqtt_embedded:=false"])
-        env = dict(os.environ, EDGEBOT_BOARD_OUTPUT_LOG=str(self.board_log),
-                   PYTHONUNBUFFERED="1")
+        args = launch_args(
+            scenario,
+            self.seed,
+            1.0,
+            self.scen.target.cls,
+            str(self.tmp),
+            str(self.tmp / "rec"),
+            self.ports,
+            stack,
+            ["record:=false", "mqtt_embedded:=false"],
+        )
+        env = dict(os.environ, EDGEBOT_BOARD_OUTPUT_LOG=str(self.board_log), PYTHONUNBUFFERED="1")
         self.pids: dict[str, int] = {}
         self.cmds: dict[str, tuple] = {}
         self.restarted: list[subprocess.Popen] = []
         self._lock = threading.Lock()
         self.launch_log = open(out_dir / "launch.log", "w")
         self.launcher = subprocess.Popen(
-            [sys.executable, "-m", "edgebot_cli.main", "launch", "edgebot_bringup",
-             "demo.launch.yaml", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "edgebot_cli.main",
+                "launch",
+                "edgebot_bringup",
+                "demo.launch.yaml",
+                *args,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+        )
         threading.Thread(target=self._pump, daemon=True).start()
 
         from edgebot_cli.demo.monitor import MqttCounter
         from edgebot_common.background import BackgroundNode
         from edgebot_sim.episodes import EpisodeRunner
+
         self.mqtt = MqttCounter(self.ports["mqtt_port"])
         self.bg = BackgroundNode("fault_campaign")
         self._subscribe()
         self.episodes = EpisodeRunner(self.bg.node)
         from edgebot_firmata import pinmap
+
         pm = pinmap.load(str(ROOT / "config" / "firmata.yaml"))
-        self.speed_fns = [pm.motor_for_joint(j).wheel_speed
-                          for j in ("left_wheel_joint", "right_wheel_joint")]
+        self.speed_fns = [
+            pm.motor_for_joint(j).wheel_speed for j in ("left_wheel_joint", "right_wheel_joint")
+        ]
 
     def start_broker(self) -> None:
         log = open(self.out_dir / "mosquitto.log", "a")
-        self.broker = subprocess.Popen([MOSQUITTO, "-c", str(self.broker_conf)], stdout=log,
-                                       stderr=subprocess.STDOUT, start_new_session=True)
+        self.broker = subprocess.Popen(
+            [MOSQUITTO, "-c", str(self.broker_conf)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         port = self.ports["mqtt_port"]
         t_end = time.monotonic() + 20
         while time.monotonic() < t_end:
@@ -182,6 +232,7 @@ class Robot:
         from std_srvs.srv import SetBool
 
         from edgebot_common import qos
+
         self.truth: list[A.Truth] = []
         self.follower_states: list[tuple] = []
         self.estop_msgs: list[tuple] = []
@@ -190,8 +241,14 @@ class Robot:
 
         def on_truth(m):
             tw = m.twist.twist
-            self.truth.append(A.Truth(time.monotonic(), m.header.stamp.sec +
-                                      m.header.stamp.nanosec * 1e-9, tw.linear.x, tw.angular.z))
+            self.truth.append(
+                A.Truth(
+                    time.monotonic(),
+                    m.header.stamp.sec + m.header.stamp.nanosec * 1e-9,
+                    tw.linear.x,
+                    tw.angular.z,
+                )
+            )
 
         def on_stats(m):
             # the independent count is read at the very moment the bridge's statistics arrive,
@@ -201,11 +258,17 @@ class Robot:
                 self.mqtt_stats["_received_then"] = self.mqtt.count
             except (ValueError, AttributeError):
                 pass
+
         n.create_subscription(Odometry, "sim/ground_truth", on_truth, qos.SENSOR_DATA)
-        n.create_subscription(String, "follower/state", lambda m: self.follower_states.append(
-            (time.monotonic(), m.data)), qos.LATCHED)
-        n.create_subscription(Bool, "estop", lambda m: self.estop_msgs.append(
-            (time.monotonic(), m.data)), qos.LATCHED)
+        n.create_subscription(
+            String,
+            "follower/state",
+            lambda m: self.follower_states.append((time.monotonic(), m.data)),
+            qos.LATCHED,
+        )
+        n.create_subscription(
+            Bool, "estop", lambda m: self.estop_msgs.append((time.monotonic(), m.data)), qos.LATCHED
+        )
         n.create_subscription(String, "mqtt/stats", on_stats, qos.SENSOR_DATA)
         self.estop_client = n.create_client(SetBool, "estop")
 
@@ -227,8 +290,12 @@ class Robot:
             time.sleep(interval)
 
     def wait_ready(self, timeout: float = 240.0):
-        self.wait(lambda: self.episodes.status.get("holding", "x") is None and
-                  len(self.truth) > 10, timeout, "the demo stack to start", interval=0.2)
+        self.wait(
+            lambda: self.episodes.status.get("holding", "x") is None and len(self.truth) > 10,
+            timeout,
+            "the demo stack to start",
+            interval=0.2,
+        )
 
     def timeline(self) -> list:
         try:
@@ -254,25 +321,39 @@ class Robot:
         pid = self.pid(node)
         if node not in self.cmds:
             cmd = pathlib.Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[:-1]
-            env = dict(kv.split(b"=", 1) for kv in pathlib.Path(f"/proc/{pid}/environ")
-                       .read_bytes().split(b"\0") if b"=" in kv)
+            env = dict(
+                kv.split(b"=", 1)
+                for kv in pathlib.Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+                if b"=" in kv
+            )
             cwd = os.readlink(f"/proc/{pid}/cwd")
-            self.cmds[node] = ([c.decode() for c in cmd],
-                               {k.decode(): v.decode() for k, v in env.items()}, cwd)
+            self.cmds[node] = (
+                [c.decode() for c in cmd],
+                {k.decode(): v.decode() for k, v in env.items()},
+                cwd,
+            )
         os.kill(pid, sig)
 
     def restart(self, node: str) -> None:
         """Start the node again with its very command line and environment."""
         cmd, env, cwd = self.cmds[node]
         log = open(self.out_dir / f"{node}.restarted.log", "a")
-        p = subprocess.Popen(cmd, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=log,
-                             stderr=subprocess.STDOUT, start_new_session=True)
+        p = subprocess.Popen(
+            cmd,
+            env=env,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.restarted.append(p)
         with self._lock:
             self.pids[node] = p.pid
 
     def has_sim_fault_hooks(self, timeout: float = 30.0) -> bool:
         from rcl_interfaces.srv import ListParameters
+
         cli = self.bg.node.create_client(ListParameters, "/sim_node/list_parameters")
         res = self.episodes._call(cli, ListParameters.Request(prefixes=["fault"]), timeout)
         return any(n.startswith("fault.") for n in res.result.names)
@@ -281,9 +362,15 @@ class Robot:
         """``fault.<name>`` on sim_node (edgebot_sim.faults)."""
         from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
         from rcl_interfaces.srv import SetParameters
-        req = SetParameters.Request(parameters=[Parameter(
-            name=f"fault.{name}", value=ParameterValue(type=ParameterType.PARAMETER_BOOL,
-                                                       bool_value=bool(on)))])
+
+        req = SetParameters.Request(
+            parameters=[
+                Parameter(
+                    name=f"fault.{name}",
+                    value=ParameterValue(type=ParameterType.PARAMETER_BOOL, bool_value=bool(on)),
+                )
+            ]
+        )
         res = self.episodes._call(self.episodes._set, req, timeout)
         if not res.results[0].successful:
             raise RuntimeError(f"fault.{name} = {on}: {res.results[0].reason}")
@@ -293,6 +380,7 @@ class Robot:
         (its reply writer has not matched our reader yet): SetBool is idempotent, so ask
         again every 2 s until answered."""
         from std_srvs.srv import SetBool
+
         t_end = time.monotonic() + timeout
         while time.monotonic() < t_end:
             if not self.estop_client.wait_for_service(timeout_sec=2.0):
@@ -323,7 +411,7 @@ class Robot:
                 p.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 pass
-        time.sleep(0.5)   # let the kernel reap what the launcher killed last
+        time.sleep(0.5)  # let the kernel reap what the launcher killed last
         left = []
         for name, pid in pids.items():
             try:
@@ -344,15 +432,14 @@ class Robot:
         if self.broker is not None and self.broker.poll() is None:
             self.broker.terminate()
             self.broker.wait(timeout=10)
-        shutil.rmtree(self.tmp, ignore_errors=True)     # pty link, pin record, spool, broker conf
+        shutil.rmtree(self.tmp, ignore_errors=True)  # pty link, pin record, spool, broker conf
         self.launch_log.close()
         return left
 
 
 # ----------------------------------------------------------------------------------------------
 class Campaign:
-    def __init__(self, robot: Robot, hold: float = 3.0, recover_timeout: float = 40.0,
-                 log=print):
+    def __init__(self, robot: Robot, hold: float = 3.0, recover_timeout: float = 40.0, log=print):
         self.r = robot
         self.hold = hold
         self.recover_timeout = recover_timeout
@@ -365,14 +452,18 @@ class Campaign:
         r = self.r
         for attempt in range(3):
             st = r.status()
-            if st.get("reached") or (st.get("target_distance") or 9) < 1.25 or \
-                    st.get("episode_time", 0) > 0.6 * st.get("time_limit", 40):
+            if (
+                st.get("reached")
+                or (st.get("target_distance") or 9) < 1.25
+                or st.get("episode_time", 0) > 0.6 * st.get("time_limit", 40)
+            ):
                 r.episodes.reset(self.episode_seed)
                 t0 = time.monotonic()
                 r.wait(lambda: r.truth and r.truth[-1].mono > t0 + 0.5, 30, "the reset episode")
             try:
-                r.wait(lambda: r.truth and r.truth[-1].v > 0.12, timeout,
-                       "the rover driving forward")
+                r.wait(
+                    lambda: r.truth and r.truth[-1].v > 0.12, timeout, "the rover driving forward"
+                )
                 return
             except TimeoutError:
                 if attempt == 2:
@@ -387,19 +478,30 @@ class Campaign:
             self.sim_hooks = r.has_sim_fault_hooks()
         if kind == "sim" and not self.sim_hooks:
             self.log(f"{fault:<34} skipped: this sim_node has no fault.* parameters")
-            return {"fault": fault, "kind": kind, "node": node, "skipped":
-                    "sim_node has no fault.* parameters (edgebot_sim.faults not wired)",
-                    "violations": []}
+            return {
+                "fault": fault,
+                "kind": kind,
+                "node": node,
+                "skipped": "sim_node has no fault.* parameters (edgebot_sim.faults not wired)",
+                "violations": [],
+            }
         self.ensure_driving()
         tel0 = r.telemetry()
-        rec = {"fault": fault, "kind": kind, "node": node or None,
-               "needed_to_move": node in NEEDED or kind.startswith("estop") or
-               (kind == "sim" and SIM_FAULTS[node]),
-               "expect_recovery": True,
-               # not yet: the independent count and the bridge's "sent" count different things
-               "check_telemetry": False}
-        limits = {"standstill_sim_s": STANDSTILL_LIMIT if rec["needed_to_move"] else None,
-                  "wheels_zero_s": None}
+        rec = {
+            "fault": fault,
+            "kind": kind,
+            "node": node or None,
+            "needed_to_move": node in NEEDED
+            or kind.startswith("estop")
+            or (kind == "sim" and SIM_FAULTS[node]),
+            "expect_recovery": True,
+            # not yet: the independent count and the bridge's "sent" count different things
+            "check_telemetry": False,
+        }
+        limits = {
+            "standstill_sim_s": STANDSTILL_LIMIT if rec["needed_to_move"] else None,
+            "wheels_zero_s": None,
+        }
         if node in AUTHORITY and kind in ("kill", "kill+respawn", "stop"):
             name, t = AUTHORITY[node]
             limits.update(wheels_zero_s=round(1.5 * t, 3), timeout_name=name)
@@ -429,7 +531,7 @@ class Campaign:
             time.sleep(max(0.0, t_fault + self.hold - time.monotonic()))
             t_clear = time.monotonic()
             r.start_broker()
-            try:   # the bridge reconnects by itself
+            try:  # the bridge reconnects by itself
                 r.wait(r.mqtt_connected, 60, "the bridge to reconnect")
                 rec["bridge_reconnect_s"] = round(time.monotonic() - t_clear, 2)
             except TimeoutError as e:
@@ -453,7 +555,7 @@ class Campaign:
             r.kill(node)
             r.restart(node)
             n0 = len(r.estop_msgs)
-            try:   # the restarted monitor announces its e-stop state (latched)
+            try:  # the restarted monitor announces its e-stop state (latched)
                 r.wait(lambda: len(r.estop_msgs) > n0, 60, "the restarted monitor's estop")
                 rec["estop_after_restart"] = r.estop_msgs[-1][1]
             except TimeoutError:
@@ -468,12 +570,12 @@ class Campaign:
         still = None
         if rec["needed_to_move"]:
             try:
-                still = r.wait(lambda: A.standstill_after(r.truth, sim_fault), 5.0,
-                               "a standstill")
+                still = r.wait(lambda: A.standstill_after(r.truth, sim_fault), 5.0, "a standstill")
             except TimeoutError:
                 still = None
         sim_clear = A.to_sim(r.truth, t_clear)
         since = max(sim_clear, still + A.STILL_HOLD if still is not None else sim_clear)
+
         def resumed():
             """(mono) when the rover moved again -- or held at the target: a rover that
             reached the ball during the fault has resumed its task by holding there"""
@@ -482,6 +584,7 @@ class Campaign:
                 return next(s.mono for s in r.truth if s.sim >= sim_move)
             held = [t for t, st in list(r.follower_states) if t >= t_clear and st == "hold"]
             return held[0] if held else None
+
         try:
             mono_move = r.wait(resumed, self.recover_timeout, "the rover to move again")
             rec["recovered"] = True
@@ -503,36 +606,51 @@ class Campaign:
         # where the time goes: the follower's reaction (its latched follower/state)
         blind = [t for t, st in list(r.follower_states) if t > t_fault and st == "blind"]
         rec["follower_blind_s"] = round(blind[0] - t_fault, 3) if blind else None
-        rec["residual_rad_s"] = (round(A.max_speed_between(tl, z, t_clear), 3)
-                                 if z is not None and z < t_clear else None)
+        rec["residual_rad_s"] = (
+            round(A.max_speed_between(tl, z, t_clear), 3) if z is not None and z < t_clear else None
+        )
         if held_from is not None:
             # wheels must be zero from shortly after the e-stop until its release
             z_hold = A.first_zero_after(tl, held_from)
-            if z_hold is None or z_hold > held_from + 0.5 or \
-                    A.moved_between(tl, z_hold, held_to - 0.05):
+            if (
+                z_hold is None
+                or z_hold > held_from + 0.5
+                or A.moved_between(tl, z_hold, held_to - 0.05)
+            ):
                 rec["moved_while_held"] = "e-stopped (the board drove the wheels)"
             if kind == "estop+restart" and rec.get("estop_after_restart") is not True:
-                rec["moved_while_held"] = (rec.get("moved_while_held") or "") + \
-                    f" e-stop after the safety_monitor restart: {rec.get('estop_after_restart')}"
+                rec["moved_while_held"] = (
+                    rec.get("moved_while_held") or ""
+                ) + f" e-stop after the safety_monitor restart: {rec.get('estop_after_restart')}"
         tel1 = r.telemetry()
-        rec["telemetry"] = {"sent": _delta(tel1.get("sent"), tel0.get("sent")),
-                            "delivered": _delta(tel1.get("delivered"), tel0.get("delivered")),
-                            "lost": None}
+        rec["telemetry"] = {
+            "sent": _delta(tel1.get("sent"), tel0.get("sent")),
+            "delivered": _delta(tel1.get("delivered"), tel0.get("delivered")),
+            "lost": None,
+        }
         if rec["telemetry"]["sent"] is not None and rec["telemetry"]["delivered"] is not None:
-            rec["telemetry"]["lost"] = max(0, rec["telemetry"]["sent"] -
-                                           rec["telemetry"]["delivered"])
+            rec["telemetry"]["lost"] = max(
+                0, rec["telemetry"]["sent"] - rec["telemetry"]["delivered"]
+            )
         rec["t_fault_mono"], rec["t_clear_mono"] = t_fault, t_clear
         rec["sim_fault"] = sim_fault
-        rec["timeline"] = {"board": [(round(t - t_fault, 4), sp) for t, sp in tl
-                                     if t_fault - 2 <= t <= t_clear + 8],
-                           "truth": [(round(s.mono - t_fault, 4), round(s.v, 4), round(s.w, 4))
-                                     for s in r.truth if t_fault - 2 <= s.mono <= t_clear + 8]}
+        rec["timeline"] = {
+            "board": [
+                (round(t - t_fault, 4), sp) for t, sp in tl if t_fault - 2 <= t <= t_clear + 8
+            ],
+            "truth": [
+                (round(s.mono - t_fault, 4), round(s.v, 4), round(s.w, 4))
+                for s in r.truth
+                if t_fault - 2 <= s.mono <= t_clear + 8
+            ],
+        }
         rec["violations"] = A.violations(rec)
         rec["trial_wall_s"] = round(time.monotonic() - t_start, 1)
-        self.log(f"{fault:<34} ({rec['trial_wall_s']:4.1f} s) standstill {_fmt(rec['standstill_sim_s'])} s  wheels zero "
-                 f"{_fmt(rec['wheels_zero_s'], 3)} s  recovery {_fmt(rec['recovery_s'], 1)} s  "
-                 + ("OK" if not rec["violations"] else "VIOLATION: " +
-                    "; ".join(rec["violations"])))
+        self.log(
+            f"{fault:<34} ({rec['trial_wall_s']:4.1f} s) standstill {_fmt(rec['standstill_sim_s'])} s  wheels zero "
+            f"{_fmt(rec['wheels_zero_s'], 3)} s  recovery {_fmt(rec['recovery_s'], 1)} s  "
+            + ("OK" if not rec["violations"] else "VIOLATION: " + "; ".join(rec["violations"]))
+        )
         return rec
 
 
@@ -546,8 +664,10 @@ def _fmt(x, nd=2):
 
 def write_timeline(path: pathlib.Path, rec: dict) -> None:
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     fig, (a1, a2) = plt.subplots(2, 1, figsize=(9, 5.5), sharex=True)
     b = rec["timeline"]["board"]
     if b:
@@ -569,16 +689,26 @@ def write_timeline(path: pathlib.Path, rec: dict) -> None:
             ax.axvline(rec["wheels_zero_s"], color="k", ls=":", label="wheels zero")
         ax.legend(fontsize=7, loc="upper right")
     v = "; ".join(rec["violations"]) or "ok"
-    a1.set_title(f"{rec['fault']}: standstill {_fmt(rec['standstill_sim_s'])} s (sim), wheels "
-                 f"zero {_fmt(rec['wheels_zero_s'], 3)} s, recovery {_fmt(rec['recovery_s'], 1)} s"
-                 f" -- {v}", fontsize=9)
+    a1.set_title(
+        f"{rec['fault']}: standstill {_fmt(rec['standstill_sim_s'])} s (sim), wheels "
+        f"zero {_fmt(rec['wheels_zero_s'], 3)} s, recovery {_fmt(rec['recovery_s'], 1)} s"
+        f" -- {v}",
+        fontsize=9,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
 
 
-def run(faults: list[str], trials: int, out_dir: pathlib.Path, scenario: str, seed: int,
-        hold: float, log=print) -> dict:
+def run(
+    faults: list[str],
+    trials: int,
+    out_dir: pathlib.Path,
+    scenario: str,
+    seed: int,
+    hold: float,
+    log=print,
+) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
     robot = Robot(out_dir, scenario, seed, log=log)
@@ -600,30 +730,54 @@ def run(faults: list[str], trials: int, out_dir: pathlib.Path, scenario: str, se
         if rec.get("skipped"):
             continue
         try:
-            write_timeline(out_dir / f"timeline_{i:02d}_{re.sub(r'[^a-z0-9_]+', '_', rec['fault'])}.png",
-                           rec)
+            write_timeline(
+                out_dir / f"timeline_{i:02d}_{re.sub(r'[^a-z0-9_]+', '_', rec['fault'])}.png", rec
+            )
         except Exception as e:
             log(f"plot failed: {e}")
     rows = A.table(records)
     if left:
-        rows.append({"fault": "(end of campaign)", "trials": 1, "lost": 0,
-                     "violations": [f"processes left behind: {left}"],
-                     **{k: None for k in ("standstill_p50_s", "standstill_max_s",
-                                          "wheels_zero_p50_s", "wheels_zero_max_s",
-                                          "recovery_p50_s", "recovery_max_s")}})
-    result = {"scenario": scenario, "seed": robot.seed, "hold_s": hold, "trials": trials,
-              "faults": faults, "error": error, "leftover_processes": left,
-              "skipped": {r["fault"]: r["skipped"] for r in records if r.get("skipped")},
-              "wall_s": round(time.monotonic() - t0, 1), "table": rows,
-              "records": [{k: v for k, v in r.items() if k != "timeline"} for r in records],
-              "violations": sorted({f"{r['fault']}: {v}" for r in rows for v in r["violations"]})
-              + ([f"campaign error: {error}"] if error else [])}
+        rows.append(
+            {
+                "fault": "(end of campaign)",
+                "trials": 1,
+                "lost": 0,
+                "violations": [f"processes left behind: {left}"],
+                **{
+                    k: None
+                    for k in (
+                        "standstill_p50_s",
+                        "standstill_max_s",
+                        "wheels_zero_p50_s",
+                        "wheels_zero_max_s",
+                        "recovery_p50_s",
+                        "recovery_max_s",
+                    )
+                },
+            }
+        )
+    result = {
+        "scenario": scenario,
+        "seed": robot.seed,
+        "hold_s": hold,
+        "trials": trials,
+        "faults": faults,
+        "error": error,
+        "leftover_processes": left,
+        "skipped": {r["fault"]: r["skipped"] for r in records if r.get("skipped")},
+        "wall_s": round(time.monotonic() - t0, 1),
+        "table": rows,
+        "records": [{k: v for k, v in r.items() if k != "timeline"} for r in records],
+        "violations": sorted({f"{r['fault']}: {v}" for r in rows for v in r["violations"]})
+        + ([f"campaign error: {error}"] if error else []),
+    }
     return result
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--faults", default="all", help="all, quick, or a comma-separated list")
     ap.add_argument("--trials", type=int, default=1)
     ap.add_argument("--hold", type=float, default=3.0, help="seconds a fault is held")
@@ -633,14 +787,23 @@ def main(argv=None) -> int:
     ap.add_argument("--save", action="store_true", help="also write benchmarks/results/")
     ns = ap.parse_args(argv)
     import benchlib
+
     benchlib.isolate()
-    faults = (all_faults() if ns.faults == "all" else QUICK if ns.faults == "quick"
-              else [f.strip() for f in ns.faults.split(",") if f.strip()])
+    faults = (
+        all_faults()
+        if ns.faults == "all"
+        else QUICK
+        if ns.faults == "quick"
+        else [f.strip() for f in ns.faults.split(",") if f.strip()]
+    )
     out = pathlib.Path(ns.output)
     res = run(faults, ns.trials, out, ns.scenario, ns.seed, ns.hold)
     res["machine"] = benchlib.machine()
-    cmd = "make faults" if ns.faults == "all" else \
-        f"python benchmarks/faults/campaign.py --faults {ns.faults} --trials {ns.trials}"
+    cmd = (
+        "make faults"
+        if ns.faults == "all"
+        else f"python benchmarks/faults/campaign.py --faults {ns.faults} --trials {ns.trials}"
+    )
     md = A.markdown(res["table"], cmd)
     if res["skipped"]:
         md += "\nSkipped: " + "; ".join(f"{k} ({v})" for k, v in res["skipped"].items()) + "\n"
@@ -652,8 +815,10 @@ def main(argv=None) -> int:
     print(md)
     if res["violations"]:
         print("VIOLATIONS:\n  " + "\n  ".join(res["violations"]))
-    print(f"campaign: {len(res['records'])} trials in {res['wall_s']} s; {out}/faults.json, "
-          f"faults.md, timeline_*.png")
+    print(
+        f"campaign: {len(res['records'])} trials in {res['wall_s']} s; {out}/faults.json, "
+        f"faults.md, timeline_*.png"
+    )
     return 1 if res["violations"] else 0
 
 

@@ -16,8 +16,10 @@ setup(
     maintainer_email="dev@edgebot.invalid",
     description="Shared pieces of edgebot (QoS, parameters, diagnostics, conversions).",
     license="Apache-2.0",
-    entry_points={"console_scripts": [
-        "talker = edgebot_common.demo_nodes:talker",
-        "listener = edgebot_common.demo_nodes:listener",
-    ]},
+    entry_points={
+        "console_scripts": [
+            "talker = edgebot_common.demo_nodes:talker",
+            "listener = edgebot_common.demo_nodes:listener",
+        ]
+    },
 )

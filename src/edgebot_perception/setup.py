@@ -11,8 +11,10 @@ setup(
     data_files=[
         ("share/ament_index/resource_index/packages", ["resource/" + package_name]),
         ("share/" + package_name, ["package.xml", "README.md"]),
-        ("share/" + package_name + "/models", sorted(glob("models/*.onnx") + glob("models/*.pt")
-                                                      + glob("models/*.json"))),
+        (
+            "share/" + package_name + "/models",
+            sorted(glob("models/*.onnx") + glob("models/*.pt") + glob("models/*.json")),
+        ),
         ("share/" + package_name + "/scripts", sorted(glob("scripts/*"))),
     ],
     install_requires=["setuptools"],

@@ -5,6 +5,7 @@
 - compose.yaml: services reference existing Dockerfiles, mounted configs and launch files;
 - the systemd unit passes `systemd-analyze verify` (with its paths pointed at this checkout).
 """
+
 import os
 import pathlib
 import re
@@ -28,8 +29,11 @@ def _hadolint():
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
 def test_hadolint(dockerfile):
-    r = subprocess.run([_hadolint(), "--no-color", "--config", str(DOCKER / ".hadolint.yaml"),
-                        str(dockerfile)], capture_output=True, text=True)
+    r = subprocess.run(
+        [_hadolint(), "--no-color", "--config", str(DOCKER / ".hadolint.yaml"), str(dockerfile)],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
 
 
@@ -54,12 +58,15 @@ def test_copied_files_and_commands_exist(dockerfile):
         if word == "CMD":
             cmd = yaml.safe_load(rest)
             if "launch" in cmd:
-                pkg, launch_file = cmd[cmd.index("launch") + 1: cmd.index("launch") + 3]
+                pkg, launch_file = cmd[cmd.index("launch") + 1 : cmd.index("launch") + 3]
                 assert pkg == "edgebot_bringup" and (ROOT / "launch" / launch_file).is_file()
         if word == "RUN":
             for script in re.findall(r"(scripts/[\w./-]+|requirements/[\w./-]+)", rest):
-                assert (ROOT / script).exists() or script.startswith("requirements/") and \
-                    (ROOT / script).exists(), f"{dockerfile.name}: RUN uses missing {script}"
+                assert (
+                    (ROOT / script).exists()
+                    or script.startswith("requirements/")
+                    and (ROOT / script).exists()
+                ), f"{dockerfile.name}: RUN uses missing {script}"
         if word == "ENTRYPOINT":
             assert os.access(DOCKER / "entrypoint.sh", os.X_OK)
     assert copies >= 4
@@ -90,10 +97,14 @@ def test_compose_services_reference_existing_files():
             if word.endswith(".launch.yaml"):
                 assert (ROOT / "launch" / word).is_file(), f"{name}: launch file {word} missing"
     mosq = services["mosquitto"]
-    conf_src = next(v.split(":")[0] for v in mosq["volumes"] if v.split(":")[0].endswith("mosquitto.conf"))
+    conf_src = next(
+        v.split(":")[0] for v in mosq["volumes"] if v.split(":")[0].endswith("mosquitto.conf")
+    )
     conf = (DOCKER / conf_src).read_text()
     assert "allow_anonymous false" in conf and "password_file" in conf
-    assert any("8765" in str(p) for p in services["sim"].get("ports", [])), "Foxglove port published"
+    assert any("8765" in str(p) for p in services["sim"].get("ports", [])), (
+        "Foxglove port published"
+    )
     devices = " ".join(services["robot"].get("devices", []))
     for dev in ("/dev/ttyACM0", "/dev/i2c-1", "/dev/video0"):
         assert dev in devices
@@ -103,8 +114,11 @@ def test_compose_services_reference_existing_files():
 def test_systemd_unit_verifies(tmp_path):
     unit = (DOCKER / "systemd" / "edgebot.service").read_text()
     assert "Restart=on-failure" in unit and "ExecStart=" in unit
-    local = unit.replace("/opt/edgebot", str(ROOT)).replace("User=edgebot", "User=root") \
+    local = (
+        unit.replace("/opt/edgebot", str(ROOT))
+        .replace("User=edgebot", "User=root")
         .replace("Group=edgebot", "Group=root")
+    )
     path = tmp_path / "edgebot.service"
     path.write_text(local)
     exe = shutil.which("systemd-analyze")
@@ -113,6 +127,7 @@ def test_systemd_unit_verifies(tmp_path):
         assert r.returncode == 0 and not r.stderr.strip(), r.stderr
     else:  # structural check where systemd is absent
         import configparser
+
         cp = configparser.ConfigParser(strict=False, interpolation=None)
         cp.optionxform = str
         cp.read_string(local)

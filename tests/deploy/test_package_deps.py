@@ -9,6 +9,7 @@ For each package under src/, the top-level modules its code imports must be cove
 - imports guarded by ``try: ... except ImportError`` (optional backends such as torch or tf2_ros)
   only need their pip requirement (or package.xml entry for ROS ones).
 """
+
 import ast
 import pathlib
 import re
@@ -58,8 +59,15 @@ THIRD_PARTY = {
     "sqlite3": (None, None),
 }
 # ROS packages that are Python modules; optional ones (tf2_ros) are full-install only
-ROS_MODULES_EXTRA = {"rclpy", "ament_index_python", "tf2_ros", "rosidl_runtime_py", "xacro",
-                     "launch", "launch_ros"}
+ROS_MODULES_EXTRA = {
+    "rclpy",
+    "ament_index_python",
+    "tf2_ros",
+    "rosidl_runtime_py",
+    "xacro",
+    "launch",
+    "launch_ros",
+}
 
 
 def _requirements():
@@ -80,8 +88,12 @@ def _is_ros_package(name):
 
 def _declared(pkg_dir):
     root = ET.parse(pkg_dir / "package.xml").getroot()
-    return {e.text.strip() for e in root if e.tag in
-            ("depend", "exec_depend", "build_depend", "build_export_depend", "test_depend") and e.text}
+    return {
+        e.text.strip()
+        for e in root
+        if e.tag in ("depend", "exec_depend", "build_depend", "build_export_depend", "test_depend")
+        and e.text
+    }
 
 
 def _imports(path):
@@ -90,9 +102,14 @@ def _imports(path):
     guarded = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Try) and any(
-                isinstance(h.type, ast.Name) and h.type.id in ("ImportError", "ModuleNotFoundError", "Exception")
-                or isinstance(h.type, ast.Tuple) and any(getattr(e, "id", "") in ("ImportError", "ModuleNotFoundError") for e in h.type.elts)
-                for h in node.handlers):
+            isinstance(h.type, ast.Name)
+            and h.type.id in ("ImportError", "ModuleNotFoundError", "Exception")
+            or isinstance(h.type, ast.Tuple)
+            and any(
+                getattr(e, "id", "") in ("ImportError", "ModuleNotFoundError") for e in h.type.elts
+            )
+            for h in node.handlers
+        ):
             for sub in node.body:
                 for n in ast.walk(sub):
                     guarded.add(id(n))
@@ -121,8 +138,11 @@ def test_imports_are_declared(pkg_dir):
     reqs = _requirements()
     problems = []
     # setup.py imports setuptools, the build tool of every ament_python package: not a dependency
-    files = [f for f in pkg_dir.rglob("*.py") if "test" not in f.relative_to(pkg_dir).parts[:1]
-             and f.name != "setup.py"]
+    files = [
+        f
+        for f in pkg_dir.rglob("*.py")
+        if "test" not in f.relative_to(pkg_dir).parts[:1] and f.name != "setup.py"
+    ]
     for f in files:
         for mod, optional in _imports(f):
             where = f.relative_to(ROOT)
@@ -135,11 +155,15 @@ def test_imports_are_declared(pkg_dir):
                     problems.append(f"{where}: imports ROS package '{mod}', not in package.xml")
                 continue
             if mod not in THIRD_PARTY:
-                problems.append(f"{where}: imports '{mod}', unknown to this test (add it to THIRD_PARTY)")
+                problems.append(
+                    f"{where}: imports '{mod}', unknown to this test (add it to THIRD_PARTY)"
+                )
                 continue
             key, dist = THIRD_PARTY[mod]
             if key and key not in declared and not optional:
-                problems.append(f"{where}: imports '{mod}', package.xml lacks <exec_depend>{key}</exec_depend>")
+                problems.append(
+                    f"{where}: imports '{mod}', package.xml lacks <exec_depend>{key}</exec_depend>"
+                )
             if dist and dist.lower() not in reqs:
                 problems.append(f"{where}: imports '{mod}', no '{dist}' in requirements/*.txt")
     assert not problems, "\n".join(sorted(set(problems)))
@@ -148,7 +172,13 @@ def test_imports_are_declared(pkg_dir):
 def test_full_ros_image_installs_the_pip_only_deps():
     text = (ROOT / "requirements" / "full-ros.txt").read_text().lower()
     needed = {d for k, d in THIRD_PARTY.values() if k is None and d} - {
-        "ultralytics-opencv-headless", "torch", "torchvision", "onnx", "cryptography", "yourdfpy"}
+        "ultralytics-opencv-headless",
+        "torch",
+        "torchvision",
+        "onnx",
+        "cryptography",
+        "yourdfpy",
+    }
     missing = [d for d in sorted(needed) if d not in text]
     assert not missing, f"requirements/full-ros.txt lacks {missing}"
 
@@ -164,14 +194,42 @@ def test_full_ros_image_installs_the_pip_only_deps():
 # ROS packages that are rosdep keys, checked against ros/rosdistro jazzy/distribution.yaml; add
 # one here only after checking it is released for Jazzy
 ROS_KEYS = {
-    "rclpy", "std_msgs", "sensor_msgs", "geometry_msgs", "nav_msgs", "diagnostic_msgs",
-    "std_srvs", "rcl_interfaces", "builtin_interfaces", "rosgraph_msgs", "visualization_msgs",
-    "tf2_msgs", "tf2_ros", "ament_index_python", "ament_cmake", "ament_cmake_python",
-    "ament_cmake_gtest", "ament_cmake_pytest", "rosidl_default_generators",
-    "rosidl_default_runtime", "pybind11_vendor", "robot_state_publisher", "xacro",
-    "ros_gz_sim", "ros_gz_bridge", "rviz2", "rviz_common", "rviz_default_plugins",
-    "rviz_imu_plugin", "foxglove_bridge", "rosbag2_storage_mcap", "launch", "launch_ros",
-    "launch_yaml", "joint_state_publisher", "action_msgs",
+    "rclpy",
+    "std_msgs",
+    "sensor_msgs",
+    "geometry_msgs",
+    "nav_msgs",
+    "diagnostic_msgs",
+    "std_srvs",
+    "rcl_interfaces",
+    "builtin_interfaces",
+    "rosgraph_msgs",
+    "visualization_msgs",
+    "tf2_msgs",
+    "tf2_ros",
+    "ament_index_python",
+    "ament_cmake",
+    "ament_cmake_python",
+    "ament_cmake_gtest",
+    "ament_cmake_pytest",
+    "rosidl_default_generators",
+    "rosidl_default_runtime",
+    "pybind11_vendor",
+    "robot_state_publisher",
+    "xacro",
+    "ros_gz_sim",
+    "ros_gz_bridge",
+    "rviz2",
+    "rviz_common",
+    "rviz_default_plugins",
+    "rviz_imu_plugin",
+    "foxglove_bridge",
+    "rosbag2_storage_mcap",
+    "launch",
+    "launch_ros",
+    "launch_yaml",
+    "joint_state_publisher",
+    "action_msgs",
 }
 # system keys of rosdep/base.yaml and rosdep/python.yaml (ros/rosdistro)
 SYSTEM_KEYS = {k for k, _ in THIRD_PARTY.values() if k} | {"python3-dev", "python3-pydantic"}
@@ -180,8 +238,14 @@ PROJECT_KEYS_FILE = ROOT / "rosdep" / "edgebot.yaml"
 # executables a launch file's $(command ...) runs -> the package that provides them
 COMMAND_PACKAGES = {"xacro": "xacro"}
 RUN_TAGS = ("depend", "exec_depend")
-ALL_TAGS = ("depend", "exec_depend", "build_depend", "build_export_depend", "buildtool_depend",
-            "test_depend")
+ALL_TAGS = (
+    "depend",
+    "exec_depend",
+    "build_depend",
+    "build_export_depend",
+    "buildtool_depend",
+    "test_depend",
+)
 
 
 def _deps(pkg_dir, tags=RUN_TAGS):
@@ -212,7 +276,9 @@ def _walk_entities(entities, out):
             continue
         for kind, body in item.items():
             if kind == "group":
-                _walk_entities(body if isinstance(body, list) else (body or {}).get("children"), out)
+                _walk_entities(
+                    body if isinstance(body, list) else (body or {}).get("children"), out
+                )
             elif kind in ("node", "executable") and isinstance(body, dict) and "pkg" in body:
                 out.add(("pkg", str(body["pkg"])))
 
@@ -261,26 +327,38 @@ def test_bringup_declares_what_its_launch_files_and_config_use():
         for why, pkg in sorted(_launch_needs(f)):
             # a launch file's packages are bringup's own run dependencies, not borrowed ones
             if pkg != bringup and pkg not in direct:
-                problems.append(f"launch/{f.name}: {why} {pkg}: no <exec_depend>{pkg}</exec_depend> "
-                                f"in src/{bringup}/package.xml")
+                problems.append(
+                    f"launch/{f.name}: {why} {pkg}: no <exec_depend>{pkg}</exec_depend> "
+                    f"in src/{bringup}/package.xml"
+                )
     for why, pkg in sorted(_config_needs()):
         if pkg not in have:
-            problems.append(f"{why}: {pkg} is not a run dependency of {bringup} (nor of our "
-                            "packages it depends on)")
+            problems.append(
+                f"{why}: {pkg} is not a run dependency of {bringup} (nor of our "
+                "packages it depends on)"
+            )
     assert not problems, "\n".join(problems)
 
 
 def test_every_dependency_is_a_rosdep_key():
     """Keys rosdep cannot resolve make `rosdep install --from-paths src` fail as a whole."""
-    project = set((yaml.safe_load(PROJECT_KEYS_FILE.read_text()) or {}) if PROJECT_KEYS_FILE.is_file()
-                  else {})
+    project = set(
+        (yaml.safe_load(PROJECT_KEYS_FILE.read_text()) or {}) if PROJECT_KEYS_FILE.is_file() else {}
+    )
     known = set(OURS) | ROS_KEYS | SYSTEM_KEYS | project
-    problems = [f"src/{p.name}/package.xml: <{tag}>{key}</{tag}> is not a known rosdep key"
-                for p in PACKAGES
-                for tag in ALL_TAGS for key in sorted(_deps(p, (tag,))) if key not in known]
+    problems = [
+        f"src/{p.name}/package.xml: <{tag}>{key}</{tag}> is not a known rosdep key"
+        for p in PACKAGES
+        for tag in ALL_TAGS
+        for key in sorted(_deps(p, (tag,)))
+        if key not in known
+    ]
     assert not problems, "\n".join(problems)
-    for key, rules in ((yaml.safe_load(PROJECT_KEYS_FILE.read_text()) or {}).items()
-                       if PROJECT_KEYS_FILE.is_file() else []):
+    for key, rules in (
+        (yaml.safe_load(PROJECT_KEYS_FILE.read_text()) or {}).items()
+        if PROJECT_KEYS_FILE.is_file()
+        else []
+    ):
         assert {"debian", "ubuntu"} <= set(rules), f"rosdep/edgebot.yaml: {key} lacks debian/ubuntu"
 
 
@@ -291,16 +369,21 @@ def test_runtime_imports_are_run_dependencies(pkg_dir):
     name = pkg_dir.name
     run = _deps(pkg_dir)
     problems = []
-    files = [f for f in pkg_dir.rglob("*.py") if "test" not in f.relative_to(pkg_dir).parts[:1]
-             and f.name != "setup.py"]
+    files = [
+        f
+        for f in pkg_dir.rglob("*.py")
+        if "test" not in f.relative_to(pkg_dir).parts[:1] and f.name != "setup.py"
+    ]
     for f in files:
         for mod, optional in _imports(f):
             if optional or mod in sys.stdlib_module_names or mod in (name, "__future__"):
                 continue
             key = mod if _is_ros_package(mod) else (THIRD_PARTY.get(mod) or (None, None))[0]
             if key and key not in run and mod not in ("launch", "launch_ros"):
-                problems.append(f"{f.relative_to(ROOT)}: imports '{mod}': <{key}> is declared "
-                                "only for build/test, not <exec_depend>")
+                problems.append(
+                    f"{f.relative_to(ROOT)}: imports '{mod}': <{key}> is declared "
+                    "only for build/test, not <exec_depend>"
+                )
     assert not problems, "\n".join(sorted(set(problems)))
 
 
@@ -314,12 +397,15 @@ def test_colcon_can_order_our_packages():
     def visit(n):
         if n in done:
             return
-        assert n not in visiting, f"dependency cycle: {' -> '.join(visiting[visiting.index(n):] + [n])}"
+        assert n not in visiting, (
+            f"dependency cycle: {' -> '.join(visiting[visiting.index(n) :] + [n])}"
+        )
         visiting.append(n)
         for d in sorted(deps[n]):
             visit(d)
         visiting.pop()
         done.add(n)
+
     for n in sorted(deps):
         visit(n)
 
@@ -340,6 +426,9 @@ def test_rviz_config_shows_the_robot_model_and_tf():
     children = {j.find("child").get("link") for j in urdf.findall("joint")}
     roots = [link.get("name") for link in urdf.findall("link") if link.get("name") not in children]
     control = yaml.safe_load((ROOT / "config" / "control.yaml").read_text())
-    base_frame = next(v["ros__parameters"]["base_frame_id"] for v in control.values()
-                      if "base_frame_id" in v.get("ros__parameters", {}))
+    base_frame = next(
+        v["ros__parameters"]["base_frame_id"]
+        for v in control.values()
+        if "base_frame_id" in v.get("ros__parameters", {})
+    )
     assert roots == [base_frame]

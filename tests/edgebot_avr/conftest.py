@@ -16,7 +16,7 @@ def make_emu():
 
     def make(board: str = "uno", start: bool = True, **kw):
         kw.setdefault("firmware", firmware_path(board))
-        kw.setdefault("speed", 3.0)   # emulated time 3x faster: the 2 s boot blink takes less
+        kw.setdefault("speed", 3.0)  # emulated time 3x faster: the 2 s boot blink takes less
         emu = EmulatedArduino(board=board, **kw)
         made.append(emu)
         if start:

@@ -1,5 +1,6 @@
 """A minimal Firmata speaker over pyserial for the emulator tests: raw bytes out, parsed
 messages in (a reader thread), so each test states exactly what goes on the wire."""
+
 from __future__ import annotations
 
 import threading
@@ -58,8 +59,16 @@ class FirmataWire:
         self.send(START_SYSEX, REPORT_FIRMWARE, END_SYSEX)
 
     def servo_config(self, pin: int, min_us: int = 544, max_us: int = 2400) -> None:
-        self.send(START_SYSEX, SERVO_CONFIG, pin, min_us & 0x7F, min_us >> 7,
-                  max_us & 0x7F, max_us >> 7, END_SYSEX)
+        self.send(
+            START_SYSEX,
+            SERVO_CONFIG,
+            pin,
+            min_us & 0x7F,
+            min_us >> 7,
+            max_us & 0x7F,
+            max_us >> 7,
+            END_SYSEX,
+        )
 
     # ------------------------------------------------------------------ wire in
     def _read(self) -> None:
@@ -82,7 +91,7 @@ class FirmataWire:
                     if end < 0:
                         break
                     self._add(("sysex", bytes(buf[1:end])))
-                    del buf[:end + 1]
+                    del buf[: end + 1]
                 elif b == REPORT_VERSION or (b & 0xF0) in (DIGITAL_MESSAGE, ANALOG_MESSAGE):
                     if len(buf) < 3:
                         break

@@ -1,5 +1,6 @@
 """The emulated Arduino running the real StandardFirmata 2.4 (avrgirl-arduino builds) on
 simavr: what a host sees on the pty, and what a logic analyser sees on the pins."""
+
 import os
 import signal
 import subprocess
@@ -50,7 +51,7 @@ def test_digital_output_port_write_seen_on_the_pin(make_emu):
         fw.wait_boot()
         fw.pin_mode(13, OUTPUT)
         fw.pin_mode(8, OUTPUT)
-        fw.port_write(1, 0b100001)        # port 1 = pins 8..15: D8 and D13 high
+        fw.port_write(1, 0b100001)  # port 1 = pins 8..15: D8 and D13 high
         wait_for(lambda: emu.pin(13).level and emu.pin(8).level, 10, what="D8, D13 high")
         assert emu.pin(13).mode == "output" and emu.pin(13).pwm_duty is None
         fw.port_write(1, 0b000001)
@@ -74,7 +75,7 @@ def test_pin_listener_records_output_edges_in_emulated_time(make_emu):
     assert 0 < d12[0][2] < d12[1][2] <= emu.sim_time_s
 
 
-@pytest.mark.parametrize("pin", [5, 10, 3])   # Timer0 fast PWM, Timer1 and Timer2 phase correct
+@pytest.mark.parametrize("pin", [5, 10, 3])  # Timer0 fast PWM, Timer1 and Timer2 phase correct
 def test_pwm_duty_from_the_timer_registers(make_emu, pin):
     emu = make_emu("uno")
     with FirmataWire(emu.port) as fw:
@@ -82,10 +83,15 @@ def test_pwm_duty_from_the_timer_registers(make_emu, pin):
         fw.pin_mode(pin, PWM)
         for value, duty in ((64, 0.25), (191, 0.75)):
             fw.analog_write(pin, value)
-            st = wait_for(lambda: (s := emu.pin(pin)).pwm_duty is not None
-                          and abs(s.pwm_duty - duty) < 0.01 and s, 10, what=f"duty {duty}")
+            st = wait_for(
+                lambda: (
+                    (s := emu.pin(pin)).pwm_duty is not None and abs(s.pwm_duty - duty) < 0.01 and s
+                ),
+                10,
+                what=f"duty {duty}",
+            )
             assert st.mode == "output"
-        fw.analog_write(pin, 0)                    # analogWrite(0) is a plain LOW
+        fw.analog_write(pin, 0)  # analogWrite(0) is a plain LOW
         wait_for(lambda: emu.pin(pin).pwm_duty is None, 10, what="PWM off at 0")
 
 
@@ -100,8 +106,11 @@ def test_servo_pulse_width_and_timer1_conflict(make_emu):
         fw.pin_mode(9, SERVO)
         for us in (1000, 1500, 2000):
             fw.analog_write(9, us)
-            wait_for(lambda: (w := emu.pin(9).servo_us) and abs(w - us) < 15, 10,
-                     what=f"a {us} us servo pulse")
+            wait_for(
+                lambda: (w := emu.pin(9).servo_us) and abs(w - us) < 15,
+                10,
+                what=f"a {us} us servo pulse",
+            )
         # the Servo library took Timer1: D10's PWM is gone, as on a real Uno
         assert emu.pin(10).pwm_duty is None
         assert emu.pin(9).pwm_duty is None
@@ -114,8 +123,11 @@ def test_analog_input_voltage_reported(make_emu):
         fw.wait_boot()
         n = fw.count()
         fw.send(REPORT_ANALOG | 0, 1)
-        wait_for(lambda: (v := fw.last("analog", 0, n)) is not None and abs(v - 512) <= 2, 10,
-                 what="A0 ~ 512 at 2.5 V")
+        wait_for(
+            lambda: (v := fw.last("analog", 0, n)) is not None and abs(v - 512) <= 2,
+            10,
+            what="A0 ~ 512 at 2.5 V",
+        )
         emu.set_analog(0, 1.0)
         wait_for(lambda: abs(fw.last("analog", 0) - 205) <= 2, 10, what="A0 ~ 205 at 1.0 V")
         emu.set_analog(0, 5.0)
@@ -129,8 +141,11 @@ def test_digital_input_change_reported(make_emu):
         fw.pin_mode(2, INPUT)
         fw.send(REPORT_DIGITAL | 0, 1)
         emu.set_digital(2, True)
-        wait_for(lambda: (v := fw.last("digital", 0)) is not None and v & 0b100, 10,
-                 what="D2 high reported")
+        wait_for(
+            lambda: (v := fw.last("digital", 0)) is not None and v & 0b100,
+            10,
+            what="D2 high reported",
+        )
         assert emu.pin(2).mode == "input" and emu.pin(2).level
         emu.set_digital(2, False)
         wait_for(lambda: not fw.last("digital", 0) & 0b100, 10, what="D2 low reported")
@@ -157,10 +172,16 @@ def test_a_burst_of_host_bytes_is_not_lost(make_emu):
         del edges[:]
         before = emu.stats()["bytes_from_host"]
         fw.ser.write(b"".join(bytes([0x91, v & 0x7F, v >> 7]) for v in values))
-        wait_for(lambda: emu.stats()["bytes_from_host"] - before == 3 * len(values), 30,
-                 what="every byte fed to the UART")
-        wait_for(lambda: sum(emu.pin(p).level << (p - 8) for p in range(8, 14)) == values[-1],
-                 10, what="the last port value on D8..D13")
+        wait_for(
+            lambda: emu.stats()["bytes_from_host"] - before == 3 * len(values),
+            30,
+            what="every byte fed to the UART",
+        )
+        wait_for(
+            lambda: sum(emu.pin(p).level << (p - 8) for p in range(8, 14)) == values[-1],
+            10,
+            what="the last port value on D8..D13",
+        )
     # group the edges by emulated time: one PORTB write moves its pins in the same cycle
     state, seen, last_t = 0, [], None
     for pin, level, t in edges:
@@ -174,13 +195,14 @@ def test_a_burst_of_host_bytes_is_not_lost(make_emu):
 
 def test_speed_paces_emulated_time(make_emu):
     import time
+
     emu = make_emu("uno", speed=1.0)
     wait_for(lambda: emu.realtime_factor > 0, 10, what="a real-time factor figure")
     t0, s0 = time.monotonic(), emu.sim_time_s
     wait_for(lambda: time.monotonic() - t0 > 1.0, 5)
     ratio = (emu.sim_time_s - s0) / (time.monotonic() - t0)
     print(f"speed 1: emulated/wall {ratio:.3f}, realtime_factor {emu.realtime_factor:.3f}")
-    assert 0 < ratio < 1.2   # paced: never ahead of the wall clock (slower when starved)
+    assert 0 < ratio < 1.2  # paced: never ahead of the wall clock (slower when starved)
     emu.speed = 0
     t0, s0 = time.monotonic(), emu.sim_time_s
     wait_for(lambda: time.monotonic() - t0 > 1.0, 5)
@@ -213,14 +235,14 @@ def test_unplug_and_replug(make_emu, tmp_path):
 
 def test_host_baud_mismatch_garbles_like_a_real_uart(make_emu):
     emu = make_emu("uno")
-    fw = FirmataWire(emu.port, baud=115200)     # StandardFirmata runs at 57600
+    fw = FirmataWire(emu.port, baud=115200)  # StandardFirmata runs at 57600
     try:
         wait_for(lambda: emu.stats()["garbled"] > 10, 10, what="garbled bytes")
         assert not fw.messages("version")
         assert b"S\x00t\x00a\x00n\x00d" not in bytes(fw.raw)
     finally:
         fw.close()
-    with FirmataWire(emu.port, baud=57600) as ok:   # the right rate works
+    with FirmataWire(emu.port, baud=57600) as ok:  # the right rate works
         assert ok.wait_boot() == ("version", 2, 4)
 
 
@@ -228,10 +250,12 @@ def test_pymata4_at_the_wrong_baud_fails_as_on_hardware(make_emu):
     """pymata4's default 115200 against StandardFirmata's 57600: its arduino-id query gets
     garbage back, as with a real Uno."""
     from pymata4.pymata4 import Pymata4
+
     emu = make_emu("uno")
     with pytest.raises(RuntimeError, match="Invalid Arduino ID reply length"):
-        board = Pymata4(com_port=emu.port, baud_rate=115200, arduino_wait=1,
-                        shutdown_on_exception=False)
+        board = Pymata4(
+            com_port=emu.port, baud_rate=115200, arduino_wait=1, shutdown_on_exception=False
+        )
         board.shutdown()
     assert emu.stats()["garbled"] > 0
 
@@ -246,7 +270,7 @@ def test_quadrature_generator_edges_reach_the_firmware(make_emu):
         fw.send(REPORT_DIGITAL | 0, 1)
         wait_for(lambda: fw.last("digital", 0) is not None, 10, what="port 0 report")
         n = fw.count()
-        q.set_rate(200.0)                     # 200 edges per emulated second
+        q.set_rate(200.0)  # 200 edges per emulated second
         t0 = emu.sim_time_s
         wait_for(lambda: q.edges >= 100, 20, what="100 edges")
         q.set_rate(-200.0)
@@ -255,13 +279,13 @@ def test_quadrature_generator_edges_reach_the_firmware(make_emu):
         final = q.edges
         elapsed = emu.sim_time_s - t0
         wait_for(lambda: emu.sim_time_s > t0 + elapsed + 0.1, 10)
-        assert q.edges == final                # stopped
+        assert q.edges == final  # stopped
         # decode what the firmware reported: every edge is one Gray-code step
         order = {(0, 0): 0, (1, 0): 1, (1, 1): 2, (0, 1): 3}
 
         def decoded():
             seq = [order[((v >> 2) & 1, (v >> 3) & 1)] for _, _, v in fw.messages("digital", n)]
-            seq.insert(0, 0)                       # both pins low before the first edge
+            seq.insert(0, 0)  # both pins low before the first edge
             steps = [(b - a) % 4 for a, b in zip(seq, seq[1:])]
             assert 2 not in steps, "a report skipped a state"
             return sum({1: 1, 3: -1, 0: 0}[s] for s in steps)
@@ -274,12 +298,13 @@ def test_quadrature_generator_edges_reach_the_firmware(make_emu):
 def test_mega_pins_and_timers(make_emu):
     emu = make_emu("mega")
     with FirmataWire(emu.port) as fw:
-        assert fw.wait_boot() == ("version", 2, 3)   # avrgirl's Mega build is Firmata 2.3
-        fw.pin_mode(44, PWM)                   # Timer5 C
+        assert fw.wait_boot() == ("version", 2, 3)  # avrgirl's Mega build is Firmata 2.3
+        fw.pin_mode(44, PWM)  # Timer5 C
         fw.analog_write(44, 191) if 44 < 16 else fw.send(0xF0, 0x6F, 44, 191 & 0x7F, 191 >> 7, 0xF7)
-        wait_for(lambda: (d := emu.pin(44).pwm_duty) and abs(d - 0.75) < 0.01, 10,
-                 what="75 % on D44")
-        fw.pin_mode(22, OUTPUT)                # PA0, port 2 = pins 16..23
+        wait_for(
+            lambda: (d := emu.pin(44).pwm_duty) and abs(d - 0.75) < 0.01, 10, what="75 % on D44"
+        )
+        fw.pin_mode(22, OUTPUT)  # PA0, port 2 = pins 16..23
         fw.port_write(2, 1 << 6)
         wait_for(lambda: emu.pin(22).level, 10, what="D22 high")
         # A7 and A15 (MUX5: simavr 1.6 keeps only 8 ADC values, see the README)
@@ -289,12 +314,13 @@ def test_mega_pins_and_timers(make_emu):
         fw.send(REPORT_ANALOG | 15, 1)
         wait_for(lambda: fw.last("analog", 7) == 1023, 10, what="A7 = 1023")
         wait_for(lambda: abs((fw.last("analog", 15) or 0) - 512) <= 2, 10, what="A15 ~ 512")
-        assert fw.last("analog", 7) == 1023     # A15 did not take A7's value
+        assert fw.last("analog", 7) == 1023  # A15 did not take A7's value
 
 
 def test_bad_input_is_refused_with_clear_errors(tmp_path):
-    with pytest.raises(ValueError, match="board 'leonardo' is not supported; allowed: mega, "
-                                         "nano, uno"):
+    with pytest.raises(
+        ValueError, match="board 'leonardo' is not supported; allowed: mega, nano, uno"
+    ):
         EmulatedArduino(board="leonardo", firmware=firmware_path("uno"))
     not_hex = tmp_path / "firmware.bin"
     not_hex.write_bytes(bytes(range(256)))
@@ -306,7 +332,7 @@ def test_bad_input_is_refused_with_clear_errors(tmp_path):
         EmulatedArduino(board="uno", firmware=str(text))
     big = tmp_path / "big.hex"
     lines = []
-    for addr in range(0, 40 * 1024, 16):       # 40 KiB: more than the Uno's 32 KiB
+    for addr in range(0, 40 * 1024, 16):  # 40 KiB: more than the Uno's 32 KiB
         if addr and addr % 0x10000 == 0:
             hi = addr >> 16
             rec = bytes([2, 0, 0, 4, hi >> 8, hi & 0xFF])
@@ -315,10 +341,13 @@ def test_bad_input_is_refused_with_clear_errors(tmp_path):
         lines.append(":" + (rec + bytes([-sum(rec) & 0xFF])).hex().upper())
     lines.append(":00000001FF")
     big.write_text("\n".join(lines) + "\n")
-    with pytest.raises(FirmwareError, match=r"big\.hex: the image needs 40960 bytes of flash "
-                                            r"but the uno \(atmega328p\) has 32256"):
+    with pytest.raises(
+        FirmwareError,
+        match=r"big\.hex: the image needs 40960 bytes of flash "
+        r"but the uno \(atmega328p\) has 32256",
+    ):
         EmulatedArduino(board="uno", firmware=str(big))
-    EmulatedArduino(board="mega", firmware=str(big), speed=0)   # fits a Mega
+    EmulatedArduino(board="mega", firmware=str(big), speed=0)  # fits a Mega
     with pytest.raises(FirmwareError, match="no such file"):
         EmulatedArduino(board="uno", firmware=str(tmp_path / "missing.hex"))
     with pytest.raises(FirmwareError, match="make setup"):
@@ -336,9 +365,21 @@ def test_bad_input_is_refused_with_clear_errors(tmp_path):
 
 def test_cli_runs_the_firmware_on_a_link(tmp_path):
     link = str(tmp_path / "ttyARD")
-    p = subprocess.Popen([sys.executable, "-m", "edgebot_cli.main", "emulated-arduino",
-                          "--board", "uno", "--link", link],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "edgebot_cli.main",
+            "emulated-arduino",
+            "--board",
+            "uno",
+            "--link",
+            link,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         wait_for(lambda: os.path.exists(link) or p.poll() is not None, 30, what="the link")
         assert p.poll() is None, p.stderr.read()
@@ -353,15 +394,21 @@ def test_cli_runs_the_firmware_on_a_link(tmp_path):
         if p.poll() is None:
             p.kill()
             p.wait()
-    bad = subprocess.run([sys.executable, "-m", "edgebot_cli.main", "emulated-arduino",
-                          "--board", "leonardo"], capture_output=True, text=True, timeout=60)
+    bad = subprocess.run(
+        [sys.executable, "-m", "edgebot_cli.main", "emulated-arduino", "--board", "leonardo"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert bad.returncode == 2
     assert "board 'leonardo' is not supported; allowed: mega, nano, uno" in bad.stderr
     # the same through the executable `ros2 run edgebot_avr emulated_arduino` starts
     from ament_index_python.packages import get_package_prefix
+
     exe = os.path.join(get_package_prefix("edgebot_avr"), "lib", "edgebot_avr", "emulated_arduino")
-    bad = subprocess.run([sys.executable, exe, "--board", "leonardo"], capture_output=True,
-                         text=True, timeout=60)
+    bad = subprocess.run(
+        [sys.executable, exe, "--board", "leonardo"], capture_output=True, text=True, timeout=60
+    )
     assert bad.returncode == 2 and "allowed: mega, nano, uno" in bad.stderr, bad.stderr
 
 
@@ -369,17 +416,17 @@ def test_pymata4_talks_to_the_real_firmware(make_emu):
     """The unchanged pymata4 1.15 against StandardFirmata at 57600 (it skips its arduino-id
     query at that rate): firmware and protocol version, an analog input, a digital output."""
     from pymata4.pymata4 import Pymata4
+
     emu = make_emu("uno")
     emu.set_analog(1, 3.0)
-    board = Pymata4(com_port=emu.port, baud_rate=57600, arduino_wait=2,
-                    shutdown_on_exception=False)
+    board = Pymata4(com_port=emu.port, baud_rate=57600, arduino_wait=2, shutdown_on_exception=False)
     try:
         assert board.get_protocol_version() == "2.4"
         assert "StandardFirmata" in board.get_firmware_version()
         board.set_pin_mode_analog_input(1)
         wait_for(lambda: abs(board.analog_read(1)[0] - 614) <= 2, 10, what="A1 ~ 614 at 3 V")
         board.set_pin_mode_digital_output(13)
-        board.digital_write(13, 1)            # pymata4 sends a port message for this
+        board.digital_write(13, 1)  # pymata4 sends a port message for this
         wait_for(lambda: emu.pin(13).level, 10, what="D13 high")
     finally:
         board.shutdown()
@@ -396,6 +443,9 @@ def test_an_input_driven_before_boot_reads_its_level_after_an_output_phase(make_
         wait_for(lambda: emu.pin(4).mode == "output", 10, what="D4 an output after boot")
         fw.pin_mode(4, INPUT)
         fw.send(REPORT_DIGITAL | 0, 1)
-        wait_for(lambda: (v := fw.last("digital", 0)) is not None and v & (1 << 4), 10,
-                 what="D4 reported high")
+        wait_for(
+            lambda: (v := fw.last("digital", 0)) is not None and v & (1 << 4),
+            10,
+            what="D4 reported high",
+        )
         assert emu.pin(4).level

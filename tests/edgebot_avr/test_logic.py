@@ -1,5 +1,6 @@
 """Pure parts of edgebot_avr (no simavr): PWM duty from timer registers, board pin maps,
 the Intel HEX reader."""
+
 import pytest
 
 from edgebot_avr import boards
@@ -29,12 +30,14 @@ def test_arduino_timer_setups():
     # Timer1: phase-correct 8-bit (WGM 1), /64; OC1B
     assert boards.pwm_duty(T1, "B", regs(T1, 0b00100001, 0b011, B=191)) == pytest.approx(191 / 255)
     # Timer2 phase correct, inverting output (COM 3)
-    assert boards.pwm_duty(T2, "A", regs(T2, 0b11000001, 0b100, A=64)) == pytest.approx(1 - 64 / 255)
+    assert boards.pwm_duty(T2, "A", regs(T2, 0b11000001, 0b100, A=64)) == pytest.approx(
+        1 - 64 / 255
+    )
 
 
 def test_no_duty_when_not_a_pwm_output():
-    assert boards.pwm_duty(T0, "B", regs(T0, 0b00000011, 0b011, B=63)) is None   # COM off
-    assert boards.pwm_duty(T0, "B", regs(T0, 0b00100011, 0b000, B=63)) is None   # stopped
+    assert boards.pwm_duty(T0, "B", regs(T0, 0b00000011, 0b011, B=63)) is None  # COM off
+    assert boards.pwm_duty(T0, "B", regs(T0, 0b00100011, 0b000, B=63)) is None  # stopped
     assert boards.pwm_duty(T1, "A", regs(T1, 0b10000000, 0b01010, A=100)) is None  # CTC
     # Servo library: Timer1 normal mode with COM cleared
     assert boards.pwm_duty(T1, "B", regs(T1, 0, 0b010, B=3000)) is None
@@ -53,9 +56,9 @@ def test_icr_and_ocra_top_modes():
 def test_pin_maps():
     uno, mega = boards.get("uno"), boards.get("mega")
     assert uno.port_bit(13) == ("BCD".index("B"), 5)
-    assert uno.port_bit(14) == ("BCD".index("C"), 0)          # A0
+    assert uno.port_bit(14) == ("BCD".index("C"), 0)  # A0
     assert mega.port_bit(44) == (mega.ports.index("L"), 5)
-    assert mega.port_bit(54) == (mega.ports.index("F"), 0)    # A0
+    assert mega.port_bit(54) == (mega.ports.index("F"), 0)  # A0
     assert len(mega.digital) == 70 and len(set(mega.digital)) == 70
     for spec in boards.BOARDS.values():
         for _pin, (timer, channel) in spec.pwm.items():

@@ -1,5 +1,6 @@
 """A small MJPEG-over-HTTP server (multipart/x-mixed-replace), like the simulator's camera
 stream or an IP camera, for the camera tests and the perception benchmark (ROS-free)."""
+
 from __future__ import annotations
 
 import http.server
@@ -17,9 +18,9 @@ def numbered_frame(i: int, width: int = 320, height: int = 240) -> np.ndarray:
     bw = width // 16
     for b in range(16):
         if (i >> b) & 1:
-            img[height // 4: 3 * height // 4, b * bw:(b + 1) * bw] = 255
+            img[height // 4 : 3 * height // 4, b * bw : (b + 1) * bw] = 255
         else:
-            img[height // 4: 3 * height // 4, b * bw:(b + 1) * bw] = 0
+            img[height // 4 : 3 * height // 4, b * bw : (b + 1) * bw] = 0
     return img
 
 
@@ -37,8 +38,13 @@ class MjpegServer:
     ``start()`` serves again on the same port.
     """
 
-    def __init__(self, port: int, frame_fn: Callable[[int], np.ndarray] = numbered_frame,
-                 fps: float = 15.0, quality: int = 90):
+    def __init__(
+        self,
+        port: int,
+        frame_fn: Callable[[int], np.ndarray] = numbered_frame,
+        fps: float = 15.0,
+        quality: int = 90,
+    ):
         self.port, self.frame_fn, self.fps, self.quality = port, frame_fn, fps, quality
         self.frames_sent = 0
         self._httpd = None
@@ -71,12 +77,18 @@ class MjpegServer:
                 nxt = time.monotonic()
                 try:
                     while server._running.is_set():
-                        ok, jpg = cv2.imencode(".jpg", server.frame_fn(i),
-                                               [cv2.IMWRITE_JPEG_QUALITY, server.quality])
+                        ok, jpg = cv2.imencode(
+                            ".jpg", server.frame_fn(i), [cv2.IMWRITE_JPEG_QUALITY, server.quality]
+                        )
                         data = jpg.tobytes()
-                        self.wfile.write(b"--frame\r\nContent-Type: image/jpeg\r\n"
-                                         b"Content-Length: " + str(len(data)).encode()
-                                         + b"\r\n\r\n" + data + b"\r\n")
+                        self.wfile.write(
+                            b"--frame\r\nContent-Type: image/jpeg\r\n"
+                            b"Content-Length: "
+                            + str(len(data)).encode()
+                            + b"\r\n\r\n"
+                            + data
+                            + b"\r\n"
+                        )
                         self.wfile.flush()
                         server.frames_sent += 1
                         i += 1

@@ -1,5 +1,6 @@
 """edgebot_common.image (numpy <-> Image/CompressedImage), camera sources and calibration files:
 pure logic, no nodes."""
+
 import math
 
 import numpy as np
@@ -24,7 +25,7 @@ def test_bgr_roundtrip_is_one_copy_and_a_view_back():
 
 def test_padded_rows_mono16_and_bigendian():
     a = np.arange(5 * 7, dtype=np.uint16).reshape(5, 7) * 1000
-    padded = np.zeros((5, 16), np.uint16)        # step 32 bytes for 14 bytes of pixels
+    padded = np.zeros((5, 16), np.uint16)  # step 32 bytes for 14 bytes of pixels
     padded[:, :7] = a
     msg = Image(height=5, width=7, encoding="mono16", step=32, is_bigendian=0)
     msg.data = padded.tobytes()
@@ -35,10 +36,15 @@ def test_padded_rows_mono16_and_bigendian():
     assert np.array_equal(I.image_to_numpy(be), a)
 
 
-@pytest.mark.parametrize("enc,shape,dtype", [("rgb8", (4, 6, 3), np.uint8),
-                                             ("mono8", (4, 6), np.uint8),
-                                             ("bgra8", (4, 6, 4), np.uint8),
-                                             ("32FC1", (4, 6), np.float32)])
+@pytest.mark.parametrize(
+    "enc,shape,dtype",
+    [
+        ("rgb8", (4, 6, 3), np.uint8),
+        ("mono8", (4, 6), np.uint8),
+        ("bgra8", (4, 6, 4), np.uint8),
+        ("32FC1", (4, 6), np.float32),
+    ],
+)
 def test_encodings_roundtrip(enc, shape, dtype):
     a = (np.random.default_rng(2).random(shape) * 200).astype(dtype)
     assert np.array_equal(I.image_to_numpy(I.numpy_to_image(a, enc)), a)
@@ -46,7 +52,7 @@ def test_encodings_roundtrip(enc, shape, dtype):
 
 def test_to_bgr_conversions():
     rgb = np.zeros((2, 2, 3), np.uint8)
-    rgb[..., 0] = 255                            # red in RGB
+    rgb[..., 0] = 255  # red in RGB
     assert I.to_bgr(rgb, "rgb8")[0, 0].tolist() == [0, 0, 255]
     assert I.to_bgr(np.full((2, 2), 7, np.uint8), "mono8").shape == (2, 2, 3)
     with pytest.raises(I.ImageError, match="32FC1"):
@@ -57,7 +63,7 @@ def test_bad_images_raise_image_error():
     with pytest.raises(I.ImageError, match="encoding"):
         I.image_to_numpy(Image(height=2, width=2, encoding="yuv422_weird", step=4))
     short = Image(height=10, width=10, encoding="bgr8", step=30)
-    short.data = bytes(100)                      # needs 300
+    short.data = bytes(100)  # needs 300
     with pytest.raises(I.ImageError, match="bytes"):
         I.image_to_numpy(short)
     with pytest.raises(I.ImageError, match="expected"):
@@ -110,7 +116,8 @@ def test_calibration_roundtrip_scale_and_errors(tmp_path):
     with pytest.raises(calibration.CalibrationError, match="not found"):
         calibration.load(str(tmp_path / "nope.yaml"))
     bad = tmp_path / "bad.yaml"
-    bad.write_text("image_width: 10\nimage_height: 10\ncamera_matrix: {rows: 3, cols: 3, "
-                   "data: [1, 2, 3]}\n")
+    bad.write_text(
+        "image_width: 10\nimage_height: 10\ncamera_matrix: {rows: 3, cols: 3, data: [1, 2, 3]}\n"
+    )
     with pytest.raises(calibration.CalibrationError, match="camera_matrix has 3 values"):
         calibration.load(str(bad))

@@ -1,4 +1,5 @@
 """edgebot_interfaces messages import and cross processes."""
+
 import sys
 import textwrap
 
@@ -33,6 +34,14 @@ def test_detection_array_round_trip_across_processes(procs, ros):
     m = got[0]
     assert (m.image_width, m.image_height, m.header.frame_id) == (320, 240, "camera_link")
     a, b = m.detections
-    assert (a.class_id, a.label, a.score, a.center_x, a.center_y, a.size_x, a.size_y, a.track_id) == \
-        (2, "box", 0.875, 10.5, 20.25, 30.0, 40.0, 7)
+    assert (
+        a.class_id,
+        a.label,
+        a.score,
+        a.center_x,
+        a.center_y,
+        a.size_x,
+        a.size_y,
+        a.track_id,
+    ) == (2, "box", 0.875, 10.5, 20.25, 30.0, 40.0, 7)
     assert b.label == "ball" and b.track_id == -1

@@ -1,4 +1,5 @@
 """`edgebot launch` with real processes and real DDS."""
+
 import os
 import pathlib
 import signal
@@ -25,12 +26,15 @@ def _launch(procs, *args, env=None):
 
 def test_two_nodes_talk_across_processes(procs, ros):
     heard = ros.collect(String, "/t1/heard")
-    launch = _launch(procs, HERE / "talk.launch.yaml", "ns:=t1", "message:=ping",
-                     env={"EDGEBOT_TEST_WHO": "ci"})
+    launch = _launch(
+        procs, HERE / "talk.launch.yaml", "ns:=t1", "message:=ping", env={"EDGEBOT_TEST_WHO": "ci"}
+    )
     wait_for(lambda: len(heard) >= 3, 60, what="listener's relay of the talker")
     assert heard[0].data.startswith("/t1 listener heard: ping from ci ")
     out = launch.output()
-    assert "[t1/listener] " in out and "I heard: ping from ci" in out   # output prefixed by node name
+    assert (
+        "[t1/listener] " in out and "I heard: ping from ci" in out
+    )  # output prefixed by node name
     launch.signal(signal.SIGINT)
     assert launch.wait(30) == 0
 
@@ -44,7 +48,13 @@ def test_required_node_exit_ends_the_launch_with_its_status(procs):
     ok = _launch(procs, HERE / "talk.launch.yaml", "ns:=t2", "listener_exit_after:=2")
     assert ok.wait(60) == 0, ok.output()
     assert "required process [t2/listener] exited with code 0" in ok.output()
-    bad = _launch(procs, HERE / "talk.launch.yaml", "ns:=t3", "listener_exit_after:=2", "listener_exit_code:=3")
+    bad = _launch(
+        procs,
+        HERE / "talk.launch.yaml",
+        "ns:=t3",
+        "listener_exit_after:=2",
+        "listener_exit_code:=3",
+    )
     assert bad.wait(60) == 1, bad.output()
     assert "t3/listener: exited with code 3" in bad.output()
 
@@ -67,6 +77,7 @@ def test_ctrl_c_leaves_no_process_behind(procs):
             except psutil.NoSuchProcess:
                 pass
         return out
+
     # processes that were signalled may still be exiting; one left behind never goes
     try:
         wait_for(lambda: not alive(), 10, what="the process tree to end")
@@ -84,8 +95,12 @@ def test_kill_9_of_the_launcher_still_stops_its_children(procs):
     launch.wait(10)
 
     def gone():
-        return not [p for p in direct if psutil.pid_exists(p)
-                    and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
+        return not [
+            p
+            for p in direct
+            if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE
+        ]
+
     wait_for(gone, 20, what="children to get SIGTERM from the kernel (PDEATHSIG)")
 
 
@@ -98,14 +113,26 @@ def test_respawn_and_duration(procs, tmp_path):
     assert "duration of 4 s reached" in launch.output()
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("launch:\n- node: {pkg: [x\n", "malformed YAML"),
-    ("launch:\n- node: {pkg: edgebot_common, exec: nope}\n", "has no executable 'nope'"),
-    ("launch:\n- node: {pkg: nopkg_q, exec: talker}\n", "package 'nopkg_q' not found"),
-    ("launch:\n- node: {pkg: edgebot_common, exec: talker, param: [{from: /no/file.yaml, allow_substs: 'true'}]}\n", "parameter file not found"),
-    ("launch:\n- arg: {name: needed}\n- node: {pkg: edgebot_common, exec: talker}\n", "argument 'needed' has no value"),
-    ("launch:\n- node: {pkg: edgebot_common, exec: talker, respawns: true}\n", "unknown key(s) ['respawns']"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("launch:\n- node: {pkg: [x\n", "malformed YAML"),
+        ("launch:\n- node: {pkg: edgebot_common, exec: nope}\n", "has no executable 'nope'"),
+        ("launch:\n- node: {pkg: nopkg_q, exec: talker}\n", "package 'nopkg_q' not found"),
+        (
+            "launch:\n- node: {pkg: edgebot_common, exec: talker, param: [{from: /no/file.yaml, allow_substs: 'true'}]}\n",
+            "parameter file not found",
+        ),
+        (
+            "launch:\n- arg: {name: needed}\n- node: {pkg: edgebot_common, exec: talker}\n",
+            "argument 'needed' has no value",
+        ),
+        (
+            "launch:\n- node: {pkg: edgebot_common, exec: talker, respawns: true}\n",
+            "unknown key(s) ['respawns']",
+        ),
+    ],
+)
 def test_bad_files_exit_2_with_one_line_and_start_nothing(procs, tmp_path, text, expected):
     f = tmp_path / "bad.launch.yaml"
     f.write_text(text)
@@ -115,8 +142,11 @@ def test_bad_files_exit_2_with_one_line_and_start_nothing(procs, tmp_path, text,
     out = p.output().strip()
     assert len(out.splitlines()) == 1, out
     assert str(f) in out and expected in out
-    started = [q for q in psutil.process_iter(["cmdline"]) if q.pid not in before
-               and any("edgebot_common/lib" in c for c in (q.info["cmdline"] or []))]
+    started = [
+        q
+        for q in psutil.process_iter(["cmdline"])
+        if q.pid not in before and any("edgebot_common/lib" in c for c in (q.info["cmdline"] or []))
+    ]
     assert started == []
 
 

@@ -1,4 +1,5 @@
 """Substitution parsing and evaluation (ROS-free)."""
+
 import os
 
 import pytest
@@ -50,15 +51,18 @@ def test_find_pkg_share_uses_the_ament_index():
     assert os.path.isfile(os.path.join(share, "package.xml"))
 
 
-@pytest.mark.parametrize("text, message", [
-    ("$(var nope)", "launch variable 'nope' is not set"),
-    ("$(env EDGEBOT_SURELY_UNSET_123)", "environment variable"),
-    ("$(bogus x)", "unknown substitution"),
-    ("$(var a", "unterminated"),
-    ("$(find-pkg-share no_such_package_xyz)", "package 'no_such_package_xyz' not found"),
-    ("$(eval '__import__(\"os\")')", "unsupported expression"),
-    ("$(var a b)", "takes 1 argument"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("$(var nope)", "launch variable 'nope' is not set"),
+        ("$(env EDGEBOT_SURELY_UNSET_123)", "environment variable"),
+        ("$(bogus x)", "unknown substitution"),
+        ("$(var a", "unterminated"),
+        ("$(find-pkg-share no_such_package_xyz)", "package 'no_such_package_xyz' not found"),
+        ("$(eval '__import__(\"os\")')", "unsupported expression"),
+        ("$(var a b)", "takes 1 argument"),
+    ],
+)
 def test_errors_are_explicit(text, message):
     with pytest.raises(SubstitutionError, match=message.replace("(", r"\(").replace(")", r"\)")):
         Context(environ={}).evaluate(text)

@@ -1,4 +1,5 @@
 """Throttle, RejectCounter, Backoff and msg_dict (ROS-free apart from message classes)."""
+
 import math
 import random
 
@@ -83,7 +84,8 @@ def test_msg_dict_round_trip_and_validation():
 
 def test_message_type_lookup_is_one_function_for_every_caller():
     from edgebot_common.msg_dict import UnknownTypeError
-    assert get_message_class("/geometry_msgs/msg/Twist") is Twist      # slashes tolerated
+
+    assert get_message_class("/geometry_msgs/msg/Twist") is Twist  # slashes tolerated
     for bad in ("geometry_msgs/msg/Nope", "nope", "a/b/c/d"):
         with pytest.raises(LookupError):
             get_message_class(bad)

@@ -2,6 +2,7 @@
 down under the executor, a traceback and status 1 for a real error, status 2 and one line for a
 configuration error; SIGINT/SIGTERM while the node's cleanup runs are ignored (the ros2 launch
 Ctrl-C sequence), a signal during construction is a clean stop."""
+
 import signal
 import subprocess
 import sys
@@ -69,8 +70,9 @@ NODE = textwrap.dedent("""
 
 
 def run(mode):
-    p = subprocess.run([sys.executable, "-c", NODE, mode], capture_output=True, text=True,
-                       timeout=120)
+    p = subprocess.run(
+        [sys.executable, "-c", NODE, mode], capture_output=True, text=True, timeout=120
+    )
     return p.returncode, p.stdout + p.stderr
 
 
@@ -122,13 +124,13 @@ def test_a_signal_during_construction_stops_cleanly(procs):
 
 def test_stop_request_phases():
     s = StopRequest()
-    with pytest.raises(KeyboardInterrupt):      # starting: interrupt the constructor
+    with pytest.raises(KeyboardInterrupt):  # starting: interrupt the constructor
         s.handle(signal.SIGINT)
-    s.handle(signal.SIGINT)                       # then ignored
+    s.handle(signal.SIGINT)  # then ignored
     assert s.signum == signal.SIGINT and s.ignored == 1 and s.phase == "stopping"
     s = StopRequest()
     s.phase = "running"
-    s.handle(signal.SIGTERM)                      # running: recorded only
+    s.handle(signal.SIGTERM)  # running: recorded only
     assert s.requested and s.ignored == 0
     s.begin_stopping()
     s.handle(signal.SIGINT)

@@ -1,11 +1,12 @@
 """ParamSpec validation (ROS-free) and the node entry point's config-error path (real process)."""
+
 import pytest
 
 from edgebot_common.params import ParameterError, ParamSpec, nested, require_order, validate_all
 
 
 def test_types_and_coercion():
-    assert ParamSpec("r", 0.5).validate(2) == 2.0                 # int accepted for float
+    assert ParamSpec("r", 0.5).validate(2) == 2.0  # int accepted for float
     with pytest.raises(ParameterError, match="must be a number"):
         ParamSpec("r", 0.5).validate("fast")
     with pytest.raises(ParameterError, match="must be an integer"):
@@ -35,7 +36,9 @@ def test_cross_checks_and_nesting():
     v = validate_all([ParamSpec("min", 0.0), ParamSpec("max", 1.0)], {"min": 2.0})
     with pytest.raises(ParameterError, match="must be >= min"):
         require_order(v, "min", "max")
-    assert nested({"broker.tls.ca": "x", "broker.port": 1}) == {"broker": {"tls": {"ca": "x"}, "port": 1}}
+    assert nested({"broker.tls.ca": "x", "broker.port": 1}) == {
+        "broker": {"tls": {"ca": "x"}, "port": 1}
+    }
     custom = ParamSpec("topic", "a", check=lambda v: None if v.islower() else "must be lower case")
     with pytest.raises(ParameterError, match="lower case"):
         custom.validate("ABC")
@@ -60,22 +63,28 @@ def test_declared_parameters_carry_their_range_in_the_descriptor():
 
     from edgebot_common.ros_params import INT64_MAX, declare_params
 
-    specs = [ParamSpec("quality", 85, "JPEG quality", min=1, max=100),
-             ParamSpec("retries", 2, "retries", min=0, min_exclusive=True),
-             ParamSpec("rate", 200.0, "rate [Hz]", min=1.0, max=1000.0),
-             ParamSpec("gain", 0.5, "gain", min=0.0),
-             ParamSpec("name", "x", "no range")]
+    specs = [
+        ParamSpec("quality", 85, "JPEG quality", min=1, max=100),
+        ParamSpec("retries", 2, "retries", min=0, min_exclusive=True),
+        ParamSpec("rate", 200.0, "rate [Hz]", min=1.0, max=1000.0),
+        ParamSpec("gain", 0.5, "gain", min=0.0),
+        ParamSpec("name", "x", "no range"),
+    ]
     ctx = Context()
     rclpy.init(context=ctx, domain_id=0)
     try:
-        node = Node("ranges", context=ctx, start_parameter_services=False,
-                    parameter_overrides=[Parameter("rate", value=50)])
+        node = Node(
+            "ranges",
+            context=ctx,
+            start_parameter_services=False,
+            parameter_overrides=[Parameter("rate", value=50)],
+        )
         values = declare_params(node, specs)
         assert values["rate"] == 50.0 and values["quality"] == 85
         q = node.describe_parameter("quality").integer_range[0]
         assert (q.from_value, q.to_value, q.step) == (1, 100, 0)
         r = node.describe_parameter("retries").integer_range[0]
-        assert (r.from_value, r.to_value) == (1, INT64_MAX)        # > 0 for an integer: >= 1
+        assert (r.from_value, r.to_value) == (1, INT64_MAX)  # > 0 for an integer: >= 1
         f = node.describe_parameter("rate").floating_point_range[0]
         assert (f.from_value, f.to_value) == (1.0, 1000.0)
         g = node.describe_parameter("gain").floating_point_range[0]
@@ -85,8 +94,12 @@ def test_declared_parameters_carry_their_range_in_the_descriptor():
         assert "[>= 1, <= 100]" in node.describe_parameter("quality").description
         node.destroy_node()
 
-        bad = Node("ranges_bad", context=ctx, start_parameter_services=False,
-                   parameter_overrides=[Parameter("quality", value=101)])
+        bad = Node(
+            "ranges_bad",
+            context=ctx,
+            start_parameter_services=False,
+            parameter_overrides=[Parameter("quality", value=101)],
+        )
         with pytest.raises(ParameterError) as e:
             declare_params(bad, specs)
         assert str(e.value) == "parameter 'quality' = 101: must be <= 100"
@@ -107,16 +120,25 @@ def test_a_renamed_parameter_stops_the_node_naming_the_new_name():
     ctx = Context()
     rclpy.init(context=ctx, domain_id=0)
     try:
-        old = Node("renamed_old", context=ctx, start_parameter_services=False,
-                   parameter_overrides=[Parameter("rate_hz", value=100.0)])
+        old = Node(
+            "renamed_old",
+            context=ctx,
+            start_parameter_services=False,
+            parameter_overrides=[Parameter("rate_hz", value=100.0)],
+        )
         with pytest.raises(ParameterError) as e:
             declare_params(old, specs)
-        assert str(e.value) == ("parameter 'rate_hz' = 100.0: renamed to 'publish_rate' "
-                                "(see CHANGELOG.md)")
-        new = Node("renamed_new", context=ctx, start_parameter_services=False,
-                   parameter_overrides=[Parameter("publish_rate", value=100.0)])
+        assert str(e.value) == (
+            "parameter 'rate_hz' = 100.0: renamed to 'publish_rate' (see CHANGELOG.md)"
+        )
+        new = Node(
+            "renamed_new",
+            context=ctx,
+            start_parameter_services=False,
+            parameter_overrides=[Parameter("publish_rate", value=100.0)],
+        )
         assert declare_params(new, specs) == {"publish_rate": 100.0}
-        assert not new.has_parameter("rate_hz")          # the probe is not left declared
+        assert not new.has_parameter("rate_hz")  # the probe is not left declared
         old.destroy_node()
         new.destroy_node()
     finally:

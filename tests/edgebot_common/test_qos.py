@@ -1,4 +1,5 @@
 """edgebot_common.qos: each profile defined once (aliases), matching the publishers' QoS."""
+
 import copy
 
 from rclpy.qos import DurabilityPolicy, ReliabilityPolicy
@@ -11,7 +12,7 @@ def test_identical_profiles_are_aliases_and_the_rest_differ():
     assert qos.CLOCK is qos.LATEST_ONLY and qos.TF_STATIC is qos.LATCHED
     distinct = {id(p): p for p in qos.PROFILES.values()}.values()
     keys = [(p.history, p.depth, p.reliability, p.durability) for p in distinct]
-    assert len(keys) == len(set(keys))          # no two names define the same policies apart
+    assert len(keys) == len(set(keys))  # no two names define the same policies apart
     assert (qos.RELIABLE.depth, qos.RELIABLE.reliability) == (10, ReliabilityPolicy.RELIABLE)
     assert (qos.CLOCK.depth, qos.CLOCK.reliability) == (1, ReliabilityPolicy.BEST_EFFORT)
 

@@ -7,6 +7,7 @@ must exit 0 without a traceback, with its safe state written: the motor pins at 
 virtual Arduino's record, the MCAP bag finished (summary, metadata.yaml) without a stray
 ``.metadata.*.yaml``, the MQTT link and the simulator's virtual devices stopped.
 """
+
 import pathlib
 import signal
 import time
@@ -45,29 +46,43 @@ def assert_clean(proc):
 def spinning(ros, node_name):
     """Wait until the node publishes its diagnostics: its executor is spinning."""
     diags = ros.collect(DiagnosticArray, "/diagnostics")
-    wait_for(lambda: any(s.name.startswith(node_name + ":") for m in list(diags) for s in m.status),
-             60, what=f"diagnostics from {node_name}")
+    wait_for(
+        lambda: any(s.name.startswith(node_name + ":") for m in list(diags) for s in m.status),
+        60,
+        what=f"diagnostics from {node_name}",
+    )
 
 
 # ----------------------------------------------------------------------------- per node kind
 
+
 def _firmata(procs, ros, tmp_path):
     from edgebot_firmata.virtual_arduino import VirtualArduino
+
     board = VirtualArduino()
     link = str(tmp_path / "ttyVIRT0")
     board.start(link=link)
     try:
-        node = procs.node("edgebot_firmata", "firmata_node", params={
-            "port": link, "pin_map": str(ROOT / "config" / "firmata.yaml"), "arduino_wait": 0.05,
-            "command_timeout": 10.0})           # the longest allowed: shutdown stops the motors
+        node = procs.node(
+            "edgebot_firmata",
+            "firmata_node",
+            params={
+                "port": link,
+                "pin_map": str(ROOT / "config" / "firmata.yaml"),
+                "arduino_wait": 0.05,
+                "command_timeout": 10.0,
+            },
+        )  # the longest allowed: shutdown stops the motors
         node.wait_output("pin map applied", timeout=60)
         cmd = ros.publisher(JointState, "wheel_cmd", Q.COMMANDS)
         ros.wait_subscribers(cmd, timeout=60)
 
         def driving():
-            cmd.publish(JointState(name=["left_wheel_joint", "right_wheel_joint"],
-                                   velocity=[7.5, -15.0]))
+            cmd.publish(
+                JointState(name=["left_wheel_joint", "right_wheel_joint"], velocity=[7.5, -15.0])
+            )
             return board.output(5) > 0 and board.output(6) > 0
+
         wait_for(driving, 30, interval=0.05, what="motor pins driven")
         ladder(node)
         assert_clean(node)
@@ -77,8 +92,9 @@ def _firmata(procs, ros, tmp_path):
 
 
 def _recorder(procs, ros, tmp_path):
-    node = procs.node("edgebot_viz", "mcap_recorder", params={
-        "output_dir": str(tmp_path), "bag_name": "bag"})
+    node = procs.node(
+        "edgebot_viz", "mcap_recorder", params={"output_dir": str(tmp_path), "bag_name": "bag"}
+    )
     node.wait_output("recording to", timeout=60)
     spinning(ros, "mcap_recorder")
     ladder(node)
@@ -89,15 +105,24 @@ def _recorder(procs, ros, tmp_path):
     files = [bag / f["path"] for f in meta["files"]]
     assert files and all(f.is_file() for f in files)
     from mcap.reader import make_reader
+
     for f in files:
         with open(f, "rb") as fh:
             assert make_reader(fh).get_summary() is not None, f"{f.name}: no MCAP summary"
 
 
 def _sim(procs, ros, tmp_path):
-    node = procs.node("edgebot_sim", "sim_node", params={
-        "arduino.enabled": True, "imu.enabled": True, "camera.enabled": False,
-        "scenario": "near_cone", "seed": 3})
+    node = procs.node(
+        "edgebot_sim",
+        "sim_node",
+        params={
+            "arduino.enabled": True,
+            "imu.enabled": True,
+            "camera.enabled": False,
+            "scenario": "near_cone",
+            "seed": 3,
+        },
+    )
     spinning(ros, "sim_node")
     ladder(node)
     assert_clean(node)
@@ -105,13 +130,25 @@ def _sim(procs, ros, tmp_path):
 
 def _mqtt(procs, ros, tmp_path):
     mapping = tmp_path / "map.yaml"
-    mapping.write_text(yaml.safe_dump({
-        "robot_id": "r1", "broker": {"host": "127.0.0.1", "port": free_port()},
-        "spool": {"path": str(tmp_path / "spool.db")},
-        "telemetry": [{"ros_topic": "imu/data", "type": "sensor_msgs/msg/Imu",
-                       "mqtt_topic": "edgebot/{robot_id}/imu"}]}))
-    node = procs.node("edgebot_mqtt", "mqtt_bridge", params={
-        "config": str(mapping), "broker.embedded": True})
+    mapping.write_text(
+        yaml.safe_dump(
+            {
+                "robot_id": "r1",
+                "broker": {"host": "127.0.0.1", "port": free_port()},
+                "spool": {"path": str(tmp_path / "spool.db")},
+                "telemetry": [
+                    {
+                        "ros_topic": "imu/data",
+                        "type": "sensor_msgs/msg/Imu",
+                        "mqtt_topic": "edgebot/{robot_id}/imu",
+                    }
+                ],
+            }
+        )
+    )
+    node = procs.node(
+        "edgebot_mqtt", "mqtt_bridge", params={"config": str(mapping), "broker.embedded": True}
+    )
     node.wait_output("embedded MQTT broker on", timeout=60)
     spinning(ros, "mqtt_bridge")
     ladder(node)
@@ -132,9 +169,13 @@ def _camera(procs, ros, tmp_path):
 
 def _imu(procs, ros, tmp_path):
     from edgebot_imu.virtual_imu import VirtualImuServer
+
     with VirtualImuServer(chip="mpu6050", seed=1, noise=False) as srv:
-        node = procs.node("edgebot_imu", "imu_node", params={
-            "bus": srv.start(), "calibration.file": str(tmp_path / "cal.yaml")})
+        node = procs.node(
+            "edgebot_imu",
+            "imu_node",
+            params={"bus": srv.start(), "calibration.file": str(tmp_path / "cal.yaml")},
+        )
         spinning(ros, "imu_node")
         ladder(node)
         assert_clean(node)
@@ -147,6 +188,7 @@ def _plain(pkg, exe, **params):
         spinning(ros, exe)
         ladder(node)
         assert_clean(node)
+
     return run
 
 
@@ -161,13 +203,18 @@ KINDS = {
     "base_controller": _plain("edgebot_control", "base_controller"),
     "safety_monitor": _plain("edgebot_control", "safety_monitor"),
     "target_follower": _plain("edgebot_control", "target_follower"),
-    "foxglove_bridge": _plain("edgebot_viz", "foxglove_bridge", port=free_port,
-                              address="127.0.0.1"),
+    "foxglove_bridge": _plain(
+        "edgebot_viz", "foxglove_bridge", port=free_port, address="127.0.0.1"
+    ),
     # no device answers: the bridge spins offline with reconnect backoff
-    "modbus_bridge": _plain("edgebot_modbus", "modbus_bridge", map=str(ROOT / "config" / "modbus.yaml")),
+    "modbus_bridge": _plain(
+        "edgebot_modbus", "modbus_bridge", map=str(ROOT / "config" / "modbus.yaml")
+    ),
 }
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
-def test_ctrl_c_under_launch_is_a_clean_exit_with_the_safe_state_written(kind, procs, ros, tmp_path):
+def test_ctrl_c_under_launch_is_a_clean_exit_with_the_safe_state_written(
+    kind, procs, ros, tmp_path
+):
     KINDS[kind](procs, ros, tmp_path)

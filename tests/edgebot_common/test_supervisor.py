@@ -1,4 +1,5 @@
 """DeviceSupervisor: the device-connection state machine, with a fake clock (no processes)."""
+
 import pytest
 
 from edgebot_common.backoff import Backoff
@@ -38,11 +39,18 @@ class Device:
 
 def make(dev, clock, **kw):
     events = []
-    sup = DeviceSupervisor(dev.open, Backoff(1.0, 4.0, jitter=0.0, clock=clock), close=dev.close,
-                           describe=lambda e: f"{type(e).__name__}: {e}",
-                           retry_on=(OSError,), fatal=(WrongChip,), clock=clock,
-                           on_up=lambda r: events.append(("up", r)),
-                           on_down=lambda why, d: events.append(("down", why, d)), **kw)
+    sup = DeviceSupervisor(
+        dev.open,
+        Backoff(1.0, 4.0, jitter=0.0, clock=clock),
+        close=dev.close,
+        describe=lambda e: f"{type(e).__name__}: {e}",
+        retry_on=(OSError,),
+        fatal=(WrongChip,),
+        clock=clock,
+        on_up=lambda r: events.append(("up", r)),
+        on_down=lambda why, d: events.append(("down", why, d)),
+        **kw,
+    )
     return sup, events
 
 
@@ -54,12 +62,12 @@ def test_start_retries_until_the_device_answers():
     def wait(d):
         waits.append(d)
         clock.sleep(d)
-        dev.ok = len(waits) >= 3             # answers on the fourth attempt
+        dev.ok = len(waits) >= 3  # answers on the fourth attempt
 
     sup.connect_at_start(10.0, backoff=Backoff(0.1, 1.0, jitter=0.0), wait=wait)
     assert waits == [0.1, 0.2, 0.4] and sup.connected
-    assert dev.opens == 4 and dev.closes == 3      # every failed open closed
-    assert sup.failures == 0 and sup.reconnects == 0   # start-up retries are not failures
+    assert dev.opens == 4 and dev.closes == 3  # every failed open closed
+    assert sup.failures == 0 and sup.reconnects == 0  # start-up retries are not failures
     assert events == [("up", False)]
 
 
@@ -86,22 +94,22 @@ def test_lost_device_is_reopened_with_growing_backoff_and_counted():
     sup.connect_at_start(1.0, wait=clock.sleep)
     dev.ok = False
     sup.lost("EREMOTEIO: read failed", close=False)
-    assert sup.state == "down" and dev.closes == 0           # close=False keeps the handle
+    assert sup.state == "down" and dev.closes == 0  # close=False keeps the handle
     assert events[-1] == ("down", "EREMOTEIO: read failed", 1.0)
-    assert not sup.step() and dev.opens == 1                  # backoff not due yet
+    assert not sup.step() and dev.opens == 1  # backoff not due yet
     delays = []
-    for _ in range(4):                                        # failed reopens: 2, 4, 4, 4 s
+    for _ in range(4):  # failed reopens: 2, 4, 4, 4 s
         clock.t = sup.backoff.next_at
         assert not sup.step()
         delays.append(sup.backoff.next_at - clock.t)
     assert delays == [2.0, 4.0, 4.0, 4.0] and dev.closes == 4
     assert sup.failures == 5 and sup.last_error == "OSError: [Errno 5] EIO"
-    assert [e[0] for e in events].count("down") == 1          # announced once per outage
+    assert [e[0] for e in events].count("down") == 1  # announced once per outage
     dev.ok = True
     clock.t = sup.backoff.next_at
     assert sup.step() and sup.connected and sup.reconnects == 1
-    assert events[-1] == ("up", True) and sup.backoff.attempts == 0   # backoff reset
-    sup.lost("again")                                         # a new outage is announced
+    assert events[-1] == ("up", True) and sup.backoff.attempts == 0  # backoff reset
+    sup.lost("again")  # a new outage is announced
     assert dev.closes == 5 and events[-1][:2] == ("down", "again")
 
 
@@ -123,12 +131,12 @@ def test_confirm_resets_backoff_only_when_the_device_really_works():
     dev.ok = True
     clock.t = sup.backoff.next_at
     assert sup.step() and sup.reconnects == 1 and sup.backoff.attempts == 1
-    sup.lost("no frame")                                      # opened, but nothing came
+    sup.lost("no frame")  # opened, but nothing came
     assert sup.backoff.attempts == 2 and sup.state == "down"
     assert [e[0] for e in events].count("down") == 1
     clock.t = sup.backoff.next_at
     assert sup.step()
-    sup.confirm()                                             # the first frame arrived
+    sup.confirm()  # the first frame arrived
     assert sup.backoff.attempts == 0
     sup.lost("unplugged")
     assert [e[0] for e in events].count("down") == 2
@@ -144,25 +152,31 @@ def test_probe_reapplies_the_configuration_after_a_reset_and_loses_on_errors():
             raise holds["v"]
         return holds["v"]
 
-    sup, events = make(dev, clock, probe=probe, probe_period=1.0,
-                       on_reset=lambda: resets.append(clock.t), close_on_lost=False)
+    sup, events = make(
+        dev,
+        clock,
+        probe=probe,
+        probe_period=1.0,
+        on_reset=lambda: resets.append(clock.t),
+        close_on_lost=False,
+    )
     sup.connect_at_start(1.0, wait=clock.sleep)
-    assert sup.check() and dev.opens == 1                      # not due before 1 s
-    holds["v"] = False                                         # the device reset itself
+    assert sup.check() and dev.opens == 1  # not due before 1 s
+    holds["v"] = False  # the device reset itself
     assert sup.check() and dev.opens == 1
     clock.t = 1.0
     assert sup.check() and dev.opens == 2 and sup.resets == 1 and resets == [1.0]
     holds["v"] = True
     clock.t = 2.0
     assert sup.check() and sup.resets == 1
-    holds["v"] = OSError(121, "NACK")                          # probe fails: a loss
+    holds["v"] = OSError(121, "NACK")  # probe fails: a loss
     clock.t = 3.0
-    assert not sup.check() and sup.state == "down" and dev.closes == 0   # close_on_lost=False
+    assert not sup.check() and sup.state == "down" and dev.closes == 0  # close_on_lost=False
     assert "NACK" in sup.last_error and events[-1][0] == "down"
     holds["v"], dev.ok = False, True
     clock.t = sup.backoff.next_at
-    assert sup.step()                                          # reopened
+    assert sup.step()  # reopened
     clock.t += 1.0
-    dev.ok = False                                             # re-applying fails: a loss
+    dev.ok = False  # re-applying fails: a loss
     assert not sup.check() and sup.resets == 2 and dev.closes == 1
     assert sup.last_error.startswith("re-applying the configuration after a reset")

@@ -1,5 +1,6 @@
 """edgebot_common.transforms: (x, y, z, w) quaternions against geometry facts, and the IMU's
 (w, x, y, z) view agreeing with it."""
+
 import math
 import random
 
@@ -16,7 +17,7 @@ def close(a, b, tol=1e-12):
 def test_yaw_rotates_x_to_y_and_round_trips():
     q = T.from_yaw(math.pi / 2)
     assert close(q, (0.0, 0.0, math.sqrt(0.5), math.sqrt(0.5)))
-    assert close(T.rotate(q, (1.0, 0.0, 0.0)), (0.0, 1.0, 0.0))          # x forward -> y left
+    assert close(T.rotate(q, (1.0, 0.0, 0.0)), (0.0, 1.0, 0.0))  # x forward -> y left
     assert close(T.rotate_inverse(q, (0.0, 1.0, 0.0)), (1.0, 0.0, 0.0))
     assert T.to_yaw(q) == pytest.approx(math.pi / 2)
     assert close(T.from_rpy(0.0, 0.0, 0.3), T.from_yaw(0.3))
@@ -29,8 +30,9 @@ def test_rpy_round_trip_and_zyx_order():
         rpy = (r.uniform(-3, 3), r.uniform(-1.5, 1.5), r.uniform(-3, 3))
         assert close(T.to_rpy(T.from_rpy(*rpy)), rpy, 1e-9)
         # ZYX: yaw ⊗ pitch ⊗ roll
-        q = T.multiply(T.from_yaw(rpy[2]),
-                       T.multiply(T.from_rpy(0, rpy[1], 0), T.from_rpy(rpy[0], 0, 0)))
+        q = T.multiply(
+            T.from_yaw(rpy[2]), T.multiply(T.from_rpy(0, rpy[1], 0), T.from_rpy(rpy[0], 0, 0))
+        )
         assert close(q, T.from_rpy(*rpy), 1e-12)
 
 

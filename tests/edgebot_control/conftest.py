@@ -1,4 +1,5 @@
 """Makes tests/edgebot_control/control_helpers.py importable (pytest runs with importlib mode)."""
+
 import pathlib
 import sys
 

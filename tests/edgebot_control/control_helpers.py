@@ -1,4 +1,5 @@
 """Small helpers shared by the edgebot_control node tests."""
+
 import json
 
 from edgebot_testing import wait_for
@@ -6,6 +7,7 @@ from edgebot_testing import wait_for
 
 def twist(v=0.0, w=0.0):
     from geometry_msgs.msg import Twist
+
     t = Twist()
     t.linear.x, t.angular.z = float(v), float(w)
     return t
@@ -29,21 +31,27 @@ class Streamer:
 # subscription, which takes well over 10 s on a loaded CI machine.
 def wait_twist(got, pred, timeout=30.0, what="cmd_vel"):
     """Wait until the newest Twist in ``got`` satisfies pred(v, w)."""
-    return wait_for(lambda: got and pred(got[-1].linear.x, got[-1].angular.z) and got[-1],
-                    timeout, what=what)
+    return wait_for(
+        lambda: got and pred(got[-1].linear.x, got[-1].angular.z) and got[-1], timeout, what=what
+    )
 
 
 def wait_state(got, pred, timeout=30.0, what="state"):
-    return wait_for(lambda: got and pred(json.loads(got[-1].data)) and json.loads(got[-1].data),
-                    timeout, what=what)
+    return wait_for(
+        lambda: got and pred(json.loads(got[-1].data)) and json.loads(got[-1].data),
+        timeout,
+        what=what,
+    )
 
 
 def diag_values(diags, node_name, timeout=30.0):
     """The key/values of the newest status of ``node_name`` on /diagnostics."""
+
     def find():
         for arr in reversed(diags):
             for st in arr.status:
                 if st.name.startswith(node_name + ":"):
                     return {kv.key: kv.value for kv in st.values} | {"_message": st.message}
         return None
+
     return wait_for(find, timeout, what=f"diagnostics of {node_name}")

@@ -1,5 +1,6 @@
 """base_controller as a process on the edgebot_rt loop: kinematics and odometry on known
 motions, wheel feedback and IMU in the odometry, command timeout, bad input, bad parameters."""
+
 import math
 
 from diagnostic_msgs.msg import DiagnosticArray
@@ -28,8 +29,11 @@ def wheels(msg):
 
 def pose(od):
     q = od.pose.pose.orientation
-    return (od.pose.pose.position.x, od.pose.pose.position.y,
-            K.quaternion_to_yaw(q.x, q.y, q.z, q.w))
+    return (
+        od.pose.pose.position.x,
+        od.pose.pose.position.y,
+        K.quaternion_to_yaw(q.x, q.y, q.z, q.w),
+    )
 
 
 def close(a, b, tol):
@@ -43,7 +47,7 @@ def test_known_motions_wheels_and_odometry(procs, ros):
     pub = ros.publisher(Twist, "cmd_vel", qos.COMMANDS)
     ros.wait_subscribers(pub, timeout=30)
     wait_for(lambda: wc and odom, 20, what="first wheel_cmd and odom")
-    assert wheels(wc[-1]) == (0.0, 0.0)                  # no command: wheels stopped
+    assert wheels(wc[-1]) == (0.0, 0.0)  # no command: wheels stopped
     assert odom[-1].header.frame_id == "odom" and odom[-1].child_frame_id == "base_link"
 
     # straight: both wheels v/R, pose stays on the x axis
@@ -67,8 +71,14 @@ def test_known_motions_wheels_and_odometry(procs, ros):
 
     # arc: v=0.2, w=0.5 -> a circle of radius 0.4 about the point left of the start pose
     s.msg = twist(0.2, 0.5)
-    wait_for(lambda: abs(odom[-1].twist.twist.linear.x - 0.2) < 1e-9
-             and abs(odom[-1].twist.twist.angular.z - 0.5) < 1e-9, 20, what="arc twist")
+    wait_for(
+        lambda: (
+            abs(odom[-1].twist.twist.linear.x - 0.2) < 1e-9
+            and abs(odom[-1].twist.twist.angular.z - 0.5) < 1e-9
+        ),
+        20,
+        what="arc twist",
+    )
     ax, ay, ath = pose(odom[-1])
     cx, cy = ax - 0.4 * math.sin(ath), ay + 0.4 * math.cos(ath)
     wait_for(lambda: abs(K.wrap_angle(pose(odom[-1])[2] - ath)) > 0.8, 30, what="0.8 rad of arc")
@@ -85,14 +95,17 @@ def test_limits_are_applied(procs, ros):
     diags = ros.collect(DiagnosticArray, "/diagnostics")
     pub = ros.publisher(Twist, "cmd_vel", qos.COMMANDS)
     ros.wait_subscribers(pub, timeout=30)
-    s = Streamer(ros, pub, twist(5.0, 0.0))              # over max_linear: clamped to 0.3
+    s = Streamer(ros, pub, twist(5.0, 0.0))  # over max_linear: clamped to 0.3
     want = K.twist_to_wheels(0.3, 0.0, R, L)
     wait_for(lambda: wc and close(wheels(wc[-1]), want, 1e-9), 20, what="clamped to 0.3 m/s")
-    s.msg = twist(0.0, 100.0)                             # wheel limit binds first
+    s.msg = twist(0.0, 100.0)  # wheel limit binds first
     wait_for(lambda: close(wheels(wc[-1]), (-12.0, 12.0), 1e-9), 20, what="wheel speed limit")
     assert all(max(abs(v) for v in m.velocity) <= 12.0 + 1e-9 for m in wc)
-    wait_for(lambda: int(diag_values(diags, "base_controller").get("clamped_commands", 0)) > 0,
-             20, what="clamped commands counted")
+    wait_for(
+        lambda: int(diag_values(diags, "base_controller").get("clamped_commands", 0)) > 0,
+        20,
+        what="clamped commands counted",
+    )
     s.stop()
 
 
@@ -104,19 +117,29 @@ def test_odometry_from_wheel_feedback_and_imu(procs, ros):
     ros.wait_subscribers(fb, timeout=30)
     ros.wait_subscribers(imu, timeout=30)
     # pushed by hand at 10 rad/s without any command: odometry follows the measurement
-    f = Streamer(ros, fb, JointState(name=["right_wheel_joint", "left_wheel_joint"],
-                                     velocity=[10.0, 10.0]))
-    wait_for(lambda: odom and abs(odom[-1].twist.twist.linear.x - 0.33) < 1e-9, 20,
-             what="odometry speed from wheel_states")
+    f = Streamer(
+        ros, fb, JointState(name=["right_wheel_joint", "left_wheel_joint"], velocity=[10.0, 10.0])
+    )
+    wait_for(
+        lambda: odom and abs(odom[-1].twist.twist.linear.x - 0.33) < 1e-9,
+        20,
+        what="odometry speed from wheel_states",
+    )
     i = Imu()
     i.angular_velocity.z = 0.5
     m = Streamer(ros, imu, i)
-    wait_for(lambda: abs(odom[-1].twist.twist.angular.z - 0.5) < 1e-9, 20,
-             what="yaw rate from imu/data (weight 1)")
+    wait_for(
+        lambda: abs(odom[-1].twist.twist.angular.z - 0.5) < 1e-9,
+        20,
+        what="yaw rate from imu/data (weight 1)",
+    )
     f.stop()
     m.stop()
-    wait_for(lambda: odom[-1].twist.twist.linear.x == 0.0
-             and odom[-1].twist.twist.angular.z == 0.0, 20, what="stale feedback ignored")
+    wait_for(
+        lambda: odom[-1].twist.twist.linear.x == 0.0 and odom[-1].twist.twist.angular.z == 0.0,
+        20,
+        what="stale feedback ignored",
+    )
 
 
 def test_wheel_pid_on_feedback_open_loop_without(procs, ros):
@@ -126,19 +149,21 @@ def test_wheel_pid_on_feedback_open_loop_without(procs, ros):
     fb = ros.publisher(JointState, "wheel_states", qos.SENSOR_DATA)
     ros.wait_subscribers(pub, timeout=30)
     ros.wait_subscribers(fb, timeout=30)
-    ff = K.twist_to_wheels(0.2, 0.0, R, L)[0]            # 6.06 rad/s feed-forward
+    ff = K.twist_to_wheels(0.2, 0.0, R, L)[0]  # 6.06 rad/s feed-forward
     s = Streamer(ros, pub, twist(0.2, 0.0))
     wait_for(lambda: wc and abs(wheels(wc[-1])[0] - ff) < 1e-9, 20, what="open loop = ff")
     # the wheels report half the speed (a heavy load): the PID adds to the feed-forward
-    f = Streamer(ros, fb, JointState(name=["left_wheel_joint", "right_wheel_joint"],
-                                     velocity=[ff / 2, ff / 2]))
+    f = Streamer(
+        ros,
+        fb,
+        JointState(name=["left_wheel_joint", "right_wheel_joint"], velocity=[ff / 2, ff / 2]),
+    )
     wait_for(lambda: min(wheels(wc[-1])) > ff + 1.0, 30, what="PID correction above ff")
     assert max(max(m.velocity) for m in wc) <= 20.0 + 1e-9
     # wheels report too fast: the command drops below the feed-forward
-    f.msg = JointState(name=["left_wheel_joint", "right_wheel_joint"],
-                       velocity=[2 * ff, 2 * ff])
+    f.msg = JointState(name=["left_wheel_joint", "right_wheel_joint"], velocity=[2 * ff, 2 * ff])
     wait_for(lambda: max(wheels(wc[-1])) < ff - 1.0, 30, what="PID correction below ff")
-    f.stop()                                              # feedback stale -> open loop again
+    f.stop()  # feedback stale -> open loop again
     wait_for(lambda: abs(wheels(wc[-1])[0] - ff) < 1e-9, 20, what="back to open loop")
     s.stop()
 
@@ -151,13 +176,19 @@ def test_command_timeout_and_bad_commands(procs, ros):
     ros.wait_subscribers(pub, timeout=30)
     s = Streamer(ros, pub, twist(0.2, 0.0))
     wait_for(lambda: wc and wheels(wc[-1])[0] > 5.0, 20, what="driving")
-    s.msg = twist(math.nan, 0.0)                         # NaN: rejected, counts as silence
+    s.msg = twist(math.nan, 0.0)  # NaN: rejected, counts as silence
     wait_for(lambda: wheels(wc[-1]) == (0.0, 0.0), 20, what="zero after NaN stream (timeout)")
     s.msg = twist(0.2, math.inf)
-    vals = wait_for(lambda: (d := diag_values(diags, "base_controller"))
-                    and int(d.get("rejected.non_finite_cmd_vel", 0)) >= 5
-                    and int(d.get("command_timeouts", 0)) >= 1 and d, 20,
-                    what="rejected commands and a timeout counted")
+    vals = wait_for(
+        lambda: (
+            (d := diag_values(diags, "base_controller"))
+            and int(d.get("rejected.non_finite_cmd_vel", 0)) >= 5
+            and int(d.get("command_timeouts", 0)) >= 1
+            and d
+        ),
+        20,
+        what="rejected commands and a timeout counted",
+    )
     assert vals["timed_out"] == "True"
     assert all(math.isfinite(v) for m in wc for v in m.velocity)
     s.stop()
@@ -167,8 +198,10 @@ def test_loop_zeroes_wheels_exactly_when_the_command_expires():
     """In-process check of the invariant behind the timeout stop: every loop sample is
     timed out exactly when it is older than command_timeout after the last command."""
     import edgebot_rt as rt
-    loop = rt.BaseControlLoop(rate_hz=200.0, command_timeout=0.1, use_feedback=False,
-                              max_linear_accel=100.0)
+
+    loop = rt.BaseControlLoop(
+        rate_hz=200.0, command_timeout=0.1, use_feedback=False, max_linear_accel=100.0
+    )
     assert loop.start()
     try:
         t_cmd = rt.monotonic_ns() * 1e-9
@@ -177,9 +210,11 @@ def test_loop_zeroes_wheels_exactly_when_the_command_expires():
         # drain until the loop has run well past the expiry (a fixed sleep gives a starved
         # loop thread no guarantee of a cycle after it)
         samples = []
-        wait_for(lambda: samples.extend(loop.drain())
-                 or any(s[0] > t_cmd + 0.1 + 0.05 for s in samples), 30,
-                 what="loop samples after the command expired")
+        wait_for(
+            lambda: samples.extend(loop.drain()) or any(s[0] > t_cmd + 0.1 + 0.05 for s in samples),
+            30,
+            what="loop samples after the command expired",
+        )
     finally:
         loop.stop()
     after = [s for s in samples if s[0] > t_cmd]
@@ -198,10 +233,12 @@ def test_loop_zeroes_wheels_exactly_when_the_command_expires():
 
 
 def test_invalid_parameters_stop_the_node_naming_them(procs):
-    for params, name in (({"wheel_radius": -0.03}, "wheel_radius"),
-                         ({"max_wheel_speed": 1.0}, "max_wheel_speed"),
-                         ({"publish_rate_hz": 500.0, "rate_hz": 100.0}, "rate_hz"),
-                         ({"imu_yaw_weight": 2.0}, "imu_yaw_weight")):
+    for params, name in (
+        ({"wheel_radius": -0.03}, "wheel_radius"),
+        ({"max_wheel_speed": 1.0}, "max_wheel_speed"),
+        ({"publish_rate_hz": 500.0, "rate_hz": 100.0}, "rate_hz"),
+        ({"imu_yaw_weight": 2.0}, "imu_yaw_weight"),
+    ):
         p = procs.node("edgebot_control", "base_controller", params=params)
         assert p.wait(timeout=60) == 2
         out = p.output()
@@ -213,6 +250,7 @@ def test_odometry_on_simulated_time(procs, ros):
     second, so the pose must be integrated on /clock, not on the wall clock."""
     from builtin_interfaces.msg import Time
     from rosgraph_msgs.msg import Clock
+
     start(procs, use_feedback=False, use_sim_time=True, max_linear_accel=100.0)
     odom = ros.collect(Odometry, "odom")
     pub = ros.publisher(Twist, "cmd_vel", qos.COMMANDS)
@@ -221,16 +259,25 @@ def test_odometry_on_simulated_time(procs, ros):
     ros.wait_subscribers(clock, timeout=30)
     sim = {"ns": 1_000_000_000}
 
-    def tick():                                   # 10 ms of simulated time every 20 ms
+    def tick():  # 10 ms of simulated time every 20 ms
         sim["ns"] += 10_000_000
         clock.publish(Clock(clock=Time(sec=sim["ns"] // 10**9, nanosec=sim["ns"] % 10**9)))
+
     timer = ros.node.create_timer(0.02, tick)
     s = Streamer(ros, pub, twist(0.2, 0.0))
-    wait_for(lambda: odom and odom[-1].header.stamp.sec >= 1
-             and abs(odom[-1].twist.twist.linear.x - 0.2) < 1e-9, 30, what="driving on sim time")
+    wait_for(
+        lambda: (
+            odom
+            and odom[-1].header.stamp.sec >= 1
+            and abs(odom[-1].twist.twist.linear.x - 0.2) < 1e-9
+        ),
+        30,
+        what="driving on sim time",
+    )
 
     def stamp(m):
         return m.header.stamp.sec + m.header.stamp.nanosec * 1e-9
+
     a = odom[-1]
     wait_for(lambda: stamp(odom[-1]) - stamp(a) > 1.0, 60, what="1 s of simulated time")
     b = odom[-1]

@@ -1,5 +1,6 @@
 """base_controller's odom -> base_link on /tf (tf2_msgs/TFMessage, read by a plain rclpy
 subscriber) while the rover moves; the frame parameters; publish_tf off."""
+
 from geometry_msgs.msg import Twist
 from nav_msgs.msg import Odometry
 
@@ -10,35 +11,56 @@ from tf2_msgs.msg import TFMessage
 
 
 def odom_tfs(tf, parent, child):
-    return [t for m in list(tf) for t in m.transforms
-            if t.header.frame_id == parent and t.child_frame_id == child]
+    return [
+        t
+        for m in list(tf)
+        for t in m.transforms
+        if t.header.frame_id == parent and t.child_frame_id == child
+    ]
 
 
 def test_odom_to_base_link_on_tf_while_moving(procs, ros):
     tf = ros.collect(TFMessage, "/tf", qos.TF)
     odom = ros.collect(Odometry, "odom", qos.RELIABLE)
-    bc = procs.node("edgebot_control", "base_controller",
-                    params={"use_feedback": False, "imu_yaw_weight": 0.0,
-                            "odom_frame_id": "r1/odom", "base_frame_id": "r1/base_link"})
+    bc = procs.node(
+        "edgebot_control",
+        "base_controller",
+        params={
+            "use_feedback": False,
+            "imu_yaw_weight": 0.0,
+            "odom_frame_id": "r1/odom",
+            "base_frame_id": "r1/base_link",
+        },
+    )
     bc.wait_output("base controller running", timeout=30)
-    wait_for(lambda: odom_tfs(tf, "r1/odom", "r1/base_link") and odom, 60,
-             what="odom -> base_link on /tf")
+    wait_for(
+        lambda: odom_tfs(tf, "r1/odom", "r1/base_link") and odom,
+        60,
+        what="odom -> base_link on /tf",
+    )
     pub = ros.publisher(Twist, "cmd_vel", qos.COMMANDS)
     ros.wait_subscribers(pub, timeout=30)
     s = Streamer(ros, pub, twist(0.2, 0.3))
-    moved = wait_for(lambda: [t for t in odom_tfs(tf, "r1/odom", "r1/base_link")
-                              if t.transform.translation.x > 0.05], 60,
-                     what="the rover's transform moving forward on /tf")
+    moved = wait_for(
+        lambda: [
+            t for t in odom_tfs(tf, "r1/odom", "r1/base_link") if t.transform.translation.x > 0.05
+        ],
+        60,
+        what="the rover's transform moving forward on /tf",
+    )
     s.stop()
     t = moved[-1]
-    assert t.transform.rotation.z > 0.0 and t.transform.translation.y > 0.0     # arcing left
+    assert t.transform.rotation.z > 0.0 and t.transform.translation.y > 0.0  # arcing left
     # the transform is the odometry pose of the same stamp
     same = [o for o in list(odom) if o.header.stamp == t.header.stamp]
     assert same, "a /tf sample without its odom"
     p = same[0].pose.pose
     assert (p.position.x, p.position.y, p.orientation.z, p.orientation.w) == (
-        t.transform.translation.x, t.transform.translation.y, t.transform.rotation.z,
-        t.transform.rotation.w)
+        t.transform.translation.x,
+        t.transform.translation.y,
+        t.transform.rotation.z,
+        t.transform.rotation.w,
+    )
     assert same[0].header.frame_id == "r1/odom" and same[0].child_frame_id == "r1/base_link"
 
 

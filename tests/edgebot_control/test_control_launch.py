@@ -1,6 +1,7 @@
 """launch/control.launch.yaml through `edgebot launch`, in a namespace: the three nodes
 together — teleop drives the wheels through safety_monitor and base_controller, the follower
 is gated by the detector heartbeat, the e-stop stops the wheels."""
+
 import json
 
 from geometry_msgs.msg import Twist
@@ -14,8 +15,10 @@ from edgebot_testing import wait_for
 
 
 def test_control_launch_in_a_namespace(procs, ros):
-    launch = procs.start(["edgebot", "launch", "edgebot_bringup", "control.launch.yaml",
-                          "namespace:=rover1"], name="control-launch")
+    launch = procs.start(
+        ["edgebot", "launch", "edgebot_bringup", "control.launch.yaml", "namespace:=rover1"],
+        name="control-launch",
+    )
     launch.wait_output("3 process(es) running", timeout=60)
     wc = ros.collect(JointState, "/rover1/wheel_cmd")
     state = ros.collect(String, "/rover1/safety/state", qos.LATCHED)
@@ -23,13 +26,18 @@ def test_control_launch_in_a_namespace(procs, ros):
     teleop = ros.publisher(Twist, "/rover1/teleop/cmd_vel", qos.COMMANDS)
     sonar = ros.publisher(Range, "/rover1/sonar/range", qos.SENSOR_DATA)
     ros.wait_subscribers(teleop, timeout=60)
-    ros.wait_subscribers(sonar, n=2, timeout=60)       # safety_monitor + target_follower
+    ros.wait_subscribers(sonar, n=2, timeout=60)  # safety_monitor + target_follower
     # no detections at all: the follower is blind and stopped (it does not search)
     wait_for(lambda: fstate and fstate[-1].data == "blind", 60, what="follower blind")
     t = Streamer(ros, teleop, twist(0.2, 0.0))
     # no sonar yet: the firmata heartbeat is missing -> stopped, wheels zero
-    wait_for(lambda: state and "heartbeat_lost:firmata (never seen)"
-             in json.loads(state[-1].data)["reasons"], 60, what="firmata heartbeat missing")
+    wait_for(
+        lambda: (
+            state and "heartbeat_lost:firmata (never seen)" in json.loads(state[-1].data)["reasons"]
+        ),
+        60,
+        what="firmata heartbeat missing",
+    )
     # base_controller publishes wheel_cmd at 50 Hz; our subscription may match after the state
     wait_for(lambda: len(wc) >= 5, 60, what="wheel_cmd from base_controller")
     assert all(v == 0.0 for m in wc for v in m.velocity)
@@ -39,8 +47,11 @@ def test_control_launch_in_a_namespace(procs, ros):
     assert st["source"] == "teleop"
     assert any(r.startswith("heartbeat_lost:detector") for r in st["reasons"])
     assert ros.call(SetBool, "/rover1/estop", SetBool.Request(data=True), timeout=60).success
-    wait_for(lambda: wc[-1].velocity[0] == 0.0 and wc[-1].velocity[1] == 0.0, 30,
-             what="e-stop zeroes the wheels")
+    wait_for(
+        lambda: wc[-1].velocity[0] == 0.0 and wc[-1].velocity[1] == 0.0,
+        30,
+        what="e-stop zeroes the wheels",
+    )
     t.stop()
     s.stop()
     launch.stop(timeout=20)

@@ -1,6 +1,7 @@
 """End to end on the virtual Arduino: teleop/cmd_vel -> safety_monitor -> base_controller ->
 wheel_cmd -> firmata_node -> Firmata on a pty -> motor pins of the virtual board; its sonar
 drives the obstacle stop and is the Firmata heartbeat (config/control.yaml)."""
+
 import pathlib
 
 import pytest
@@ -35,12 +36,20 @@ def duty_pwm(wheel_speed):
 def test_cmd_vel_to_motor_pins(procs, ros, board):
     b, link = board
     b.set_sonar_distance(12, 2.0)
-    fw = procs.node("edgebot_firmata", "firmata_node",
-                    params={"port": link, "pin_map": str(ROOT / "config" / "firmata.yaml"),
-                            "arduino_wait": 0.05})
+    fw = procs.node(
+        "edgebot_firmata",
+        "firmata_node",
+        params={
+            "port": link,
+            "pin_map": str(ROOT / "config" / "firmata.yaml"),
+            "arduino_wait": 0.05,
+        },
+    )
     fw.wait_output("pin map applied", timeout=60)
-    launch = procs.start(["edgebot", "launch", "edgebot_bringup", "control.launch.yaml",
-                          "follower:=false"], name="control-launch")
+    launch = procs.start(
+        ["edgebot", "launch", "edgebot_bringup", "control.launch.yaml", "follower:=false"],
+        name="control-launch",
+    )
     launch.wait_output("2 process(es) running", timeout=60)
     teleop = ros.publisher(Twist, "teleop/cmd_vel", qos.COMMANDS)
     ros.wait_subscribers(teleop, timeout=60)
@@ -49,48 +58,77 @@ def test_cmd_vel_to_motor_pins(procs, ros, board):
     # forward 0.2 m/s: both wheels 6.06 rad/s -> duty 0.404 -> PWM ~103
     wl, wr = K.twist_to_wheels(0.2, 0.0, 0.033, 0.16)
     t = Streamer(ros, teleop, twist(0.2, 0.0))
-    wait_for(lambda: abs(b.output(LEFT_PWM) - duty_pwm(wl)) <= 1
-             and abs(b.output(RIGHT_PWM) - duty_pwm(wr)) <= 1, 60, what="forward PWM on pins 5, 6")
-    assert (b.output(7), b.output(8)) == (1, 0)             # left forward
-    assert (b.output(4), b.output(3)) == (0, 1)             # right: mounted reversed
+    wait_for(
+        lambda: (
+            abs(b.output(LEFT_PWM) - duty_pwm(wl)) <= 1
+            and abs(b.output(RIGHT_PWM) - duty_pwm(wr)) <= 1
+        ),
+        60,
+        what="forward PWM on pins 5, 6",
+    )
+    assert (b.output(7), b.output(8)) == (1, 0)  # left forward
+    assert (b.output(4), b.output(3)) == (0, 1)  # right: mounted reversed
     # spin left: left wheel backwards, right forwards
     t.msg = twist(0.0, 1.0)
     wl, wr = K.twist_to_wheels(0.0, 1.0, 0.033, 0.16)
-    wait_for(lambda: abs(b.output(LEFT_PWM) - duty_pwm(wl)) <= 1
-             and abs(b.output(RIGHT_PWM) - duty_pwm(wr)) <= 1
-             and (b.output(7), b.output(8)) == (0, 1)       # left motor backwards
-             and (b.output(4), b.output(3)) == (0, 1),      # right forwards (reversed mount)
-             60, what="spin: left wheel backwards, right wheel forwards")
+    wait_for(
+        lambda: (
+            abs(b.output(LEFT_PWM) - duty_pwm(wl)) <= 1
+            and abs(b.output(RIGHT_PWM) - duty_pwm(wr)) <= 1
+            and (b.output(7), b.output(8)) == (0, 1)  # left motor backwards
+            and (b.output(4), b.output(3)) == (0, 1)
+        ),  # right forwards (reversed mount)
+        60,
+        what="spin: left wheel backwards, right wheel forwards",
+    )
 
     # the virtual board's sonar sees an obstacle at 10 cm: forward stops, turning still works
     t.msg = twist(0.2, 0.0)
     wait_for(lambda: b.output(LEFT_PWM) > 50, 60, what="forward again")
     b.set_sonar_distance(12, 0.10)
-    wait_for(lambda: b.output(LEFT_PWM) == 0 and b.output(RIGHT_PWM) == 0, 60,
-             what="obstacle stop on the motor pins")
+    wait_for(
+        lambda: b.output(LEFT_PWM) == 0 and b.output(RIGHT_PWM) == 0,
+        60,
+        what="obstacle stop on the motor pins",
+    )
     t.msg = twist(0.0, 1.0)
-    wait_for(lambda: abs(b.output(LEFT_PWM) - duty_pwm(wl)) <= 1, 60,
-             what="turning allowed at the obstacle (PWM ~41)")
+    wait_for(
+        lambda: abs(b.output(LEFT_PWM) - duty_pwm(wl)) <= 1,
+        60,
+        what="turning allowed at the obstacle (PWM ~41)",
+    )
     b.set_sonar_distance(12, 2.0)
 
     # e-stop: zero on the pins while teleop keeps sending
     t.msg = twist(0.2, 0.0)
-    wait_for(lambda: (b.output(7), b.output(8)) == (1, 0) and b.output(LEFT_PWM) > 50, 60,
-             what="forward after the obstacle cleared")
+    wait_for(
+        lambda: (b.output(7), b.output(8)) == (1, 0) and b.output(LEFT_PWM) > 50,
+        60,
+        what="forward after the obstacle cleared",
+    )
     assert ros.call(SetBool, "estop", SetBool.Request(data=True), timeout=30).success
-    wait_for(lambda: b.output(LEFT_PWM) == 0 and b.output(RIGHT_PWM) == 0, 60,
-             what="e-stop stop on the motor pins")
+    wait_for(
+        lambda: b.output(LEFT_PWM) == 0 and b.output(RIGHT_PWM) == 0,
+        60,
+        what="e-stop stop on the motor pins",
+    )
     ros.call(SetBool, "estop", SetBool.Request(data=False), timeout=30)
     wait_for(lambda: b.output(LEFT_PWM) > 50, 60, what="released")
 
     # teleop stops: source timeout, then zero on the pins
     t.stop()
-    wait_for(lambda: b.output(LEFT_PWM) == 0 and b.output(RIGHT_PWM) == 0, 60,
-             what="stop after teleop went silent")
+    wait_for(
+        lambda: b.output(LEFT_PWM) == 0 and b.output(RIGHT_PWM) == 0,
+        60,
+        what="stop after teleop went silent",
+    )
     # the control nodes die while teleop drives: firmata_node's command timeout stops the motors
     t = Streamer(ros, teleop, twist(0.2, 0.0))
     wait_for(lambda: b.output(LEFT_PWM) > 50, 60, what="driving again")
     launch.stop(timeout=20)
-    wait_for(lambda: b.output(LEFT_PWM) == 0 and b.output(RIGHT_PWM) == 0, 60,
-             what="motors stopped after the control nodes ended")
+    wait_for(
+        lambda: b.output(LEFT_PWM) == 0 and b.output(RIGHT_PWM) == 0,
+        60,
+        what="motors stopped after the control nodes ended",
+    )
     t.stop()

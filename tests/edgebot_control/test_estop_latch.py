@@ -1,5 +1,6 @@
 """The latched e-stop survives a safety_monitor restart: kept in ``estop_state_file``
 (edgebot_control.estop_latch), read at start, fail-safe when unreadable."""
+
 import json
 import signal
 
@@ -18,13 +19,13 @@ def test_no_file_means_never_engaged(tmp_path):
 
 
 def test_write_then_read_round_trip(tmp_path):
-    path = str(tmp_path / "sub" / "estop.json")        # the folder is created
+    path = str(tmp_path / "sub" / "estop.json")  # the folder is created
     estop_latch.write(path, True, "service")
     assert estop_latch.read(path)[0] is True
     assert json.loads(open(path).read())["by"] == "service"
     estop_latch.write(path, False)
     assert estop_latch.read(path)[0] is False
-    assert [p.name for p in (tmp_path / "sub").iterdir()] == ["estop.json"]   # no temp left
+    assert [p.name for p in (tmp_path / "sub").iterdir()] == ["estop.json"]  # no temp left
 
 
 def test_an_unreadable_state_counts_as_engaged(tmp_path):
@@ -36,8 +37,12 @@ def test_an_unreadable_state_counts_as_engaged(tmp_path):
 
 
 def start(procs, path, name):
-    p = procs.node("edgebot_control", "safety_monitor", name=name,
-                   params={"rate_hz": 50.0, "estop_state_file": path})
+    p = procs.node(
+        "edgebot_control",
+        "safety_monitor",
+        name=name,
+        params={"rate_hz": 50.0, "estop_state_file": path},
+    )
     p.wait_output("safety monitor ready", timeout=30)
     return p
 
@@ -57,7 +62,7 @@ def test_estop_stays_engaged_across_a_sigkill_and_restart(procs, ros, tmp_path):
     first.signal(signal.SIGKILL)
     first.wait(30)
     n = len(estop)
-    start(procs, path, "safety2")                       # a respawn, same parameters
+    start(procs, path, "safety2")  # a respawn, same parameters
     # the new monitor announces the latched e-stop and holds zero against the stream
     wait_for(lambda: len(estop) > n, 30, what="the restarted monitor's e-stop state")
     assert estop[-1].data is True

@@ -1,4 +1,5 @@
 """Target follower state machine and distance estimate on scripted detections (ROS-free)."""
+
 import math
 
 import pytest
@@ -50,15 +51,18 @@ def test_class_heights_come_from_the_demo_world():
         target_height_m("unicorn")
 
 
-@pytest.mark.parametrize("box,why", [
-    (Box("ball", math.nan, 10, 10, 5, 5), "non-finite"),
-    (Box("ball", 0.9, math.inf, 10, 5, 5), "non-finite"),
-    (Box("ball", 1.5, 10, 10, 5, 5), "score"),
-    (Box("ball", 0.9, 10, 10, 0, 5), "not positive"),
-    (Box("ball", 0.9, 10, 10, 5, -3), "not positive"),
-    (Box("ball", 0.9, -40, 10, 5, 5), "outside"),
-    (Box("ball", 0.9, 10, 10, 5000, 5), "larger"),
-])
+@pytest.mark.parametrize(
+    "box,why",
+    [
+        (Box("ball", math.nan, 10, 10, 5, 5), "non-finite"),
+        (Box("ball", 0.9, math.inf, 10, 5, 5), "non-finite"),
+        (Box("ball", 1.5, 10, 10, 5, 5), "score"),
+        (Box("ball", 0.9, 10, 10, 0, 5), "not positive"),
+        (Box("ball", 0.9, 10, 10, 5, -3), "not positive"),
+        (Box("ball", 0.9, -40, 10, 5, 5), "outside"),
+        (Box("ball", 0.9, 10, 10, 5000, 5), "larger"),
+    ],
+)
 def test_impossible_boxes_are_named(box, why):
     assert why in box_problem(box, W, H)
 
@@ -69,7 +73,7 @@ def test_plausible_box_passes():
 
 def test_search_rotates_slowly_without_a_target():
     f = Follower(FollowerConfig(search_angular=0.4))
-    f.on_detections(0.0, W, H, [])                  # the detector runs, sees nothing
+    f.on_detections(0.0, W, H, [])  # the detector runs, sees nothing
     assert f.step(0.0) == (0.0, 0.4)
     assert f.state == SEARCH
     # other classes and weak detections do not count
@@ -81,7 +85,7 @@ def test_search_rotates_slowly_without_a_target():
 def test_blind_without_detection_messages_stops_instead_of_searching():
     cfg = FollowerConfig(search_angular=0.4, input_timeout=0.4, use_sonar=False)
     f = Follower(cfg)
-    assert f.step(0.0) == (0.0, 0.0) and f.state == BLIND       # nothing received yet
+    assert f.step(0.0) == (0.0, 0.0) and f.state == BLIND  # nothing received yet
     f.on_detections(1.0, W, H, [box_at(2.0, offset=0.0)])
     assert f.step(1.0)[0] > 0.0 and f.state == APPROACH
     # the detector goes silent while the robot drives: it keeps its last command only
@@ -89,7 +93,7 @@ def test_blind_without_detection_messages_stops_instead_of_searching():
     assert f.step(1.0 + cfg.input_timeout)[0] > 0.0
     assert f.step(1.0 + cfg.input_timeout + 0.01) == (0.0, 0.0)
     assert f.state == BLIND and f.distance is None
-    for t in (1.5, 2.5, 10.0):                        # however long it stays silent
+    for t in (1.5, 2.5, 10.0):  # however long it stays silent
         assert f.step(t) == (0.0, 0.0) and f.state == BLIND
     # messages flow again: it follows at once
     f.on_detections(10.1, W, H, [box_at(2.0, offset=0.0)])
@@ -105,9 +109,9 @@ def test_detections_of_an_old_frame_are_stale_and_not_a_live_detector():
         with pytest.raises(StaleDetections):
             f.on_detections(t, W, H, [box_at(2.0)], age=0.7)
     assert f.step(0.6) == (0.0, 0.0) and f.state == BLIND
-    f.on_detections(0.7, W, H, [box_at(2.0)], age=None)        # no stamp: not checked
+    f.on_detections(0.7, W, H, [box_at(2.0)], age=None)  # no stamp: not checked
     assert f.step(0.7)[0] > 0.0
-    g = Follower(FollowerConfig(max_age=0.0))                   # 0: no check
+    g = Follower(FollowerConfig(max_age=0.0))  # 0: no check
     g.on_detections(0.0, W, H, [], age=99.0)
     assert g.step(0.0) == (0.0, g.cfg.search_angular)
 
@@ -184,7 +188,7 @@ def test_too_close_backs_off():
 def test_sonar_overrides_camera_distance_when_centred_and_fresh():
     f = Follower(FollowerConfig(stop_distance=0.5, sonar_max_age=0.5))
     assert f.on_range(0.0, 0.5)
-    f.on_detections(0.0, W, H, [box_at(2.0, offset=0.0)])   # camera says 2 m
+    f.on_detections(0.0, W, H, [box_at(2.0, offset=0.0)])  # camera says 2 m
     f.step(0.0)
     assert f.distance_source == "sonar" and f.distance == pytest.approx(0.5)
     assert f.state == HOLD
@@ -204,7 +208,9 @@ def test_garbage_sonar_is_not_a_distance(r):
 def test_highest_score_target_wins_and_bad_boxes_are_reported():
     f = Follower(FollowerConfig(use_sonar=False))
     bad = Box("ball", 0.99, math.nan, 1, 1, 1)
-    best, problems = f.on_detections(0.0, W, H, [box_at(3.0, score=0.5), box_at(1.0, score=0.8), bad])
+    best, problems = f.on_detections(
+        0.0, W, H, [box_at(3.0, score=0.5), box_at(1.0, score=0.8), bad]
+    )
     assert best.score == 0.8 and len(problems) == 1
     with pytest.raises(ValueError):
         f.on_detections(0.0, 0, H, [])

@@ -1,4 +1,5 @@
 """Reference differential-drive kinematics and odometry against known motions."""
+
 import math
 
 import pytest
@@ -38,8 +39,13 @@ def test_quaternion_roundtrip():
 
 
 def test_cross_parameter_checks():
-    ok = dict(rate_hz=200.0, publish_rate_hz=50.0, max_linear=0.5, wheel_radius=0.033,
-              max_wheel_speed=20.0)
+    ok = dict(
+        rate_hz=200.0,
+        publish_rate_hz=50.0,
+        max_linear=0.5,
+        wheel_radius=0.033,
+        max_wheel_speed=20.0,
+    )
     k.limit_check(ok)
     with pytest.raises(ParameterError, match="publish_rate_hz"):
         k.limit_check({**ok, "publish_rate_hz": 500.0})

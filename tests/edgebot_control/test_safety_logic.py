@@ -1,4 +1,5 @@
 """Safety monitor logic: priorities, timeouts, e-stop, obstacle, heartbeats (ROS-free)."""
+
 import math
 
 import pytest
@@ -16,9 +17,17 @@ from edgebot_control.safety import (
 
 
 def make(heartbeats=()):
-    return SafetyLogic(SafetyConfig(max_linear=1.0, max_angular=4.0, obstacle_distance=0.3,
-                                    obstacle_hysteresis=0.05, range_timeout=0.5),
-                       [Source("follower", 10, 0.5), Source("teleop", 100, 0.5)], heartbeats)
+    return SafetyLogic(
+        SafetyConfig(
+            max_linear=1.0,
+            max_angular=4.0,
+            obstacle_distance=0.3,
+            obstacle_hysteresis=0.05,
+            range_timeout=0.5,
+        ),
+        [Source("follower", 10, 0.5), Source("teleop", 100, 0.5)],
+        heartbeats,
+    )
 
 
 def test_idle_without_sources():
@@ -31,25 +40,32 @@ def test_priority_and_timeouts():
     m.on_command(0.0, "follower", 0.2, 0.1)
     out = m.step(0.1)
     assert (out.v, out.w, out.source, out.state) == (0.2, 0.1, "follower", ACTIVE)
-    m.on_command(0.2, "teleop", 0.0, 0.0)          # teleop holding zero still wins
+    m.on_command(0.2, "teleop", 0.0, 0.0)  # teleop holding zero still wins
     m.on_command(0.25, "follower", 0.2, 0.1)
     out = m.step(0.3)
     assert (out.v, out.w, out.source) == (0.0, 0.0, "teleop")
     m.on_command(0.6, "follower", 0.2, 0.1)
-    out = m.step(0.75)                              # teleop 0.55 s old: timed out
+    out = m.step(0.75)  # teleop 0.55 s old: timed out
     assert (out.v, out.source) == (0.2, "follower")
-    out = m.step(1.2)                               # both timed out
+    out = m.step(1.2)  # both timed out
     assert (out.v, out.w, out.state) == (0.0, 0.0, IDLE)
 
 
-@pytest.mark.parametrize("v,w,reason", [(math.nan, 0, "non_finite"), (0, math.inf, "non_finite"),
-                                         (1e9, 0, "over_limit"), (0, -5.0, "over_limit")])
+@pytest.mark.parametrize(
+    "v,w,reason",
+    [
+        (math.nan, 0, "non_finite"),
+        (0, math.inf, "non_finite"),
+        (1e9, 0, "over_limit"),
+        (0, -5.0, "over_limit"),
+    ],
+)
 def test_bad_commands_rejected_and_do_not_refresh(v, w, reason):
     m = make()
     m.on_command(0.0, "teleop", 0.3, 0.0)
     assert m.on_command(0.4, "teleop", v, w) == reason
-    assert m.step(0.45).v == 0.3                    # last good command still in force
-    assert m.step(0.6).state == IDLE                # and not refreshed by the bad one
+    assert m.step(0.45).v == 0.3  # last good command still in force
+    assert m.step(0.6).state == IDLE  # and not refreshed by the bad one
 
 
 def test_estop_holds_against_commands_and_needs_a_fresh_command_after_release():
@@ -62,7 +78,7 @@ def test_estop_holds_against_commands_and_needs_a_fresh_command_after_release():
         assert (out.v, out.w, out.state) == (0.0, 0.0, STOPPED)
         assert out.reasons == ["estop"]
     m.set_estop(0.2, False)
-    out = m.step(0.2)                              # last command is older than the release
+    out = m.step(0.2)  # last command is older than the release
     assert (out.v, out.state) == (0.0, IDLE)
     m.on_command(0.25, "teleop", 0.5, 1.0)
     assert m.step(0.25).v == 0.5
@@ -75,17 +91,17 @@ def test_obstacle_stops_forward_only_with_hysteresis():
     assert m.on_range(0.0, 0.25) is None
     out = m.step(0.0)
     assert (out.v, out.state) == (0.0, LIMITED) and out.reasons[0].startswith("obstacle")
-    m.on_command(0.01, "teleop", -0.2, 1.0)       # reversing and turning allowed
+    m.on_command(0.01, "teleop", -0.2, 1.0)  # reversing and turning allowed
     out = m.step(0.01)
     assert (out.v, out.w, out.state) == (-0.2, 1.0, ACTIVE)
     m.on_command(0.02, "teleop", 0.5, 0.0)
-    m.on_range(0.02, 0.33)                          # inside the hysteresis band: still stopped
+    m.on_range(0.02, 0.33)  # inside the hysteresis band: still stopped
     assert m.step(0.02).v == 0.0
     m.on_range(0.03, 0.40)
     assert m.step(0.03).v == 0.5
-    m.on_range(0.04, -math.inf)                     # REP 117: too close
+    m.on_range(0.04, -math.inf)  # REP 117: too close
     assert m.step(0.04).v == 0.0
-    m.on_range(0.05, math.inf)                      # REP 117: nothing in range
+    m.on_range(0.05, math.inf)  # REP 117: nothing in range
     assert m.step(0.05).v == 0.5
 
 
@@ -111,20 +127,20 @@ def test_heartbeat_loss_stops_everything_or_only_the_gated_source():
     out = m.step(0.0)
     assert out.state == STOPPED and any("firmata" in r for r in out.reasons)
     m.on_heartbeat(0.1, "firmata")
-    out = m.step(0.1)                   # firmata back: the command from before is ignored
+    out = m.step(0.1)  # firmata back: the command from before is ignored
     assert out.state == IDLE
     m.on_command(0.2, "teleop", 0.3, 0.0)
     out = m.step(0.2)
     assert (out.v, out.state) == (0.3, ACTIVE)  # detector lost only gates the follower
     m.on_command(1.0, "follower", 0.2, 0.0)
     m.on_heartbeat(1.0, "firmata")
-    out = m.step(1.0)                   # teleop timed out, follower gated by the detector
+    out = m.step(1.0)  # teleop timed out, follower gated by the detector
     assert (out.v, out.state) == (0.0, STOPPED)
     assert any("detector" in r for r in out.reasons)
     m.on_heartbeat(1.1, "detector")
     m.on_command(1.2, "follower", 0.2, 0.0)
     assert m.step(1.2).v == 0.2
-    out = m.step(2.5)                   # firmata silent 1.5 s
+    out = m.step(2.5)  # firmata silent 1.5 s
     assert out.state == STOPPED and m.stop_counts["heartbeat_lost:firmata"] == 2
 
 

@@ -1,5 +1,6 @@
 """base_controller closing its wheel-speed loop on the simulator's wheel_states (PyBullet,
 drive=wheel_cmd): its odometry agrees with the simulator's ground truth."""
+
 import math
 
 from geometry_msgs.msg import Twist
@@ -22,12 +23,28 @@ def xy(od):
 
 
 def test_odometry_follows_the_simulated_rover(procs, ros):
-    procs.node("edgebot_sim", "sim_node",
-               params={"drive": "wheel_cmd", "arduino.enabled": False, "imu.enabled": False,
-                       "camera.enabled": False, "scenario": "open_field", "speed": 1.0})
-    procs.node("edgebot_control", "base_controller",
-               params={"use_feedback": True, "max_wheel_speed": 15.0, "max_linear": 0.45,
-                       "imu_yaw_weight": 0.0}).wait_output("base controller running", timeout=60)
+    procs.node(
+        "edgebot_sim",
+        "sim_node",
+        params={
+            "drive": "wheel_cmd",
+            "arduino.enabled": False,
+            "imu.enabled": False,
+            "camera.enabled": False,
+            "scenario": "open_field",
+            "speed": 1.0,
+        },
+    )
+    procs.node(
+        "edgebot_control",
+        "base_controller",
+        params={
+            "use_feedback": True,
+            "max_wheel_speed": 15.0,
+            "max_linear": 0.45,
+            "imu_yaw_weight": 0.0,
+        },
+    ).wait_output("base controller running", timeout=60)
     truth = ros.collect(Odometry, "sim/ground_truth")
     odom = ros.collect(Odometry, "odom")
     wheels = ros.collect(JointState, "wheel_states", qos.SENSOR_DATA)
@@ -45,7 +62,7 @@ def test_odometry_follows_the_simulated_rover(procs, ros):
     assert abs(d_odom - d_truth) < 0.2 * d_truth, (d_odom, d_truth)
     assert min(wheels[-1].velocity) > 0.0
 
-    s.msg = twist(0.0, 1.0)                               # turn left in place
+    s.msg = twist(0.0, 1.0)  # turn left in place
     y_o, y_t = yaw(odom[-1]), yaw(truth[-1])
     wait_for(lambda: K.wrap_angle(yaw(truth[-1]) - y_t) > 1.0, 90, what="1 rad simulated turn")
     turn_t = K.wrap_angle(yaw(truth[-1]) - y_t)

@@ -5,6 +5,7 @@ same cases, at the byte level through a real pty, so the model cannot drift from
 The client here is deliberately raw (pyserial + the project's validating frame parser), not
 pymata4: the suite checks what the board says, not what a client library makes of it.
 """
+
 import time
 
 import pytest
@@ -57,8 +58,13 @@ class FirmwareTarget:
 
     def __init__(self, link: str):
         from edgebot_avr import EmulatedArduino, firmware_path
-        self.emu = EmulatedArduino(board="uno", link=link, speed=1.0,
-                                   firmware=firmware_path(board="uno", name="StandardFirmata"))
+
+        self.emu = EmulatedArduino(
+            board="uno",
+            link=link,
+            speed=1.0,
+            firmware=firmware_path(board="uno", name="StandardFirmata"),
+        )
         self.link = link
         self.emu.start()
 
@@ -92,7 +98,7 @@ class FirmwareTarget:
 
 
 TARGETS = {"model": ModelTarget, "firmware": FirmwareTarget}
-PARAMS = ["model", "firmware"]          # never skipped: edgebot_avr is part of the workspace
+PARAMS = ["model", "firmware"]  # never skipped: edgebot_avr is part of the workspace
 
 
 class Raw:
@@ -115,6 +121,7 @@ class Raw:
         def found():
             self.poll()
             return next((f for f in self.frames[since:] if pred(f)), None)
+
         return wait_for(found, timeout, interval=0.005, what=what)
 
     def mark(self) -> int:
@@ -125,23 +132,31 @@ class Raw:
         """Round trip: every command sent before has been processed by the board."""
         n = self.mark()
         self.send([P.REPORT_VERSION])
-        self.wait(lambda f: f.command == P.REPORT_VERSION and not f.is_sysex, what="sync",
-                  since=n)
+        self.wait(lambda f: f.command == P.REPORT_VERSION and not f.is_sysex, what="sync", since=n)
 
     def pin_state(self, pin: int):
         n = self.mark()
         self.send(P.sysex(P.PIN_STATE_QUERY, [pin]))
-        f = self.wait(lambda f: f.is_sysex and f.command == P.PIN_STATE_RESPONSE
-                      and f.data[0] == pin, what=f"pin {pin} state", since=n)
+        f = self.wait(
+            lambda f: f.is_sysex and f.command == P.PIN_STATE_RESPONSE and f.data[0] == pin,
+            what=f"pin {pin} state",
+            since=n,
+        )
         return f.data[1], P.from7(f.data[2:])
 
     def strings(self, since=0):
-        return [bytes(f.data[0::2]).decode() for f in self.frames[since:]
-                if f.is_sysex and f.command == P.STRING_DATA]
+        return [
+            bytes(f.data[0::2]).decode()
+            for f in self.frames[since:]
+            if f.is_sysex and f.command == P.STRING_DATA
+        ]
 
     def analog_reports(self, channel, since=0):
-        return [P.from7(f.data) for f in self.frames[since:]
-                if not f.is_sysex and f.command == P.ANALOG_MESSAGE | channel]
+        return [
+            P.from7(f.data)
+            for f in self.frames[since:]
+            if not f.is_sysex and f.command == P.ANALOG_MESSAGE | channel
+        ]
 
     def close(self) -> None:
         self.s.close()
@@ -172,6 +187,7 @@ def host(target):
         made.append(h)
         h.wait(is_firmware, 15, what="the firmware's boot report")
         return h
+
     h = connect()
     h.reconnect = connect
     yield h
@@ -196,16 +212,22 @@ def test_firmware_query_and_version(host):
 def test_capability_report_and_analog_mapping(host):
     n = host.mark()
     host.send(P.sysex(P.CAPABILITY_QUERY))
-    f = host.wait(lambda f: f.is_sysex and f.command == P.CAPABILITY_RESPONSE, since=n,
-                  what="capability report")
+    f = host.wait(
+        lambda f: f.is_sysex and f.command == P.CAPABILITY_RESPONSE,
+        since=n,
+        what="capability report",
+    )
     caps = P.parse_capabilities(f.data)
     uno = boards.get("uno")
     assert caps == uno.capabilities("StandardFirmata", legacy=True)
-    assert all(P.PULLUP not in m for m in caps)              # 2.4: no pull-up mode
+    assert all(P.PULLUP not in m for m in caps)  # 2.4: no pull-up mode
     n = host.mark()
     host.send(P.sysex(P.ANALOG_MAPPING_QUERY))
-    f = host.wait(lambda f: f.is_sysex and f.command == P.ANALOG_MAPPING_RESPONSE, since=n,
-                  what="analog mapping")
+    f = host.wait(
+        lambda f: f.is_sysex and f.command == P.ANALOG_MAPPING_RESPONSE,
+        since=n,
+        what="analog mapping",
+    )
     assert f.data == uno.analog_mapping()
 
 
@@ -217,12 +239,12 @@ def test_pin_modes_and_unknown_pull_up(target, host):
     host.send([P.SET_PIN_MODE, 7, P.PULLUP])
     host.sync()
     assert host.strings(n) == ["Unknown pin mode"]
-    assert host.pin_state(7)[0] == P.OUTPUT                  # the old mode stays
+    assert host.pin_state(7)[0] == P.OUTPUT  # the old mode stays
     # SET_DIGITAL_PIN_VALUE (0xF5) is 2.5: ignored; a port write works
     host.send([P.SET_DIGITAL_PIN_VALUE, 7, 1])
     host.sync()
     assert target.level(7) is False
-    host.send([P.DIGITAL_MESSAGE | 0, 0x00, 0x01])           # port 0, bit 7
+    host.send([P.DIGITAL_MESSAGE | 0, 0x00, 0x01])  # port 0, bit 7
     wait_for(lambda: target.level(7) is True, 10, what="pin 7 high by a port write")
 
 
@@ -232,9 +254,12 @@ def test_digital_reports_start_with_the_current_level(target, host):
     host.sync()
     n = host.mark()
     host.send([P.REPORT_DIGITAL | 0, 1])
-    f = host.wait(lambda f: f.command == P.DIGITAL_MESSAGE | 0, since=n,
-                  what="port 0 reported when reporting is enabled")
-    assert P.from7(f.data) & 0x04 == 0                       # low at start: still reported
+    f = host.wait(
+        lambda f: f.command == P.DIGITAL_MESSAGE | 0,
+        since=n,
+        what="port 0 reported when reporting is enabled",
+    )
+    assert P.from7(f.data) & 0x04 == 0  # low at start: still reported
     n = host.mark()
     target.set_digital(2, True)
     f = host.wait(lambda f: f.command == P.DIGITAL_MESSAGE | 0, since=n, what="the change")
@@ -248,27 +273,39 @@ def test_analog_reports(target, host):
     host.wait(lambda f: f.command == P.ANALOG_MESSAGE | 0, since=n, what="A0 report")
     assert abs(host.analog_reports(0, n)[0] - 511) <= 3
     target.set_analog(0, 1.0)
-    wait_for(lambda: host.poll() or abs(host.analog_reports(0)[-1] - 205) <= 3, 10,
-             what="A0 follows the input")
+    wait_for(
+        lambda: host.poll() or abs(host.analog_reports(0)[-1] - 205) <= 3,
+        10,
+        what="A0 follows the input",
+    )
     host.send([P.REPORT_ANALOG | 0, 0])
     host.sync()
     n = host.mark()
     host.sync()
     host.sync()
-    assert host.analog_reports(0, n) == []                   # off: nothing more
+    assert host.analog_reports(0, n) == []  # off: nothing more
 
 
 def test_pwm_and_servo(target, host):
     host.send([P.SET_PIN_MODE, 5, P.PWM, P.ANALOG_MESSAGE | 5, 128 & 0x7F, 128 >> 7])
-    wait_for(lambda: target.pwm(5) is not None and abs(target.pwm(5) - 128 / 255) < 0.01,
-             10, what="PWM 128 on pin 5")
+    wait_for(
+        lambda: target.pwm(5) is not None and abs(target.pwm(5) - 128 / 255) < 0.01,
+        10,
+        what="PWM 128 on pin 5",
+    )
     host.send([P.SET_PIN_MODE, 10, P.PWM, P.ANALOG_MESSAGE | 10, 64, 0])
-    wait_for(lambda: target.pwm(10) is not None and abs(target.pwm(10) - 64 / 255) < 0.01,
-             10, what="PWM on pin 10 before any servo")
+    wait_for(
+        lambda: target.pwm(10) is not None and abs(target.pwm(10) - 64 / 255) < 0.01,
+        10,
+        what="PWM on pin 10 before any servo",
+    )
     host.send(P.sysex(P.SERVO_CONFIG, [9, *P.to7(SERVO_MIN_US), *P.to7(SERVO_MAX_US)]))
     host.send([P.ANALOG_MESSAGE | 9, 90, 0])
-    wait_for(lambda: target.servo_deg(9) is not None and abs(target.servo_deg(9) - 90) < 2,
-             10, what="servo at 90 degrees")
+    wait_for(
+        lambda: target.servo_deg(9) is not None and abs(target.servo_deg(9) - 90) < 2,
+        10,
+        what="servo at 90 degrees",
+    )
     # the Servo library took Timer1: pin 10 has no PWM any more, although the capability
     # report still lists it
     host.send([P.ANALOG_MESSAGE | 10, 100, 0])
@@ -306,19 +343,33 @@ def test_system_reset(target, host):
     n = host.mark()
     host.sync()
     host.sync()
-    assert host.analog_reports(0, n) == []                   # reporting off after a reset
+    assert host.analog_reports(0, n) == []  # reporting off after a reset
 
 
 def test_garbage_on_the_line(target, host):
-    garbage = bytes([0x00, 0x42, 0x13,                      # stray data bytes
-                     0xF0, 0x01, 0x02, 0x03, 0xF7,          # an unknown sysex
-                     0xE5, 0x7F,                            # a truncated analog write
-                     0xF7])                                 # a stray END_SYSEX
+    garbage = bytes(
+        [
+            0x00,
+            0x42,
+            0x13,  # stray data bytes
+            0xF0,
+            0x01,
+            0x02,
+            0x03,
+            0xF7,  # an unknown sysex
+            0xE5,
+            0x7F,  # a truncated analog write
+            0xF7,
+        ]
+    )  # a stray END_SYSEX
     for _ in range(5):
         host.send(garbage)
     host.send([P.SET_PIN_MODE, 3, P.PWM, P.ANALOG_MESSAGE | 3, 32, 0])
-    wait_for(lambda: target.pwm(3) is not None and abs(target.pwm(3) - 32 / 255) < 0.01, 10,
-             what="the board obeys after garbage")
+    wait_for(
+        lambda: target.pwm(3) is not None and abs(target.pwm(3) - 32 / 255) < 0.01,
+        10,
+        what="the board obeys after garbage",
+    )
     n = host.mark()
     host.send(P.sysex(P.REPORT_FIRMWARE))
     host.wait(is_firmware, since=n, what="and still answers")
@@ -336,10 +387,10 @@ def test_link_loss_and_replug(target, host):
         except (serial.SerialException, OSError):
             return True
         return False
+
     wait_for(read_fails, 10, what="the host's port fails")
     host.close()
     target.replug()
-    h = host.reconnect()                                     # a fresh board answers
-    assert firmware_name(next(f for f in h.frames if is_firmware(f))) \
-        == "2.4 StandardFirmata.ino"
+    h = host.reconnect()  # a fresh board answers
+    assert firmware_name(next(f for f in h.frames if is_firmware(f))) == "2.4 StandardFirmata.ino"
     assert h.pin_state(5)[0] == P.OUTPUT and not target.pwm(5)

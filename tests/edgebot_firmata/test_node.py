@@ -1,4 +1,5 @@
 """firmata_node as a process (real rclpy/DDS) against the virtual Arduino on a real pty."""
+
 import math
 import pathlib
 import signal
@@ -28,6 +29,7 @@ def board(tmp_path):
         link = str(tmp_path / f"ttyVIRT{len(made)}")
         b.start(link=link)
         return b, link
+
     yield make
     for b in made:
         b.stop()
@@ -64,7 +66,7 @@ def connected(proc):
 
 def test_pin_map_to_topics_in_both_directions(procs, ros, board):
     b, link = board()
-    b.set_analog_input(0, 600)                # 600/1023 * 5 V * 3 = 8.80 V
+    b.set_analog_input(0, 600)  # 600/1023 * 5 V * 3 = 8.80 V
     b.set_sonar_distance(12, 0.85)
     node = start_node(procs, link)
     ranges = ros.collect(Range, "sonar/range", Q.SENSOR_DATA)
@@ -77,7 +79,7 @@ def test_pin_map_to_topics_in_both_directions(procs, ros, board):
     r = ranges[-1]
     assert r.header.frame_id == "sonar_link" and r.radiation_type == Range.ULTRASOUND
     assert (r.min_range, r.max_range) == pytest.approx((0.02, 4.0))
-    b.set_sonar_distance(12, None)            # no echo -> +inf (REP 117)
+    b.set_sonar_distance(12, None)  # no echo -> +inf (REP 117)
     wait_for(lambda: math.isinf(ranges[-1].range) and ranges[-1].range > 0, 20, what="+inf")
 
     wait_for(lambda: battery, 20, what="battery")
@@ -85,7 +87,7 @@ def test_pin_map_to_topics_in_both_directions(procs, ros, board):
     assert battery[-1].percentage == pytest.approx(1.0) and battery[-1].present
 
     wait_for(lambda: bumper, 20, what="bumper")
-    assert bumper[-1].data is False           # pull-up high = not pressed (inverted)
+    assert bumper[-1].data is False  # pull-up high = not pressed (inverted)
     b.set_digital_input(2, False)
     wait_for(lambda: bumper[-1].data is True, 20, what="bumper pressed")
 
@@ -104,22 +106,29 @@ def test_pin_map_to_topics_in_both_directions(procs, ros, board):
     pins = {}
 
     def drive():
-        cmd.publish(wheel_cmd(7.5, -15.0))    # rad/s; max_wheel_speed 15 -> duty 0.5, -1
+        cmd.publish(wheel_cmd(7.5, -15.0))  # rad/s; max_wheel_speed 15 -> duty 0.5, -1
         pins.update({p: b.output(p) for p in (5, 6, 7, 8, 4, 3)})
         return pins[5] == 128 and pins[6] == 255
+
     wait_for(drive, 20, interval=0.05, what="motor pins")
-    assert (pins[7], pins[8]) == (1, 0)                   # left forward
-    assert (pins[4], pins[3]) == (1, 0)                   # right reversed mount, backwards
+    assert (pins[7], pins[8]) == (1, 0)  # left forward
+    assert (pins[4], pins[3]) == (1, 0)  # right reversed mount, backwards
 
     def lamp_and_led():
         lamp.publish(Float64(data=0.5))
         led.publish(Bool(data=True))
         pan.publish(Float64(data=0.5))
         return b.output(11) == 128 and b.output(13) == 1
+
     wait_for(lamp_and_led, 20, interval=0.05, what="lamp and led")
-    wait_for(lambda: pan.publish(Float64(data=0.5))
-             or b.output(9) == round((0.5 + 1.5708) / 3.1416 * 180), 20, interval=0.05,
-             what="servo")
+    wait_for(
+        lambda: (
+            pan.publish(Float64(data=0.5)) or b.output(9) == round((0.5 + 1.5708) / 3.1416 * 180)
+        ),
+        20,
+        interval=0.05,
+        what="servo",
+    )
     node.stop()
     assert node.popen.returncode == 0
     # shutdown: safe outputs and a board reset, no keep-alive expiry needed
@@ -131,9 +140,10 @@ def test_command_timeout_makes_outputs_safe(procs, ros, board):
     b, link = board()
     timeout = 1.0
     node = start_node(procs, link, command_timeout=timeout)
-    pin5 = []                                  # (board time, value) of every change of pin 5
-    b.add_output_listener(lambda pin, mode, v: pin5.append((time.monotonic(), v))
-                          if pin == 5 else None)
+    pin5 = []  # (board time, value) of every change of pin 5
+    b.add_output_listener(
+        lambda pin, mode, v: pin5.append((time.monotonic(), v)) if pin == 5 else None
+    )
     connected(node)
     cmd = ros.publisher(JointState, "wheel_cmd", Q.COMMANDS)
     lamp = ros.publisher(Float64, "lamp/cmd", Q.COMMANDS)
@@ -179,22 +189,36 @@ def test_bad_commands_are_rejected_counted_and_never_forwarded(procs, ros, board
     def rejected():
         cmd.publish(wheel_cmd(float("nan"), 1.0))
         cmd.publish(wheel_cmd(float("inf"), float("-inf")))
-        cmd.publish(JointState(name=WHEELS, velocity=[1.0]))        # lengths differ
+        cmd.publish(JointState(name=WHEELS, velocity=[1.0]))  # lengths differ
         cmd.publish(wheel_cmd(1.0, 1.0, names=["front_wheel", "back_wheel"]))
         pan.publish(Float64(data=float("nan")))
         lamp.publish(Float64(data=float("inf")))
         s = diag_status(diags, "link")
-        return s is not None and int(diag_value(s, "rejected_non_finite") or 0) >= 10 \
-            and int(diag_value(s, "rejected_malformed_wheel_cmd") or 0) >= 1 \
+        return (
+            s is not None
+            and int(diag_value(s, "rejected_non_finite") or 0) >= 10
+            and int(diag_value(s, "rejected_malformed_wheel_cmd") or 0) >= 1
             and int(diag_value(s, "rejected_unknown_joint") or 0) >= 1
+        )
+
     wait_for(rejected, 30, interval=0.05, what="rejections in diagnostics")
     assert moved == [] and b.output(5) == 0 and b.output(9) == 90
     # out of range: clamped, never forwarded as is
-    wait_for(lambda: cmd.publish(wheel_cmd(1e6, -1e6)) or lamp.publish(Float64(data=7.0))
-             or (b.output(5) == 255 and b.output(6) == 255 and b.output(11) == 255), 20,
-             interval=0.05, what="clamped to full duty")
-    wait_for(lambda: int(diag_value(diag_status(diags, "link"), "rejected_out_of_range") or 0)
-             >= 3, 20, what="out of range counted")
+    wait_for(
+        lambda: (
+            cmd.publish(wheel_cmd(1e6, -1e6))
+            or lamp.publish(Float64(data=7.0))
+            or (b.output(5) == 255 and b.output(6) == 255 and b.output(11) == 255)
+        ),
+        20,
+        interval=0.05,
+        what="clamped to full duty",
+    )
+    wait_for(
+        lambda: int(diag_value(diag_status(diags, "link"), "rejected_out_of_range") or 0) >= 3,
+        20,
+        what="out of range counted",
+    )
     assert node.running()
 
 
@@ -204,8 +228,12 @@ def test_host_killed_board_keepalive_stops_outputs(procs, ros, board):
     connected(node)
     cmd = ros.publisher(JointState, "wheel_cmd", Q.COMMANDS)
     ros.wait_subscribers(cmd, timeout=30)
-    wait_for(lambda: cmd.publish(wheel_cmd(15.0, 15.0)) or b.output(5) == 255, 20,
-             interval=0.1, what="driving")
+    wait_for(
+        lambda: cmd.publish(wheel_cmd(15.0, 15.0)) or b.output(5) == 255,
+        20,
+        interval=0.1,
+        what="driving",
+    )
     assert b.keepalive_period == 1
     node.signal(signal.SIGKILL)
     wait_for(lambda: b.keepalive_expired, 20, what="keep-alive expiry on the board")
@@ -219,25 +247,46 @@ def test_unplug_then_replug_reconnects_and_reapplies(procs, ros, board):
     connected(node)
     cmd = ros.publisher(JointState, "wheel_cmd", Q.COMMANDS)
     ros.wait_subscribers(cmd, timeout=30)
-    wait_for(lambda: cmd.publish(wheel_cmd(15.0, 15.0)) or b.output(5) == 255, 20,
-             interval=0.1, what="driving")
+    wait_for(
+        lambda: cmd.publish(wheel_cmd(15.0, 15.0)) or b.output(5) == 255,
+        20,
+        interval=0.1,
+        what="driving",
+    )
     b.unplug()
     node.wait_output("link lost", timeout=20)
-    wait_for(lambda: (s := diag_status(diags, "connection")) is not None
-             and s.message.startswith("disconnected"), 20, what="diagnostics: disconnected")
+    wait_for(
+        lambda: (
+            (s := diag_status(diags, "connection")) is not None
+            and s.message.startswith("disconnected")
+        ),
+        20,
+        what="diagnostics: disconnected",
+    )
     wait_for(lambda: b.keepalive_expired and b.output(5) == 0, 20, what="board safe")
-    time.sleep(1.5)                      # a few failed attempts with backoff, no crash
+    time.sleep(1.5)  # a few failed attempts with backoff, no crash
     assert node.running()
     b.replug()
     wait_for(lambda: node.output().count("pin map applied") >= 2, 30, what="reconnected")
-    wait_for(lambda: b.pin_mode(5) == "PWM" and b.pin_mode(12) == "SONAR", 20,
-             what="pin map re-applied")
-    assert b.output(5) == 0                              # nothing moves by itself
-    wait_for(lambda: cmd.publish(wheel_cmd(7.5, 7.5)) or b.output(5) == 128, 20,
-             interval=0.1, what="commands work again")
-    wait_for(lambda: (s := diag_status(diags, "connection")) is not None
-             and s.message == "connected" and int(diag_value(s, "reconnects")) >= 1, 20,
-             what="diagnostics: connected, reconnects counted")
+    wait_for(
+        lambda: b.pin_mode(5) == "PWM" and b.pin_mode(12) == "SONAR", 20, what="pin map re-applied"
+    )
+    assert b.output(5) == 0  # nothing moves by itself
+    wait_for(
+        lambda: cmd.publish(wheel_cmd(7.5, 7.5)) or b.output(5) == 128,
+        20,
+        interval=0.1,
+        what="commands work again",
+    )
+    wait_for(
+        lambda: (
+            (s := diag_status(diags, "connection")) is not None
+            and s.message == "connected"
+            and int(diag_value(s, "reconnects")) >= 1
+        ),
+        20,
+        what="diagnostics: connected, reconnects counted",
+    )
 
 
 def test_link_removed_and_recreated_reconnects(procs, ros, board, tmp_path):
@@ -265,26 +314,41 @@ def test_garbage_on_the_line_is_counted_not_fatal(procs, ros, board):
     for _ in range(20):
         b.inject(bytes([0x85, 0x01, 0xF0, 0x63, 12, 0xE0, 0xF0, 0x11, 0x22, 0xF7, 0xF7, 0x7F]))
         time.sleep(0.01)
-    wait_for(lambda: (s := diag_status(diags, "link")) is not None
-             and int(diag_value(s, "serial_errors")) >= 40, 30, what="serial errors counted")
-    assert diag_status(diags, "link").level == b"\x01"      # WARN
+    wait_for(
+        lambda: (
+            (s := diag_status(diags, "link")) is not None
+            and int(diag_value(s, "serial_errors")) >= 40
+        ),
+        30,
+        what="serial errors counted",
+    )
+    assert diag_status(diags, "link").level == b"\x01"  # WARN
     b.set_analog_input(0, 900)
-    wait_for(lambda: battery and battery[-1].voltage == pytest.approx(900 / 1023 * 15, abs=1e-3),
-             30, what="inputs still flow")
+    wait_for(
+        lambda: battery and battery[-1].voltage == pytest.approx(900 / 1023 * 15, abs=1e-3),
+        30,
+        what="inputs still flow",
+    )
     cmd = ros.publisher(JointState, "wheel_cmd", Q.COMMANDS)
     ros.wait_subscribers(cmd, timeout=30)
-    wait_for(lambda: cmd.publish(wheel_cmd(7.5, 7.5)) or b.output(5) == 128, 20,
-             interval=0.1, what="commands still work")
+    wait_for(
+        lambda: cmd.publish(wheel_cmd(7.5, 7.5)) or b.output(5) == 128,
+        20,
+        interval=0.1,
+        what="commands still work",
+    )
     assert node.running()
 
 
 def test_standard_firmata_board(procs, ros, board, tmp_path):
     b, link = board(firmware="StandardFirmata")
     pm = tmp_path / "std.yaml"
-    pm.write_text("board: uno\nfirmware: StandardFirmata\nmotors:\n"
-                  "  - {name: left, joint: left_wheel_joint, driver: dir, pwm: 5, dir: 7}\n"
-                  "digital_inputs:\n  - {name: button, pin: 2}\n"
-                  "analog_inputs:\n  - {name: light, channel: 1, scale: 0.01, offset: -1.0}\n")
+    pm.write_text(
+        "board: uno\nfirmware: StandardFirmata\nmotors:\n"
+        "  - {name: left, joint: left_wheel_joint, driver: dir, pwm: 5, dir: 7}\n"
+        "digital_inputs:\n  - {name: button, pin: 2}\n"
+        "analog_inputs:\n  - {name: light, channel: 1, scale: 0.01, offset: -1.0}\n"
+    )
     node = start_node(procs, link, pin_map=str(pm), wheel_cmd_mode="duty")
     button = ros.collect(Bool, "button", Q.RELIABLE)
     light = ros.collect(Float32, "light", Q.SENSOR_DATA)
@@ -293,30 +357,59 @@ def test_standard_firmata_board(procs, ros, board, tmp_path):
     assert "StandardFirmata" in out and "57600 baud" in out
     cmd = ros.publisher(JointState, "wheel_cmd", Q.COMMANDS)
     ros.wait_subscribers(cmd, timeout=30)
-    wait_for(lambda: cmd.publish(JointState(name=["left_wheel_joint"], velocity=[-0.5]))
-             or (b.output(5) == 128 and b.output(7) == 0 and b.pin_mode(7) == "OUTPUT"), 20,
-             interval=0.1, what="dir + pwm motor, duty mode")
-    wait_for(lambda: cmd.publish(JointState(name=["left_wheel_joint"], velocity=[1.0]))
-             or (b.output(5) == 255 and b.output(7) == 1), 20, interval=0.1, what="forward")
+    wait_for(
+        lambda: (
+            cmd.publish(JointState(name=["left_wheel_joint"], velocity=[-0.5]))
+            or (b.output(5) == 128 and b.output(7) == 0 and b.pin_mode(7) == "OUTPUT")
+        ),
+        20,
+        interval=0.1,
+        what="dir + pwm motor, duty mode",
+    )
+    wait_for(
+        lambda: (
+            cmd.publish(JointState(name=["left_wheel_joint"], velocity=[1.0]))
+            or (b.output(5) == 255 and b.output(7) == 1)
+        ),
+        20,
+        interval=0.1,
+        what="forward",
+    )
     b.set_digital_input(2, True)
     wait_for(lambda: button and button[-1].data is True, 20, what="button")
-    wait_for(lambda: light and light[-1].data == pytest.approx(1.5), 20,
-             what="linear calibration: 250 * 0.01 - 1.0")
-    assert b.keepalive_period == 0              # no keep-alive on StandardFirmata
+    wait_for(
+        lambda: light and light[-1].data == pytest.approx(1.5),
+        20,
+        what="linear calibration: 250 * 0.01 - 1.0",
+    )
+    assert b.keepalive_period == 0  # no keep-alive on StandardFirmata
 
 
-@pytest.mark.parametrize("extra,pin_map_text,needle", [
-    ({}, "board: uno\npwm_outputs:\n  - {name: lamp, pin: 4}\n",
-     "pin 4 (PWM output 'lamp'): PWM is not supported"),
-    ({"firmware": "StandardFirmata"}, None, "pin 12 (sonar 'sonar'): HC-SR04 sonar needs "
-                                           "FirmataExpress"),
-    ({}, "board: uno\nservos:\n  - {name: pan, pin: 9}\n  - {name: tilt, pin: 9}\n",
-     "pin 9 is used twice"),
-    ({"command_timeout": -1.0}, None, "parameter 'command_timeout' = -1.0"),
-    ({}, "board: uno\nmotors: 3\n", "motors: must be a list"),
-])
-def test_invalid_configuration_stops_with_one_line(procs, board, tmp_path, extra, pin_map_text,
-                                                   needle):
+@pytest.mark.parametrize(
+    "extra,pin_map_text,needle",
+    [
+        (
+            {},
+            "board: uno\npwm_outputs:\n  - {name: lamp, pin: 4}\n",
+            "pin 4 (PWM output 'lamp'): PWM is not supported",
+        ),
+        (
+            {"firmware": "StandardFirmata"},
+            None,
+            "pin 12 (sonar 'sonar'): HC-SR04 sonar needs FirmataExpress",
+        ),
+        (
+            {},
+            "board: uno\nservos:\n  - {name: pan, pin: 9}\n  - {name: tilt, pin: 9}\n",
+            "pin 9 is used twice",
+        ),
+        ({"command_timeout": -1.0}, None, "parameter 'command_timeout' = -1.0"),
+        ({}, "board: uno\nmotors: 3\n", "motors: must be a list"),
+    ],
+)
+def test_invalid_configuration_stops_with_one_line(
+    procs, board, tmp_path, extra, pin_map_text, needle
+):
     _, link = board()
     path = DEMO_MAP
     if pin_map_text:
@@ -342,16 +435,28 @@ def test_board_that_cannot_do_the_map_stops_the_node(procs, board, tmp_path):
 def test_launch_file_starts_the_node_against_a_virtual_arduino(procs, ros, board):
     b, link = board()
     b.set_sonar_distance(12, 1.25)
-    launch = procs.start(["edgebot", "launch", str(ROOT / "launch" / "firmata.launch.yaml"),
-                          f"port:={link}", "arduino_wait:=0.05", "namespace:=rover1"],
-                         name="edgebot-launch")
+    launch = procs.start(
+        [
+            "edgebot",
+            "launch",
+            str(ROOT / "launch" / "firmata.launch.yaml"),
+            f"port:={link}",
+            "arduino_wait:=0.05",
+            "namespace:=rover1",
+        ],
+        name="edgebot-launch",
+    )
     ranges = ros.collect(Range, "/rover1/sonar/range", Q.SENSOR_DATA)
     launch.wait_output("pin map applied", timeout=60)
     wait_for(lambda: any(abs(r.range - 1.25) < 1e-6 for r in ranges), 30, what="namespaced range")
     cmd = ros.publisher(JointState, "/rover1/wheel_cmd", Q.COMMANDS)
     ros.wait_subscribers(cmd, timeout=30)
-    wait_for(lambda: cmd.publish(wheel_cmd(-7.5, 7.5)) or b.output(5) == 128, 20,
-             interval=0.1, what="wheels through the launched node")
+    wait_for(
+        lambda: cmd.publish(wheel_cmd(-7.5, 7.5)) or b.output(5) == 128,
+        20,
+        interval=0.1,
+        what="wheels through the launched node",
+    )
     assert (b.output(7), b.output(8)) == (0, 1)
     launch.stop()
     wait_for(lambda: b.output(5) == 0, 10, what="safe after the launch is stopped")
@@ -366,8 +471,12 @@ def test_stalled_host_board_resets_then_node_reapplies(procs, ros, board):
     connected(node)
     cmd = ros.publisher(JointState, "wheel_cmd", Q.COMMANDS)
     ros.wait_subscribers(cmd, timeout=30)
-    wait_for(lambda: cmd.publish(wheel_cmd(15.0, 15.0)) or b.output(5) == 255, 20,
-             interval=0.1, what="driving")
+    wait_for(
+        lambda: cmd.publish(wheel_cmd(15.0, 15.0)) or b.output(5) == 255,
+        20,
+        interval=0.1,
+        what="driving",
+    )
     node.signal(signal.SIGSTOP)
     try:
         wait_for(lambda: b.keepalive_expired, 20, what="keep-alive expiry while stalled")
@@ -375,13 +484,26 @@ def test_stalled_host_board_resets_then_node_reapplies(procs, ros, board):
     finally:
         node.signal(signal.SIGCONT)
     node.wait_output("re-applying the pin map", timeout=30)
-    wait_for(lambda: b.pin_mode(5) == "PWM" and b.pin_mode(12) == "SONAR"
-             and b.keepalive_period == 1, 20, what="pin map and keep-alive back")
-    assert b.output(5) == 0                        # nothing moves until a new command
-    wait_for(lambda: cmd.publish(wheel_cmd(7.5, 7.5)) or b.output(5) == 128, 20,
-             interval=0.1, what="commands work again")
-    wait_for(lambda: (s := diag_status(diags, "connection")) is not None
-             and int(diag_value(s, "board_resets")) >= 1, 20, what="reset counted")
+    wait_for(
+        lambda: b.pin_mode(5) == "PWM" and b.pin_mode(12) == "SONAR" and b.keepalive_period == 1,
+        20,
+        what="pin map and keep-alive back",
+    )
+    assert b.output(5) == 0  # nothing moves until a new command
+    wait_for(
+        lambda: cmd.publish(wheel_cmd(7.5, 7.5)) or b.output(5) == 128,
+        20,
+        interval=0.1,
+        what="commands work again",
+    )
+    wait_for(
+        lambda: (
+            (s := diag_status(diags, "connection")) is not None
+            and int(diag_value(s, "board_resets")) >= 1
+        ),
+        20,
+        what="reset counted",
+    )
     assert node.running()
 
 
@@ -391,7 +513,7 @@ def test_hung_board_is_treated_as_lost_and_reconnected(procs, ros, board):
     connected(node)
     b.freeze()
     node.wait_output("board does not answer", timeout=30)
-    time.sleep(1.0)                      # reconnect attempts fail while it hangs, no crash
+    time.sleep(1.0)  # reconnect attempts fail while it hangs, no crash
     assert node.running()
     b.freeze(False)
     wait_for(lambda: node.output().count("pin map applied") >= 2, 60, what="reconnected")

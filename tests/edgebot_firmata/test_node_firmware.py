@@ -1,6 +1,7 @@
 """firmata_node (a process, real rclpy/DDS) against the model answering as StandardFirmata 2.4
 and FirmataExpress: outputs by port writes, inputs held low at start, features the firmware
 lacks refused at connect, duplicate joints rejected."""
+
 import pathlib
 
 import pytest
@@ -38,6 +39,7 @@ def board(tmp_path):
         link = str(tmp_path / f"ttyFW{len(made)}")
         b.start(link=link)
         return b, link
+
     yield make
     for b in made:
         b.stop()
@@ -61,8 +63,8 @@ def diag_value(msgs, suffix, key):
 
 def test_standard_firmata_2_4_outputs_and_inputs_held_low(procs, ros, board, tmp_path):
     b, link = board(firmware="StandardFirmata")
-    b.set_digital_input(2, False)             # the bumper is pressed before the node starts
-    b.set_digital_input(3, False)             # and the door input reads 0
+    b.set_digital_input(2, False)  # the bumper is pressed before the node starts
+    b.set_digital_input(3, False)  # and the door input reads 0
     pm = tmp_path / "std.yaml"
     pm.write_text(STD_MAP)
     bumper = ros.collect(Bool, "bumper", Q.RELIABLE)
@@ -82,15 +84,28 @@ def test_standard_firmata_2_4_outputs_and_inputs_held_low(procs, ros, board, tmp
     names = ["left_wheel_joint", "right_wheel_joint"]
     # direction pins (7, 8, 4, 12) and the LED (13) on ports 0 and 1: port writes, each
     # keeping the port's other output bits
-    wait_for(lambda: cmd.publish(JointState(name=names, velocity=[7.5, -7.5]))
-             or led.publish(Bool(data=True))
-             or (b.output(7), b.output(8), b.output(4), b.output(12), b.output(13))
-             == (1, 0, 0, 1, 1), 20, interval=0.05, what="direction pins and LED on 2.4")
+    wait_for(
+        lambda: (
+            cmd.publish(JointState(name=names, velocity=[7.5, -7.5]))
+            or led.publish(Bool(data=True))
+            or (b.output(7), b.output(8), b.output(4), b.output(12), b.output(13))
+            == (1, 0, 0, 1, 1)
+        ),
+        20,
+        interval=0.05,
+        what="direction pins and LED on 2.4",
+    )
     assert b.output(5) == 128 and b.output(6) == 128
-    wait_for(lambda: cmd.publish(JointState(name=names, velocity=[-7.5, 7.5]))
-             or (b.output(7), b.output(8), b.output(4), b.output(12)) == (0, 1, 1, 0), 20,
-             interval=0.05, what="reversed")
-    assert b.output(13) == 1                  # untouched by the motor's port writes
+    wait_for(
+        lambda: (
+            cmd.publish(JointState(name=names, velocity=[-7.5, 7.5]))
+            or (b.output(7), b.output(8), b.output(4), b.output(12)) == (0, 1, 1, 0)
+        ),
+        20,
+        interval=0.05,
+        what="reversed",
+    )
+    assert b.output(13) == 1  # untouched by the motor's port writes
     b.set_digital_input(2, True)
     wait_for(lambda: bumper[-1].data is False, 20, what="bumper released")
     assert n.running()
@@ -98,7 +113,7 @@ def test_standard_firmata_2_4_outputs_and_inputs_held_low(procs, ros, board, tmp
 
 def test_firmata_express_bumper_pressed_at_start(procs, ros, board):
     b, link = board()
-    b.set_digital_input(2, False)             # pressed (pull-up, inverted)
+    b.set_digital_input(2, False)  # pressed (pull-up, inverted)
     bumper = ros.collect(Bool, "bumper", Q.RELIABLE)
     n = node(procs, link, DEMO_MAP, command_timeout=5.0)
     n.wait_output("pin map applied", timeout=60)
@@ -109,8 +124,10 @@ def test_firmata_express_bumper_pressed_at_start(procs, ros, board):
 def test_pullup_on_standard_firmata_2_4_stops_naming_pin_and_firmware(procs, board, tmp_path):
     _, link = board(firmware="StandardFirmata")
     pm = tmp_path / "pullup.yaml"
-    pm.write_text("board: uno\nfirmware: StandardFirmata\n"
-                  "digital_inputs: [{name: bumper, pin: 2, pullup: true}]\n")
+    pm.write_text(
+        "board: uno\nfirmware: StandardFirmata\n"
+        "digital_inputs: [{name: bumper, pin: 2, pullup: true}]\n"
+    )
     n = node(procs, link, str(pm))
     assert n.wait(timeout=60) == 2
     out = n.output()
@@ -128,9 +145,14 @@ def test_wheel_cmd_with_duplicate_joints_rejected_and_counted(procs, ros, board)
     moved = []
     b.add_output_listener(lambda pin, mode, v: moved.append(pin) if pin in (5, 6) else None)
     dup = JointState(name=["left_wheel_joint", "left_wheel_joint"], velocity=[15.0, -15.0])
-    wait_for(lambda: cmd.publish(dup)
-             or int(diag_value(diags, "link", "rejected_duplicate_joint") or 0) >= 1, 30,
-             interval=0.05, what="duplicate joints counted")
+    wait_for(
+        lambda: (
+            cmd.publish(dup) or int(diag_value(diags, "link", "rejected_duplicate_joint") or 0) >= 1
+        ),
+        30,
+        interval=0.05,
+        what="duplicate joints counted",
+    )
     assert moved == [] and b.output(5) == 0 and n.running()
 
 
@@ -143,10 +165,15 @@ def test_tone_output_on_firmata_express(procs, ros, board, tmp_path):
     assert b.pin_mode(8) == "TONE" and b.output(8) == 0
     cmd = ros.publisher(Float64, "buzzer/cmd", Q.COMMANDS)
     ros.wait_subscribers(cmd, timeout=30)
-    wait_for(lambda: cmd.publish(Float64(data=440.0)) or b.output(8) == 440, 20,
-             interval=0.05, what="440 Hz")
-    wait_for(lambda: cmd.publish(Float64(data=0.0)) or b.output(8) == 0, 20,
-             interval=0.05, what="silent")
+    wait_for(
+        lambda: cmd.publish(Float64(data=440.0)) or b.output(8) == 440,
+        20,
+        interval=0.05,
+        what="440 Hz",
+    )
+    wait_for(
+        lambda: cmd.publish(Float64(data=0.0)) or b.output(8) == 0, 20, interval=0.05, what="silent"
+    )
     n.stop()
     assert n.popen.returncode == 0
 

@@ -1,6 +1,7 @@
 """firmata_node end to end on the real StandardFirmata 2.4 firmware running on the emulated
 ATmega328P (edgebot_avr / simavr): a node process, real rclpy/DDS, real pty, the pins read
 from the emulated chip's registers (a logic analyser's view)."""
+
 import pytest
 from diagnostic_msgs.msg import DiagnosticArray
 from sensor_msgs.msg import BatteryState, JointState, Range
@@ -35,8 +36,11 @@ WHEELS = ["left_wheel_joint", "right_wheel_joint"]
 @pytest.fixture
 def emu(tmp_path):
     e = edgebot_avr.EmulatedArduino(
-        board="uno", link=str(tmp_path / "ttyAVR"), speed=1.0,
-        firmware=edgebot_avr.firmware_path(board="uno", name="StandardFirmata"))
+        board="uno",
+        link=str(tmp_path / "ttyAVR"),
+        speed=1.0,
+        firmware=edgebot_avr.firmware_path(board="uno", name="StandardFirmata"),
+    )
     e.start()
     yield e
     e.stop()
@@ -59,16 +63,24 @@ def diag_value(msgs, suffix, key):
 def test_node_on_real_standard_firmata(procs, ros, emu, tmp_path):
     pm = tmp_path / "real.yaml"
     pm.write_text(MAP)
-    emu.set_digital(2, False)                       # bumper held pressed from the start
-    emu.set_analog(0, 2.5)                          # 2.5 V * 3 = 7.5 V battery
-    emu.set_analog(1, 1.30)                         # IR: 1.30 V = 0.20 m on the curve
+    emu.set_digital(2, False)  # bumper held pressed from the start
+    emu.set_analog(0, 2.5)  # 2.5 V * 3 = 7.5 V battery
+    emu.set_analog(1, 1.30)  # IR: 1.30 V = 0.20 m on the curve
     bumper = ros.collect(Bool, "bumper", Q.RELIABLE)
     battery = ros.collect(BatteryState, "battery", Q.SENSOR_DATA)
     ir = ros.collect(Range, "ir/range", Q.SENSOR_DATA)
     diags = ros.collect(DiagnosticArray, "/diagnostics", Q.DIAGNOSTICS)
-    node = procs.node("edgebot_firmata", "firmata_node", params={
-        "port": emu.link, "pin_map": str(pm), "arduino_wait": 0.5, "command_timeout": 0.5,
-        "reconnect.max": 1.0})
+    node = procs.node(
+        "edgebot_firmata",
+        "firmata_node",
+        params={
+            "port": emu.link,
+            "pin_map": str(pm),
+            "arduino_wait": 0.5,
+            "command_timeout": 0.5,
+            "reconnect.max": 1.0,
+        },
+    )
     out = node.wait_output("pin map applied", timeout=90)
     assert "2.4 StandardFirmata.ino" in out and "57600 baud" in out
 
@@ -88,54 +100,80 @@ def test_node_on_real_standard_firmata(procs, ros, emu, tmp_path):
     pan = ros.publisher(Float64, "pan/cmd", Q.COMMANDS)
     for pub in (cmd, lamp, led, pan):
         ros.wait_subscribers(pub, timeout=30)
+
     # what the node rejects stays rejected on the real firmware: nothing moves
     def rejected():
         cmd.publish(JointState(name=WHEELS, velocity=[float("nan"), 1.0]))
         cmd.publish(JointState(name=[WHEELS[0], WHEELS[0]], velocity=[7.5, 7.5]))
         lamp.publish(Float64(data=float("inf")))
-        return int(diag_value(diags, "link", "rejected_non_finite") or 0) >= 3 \
+        return (
+            int(diag_value(diags, "link", "rejected_non_finite") or 0) >= 3
             and int(diag_value(diags, "link", "rejected_duplicate_joint") or 0) >= 1
+        )
+
     wait_for(rejected, 30, interval=0.05, what="bad commands rejected and counted")
     assert duty(emu, 5) == 0 and duty(emu, 6) == 0 and duty(emu, 3) == 0
     assert not emu.pin(7).level and not emu.pin(8).level
     # the servo's safe angle (0 rad = centre) is applied at connect
-    wait_for(lambda: emu.pin(9).servo_us is not None
-             and abs(emu.pin(9).servo_us - 1472) < 20, 20, what="servo centred")
+    wait_for(
+        lambda: emu.pin(9).servo_us is not None and abs(emu.pin(9).servo_us - 1472) < 20,
+        20,
+        what="servo centred",
+    )
 
     def driving():
-        cmd.publish(JointState(name=WHEELS, velocity=[7.5, 7.5]))      # duty 0.5
+        cmd.publish(JointState(name=WHEELS, velocity=[7.5, 7.5]))  # duty 0.5
         lamp.publish(Float64(data=0.25))
         led.publish(Bool(data=True))
-        pan.publish(Float64(data=0.7854))                               # +45 deg
+        pan.publish(Float64(data=0.7854))  # +45 deg
         pins = {p: emu.pin(p) for p in (7, 8, 4, 12, 13)}
-        return (abs(duty(emu, 5) - 128 / 255) < 0.01 and abs(duty(emu, 6) - 128 / 255) < 0.01
-                and (pins[7].level, pins[8].level) == (True, False)
-                and (pins[4].level, pins[12].level) == (False, True)   # reversed mount
-                and pins[13].level and abs(duty(emu, 3) - 64 / 255) < 0.01
-                and emu.pin(9).servo_us is not None
-                and abs(emu.pin(9).servo_us - (544 + 135 / 180 * 1856)) < 20)
+        return (
+            abs(duty(emu, 5) - 128 / 255) < 0.01
+            and abs(duty(emu, 6) - 128 / 255) < 0.01
+            and (pins[7].level, pins[8].level) == (True, False)
+            and (pins[4].level, pins[12].level) == (False, True)  # reversed mount
+            and pins[13].level
+            and abs(duty(emu, 3) - 64 / 255) < 0.01
+            and emu.pin(9).servo_us is not None
+            and abs(emu.pin(9).servo_us - (544 + 135 / 180 * 1856)) < 20
+        )
+
     wait_for(driving, 30, interval=0.05, what="wheels, lamp, LED and servo on the chip")
 
     # command timeout: motors and lamp safe, the LED (no timeout) stays
-    wait_for(lambda: duty(emu, 5) == 0 and duty(emu, 6) == 0 and duty(emu, 3) == 0, 20,
-             what="motors and lamp safe after the command timeout")
+    wait_for(
+        lambda: duty(emu, 5) == 0 and duty(emu, 6) == 0 and duty(emu, 3) == 0,
+        20,
+        what="motors and lamp safe after the command timeout",
+    )
     assert not emu.pin(7).level and not emu.pin(8).level and emu.pin(13).level
-    wait_for(lambda: int(diag_value(diags, "link", "command_timeouts") or 0) >= 1, 20,
-             what="timeouts counted")
+    wait_for(
+        lambda: int(diag_value(diags, "link", "command_timeouts") or 0) >= 1,
+        20,
+        what="timeouts counted",
+    )
 
     # unplug (the board loses power) and replug: reconnect, map applied again, commands work
     emu.unplug()
     node.wait_output("link lost", timeout=30)
     emu.replug()
     wait_for(lambda: node.output().count("pin map applied") >= 2, 60, what="reconnected")
-    assert duty(emu, 5) == 0                                           # nothing moves by itself
-    wait_for(lambda: cmd.publish(JointState(name=WHEELS, velocity=[-7.5, -7.5]))
-             or (abs(duty(emu, 5) - 128 / 255) < 0.01 and emu.pin(8).level
-                 and not emu.pin(7).level), 30,
-             interval=0.05, what="commands work again")
+    assert duty(emu, 5) == 0  # nothing moves by itself
+    wait_for(
+        lambda: (
+            cmd.publish(JointState(name=WHEELS, velocity=[-7.5, -7.5]))
+            or (abs(duty(emu, 5) - 128 / 255) < 0.01 and emu.pin(8).level and not emu.pin(7).level)
+        ),
+        30,
+        interval=0.05,
+        what="commands work again",
+    )
     emu.set_digital(2, False)
     wait_for(lambda: bumper[-1].data is True, 20, what="bumper pressed after the replug")
     emu.set_analog(0, 2.0)
-    wait_for(lambda: battery[-1].voltage == pytest.approx(6.0, abs=0.05), 20,
-             what="battery after the replug")
+    wait_for(
+        lambda: battery[-1].voltage == pytest.approx(6.0, abs=0.05),
+        20,
+        what="battery after the replug",
+    )
     assert node.running()

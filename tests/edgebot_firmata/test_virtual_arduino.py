@@ -1,5 +1,6 @@
 """The virtual Arduino against the real, unchanged pymata4 over real pseudo-terminals, and
 the contained client (FirmataClient / BoardLink) against garbage and unplugging."""
+
 import os
 import sys
 import time
@@ -21,6 +22,7 @@ def board():
         b = VirtualArduino(**kw)
         boards.append(b)
         return b
+
     yield make
     for b in boards:
         b.stop()
@@ -100,9 +102,9 @@ def test_output_listener_and_keepalive_expiry(board, clients):
     wait_for(lambda: (6, "PWM", 77) in changes, 10, what="listener sees the PWM write")
     c.keep_alive(period=1, margin=0.3)
     wait_for(lambda: b.keepalive_period == 1, 10, what="keep-alive enabled")
-    time.sleep(1.5)                               # keep-alives flowing: nothing happens
+    time.sleep(1.5)  # keep-alives flowing: nothing happens
     assert not b.keepalive_expired and b.output(6) == 77
-    c.period = 0                                  # the host goes silent (its thread stops)
+    c.period = 0  # the host goes silent (its thread stops)
     wait_for(lambda: b.keepalive_expired, 10, what="keep-alive expiry")
     assert b.output(6) == 0 and b.pin_mode(6) == "OUTPUT"
     assert (6, "OUTPUT", 0) in changes or (6, "PWM", 0) in changes
@@ -116,9 +118,9 @@ def test_standard_firmata_mode(board, clients):
     clients.append(c)
     assert c.query_reply_data[0x79] == "2.4 StandardFirmata.ino"
     caps = c.capability_report()
-    assert 0x0C not in caps[12]                   # no sonar in StandardFirmata
-    c._send_sysex(0x51)                           # ARE_YOU_THERE: not answered
-    c._send_sysex(0x50, [1, 0])                   # KEEP_ALIVE: ignored
+    assert 0x0C not in caps[12]  # no sonar in StandardFirmata
+    c._send_sysex(0x51)  # ARE_YOU_THERE: not answered
+    c._send_sysex(0x50, [1, 0])  # KEEP_ALIVE: ignored
     c.set_pin_mode_pwm_output(3)
     c.pwm_write(3, 10)
     wait_for(lambda: b.output(3) == 10, 10, what="pwm on StandardFirmata")
@@ -130,8 +132,11 @@ def test_garbage_from_the_host_is_ignored_by_the_board(board, clients):
     path = b.start()
     c = FirmataClient(path, arduino_wait=0.05)
     clients.append(c)
-    c.serial_port.write(bytes([0x00, 0x42, 0x85, 0xF0, 0x70, 0x01, 0xE5, 0x7F, 0x01, 0xF4, 200,
-                               3, 0xF0]) + bytes(300) + bytes([0xF7]))
+    c.serial_port.write(
+        bytes([0x00, 0x42, 0x85, 0xF0, 0x70, 0x01, 0xE5, 0x7F, 0x01, 0xF4, 200, 3, 0xF0])
+        + bytes(300)
+        + bytes([0xF7])
+    )
     c.set_pin_mode_pwm_output(5)
     c.pwm_write(5, 9)
     wait_for(lambda: b.output(5) == 9, 10, what="board still obeys after garbage")
@@ -147,13 +152,36 @@ def test_garbage_from_the_board_is_counted_not_fatal(board, clients):
     c.set_pin_mode_analog_input(7, callback=events.append)
     b.set_analog_input(7, 5)
     wait_for(lambda: c.analog_read(7)[0] == 5, 10, what="A7 report")
-    b.inject(bytes([0x85, 0x10, 0xF0, 0x63, 0x01, 0xF7, 0xF0, 0x12, 0x01, 0xF7, 0xF0, 0x63, 12,
-                    1, 0, 0xF7, 0xF0, 0x79, 0x01]))
-    b.inject(bytes([0xE9, 0x01, 0x01]))          # analog for a pin pymata4 has no slot for
+    b.inject(
+        bytes(
+            [
+                0x85,
+                0x10,
+                0xF0,
+                0x63,
+                0x01,
+                0xF7,
+                0xF0,
+                0x12,
+                0x01,
+                0xF7,
+                0xF0,
+                0x63,
+                12,
+                1,
+                0,
+                0xF7,
+                0xF0,
+                0x79,
+                0x01,
+            ]
+        )
+    )
+    b.inject(bytes([0xE9, 0x01, 0x01]))  # analog for a pin pymata4 has no slot for
     b.set_analog_input(7, 700)
     wait_for(lambda: c.analog_read(7)[0] == 700, 10, what="reports after garbage")
     assert c.parser.error_total >= 4
-    assert c.handler_errors >= 1                 # sonar data for an unknown trigger pin
+    assert c.handler_errors >= 1  # sonar data for an unknown trigger pin
     assert c.the_reporter_thread.is_alive() and c.the_data_receive_thread.is_alive()
 
 
@@ -189,7 +217,7 @@ def test_connect_failures_raise_and_leave_no_threads(board, tmp_path):
     b = board(instance_id=3)
     path = b.start()
     with pytest.raises(RuntimeError):
-        FirmataClient(path, arduino_wait=0.01, instance_id=1)   # wrong ARDUINO_INSTANCE_ID
+        FirmataClient(path, arduino_wait=0.01, instance_id=1)  # wrong ARDUINO_INSTANCE_ID
 
 
 def test_board_link_applies_the_demo_pin_map(board):
@@ -197,26 +225,46 @@ def test_board_link_applies_the_demo_pin_map(board):
     path = b.start()
     pm = pinmap.load(os.path.join(os.path.dirname(__file__), "../../config/firmata.yaml"))
     digital = []
-    link = BoardLink(pm, path, 115200, arduino_wait=0.05, keep_alive_s=1,
-                     on_digital=lambda n, v: digital.append((n, v)))
+    link = BoardLink(
+        pm,
+        path,
+        115200,
+        arduino_wait=0.05,
+        keep_alive_s=1,
+        on_digital=lambda n, v: digital.append((n, v)),
+    )
     try:
         link.connect()
         assert link.connected and "FirmataExpress" in link.firmware_id
+
         def modes():
             return {p: b.pin_mode(p) for p in (2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14)}
-        expected = {2: "PULLUP", 3: "OUTPUT", 4: "OUTPUT", 5: "PWM", 6: "PWM", 7: "OUTPUT",
-                         8: "OUTPUT", 9: "SERVO", 10: "SONAR", 11: "PWM", 12: "SONAR",
-                         13: "OUTPUT", 14: "ANALOG"}
+
+        expected = {
+            2: "PULLUP",
+            3: "OUTPUT",
+            4: "OUTPUT",
+            5: "PWM",
+            6: "PWM",
+            7: "OUTPUT",
+            8: "OUTPUT",
+            9: "SERVO",
+            10: "SONAR",
+            11: "PWM",
+            12: "SONAR",
+            13: "OUTPUT",
+            14: "ANALOG",
+        }
         wait_for(lambda: modes() == expected, 10, what=f"pin modes {expected}")
         wait_for(lambda: b.keepalive_period == 1, 10, what="keep-alive on")
         wait_for(lambda: b.sampling_interval_ms == 19, 10, what="sampling interval re-set")
-        assert b.output(9) == 90                    # servo safe angle 0 rad = centre
+        assert b.output(9) == 90  # servo safe angle 0 rad = centre
         left, right = pm.motors
         link.write_motor(left, 0.5)
         link.write_motor(right, 0.5)
         wait_for(lambda: b.output(5) == 128 and b.output(6) == 128, 10, what="motor pwm")
         assert (b.output(7), b.output(8)) == (1, 0)
-        assert (b.output(4), b.output(3)) == (0, 1)   # right motor is mounted reversed
+        assert (b.output(4), b.output(3)) == (0, 1)  # right motor is mounted reversed
         assert left.wheel_speed(b.output) == pytest.approx(7.5, abs=0.05)
         assert right.wheel_speed(b.output) == pytest.approx(7.5, abs=0.05)
         link.write_motor(left, -1.0)
@@ -225,15 +273,25 @@ def test_board_link_applies_the_demo_pin_map(board):
         wait_for(lambda: ("bumper", True) in digital, 10, what="bumper pressed (inverted)")
         link.close(reset=True)
         wait_for(lambda: b.output(5) == 0 and b.pin_mode(5) == "OUTPUT", 10, what="reset")
-        assert b.keepalive_period == 0              # clean goodbye disables the keep-alive
+        assert b.keepalive_period == 0  # clean goodbye disables the keep-alive
     finally:
         link.close(reset=False)
 
 
 def test_cli_prints_its_device_path(procs, tmp_path):
     link = tmp_path / "ttyCLI"
-    p = procs.start([sys.executable, "-m", "edgebot_cli.main", "virtual-arduino",
-                     "--link", str(link), "--analog", "0=512"])
+    p = procs.start(
+        [
+            sys.executable,
+            "-m",
+            "edgebot_cli.main",
+            "virtual-arduino",
+            "--link",
+            str(link),
+            "--analog",
+            "0=512",
+        ]
+    )
     out = p.wait_output("virtual uno (FirmataExpress, 115200 baud) on /dev/pts/", timeout=30)
     assert str(link) in out
     wait_for(link.exists, 10, what="link")

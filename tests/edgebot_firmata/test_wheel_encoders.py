@@ -3,6 +3,7 @@ from the firmware's port reports, published as wheel_states -- against the real 
 (the emulator's quadrature generator, in emulated time) and against the board model (a thread
 toggling its input pins); then encoders to odometry through base_controller on a straight
 drive and a turn, the wheels simulated from the motor pins the firmware drives."""
+
 import math
 import threading
 import time
@@ -19,7 +20,7 @@ from edgebot_firmata import pinmap
 from edgebot_firmata.virtual_arduino import VirtualArduino
 from edgebot_testing import wait_for
 
-CPR = 400                       # quadrature counts per wheel revolution
+CPR = 400  # quadrature counts per wheel revolution
 MAP = f"""board: uno
 firmware: StandardFirmata
 motors:
@@ -63,7 +64,7 @@ class ModelQuadrature:
         self.b.set_digital_input(self.pb, b)
 
     def set_rate(self, r):
-        with self._lock:                 # no step in flight once this returns
+        with self._lock:  # no step in flight once this returns
             self.rate = r
 
     def _run(self):
@@ -94,8 +95,11 @@ def board(request, tmp_path):
     link = str(tmp_path / "ttyENC")
     if request.param == "firmware":
         emu = edgebot_avr.EmulatedArduino(
-            board="uno", link=link, speed=1.0,
-            firmware=edgebot_avr.firmware_path(board="uno", name="StandardFirmata"))
+            board="uno",
+            link=link,
+            speed=1.0,
+            firmware=edgebot_avr.firmware_path(board="uno", name="StandardFirmata"),
+        )
         emu.start()
         quads = {"left": emu.quadrature(2, 3), "right": emu.quadrature(10, 11)}
         yield link, quads, 0.5
@@ -118,16 +122,22 @@ def test_wheel_states_count_every_edge(procs, ros, board, tmp_path):
     pm.write_text(MAP)
     states = ros.collect(JointState, "wheel_states", Q.SENSOR_DATA)
     diags = ros.collect(DiagnosticArray, "/diagnostics", Q.DIAGNOSTICS)
-    node = procs.node("edgebot_firmata", "firmata_node", params={
-        "port": link, "pin_map": str(pm), "arduino_wait": wait, "command_timeout": 5.0})
+    node = procs.node(
+        "edgebot_firmata",
+        "firmata_node",
+        params={"port": link, "pin_map": str(pm), "arduino_wait": wait, "command_timeout": 5.0},
+    )
     node.wait_output("pin map applied", timeout=90)
     wait_for(lambda: states, 30, what="wheel_states from the start")
     assert list(states[-1].name) == WHEELS and list(states[-1].position) == [0.0, 0.0]
     e0 = {k: q.edges for k, q in quads.items()}
-    quads["left"].set_rate(200.0)                  # 0.5 rev/s = pi rad/s forward
-    quads["right"].set_rate(-100.0)                # pi/2 rad/s backwards
-    wait_for(lambda: len(states) > 5 and states[-1].position[0] > 2 * math.pi, 30,
-             what="a turn of the left wheel")
+    quads["left"].set_rate(200.0)  # 0.5 rev/s = pi rad/s forward
+    quads["right"].set_rate(-100.0)  # pi/2 rad/s backwards
+    wait_for(
+        lambda: len(states) > 5 and states[-1].position[0] > 2 * math.pi,
+        30,
+        what="a turn of the left wheel",
+    )
     # velocity against the edge rate measured here (the emulator keeps emulated time, which
     # runs slower than the wall clock on a loaded machine)
     n1, t1, e1 = len(states), time.monotonic(), {k: q.edges for k, q in quads.items()}
@@ -146,14 +156,23 @@ def test_wheel_states_count_every_edge(procs, ros, board, tmp_path):
 
     def settled():
         d = diag_values(diags, "encoders")
-        return (int(d.get("left_encoder_counts", -1)), int(d.get("right_encoder_counts", 1))) \
-            == (want["left"], want["right"])
+        return (int(d.get("left_encoder_counts", -1)), int(d.get("right_encoder_counts", 1))) == (
+            want["left"],
+            want["right"],
+        )
+
     wait_for(settled, 30, what=f"counts == edges {want}")
     d = diag_values(diags, "encoders")
     assert int(d["left_encoder_illegal_transitions"]) == 0
     assert int(d["right_encoder_illegal_transitions"]) == 0
-    wait_for(lambda: states[-1].position[0] == pytest.approx(want["left"] / CPR * 2 * math.pi)
-             and states[-1].velocity[0] == 0.0, 20, what="wheel_states at rest")
+    wait_for(
+        lambda: (
+            states[-1].position[0] == pytest.approx(want["left"] / CPR * 2 * math.pi)
+            and states[-1].velocity[0] == 0.0
+        ),
+        20,
+        what="wheel_states at rest",
+    )
     assert node.running()
 
 
@@ -176,7 +195,7 @@ class SimulatedWheels:
     def _run(self):
         while not self._stop.wait(0.01):
             for m, q in zip(self.pm.motors, self.quads):
-                w = m.wheel_speed(self._read)                     # rad/s of the joint
+                w = m.wheel_speed(self._read)  # rad/s of the joint
                 q.set_rate(w / (2 * math.pi) * CPR)
 
     def stop(self):
@@ -188,20 +207,35 @@ class SimulatedWheels:
 def robot(procs, tmp_path):
     link = str(tmp_path / "ttyROBOT")
     emu = edgebot_avr.EmulatedArduino(
-        board="uno", link=link, speed=1.0,
-        firmware=edgebot_avr.firmware_path(board="uno", name="StandardFirmata"))
+        board="uno",
+        link=link,
+        speed=1.0,
+        firmware=edgebot_avr.firmware_path(board="uno", name="StandardFirmata"),
+    )
     emu.start()
     pm_path = tmp_path / "robot.yaml"
     pm_path.write_text(MAP)
     pm = pinmap.loads(MAP)
     wheels = SimulatedWheels(emu, pm, [emu.quadrature(2, 3), emu.quadrature(10, 11)])
-    fw = procs.node("edgebot_firmata", "firmata_node", params={
-        "port": link, "pin_map": str(pm_path), "arduino_wait": 0.5, "command_timeout": 0.5})
+    fw = procs.node(
+        "edgebot_firmata",
+        "firmata_node",
+        params={"port": link, "pin_map": str(pm_path), "arduino_wait": 0.5, "command_timeout": 0.5},
+    )
     fw.wait_output("pin map applied", timeout=90)
-    bc = procs.node("edgebot_control", "base_controller", params={
-        "wheel_radius": 0.033, "wheel_separation": 0.16, "max_wheel_speed": 15.0,
-        "max_linear": 0.45, "feedback_timeout": 1.0,     # a loaded CI machine: keep it fresh
-        "command_timeout": 0.5, "publish_tf": False})
+    bc = procs.node(
+        "edgebot_control",
+        "base_controller",
+        params={
+            "wheel_radius": 0.033,
+            "wheel_separation": 0.16,
+            "max_wheel_speed": 15.0,
+            "max_linear": 0.45,
+            "feedback_timeout": 1.0,  # a loaded CI machine: keep it fresh
+            "command_timeout": 0.5,
+            "publish_tf": False,
+        },
+    )
     yield bc
     wheels.stop()
     emu.stop()
@@ -213,11 +247,27 @@ def yaw(o):
 
 
 def at_rest(cmd, states, odom):
-    wait_for(lambda: cmd.publish(Twist()) or (abs(states[-1].velocity[0]) < 1e-9
-             and abs(states[-1].velocity[1]) < 1e-9), 30, interval=0.02, what="wheels at rest")
-    wait_for(lambda: cmd.publish(Twist()) or (abs(odom[-1].twist.twist.linear.x) < 1e-3
-             and abs(odom[-1].twist.twist.angular.z) < 1e-3), 30, interval=0.02,
-             what="odometry at rest")
+    wait_for(
+        lambda: (
+            cmd.publish(Twist())
+            or (abs(states[-1].velocity[0]) < 1e-9 and abs(states[-1].velocity[1]) < 1e-9)
+        ),
+        30,
+        interval=0.02,
+        what="wheels at rest",
+    )
+    wait_for(
+        lambda: (
+            cmd.publish(Twist())
+            or (
+                abs(odom[-1].twist.twist.linear.x) < 1e-3
+                and abs(odom[-1].twist.twist.angular.z) < 1e-3
+            )
+        ),
+        30,
+        interval=0.02,
+        what="odometry at rest",
+    )
 
 
 @pytest.mark.parametrize("linear,angular", [(0.1, 0.0), (0.0, 1.0)])
@@ -234,16 +284,24 @@ def test_encoders_to_odometry(procs, ros, robot, linear, angular):
     # odometry integrates commanded speeds the wheels do not turn at. A short motion the
     # encoders see, then rest; the comparison starts from there.
     start = list(states[-1].position)
-    wait_for(lambda: cmd.publish(tw) or abs(states[-1].position[1] - start[1]) > 0.5, 60,
-             interval=0.02, what="the wheels turn (loop closed)")
+    wait_for(
+        lambda: cmd.publish(tw) or abs(states[-1].position[1] - start[1]) > 0.5,
+        60,
+        interval=0.02,
+        what="the wheels turn (loop closed)",
+    )
     at_rest(cmd, states, odom)
     p0, o0, y0 = list(states[-1].position), odom[-1].pose.pose.position, yaw(odom[-1])
     # drive until the wheels have turned a good way, measured by the encoders
-    enough = math.pi if angular else 2 * math.pi      # a turn of ~1.3 rad; ~0.2 m
-    wait_for(lambda: cmd.publish(tw) or abs(states[-1].position[1] - p0[1]) > enough,
-             60, interval=0.02, what="the wheels turn")
+    enough = math.pi if angular else 2 * math.pi  # a turn of ~1.3 rad; ~0.2 m
+    wait_for(
+        lambda: cmd.publish(tw) or abs(states[-1].position[1] - p0[1]) > enough,
+        60,
+        interval=0.02,
+        what="the wheels turn",
+    )
     recent = states[-10:]
-    assert abs(sum(s.velocity[1] for s in recent) / len(recent)) > 0.5   # the motion is seen
+    assert abs(sum(s.velocity[1] for s in recent) / len(recent)) > 0.5  # the motion is seen
     at_rest(cmd, states, odom)
     dl = states[-1].position[0] - p0[0]
     dr = states[-1].position[1] - p0[1]
@@ -257,7 +315,7 @@ def test_encoders_to_odometry(procs, ros, robot, linear, angular):
         assert dx == pytest.approx(r * (dl + dr) / 2, rel=tol)
         assert abs(dy) < 0.1 * dx and abs(dyaw) < 0.15
     else:
-        assert dl < 0 < dr                                    # spinning left
-        turned = r * (dr - dl) / sep                           # what the encoders say
+        assert dl < 0 < dr  # spinning left
+        turned = r * (dr - dl) / sep  # what the encoders say
         assert dyaw == pytest.approx(turned, rel=tol)
         assert math.hypot(dx, dy) < 0.05

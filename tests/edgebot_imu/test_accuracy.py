@@ -1,6 +1,7 @@
 """Orientation accuracy against the trajectory's ground truth, in process and faster than real
 time: register model (noise, bias, bias drift) -> MPU-6050 driver -> the node's processing
 chain (glitch filter, start-up bias, bias estimator, edgebot_rt Madgwick) on a simulated clock."""
+
 import math
 
 from edgebot_imu import quat as Q
@@ -22,8 +23,9 @@ def run(trajectory, seconds, rate=100.0, seed=0, start_cal_s=2.0, bias_estimatio
     """Yields (t, estimated q, true q, processor): first the calibration workflow (level, still:
     accel offsets and gyro bias, as imu/calibrate does), then the trajectory from t = 0."""
     clock = Clock()
-    model = make_model("mpu6050", motion=make_trajectory("static"), clock=clock, seed=seed,
-                       noise=True)
+    model = make_model(
+        "mpu6050", motion=make_trajectory("static"), clock=clock, seed=seed, noise=True
+    )
     drv = Mpu6050(LocalBus(model), rate_hz=rate, dlpf_cfg=3, sleep=lambda s: None)
     drv.configure()
     dt = 1.0 / rate
@@ -55,8 +57,11 @@ def run(trajectory, seconds, rate=100.0, seed=0, start_cal_s=2.0, bias_estimatio
 
 def test_static_tilted_within_half_a_degree():
     traj = make_trajectory("static", roll_deg=12.0, pitch_deg=-7.0, yaw_deg=0.0)
-    errs = [(Q.tilt_deg(q, q_true), abs(Q.yaw_diff_deg(q, q_true)))
-            for t, q, q_true, _ in run(traj, 40.0, seed=1) if t > 20.0]
+    errs = [
+        (Q.tilt_deg(q, q_true), abs(Q.yaw_diff_deg(q, q_true)))
+        for t, q, q_true, _ in run(traj, 40.0, seed=1)
+        if t > 20.0
+    ]
     assert errs
     assert max(e[0] for e in errs) <= 0.5
     assert max(e[1] for e in errs) <= 0.5

@@ -1,5 +1,6 @@
 """ROS-free pieces of the chain: glitch filter, bias estimator, fusion NaN recovery, retries,
 calibration file."""
+
 import errno
 import math
 
@@ -27,8 +28,10 @@ def test_glitch_filter_drops_isolated_spikes_and_accepts_a_real_step():
     reasons = [f.check(s(gz=6.0)) for _ in range(6)]
     assert reasons[:4] == ["gyro_jump"] * 4 and reasons[4] is None and reasons[5] is None
     assert f.resyncs == 1
-    assert GlitchFilter().check(ImuSample((0, 0, GRAVITY), (0, 0, 0), orientation=(2, 0, 0, 0))) \
+    assert (
+        GlitchFilter().check(ImuSample((0, 0, GRAVITY), (0, 0, 0), orientation=(2, 0, 0, 0)))
         == "bad_quaternion"
+    )
 
 
 def test_bias_estimator_learns_only_while_still():
@@ -68,11 +71,13 @@ def test_retrying_reader_counts_and_gives_up():
         if len(calls) < 3:
             raise OSError(errno.EIO, "x")
         return 42
+
     r = RetryingReader(retries=2)
     assert r.call(flaky) == 42 and r.errors["EIO"] == 2 and r.retried_ok == 1
 
     def dead():
         raise OSError(errno.EREMOTEIO, "nack")
+
     with pytest.raises(OSError):
         r.call(dead)
     assert r.errors["EREMOTEIO"] == 3 and r.failures == 1
@@ -97,9 +102,10 @@ def test_fusion_prefers_edgebot_rt_and_falls_back_to_the_reference_explicitly(mo
     import sys
 
     from edgebot_imu.core import load_madgwick
+
     cls, source = load_madgwick()
     assert source.startswith("edgebot_rt")
-    monkeypatch.setitem(sys.modules, "edgebot_rt", None)      # as if it could not be imported
+    monkeypatch.setitem(sys.modules, "edgebot_rt", None)  # as if it could not be imported
     cls, source = load_madgwick()
     assert "reference" in source and "Python fallback" in source
     f = Fusion(0.05, 0.0)

@@ -1,5 +1,6 @@
 """imu_node's ROS-free parts without processes: the device + supervisor + read loop against an
 in-process virtual IMU (real TCP bus), the deadlines, the error mapping, the calibrator."""
+
 import errno
 import threading
 
@@ -27,8 +28,10 @@ def params(**kw):
 
 def test_describe_error_maps_bus_config_and_identity_errors():
     assert describe_error(OSError(errno.EREMOTEIO, "Remote I/O error")).startswith("EREMOTEIO: ")
-    assert describe_error(DeviceConfigError("PWR_MGMT_1 reads 0x40")) == \
-        "config: PWR_MGMT_1 reads 0x40"
+    assert (
+        describe_error(DeviceConfigError("PWR_MGMT_1 reads 0x40"))
+        == "config: PWR_MGMT_1 reads 0x40"
+    )
     wrong = DeviceIdError("mpu6050", "1", 0x68, 0x75, 0x68, 0x70)
     assert describe_error(wrong) == str(wrong) and "reads 0x70, expected 0x68" in str(wrong)
 
@@ -39,53 +42,68 @@ def test_deadlines_hold_the_rate_and_do_not_burst_after_a_stall():
     d = Deadlines(lambda: now[0])
     d.wait_next(0.01, waits.append)
     assert waits == [0.01]
-    now[0] = 0.5                              # stalled for half a second
+    now[0] = 0.5  # stalled for half a second
     d.wait_next(0.01, waits.append)
-    assert d.next_t == 0.5 and len(waits) == 1   # no catch-up burst, restart from now
+    assert d.next_t == 0.5 and len(waits) == 1  # no catch-up burst, restart from now
     now[0] = 0.505
     d.wait_next(0.01, waits.append)
     assert waits[-1] == pytest.approx(0.005)
 
 
 @pytest.mark.parametrize("use_fifo", [False, True])
-def test_read_loop_publishes_survives_an_unplug_reconnects_and_reconfigures(tmp_path,
-                                                                               use_fifo):
+def test_read_loop_publishes_survives_an_unplug_reconnects_and_reconfigures(tmp_path, use_fifo):
     with VirtualImuServer(chip="mpu6050", seed=3, noise=False) as srv:
         spec = srv.start()
         srv.set_motion(accel=(0.0, 0.0, GRAVITY), gyro=(0.0, 0.0, 0.25))
         p = params(publish_rate=200.0, **{"mpu6050.use_fifo": use_fifo})
         logs = []
-        calib = Calibrator("mpu6050", str(tmp_path / "cal.yaml"), logs.append, logs.append,
-                           logs.append)
-        chain = calib.chain = build_chain(p, "mpu6050", calib.cal, logs.append, logs.append,
-                                          logs.append)
+        calib = Calibrator(
+            "mpu6050", str(tmp_path / "cal.yaml"), logs.append, logs.append, logs.append
+        )
+        chain = calib.chain = build_chain(
+            p, "mpu6050", calib.cal, logs.append, logs.append, logs.append
+        )
         dev = ImuDevice("mpu6050", spec, 0x68, p, use_fifo=use_fifo)
         events = []
-        sup = dev.supervisor(on_up=lambda r: events.append(("up", r)),
-                             on_down=lambda why, d: events.append(("down", why)),
-                             on_reset=lambda: events.append(("reset",)))
+        sup = dev.supervisor(
+            on_up=lambda r: events.append(("up", r)),
+            on_down=lambda why, d: events.append(("down", why)),
+            on_reset=lambda: events.append(("reset",)),
+        )
         sup.connect_at_start(5.0)
         out = []
         stop = threading.Event()
-        loop = ImuReadLoop(dev, sup, chain.proc, RetryingReader(1), p["publish_rate"], 1.0,
-                           emit=lambda stamp, o, raw: out.append((stamp, o)),
-                           stamp=lambda: 0, now_ns=lambda: 10**12, stamp_ns=lambda ns: ns,
-                           stop=stop)
+        loop = ImuReadLoop(
+            dev,
+            sup,
+            chain.proc,
+            RetryingReader(1),
+            p["publish_rate"],
+            1.0,
+            emit=lambda stamp, o, raw: out.append((stamp, o)),
+            stamp=lambda: 0,
+            now_ns=lambda: 10**12,
+            stamp_ns=lambda ns: ns,
+            stop=stop,
+        )
         th = threading.Thread(target=loop.run, daemon=True)
         th.start()
         try:
-            calib.start(50)                      # start-up gyro bias from still samples
+            calib.start(50)  # start-up gyro bias from still samples
             wait_for(lambda: len(out) >= 100, T, what="samples")
             assert all(abs(o.sample.accel[2] - GRAVITY) < 0.05 for _, o in out[-20:])
-            if use_fifo:                         # dated back from the read by the chip clock
+            if use_fifo:  # dated back from the read by the chip clock
                 assert any(s < 10**12 for s, _ in out)
-            srv.set_present(False)               # unplugged: NACKs
+            srv.set_present(False)  # unplugged: NACKs
             wait_for(lambda: sup.state == "down", T, what="device lost")
             assert "EREMOTEIO" in sup.last_error and ("down", sup.last_error) in events
             n = len(out)
             srv.set_present(True)
-            wait_for(lambda: sup.reconnects >= 1 and len(out) >= n + 50, T,
-                     what="samples after the reconnect")
+            wait_for(
+                lambda: sup.reconnects >= 1 and len(out) >= n + 50,
+                T,
+                what="samples after the reconnect",
+            )
             assert ("up", True) in events and sup.connected
             # a brown-out the bus never saw: the chip wakes up asleep, unconfigured
             other = open_bus(spec)
@@ -106,8 +124,7 @@ def test_read_loop_publishes_survives_an_unplug_reconnects_and_reconfigures(tmp_
 def test_calibrator_answers_and_saves(tmp_path):
     logs = []
     p = params()
-    calib = Calibrator("bno055", str(tmp_path / "bno.yaml"), logs.append, logs.append,
-                       logs.append)
+    calib = Calibrator("bno055", str(tmp_path / "bno.yaml"), logs.append, logs.append, logs.append)
     calib.chain = build_chain(p, "bno055", calib.cal, logs.append, logs.append, logs.append)
     ok, msg = calib.request(10, 1.0, (0, 1, 3, 0), lambda: [1] * 22)
     assert not ok and "has not calibrated itself yet" in msg
@@ -117,6 +134,7 @@ def test_calibrator_answers_and_saves(tmp_path):
 
     def broken():
         raise OSError(errno.EIO, "EIO")
+
     ok, msg = calib.request(10, 1.0, (3, 3, 3, 3), broken)
     assert not ok and msg.startswith("reading offsets failed")
 
@@ -136,7 +154,8 @@ def test_connection_status_levels_and_counters():
         if n[0] == 1:
             raise OSError(errno.EREMOTEIO, "NACK")
         return 1
-    reader.call(flaky)                                  # retried and recovered
+
+    reader.call(flaky)  # retried and recovered
     level, msg, values = connection_status("1", 0x68, sup, reader)
     assert (level, msg) == ("ok", "connected (bus errors seen)")
     assert values["bus_errors.EREMOTEIO"] == 1 and values["address"] == "0x68"

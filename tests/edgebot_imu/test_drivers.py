@@ -1,5 +1,6 @@
 """Register-level driver tests: the MPU-6050 and BNO055 drivers against the register models,
 in process (LocalBus) and over the virtual IMU's TCP transport."""
+
 import errno
 import math
 import struct
@@ -31,8 +32,14 @@ def test_mpu6050_scaling_and_ranges(g_range, a_range):
     clock = Clock()
     model = make_model("mpu6050", clock=clock, noise=False)
     model.motion.set(accel=(1.5, -2.0, GRAVITY), gyro=(0.5, -1.0, 2.0))
-    drv = M.Mpu6050(LocalBus(model), gyro_range_dps=g_range, accel_range_g=a_range,
-                    dlpf_cfg=3, rate_hz=200, sleep=no_sleep)
+    drv = M.Mpu6050(
+        LocalBus(model),
+        gyro_range_dps=g_range,
+        accel_range_g=a_range,
+        dlpf_cfg=3,
+        rate_hz=200,
+        sleep=no_sleep,
+    )
     drv.configure()
     assert model.regs[M.GYRO_CONFIG] == M.GYRO_RANGES[g_range] << 3
     assert model.regs[M.ACCEL_CONFIG] == M.ACCEL_RANGES[a_range] << 3
@@ -46,7 +53,7 @@ def test_mpu6050_scaling_and_ranges(g_range, a_range):
     want_g = [min(v, math.radians(g_range)) for v in (0.5, -1.0, 2.0)]
     want_g = [max(-math.radians(g_range), v) for v in want_g]
     for got, want in zip(s.gyro, want_g):
-        assert abs(got - want) <= max(lsb_g, 0.01 * abs(want))   # saturates at full scale
+        assert abs(got - want) <= max(lsb_g, 0.01 * abs(want))  # saturates at full scale
     assert 20.0 < s.temperature < 30.0
 
 
@@ -63,7 +70,7 @@ def test_mpu6050_raw_register_decoding():
 def test_mpu6050_sample_rate_divider_and_dlpf():
     assert M.sample_rate_hz(3, M.divider_for(200, 3)) == 200.0
     assert M.sample_rate_hz(1, M.divider_for(500, 1)) == 500.0
-    assert M.dlpf_for_rate(200) == 2          # 98 Hz >= Nyquist of 200 Hz
+    assert M.dlpf_for_rate(200) == 2  # 98 Hz >= Nyquist of 200 Hz
     assert M.dlpf_for_rate(50) == 4
     clock = Clock()
     model = make_model("mpu6050", clock=clock, noise=False)
@@ -83,7 +90,7 @@ def test_mpu6050_sample_rate_divider_and_dlpf():
 
 
 def test_mpu6050_wrong_who_am_i_names_bus_address_expected_and_read():
-    model = make_model("bno055", address=0x68, noise=False)     # a different chip at 0x68
+    model = make_model("bno055", address=0x68, noise=False)  # a different chip at 0x68
     drv = M.Mpu6050(LocalBus(model), bus_name="/dev/i2c-1", sleep=no_sleep)
     with pytest.raises(DeviceIdError) as e:
         drv.configure()
@@ -105,7 +112,7 @@ def test_mpu6050_asleep_until_configured_and_reset_restores_power_on_values():
     bus = LocalBus(model)
     assert bus.read_byte_data(0x68, M.PWR_MGMT_1) == M.PWR_SLEEP
     clock.t = 0.5
-    assert bus.read_i2c_block_data(0x68, M.ACCEL_XOUT_H, 14) == [0] * 14   # asleep: no data
+    assert bus.read_i2c_block_data(0x68, M.ACCEL_XOUT_H, 14) == [0] * 14  # asleep: no data
     drv = M.Mpu6050(bus, sleep=no_sleep)
     drv.configure()
     bus.write_byte_data(0x68, M.PWR_MGMT_1, M.PWR_RESET)
@@ -136,8 +143,7 @@ def test_bno055_configure_units_mode_and_fused_quaternion():
 
 def test_bno055_raw_decoding_little_endian():
     drv = B.Bno055(None)
-    raw = struct.pack("<16h", 981, -100, 50, 0, 0, 0, 900, -450, 0, 0, 0, 0,
-                      16384, 0, 0, 0)
+    raw = struct.pack("<16h", 981, -100, 50, 0, 0, 0, 900, -450, 0, 0, 0, 0, 16384, 0, 0, 0)
     s = drv.decode(list(raw))
     assert s.accel == pytest.approx((9.81, -1.0, 0.5))
     assert s.gyro == pytest.approx((1.0, -0.5, 0.0))
@@ -159,7 +165,7 @@ def test_bno055_offsets_only_in_config_mode_and_read_back():
     drv = B.Bno055(bus, sleep=no_sleep)
     drv.configure()
     offs = list(range(1, 23))
-    bus.write_i2c_block_data(0x28, B.OFFSETS, offs)           # ignored outside CONFIG mode
+    bus.write_i2c_block_data(0x28, B.OFFSETS, offs)  # ignored outside CONFIG mode
     assert drv.read_offsets() != offs
     drv.write_offsets(offs)
     assert drv.read_offsets() == offs
@@ -167,7 +173,7 @@ def test_bno055_offsets_only_in_config_mode_and_read_back():
     # offsets given at configure time are written in CONFIG mode and verified
     model2 = make_model("bno055", clock=clock, seed=3)
     B.Bno055(LocalBus(model2), offsets=offs, sleep=no_sleep).configure()
-    assert list(model2.regs[B.OFFSETS:B.OFFSETS + 22]) == offs
+    assert list(model2.regs[B.OFFSETS : B.OFFSETS + 22]) == offs
 
 
 def test_bno055_self_calibration_learns_the_bias():
@@ -211,6 +217,7 @@ def test_tcp_bus_round_trip_errors_and_reconnect():
         drv.configure()
         srv.set_motion(accel=(0.0, 0.0, GRAVITY), gyro=(0.0, 0.0, 0.3))
         import time
+
         time.sleep(0.02)
         s = drv.read()
         assert s.gyro[2] == pytest.approx(0.3, abs=0.002)
@@ -227,14 +234,15 @@ def test_tcp_bus_round_trip_errors_and_reconnect():
         srv.set_present(True)
         drv.read()
         with pytest.raises(OSError):
-            bus.read_byte_data(0x69, M.WHO_AM_I)             # nobody at 0x69: NACK
+            bus.read_byte_data(0x69, M.WHO_AM_I)  # nobody at 0x69: NACK
         bus.close()
-        assert drv.probe() == 0x68                           # reconnects on the next call
+        assert drv.probe() == 0x68  # reconnects on the next call
         bus.close()
 
 
 def test_tcp_bus_connection_refused_then_server_appears():
     from edgebot_testing import free_port
+
     port = free_port()
     bus = open_bus(f"tcp://127.0.0.1:{port}")
     with pytest.raises(OSError):
@@ -253,9 +261,9 @@ def test_mpu6050_fifo_returns_every_sample_in_order_and_detects_overflow():
     drv.enable_fifo()
     assert model.regs[M.FIFO_EN] == M.FIFO_EN_ALL
     clock.t = 1.0
-    drv.read_fifo()                                   # starts the sample clock
+    drv.read_fifo()  # starts the sample clock
     got = []
-    for step in range(10):                            # 20 ms between polls: 10 samples each
+    for step in range(10):  # 20 ms between polls: 10 samples each
         model.motion.set(accel=(0.0, 0.0, GRAVITY), gyro=(0.0, 0.0, 0.1 * step))
         clock.t += 0.02
         samples, overflow = drv.read_fifo()
@@ -270,20 +278,23 @@ def test_mpu6050_fifo_returns_every_sample_in_order_and_detects_overflow():
     clock.t += 0.01
     samples, overflow = drv.read_fifo()
     assert not overflow and 4 <= len(samples) <= 6
-    assert all(abs(s.accel[2] - GRAVITY) < 0.01 for s in samples)   # aligned after the reset
+    assert all(abs(s.accel[2] - GRAVITY) < 0.01 for s in samples)  # aligned after the reset
 
 
 def test_bno055_fused_output_follows_orientation_pushed_by_a_simulator():
     """The simulator pushes the rigid body's state with set_motion(..., orientation=q)."""
     from edgebot_imu import quat as Q
+
     with VirtualImuServer(chip="bno055", seed=2, noise=False) as srv:
         bus = open_bus(srv.start())
         drv = B.Bno055(bus, mode="ndof")
         drv.configure()
         q = Q.from_euler(0.3, -0.2, 1.1)
-        srv.set_motion(accel=Q.rotate_inv(q, (0.0, 0.0, GRAVITY)), gyro=(0.0, 0.0, 0.2),
-                       orientation=q)
+        srv.set_motion(
+            accel=Q.rotate_inv(q, (0.0, 0.0, GRAVITY)), gyro=(0.0, 0.0, 0.2), orientation=q
+        )
         import time
+
         time.sleep(0.03)
         s = drv.read()
         assert Q.angle_deg(s.orientation, q) < 0.1

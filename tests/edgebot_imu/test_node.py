@@ -1,5 +1,6 @@
 """imu_node in its own process against the virtual IMU (served from this test process over
 TCP), real rclpy/DDS between them."""
+
 import math
 import os
 import random
@@ -16,7 +17,7 @@ from edgebot_imu.motion import make_trajectory
 from edgebot_imu.virtual_imu import VirtualImuServer
 from edgebot_testing import wait_for
 
-START = 60.0     # generous: a loaded 2-core machine
+START = 60.0  # generous: a loaded 2-core machine
 # A namespace of our own: other developers' sessions on this host may draw the same random
 # ROS_DOMAIN_ID, and their imu_node / sim publish imu/data too.
 NS = f"/imutest{os.getpid()}x{random.randint(0, 99999)}"
@@ -25,8 +26,9 @@ NS = f"/imutest{os.getpid()}x{random.randint(0, 99999)}"
 def start_node(procs, spec, tmp_path, **params):
     p = {"bus": spec, "calibration.file": str(tmp_path / "imu_cal.yaml"), "publish_rate": 100.0}
     p.update(params)
-    return procs.node("edgebot_imu", "imu_node", "-r", f"__ns:={NS}",
-                      "-r", f"/clock:={NS}/clock", params=p)
+    return procs.node(
+        "edgebot_imu", "imu_node", "-r", f"__ns:={NS}", "-r", f"/clock:={NS}/clock", params=p
+    )
 
 
 def diag_values(msgs, name_part, hw=""):
@@ -49,8 +51,11 @@ def test_publishes_raw_and_fused_static_tilt_and_temperature(procs, ros, tmp_pat
         raw = ros.collect(Imu, NS + "/imu/data_raw", qos.SENSOR_DATA)
         data = ros.collect(Imu, NS + "/imu/data", qos.SENSOR_DATA)
         temp = ros.collect(Temperature, NS + "/imu/temperature", qos.SENSOR_DATA)
-        wait_for(lambda: len(data) > 50 and raw and temp, START,
-                 what="imu/data, imu/data_raw and temperature")
+        wait_for(
+            lambda: len(data) > 50 and raw and temp,
+            START,
+            what="imu/data, imu/data_raw and temperature",
+        )
         assert "edgebot_rt" in node.output(), node.output()
         m = data[-1]
         assert m.header.frame_id == "imu_link" and raw[-1].header.frame_id == "imu_link"
@@ -58,8 +63,12 @@ def test_publishes_raw_and_fused_static_tilt_and_temperature(procs, ros, tmp_pat
         assert m.orientation_covariance[0] > 0
         tilt = Q.tilt_deg(q_of(m), traj.orientation(0))
         assert tilt <= 0.5, (tilt, q_of(m), node.output()[-2000:])
-        norm = math.sqrt(sum(v * v for v in (m.linear_acceleration.x, m.linear_acceleration.y,
-                                             m.linear_acceleration.z)))
+        norm = math.sqrt(
+            sum(
+                v * v
+                for v in (m.linear_acceleration.x, m.linear_acceleration.y, m.linear_acceleration.z)
+            )
+        )
         assert abs(norm - 9.80665) < 0.05, norm
         assert 20.0 < temp[-1].temperature < 30.0, temp[-1].temperature
         # stamps are taken at read time and increase
@@ -70,11 +79,11 @@ def test_publishes_raw_and_fused_static_tilt_and_temperature(procs, ros, tmp_pat
 def test_wrong_who_am_i_stops_with_a_clear_message(procs, tmp_path):
     with VirtualImuServer(chip="bno055", address=0x68, noise=False) as srv:
         spec = srv.start()
-        node = start_node(procs, spec, tmp_path)          # told it is an MPU-6050
+        node = start_node(procs, spec, tmp_path)  # told it is an MPU-6050
         assert node.wait(START) == 2
         out = node.output()
         assert "configuration error" in out and spec in out and "0x68" in out
-        assert "expected 0x68" in out and "reads 0xa0" not in out   # WHO_AM_I of a BNO is 0x00
+        assert "expected 0x68" in out and "reads 0xa0" not in out  # WHO_AM_I of a BNO is 0x00
         assert "reads 0x00" in out
 
 
@@ -97,13 +106,23 @@ def test_calibrate_saves_and_next_start_applies_offsets(procs, ros, tmp_path):
     with VirtualImuServer(chip="mpu6050", seed=7, noise=True) as srv:
         spec = srv.start()
         srv.set_motion(accel=(0.0, 0.0, 9.80665), gyro=(0.0, 0.0, 0.0))
-        node = start_node(procs, spec, tmp_path, **{"calibration.at_start": False,
-                                                     "bias_estimation.enabled": False})
+        node = start_node(
+            procs,
+            spec,
+            tmp_path,
+            **{"calibration.at_start": False, "bias_estimation.enabled": False},
+        )
         raw = ros.collect(Imu, NS + "/imu/data_raw", qos.SENSOR_DATA)
         wait_for(lambda: len(raw) > 20, START, what="imu/data_raw")
         # uncalibrated: the chip's bias shows
-        assert max(abs(raw[-1].angular_velocity.x), abs(raw[-1].angular_velocity.y),
-                   abs(raw[-1].angular_velocity.z)) > 0.005
+        assert (
+            max(
+                abs(raw[-1].angular_velocity.x),
+                abs(raw[-1].angular_velocity.y),
+                abs(raw[-1].angular_velocity.z),
+            )
+            > 0.005
+        )
         # while turning the service refuses and says so
         srv.set_motion(accel=(0.0, 0.0, 9.80665), gyro=(0.0, 0.0, 0.6 + 0.0))
         srv.model.motion = make_trajectory("rotate", lead_in=0.0)
@@ -122,8 +141,12 @@ def test_calibrate_saves_and_next_start_applies_offsets(procs, ros, tmp_path):
             assert abs(got - want) < 0.03
         node.stop()
         # restart: offsets loaded from the file and applied, no start-up calibration
-        node2 = start_node(procs, spec, tmp_path, **{"calibration.at_start": False,
-                                                      "bias_estimation.enabled": False})
+        node2 = start_node(
+            procs,
+            spec,
+            tmp_path,
+            **{"calibration.at_start": False, "bias_estimation.enabled": False},
+        )
         raw2 = ros.collect(Imu, NS + "/imu/data_raw", qos.SENSOR_DATA)
         wait_for(lambda: len(raw2) > 100, START, what="imu/data_raw after restart")
         assert "loaded calibration" in node2.output()
@@ -152,31 +175,46 @@ def test_spikes_dropped_and_bus_errors_retried_and_reported(procs, ros, tmp_path
         diags = ros.collect(DiagnosticArray, "/diagnostics", qos.DIAGNOSTICS)
         wait_for(lambda: len(data) > 20, START, what="imu/data_raw")
         srv.inject_spikes(5)
-        srv.inject_errors(2)                      # within the retries: no sample lost for long
-        wait_for(lambda: int(diag_values(diags, "data", spec)[1].get("dropped", 0)) >= 5, START,
-                 what="dropped spikes in diagnostics")
+        srv.inject_errors(2)  # within the retries: no sample lost for long
+        wait_for(
+            lambda: int(diag_values(diags, "data", spec)[1].get("dropped", 0)) >= 5,
+            START,
+            what="dropped spikes in diagnostics",
+        )
         n_before = len(data)
         wait_for(lambda: len(data) > n_before + 20, START, what="data after spikes")
         # no spike made it out
-        assert all(abs(m.linear_acceleration.x) < 5.0 and abs(m.angular_velocity.z) < 1.0
-                   for m in data)
+        assert all(
+            abs(m.linear_acceleration.x) < 5.0 and abs(m.angular_velocity.z) < 1.0 for m in data
+        )
         # the errors are counted as they happen, the successful retry after them: a status
         # taken in between has EIO 2 and retried_ok 0, so wait for both
-        wait_for(lambda: int(diag_values(diags, "connection", spec)[1].get("bus_errors.EIO", 0)) >= 2
-                 and int(diag_values(diags, "connection", spec)[1].get("retried_ok", 0)) >= 1,
-                 START, what="EIO counted and retried")
+        wait_for(
+            lambda: (
+                int(diag_values(diags, "connection", spec)[1].get("bus_errors.EIO", 0)) >= 2
+                and int(diag_values(diags, "connection", spec)[1].get("retried_ok", 0)) >= 1
+            ),
+            START,
+            what="EIO counted and retried",
+        )
         st, vals = diag_values(diags, "connection", spec)
         assert int(vals["retried_ok"]) >= 1 and vals["bus"] == spec
         # the device vanishes: the node keeps running, reports it, and recovers
         srv.set_present(False)
-        wait_for(lambda: (diag_values(diags, "connection", spec)[0] or st).level == b"\x02", START,
-                 what="ERROR level while the device is gone")
+        wait_for(
+            lambda: (diag_values(diags, "connection", spec)[0] or st).level == b"\x02",
+            START,
+            what="ERROR level while the device is gone",
+        )
         assert "EREMOTEIO" in diag_values(diags, "connection", spec)[1]["last_error"]
         srv.set_present(True)
         n = len(data)
         wait_for(lambda: len(data) > n + 50, START, what="data after the device came back")
-        wait_for(lambda: int(diag_values(diags, "connection", spec)[1].get("reconnects", 0)) >= 1,
-                 START, what="reconnect counted")
+        wait_for(
+            lambda: int(diag_values(diags, "connection", spec)[1].get("reconnects", 0)) >= 1,
+            START,
+            what="reconnect counted",
+        )
         assert node.running()
 
 
@@ -188,11 +226,11 @@ def test_server_restart_mid_stream_recovers(procs, ros, tmp_path):
     data = ros.collect(Imu, NS + "/imu/data", qos.SENSOR_DATA)
     try:
         wait_for(lambda: len(data) > 20, START, what="imu/data")
-        srv.stop()                          # the device vanishes (power cut: registers lost)
+        srv.stop()  # the device vanishes (power cut: registers lost)
         time.sleep(1.0)
         assert node.running()
         srv = VirtualImuServer(chip="mpu6050", seed=4, noise=False)
-        srv.start(port=port)                # ... and comes back asleep: the node re-initialises
+        srv.start(port=port)  # ... and comes back asleep: the node re-initialises
         n = len(data)
         wait_for(lambda: len(data) > n + 50, START, what="data after restart")
         node.wait_output("device back", START)
@@ -209,19 +247,21 @@ def test_bno055_orientation_from_chip_and_offsets_persist(procs, ros, tmp_path):
         data = ros.collect(Imu, NS + "/imu/data", qos.SENSOR_DATA)
         wait_for(lambda: len(data) > 20, START, what="imu/data from the BNO055")
         assert Q.angle_deg(q_of(data[-1]), traj.orientation(0)) < 1.0
+
         # the chip calibrates itself after a few seconds at rest; then the service saves
         def calibrated():
             r = ros.call(Trigger, NS + "/imu/calibrate", Trigger.Request(), timeout=START)
             return r if r.success else None
+
         wait_for(calibrated, START, interval=1.0, what="BNO055 calibration saved")
         saved = yaml.safe_load(cal_file.read_text())["bno055_offsets"]
-        assert saved == list(srv.model.regs[0x55:0x55 + 22])
+        assert saved == list(srv.model.regs[0x55 : 0x55 + 22])
         node.stop()
     with VirtualImuServer(chip="bno055", seed=9, noise=True, motion=traj) as srv2:
         start_node(procs, srv2.start(), tmp_path, chip="bno055", publish_rate=50.0)
         data2 = ros.collect(Imu, NS + "/imu/data", qos.SENSOR_DATA)
         wait_for(lambda: len(data2) > 5, START, what="imu/data after restart")
-        assert list(srv2.model.regs[0x55:0x55 + 22]) == saved
+        assert list(srv2.model.regs[0x55 : 0x55 + 22]) == saved
         assert srv2.model.calibrated
 
 
@@ -229,26 +269,42 @@ def test_launch_file_runs_the_node_against_a_virtual_imu(procs, ros, tmp_path):
     """launch/imu.launch.yaml through `edgebot launch`, in a namespace, virtual IMU in another
     process started with `edgebot virtual-imu`."""
     from edgebot_testing import ROOT, free_port
+
     port = free_port()
-    vimu = procs.start(["edgebot", "virtual-imu", "--port", str(port), "--trajectory", "rotate",
-                        "--seed", "3"], name="virtual-imu")
+    vimu = procs.start(
+        ["edgebot", "virtual-imu", "--port", str(port), "--trajectory", "rotate", "--seed", "3"],
+        name="virtual-imu",
+    )
     vimu.wait_output(f"tcp://127.0.0.1:{port}", START)
-    launch = procs.start(["edgebot", "launch", str(ROOT / "launch" / "imu.launch.yaml"),
-                          f"bus:=tcp://127.0.0.1:{port}", f"namespace:={NS[1:]}", "publish_rate:=100.0",
-                          f"params_file:={ROOT / 'config' / 'imu.yaml'}",
-                          f"calibration_file:={tmp_path / 'cal.yaml'}"], name="edgebot-launch")
+    launch = procs.start(
+        [
+            "edgebot",
+            "launch",
+            str(ROOT / "launch" / "imu.launch.yaml"),
+            f"bus:=tcp://127.0.0.1:{port}",
+            f"namespace:={NS[1:]}",
+            "publish_rate:=100.0",
+            f"params_file:={ROOT / 'config' / 'imu.yaml'}",
+            f"calibration_file:={tmp_path / 'cal.yaml'}",
+        ],
+        name="edgebot-launch",
+    )
     data = ros.collect(Imu, NS + "/imu/data", qos.SENSOR_DATA)
     wait_for(lambda: len(data) > 100, START, what="namespaced imu/data from the launched node")
     # the rotate trajectory stands still for 3 s after the virtual IMU starts (start calibration),
     # then spins up to 45 deg/s: the launched node must report the spin once it begins
-    wait_for(lambda: max(abs(m.angular_velocity.z) for m in data[-50:]) > 0.3, START,
-             what="the rotation (45 deg/s about z) in imu/data")
+    wait_for(
+        lambda: max(abs(m.angular_velocity.z) for m in data[-50:]) > 0.3,
+        START,
+        what="the rotation (45 deg/s about z) in imu/data",
+    )
     launch.stop()
     assert not launch.running()
 
 
 def test_stamps_follow_sim_time(procs, ros, tmp_path):
     from rosgraph_msgs.msg import Clock as ClockMsg
+
     with VirtualImuServer(chip="mpu6050", seed=5, noise=False) as srv:
         node = start_node(procs, srv.start(), tmp_path, use_sim_time=True)
         data = ros.collect(Imu, NS + "/imu/data_raw", qos.SENSOR_DATA)
@@ -259,6 +315,7 @@ def test_stamps_follow_sim_time(procs, ros, tmp_path):
             m.clock.sec = 5000
             clock.publish(m)
             return any(x.header.stamp.sec == 5000 for x in data)
+
         wait_for(tick, START, interval=0.1, what="stamps in sim time")
         assert node.running()
 
@@ -266,11 +323,16 @@ def test_stamps_follow_sim_time(procs, ros, tmp_path):
 def test_fifo_mode_publishes_every_sample_with_chip_clock_stamps(procs, ros, tmp_path):
     with VirtualImuServer(chip="mpu6050", seed=6, noise=True) as srv:
         srv.set_motion(accel=(0.0, 0.0, 9.80665), gyro=(0.0, 0.0, 0.0))
-        node = start_node(procs, srv.start(), tmp_path, publish_rate=500.0,
-                          **{"mpu6050.use_fifo": True})
-        raw = ros.collect(Imu, NS + "/imu/data_raw", qos.RELIABLE.__class__(
-            depth=1000, reliability=qos.SENSOR_DATA.reliability,
-            history=qos.SENSOR_DATA.history))
+        node = start_node(
+            procs, srv.start(), tmp_path, publish_rate=500.0, **{"mpu6050.use_fifo": True}
+        )
+        raw = ros.collect(
+            Imu,
+            NS + "/imu/data_raw",
+            qos.RELIABLE.__class__(
+                depth=1000, reliability=qos.SENSOR_DATA.reliability, history=qos.SENSOR_DATA.history
+            ),
+        )
         data = ros.collect(Imu, NS + "/imu/data", qos.SENSOR_DATA)
         wait_for(lambda: len(raw) > 600, START, what="500 Hz through the FIFO")
         node.wait_output("start-up gyro bias", START)

@@ -1,5 +1,6 @@
 """modbus_bridge as a process on real DDS, with pymodbus's server as the device: Modbus TCP on a
 free port, and RTU over a pseudo-terminal pair (real ptys)."""
+
 import math
 
 import pytest
@@ -14,9 +15,16 @@ from edgebot_testing import free_port, wait_for
 
 
 def start_bridge(procs, path):
-    return procs.node("edgebot_modbus", "modbus_bridge",
-                      params={"map": path, "diagnostics_period": 0.2,
-                              "reconnect.initial": 0.2, "reconnect.max": 0.5})
+    return procs.node(
+        "edgebot_modbus",
+        "modbus_bridge",
+        params={
+            "map": path,
+            "diagnostics_period": 0.2,
+            "reconnect.initial": 0.2,
+            "reconnect.max": 0.5,
+        },
+    )
 
 
 class Diag:
@@ -47,9 +55,11 @@ class Diag:
 
 def stream_until(pub, msg, cond, what, timeout=30.0):
     """Publish ``msg`` until ``cond()`` holds (commands are idempotent; no sleep)."""
+
     def step():
         pub.publish(msg)
         return cond()
+
     return wait_for(step, timeout, interval=0.1, what=what)
 
 
@@ -61,8 +71,9 @@ def near(lst, value, field=lambda m: m.data, tol=1e-6):
 def tcp_plc(tmp_path):
     port = free_port()
     # the bridge also polls holding register 200, which the device does not have
-    doc = plc_map(port, extra_points=[{"name": "missing", "function": "holding_register",
-                                       "address": 200}])
+    doc = plc_map(
+        port, extra_points=[{"name": "missing", "function": "holding_register", "address": 200}]
+    )
     sim = SimulatedBus(parse(plc_map(port)).devices, tcp=("127.0.0.1", port)).start()
     yield sim, write_map(tmp_path, doc)
     sim.stop()
@@ -82,8 +93,7 @@ def test_tcp_reads_writes_exceptions_and_recovery(procs, ros, tcp_plc):
     pump = ros.collect(Bool, "plc/pump")
     diag = Diag(ros, "plc")
     bridge = start_bridge(procs, path)
-    wait_for(lambda: temps and bat and cycles and swapped and pump, 60,
-             what="every polled topic")
+    wait_for(lambda: temps and bat and cycles and swapped and pump, 60, what="every polled topic")
     t = temps[-1]
     assert t.temperature == pytest.approx(-3.5) and t.header.frame_id == "plc_link"
     assert bat[-1].voltage == pytest.approx(24.0)
@@ -99,14 +109,19 @@ def test_tcp_reads_writes_exceptions_and_recovery(procs, ros, tcp_plc):
     sp = ros.collect(Float64, "plc/setpoint")
     cmd = ros.publisher(Float64, "plc/setpoint/cmd", Q.COMMANDS)
     ros.wait_subscribers(cmd)
-    stream_until(cmd, Float64(data=22.5), lambda: sim.get_raw(1, 3, 0, 1) == [225],
-                 "setpoint written")
+    stream_until(
+        cmd, Float64(data=22.5), lambda: sim.get_raw(1, 3, 0, 1) == [225], "setpoint written"
+    )
     wait_for(lambda: near(sp, 22.5), 30, what="setpoint read back")
     # out of range / not finite: rejected, never written; a later good command still is
     cmd.publish(Float64(data=99.0))
     cmd.publish(Float64(data=math.nan))
-    stream_until(cmd, Float64(data=12.0), lambda: sim.get_raw(1, 3, 0, 1) == [120],
-                 "setpoint after the rejected ones")
+    stream_until(
+        cmd,
+        Float64(data=12.0),
+        lambda: sim.get_raw(1, 3, 0, 1) == [120],
+        "setpoint after the rejected ones",
+    )
     written = [w[3] for w in sim.writes if w[1] in (6, 16)]
     assert [990] not in written and all(v in ([225], [120]) for v in written)
     out = bridge.wait_output("rejected [command]")
@@ -131,8 +146,11 @@ def test_tcp_reads_writes_exceptions_and_recovery(procs, ros, tcp_plc):
     bridge.wait_output("offline after 2 unanswered requests")
     sim.set("plc", "temperature", 7.0)
     sim.mute = False
-    wait_for(lambda: near(temps, 7.0, lambda m: m.temperature), 30,
-             what="temperature after the device came back")
+    wait_for(
+        lambda: near(temps, 7.0, lambda m: m.temperature),
+        30,
+        what="temperature after the device came back",
+    )
     wait_for(lambda: diag.values().get("online") == "True", 30, what="online again")
     assert diag.count("went_offline") >= 1 and diag.count("connects") >= 2
     assert bridge.running()
@@ -159,8 +177,12 @@ def test_rtu_over_a_pty_pair_reads_writes_and_counts_crc_errors(procs, ros, tmp_
 
             relay = ros.publisher(Bool, "meter/relay/cmd", Q.COMMANDS)
             ros.wait_subscribers(relay)
-            stream_until(relay, Bool(data=True), lambda: sim.get("meter", "relay") is True,
-                         "relay coil written over RTU")
+            stream_until(
+                relay,
+                Bool(data=True),
+                lambda: sim.get("meter", "relay") is True,
+                "relay coil written over RTU",
+            )
 
             # answers with a broken CRC: counted, the meter goes offline, then comes back
             sim.corrupt = True
@@ -188,26 +210,37 @@ def test_rtu_over_a_pty_pair_reads_writes_and_counts_crc_errors(procs, ros, tmp_
 
 def test_bad_map_stops_the_node_with_one_line(procs, tmp_path):
     doc = plc_map(5020)
-    doc["devices"][0]["points"][1]["address"] = 1        # float32 at 1..2 overlaps int16 at 0?
-    doc["devices"][0]["points"][0]["type"] = "float32"   # temperature now 0..1 -> overlap
+    doc["devices"][0]["points"][1]["address"] = 1  # float32 at 1..2 overlaps int16 at 0?
+    doc["devices"][0]["points"][0]["type"] = "float32"  # temperature now 0..1 -> overlap
     p = start_bridge(procs, write_map(tmp_path, doc))
     assert p.wait(30) == 2
     lines = [ln for ln in p.output().splitlines() if "configuration error" in ln]
     assert len(lines) == 1
-    assert "devices[0] 'plc' points[1] 'battery': input_register 1..2 (unit 1) overlaps point " \
-           "'plc/temperature' (0..1)" in lines[0]
+    assert (
+        "devices[0] 'plc' points[1] 'battery': input_register 1..2 (unit 1) overlaps point "
+        "'plc/temperature' (0..1)" in lines[0]
+    )
 
 
 def test_launch_file_with_the_simulated_device(procs, ros, tmp_path):
     """launch/modbus.launch.yaml with sim:=true: modbus_sim serves the map, the bridge polls it,
     in a namespace; commands round-trip through the simulated device."""
     import pathlib
+
     root = pathlib.Path(__file__).resolve().parents[2]
     doc = plc_map(free_port(), poll_rate=5.0)
     path = write_map(tmp_path, doc)
-    launch = procs.start(["edgebot", "launch", str(root / "launch" / "modbus.launch.yaml"),
-                          f"map:={path}", "sim:=true", "namespace:=plant1"],
-                         name="edgebot-launch")
+    launch = procs.start(
+        [
+            "edgebot",
+            "launch",
+            str(root / "launch" / "modbus.launch.yaml"),
+            f"map:={path}",
+            "sim:=true",
+            "namespace:=plant1",
+        ],
+        name="edgebot-launch",
+    )
     pump = ros.collect(Bool, "/plant1/plc/pump")
     temps = ros.collect(Temperature, "/plant1/plc/temperature")
     try:
@@ -217,8 +250,9 @@ def test_launch_file_with_the_simulated_device(procs, ros, tmp_path):
     assert temps[-1].temperature == 0.0 and pump[-1].data is False
     cmd = ros.publisher(Bool, "/plant1/plc/pump/cmd", Q.COMMANDS)
     ros.wait_subscribers(cmd)
-    stream_until(cmd, Bool(data=True), lambda: pump[-1].data is True,
-                 "pump on through the simulated device")
+    stream_until(
+        cmd, Bool(data=True), lambda: pump[-1].data is True, "pump on through the simulated device"
+    )
     assert launch.running()
 
 
@@ -228,17 +262,19 @@ def test_modbus_sim_command_serves_a_map_over_rtu_on_a_pty(procs, tmp_path):
     from pymodbus.client import ModbusSerialClient
 
     from edgebot_modbus import codec
+
     link = str(tmp_path / "ttyMETER")
     path = write_map(tmp_path, meter_map(link))
-    sim = procs.start(["edgebot", "modbus-sim", "--map", path, "--set", "meter/voltage=231.5"],
-                      name="modbus-sim")
+    sim = procs.start(
+        ["edgebot", "modbus-sim", "--map", path, "--set", "meter/voltage=231.5"], name="modbus-sim"
+    )
     sim.wait_output("serving", timeout=30)
     c = ModbusSerialClient(link, baudrate=115200, timeout=1.0)
     try:
         assert c.connect()
         regs = c.read_input_registers(0, count=2, device_id=1).registers
         assert codec.decode(regs, "float32") == pytest.approx(231.5)
-        assert c.read_input_registers(500, count=1, device_id=1).isError()   # not in the map
+        assert c.read_input_registers(500, count=1, device_id=1).isError()  # not in the map
     finally:
         c.close()
     sim.stop()

@@ -1,4 +1,5 @@
 """Pure logic of edgebot_modbus: value encoding, the register map's validation, the planner."""
+
 import math
 import pathlib
 import struct
@@ -14,10 +15,19 @@ DT = ModbusTcpClient.DATATYPE
 
 
 # --------------------------------------------------------------------------- codec
-@pytest.mark.parametrize("dtype,value", [
-    ("int16", -12345), ("uint16", 54321), ("int32", -123456789), ("uint32", 3_000_000_000),
-    ("float32", 230.25), ("int64", -(1 << 40) - 7), ("uint64", (1 << 63) + 5),
-    ("float64", -1.0e-3)])
+@pytest.mark.parametrize(
+    "dtype,value",
+    [
+        ("int16", -12345),
+        ("uint16", 54321),
+        ("int32", -123456789),
+        ("uint32", 3_000_000_000),
+        ("float32", 230.25),
+        ("int64", -(1 << 40) - 7),
+        ("uint64", (1 << 63) + 5),
+        ("float64", -1.0e-3),
+    ],
+)
 @pytest.mark.parametrize("word_order", ["big", "little"])
 def test_decode_matches_pymodbus(dtype, value, word_order):
     """Our conversion agrees with pymodbus's own for the orders pymodbus supports."""
@@ -97,33 +107,51 @@ def _err(text):
 
 
 def _one(point, device_extra="tcp: {host: 10.0.0.2}"):
-    return f"devices:\n  - name: plc\n    {device_extra}\n    points:\n      - {point}\n" \
-           f"      - {{name: other, function: input_register, address: 500}}\n"
+    return (
+        f"devices:\n  - name: plc\n    {device_extra}\n    points:\n      - {point}\n"
+        f"      - {{name: other, function: input_register, address: 500}}\n"
+    )
 
 
-@pytest.mark.parametrize("point,expect", [
-    ("{name: p, function: holding_register, address: 1, colour: red}",
-     "devices[0] 'plc' points[0] 'p'.colour: unknown key"),
-    ("{name: p, function: holding_register, address: 1, scale: .nan}",
-     "devices[0] 'plc' points[0] 'p'.scale = nan"),
-    ("{name: p, function: holding_register, address: 1, scale: 0}", "must not be 0"),
-    ("{name: p, function: holding_register, address: 70000}", "less than or equal to 65535"),
-    ("{name: p, function: holding_register, address: 1, type: double}",
-     "points[0] 'p'.type = 'double'"),
-    ("{name: p, function: coil, address: 1, type: float32}",
-     "points[0] 'p'"),
-    ("{name: p, function: input_register, address: 1, writable: true}",
-     "only coils and holding registers are writable"),
-    ("{name: p, function: holding_register, address: 1, min: 3}", "only for writable"),
-    ("{name: p, function: holding_register, address: 1, writable: true, min: 3, max: 1}",
-     "min 3.0 > max 1.0"),
-    ("{name: p, function: input_register, address: 1, type: uint32, msg: Int32}",
-     "type uint32 does not fit msg Int32"),
-    ("{name: p, function: input_register, address: 1, scale: 0.1, msg: Int32}",
-     "needs scale 1"),
-    ("{name: p-1, function: coil, address: 1}", "'p-1'"),
-    ("{name: p, function: register, address: 1}", "points[0] 'p'.function = 'register'"),
-])
+@pytest.mark.parametrize(
+    "point,expect",
+    [
+        (
+            "{name: p, function: holding_register, address: 1, colour: red}",
+            "devices[0] 'plc' points[0] 'p'.colour: unknown key",
+        ),
+        (
+            "{name: p, function: holding_register, address: 1, scale: .nan}",
+            "devices[0] 'plc' points[0] 'p'.scale = nan",
+        ),
+        ("{name: p, function: holding_register, address: 1, scale: 0}", "must not be 0"),
+        ("{name: p, function: holding_register, address: 70000}", "less than or equal to 65535"),
+        (
+            "{name: p, function: holding_register, address: 1, type: double}",
+            "points[0] 'p'.type = 'double'",
+        ),
+        ("{name: p, function: coil, address: 1, type: float32}", "points[0] 'p'"),
+        (
+            "{name: p, function: input_register, address: 1, writable: true}",
+            "only coils and holding registers are writable",
+        ),
+        ("{name: p, function: holding_register, address: 1, min: 3}", "only for writable"),
+        (
+            "{name: p, function: holding_register, address: 1, writable: true, min: 3, max: 1}",
+            "min 3.0 > max 1.0",
+        ),
+        (
+            "{name: p, function: input_register, address: 1, type: uint32, msg: Int32}",
+            "type uint32 does not fit msg Int32",
+        ),
+        (
+            "{name: p, function: input_register, address: 1, scale: 0.1, msg: Int32}",
+            "needs scale 1",
+        ),
+        ("{name: p-1, function: coil, address: 1}", "'p-1'"),
+        ("{name: p, function: register, address: 1}", "points[0] 'p'.function = 'register'"),
+    ],
+)
 def test_bad_points_name_the_point(point, expect):
     assert expect in _err(_one(point))
 
@@ -141,20 +169,24 @@ devices:
   - {name: a, tcp: {host: h}, unit: 1, points: [{name: x, function: holding_register, address: 5}]}
   - {name: b, tcp: {host: h}, unit: 1, points: [{name: y, function: holding_register, address: 5}]}
 """
-    assert "devices[1] 'b' points[0] 'y': holding_register 5 (unit 1) overlaps point 'a/x'" \
-        in _err(text)
+    assert "devices[1] 'b' points[0] 'y': holding_register 5 (unit 1) overlaps point 'a/x'" in _err(
+        text
+    )
     R.loads(text.replace("unit: 1, points: [{name: y", "unit: 2, points: [{name: y"))
 
 
 def test_device_level_errors():
     assert "exactly one of tcp: or rtu:" in _err(
-        "devices:\n  - {name: d, points: [{name: x, function: coil, address: 0}]}\n")
+        "devices:\n  - {name: d, points: [{name: x, function: coil, address: 0}]}\n"
+    )
     assert "exactly one of tcp: or rtu:" in _err(
         "devices:\n  - {name: d, tcp: {host: h}, rtu: {port: /dev/x},"
-        " points: [{name: x, function: coil, address: 0}]}\n")
+        " points: [{name: x, function: coil, address: 0}]}\n"
+    )
     assert "rtu.parity = 'X'" in _err(
         "devices:\n  - {name: d, rtu: {port: /dev/x, parity: X},"
-        " points: [{name: x, function: coil, address: 0}]}\n")
+        " points: [{name: x, function: coil, address: 0}]}\n"
+    )
     same_port = """
 devices:
   - {name: a, rtu: {port: /dev/x, baudrate: 9600}, unit: 1, points: [{name: x, function: coil, address: 0}]}
@@ -163,7 +195,8 @@ devices:
     assert "serial port /dev/x is also used by 'a' with other settings" in _err(same_port)
     assert "name used twice" in _err(
         "devices:\n  - {name: d, tcp: {host: h}, points: [{name: x, function: coil, address: 0},"
-        " {name: x, function: coil, address: 1}]}\n")
+        " {name: x, function: coil, address: 1}]}\n"
+    )
     assert "not valid YAML" in _err("devices: [")
     assert "must be a mapping" in _err("- 1\n")
 
@@ -175,8 +208,10 @@ def _device(points, **kw):
 
 
 def test_planner_merges_near_points_within_gap():
-    pts = [{"name": f"p{a}", "function": "input_register", "address": a, "type": "float32"}
-           for a in (0, 6, 12, 30, 70)]
+    pts = [
+        {"name": f"p{a}", "function": "input_register", "address": a, "type": "float32"}
+        for a in (0, 6, 12, 30, 70)
+    ]
     b = planner.plan_device(_device(pts, max_gap=8))
     assert [(x.start, x.count) for x in b] == [(0, 14), (30, 2), (70, 2)]
     assert [p.name for p in b[0].points] == ["p0", "p6", "p12"]
@@ -194,29 +229,47 @@ def test_planner_respects_the_modbus_limits():
     b = planner.plan_device(_device(bits))
     assert [x.count for x in b] == [2000, 2000, 100]
     # a lower device limit, and a 32-bit value is never split across two reads
-    pts = [{"name": f"f{i}", "function": "input_register", "address": 2 * i, "type": "float32"}
-           for i in range(10)]
+    pts = [
+        {"name": f"f{i}", "function": "input_register", "address": 2 * i, "type": "float32"}
+        for i in range(10)
+    ]
     b = planner.plan_device(_device(pts, max_read_registers=5))
     assert [(x.start, x.count) for x in b] == [(0, 4), (4, 4), (8, 4), (12, 4), (16, 4)]
 
 
 def test_planner_separates_functions_rates_and_skips_write_only():
-    pts = [{"name": "a", "function": "holding_register", "address": 0},
-           {"name": "b", "function": "holding_register", "address": 1, "poll_rate": 10.0},
-           {"name": "c", "function": "input_register", "address": 2},
-           {"name": "w", "function": "holding_register", "address": 3, "poll_rate": 0.0,
-            "writable": True}]
+    pts = [
+        {"name": "a", "function": "holding_register", "address": 0},
+        {"name": "b", "function": "holding_register", "address": 1, "poll_rate": 10.0},
+        {"name": "c", "function": "input_register", "address": 2},
+        {
+            "name": "w",
+            "function": "holding_register",
+            "address": 3,
+            "poll_rate": 0.0,
+            "writable": True,
+        },
+    ]
     b = planner.plan_device(_device(pts))
     got = sorted((x.function, x.start, x.count, round(x.period, 3)) for x in b)
-    assert got == [("holding_register", 0, 1, 1.0), ("holding_register", 1, 1, 0.1),
-                   ("input_register", 2, 1, 1.0)]
+    assert got == [
+        ("holding_register", 0, 1, 1.0),
+        ("holding_register", 1, 1, 0.1),
+        ("input_register", 2, 1, 1.0),
+    ]
 
 
 def test_batch_values_decode_each_point():
-    pts = [{"name": "t", "function": "input_register", "address": 0, "type": "int16",
-            "scale": 0.1},
-           {"name": "n", "function": "input_register", "address": 2, "type": "uint32",
-            "word_order": "little"}]
+    pts = [
+        {"name": "t", "function": "input_register", "address": 0, "type": "int16", "scale": 0.1},
+        {
+            "name": "n",
+            "function": "input_register",
+            "address": 2,
+            "type": "uint32",
+            "word_order": "little",
+        },
+    ]
     (b,) = planner.plan_device(_device(pts))
     regs = codec.encode(-215, "int16") + [0] + codec.encode(70000, "uint32", "little")
     vals = {p.name: v for p, v in b.values(regs)}

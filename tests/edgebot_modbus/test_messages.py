@@ -1,4 +1,5 @@
 """Point values -> standard messages (no rclpy: message classes only)."""
+
 import math
 
 from builtin_interfaces.msg import Time
@@ -10,8 +11,15 @@ from edgebot_modbus import registermap as R
 
 
 def _pt(**kw):
-    doc = {"devices": [{"name": "d", "tcp": {"host": "h"}, "points": [
-        {"name": "p", "function": "input_register", "address": 0, **kw}]}]}
+    doc = {
+        "devices": [
+            {
+                "name": "d",
+                "tcp": {"host": "h"},
+                "points": [{"name": "p", "function": "input_register", "address": 0, **kw}],
+            }
+        ]
+    }
     return R.from_dict(doc).devices[0].points[0]
 
 
@@ -48,8 +56,23 @@ def test_reused_message_and_command_types():
     assert messages.fill(m, pt, 1.0, Time(), "") is m and m.data == 1.0
     messages.fill(m, pt, 2.0, Time(), "")
     assert m.data == 2.0
-    coil = R.from_dict({"devices": [{"name": "d", "tcp": {"host": "h"}, "points": [
-        {"name": "c", "function": "coil", "address": 0, "writable": True}]}]}).devices[0].points[0]
+    coil = (
+        R.from_dict(
+            {
+                "devices": [
+                    {
+                        "name": "d",
+                        "tcp": {"host": "h"},
+                        "points": [
+                            {"name": "c", "function": "coil", "address": 0, "writable": True}
+                        ],
+                    }
+                ]
+            }
+        )
+        .devices[0]
+        .points[0]
+    )
     assert messages.cmd_type(coil) is Bool and messages.cmd_type(pt) is Float64
     assert messages.command_value(coil, Bool(data=True)) is True
     assert isinstance(messages.make(coil, 1, Time(), ""), Bool)

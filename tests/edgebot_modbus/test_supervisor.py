@@ -1,5 +1,6 @@
 """BusSupervisor without ROS and without processes: pymodbus's server (in a thread) as the
 device, the real pymodbus client, an injected clock for the schedule and the backoff."""
+
 import pytest
 from modbus_testing import FakeClock, parse, plc_map
 
@@ -18,9 +19,16 @@ class Harness:
         self.writes = []
         self.logs = []
         self.sim = SimulatedBus(self.rm.devices, tcp=("127.0.0.1", self.dev.tcp.port)).start()
-        self.sup = BusSupervisor(self.rm.devices, Link(self.dev), on_values=self._on_values,
-                                 on_write=self.writes.append, log=self.logs.append,
-                                 clock=self.clock, backoff_initial=0.5, backoff_max=4.0)
+        self.sup = BusSupervisor(
+            self.rm.devices,
+            Link(self.dev),
+            on_values=self._on_values,
+            on_write=self.writes.append,
+            log=self.logs.append,
+            clock=self.clock,
+            backoff_initial=0.5,
+            backoff_max=4.0,
+        )
 
     def _on_values(self, d, vals, t):
         for p, v in vals:
@@ -54,13 +62,19 @@ def test_reads_every_function_and_order(h):
     # the little word order too: the low word first
     assert s.get_raw(1, 4, 4, 2) == [4_000_000_000 & 0xFFFF, 4_000_000_000 >> 16]
     delay = h.sup.step()
-    assert h.values == {"temperature": pytest.approx(-12.5), "battery": 24.0,
-                        "cycles": 4_000_000_000, "swapped": 1.25,
-                        "setpoint": pytest.approx(21.5), "pump": False, "door_closed": True}
+    assert h.values == {
+        "temperature": pytest.approx(-12.5),
+        "battery": 24.0,
+        "cycles": 4_000_000_000,
+        "swapped": 1.25,
+        "setpoint": pytest.approx(21.5),
+        "pump": False,
+        "door_closed": True,
+    }
     # 4 functions -> 4 requests; the next is due one period later
     assert sum(st.polls for st in h.sup.state.values()) == 4
     assert 0 < delay <= 1 / 20.0
-    h.sup.step()                          # nothing due at the same clock time
+    h.sup.step()  # nothing due at the same clock time
     assert h.sup.state["plc"].polls == 4
     h.clock.advance(0.05)
     h.sup.step()
@@ -71,13 +85,16 @@ def test_writes_are_checked_scaled_and_read_back(h):
     h.sup.step()
     h.sup.request_write(h.dev, h.point("setpoint"), 22.3)
     h.sup.request_write(h.dev, h.point("pump"), True)
-    for bad, why in ((31.0, "above max 30.0"), (float("nan"), "not finite"),
-                     (4.0, "below min 5.0")):
+    for bad, why in (
+        (31.0, "above max 30.0"),
+        (float("nan"), "not finite"),
+        (4.0, "below min 5.0"),
+    ):
         with pytest.raises(WriteRejected, match=why):
             h.sup.request_write(h.dev, h.point("setpoint"), bad)
     with pytest.raises(WriteRejected, match="not writable"):
         h.sup.request_write(h.dev, h.point("temperature"), 1.0)
-    assert h.sup.next_delay() == 0.0      # queued writes wake the loop
+    assert h.sup.next_delay() == 0.0  # queued writes wake the loop
     h.sup.step()
     assert [(w.point.name, w.ok) for w in h.writes] == [("setpoint", True), ("pump", True)]
     assert h.sim.get_raw(1, 3, 0, 1) == [223]
@@ -87,12 +104,12 @@ def test_writes_are_checked_scaled_and_read_back(h):
 
 
 def test_exception_response_is_counted_and_the_device_stays_online(h):
-    h.sim.fail[(4, 2)] = 4                 # input register 2 -> "device failure"
+    h.sim.fail[(4, 2)] = 4  # input register 2 -> "device failure"
     h.sup.step()
     c = h.sup.counters("plc")
     assert c["exception_4"] == 1 and c["exceptions"] == 1 and c["online"]
     assert "exception 4 (device failure)" in c["last_error"]
-    assert "temperature" not in h.values and h.values["pump"] is False   # other reads fine
+    assert "temperature" not in h.values and h.values["pump"] is False  # other reads fine
     h.sim.fail.clear()
     h.clock.advance(0.05)
     h.sup.step()
@@ -101,7 +118,7 @@ def test_exception_response_is_counted_and_the_device_stays_online(h):
 
 def test_failed_write_is_reported_and_never_retried(h):
     h.sup.step()
-    h.sim.fail[(3, 0)] = 2                 # holding register 0: illegal address (also writes)
+    h.sim.fail[(3, 0)] = 2  # holding register 0: illegal address (also writes)
     h.sup.request_write(h.dev, h.point("setpoint"), 10.0)
     h.sup.step()
     (w,) = h.writes
@@ -117,7 +134,7 @@ def test_failed_write_is_reported_and_never_retried(h):
         h.clock.advance(1.0)
         h.sup.step()
     pump_writes = [w for w in h.sim.writes if w[1] in (5, 15)]
-    assert len(pump_writes) == 1           # the device saw it exactly once
+    assert len(pump_writes) == 1  # the device saw it exactly once
     assert h.sim.get("plc", "pump") is True
     c = h.sup.counters("plc")
     assert c["writes_failed"] == 2 and c["writes_ok"] == 0
@@ -128,14 +145,14 @@ def test_silent_device_goes_offline_backs_off_and_comes_back(h):
     polls0 = h.sup.state["plc"].polls
     h.sim.mute = True
     h.clock.advance(0.05)
-    h.sup.step()                           # 4 unanswered reads (offline_after: 2)
+    h.sup.step()  # 4 unanswered reads (offline_after: 2)
     st = h.sup.state["plc"]
     assert not st.online and st.went_offline == 1 and st.timeouts == 2
     assert any("offline after 2 unanswered" in s for s in h.logs)
     # the only device of a TCP connection is offline: the socket is closed, reopened later
     assert not h.sup.connected
     d1 = h.sup.step()
-    assert 0.45 <= d1 <= 0.55              # bus backoff (0.5 s +- 10 % jitter), nothing sent
+    assert 0.45 <= d1 <= 0.55  # bus backoff (0.5 s +- 10 % jitter), nothing sent
     assert st.polls == polls0 + 2
     # each failed attempt doubles the wait, up to backoff_max
     delays = []
@@ -165,11 +182,30 @@ def test_write_to_an_offline_device_fails_at_once(h):
 
 def test_multi_register_writes_keep_the_word_order_and_write_function():
     from edgebot_modbus import codec
-    doc = plc_map(free_port(), extra_points=[
-        {"name": "limit", "function": "holding_register", "address": 10, "type": "float32",
-         "word_order": "little", "writable": True},
-        {"name": "count", "function": "holding_register", "address": 20, "type": "int32",
-         "byte_order": "little", "writable": True, "min": -100000, "max": 100000}])
+
+    doc = plc_map(
+        free_port(),
+        extra_points=[
+            {
+                "name": "limit",
+                "function": "holding_register",
+                "address": 10,
+                "type": "float32",
+                "word_order": "little",
+                "writable": True,
+            },
+            {
+                "name": "count",
+                "function": "holding_register",
+                "address": 20,
+                "type": "int32",
+                "byte_order": "little",
+                "writable": True,
+                "min": -100000,
+                "max": 100000,
+            },
+        ],
+    )
     h = Harness(doc)
     try:
         h.sup.step()
@@ -178,7 +214,7 @@ def test_multi_register_writes_keep_the_word_order_and_write_function():
         h.sup.step()
         assert all(w.ok for w in h.writes)
         assert h.sim.get_raw(1, 3, 10, 2) == codec.encode(12.5, "float32", "little", "big")
-        assert h.sim.get_raw(1, 3, 10, 2)[1] == 0x4148          # high word last (CDAB)
+        assert h.sim.get_raw(1, 3, 10, 2)[1] == 0x4148  # high word last (CDAB)
         assert h.sim.get_raw(1, 3, 20, 2) == codec.encode(-70000, "int32", "big", "little")
         # two registers: one "write multiple registers" (fc 16) each, not two single writes
         assert [(w[1], w[2]) for w in h.sim.writes] == [(16, 10), (16, 20)]

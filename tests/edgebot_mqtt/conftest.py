@@ -21,4 +21,5 @@ def mosquitto(procs, tmp_path):
     def start(**kw):
         n[0] += 1
         return mqtt_testing.Mosquitto(procs, tmp_path / f"broker{n[0]}", **kw).start()
+
     return start

@@ -1,4 +1,5 @@
 """Real mosquitto brokers, certificates and MQTT clients for the edgebot_mqtt tests."""
+
 from __future__ import annotations
 
 import json
@@ -33,20 +34,76 @@ def make_certs(d: pathlib.Path) -> dict:
     d.mkdir(parents=True, exist_ok=True)
     ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
     for ca in ("ca", "wrong_ca"):
-        _run(["openssl", "req", "-x509", *ec, "-keyout", f"{ca}.key", "-out", f"{ca}.crt",
-              "-days", "2", "-subj", f"/CN=edgebot test {ca}"], d)
+        _run(
+            [
+                "openssl",
+                "req",
+                "-x509",
+                *ec,
+                "-keyout",
+                f"{ca}.key",
+                "-out",
+                f"{ca}.crt",
+                "-days",
+                "2",
+                "-subj",
+                f"/CN=edgebot test {ca}",
+            ],
+            d,
+        )
     (d / "server.ext").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
     (d / "client.ext").write_text("extendedKeyUsage=clientAuth\n")
     for name, signer in (("server", "ca"), ("client", "ca"), ("rogue_client", "wrong_ca")):
-        _run(["openssl", "req", "-new", *ec, "-keyout", f"{name}.key", "-out", f"{name}.csr",
-              "-subj", f"/CN=edgebot-{name}"], d)
+        _run(
+            [
+                "openssl",
+                "req",
+                "-new",
+                *ec,
+                "-keyout",
+                f"{name}.key",
+                "-out",
+                f"{name}.csr",
+                "-subj",
+                f"/CN=edgebot-{name}",
+            ],
+            d,
+        )
         ext = "server.ext" if name == "server" else "client.ext"
-        _run(["openssl", "x509", "-req", "-in", f"{name}.csr", "-CA", f"{signer}.crt",
-              "-CAkey", f"{signer}.key", "-CAcreateserial", "-out", f"{name}.crt", "-days", "2",
-              "-extfile", ext], d)
-    return {k: str(d / k) for k in ("ca.crt", "wrong_ca.crt", "server.crt", "server.key",
-                                     "client.crt", "client.key", "rogue_client.crt",
-                                     "rogue_client.key")}
+        _run(
+            [
+                "openssl",
+                "x509",
+                "-req",
+                "-in",
+                f"{name}.csr",
+                "-CA",
+                f"{signer}.crt",
+                "-CAkey",
+                f"{signer}.key",
+                "-CAcreateserial",
+                "-out",
+                f"{name}.crt",
+                "-days",
+                "2",
+                "-extfile",
+                ext,
+            ],
+            d,
+        )
+    return {
+        k: str(d / k)
+        for k in (
+            "ca.crt",
+            "wrong_ca.crt",
+            "server.crt",
+            "server.key",
+            "client.crt",
+            "client.key",
+            "rogue_client.crt",
+            "rogue_client.key",
+        )
+    }
 
 
 class Mosquitto:
@@ -56,10 +113,18 @@ class Mosquitto:
     ``tls`` (certs dict) adds a mutual-TLS listener; ``ws`` a WebSockets listener.
     """
 
-    def __init__(self, procs, workdir: pathlib.Path, users: dict | None = None,
-                 acl: str | None = None, tls: dict | None = None, ws: bool = False,
-                 persistence: bool = False, port: int | None = None,
-                 extra: list[str] | None = None):
+    def __init__(
+        self,
+        procs,
+        workdir: pathlib.Path,
+        users: dict | None = None,
+        acl: str | None = None,
+        tls: dict | None = None,
+        ws: bool = False,
+        persistence: bool = False,
+        port: int | None = None,
+        extra: list[str] | None = None,
+    ):
         self.procs = procs
         self.dir = pathlib.Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -69,19 +134,34 @@ class Mosquitto:
         lines = []
         if os.geteuid() == 0:
             lines.append("user root")
-        lines += [f"pid_file {self.dir / 'mosquitto.pid'}", "log_dest stdout",
-                  "log_type error", "log_type warning", "log_type notice",
-                  "per_listener_settings false", "max_inflight_messages 0", "max_queued_messages 0"]
+        lines += [
+            f"pid_file {self.dir / 'mosquitto.pid'}",
+            "log_dest stdout",
+            "log_type error",
+            "log_type warning",
+            "log_type notice",
+            "per_listener_settings false",
+            "max_inflight_messages 0",
+            "max_queued_messages 0",
+        ]
         if persistence:
-            lines += ["persistence true", f"persistence_location {self.dir}/", "autosave_interval 1"]
+            lines += [
+                "persistence true",
+                f"persistence_location {self.dir}/",
+                "autosave_interval 1",
+            ]
         else:
             lines.append("persistence false")
         if users:
             pw = self.dir / "passwd"
             pw.write_text("")
             for u, p in users.items():
-                subprocess.run(["mosquitto_passwd", "-b", str(pw), u, p], check=True,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                subprocess.run(
+                    ["mosquitto_passwd", "-b", str(pw), u, p],
+                    check=True,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
             lines += [f"password_file {pw}", "allow_anonymous false"]
         else:
             lines.append("allow_anonymous true")
@@ -91,9 +171,14 @@ class Mosquitto:
         lines += list(extra or [])
         lines.append(f"listener {self.port} 127.0.0.1")
         if tls:
-            lines += [f"listener {self.tls_port} 127.0.0.1", f"cafile {tls['ca.crt']}",
-                      f"certfile {tls['server.crt']}", f"keyfile {tls['server.key']}",
-                      "require_certificate true", "tls_version tlsv1.2"]
+            lines += [
+                f"listener {self.tls_port} 127.0.0.1",
+                f"cafile {tls['ca.crt']}",
+                f"certfile {tls['server.crt']}",
+                f"keyfile {tls['server.key']}",
+                "require_certificate true",
+                "tls_version tlsv1.2",
+            ]
         if ws:
             lines += [f"listener {self.ws_port} 127.0.0.1", "protocol websockets"]
         self.conf = self.dir / "mosquitto.conf"
@@ -104,9 +189,17 @@ class Mosquitto:
         self.proc = self.procs.start([MOSQUITTO, "-c", str(self.conf)], name="mosquitto")
         for p in (self.port, self.tls_port, self.ws_port):
             if p:
-                wait_for(lambda p=p: port_open(p) or (not self.proc.running() and
-                         (_ for _ in ()).throw(RuntimeError(self.proc.output()))),
-                         timeout, what=f"mosquitto on port {p}")
+                wait_for(
+                    lambda p=p: (
+                        port_open(p)
+                        or (
+                            not self.proc.running()
+                            and (_ for _ in ()).throw(RuntimeError(self.proc.output()))
+                        )
+                    ),
+                    timeout,
+                    what=f"mosquitto on port {p}",
+                )
         return self
 
     def stop(self) -> None:
@@ -118,9 +211,17 @@ class Mosquitto:
 class Collector:
     """A paho subscriber in the test process that records every message it gets."""
 
-    def __init__(self, port: int, topics, host: str = "127.0.0.1", client_id: str = "",
-                 username: str = "", password: str = "", persistent: bool = False,
-                 protocol: int = mqtt.MQTTv5):
+    def __init__(
+        self,
+        port: int,
+        topics,
+        host: str = "127.0.0.1",
+        client_id: str = "",
+        username: str = "",
+        password: str = "",
+        persistent: bool = False,
+        protocol: int = mqtt.MQTTv5,
+    ):
         self.messages: list[mqtt.MQTTMessage] = []
         self.lock = threading.Lock()
         self.topics = [topics] if isinstance(topics, str) else list(topics)
@@ -130,9 +231,12 @@ class Collector:
         kw = {}
         if protocol == mqtt.MQTTv311:
             kw["clean_session"] = not persistent
-        self.c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
-                             client_id=client_id or f"collector-{os.getpid()}-{id(self)}",
-                             protocol=protocol, **kw)
+        self.c = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=client_id or f"collector-{os.getpid()}-{id(self)}",
+            protocol=protocol,
+            **kw,
+        )
         if username:
             self.c.username_pw_set(username, password)
         self.c.on_message = self._on_message
@@ -145,6 +249,7 @@ class Collector:
         if protocol == mqtt.MQTTv5:
             from paho.mqtt.packettypes import PacketTypes
             from paho.mqtt.properties import Properties
+
             props = Properties(PacketTypes.CONNECT)
             if persistent:
                 props.SessionExpiryInterval = 3600
@@ -196,8 +301,13 @@ class Collector:
             pass
 
 
-def publisher(port: int, host: str = "127.0.0.1", username: str = "", password: str = "",
-              protocol: int = mqtt.MQTTv5) -> mqtt.Client:
+def publisher(
+    port: int,
+    host: str = "127.0.0.1",
+    username: str = "",
+    password: str = "",
+    protocol: int = mqtt.MQTTv5,
+) -> mqtt.Client:
     c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=protocol)
     if username:
         c.username_pw_set(username, password)
@@ -226,13 +336,31 @@ def stats_of(msgs) -> dict:
     return json.loads(msgs[-1].data) if msgs else {}
 
 
-def start_bridge(procs, tmp_path, port, telemetry=(), commands=(), services=(), extra=None,
-                 params=None, name="mqtt_bridge"):
-    data = {"robot_id": "r1", "broker": {"host": "127.0.0.1", "port": port, "connect_timeout": 5,
-                                         "reconnect": {"initial": 0.2, "max": 1.0}},
-            "command_filter": "edgebot/{robot_id}/cmd/#",
-            "spool": {"path": str(tmp_path / "spool.db")},
-            "telemetry": list(telemetry), "commands": list(commands), "services": list(services)}
+def start_bridge(
+    procs,
+    tmp_path,
+    port,
+    telemetry=(),
+    commands=(),
+    services=(),
+    extra=None,
+    params=None,
+    name="mqtt_bridge",
+):
+    data = {
+        "robot_id": "r1",
+        "broker": {
+            "host": "127.0.0.1",
+            "port": port,
+            "connect_timeout": 5,
+            "reconnect": {"initial": 0.2, "max": 1.0},
+        },
+        "command_filter": "edgebot/{robot_id}/cmd/#",
+        "spool": {"path": str(tmp_path / "spool.db")},
+        "telemetry": list(telemetry),
+        "commands": list(commands),
+        "services": list(services),
+    }
     for k, v in (extra or {}).items():
         if isinstance(v, dict) and isinstance(data.get(k), dict):
             data[k].update(v)
@@ -260,5 +388,6 @@ def prime(pub, probe, arrived, timeout: float = 60.0, period: float = 0.2) -> in
         pub.publish(probe(sent[0]))
         sent[0] += 1
         return False
+
     wait_for(step, timeout, interval=period, what="a probe through the bridge (DDS matched)")
     return sent[0]

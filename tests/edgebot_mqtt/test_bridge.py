@@ -1,5 +1,6 @@
 """mqtt_bridge against a real mosquitto: telemetry round trip, rate limit, batching, CDR,
 commands accepted/rejected, MQTT 5 service request/response, stats and diagnostics."""
+
 import json
 import time
 from collections import Counter
@@ -15,19 +16,47 @@ def test_telemetry_round_trip_rate_limit_batch_and_cdr(procs, ros, mosquitto, tm
     from rclpy.serialization import deserialize_message
     from sensor_msgs.msg import Imu
     from std_msgs.msg import String
+
     broker = mosquitto()
     sub = Collector(broker.port, ["edgebot/r1/#"])
-    bridge = start_bridge(procs, tmp_path, broker.port, telemetry=[
-        {"ros_topic": "imu/data", "type": "sensor_msgs/msg/Imu", "mqtt_topic": "edgebot/{robot_id}/imu",
-         "qos": 1, "fields": ["header.stamp", "angular_velocity.z"]},
-        {"ros_topic": "imu/data", "type": "sensor_msgs/msg/Imu", "mqtt_topic": "edgebot/{robot_id}/imu_slow",
-         "qos": 0, "max_rate": 2},
-        {"ros_topic": "imu/data", "type": "sensor_msgs/msg/Imu", "mqtt_topic": "edgebot/{robot_id}/imu_batch",
-         "qos": 1, "batch": {"max_messages": 10, "max_delay": 0.3}},
-        {"ros_topic": "imu/data", "type": "sensor_msgs/msg/Imu", "mqtt_topic": "edgebot/{robot_id}/imu_cdr",
-         "qos": 1, "encoding": "cdr"},
-    ])
-    wait_for(lambda: sub.payloads("edgebot/r1/status")[-1:] == [b"online"], 30, what="status online")
+    bridge = start_bridge(
+        procs,
+        tmp_path,
+        broker.port,
+        telemetry=[
+            {
+                "ros_topic": "imu/data",
+                "type": "sensor_msgs/msg/Imu",
+                "mqtt_topic": "edgebot/{robot_id}/imu",
+                "qos": 1,
+                "fields": ["header.stamp", "angular_velocity.z"],
+            },
+            {
+                "ros_topic": "imu/data",
+                "type": "sensor_msgs/msg/Imu",
+                "mqtt_topic": "edgebot/{robot_id}/imu_slow",
+                "qos": 0,
+                "max_rate": 2,
+            },
+            {
+                "ros_topic": "imu/data",
+                "type": "sensor_msgs/msg/Imu",
+                "mqtt_topic": "edgebot/{robot_id}/imu_batch",
+                "qos": 1,
+                "batch": {"max_messages": 10, "max_delay": 0.3},
+            },
+            {
+                "ros_topic": "imu/data",
+                "type": "sensor_msgs/msg/Imu",
+                "mqtt_topic": "edgebot/{robot_id}/imu_cdr",
+                "qos": 1,
+                "encoding": "cdr",
+            },
+        ],
+    )
+    wait_for(
+        lambda: sub.payloads("edgebot/r1/status")[-1:] == [b"online"], 30, what="status online"
+    )
     stats = ros.collect(String, "mqtt/stats")
     pub = ros.publisher(Imu, "imu/data")
     ros.wait_subscribers(pub, 4, timeout=30)
@@ -37,14 +66,20 @@ def test_telemetry_round_trip_rate_limit_batch_and_cdr(procs, ros, mosquitto, tm
         m = Imu()
         m.header.stamp.sec = 1 + k
         return m
+
     prime(pub, probe, lambda: sub.entries("edgebot/r1/imu"))
 
     def real(topic):
         return [x for x in sub.entries(topic) if x["stamp"] >= 1000.0]
 
     def real_cdr():
-        return [m for m in sub.messages if m.topic == "edgebot/r1/imu_cdr"
-                and deserialize_message(m.payload, Imu).header.stamp.sec >= 1000]
+        return [
+            m
+            for m in sub.messages
+            if m.topic == "edgebot/r1/imu_cdr"
+            and deserialize_message(m.payload, Imu).header.stamp.sec >= 1000
+        ]
+
     n = 50
     t0 = time.monotonic()
     for i in range(n):
@@ -66,8 +101,9 @@ def test_telemetry_round_trip_rate_limit_batch_and_cdr(procs, ros, mosquitto, tm
     # batching: fewer MQTT messages than ROS messages, every message inside, in order
     batches = sub.payloads("edgebot/r1/imu_batch")
     assert len(batches) < n
-    assert [x["data"]["angular_velocity"]["z"] for x in real("edgebot/r1/imu_batch")] == \
-        [i * 0.5 for i in range(n)]
+    assert [x["data"]["angular_velocity"]["z"] for x in real("edgebot/r1/imu_batch")] == [
+        i * 0.5 for i in range(n)
+    ]
     # raw CDR: a ROS consumer deserialises it, seq in the MQTT 5 user property
     cdr = real_cdr()
     msg = deserialize_message(cdr[7].payload, Imu)
@@ -78,8 +114,10 @@ def test_telemetry_round_trip_rate_limit_batch_and_cdr(procs, ros, mosquitto, tm
     # machine) -> a handful, never all
     time.sleep(0.5)
     slow = real("edgebot/r1/imu_slow")
-    assert 1 <= len(slow) <= 2 + (publishing_s + 1.0) / 0.475 and len(slow) < n // 4, \
-        (len(slow), publishing_s)
+    assert 1 <= len(slow) <= 2 + (publishing_s + 1.0) / 0.475 and len(slow) < n // 4, (
+        len(slow),
+        publishing_s,
+    )
     wait_for(lambda: stats and stats_of(stats)["decimated"] >= n - len(slow), 20, what="stats")
     s = stats_of(stats)
     assert s["connected"] and s["delivered"] >= n and s["dropped"] == 0
@@ -97,14 +135,27 @@ def test_burst_every_message_in_order(procs, ros, mosquitto, tmp_path):
     from std_msgs.msg import String
 
     from edgebot_common import qos as Q
+
     broker = mosquitto()
     sub = Collector(broker.port, ["edgebot/r1/#"])
-    routes = [{"ros_topic": "range", "type": "sensor_msgs/msg/Range", "ros_depth": 1000,
-               "mqtt_topic": f"edgebot/{{robot_id}}/{name}", **kw}
-              for name, kw in (("q1", {"qos": 1, "fields": ["range"]}), ("q0", {"qos": 0}),
-                               ("b", {"qos": 1, "batch": {"max_messages": 25, "max_delay": 0.2}}))]
+    routes = [
+        {
+            "ros_topic": "range",
+            "type": "sensor_msgs/msg/Range",
+            "ros_depth": 1000,
+            "mqtt_topic": f"edgebot/{{robot_id}}/{name}",
+            **kw,
+        }
+        for name, kw in (
+            ("q1", {"qos": 1, "fields": ["range"]}),
+            ("q0", {"qos": 0}),
+            ("b", {"qos": 1, "batch": {"max_messages": 25, "max_delay": 0.2}}),
+        )
+    ]
     start_bridge(procs, tmp_path, broker.port, telemetry=routes)
-    wait_for(lambda: sub.payloads("edgebot/r1/status")[-1:] == [b"online"], 30, what="status online")
+    wait_for(
+        lambda: sub.payloads("edgebot/r1/status")[-1:] == [b"online"], 30, what="status online"
+    )
     stats = ros.collect(String, "mqtt/stats")
     prof = copy.copy(Q.RELIABLE)
     prof.depth = 1000
@@ -113,10 +164,12 @@ def test_burst_every_message_in_order(procs, ros, mosquitto, tmp_path):
 
     def probe(k):
         return Range(range=-1.0 - k)
+
     probes = prime(pub, probe, lambda: sub.entries("edgebot/r1/q1"))
 
     def real(topic):
         return [e for e in sub.entries(topic) if e["data"]["range"] >= 0.0]
+
     n = 400
     m = Range()
     for i in range(n):
@@ -148,28 +201,53 @@ def test_commands_accepted_rejected_and_errors(procs, ros, mosquitto, tmp_path):
     from diagnostic_msgs.msg import DiagnosticArray
     from geometry_msgs.msg import Twist
     from std_msgs.msg import String
+
     broker = mosquitto()
     got = ros.collect(Twist, "teleop/cmd_vel")
     errors = ros.collect(String, "mqtt/errors")
     diags = ros.collect(DiagnosticArray, "/diagnostics")
-    start_bridge(procs, tmp_path, broker.port, commands=[
-        {"mqtt_topic": "edgebot/{robot_id}/cmd/cmd_vel", "ros_topic": "teleop/cmd_vel",
-         "type": "geometry_msgs/msg/Twist", "required": ["linear.x"],
-         "ranges": {"linear.x": [-0.5, 0.5], "angular.z": [-2, 2]}, "max_size": 200, "max_rate": 1000},
-    ])
+    start_bridge(
+        procs,
+        tmp_path,
+        broker.port,
+        commands=[
+            {
+                "mqtt_topic": "edgebot/{robot_id}/cmd/cmd_vel",
+                "ros_topic": "teleop/cmd_vel",
+                "type": "geometry_msgs/msg/Twist",
+                "required": ["linear.x"],
+                "ranges": {"linear.x": [-0.5, 0.5], "angular.z": [-2, 2]},
+                "max_size": 200,
+                "max_rate": 1000,
+            },
+        ],
+    )
     sub = Collector(broker.port, ["edgebot/r1/errors", "edgebot/r1/status"])
-    wait_for(lambda: sub.payloads("edgebot/r1/status")[-1:] == [b"online"], 30, what="bridge online")
-    wait_for(lambda: ros.node.count_publishers("teleop/cmd_vel") >= 1
-             and ros.node.count_publishers("mqtt/errors") >= 1, 30, what="bridge publishers")
+    wait_for(
+        lambda: sub.payloads("edgebot/r1/status")[-1:] == [b"online"], 30, what="bridge online"
+    )
+    wait_for(
+        lambda: (
+            ros.node.count_publishers("teleop/cmd_vel") >= 1
+            and ros.node.count_publishers("mqtt/errors") >= 1
+        ),
+        30,
+        what="bridge publishers",
+    )
     cli = publisher(broker.port)
     # valid probe commands (linear.x 0.1) until one reaches ROS: DDS matched both ways before
     # the volatile messages under test flow; the checks below leave the probes out
     probe = json.dumps({"linear": {"x": 0.1}})
-    wait_for(lambda: cli.publish("edgebot/r1/cmd/cmd_vel", probe, qos=1).wait_for_publish(10)
-             or got, 30, interval=0.3, what="a probe command on ROS")
+    wait_for(
+        lambda: cli.publish("edgebot/r1/cmd/cmd_vel", probe, qos=1).wait_for_publish(10) or got,
+        30,
+        interval=0.3,
+        what="a probe command on ROS",
+    )
 
     def real():
         return [g for g in got if g.linear.x != 0.1]
+
     good = json.dumps({"linear": {"x": 0.3}, "angular": {"z": -1.0}})
     bad = {
         "malformed_json": b'{"linear": ',
@@ -182,12 +260,14 @@ def test_commands_accepted_rejected_and_errors(procs, ros, mosquitto, tmp_path):
     for payload in bad.values():
         cli.publish("edgebot/r1/cmd/cmd_vel", payload, qos=1).wait_for_publish(10)
     cli.publish("edgebot/r1/cmd/self_destruct", b"{}", qos=1).wait_for_publish(10)
+
     def reported(payloads):
         """Rejections by reason over the (aggregated) error reports."""
         total = Counter()
         for p in payloads:
             total.update(json.loads(p)["by_reason"])
         return total
+
     want = Counter(list(bad) + ["unknown_topic"])
     wait_for(lambda: reported(sub.payloads("edgebot/r1/errors")) == want, 30, what="errors")
     cli.publish("edgebot/r1/cmd/cmd_vel", good, qos=1).wait_for_publish(10)
@@ -206,6 +286,7 @@ def test_commands_accepted_rejected_and_errors(procs, ros, mosquitto, tmp_path):
                 if st.name.startswith("mqtt_bridge") and kv.get("rejected") == str(len(reasons)):
                     return kv
         return None
+
     kv = wait_for(diag_ok, 20, what="diagnostics with reject counters")
     assert kv["rejected_out_of_range"] == "1" and kv["connected"] == "True"
     cli.loop_stop()
@@ -214,6 +295,7 @@ def test_commands_accepted_rejected_and_errors(procs, ros, mosquitto, tmp_path):
 
 def test_service_request_response_mqtt5(procs, ros, mosquitto, tmp_path):
     from std_srvs.srv import SetBool
+
     broker = mosquitto()
     calls = []
 
@@ -222,12 +304,26 @@ def test_service_request_response_mqtt5(procs, ros, mosquitto, tmp_path):
         res.success = True
         res.message = f"estop={req.data}"
         return res
+
     ros.node.create_service(SetBool, "estop", handle)
-    start_bridge(procs, tmp_path, broker.port, services=[
-        {"mqtt_topic": "edgebot/{robot_id}/cmd/estop", "service": "estop",
-         "type": "std_srvs/srv/SetBool", "required": ["data"], "max_rate": 100}])
+    start_bridge(
+        procs,
+        tmp_path,
+        broker.port,
+        services=[
+            {
+                "mqtt_topic": "edgebot/{robot_id}/cmd/estop",
+                "service": "estop",
+                "type": "std_srvs/srv/SetBool",
+                "required": ["data"],
+                "max_rate": 100,
+            }
+        ],
+    )
     resp = Collector(broker.port, ["client/replies", "edgebot/r1/status"])
-    wait_for(lambda: resp.payloads("edgebot/r1/status")[-1:] == [b"online"], 30, what="bridge online")
+    wait_for(
+        lambda: resp.payloads("edgebot/r1/status")[-1:] == [b"online"], 30, what="bridge online"
+    )
     cli = publisher(broker.port)
 
     def request(payload, corr):
@@ -241,6 +337,7 @@ def test_service_request_response_mqtt5(procs, ros, mosquitto, tmp_path):
             if m.topic == "client/replies" and m.properties.CorrelationData == corr:
                 return json.loads(m.payload)
         return None
+
     # the bridge's service client may need a moment to discover the service
     deadline = time.monotonic() + 60 * SLACK
     while True:
@@ -266,12 +363,26 @@ def test_image_route_sends_a_small_jpeg(procs, ros, mosquitto, tmp_path):
     from sensor_msgs.msg import Image
 
     from edgebot_common.image import numpy_to_image
+
     broker = mosquitto()
     sub = Collector(broker.port, ["edgebot/r1/#"])
-    start_bridge(procs, tmp_path, broker.port, telemetry=[
-        {"ros_topic": "camera/image_raw", "type": "sensor_msgs/msg/Image",
-         "mqtt_topic": "edgebot/{robot_id}/camera", "qos": 1, "image": {"max_width": 80}}])
-    wait_for(lambda: sub.payloads("edgebot/r1/status")[-1:] == [b"online"], 30, what="bridge online")
+    start_bridge(
+        procs,
+        tmp_path,
+        broker.port,
+        telemetry=[
+            {
+                "ros_topic": "camera/image_raw",
+                "type": "sensor_msgs/msg/Image",
+                "mqtt_topic": "edgebot/{robot_id}/camera",
+                "qos": 1,
+                "image": {"max_width": 80},
+            }
+        ],
+    )
+    wait_for(
+        lambda: sub.payloads("edgebot/r1/status")[-1:] == [b"online"], 30, what="bridge online"
+    )
     pub = ros.publisher(Image, "camera/image_raw")
     ros.wait_subscribers(pub, 1, timeout=30)
     time.sleep(1.0)

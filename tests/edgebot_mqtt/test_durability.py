@@ -1,5 +1,6 @@
 """Zero loss: the broker stopped for 60 s mid-stream, kill -9 of the bridge mid-stream, and the
 spool bound (drop-oldest policy and its counters)."""
+
 import signal
 import threading
 import time
@@ -9,8 +10,12 @@ import pytest
 from edgebot_testing import wait_for
 from mqtt_testing import Collector, Mosquitto, dedupe, prime, start_bridge, stats_of
 
-ROUTE = {"ros_topic": "count", "type": "std_msgs/msg/Int64",
-         "mqtt_topic": "edgebot/{robot_id}/count", "qos": 1}
+ROUTE = {
+    "ros_topic": "count",
+    "type": "std_msgs/msg/Int64",
+    "mqtt_topic": "edgebot/{robot_id}/count",
+    "qos": 1,
+}
 
 
 def values(sub):
@@ -23,6 +28,7 @@ class Feeder:
 
     def __init__(self, ros, rate=20.0):
         from std_msgs.msg import Int64
+
         self.pub = ros.publisher(Int64, "count")
         self.Int64 = Int64
         self.rate = rate
@@ -35,13 +41,17 @@ class Feeder:
         its reader matched ours too (wait_subscribers proves only the other direction).
         Returns the bridge's `received` count once it is steady: the base of exact counts."""
         ros.wait_subscribers(self.pub, 1, timeout=30)
-        prime(self.pub, lambda k: self.Int64(data=-1 - k),
-              lambda: stats and stats_of(stats).get("received", 0) > 0)
+        prime(
+            self.pub,
+            lambda k: self.Int64(data=-1 - k),
+            lambda: stats and stats_of(stats).get("received", 0) > 0,
+        )
         seen = []
 
-        def steady():                      # the same count 0.5 s apart (stats every 0.2 s)
+        def steady():  # the same count 0.5 s apart (stats every 0.2 s)
             seen.append(stats_of(stats)["received"])
             return len(seen) >= 2 and seen[-1] == seen[-2]
+
         wait_for(steady, 30, interval=0.5, what="probe count steady")
         return seen[-1]
 
@@ -55,6 +65,7 @@ class Feeder:
             while not self._stop.is_set():
                 self.burst(1)
                 time.sleep(1.0 / self.rate)
+
         self.t = threading.Thread(target=run, daemon=True)
         self.t.start()
 
@@ -66,6 +77,7 @@ class Feeder:
 @pytest.mark.slow
 def test_broker_down_60s_every_message_once_in_order(procs, ros, tmp_path):
     from std_msgs.msg import String
+
     broker = Mosquitto(procs, tmp_path / "broker", persistence=True).start()
     # persistent session: the broker keeps our subscription and queues for us across its restart
     sub = Collector(broker.port, ["edgebot/r1/count"], client_id="dedupe-consumer", persistent=True)
@@ -81,8 +93,11 @@ def test_broker_down_60s_every_message_once_in_order(procs, ros, tmp_path):
     time.sleep(60)
     during = feed.n - n0
     # everything published during the outage is kept on disk (~20 Hz x 60 s on a quiet machine)
-    s = wait_for(lambda: stats_of(stats)["spooled"] >= during and stats_of(stats), 30,
-                 what=f"{during} messages of the outage spooled")
+    s = wait_for(
+        lambda: stats_of(stats)["spooled"] >= during and stats_of(stats),
+        30,
+        what=f"{during} messages of the outage spooled",
+    )
     assert during > 100, s
     broker.start()
     wait_for(lambda: stats_of(stats)["connected"], 60, what="bridge reconnected")
@@ -102,6 +117,7 @@ def test_broker_down_60s_every_message_once_in_order(procs, ros, tmp_path):
 
 def test_kill_9_mid_stream_then_restart_loses_nothing(procs, ros, mosquitto, tmp_path):
     from std_msgs.msg import String
+
     broker = mosquitto()
     sub = Collector(broker.port, ["edgebot/r1/count"])
     stats = ros.collect(String, "mqtt/stats")
@@ -117,8 +133,9 @@ def test_kill_9_mid_stream_then_restart_loses_nothing(procs, ros, mosquitto, tmp
         feed.burst(1)
         time.sleep(0.01)
     try:
-        wait_for(lambda: stats_of(stats).get("received", 0) >= base + n, 30,
-                 what="bridge received all")
+        wait_for(
+            lambda: stats_of(stats).get("received", 0) >= base + n, 30, what="bridge received all"
+        )
     except TimeoutError:
         raise AssertionError(f"stats: {stats_of(stats)}") from None
     s = stats_of(stats)
@@ -139,20 +156,29 @@ def test_kill_9_mid_stream_then_restart_loses_nothing(procs, ros, mosquitto, tmp
 
 def test_spool_bound_drops_oldest_with_counters(procs, ros, tmp_path):
     from std_msgs.msg import String
+
     broker = Mosquitto(procs, tmp_path / "broker", persistence=True).start()
     sub = Collector(broker.port, ["edgebot/r1/count"], client_id="bound-consumer", persistent=True)
     broker.stop()  # the consumer's session survives in the broker's persistence file
     stats = ros.collect(String, "mqtt/stats")
-    start_bridge(procs, tmp_path, broker.port, telemetry=[ROUTE],
-                 extra={"spool": {"path": str(tmp_path / "spool.db"), "max_messages": 20}})
+    start_bridge(
+        procs,
+        tmp_path,
+        broker.port,
+        telemetry=[ROUTE],
+        extra={"spool": {"path": str(tmp_path / "spool.db"), "max_messages": 20}},
+    )
     feed = Feeder(ros)
-    base = feed.ready(ros, stats)        # probes: spooled first, so the oldest, dropped first
+    base = feed.ready(ros, stats)  # probes: spooled first, so the oldest, dropped first
     for _ in range(50):
         feed.burst(1)
         time.sleep(0.01)
     try:
-        s = wait_for(lambda: stats and stats_of(stats).get("received") == base + 50
-                     and stats_of(stats), 30, what="50 received")
+        s = wait_for(
+            lambda: stats and stats_of(stats).get("received") == base + 50 and stats_of(stats),
+            30,
+            what="50 received",
+        )
     except TimeoutError:
         raise AssertionError(f"base {base}, stats: {stats_of(stats)}") from None
     assert not s["connected"]
@@ -167,22 +193,39 @@ def test_spool_bound_drops_oldest_with_counters(procs, ros, tmp_path):
     sub.close()
 
 
-def test_message_the_broker_refuses_by_closing_is_dropped_not_looped(procs, ros, mosquitto, tmp_path):
+def test_message_the_broker_refuses_by_closing_is_dropped_not_looped(
+    procs, ros, mosquitto, tmp_path
+):
     """mosquitto with max_packet_size closes the connection on a too-large PUBLISH (no PUBACK):
     the bridge isolates that message, drops it after 3 tries and delivers the rest in order."""
     from std_msgs.msg import String
+
     broker = mosquitto(extra=["max_packet_size 2000"])
     sub = Collector(broker.port, ["edgebot/r1/text"])
     stats = ros.collect(String, "mqtt/stats")
-    start_bridge(procs, tmp_path, broker.port, telemetry=[
-        {"ros_topic": "text", "type": "std_msgs/msg/String", "mqtt_topic": "edgebot/{robot_id}/text",
-         "qos": 1}])
+    start_bridge(
+        procs,
+        tmp_path,
+        broker.port,
+        telemetry=[
+            {
+                "ros_topic": "text",
+                "type": "std_msgs/msg/String",
+                "mqtt_topic": "edgebot/{robot_id}/text",
+                "qos": 1,
+            }
+        ],
+    )
     pub = ros.publisher(String, "text")
     ros.wait_subscribers(pub, 1, timeout=30)
 
     def texts():
-        return [t for e in dedupe(sub.entries("edgebot/r1/text"))
-                if not (t := e["data"]["data"]).startswith("probe")]
+        return [
+            t
+            for e in dedupe(sub.entries("edgebot/r1/text"))
+            if not (t := e["data"]["data"]).startswith("probe")
+        ]
+
     prime(pub, lambda k: String(data=f"probe {k}"), lambda: sub.entries("edgebot/r1/text"))
     sent = ["a", "b", "x" * 5000, "c", "d"]
     for text in sent:
@@ -190,8 +233,16 @@ def test_message_the_broker_refuses_by_closing_is_dropped_not_looped(procs, ros,
         time.sleep(0.05)
     wait_for(lambda: len(texts()) >= 4, 60, what="the 4 small ones")
     assert texts() == ["a", "b", "c", "d"]
-    s = wait_for(lambda: stats and stats_of(stats)["dropped_poison"] == 1 and stats_of(stats)
-                 ["spooled"] == 0 and stats_of(stats), 60, what="poison counted")
+    s = wait_for(
+        lambda: (
+            stats
+            and stats_of(stats)["dropped_poison"] == 1
+            and stats_of(stats)["spooled"] == 0
+            and stats_of(stats)
+        ),
+        60,
+        what="poison counted",
+    )
     assert s["connected"] and "connection closed" in s["last_refusal"]
     sub.close()
 
@@ -201,8 +252,11 @@ def test_broker_outage_and_kill_9_zero_qos1_loss(procs, ros, tmp_path):
     bridge restart (kill -9, respawned while the broker is still down), counted by an
     independent consumer (a persistent MQTT session, dedupe by seq)."""
     from std_msgs.msg import String
+
     broker = Mosquitto(procs, tmp_path / "broker", persistence=True).start()
-    sub = Collector(broker.port, ["edgebot/r1/count"], client_id="campaign-consumer", persistent=True)
+    sub = Collector(
+        broker.port, ["edgebot/r1/count"], client_id="campaign-consumer", persistent=True
+    )
     stats = ros.collect(String, "mqtt/stats")
     b1 = start_bridge(procs, tmp_path, broker.port, telemetry=[ROUTE], name="b1")
     feed = Feeder(ros)
@@ -213,18 +267,19 @@ def test_broker_outage_and_kill_9_zero_qos1_loss(procs, ros, tmp_path):
         for _ in range(count):  # 200 Hz
             feed.burst(1)
             time.sleep(0.005)
-    feed_burst(half // 2)                     # broker up
+
+    feed_burst(half // 2)  # broker up
     broker.stop()
     wait_for(lambda: not stats_of(stats)["connected"], 30, what="bridge sees broker down")
-    feed_burst(half - half // 2)              # broker down: into the spool
+    feed_burst(half - half // 2)  # broker down: into the spool
     wait_for(lambda: stats_of(stats).get("received", 0) >= base + half, 30, what="b1 took all")
     b1.signal(signal.SIGKILL)
     b1.wait(10)
     stats.clear()
     b2 = start_bridge(procs, tmp_path, broker.port, telemetry=[ROUTE], name="b2")
     b2.wait_output("from a previous run will be replayed", 60)
-    base2 = feed.ready(ros, stats)            # b2's reader matched (probes are left out)
-    feed_burst(half)                          # still down: b2's spool
+    base2 = feed.ready(ros, stats)  # b2's reader matched (probes are left out)
+    feed_burst(half)  # still down: b2's spool
     wait_for(lambda: stats_of(stats).get("received", 0) >= base2 + half, 30, what="b2 took all")
     broker.start()
     wait_for(lambda: len(values(sub)) >= 2 * half, 90, what=f"all {2 * half} messages")

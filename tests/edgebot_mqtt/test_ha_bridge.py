@@ -1,6 +1,7 @@
 """Home Assistant discovery through the real bridge, real mosquitto and a real safety_monitor:
 the device appears (retained, valid), its states follow ROS, and the e-stop switch and the stop
 button, sent as Home Assistant sends them, stop the robot."""
+
 import json
 
 import cv2
@@ -28,13 +29,26 @@ def _twist(v):
 
 def test_ha_switch_and_button_stop_the_robot(procs, ros, tmp_path, mosquitto):
     broker = mosquitto()
-    monitor = procs.node("edgebot_control", "safety_monitor",
-                         params={"rate_hz": 50.0, "sources.teleop.timeout": 0.5})
+    monitor = procs.node(
+        "edgebot_control", "safety_monitor", params={"rate_hz": 50.0, "sources.teleop.timeout": 0.5}
+    )
     monitor.wait_output("safety monitor ready", timeout=60)
-    ha = Collector(broker.port, ["homeassistant/#", f"{BASE}/#", "edgebot/r1/status",
-                                 "edgebot/r1/errors"])
-    bridge = start_bridge(procs, tmp_path, broker.port, extra={"home_assistant": {
-        "enabled": True, "state_period": 0.2, "camera_period": 0.2, "command_rate": 20.0}})
+    ha = Collector(
+        broker.port, ["homeassistant/#", f"{BASE}/#", "edgebot/r1/status", "edgebot/r1/errors"]
+    )
+    bridge = start_bridge(
+        procs,
+        tmp_path,
+        broker.port,
+        extra={
+            "home_assistant": {
+                "enabled": True,
+                "state_period": 0.2,
+                "camera_period": 0.2,
+                "command_rate": 20.0,
+            }
+        },
+    )
     try:
         # discovery: retained, valid against the schema, available from the status topic
         wait_for(lambda: ha.payloads(DEVICE), 60, what="discovery payload")
@@ -42,7 +56,7 @@ def test_ha_switch_and_button_stop_the_robot(procs, ros, tmp_path, mosquitto):
         H.validate(DEVICE, doc)
         assert doc["avty_t"] == "edgebot/r1/status"
         wait_for(lambda: b"online" in ha.payloads("edgebot/r1/status"), 30, what="online")
-        late = Collector(broker.port, DEVICE)        # a late subscriber gets it: retained
+        late = Collector(broker.port, DEVICE)  # a late subscriber gets it: retained
         try:
             wait_for(lambda: late.payloads(DEVICE), 30, what="retained discovery")
             assert late.messages[0].retain
@@ -69,16 +83,23 @@ def test_ha_switch_and_button_stop_the_robot(procs, ros, tmp_path, mosquitto):
             odom_pub.publish(odom)
             follower.publish(String(data="track"))
             dets.publish(Detection2DArray(detections=[Detection2D(), Detection2D()]))
-            return (ha.payloads(f"{BASE}/battery") and ha.payloads(f"{BASE}/camera") and
-                    ha.payloads(f"{BASE}/speed") and ha.payloads(f"{BASE}/follower_state") and
-                    any(float(p) > 0 for p in ha.payloads(f"{BASE}/detections_rate")))
+            return (
+                ha.payloads(f"{BASE}/battery")
+                and ha.payloads(f"{BASE}/camera")
+                and ha.payloads(f"{BASE}/speed")
+                and ha.payloads(f"{BASE}/follower_state")
+                and any(float(p) > 0 for p in ha.payloads(f"{BASE}/detections_rate"))
+            )
+
         wait_for(feed, 60, interval=0.1, what="every sensor state")
         assert ha.payloads(f"{BASE}/speed")[-1] == b"0.500"
         assert ha.payloads(f"{BASE}/follower_state")[-1] == b"track"
-        assert json.loads(ha.payloads(f"{BASE}/battery")[-1]) == {"voltage": 7.6,
-                                                                  "percentage": 42.0}
+        assert json.loads(ha.payloads(f"{BASE}/battery")[-1]) == {
+            "voltage": 7.6,
+            "percentage": 42.0,
+        }
         shot = ha.payloads(f"{BASE}/camera")[-1]
-        assert shot[:2] == b"\xff\xd8"                  # raw JPEG bytes for the camera entity
+        assert shot[:2] == b"\xff\xd8"  # raw JPEG bytes for the camera entity
         decoded = cv2.imdecode(np.frombuffer(shot, np.uint8), cv2.IMREAD_COLOR)
         assert decoded.shape == (120, 160, 3)
 
@@ -91,24 +112,43 @@ def test_ha_switch_and_button_stop_the_robot(procs, ros, tmp_path, mosquitto):
 
         # Home Assistant turns the e-stop switch on: the robot stops
         cmd = publisher(broker.port)
-        wait_for(lambda: cmd.publish(f"{BASE}/estop/set", b"ON", qos=1) and
-                 estop and estop[-1].data is True, 30, interval=0.5, what="estop engaged")
+        wait_for(
+            lambda: (
+                cmd.publish(f"{BASE}/estop/set", b"ON", qos=1) and estop and estop[-1].data is True
+            ),
+            30,
+            interval=0.5,
+            what="estop engaged",
+        )
         n = len(out)
         wait_for(lambda: len(out) > n + 20, 30, what="outputs under e-stop")
-        assert all(m.linear.x == 0.0 for m in out[n + 5:])
+        assert all(m.linear.x == 0.0 for m in out[n + 5 :])
         wait_for(lambda: ha.payloads(f"{BASE}/estop")[-1:] == [b"ON"], 30, what="state ON")
 
         # a payload HA would never send is rejected with a reason, the e-stop stays on
         cmd.publish(f"{BASE}/estop/set", b"off", qos=1)
-        wait_for(lambda: any(b"bad_payload" in p for p in ha.payloads("edgebot/r1/errors")),
-                 30, what="error report")
+        wait_for(
+            lambda: any(b"bad_payload" in p for p in ha.payloads("edgebot/r1/errors")),
+            30,
+            what="error report",
+        )
         assert estop[-1].data is True
 
         # switch off: moving again; the stop button engages the e-stop
-        wait_for(lambda: cmd.publish(f"{BASE}/estop/set", b"OFF", qos=1) and
-                 out and out[-1].linear.x == 0.3, 30, interval=0.5, what="released")
-        wait_for(lambda: cmd.publish(f"{BASE}/stop/press", b"PRESS", qos=1) and
-                 estop[-1].data is True, 30, interval=0.5, what="stop button")
+        wait_for(
+            lambda: (
+                cmd.publish(f"{BASE}/estop/set", b"OFF", qos=1) and out and out[-1].linear.x == 0.3
+            ),
+            30,
+            interval=0.5,
+            what="released",
+        )
+        wait_for(
+            lambda: cmd.publish(f"{BASE}/stop/press", b"PRESS", qos=1) and estop[-1].data is True,
+            30,
+            interval=0.5,
+            what="stop button",
+        )
         wait_for(lambda: out[-1].linear.x == 0.0, 30, what="stopped by the button")
         timer.cancel()
         cmd.disconnect()
@@ -121,16 +161,20 @@ def test_remove_clears_the_retained_device(procs, tmp_path, mosquitto):
     """enabled: true publishes the device (retained); a later start with enabled: false,
     remove: true clears it, so a new Home Assistant never sees the robot again."""
     broker = mosquitto()
-    bridge = start_bridge(procs, tmp_path, broker.port, extra={"home_assistant": {
-        "enabled": True}})
+    bridge = start_bridge(procs, tmp_path, broker.port, extra={"home_assistant": {"enabled": True}})
     first = Collector(broker.port, DEVICE)
     try:
         wait_for(lambda: first.payloads(DEVICE), 60, what="discovery payload")
     finally:
         first.close()
     bridge.stop()
-    bridge = start_bridge(procs, tmp_path, broker.port, name="mqtt_bridge2", extra={
-        "home_assistant": {"enabled": False, "remove": True}})
+    bridge = start_bridge(
+        procs,
+        tmp_path,
+        broker.port,
+        name="mqtt_bridge2",
+        extra={"home_assistant": {"enabled": False, "remove": True}},
+    )
     watch = Collector(broker.port, DEVICE)
     try:
         wait_for(lambda: watch.payloads(DEVICE)[-1:] == [b""], 60, what="empty payload")

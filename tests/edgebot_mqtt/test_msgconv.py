@@ -1,4 +1,5 @@
 """msgconv (ROS-free): compiled per-type message -> dict converters equal generic to_dict."""
+
 import json
 import math
 
@@ -23,6 +24,7 @@ def samples():
         Range,
     )
     from std_msgs.msg import Byte, Char, String, UInt8MultiArray
+
     r = Range(radiation_type=1, field_of_view=0.26, min_range=0.02, max_range=4.0, range=1.25)
     r.header.frame_id = "sonar"
     r.header.stamp.sec, r.header.stamp.nanosec = 1700000000, 250000000
@@ -35,15 +37,43 @@ def samples():
     fix = NavSatFix(latitude=48.1, longitude=11.5, altitude=520.0)
     fix.status.status = 2
     js = JointState(name=["a", "b"], position=[1.0, 2.0], velocity=[], effort=[0.5, 0.25])
-    pc = PointCloud2(height=1, width=2, fields=[PointField(name="x", offset=0, datatype=7, count=1),
-                                                PointField(name="y", offset=4, datatype=7, count=1)],
-                     point_step=8, row_step=16, data=bytes(16), is_dense=True)
-    diag = DiagnosticArray(status=[DiagnosticStatus(level=b"\x01", name="n", message="m",
-                                                    values=[KeyValue(key="k", value="v")])])
+    pc = PointCloud2(
+        height=1,
+        width=2,
+        fields=[
+            PointField(name="x", offset=0, datatype=7, count=1),
+            PointField(name="y", offset=4, datatype=7, count=1),
+        ],
+        point_step=8,
+        row_step=16,
+        data=bytes(16),
+        is_dense=True,
+    )
+    diag = DiagnosticArray(
+        status=[
+            DiagnosticStatus(
+                level=b"\x01", name="n", message="m", values=[KeyValue(key="k", value="v")]
+            )
+        ]
+    )
     poly = PolygonStamped()
     poly.polygon.points = [Point32(x=1.0, y=2.0), Point32(x=3.0)]
-    return [r, nan, imu, img, cimg, fix, js, pc, diag, poly, Byte(data=b"\x07"), Char(data=65),
-            String(data='quote " and \\ and ünïcode'), UInt8MultiArray(data=b"\x01\x02")]
+    return [
+        r,
+        nan,
+        imu,
+        img,
+        cimg,
+        fix,
+        js,
+        pc,
+        diag,
+        poly,
+        Byte(data=b"\x07"),
+        Char(data=65),
+        String(data='quote " and \\ and ünïcode'),
+        UInt8MultiArray(data=b"\x01\x02"),
+    ]
 
 
 @pytest.mark.parametrize("bytes_as", ["omit", "base64", "list"])
@@ -59,6 +89,7 @@ def test_converter_equals_to_dict(bytes_as):
 
 def test_converter_is_cached_and_default_bytes_as_is_list():
     from sensor_msgs.msg import Image
+
     f = msgconv.converter(Image)
     assert msgconv.converter(Image) is f
     img = Image(data=b"\x01\x02")
@@ -69,6 +100,7 @@ def test_converter_is_cached_and_default_bytes_as_is_list():
 
 def test_only_top_level_fields_keep_declaration_order_and_ignore_unknown():
     from sensor_msgs.msg import Imu
+
     m = Imu()
     m.angular_velocity.z = 1.5
     m.header.stamp.sec = 7
@@ -86,6 +118,7 @@ def test_only_top_level_fields_keep_declaration_order_and_ignore_unknown():
 
 def test_values_are_read_fresh_each_call():
     from sensor_msgs.msg import Range
+
     f = msgconv.converter(Range)
     m = Range()
     for v in (0.5, float("nan"), 3.0):
@@ -103,6 +136,14 @@ def test_not_a_message_class():
 def test_plain_type_names():
     for t in ("float", "double", "uint8", "int64", "boolean", "string", "wstring", "string<=10"):
         assert msgconv._plain(t), t
-    for t in ("octet", "char", "sequence<uint8>", "double[9]", "string[2]", "sequence<string>",
-              "std_msgs/Header", "string<=5[3]"):
+    for t in (
+        "octet",
+        "char",
+        "sequence<uint8>",
+        "double[9]",
+        "string[2]",
+        "sequence<string>",
+        "std_msgs/Header",
+        "string<=5[3]",
+    ):
         assert not msgconv._plain(t), t

@@ -1,4 +1,5 @@
 """The SQLite spool: durability across reopen, order, bounds with drop-oldest, sequence numbers."""
+
 import multiprocessing
 import os
 import signal

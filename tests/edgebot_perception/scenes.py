@@ -1,5 +1,6 @@
 """Test images of the demo-world objects, rendered like the detector's training data but from
 their own seed (ROS-free helper)."""
+
 import functools
 import pathlib
 import tempfile
@@ -14,6 +15,7 @@ def rendered(n: int = 6, seed: int = 4242, min_objects: int = 1):
     import pybullet as p
 
     from edgebot_perception.dataset import Scene
+
     rng = np.random.default_rng(seed)
     scene = Scene(rng, pathlib.Path(tempfile.mkdtemp(prefix="edgebot-tex-")))
     out = []

@@ -1,5 +1,6 @@
 """The two backends on the shipped detector: what it finds on freshly rendered scenes, that
 onnxruntime and ultralytics agree, that onnxruntime needs no torch, and model errors."""
+
 import json
 import pathlib
 import subprocess
@@ -50,7 +51,7 @@ def test_onnx_backend_finds_the_rendered_objects(onnx_backend):
 
 
 def test_onnx_and_ultralytics_backends_agree(onnx_backend):
-    ul = B.make_backend("ultralytics", "", imgsz=320, conf=0.25)   # the shipped .pt
+    ul = B.make_backend("ultralytics", "", imgsz=320, conf=0.25)  # the shipped .pt
     assert ul.names == onnx_backend.names
     compared = 0
     for img, _ in rendered():
@@ -85,7 +86,8 @@ def test_onnxruntime_backend_never_imports_torch(tmp_path):
         "be.infer(np.zeros((480, 640, 3), np.uint8))\n"
         "bad = [m for m in ('torch', 'ultralytics') if m in sys.modules]\n"
         "print('imported:', bad)\n"
-        "sys.exit(1 if bad else 0)\n")
+        "sys.exit(1 if bad else 0)\n"
+    )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
 
@@ -113,13 +115,20 @@ def _write_model(path, out_shape):
     """A tiny ONNX model with an image input and the given output shape."""
     import onnx
     from onnx import TensorProto, helper
+
     shape = helper.make_tensor("shape", TensorProto.INT64, [len(out_shape)], out_shape)
     n = int(np.prod(out_shape))
-    nodes = [helper.make_node("ReduceMean", ["images"], ["m"], keepdims=0),
-             helper.make_node("Expand", ["m", "shape"], ["output0"])]
-    g = helper.make_graph(nodes, "bad", [helper.make_tensor_value_info(
-        "images", TensorProto.FLOAT, [1, 3, 320, 320])],
-        [helper.make_tensor_value_info("output0", TensorProto.FLOAT, out_shape)], [shape])
+    nodes = [
+        helper.make_node("ReduceMean", ["images"], ["m"], keepdims=0),
+        helper.make_node("Expand", ["m", "shape"], ["output0"]),
+    ]
+    g = helper.make_graph(
+        nodes,
+        "bad",
+        [helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, 3, 320, 320])],
+        [helper.make_tensor_value_info("output0", TensorProto.FLOAT, out_shape)],
+        [shape],
+    )
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
     m.ir_version = 8
     onnx.save(m, str(path))
@@ -129,8 +138,11 @@ def _write_model(path, out_shape):
 
 def test_model_with_unknown_output_shape_is_a_clear_error(tmp_path):
     seg = _write_model(tmp_path / "seg.onnx", [1, 300, 6, 1])
-    with pytest.raises(B.ModelError, match=r"seg.onnx: model output shape \[1, 300, 6, 1\] "
-                                           r"not understood"):
+    with pytest.raises(
+        B.ModelError,
+        match=r"seg.onnx: model output shape \[1, 300, 6, 1\] "
+        r"not understood",
+    ):
         B.make_backend("onnxruntime", str(seg))
     thin = _write_model(tmp_path / "thin.onnx", [1, 4, 2100])
     with pytest.raises(B.ModelError, match="need 4 box values"):

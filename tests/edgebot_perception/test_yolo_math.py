@@ -1,4 +1,5 @@
 """Letterbox, decoding and NMS of the onnxruntime backend (numpy/OpenCV only)."""
+
 import numpy as np
 import pytest
 
@@ -11,7 +12,7 @@ def test_letterbox_and_back():
     assert out.shape == (320, 320, 3)
     assert lb.scale == pytest.approx(0.5) and (lb.pad_x, lb.pad_y) == (0, 40)
     assert out[0, 0].tolist() == [114, 114, 114] and out[100, 100].tolist() == [0, 0, 0]
-    box = np.array([[10.0, 50.0, 110.0, 250.0]])          # letterboxed pixels
+    box = np.array([[10.0, 50.0, 110.0, 250.0]])  # letterboxed pixels
     back = Y.unletterbox(box, lb, 640, 480)
     assert back[0].tolist() == pytest.approx([20, 20, 220, 420])
     blob = Y.to_blob(out)
@@ -28,10 +29,14 @@ def raw_output(rows, nc=3, n=50):
 
 
 def test_decode_nms_per_class_threshold_and_filter():
-    out = raw_output([(100, 100, 40, 40, 0, 0.9),     # kept
-                      (102, 101, 40, 40, 0, 0.8),     # same class, overlapping: suppressed
-                      (101, 100, 40, 40, 1, 0.7),     # other class on top: kept (per-class NMS)
-                      (200, 50, 20, 10, 2, 0.2)])     # under threshold
+    out = raw_output(
+        [
+            (100, 100, 40, 40, 0, 0.9),  # kept
+            (102, 101, 40, 40, 0, 0.8),  # same class, overlapping: suppressed
+            (101, 100, 40, 40, 1, 0.7),  # other class on top: kept (per-class NMS)
+            (200, 50, 20, 10, 2, 0.2),
+        ]
+    )  # under threshold
     boxes, scores, cls = Y.decode(out, conf=0.25, iou=0.45)
     assert cls.tolist() == [0, 1]
     assert scores.tolist() == pytest.approx([0.9, 0.7])
@@ -42,8 +47,9 @@ def test_decode_nms_per_class_threshold_and_filter():
     assert cls.tolist() == [0]
     b, s, c = Y.decode(np.zeros((1, 7, 10), np.float32), 0.25, 0.45)
     assert b.shape == (0, 4) and s.size == 0 and c.size == 0
-    b, s, c = Y.decode(raw_output([(50 + 30 * i, 50, 10, 10, 0, 0.5) for i in range(8)]),
-                       0.25, 0.45, max_det=3)
+    b, s, c = Y.decode(
+        raw_output([(50 + 30 * i, 50, 10, 10, 0, 0.5) for i in range(8)]), 0.25, 0.45, max_det=3
+    )
     assert len(c) == 3
 
 

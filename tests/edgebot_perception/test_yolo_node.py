@@ -1,5 +1,6 @@
 """yolo_node as a process: Image and CompressedImage inputs give the same detections, the
 enable service, newest-frame behaviour under a slow consumer, bad inputs counted, model errors."""
+
 import pathlib
 import sys
 import time
@@ -20,7 +21,7 @@ from edgebot_testing import wait_for
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from scenes import rendered
 
-T = 90.0   # model load + a shared 2-core machine
+T = 90.0  # model load + a shared 2-core machine
 
 
 def stamp(i):
@@ -38,8 +39,12 @@ def is_probe(msg):
 
 def prime(publish, outs, what):
     """Call ``publish()`` (probe frames) until every list in ``outs`` holds a probe's answer."""
-    wait_for(lambda: publish() or all(any(is_probe(m) for m in list(o)) for o in outs), T,
-             interval=0.3, what=f"{what} (probe frames answered)")
+    wait_for(
+        lambda: publish() or all(any(is_probe(m) for m in list(o)) for o in outs),
+        T,
+        interval=0.3,
+        what=f"{what} (probe frames answered)",
+    )
 
 
 class RawAndCompressed:
@@ -48,11 +53,19 @@ class RawAndCompressed:
     primed with ``probe_img`` (sent as ``codec``) until both nodes answered."""
 
     def __init__(self, procs, ros, probe_img, codec, raw_name="yolo_node", raw_params=None):
-        self.raw_node = procs.node("edgebot_perception", "yolo_node", name=raw_name,
-                                   params=raw_params or {})
-        self.c_node = procs.node("edgebot_perception", "yolo_node", "-r", "__node:=yolo_c",
-                                 "-r", "detections:=detections_c", name="yolo_c",
-                                 params={"input": "compressed"})
+        self.raw_node = procs.node(
+            "edgebot_perception", "yolo_node", name=raw_name, params=raw_params or {}
+        )
+        self.c_node = procs.node(
+            "edgebot_perception",
+            "yolo_node",
+            "-r",
+            "__node:=yolo_c",
+            "-r",
+            "detections:=detections_c",
+            name="yolo_c",
+            params={"input": "compressed"},
+        )
         self.out_raw = ros.collect(Detection2DArray, "detections")
         self.out_c = ros.collect(Detection2DArray, "detections_c")
         self.pub_raw = ros.publisher(Image, "camera/image_raw", qos.IMAGES)
@@ -60,9 +73,14 @@ class RawAndCompressed:
         ros.wait_subscribers(self.pub_raw, timeout=T)
         ros.wait_subscribers(self.pub_c, timeout=T)
         ok, data = cv2.imencode(f".{codec}", probe_img)
-        prime(lambda: self.pub_raw.publish(numpy_to_image(probe_img, "bgr8", PROBE, "camera_link"))
-              or self.pub_c.publish(bytes_to_compressed(data, codec, PROBE, "camera_link")),
-              [self.out_raw, self.out_c], "both nodes up")
+        prime(
+            lambda: (
+                self.pub_raw.publish(numpy_to_image(probe_img, "bgr8", PROBE, "camera_link"))
+                or self.pub_c.publish(bytes_to_compressed(data, codec, PROBE, "camera_link"))
+            ),
+            [self.out_raw, self.out_c],
+            "both nodes up",
+        )
 
 
 def detector_values(diags, node_name="yolo_node"):
@@ -74,32 +92,46 @@ def detector_values(diags, node_name="yolo_node"):
 
 
 def key(dets):
-    return [(d.class_id, round(d.center_x, 1), round(d.center_y, 1), round(d.size_x, 1),
-             round(d.size_y, 1), round(d.score, 3)) for d in dets]
+    return [
+        (
+            d.class_id,
+            round(d.center_x, 1),
+            round(d.center_y, 1),
+            round(d.size_x, 1),
+            round(d.size_y, 1),
+            round(d.score, 3),
+        )
+        for d in dets
+    ]
 
 
 def test_image_and_compressed_inputs_give_the_same_detections(procs, ros):
     scenes = rendered()[:4]
-    pair = RawAndCompressed(procs, ros, scenes[0][0], "png", raw_name="yolo_raw",
-                            raw_params={"input": "raw"})
+    pair = RawAndCompressed(
+        procs, ros, scenes[0][0], "png", raw_name="yolo_raw", raw_params={"input": "raw"}
+    )
     raw_node, jpg_node = pair.raw_node, pair.c_node
     out_raw, out_c, pub_raw, pub_c = pair.out_raw, pair.out_c, pair.pub_raw, pair.pub_c
 
     def real(out):
         return [m for m in list(out) if not is_probe(m)]
+
     for i, (img, _) in enumerate(scenes):
         # PNG is lossless: both nodes see the very same pixels
         ok, png = cv2.imencode(".png", img)
         pub_raw.publish(numpy_to_image(img, "bgr8", stamp(i), "camera_link"))
         pub_c.publish(bytes_to_compressed(png, "png", stamp(i), "camera_link"))
-        wait_for(lambda: len(real(out_raw)) > i and len(real(out_c)) > i, T,
-                 what=f"detections of frame {i}\n{raw_node.output()[-2000:]}\n"
-                      f"{jpg_node.output()[-2000:]}")
+        wait_for(
+            lambda: len(real(out_raw)) > i and len(real(out_c)) > i,
+            T,
+            what=f"detections of frame {i}\n{raw_node.output()[-2000:]}\n"
+            f"{jpg_node.output()[-2000:]}",
+        )
     n_dets = 0
     out_raw, out_c = real(out_raw), real(out_c)
     assert len(out_raw) == len(out_c) == len(scenes)
     for i, (a, b) in enumerate(zip(out_raw, out_c)):
-        assert a.header.stamp == stamp(i) == b.header.stamp       # stamp of the source image
+        assert a.header.stamp == stamp(i) == b.header.stamp  # stamp of the source image
         assert a.header.frame_id == "camera_link"
         assert (a.image_width, a.image_height) == (320, 240)
         assert key(a.detections) == key(b.detections)
@@ -110,14 +142,15 @@ def test_image_and_compressed_inputs_give_the_same_detections(procs, ros):
 
 
 def test_enable_service_and_annotated_image(procs, ros):
-    node = procs.node("edgebot_perception", "yolo_node",
-                      params={"publish_annotated": True, "enabled": False})
+    node = procs.node(
+        "edgebot_perception", "yolo_node", params={"publish_annotated": True, "enabled": False}
+    )
     dets = ros.collect(Detection2DArray, "detections")
     annotated = ros.collect(Image, "detections/image", qos.IMAGES)
     pub = ros.publisher(Image, "camera/image_raw", qos.IMAGES)
     wait_for(lambda: "input camera/image_raw" in node.output(), T, what="node up")
     time.sleep(1.0)
-    assert pub.get_subscription_count() == 0        # disabled: not even subscribed
+    assert pub.get_subscription_count() == 0  # disabled: not even subscribed
     img = rendered()[0][0]
     assert ros.call(SetBool, "yolo/enable", SetBool.Request(data=True), timeout=T).success
     ros.wait_subscribers(pub, timeout=T)
@@ -126,7 +159,9 @@ def test_enable_service_and_annotated_image(procs, ros):
         def step():
             pub.publish(numpy_to_image(img, "bgr8", stamp(1), "camera_link"))
             return pred()
+
         return wait_for(step, T, interval=0.3, what=what)
+
     publish_until(lambda: dets and annotated, "detections and annotated image")
     a = annotated[-1]
     assert (a.encoding, a.width, a.height, a.header.stamp) == ("bgr8", 320, 240, stamp(1))
@@ -137,7 +172,7 @@ def test_enable_service_and_annotated_image(procs, ros):
         pub.publish(numpy_to_image(img, "bgr8", stamp(2), "camera_link"))
         time.sleep(0.2)
     time.sleep(1.0)
-    assert all(d.header.stamp == stamp(1) for d in dets)   # nothing of the frames sent since
+    assert all(d.header.stamp == stamp(1) for d in dets)  # nothing of the frames sent since
 
 
 def test_newest_frame_under_a_slow_consumer(procs, ros):
@@ -150,23 +185,31 @@ def test_newest_frame_under_a_slow_consumer(procs, ros):
     img = rendered()[1][0]
     # the node's subscription must have matched our publisher before the burst, or its first
     # frames are lost on the way and never counted as received/dropped
-    prime(lambda: pub.publish(numpy_to_image(img, "bgr8", PROBE, "camera_link")), [dets],
-          "yolo_node up")
+    prime(
+        lambda: pub.publish(numpy_to_image(img, "bgr8", PROBE, "camera_link")),
+        [dets],
+        "yolo_node up",
+    )
     # then the counters before the burst, once the node is idle again (every probe it got
     # either processed or dropped) in two status reports in a row
-    idle = {}                                  # status reports (by arrival index) seen idle
+    idle = {}  # status reports (by arrival index) seen idle
 
     def settled():
         k = len(diags)
         v = detector_values(diags[:k])
-        if not (v and int(v["processed"]) == len(dets)
-                and int(v["received"]) == int(v["processed"]) + int(v["dropped"])):
+        if not (
+            v
+            and int(v["processed"]) == len(dets)
+            and int(v["received"]) == int(v["processed"]) + int(v["dropped"])
+        ):
             idle.clear()
             return None
         idle.setdefault(k, v)
         reports = [idle[i] for i in sorted(idle)]
-        return len(reports) >= 2 and reports[-1]["received"] == reports[-2]["received"] \
-            and reports[-1]
+        return (
+            len(reports) >= 2 and reports[-1]["received"] == reports[-2]["received"] and reports[-1]
+        )
+
     base = wait_for(settled, T, what="yolo_node idle after the probe frames")
     n_base = len(dets)
     n = 80
@@ -174,13 +217,19 @@ def test_newest_frame_under_a_slow_consumer(procs, ros):
         pub.publish(numpy_to_image(img, "bgr8", stamp(i), "camera_link"))
         time.sleep(0.05)
     # the last frame published is the one the detector ends on, not a stale queued one
-    wait_for(lambda: dets and dets[-1].header.stamp == stamp(n - 1), T,
-             what=f"detections of the newest frame ({[d.header.stamp.sec for d in dets]})\n"
-                  f"{node.output()[-2000:]}")
+    wait_for(
+        lambda: dets and dets[-1].header.stamp == stamp(n - 1),
+        T,
+        what=f"detections of the newest frame ({[d.header.stamp.sec for d in dets]})\n"
+        f"{node.output()[-2000:]}",
+    )
     burst = len(dets) - n_base
     assert burst <= n // 4, f"{burst} inferences for {n} frames: nothing dropped?"
-    v = wait_for(lambda: (v := detector_values(diags)) and int(v["processed"]) == len(dets)
-                 and v, T, what="diagnostics up to date")
+    v = wait_for(
+        lambda: (v := detector_values(diags)) and int(v["processed"]) == len(dets) and v,
+        T,
+        what="diagnostics up to date",
+    )
     assert int(v["dropped"]) - int(base["dropped"]) >= n // 2
     assert int(v["received"]) - int(base["received"]) <= n
 
@@ -191,8 +240,9 @@ def test_bad_inputs_are_counted_and_skipped(procs, ros):
     ok, jpg = cv2.imencode(".jpg", img)
     # good probe frames until both nodes answer: their subscriptions have matched ours, so
     # none of the bad frames below is lost before it is counted
-    pair = RawAndCompressed(procs, ros, img, "jpeg",
-                            raw_params={"expected_width": 320, "expected_height": 240})
+    pair = RawAndCompressed(
+        procs, ros, img, "jpeg", raw_params={"expected_width": 320, "expected_height": 240}
+    )
     raw_node, c_node = pair.raw_node, pair.c_node
     dets, dets_c, pub, pub_c = pair.out_raw, pair.out_c, pair.pub_raw, pair.pub_c
 
@@ -209,18 +259,21 @@ def test_bad_inputs_are_counted_and_skipped(procs, ros):
 
     bad = []
     m = numpy_to_image(img, "bgr8", stamp(0))
-    m.encoding = "yuv422_weird"                           # unknown encoding
+    m.encoding = "yuv422_weird"  # unknown encoding
     bad.append(m)
     bad.append(numpy_to_image(np.zeros((240, 320), np.float32), "32FC1", stamp(0)))
     m = numpy_to_image(img, "bgr8", stamp(0))
-    m.data = m.data[: len(m.data) // 2]                   # truncated data
+    m.data = m.data[: len(m.data) // 2]  # truncated data
     bad.append(m)
-    bad.append(numpy_to_image(cv2.resize(img, (160, 120)), "bgr8", stamp(0)))   # wrong size
+    bad.append(numpy_to_image(cv2.resize(img, (160, 120)), "bgr8", stamp(0)))  # wrong size
     for m in bad:
         send(pub, m, "yolo_node")
-    send(pub_c, bytes_to_compressed(b"", "jpeg", stamp(0)), "yolo_c")                 # empty
-    send(pub_c, bytes_to_compressed(jpg.tobytes()[: len(jpg) // 3] + b"\x00" * 50, "jpeg",
-                                    stamp(0)), "yolo_c")                          # corrupt
+    send(pub_c, bytes_to_compressed(b"", "jpeg", stamp(0)), "yolo_c")  # empty
+    send(
+        pub_c,
+        bytes_to_compressed(jpg.tobytes()[: len(jpg) // 3] + b"\x00" * 50, "jpeg", stamp(0)),
+        "yolo_c",
+    )  # corrupt
     send(pub_c, bytes_to_compressed(b"\x00garbage" * 10, "jpeg", stamp(0)), "yolo_c")
 
     def counts():
@@ -229,26 +282,33 @@ def test_bad_inputs_are_counted_and_skipped(procs, ros):
         if v and c and int(v["rejected"]) >= 4 and int(c["rejected"]) >= 2:
             return v, c
         return None
+
     v, c = wait_for(counts, T, what=f"rejections in diagnostics\n{raw_node.output()[-3000:]}")
     assert int(v["rejected.encoding"]) == 2 and int(v["rejected.size"]) == 2
     assert int(c["rejected.decode"]) >= 2
-    assert all(is_probe(d) for d in dets)                  # no detection of a bad frame
+    assert all(is_probe(d) for d in dets)  # no detection of a bad frame
     assert raw_node.running() and c_node.running()
     assert "rejected [encoding]" in raw_node.output()
     # still working: a good frame is processed
     pub.publish(numpy_to_image(img, "bgr8", stamp(5)))
     pub_c.publish(bytes_to_compressed(jpg, "jpeg", stamp(6)))
-    wait_for(lambda: not is_probe(dets[-1]) and not is_probe(dets_c[-1]), T,
-             what="detections after bad input")
+    wait_for(
+        lambda: not is_probe(dets[-1]) and not is_probe(dets_c[-1]),
+        T,
+        what="detections after bad input",
+    )
     assert dets[-1].header.stamp == stamp(5) and dets_c[-1].header.stamp == stamp(6)
 
 
-@pytest.mark.parametrize("params,expect", [
-    ({"model": "/nonexistent/model.onnx"}, "model file not found: /nonexistent/model.onnx"),
-    ({"backend": "tensorrt"}, "parameter 'backend' = 'tensorrt': must be one of"),
-    ({"imgsz": 300}, "parameter 'imgsz' = 300: must be a multiple of 32"),
-    ({"classes": "[giraffe]"}, "'giraffe' is not one of the model's classes"),
-])
+@pytest.mark.parametrize(
+    "params,expect",
+    [
+        ({"model": "/nonexistent/model.onnx"}, "model file not found: /nonexistent/model.onnx"),
+        ({"backend": "tensorrt"}, "parameter 'backend' = 'tensorrt': must be one of"),
+        ({"imgsz": 300}, "parameter 'imgsz' = 300: must be a multiple of 32"),
+        ({"classes": "[giraffe]"}, "'giraffe' is not one of the model's classes"),
+    ],
+)
 def test_configuration_errors_exit_2(procs, params, expect):
     node = procs.node("edgebot_perception", "yolo_node", params=params)
     assert node.wait(timeout=T) == 2, node.output()

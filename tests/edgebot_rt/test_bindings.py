@@ -1,4 +1,5 @@
 """The Python API of edgebot_rt that the control and IMU nodes use."""
+
 import math
 import time
 
@@ -67,7 +68,7 @@ def test_kinematics_and_odometry():
     odo.set_yaw(-1.0)
     assert odo.pose[2] == pytest.approx(-1.0)
     odo.reset()
-    assert odo.update_position(0.0, 0.0)      # latches
+    assert odo.update_position(0.0, 0.0)  # latches
     assert odo.update_position(1.0, 1.0, 0.5)  # 0.033 m straight in 0.5 s
     assert odo.pose == pytest.approx((0.033, 0.0, 0.0), abs=1e-12)
     assert odo.twist == pytest.approx((0.066, 0.0), abs=1e-12)
@@ -99,8 +100,16 @@ def test_madgwick_api():
 def test_loop_runner_run_for_returns_stats():
     runner = rt.LoopRunner(500.0)
     s = runner.run_for(0.3)
-    for key in ("cycles", "overruns", "period_err_p50_ns", "period_err_p99_ns", "period_err_max_ns",
-                "rt_priority_applied", "mlock_applied", "drift_ns"):
+    for key in (
+        "cycles",
+        "overruns",
+        "period_err_p50_ns",
+        "period_err_p99_ns",
+        "period_err_max_ns",
+        "rt_priority_applied",
+        "mlock_applied",
+        "drift_ns",
+    ):
         assert key in s
     assert s["cycles"] > 10
     assert s["period_err_p50_ns"] <= s["period_err_p99_ns"] <= s["period_err_max_ns"]
@@ -115,22 +124,29 @@ def test_loop_runner_records_wake_times_for_benchmarks():
     s = runner.run_for(0.3)
     t = runner.timestamps()
     assert len(t) == min(s["cycles"], 1000) and len(t) > 10
-    assert (t[1:] > t[:-1]).all()                     # strictly increasing
+    assert (t[1:] > t[:-1]).all()  # strictly increasing
     assert abs(t[-1] / 1e9 - time.monotonic()) < 5.0  # CLOCK_MONOTONIC, as time.monotonic
     short = rt.LoopRunner(1000.0, record=10)
     assert short.run_for(0.2)["cycles"] > 10
-    assert len(short.timestamps()) == 10              # bounded by the preallocated buffer
+    assert len(short.timestamps()) == 10  # bounded by the preallocated buffer
     assert len(rt.LoopRunner(100.0).timestamps()) == 0
 
 
 def test_base_control_loop_open_loop_commands_and_odometry():
-    loop = rt.BaseControlLoop(rate_hz=200.0, max_linear=0.5, max_linear_accel=100.0,
-                              max_wheel_speed=8.0, command_timeout=5.0)
+    loop = rt.BaseControlLoop(
+        rate_hz=200.0,
+        max_linear=0.5,
+        max_linear_accel=100.0,
+        max_wheel_speed=8.0,
+        command_timeout=5.0,
+    )
     assert loop.latest() is None
     loop.start()
     try:
         assert loop.set_command(0.2, 0.0)
-        sample = wait_for(lambda: (lambda s: s if s and not s[8] and s[1] > 0 else None)(loop.latest()))
+        sample = wait_for(
+            lambda: (lambda s: s if s and not s[8] and s[1] > 0 else None)(loop.latest())
+        )
         t, wl, wr, x, y, theta, v, w, timed_out = sample
         assert wl == pytest.approx(0.2 / 0.033) and wr == pytest.approx(0.2 / 0.033)
         assert abs(t - time.monotonic()) < 5.0  # the loop's clock is time.monotonic's
@@ -164,10 +180,13 @@ def test_base_control_loop_command_timeout_zeroes_wheels():
             loop.set_command(0.3, 0.0)
             s = loop.latest()
             return s is not None and not s[8] and s[1] > 0
+
         wait_for(moving)
         stamp = time.monotonic()  # the last command was stamped before this
         # no new command: zero, flagged, from the first cycle after the timeout expired
-        sample = wait_for(lambda: (lambda s: s if s[8] and s[0] > stamp + 0.1 else None)(loop.latest()))
+        sample = wait_for(
+            lambda: (lambda s: s if s[8] and s[0] > stamp + 0.1 else None)(loop.latest())
+        )
         assert sample[1] == 0.0 and sample[2] == 0.0
         wait_for(lambda: loop.latest()[0] > stamp + 0.3)
         rows = loop.drain()
@@ -179,8 +198,13 @@ def test_base_control_loop_command_timeout_zeroes_wheels():
 
 
 def test_base_control_loop_uses_fresh_feedback_for_odometry():
-    loop = rt.BaseControlLoop(rate_hz=200.0, use_feedback=True, command_timeout=5.0,
-                              feedback_timeout=5.0, imu_yaw_weight=1.0)
+    loop = rt.BaseControlLoop(
+        rate_hz=200.0,
+        use_feedback=True,
+        command_timeout=5.0,
+        feedback_timeout=5.0,
+        imu_yaw_weight=1.0,
+    )
     loop.start()
     try:
         loop.set_command(0.0, 0.0)
@@ -188,8 +212,8 @@ def test_base_control_loop_uses_fresh_feedback_for_odometry():
         loop.set_imu_yaw_rate(0.25)
         s = wait_for(lambda: (lambda s: s if s and s[6] > 0 else None)(loop.latest()))
         assert s[6] == pytest.approx(3.0 * 0.033)  # measured, while the command is 0
-        assert s[7] == pytest.approx(0.25)         # heading rate from the gyro
-        assert s[1] < 0.0                          # PID counters the overspeed
+        assert s[7] == pytest.approx(0.25)  # heading rate from the gyro
+        assert s[1] < 0.0  # PID counters the overspeed
     finally:
         loop.stop()
 

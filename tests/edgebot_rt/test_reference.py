@@ -1,5 +1,6 @@
 """edgebot_rt against the pure-Python reference (edgebot_common.reference) on the same
 samples, and the Madgwick filter's orientation error on synthetic trajectories."""
+
 import math
 
 import numpy as np
@@ -16,10 +17,14 @@ MAG = np.array([0.22, 0.0, -0.42])  # earth field: north (x) and down, in gauss
 def qmul(a, b):
     w1, x1, y1, z1 = a
     w2, x2, y2, z2 = b
-    return np.array([w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2,
-                     w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
-                     w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2,
-                     w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2])
+    return np.array(
+        [
+            w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2,
+            w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
+            w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2,
+            w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2,
+        ]
+    )
 
 
 def qconj(q):
@@ -50,8 +55,17 @@ def tilt_deg(a, b):
     return math.degrees(math.acos(min(1.0, float(np.dot(ga, gb)))))
 
 
-def trajectory(seconds, rate, seed, still=False, gyro_bias=(0.0, 0.0, 0.0),
-               gyro_noise=0.005, accel_noise=0.05, mag_noise=0.005, q0=None):
+def trajectory(
+    seconds,
+    rate,
+    seed,
+    still=False,
+    gyro_bias=(0.0, 0.0, 0.0),
+    gyro_noise=0.005,
+    accel_noise=0.05,
+    mag_noise=0.005,
+    q0=None,
+):
     """Truth quaternions and noisy gyro/accel/mag of a body rotating about a fixed point."""
     rng = np.random.default_rng(seed)
     dt = 1.0 / rate
@@ -60,19 +74,45 @@ def trajectory(seconds, rate, seed, still=False, gyro_bias=(0.0, 0.0, 0.0),
     truth, samples = [], []
     for k in range(n):
         t = k * dt
-        omega = np.zeros(3) if still else np.array(
-            [0.6 * math.sin(0.7 * t), 0.5 * math.sin(1.1 * t + 1.0), 0.9 * math.sin(0.45 * t + 0.3)])
+        omega = (
+            np.zeros(3)
+            if still
+            else np.array(
+                [
+                    0.6 * math.sin(0.7 * t),
+                    0.5 * math.sin(1.1 * t + 1.0),
+                    0.9 * math.sin(0.45 * t + 0.3),
+                ]
+            )
+        )
         # integrate over the sample interval in small steps, gyro = mean rate
         sub = 2
         for j in range(sub):
             ts = t + (j + 0.5) * dt / sub
-            om = np.zeros(3) if still else np.array(
-                [0.6 * math.sin(0.7 * ts), 0.5 * math.sin(1.1 * ts + 1.0), 0.9 * math.sin(0.45 * ts + 0.3)])
+            om = (
+                np.zeros(3)
+                if still
+                else np.array(
+                    [
+                        0.6 * math.sin(0.7 * ts),
+                        0.5 * math.sin(1.1 * ts + 1.0),
+                        0.9 * math.sin(0.45 * ts + 0.3),
+                    ]
+                )
+            )
             q = qmul(q, exp_step(om, dt / sub))
         q /= np.linalg.norm(q)
-        gyro = omega if still else np.array(
-            [0.6 * math.sin(0.7 * (t + dt / 2)), 0.5 * math.sin(1.1 * (t + dt / 2) + 1.0),
-             0.9 * math.sin(0.45 * (t + dt / 2) + 0.3)])
+        gyro = (
+            omega
+            if still
+            else np.array(
+                [
+                    0.6 * math.sin(0.7 * (t + dt / 2)),
+                    0.5 * math.sin(1.1 * (t + dt / 2) + 1.0),
+                    0.9 * math.sin(0.45 * (t + dt / 2) + 0.3),
+                ]
+            )
+        )
         gyro = gyro + np.asarray(gyro_bias) + rng.normal(0, gyro_noise, 3)
         acc = to_sensor(q, G) + rng.normal(0, accel_noise, 3)
         mag = to_sensor(q, MAG) + rng.normal(0, mag_noise, 3)
@@ -92,10 +132,12 @@ def test_madgwick_matches_python_reference_imu_and_marg():
             g, a, m, dt = r[0:3], r[3:6], r[6:9], r[9]
             assert cpp.update_imu(*g, *a, dt) == py.update_imu(*g, *a, dt)
             assert cpp_m.update_marg(*g, *a, *m, dt) == py_m.update_marg(*g, *a, *m, dt)
-            worst = max(worst,
-                        float(np.max(np.abs(np.subtract(cpp.quaternion, py.quaternion)))),
-                        float(np.max(np.abs(np.subtract(cpp_m.quaternion, py_m.quaternion)))),
-                        float(np.max(np.abs(np.subtract(cpp_m.gyro_bias, py_m.gyro_bias)))))
+            worst = max(
+                worst,
+                float(np.max(np.abs(np.subtract(cpp.quaternion, py.quaternion)))),
+                float(np.max(np.abs(np.subtract(cpp_m.quaternion, py_m.quaternion)))),
+                float(np.max(np.abs(np.subtract(cpp_m.gyro_bias, py_m.gyro_bias)))),
+            )
         assert worst < 1e-6
         # the state moved (a comparison of two untouched filters would prove nothing)
         assert angle_deg(cpp_m.quaternion, (1, 0, 0, 0)) > 1.0
@@ -128,8 +170,11 @@ def test_madgwick_non_finite_handling_matches_reference():
 
 def test_pid_matches_python_reference():
     rng = np.random.default_rng(7)
-    for args in ((2.0, 4.0, 0.05, -1.0, 1.0, 0.02), (0.5, 2.0, 0.0, -20.0, 20.0, 0.0),
-                 (1.0, 10.0, 0.2, -0.3, 0.5, 0.1)):
+    for args in (
+        (2.0, 4.0, 0.05, -1.0, 1.0, 0.02),
+        (0.5, 2.0, 0.0, -20.0, 20.0, 0.0),
+        (1.0, 10.0, 0.2, -0.3, 0.5, 0.1),
+    ):
         cpp, py = rt.Pid(*args), reference.Pid(*args)
         y = 0.0
         for k in range(3000):
@@ -155,7 +200,7 @@ def test_pid_closed_loop_settles_on_first_order_plant():
         elif settled is None:
             settled = k * dt
     assert abs(y - 1.0) < 1e-3
-    assert peak < 1.2          # overshoot < 20 %
+    assert peak < 1.2  # overshoot < 20 %
     assert settled is not None and settled < 3.0  # 2 % band within 3 s
 
 
@@ -170,7 +215,9 @@ def run_filter(f, samples, marg):
 
 
 def test_static_orientation_error_below_half_degree():
-    q_true = qmul(exp_step(np.array([0.0, 0.0, 1.0]), 0.8), exp_step(np.array([1.0, 0.4, 0.0]), 0.35))
+    q_true = qmul(
+        exp_step(np.array([0.0, 0.0, 1.0]), 0.8), exp_step(np.array([1.0, 0.4, 0.0]), 0.35)
+    )
     truth, samples = trajectory(30.0, 200, seed=11, still=True, q0=q_true)
     f = rt.Madgwick(beta=0.1)
     f.init_from_accel(*samples[0, 3:6])
@@ -192,13 +239,13 @@ def test_dynamic_orientation_error_below_two_degrees_rms():
     est = run_filter(f, samples, marg=True)
     start = 10 * 200  # yaw converges from 0 first
     errs = np.array([angle_deg(truth[k], est[k]) for k in range(start, len(est))])
-    rms = float(np.sqrt(np.mean(errs ** 2)))
+    rms = float(np.sqrt(np.mean(errs**2)))
     assert rms <= 2.0, rms
     f2 = rt.Madgwick(beta=0.1, zeta=0.01)
     f2.init_from_accel(*samples[0, 3:6])
     est2 = run_filter(f2, samples, marg=False)
     tilt = np.array([tilt_deg(truth[k], est2[k]) for k in range(start, len(est2))])
-    assert float(np.sqrt(np.mean(tilt ** 2))) <= 2.0
+    assert float(np.sqrt(np.mean(tilt**2))) <= 2.0
 
 
 def test_yaw_follows_rep103_and_marg_finds_north():

@@ -1,6 +1,7 @@
 """The simulator's Arduino running the real StandardFirmata (edgebot_sim.firmware_board),
 driven over its pty like firmata_node does, without ROS: motor pins -> wheel speeds, the
 ray-cast distance -> the IR sensor's voltage -> the firmware's analog report, bumper."""
+
 import math
 import pathlib
 import sys
@@ -38,10 +39,13 @@ def test_motor_pins_drive_the_wheels(dev):
         fw.port_write(0, (1 << 7) | (1 << 3))
         fw.analog_write(5, 128)
         fw.analog_write(6, 64)
-        left, right = wait_for(lambda: (v := dev.wheel_velocities())[0] > 0 and v[1] != 0 and v,
-                               10, what="both wheels turning")
-        assert left == pytest.approx(15.0 * 129 / 256, rel=0.01)        # Timer0 fast PWM
-        assert right == pytest.approx(15.0 * 65 / 256, rel=0.01)        # reversed motor: +
+        left, right = wait_for(
+            lambda: (v := dev.wheel_velocities())[0] > 0 and v[1] != 0 and v,
+            10,
+            what="both wheels turning",
+        )
+        assert left == pytest.approx(15.0 * 129 / 256, rel=0.01)  # Timer0 fast PWM
+        assert right == pytest.approx(15.0 * 65 / 256, rel=0.01)  # reversed motor: +
         fw.analog_write(5, 0)
         wait_for(lambda: dev.wheel_velocities()[0] == 0.0, 10, what="left wheel stopped")
 
@@ -52,15 +56,27 @@ def test_ir_range_and_bumper_reach_the_firmware(dev):
         fw.wait_boot()
         fw.send(REPORT_ANALOG | ir.channel, 1)
         dev.set_sonar(0.3)
-        wait_for(lambda: (raw := fw.last("analog", ir.channel)) is not None
-                 and abs(ir.distance(raw) - 0.3) < 0.01, 10, what="0.3 m through the ADC")
+        wait_for(
+            lambda: (
+                (raw := fw.last("analog", ir.channel)) is not None
+                and abs(ir.distance(raw) - 0.3) < 0.01
+            ),
+            10,
+            what="0.3 m through the ADC",
+        )
         dev.set_sonar(math.inf)
-        wait_for(lambda: ir.distance(fw.last("analog", ir.channel)) == math.inf, 10,
-                 what="nothing in range")
+        wait_for(
+            lambda: ir.distance(fw.last("analog", ir.channel)) == math.inf,
+            10,
+            what="nothing in range",
+        )
         fw.pin_mode(2, INPUT)
         fw.send(REPORT_DIGITAL | 0, 1)
-        wait_for(lambda: (v := fw.last("digital", 0)) is not None and v & 0b100, 10,
-                 what="bumper released (pulled up)")
+        wait_for(
+            lambda: (v := fw.last("digital", 0)) is not None and v & 0b100,
+            10,
+            what="bumper released (pulled up)",
+        )
         dev.set_bumper(True)
         wait_for(lambda: not fw.last("digital", 0) & 0b100, 10, what="bumper pressed (low)")
     assert dev.stats()["arduino_opens"] == 1

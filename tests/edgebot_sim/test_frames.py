@@ -1,4 +1,5 @@
 """map -> odom (REP 105) from ground truth and odometry, ROS-free."""
+
 import math
 
 import pytest
@@ -21,15 +22,15 @@ def test_before_odometry_odom_starts_where_the_rover_starts():
 
 def test_map_odom_composed_with_odometry_gives_the_truth_at_the_odometry_stamp():
     mo = MapOdom()
-    for k in range(50):                              # the rover drives along map x, yawed 0.3
+    for k in range(50):  # the rover drives along map x, yawed 0.3
         mo.truth(k * 0.02, (1.0 + 0.01 * k, -1.0, 0.0), yaw_q(0.3))
     # the odometry (drifted: it thinks it went less far and turned less) at t = 0.5 s
     assert mo.odometry(0.5, (0.2, 0.0, 0.0), yaw_q(0.1))
     t, q = mo.transform()
     composed = compose((t, q), ((0.2, 0.0, 0.0), yaw_q(0.1)))
-    assert composed[0] == pytest.approx((1.25, -1.0, 0.0), abs=1e-6)    # truth at k = 25
+    assert composed[0] == pytest.approx((1.25, -1.0, 0.0), abs=1e-6)  # truth at k = 25
     assert composed[1] == pytest.approx(yaw_q(0.3), abs=1e-6)
-    assert q == pytest.approx(yaw_q(0.2), abs=1e-6)                     # the yaw drift
+    assert q == pytest.approx(yaw_q(0.2), abs=1e-6)  # the yaw drift
 
 
 def test_bad_odometry_is_ignored_and_history_is_bounded():

@@ -2,6 +2,7 @@
 parses and matches the open_field scenario, the bridge maps real message types under the
 project's topic names, the Gazebo xacro expands to the same robot, the launch file is valid
 YAML launch."""
+
 import importlib
 import pathlib
 import xml.etree.ElementTree as ET
@@ -32,11 +33,22 @@ def test_world_matches_the_open_field_scenario():
 def test_bridge_uses_real_types_and_project_topics():
     entries = yaml.safe_load((ROOT / "config" / "gazebo" / "bridge.yaml").read_text())
     topics = {e["ros_topic_name"] for e in entries}
-    assert {"/clock", "cmd_vel", "odom", "wheel_states", "imu/data_raw",
-            "camera/image_raw"} <= topics
+    assert {
+        "/clock",
+        "cmd_vel",
+        "odom",
+        "wheel_states",
+        "imu/data_raw",
+        "camera/image_raw",
+    } <= topics
     for e in entries:
-        assert set(e) == {"ros_topic_name", "gz_topic_name", "ros_type_name", "gz_type_name",
-                          "direction"}, e
+        assert set(e) == {
+            "ros_topic_name",
+            "gz_topic_name",
+            "ros_type_name",
+            "gz_type_name",
+            "direction",
+        }, e
         assert e["direction"] in ("GZ_TO_ROS", "ROS_TO_GZ", "BIDIRECTIONAL")
         pkg, _, name = e["ros_type_name"].split("/")
         assert hasattr(importlib.import_module(f"{pkg}.msg"), name), e["ros_type_name"]
@@ -62,5 +74,10 @@ def test_launch_file_is_yaml_launch():
     kinds = [next(iter(e)) for e in doc["launch"]]
     assert set(kinds) <= {"arg", "let", "set_parameter", "include", "node"}
     nodes = [e["node"] for e in doc["launch"] if "node" in e]
-    assert {n["exec"] for n in nodes} >= {"parameter_bridge", "create", "yolo_node",
-                                          "target_follower", "safety_monitor"}
+    assert {n["exec"] for n in nodes} >= {
+        "parameter_bridge",
+        "create",
+        "yolo_node",
+        "target_follower",
+        "safety_monitor",
+    }

@@ -1,4 +1,5 @@
 """The MJPEG server is opened by OpenCV like an IP camera (real sockets, real decoding)."""
+
 import threading
 import time
 import urllib.request

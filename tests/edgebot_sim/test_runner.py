@@ -1,4 +1,5 @@
 """SimRunner without ROS and without processes: a fake wall clock, recorded outputs."""
+
 import math
 import threading
 
@@ -22,7 +23,7 @@ class FakeClock:
 
     def sleep(self, dt):
         self.slept.append(dt)
-        self.t += max(dt, 1e-6)          # as a real sleep: never less than a microsecond
+        self.t += max(dt, 1e-6)  # as a real sleep: never less than a microsecond
 
 
 class Recorder(Outputs):
@@ -51,15 +52,24 @@ def make():
     made = []
 
     def make(**over):
-        p = dict(PARAMS, **{"drive": "wheel_cmd", "scenario": "near_cone", "seed": 3,
-                            "speed": 0.0, "camera.enabled": False, "arduino.enabled": False,
-                            "imu.enabled": False})
+        p = dict(
+            PARAMS,
+            **{
+                "drive": "wheel_cmd",
+                "scenario": "near_cone",
+                "seed": 3,
+                "speed": 0.0,
+                "camera.enabled": False,
+                "arduino.enabled": False,
+                "imu.enabled": False,
+            },
+        )
         p.update(over)
         clock, out = FakeClock(), Recorder()
-        r = SimRunner(p, S.load(p["scenario"]), DeviceSet(), out, clock=clock,
-                      sleep=clock.sleep)
+        r = SimRunner(p, S.load(p["scenario"]), DeviceSet(), out, clock=clock, sleep=clock.sleep)
         made.append(r)
         return r, out, clock
+
     yield make
     for r in made:
         r.close()
@@ -81,9 +91,9 @@ def test_rates_divide_the_physics_rate():
 
 def test_steps_publish_clock_and_state_at_their_rates(make):
     r, out, _ = make()
-    r.run(max_steps=240)                         # one simulated second at 240 Hz
+    r.run(max_steps=240)  # one simulated second at 240 Hz
     assert r.sim_time() == pytest.approx(1.0)
-    assert len(out.clocks) == 120 and len(out.states) == 48          # 100 Hz (every 2), 50 Hz
+    assert len(out.clocks) == 120 and len(out.states) == 48  # 100 Hz (every 2), 50 Hz
     assert out.clocks == sorted(out.clocks)
     s = out.states[-1]
     start = r.scenario.start
@@ -95,10 +105,10 @@ def test_wheel_target_drives_until_the_command_times_out(make):
     r, out, _ = make()
     x0 = r.world.pose2d()[0]
     r.set_wheel_target(8.0, 8.0)
-    r.run(max_steps=96)                          # 0.4 s < wheel_cmd_timeout 0.5
+    r.run(max_steps=96)  # 0.4 s < wheel_cmd_timeout 0.5
     assert r.world._wheel_cmd == [8.0, 8.0]
     r.run(max_steps=240)
-    assert r.world._wheel_cmd == [0.0, 0.0]      # no command for 0.5 s of sim time: stopped
+    assert r.world._wheel_cmd == [0.0, 0.0]  # no command for 0.5 s of sim time: stopped
     assert r.world.pose2d()[0] > x0 + 0.05
     assert out.states[-1].linear[0] == pytest.approx(0.0, abs=0.1)
 
@@ -106,9 +116,9 @@ def test_wheel_target_drives_until_the_command_times_out(make):
 def test_speed_paces_simulated_time_against_the_wall_clock(make):
     r, _, clock = make(speed=2.0)
     t0 = clock.t
-    r.run(max_steps=720)                         # 3 s of simulated time
+    r.run(max_steps=720)  # 3 s of simulated time
     assert r.sim_time() == pytest.approx(3.0)
-    assert clock.t - t0 == pytest.approx(1.5, abs=0.03)     # at twice real time
+    assert clock.t - t0 == pytest.approx(1.5, abs=0.03)  # at twice real time
     assert r.rtf == pytest.approx(2.0, rel=0.05)
 
 
@@ -120,24 +130,28 @@ def test_start_gate_holds_time_until_ready_and_settled(make):
     def sleep(dt):
         seen.append(list(r.holding))
         if len(seen) == 10:
-            out.extra = []                       # the peer turned up
+            out.extra = []  # the peer turned up
         clock.sleep(dt)
+
     r.sleep = sleep
     r.run(max_steps=1)
     assert seen[0] == ["publisher of cmd_vel"] and seen[-1] == []
-    assert 10 + 20 <= len(seen) <= 10 + 21       # then 1.0 s of settling in 0.05 s sleeps
+    assert 10 + 20 <= len(seen) <= 10 + 21  # then 1.0 s of settling in 0.05 s sleeps
     assert r.holding is None and r.world.steps == 1
-    assert set(out.clocks[:-1]) == {0.0}         # /clock stood at 0 while held
-    assert ("info", "simulated time starts (held 1.5 s)") in out.logs or \
-        ("info", "simulated time starts (held 1.6 s)") in out.logs
+    assert set(out.clocks[:-1]) == {0.0}  # /clock stood at 0 while held
+    assert ("info", "simulated time starts (held 1.5 s)") in out.logs or (
+        "info",
+        "simulated time starts (held 1.6 s)",
+    ) in out.logs
 
 
 def test_start_gate_gives_up_after_its_timeout(make):
     r, out, _ = make(**{"start.wait": True, "start.timeout": 2.0})
     out.extra = ["subscriber of wheel_cmd"]
     r.run(max_steps=1)
-    assert any(lv == "warn" and "still missing: ['subscriber of wheel_cmd']" in t
-               for lv, t in out.logs)
+    assert any(
+        lv == "warn" and "still missing: ['subscriber of wheel_cmd']" in t for lv, t in out.logs
+    )
 
 
 def test_reset_starts_a_new_episode_and_time_goes_on(make):

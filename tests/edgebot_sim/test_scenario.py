@@ -1,4 +1,5 @@
 """Scenario files: every shipped one is valid; bad ones fail with one line naming file and key."""
+
 import pathlib
 
 import pytest
@@ -49,29 +50,51 @@ def test_resolved_is_seeded(tmp_path):
     assert a.randomize == S.Randomize()
 
 
-@pytest.mark.parametrize("patch, key, words", [
-    ({"colour": "red"}, "colour", "unknown key"),
-    ({"target": {"class": "ball", "x": 1.0, "y": 0.0, "size": 2}}, "target.size", "unknown key"),
-    ({"target": {"class": "duck", "x": 1.0, "y": 0.0}}, "target.class", "missing model"),
-    ({"robot": "no_such_rover.urdf"}, "robot", "missing model"),
-    ({"time_limit": -5}, "time_limit", "must be > 0"),
-    ({"time_limit": "soon"}, "time_limit", "must be a number"),
-    ({"floor": {"size": [6.0, -1.0]}}, "floor.size[1]", "must be >= 0.5"),
-    ({"target": {"class": "ball", "x": 9.0, "y": 0.0}}, "target", "off the floor"),
-    ({"target": {"class": "ball", "x": -0.8, "y": 0.0}}, "target", "already within reach"),
-    ({"obstacles": [{"shape": "box", "x": 1.0, "y": 0.0, "size": [0.2, 0.2, 0.2]}]},
-     "obstacles[0]", "overlaps the target"),
-    ({"obstacles": [{"shape": "box", "x": -1.0, "y": 0.1, "size": [0.2, 0.2, 0.2]}]},
-     "obstacles[0]", "overlaps the rover"),
-    ({"obstacles": [{"shape": "pyramid", "x": 0.0, "y": 2.0, "size": [1]}]},
-     "obstacles[0].shape", "unknown shape"),
-    ({"obstacles": [{"shape": "box", "x": 0.0, "y": 2.0, "size": [0.2, 0.2]}]},
-     "obstacles[0].size", "list of 3"),
-    ({"distractors": [{"class": "ball", "x": 2.0, "y": 2.0, "z": 1}]},
-     "distractors[0].z", "unknown key"),
-    ({"seed": -1}, "seed", "integer >= 0"),
-    ({"randomize": {"target_yaw": 1}}, "randomize.target_yaw", "unknown key"),
-])
+@pytest.mark.parametrize(
+    "patch, key, words",
+    [
+        ({"colour": "red"}, "colour", "unknown key"),
+        (
+            {"target": {"class": "ball", "x": 1.0, "y": 0.0, "size": 2}},
+            "target.size",
+            "unknown key",
+        ),
+        ({"target": {"class": "duck", "x": 1.0, "y": 0.0}}, "target.class", "missing model"),
+        ({"robot": "no_such_rover.urdf"}, "robot", "missing model"),
+        ({"time_limit": -5}, "time_limit", "must be > 0"),
+        ({"time_limit": "soon"}, "time_limit", "must be a number"),
+        ({"floor": {"size": [6.0, -1.0]}}, "floor.size[1]", "must be >= 0.5"),
+        ({"target": {"class": "ball", "x": 9.0, "y": 0.0}}, "target", "off the floor"),
+        ({"target": {"class": "ball", "x": -0.8, "y": 0.0}}, "target", "already within reach"),
+        (
+            {"obstacles": [{"shape": "box", "x": 1.0, "y": 0.0, "size": [0.2, 0.2, 0.2]}]},
+            "obstacles[0]",
+            "overlaps the target",
+        ),
+        (
+            {"obstacles": [{"shape": "box", "x": -1.0, "y": 0.1, "size": [0.2, 0.2, 0.2]}]},
+            "obstacles[0]",
+            "overlaps the rover",
+        ),
+        (
+            {"obstacles": [{"shape": "pyramid", "x": 0.0, "y": 2.0, "size": [1]}]},
+            "obstacles[0].shape",
+            "unknown shape",
+        ),
+        (
+            {"obstacles": [{"shape": "box", "x": 0.0, "y": 2.0, "size": [0.2, 0.2]}]},
+            "obstacles[0].size",
+            "list of 3",
+        ),
+        (
+            {"distractors": [{"class": "ball", "x": 2.0, "y": 2.0, "z": 1}]},
+            "distractors[0].z",
+            "unknown key",
+        ),
+        ({"seed": -1}, "seed", "integer >= 0"),
+        ({"randomize": {"target_yaw": 1}}, "randomize.target_yaw", "unknown key"),
+    ],
+)
 def test_bad_scenarios_name_file_and_key(tmp_path, patch, key, words):
     data = dict(GOOD)
     data.update(patch)

@@ -1,5 +1,6 @@
 """sim_node as a process: /clock, ground truth, wheel_states, wheel_cmd drive, MJPEG camera,
 status, and one-line configuration errors."""
+
 import json
 import time
 
@@ -14,8 +15,14 @@ from edgebot_testing import free_port, wait_for
 
 
 def start_sim(procs, **params):
-    p = {"drive": "wheel_cmd", "arduino.enabled": False, "imu.enabled": False,
-         "camera.port": free_port(), "scenario": "near_cone", "seed": 3}
+    p = {
+        "drive": "wheel_cmd",
+        "arduino.enabled": False,
+        "imu.enabled": False,
+        "camera.port": free_port(),
+        "scenario": "near_cone",
+        "seed": 3,
+    }
     p.update(params)
     return procs.node("edgebot_sim", "sim_node", params=p), p
 
@@ -26,8 +33,11 @@ def test_clock_truth_wheels_and_driving(procs, ros):
     truth = ros.collect(Odometry, "sim/ground_truth", qos.RELIABLE)
     wheels = ros.collect(JointState, "wheel_states", qos.SENSOR_DATA)
     status = ros.collect(String, "sim/status", qos.LATCHED)
-    wait_for(lambda: len(clock) > 20 and len(truth) > 5 and len(wheels) > 5, 60,
-             what="clock, ground truth and wheel states")
+    wait_for(
+        lambda: len(clock) > 20 and len(truth) > 5 and len(wheels) > 5,
+        60,
+        what="clock, ground truth and wheel states",
+    )
     t = [m.clock.sec + m.clock.nanosec * 1e-9 for m in list(clock)]
     assert all(b >= a for a, b in zip(t, t[1:])) and t[-1] > t[0]
     assert truth[-1].header.frame_id == "map" and truth[-1].child_frame_id == "base_link"
@@ -40,26 +50,29 @@ def test_clock_truth_wheels_and_driving(procs, ros):
     moving = []
 
     def drive():
-        pub.publish(JointState(name=["left_wheel_joint", "right_wheel_joint"],
-                               velocity=[8.0, 8.0]))
+        pub.publish(JointState(name=["left_wheel_joint", "right_wheel_joint"], velocity=[8.0, 8.0]))
         # read together, while still commanding: once the test stops publishing, the
         # wheel_cmd timeout stops the rover (a stalled test would see it slowing down)
         t = truth[-1]
         moving[:] = [t]
         return t.pose.pose.position.x > x0 + 0.3 and abs(wheels[-1].velocity[0]) > 6
+
     wait_for(drive, 60, interval=0.05, what="the rover to drive forward")
-    assert abs(moving[0].twist.twist.linear.x) > 0.15           # body frame, forward
+    assert abs(moving[0].twist.twist.linear.x) > 0.15  # body frame, forward
     # garbage commands are rejected, not obeyed (and the node survives them)
     for _ in range(5):
         pub.publish(JointState(name=["left_wheel_joint"], velocity=[1e9, 3.0]))
-        pub.publish(JointState(name=["left_wheel_joint", "right_wheel_joint"],
-                               velocity=[float("nan"), 1.0]))
+        pub.publish(
+            JointState(name=["left_wheel_joint", "right_wheel_joint"], velocity=[float("nan"), 1.0])
+        )
     # no commands: the wheel_cmd timeout stops the wheels
-    wait_for(lambda: all(abs(v) < 0.3 for v in wheels[-1].velocity), 30,
-             what="wheels stopped after the command timeout")
+    wait_for(
+        lambda: all(abs(v) < 0.3 for v in wheels[-1].velocity),
+        30,
+        what="wheels stopped after the command timeout",
+    )
     assert sim.running()
-    wait_for(lambda: status and json.loads(status[-1].data)["sim_time"] > 1.0, 30,
-             what="status")
+    wait_for(lambda: status and json.loads(status[-1].data)["sim_time"] > 1.0, 30, what="status")
     st = json.loads(status[-1].data)
     assert st["scenario"] == "near_cone" and st["seed"] == 3
     assert st["endpoints"]["camera_url"].endswith(f":{p['camera.port']}/stream.mjpg")
@@ -77,6 +90,7 @@ def test_camera_stream_opens_in_opencv(procs):
             raise RuntimeError(sim.output())
         cap = cv2.VideoCapture(url, cv2.CAP_FFMPEG)
         return cap.isOpened()
+
     wait_for(opened, 60, interval=0.5, what="MJPEG stream")
     frames = []
     deadline = time.monotonic() + 30
@@ -120,8 +134,14 @@ def test_reset_starts_a_new_seeded_episode_without_turning_the_clock_back(procs,
     truth = ros.collect(Odometry, "sim/ground_truth", qos.RELIABLE)
     status = ros.collect(String, "sim/status", qos.LATCHED)
     wait_for(lambda: len(truth) > 5 and len(clock) > 5, 60, what="ground truth")
-    req = SetParameters.Request(parameters=[Parameter(
-        name="seed", value=ParameterValue(type=ParameterType.PARAMETER_INTEGER, integer_value=5))])
+    req = SetParameters.Request(
+        parameters=[
+            Parameter(
+                name="seed",
+                value=ParameterValue(type=ParameterType.PARAMETER_INTEGER, integer_value=5),
+            )
+        ]
+    )
     res = ros.call(SetParameters, "/sim_node/set_parameters", req, timeout=30)
     assert res.results[0].successful
     t_before = clock[-1].clock.sec + clock[-1].clock.nanosec * 1e-9
@@ -137,8 +157,11 @@ def test_reset_starts_a_new_seeded_episode_without_turning_the_clock_back(procs,
     assert abs(p.x - expected.start.x) < 0.02 and abs(p.y - expected.start.y) < 0.02
     t = [m.clock.sec + m.clock.nanosec * 1e-9 for m in list(clock)]
     assert all(b >= a for a, b in zip(t, t[1:])) and t[-1] > t_before
-    wait_for(lambda: status and json.loads(status[-1].data)["episode"] == 1, 30,
-             what="status of episode 1")
+    wait_for(
+        lambda: status and json.loads(status[-1].data)["episode"] == 1,
+        30,
+        what="status of episode 1",
+    )
     st = json.loads(status[-1].data)
     assert st["seed"] == 5 and st["episode_start"] > 0 and st["reached"] is False
 
@@ -155,8 +178,13 @@ def test_map_to_odom_on_tf_joins_ground_truth_and_odometry(procs, ros):
     truth = ros.collect(Odometry, "sim/ground_truth", qos.RELIABLE)
 
     def map_odom():
-        return [t for msg in list(tf) for t in msg.transforms
-                if t.header.frame_id == "map" and t.child_frame_id == "odom"]
+        return [
+            t
+            for msg in list(tf)
+            for t in msg.transforms
+            if t.header.frame_id == "map" and t.child_frame_id == "odom"
+        ]
+
     wait_for(lambda: map_odom() and truth, 60, what="map -> odom on /tf")
     start = S.load("near_cone").resolved(3).start
     t0 = map_odom()[0].transform
@@ -175,10 +203,13 @@ def test_map_to_odom_on_tf_joins_ground_truth_and_odometry(procs, ros):
         od.header.stamp = truth[-1].header.stamp
         pub.publish(od)
         return [t for t in map_odom() if abs(t.transform.translation.x - start.x) > 0.2]
+
     t = wait_for(corrected, 60, interval=0.1, what="map -> odom after odometry")[-1]
     tr, q = t.transform.translation, t.transform.rotation
-    base = compose(((tr.x, tr.y, tr.z), (q.x, q.y, q.z, q.w)),
-                   ((0.4, 0.0, 0.0), (0.0, 0.0, m.sin(0.1), m.cos(0.1))))
+    base = compose(
+        ((tr.x, tr.y, tr.z), (q.x, q.y, q.z, q.w)),
+        ((0.4, 0.0, 0.0), (0.0, 0.0, m.sin(0.1), m.cos(0.1))),
+    )
     p = truth[-1].pose.pose.position
     # map -> odom -> base_link lands on the true pose (the rover stands still)
     assert abs(base[0][0] - p.x) < 0.02 and abs(base[0][1] - p.y) < 0.02

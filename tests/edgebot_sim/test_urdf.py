@@ -1,5 +1,6 @@
 """The demo rover's URDF parses with a URDF library and has what the simulator and the
 control nodes rely on."""
+
 import pathlib
 import xml.etree.ElementTree as ET
 
@@ -18,8 +19,15 @@ def test_parses_and_has_the_frames():
     robot = load()
     assert robot.validate()
     links = set(robot.link_map)
-    for name in ("base_link", "imu_link", "camera_link", "sonar_link", "left_wheel",
-                 "right_wheel", "caster_link"):
+    for name in (
+        "base_link",
+        "imu_link",
+        "camera_link",
+        "sonar_link",
+        "left_wheel",
+        "right_wheel",
+        "caster_link",
+    ):
         assert name in links, name
     assert robot.base_link == "base_link"
     assert robot.joint_map["left_wheel_joint"].type == "continuous"
@@ -49,9 +57,9 @@ def test_differential_drive_geometry():
     np.testing.assert_allclose(right.axis, [0, 1, 0])
     ly = left.origin[1, 3]
     ry = right.origin[1, 3]
-    assert abs((ly - ry) - 0.160) < 1e-9          # wheel separation the controllers use
+    assert abs((ly - ry) - 0.160) < 1e-9  # wheel separation the controllers use
     r = robot.link_map["left_wheel"].collisions[0].geometry.cylinder.radius
-    assert abs(r - 0.033) < 1e-9                  # wheel radius the controllers use
+    assert abs(r - 0.033) < 1e-9  # wheel radius the controllers use
     # the sensors look forward from the front half of the rover
     fk = {n: robot.get_transform(n, "base_link") for n in ("camera_link", "sonar_link")}
     assert fk["camera_link"][0, 3] > 0.05 and fk["sonar_link"][0, 3] > 0.1

@@ -1,4 +1,5 @@
 """The PyBullet world: motion, determinism, and the readings behind the virtual devices."""
+
 import math
 
 import numpy as np
@@ -45,12 +46,12 @@ def trajectory(seed, steps=720):
 def test_drive_straight_and_turn(world):
     x0, y0, _ = world.pose2d()
     world.set_wheel_velocity(8.0, 8.0)
-    world.step(480)                               # 2 s at 8 rad/s * 0.033 m = 0.264 m/s
+    world.step(480)  # 2 s at 8 rad/s * 0.033 m = 0.264 m/s
     x1, y1, yaw1 = world.pose2d()
     assert 0.4 < x1 - x0 < 0.6 and abs(y1 - y0) < 0.05 and abs(yaw1) < 0.05
     pos, vel = world.wheel_states()
     assert all(abs(v - 8.0) < 0.5 for v in vel) and all(p > 10 for p in pos)
-    world.set_wheel_velocity(-4.0, 4.0)           # spin left (counter-clockwise)
+    world.set_wheel_velocity(-4.0, 4.0)  # spin left (counter-clockwise)
     world.step(240)
     _, _, yaw2 = world.pose2d()
     assert yaw2 > 0.5
@@ -91,7 +92,7 @@ def test_sonar_ranges_to_the_wall_and_obstacles():
         assert w.obstacle_clearance() == pytest.approx(-0.1 - (-1.0 + 0.12), abs=0.03)
     finally:
         w.close()
-    w = make(start={"x": 0.0, "y": 0.0, "yaw": math.pi / 2})   # facing the +y wall at 3.0
+    w = make(start={"x": 0.0, "y": 0.0, "yaw": math.pi / 2})  # facing the +y wall at 3.0
     try:
         w.step(10)
         assert w.sonar_range() == pytest.approx(3.0 - 0.125, abs=0.03)
@@ -103,10 +104,10 @@ def test_camera_sees_the_target_in_its_colour(world):
     img = world.render()
     assert img.shape == (objects.CAMERA_HEIGHT, objects.CAMERA_WIDTH, 3) and img.dtype == np.uint8
     r, g, b = (img[..., i].astype(int) for i in range(3))
-    red = (r > 150) & (g < 80) & (b < 80)            # the ball: rgba (0.9, 0.1, 0.1)
+    red = (r > 150) & (g < 80) & (b < 80)  # the ball: rgba (0.9, 0.1, 0.1)
     ys, xs = np.nonzero(red)
     assert len(xs) > 30
-    assert abs(xs.mean() - objects.CAMERA_WIDTH / 2) < 15    # straight ahead: image centre
+    assert abs(xs.mean() - objects.CAMERA_WIDTH / 2) < 15  # straight ahead: image centre
     # apparent width matches the 60 deg HFOV pinhole model: f = (w/2)/tan(30 deg)
     f = (objects.CAMERA_WIDTH / 2) / math.tan(math.radians(30))
     dist = 1.5 - (-1.0 + 0.11)
@@ -115,8 +116,9 @@ def test_camera_sees_the_target_in_its_colour(world):
 
 
 def test_every_object_class_renders():
-    w = make(distractors=[{"class": "cone", "x": 0.3, "y": 0.35},
-                          {"class": "box", "x": 0.3, "y": -0.35}])
+    w = make(
+        distractors=[{"class": "cone", "x": 0.3, "y": 0.35}, {"class": "box", "x": 0.3, "y": -0.35}]
+    )
     try:
         img = w.render().astype(int)
         for cls in objects.CLASSES:
@@ -134,7 +136,7 @@ def test_bumping_into_an_obstacle_is_a_contact():
     w = make(obstacles=[{"shape": "box", "x": -0.5, "y": 0.0, "size": [0.2, 1.0, 0.3]}])
     try:
         w.step(10)
-        assert not w.in_contact()                 # standing on the floor is no contact
+        assert not w.in_contact()  # standing on the floor is no contact
         w.set_wheel_velocity(8.0, 8.0)
         for _ in range(10 * 240):
             w.step()

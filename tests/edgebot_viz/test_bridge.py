@@ -1,5 +1,6 @@
 """foxglove_bridge as a process, watched by a Python client speaking the Foxglove WebSocket
 protocol; real DDS between the test's rclpy node and the bridge."""
+
 import json
 import math
 import time
@@ -100,7 +101,10 @@ def test_client_publish_allowed_refused_and_malformed(procs, ros):
         c.wait(lambda: c.server_info, what="serverInfo")
         ok = c.advertise("/teleop/cmd_vel", "geometry_msgs/msg/Twist")
         bad = c.advertise("/cmd_vel", "geometry_msgs/msg/Twist")
-        assert "refused: not in client_publish_allowlist" in c.wait_status("/cmd_vel refused")["message"]
+        assert (
+            "refused: not in client_publish_allowlist"
+            in c.wait_status("/cmd_vel refused")["message"]
+        )
         cmd = Twist()
         cmd.linear.x = 0.3
         cmd.angular.z = -1.0
@@ -109,6 +113,7 @@ def test_client_publish_allowed_refused_and_malformed(procs, ros):
         def sent():
             c.publish(ok, serialize_message(cmd))
             return got
+
         wait_for(sent, 15, interval=0.3, what="client message on teleop/cmd_vel")
         assert got[0].linear.x == 0.3 and got[0].angular.z == -1.0
         c.publish(bad, serialize_message(cmd))
@@ -143,6 +148,7 @@ def test_bad_client_input_gets_status_errors_and_bridge_keeps_serving(procs, ros
         def got():
             pub.publish(String(data="still here"))
             return c.messages[sub]
+
         wait_for(got, 15, interval=0.2, what="data after bad input")
         assert deserialize_message(c.messages[sub][0][1], String).data == "still here"
     assert bridge.running()
@@ -169,8 +175,10 @@ def test_robot_description_tf_static_and_tf_reach_a_client(procs, ros, tmp_path)
             assert deserialize_message(c2.next_message(sub2, 15)[1], String).data == URDF
             st2 = c2.subscribe(c2.wait_channel("/tf_static")["id"])
             got = deserialize_message(c2.next_message(st2, 15)[1], TFMessage)
-            assert [(t.header.frame_id, t.child_frame_id, t.transform.translation.z)
-                    for t in got.transforms] == [("base_link", "imu_link", 0.03)]
+            assert [
+                (t.header.frame_id, t.child_frame_id, t.transform.translation.z)
+                for t in got.transforms
+            ] == [("base_link", "imu_link", 0.03)]
 
         tf = c.wait_channel("/tf", timeout=60)
         sub = c.subscribe(tf["id"])
@@ -187,6 +195,7 @@ def test_robot_description_tf_static_and_tf_reach_a_client(procs, ros, tmp_path)
                     if t.child_frame_id == "base_link":
                         return t
             return None
+
         t = wait_for(odom_seen, 30, interval=0.2, what="odom -> base_link on /tf")
         assert t.header.frame_id == "odom" and t.transform.translation.x == 1.5
     assert bridge.running()
@@ -207,19 +216,25 @@ def _stalled_client(port: int, channel_id: int):
     import os
     import socket
     import struct
+
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     s.connect(("127.0.0.1", port))
     key = base64.b64encode(os.urandom(16)).decode()
-    s.sendall((f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-               f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-               "Sec-WebSocket-Protocol: foxglove.sdk.v1\r\n\r\n").encode())
+    s.sendall(
+        (
+            f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+            "Sec-WebSocket-Protocol: foxglove.sdk.v1\r\n\r\n"
+        ).encode()
+    )
     head = b""
     while b"\r\n\r\n" not in head:
         head += s.recv(1)
     assert b" 101 " in head.split(b"\r\n")[0], head
-    payload = json.dumps({"op": "subscribe",
-                          "subscriptions": [{"id": 1, "channelId": channel_id}]}).encode()
+    payload = json.dumps(
+        {"op": "subscribe", "subscriptions": [{"id": 1, "channelId": channel_id}]}
+    ).encode()
     mask = os.urandom(4)
     masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
     s.sendall(struct.pack("!BB", 0x81, 0x80 | len(payload)) + mask + masked)
@@ -229,6 +244,7 @@ def _stalled_client(port: int, channel_id: int):
 def test_slow_client_drops_stale_messages_memory_stays_bounded(procs, ros):
     import psutil
     from sensor_msgs.msg import CompressedImage
+
     bridge, url = start_bridge(procs, send_buffer_messages=4)
     port = int(url.rsplit(":", 1)[1])
     pub = ros.publisher(CompressedImage, "camera/image_raw/compressed", Q.RELIABLE)
@@ -251,7 +267,10 @@ def test_slow_client_drops_stale_messages_memory_stays_bounded(procs, ros):
                     if m.header.frame_id == "f159":
                         return True
                 return False
-            wait_for(last_frame_seen, 30, interval=0.1, what="the fast client to get the last frame")
+
+            wait_for(
+                last_frame_seen, 30, interval=0.1, what="the fast client to get the last frame"
+            )
             grown = psutil.Process(bridge.pid).memory_info().rss - rss
             # 4 queued frames per client (+ socket buffers) is a few MB; unbounded would be ~80 MB
             assert grown < 40e6, f"bridge RSS grew by {grown / 1e6:.0f} MB"

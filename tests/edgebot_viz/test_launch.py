@@ -1,6 +1,7 @@
 """launch/viz.launch.yaml and description.launch.yaml started with `edgebot launch`: the bridge
 serves the robot model and frames of the state publisher, and the recorder writes a bag that
 both readers open after the launch stops."""
+
 import pathlib
 import signal
 import sys
@@ -20,12 +21,27 @@ def test_viz_launch_bridge_and_recorder(procs, ros, tmp_path):
     port = free_port()
     out = tmp_path / "rec"
     launch = procs.start(
-        ["edgebot", "launch", str(ROOT / "launch" / "viz.launch.yaml"), "record:=true",
-         f"port:={port}", f"output_dir:={out}",
-         f"params_file:={ROOT / 'config' / 'foxglove.yaml'}"], name="viz_launch")
+        [
+            "edgebot",
+            "launch",
+            str(ROOT / "launch" / "viz.launch.yaml"),
+            "record:=true",
+            f"port:={port}",
+            f"output_dir:={out}",
+            f"params_file:={ROOT / 'config' / 'foxglove.yaml'}",
+        ],
+        name="viz_launch",
+    )
     launch.wait_output("Foxglove bridge listening", timeout=60)
-    procs.start(["edgebot", "launch", str(ROOT / "launch" / "description.launch.yaml"),
-                 f"urdf:={ROOT / 'urdf' / 'edgebot_rover.urdf'}"], name="description_launch")
+    procs.start(
+        [
+            "edgebot",
+            "launch",
+            str(ROOT / "launch" / "description.launch.yaml"),
+            f"urdf:={ROOT / 'urdf' / 'edgebot_rover.urdf'}",
+        ],
+        name="description_launch",
+    )
     # a deep queue, as in test_recorder.py: what is published while the recorder's reader is
     # still matching our writer is kept for it
     pub = ros.publisher(String, "viz_test/chatter", Q.RECORDING)
@@ -46,8 +62,11 @@ def test_viz_launch_bridge_and_recorder(procs, ros, tmp_path):
             topics = viz_readers.metadata(bags[0])["topics_with_message_count"]
         except Exception:  # not there yet, or being rewritten
             return False
-        return any(t["topic_metadata"]["name"] == "/viz_test/chatter" and t["message_count"] >= 20
-                   for t in topics)
+        return any(
+            t["topic_metadata"]["name"] == "/viz_test/chatter" and t["message_count"] >= 20
+            for t in topics
+        )
+
     wait_for(recorded, 60, interval=0.2, what="recorded messages")
     launch.signal(signal.SIGINT)
     assert launch.wait(timeout=30) == 0, launch.output()[-3000:]
@@ -56,4 +75,8 @@ def test_viz_launch_bridge_and_recorder(procs, ros, tmp_path):
         assert [m.data for m in got["/viz_test/chatter"]] == [f"v{i}" for i in range(20)]
         assert "<robot" in got["/robot_description"][0].data
         assert {t.child_frame_id for t in got["/tf_static"][0].transforms} == {
-            "caster_link", "imu_link", "camera_link", "sonar_link"}
+            "caster_link",
+            "imu_link",
+            "camera_link",
+            "sonar_link",
+        }

@@ -1,5 +1,6 @@
 """mcap_recorder as a process: bags read back by the mcap library and by rosbags, with equal
 counts and values; SIGKILL and a full disk (a real file size limit) leave readable bags."""
+
 import pathlib
 import signal
 import sys
@@ -16,14 +17,20 @@ import viz_readers
 
 
 def start_recorder(procs, out_dir, wrapper=(), **params):
-    p = {"output_dir": str(out_dir), "bag_name": "bag", "discovery_period_s": 0.2,
-         "topics": '["/rec/.*"]'}
+    p = {
+        "output_dir": str(out_dir),
+        "bag_name": "bag",
+        "discovery_period_s": 0.2,
+        "topics": '["/rec/.*"]',
+    }
     p.update(params)
     args = []
     for k, v in p.items():
         args += ["-p", f"{k}:={v}"]
-    proc = procs.start([*wrapper, ros_executable("edgebot_viz", "mcap_recorder"), "--ros-args", *args],
-                       name="mcap_recorder")
+    proc = procs.start(
+        [*wrapper, ros_executable("edgebot_viz", "mcap_recorder"), "--ros-args", *args],
+        name="mcap_recorder",
+    )
     proc.wait_output("recording to", timeout=60)
     return proc
 
@@ -67,8 +74,12 @@ def test_record_and_read_back_with_two_readers(procs, ros, tmp_path):
         not_recorded.publish(String(data="no"))
         time.sleep(0.005)
     # RELIABLE delivery of the tail before stopping: wait until the recorder has it on disk
-    wait_for(lambda: recorded_count(tmp_path / "bag") >= 200, 60, interval=0.1,
-             what="200 messages checkpointed")
+    wait_for(
+        lambda: recorded_count(tmp_path / "bag") >= 200,
+        60,
+        interval=0.1,
+        what="200 messages checkpointed",
+    )
     rec.signal(signal.SIGINT)
     assert rec.wait(timeout=20) == 0
     assert "bag closed" in rec.output()
@@ -92,8 +103,7 @@ def test_sigkill_leaves_a_readable_bag(procs, ros, tmp_path):
         pubs["/rec/chatter"].publish(String(data=f"m{i}"))
         time.sleep(0.005)
     bag = tmp_path / "bag"
-    wait_for(lambda: recorded_count(bag) >= 150, 60, interval=0.1,
-             what="checkpointed messages")
+    wait_for(lambda: recorded_count(bag) >= 150, 60, interval=0.1, what="checkpointed messages")
     rec.signal(signal.SIGKILL)
     rec.wait(timeout=10)
     a, b = same_in_both_readers(bag)
@@ -104,8 +114,14 @@ def test_sigkill_leaves_a_readable_bag(procs, ros, tmp_path):
 
 def test_disk_full_stops_recording_cleanly_and_keeps_what_was_written(procs, ros, tmp_path):
     limit = 120_000  # bytes per file: RLIMIT_FSIZE makes writes past it fail with EFBIG
-    rec = start_recorder(procs, tmp_path, wrapper=("prlimit", f"--fsize={limit}"),
-                         chunk_size_kb=8, compression="none", flush_period_s=0.2)
+    rec = start_recorder(
+        procs,
+        tmp_path,
+        wrapper=("prlimit", f"--fsize={limit}"),
+        chunk_size_kb=8,
+        compression="none",
+        flush_period_s=0.2,
+    )
     pubs = publish_until_recorded(ros, rec, {"/rec/chatter": String})
     blob = "x" * 1000
     for i in range(400):
@@ -130,14 +146,19 @@ def test_disk_full_stops_recording_cleanly_and_keeps_what_was_written(procs, ros
 
 
 def test_rotation_by_size(procs, ros, tmp_path):
-    rec = start_recorder(procs, tmp_path, chunk_size_kb=4, max_file_size_mb=0.01,
-                         compression="none")
+    rec = start_recorder(
+        procs, tmp_path, chunk_size_kb=4, max_file_size_mb=0.01, compression="none"
+    )
     pubs = publish_until_recorded(ros, rec, {"/rec/chatter": String})
     for i in range(150):
         pubs["/rec/chatter"].publish(String(data=f"{i:04d}" + "y" * 300))
         time.sleep(0.003)
-    wait_for(lambda: recorded_count(tmp_path / "bag") >= 150, 60, interval=0.1,
-             what="150 messages checkpointed")
+    wait_for(
+        lambda: recorded_count(tmp_path / "bag") >= 150,
+        60,
+        interval=0.1,
+        what="150 messages checkpointed",
+    )
     rec.signal(signal.SIGINT)
     assert rec.wait(timeout=20) == 0
     bag = tmp_path / "bag"
@@ -150,10 +171,12 @@ def test_rotation_by_size(procs, ros, tmp_path):
 def test_bad_configuration_exits_2(procs, tmp_path):
     (tmp_path / "taken").mkdir()
     (tmp_path / "taken" / "file").write_text("x")
-    for params, text in (({"bag_name": "taken"}, "not empty"),
-                         ({"bag_name": "a/b"}, "plain directory name"),
-                         ({"compression": "gzip"}, "parameter 'compression'"),
-                         ({"topics": '["[x"]'}, "parameter 'topics'")):
+    for params, text in (
+        ({"bag_name": "taken"}, "not empty"),
+        ({"bag_name": "a/b"}, "plain directory name"),
+        ({"compression": "gzip"}, "parameter 'compression'"),
+        ({"topics": '["[x"]'}, "parameter 'topics'"),
+    ):
         p = {"output_dir": str(tmp_path)}
         p.update(params)
         proc = procs.node("edgebot_viz", "mcap_recorder", params=p)

@@ -1,6 +1,7 @@
 """/tf and /tf_static on the pip-only path: tf2_msgs built in the workspace with upstream's type
 hashes, state_publisher as a process read by a plain rclpy subscriber, the build's decision to
 skip our tf2_msgs where ROS has one."""
+
 import json
 import math
 import pathlib
@@ -26,13 +27,17 @@ UPSTREAM_TFMESSAGE = "RIHS01_e369d0f05a23ae52508854b66f6aa0437f3449d652e8cbf22d5
 
 def fixed_joints(path):
     root = ET.parse(path).getroot()
-    return {(j.find("parent").get("link"), j.find("child").get("link"))
-            for j in root.findall("joint") if j.get("type") == "fixed"}
+    return {
+        (j.find("parent").get("link"), j.find("child").get("link"))
+        for j in root.findall("joint")
+        if j.get("type") == "fixed"
+    }
 
 
 def test_tfmessage_type_hash_is_upstreams():
     from ament_index_python.packages import get_package_share_directory
     from rosidl_generator_type_description import calculate_type_hash
+
     share = pathlib.Path(get_package_share_directory("tf2_msgs"))
     desc = json.loads((share / "msg" / "TFMessage.json").read_text())
     hashes = {h["type_name"]: h["hash_string"] for h in desc["type_hashes"]}
@@ -51,7 +56,7 @@ def test_vendored_tf2_msgs_is_skipped_only_where_ros_has_one(tmp_path):
         (prefix / "share" / "tf2_msgs" / "package.xml").write_text("<package/>")
     venv.mkdir()
     pip_only = f"{ours}:{venv}"
-    assert vendored.skipped(pip_only, str(ws_install)) == []     # our own build: keep building
+    assert vendored.skipped(pip_only, str(ws_install)) == []  # our own build: keep building
     full = f"{ours}:{venv}:{ros}"
     assert vendored.skipped(full, str(ws_install)) == ["tf2_msgs"]
     assert vendored.provider("tf2_msgs", full, str(ws_install)) == str(ros.resolve())
@@ -62,8 +67,11 @@ def test_state_publisher_tf_static_tf_and_description(procs, ros):
     static = ros.collect(TFMessage, "/tf_static", qos.TF_STATIC)
     tf = ros.collect(TFMessage, "/tf", qos.TF)
     desc = ros.collect(String, "robot_description", qos.LATCHED)
-    sp = procs.node("edgebot_viz", "state_publisher",
-                    params={"robot_description_file": str(ROVER), "frame_prefix": "r1/"})
+    sp = procs.node(
+        "edgebot_viz",
+        "state_publisher",
+        params={"robot_description_file": str(ROVER), "frame_prefix": "r1/"},
+    )
     wait_for(lambda: static and desc, 60, what="/tf_static and robot_description (latched)")
     got = {(t.header.frame_id, t.child_frame_id) for t in static[0].transforms}
     assert got == {("r1/" + p, "r1/" + c) for p, c in fixed_joints(ROVER)}
@@ -76,13 +84,15 @@ def test_state_publisher_tf_static_tf_and_description(procs, ros):
     pub = ros.publisher(JointState, "joint_states", qos.SENSOR_DATA)
 
     def wheels_on_tf():
-        pub.publish(JointState(name=["left_wheel_joint", "right_wheel_joint"],
-                               position=[math.pi / 2, 0.0]))
+        pub.publish(
+            JointState(name=["left_wheel_joint", "right_wheel_joint"], position=[math.pi / 2, 0.0])
+        )
         for m in list(tf):
             for t in m.transforms:
                 if t.child_frame_id == "r1/left_wheel" and abs(t.transform.rotation.y) > 0.5:
                     return t
         return None
+
     t = wait_for(wheels_on_tf, 60, interval=0.1, what="left wheel at 90 deg on /tf")
     assert t.header.frame_id == "r1/base_link"
     assert t.transform.rotation.y == pytest_approx(math.sin(math.pi / 4))
@@ -95,6 +105,7 @@ def test_state_publisher_tf_static_tf_and_description(procs, ros):
 
 def pytest_approx(v):
     import pytest
+
     return pytest.approx(v, abs=1e-9)
 
 
@@ -104,8 +115,9 @@ def test_state_publisher_configuration_errors(procs, tmp_path):
     assert "give exactly one of the two (got neither)" in none.output()
     bad = tmp_path / "bad.urdf"
     bad.write_text("<robot name='x'><joint")
-    broken = procs.node("edgebot_viz", "state_publisher",
-                        params={"robot_description_file": str(bad)})
+    broken = procs.node(
+        "edgebot_viz", "state_publisher", params={"robot_description_file": str(bad)}
+    )
     assert broken.wait(30) == 2
     assert "parameter 'robot_description_file'" in broken.output()
     assert "not a valid URDF" in broken.output()

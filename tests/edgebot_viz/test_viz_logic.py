@@ -1,5 +1,6 @@
 """ROS-free logic of edgebot_viz: message definitions, filters, rate limiting, URDF transforms,
 and the rosbag2 MCAP bag writer read back by two independent readers."""
+
 import math
 import pathlib
 import shutil
@@ -19,9 +20,14 @@ import viz_readers
 # -- message definitions ------------------------------------------------------------------
 def test_definition_has_dependencies_and_decodes_real_cdr():
     from sensor_msgs.msg import Imu
+
     text = msgdefs.ros2msg_definition("sensor_msgs/msg/Imu")
-    for dep in ("std_msgs/Header", "builtin_interfaces/Time", "geometry_msgs/Quaternion",
-                "geometry_msgs/Vector3"):
+    for dep in (
+        "std_msgs/Header",
+        "builtin_interfaces/Time",
+        "geometry_msgs/Quaternion",
+        "geometry_msgs/Vector3",
+    ):
         assert f"{'=' * 80}\nMSG: {dep}\n" in text
     assert text.count("MSG: ") == 4
     msg = Imu()
@@ -39,12 +45,14 @@ def test_definition_has_dependencies_and_decodes_real_cdr():
 
 def test_definition_of_workspace_interface_with_same_package_dependency():
     from edgebot_interfaces.msg import Detection2D, Detection2DArray
+
     text = msgdefs.ros2msg_definition("edgebot_interfaces/Detection2DArray")
     assert "MSG: edgebot_interfaces/Detection2D\n" in text
     arr = Detection2DArray(image_width=320, image_height=240)
     arr.detections.append(Detection2D(label="red_ball", score=0.75, center_x=10.0, track_id=7))
     decode = generate_dynamic("edgebot_interfaces/msg/Detection2DArray", text)[
-        "edgebot_interfaces/msg/Detection2DArray"]
+        "edgebot_interfaces/msg/Detection2DArray"
+    ]
     out = decode(serialize_message(arr))
     assert out.image_width == 320
     assert out.detections[0].label == "red_ball"
@@ -63,8 +71,10 @@ def test_unknown_type_and_bad_names_raise():
 
 
 def test_field_types_skips_primitives_arrays_constants_and_comments():
-    text = ("# comment: geometry_msgs/Pose\nint64 A = -1\nstring<=8 s\nfloat64[9] c\n"
-            "Foo[] foos  # same package\nstd_msgs/Header[<=3] hs\nuint8[] data\n")
+    text = (
+        "# comment: geometry_msgs/Pose\nint64 A = -1\nstring<=8 s\nfloat64[9] c\n"
+        "Foo[] foos  # same package\nstd_msgs/Header[<=3] hs\nuint8[] data\n"
+    )
     assert msgdefs.field_types(text, "pkg") == ["pkg/Foo", "std_msgs/Header"]
 
 
@@ -118,13 +128,16 @@ def test_urdf_fixed_and_moving_joints():
     assert robot.moving_transforms()[0].rotation == pytest.approx((0, 0, 0, 1))
     robot.update(["wheel_joint"], [math.pi])
     q = robot.moving_transforms()[0].rotation
-    assert [abs(c) for c in q] == pytest.approx([0.0, 1.0, 0.0, 0.0], abs=1e-9)  # half turn about +y
+    assert [abs(c) for c in q] == pytest.approx(
+        [0.0, 1.0, 0.0, 0.0], abs=1e-9
+    )  # half turn about +y
 
 
 # -- bag writer ---------------------------------------------------------------------------
 def _fill(w, n, start=0):
     from geometry_msgs.msg import Twist
     from std_msgs.msg import String
+
     for i in range(start, start + n):
         w.write("/chatter", serialize_message(String(data=f"msg {i}")), 1_000_000 + i * 1000)
         tw = Twist()
@@ -208,6 +221,7 @@ def test_rviz_config_shows_the_robot_and_its_sensors():
     import yaml
 
     from edgebot_testing import ROOT
+
     cfg = yaml.safe_load((ROOT / "config" / "edgebot.rviz").read_text())
     vm = cfg["Visualization Manager"]
     assert vm["Global Options"]["Fixed Frame"] == "odom"

@@ -1,5 +1,6 @@
 """Read a bag back with two independent readers: the ``mcap`` library (+ mcap_ros2 decoding
 from the schemas in the file) and ``rosbags`` (its own rosbag2 reader and CDR decoder)."""
+
 import collections
 import pathlib
 
@@ -12,7 +13,8 @@ from rosbags.typesys import Stores, get_typestore
 
 def metadata(bag) -> dict:
     return yaml.safe_load((pathlib.Path(bag) / "metadata.yaml").read_text())[
-        "rosbag2_bagfile_information"]
+        "rosbag2_bagfile_information"
+    ]
 
 
 def mcap_profile(path) -> str:
@@ -26,7 +28,9 @@ def read_mcap(bag) -> dict:
     for rel in metadata(bag)["relative_file_paths"]:
         with open(pathlib.Path(bag) / rel, "rb") as f:
             reader = make_reader(f, decoder_factories=[DecoderFactory()])
-            for schema, channel, _message, decoded in reader.iter_decoded_messages(log_time_order=False):
+            for schema, channel, _message, decoded in reader.iter_decoded_messages(
+                log_time_order=False
+            ):
                 assert schema.encoding == "ros2msg" and channel.message_encoding == "cdr"
                 out[channel.topic].append(decoded)
     return dict(out)

@@ -1,4 +1,5 @@
 """Makes benchmarks/faults (the campaign and its pure analysis) importable."""
+
 import pathlib
 import sys
 

@@ -1,5 +1,6 @@
 """The fault campaign's pure analysis: the board's pin record, stop and standstill times,
 recovery, the invariants and the table -- on synthetic records, no processes."""
+
 import time
 
 import analysis as A
@@ -42,10 +43,16 @@ def test_pin_events_become_wheel_speeds_with_the_maps_polarity():
 
 
 def test_wheels_zero_is_the_start_of_a_lasting_zero_not_a_brake_pulse_through_it():
-    tl = timeline((0.0, (0.5, 0.5)), (1.0, (0.2, 0.2)), (1.1, (0.0, 0.0)),
-                  (1.12, (-0.1, -0.1)), (1.2, (0.0, 0.0)), (3.0, (0.0, 0.0)))
+    tl = timeline(
+        (0.0, (0.5, 0.5)),
+        (1.0, (0.2, 0.2)),
+        (1.1, (0.0, 0.0)),
+        (1.12, (-0.1, -0.1)),
+        (1.2, (0.0, 0.0)),
+        (3.0, (0.0, 0.0)),
+    )
     assert A.first_zero_after(tl, 0.9) == pytest.approx(1.2)
-    assert A.first_zero_after(tl, 2.0) == 2.0               # already at zero
+    assert A.first_zero_after(tl, 2.0) == 2.0  # already at zero
     assert A.first_zero_after(timeline((0.0, (0.5, 0.5))), 0.1) is None
     assert A.moved_between(tl, 1.2, 3.0) is False and A.moved_between(tl, 0.5, 1.15)
     assert A.max_speed_between(tl, 1.0, 1.5) == pytest.approx(3.0, abs=0.06)
@@ -60,40 +67,56 @@ def test_standstill_moving_and_the_clock_mapping():
     assert A.to_sim(truth, 100.5) == pytest.approx(0.5)
     assert A.to_sim(truth, 100.525) == pytest.approx(0.525)
     assert A.standstill_after(truth, 1.0) == pytest.approx(1.4)
-    assert A.standstill_after(truth[:30], 1.0) is None     # not still for STILL_HOLD yet
+    assert A.standstill_after(truth[:30], 1.0) is None  # not still for STILL_HOLD yet
     assert A.moving_after(truth, 0.0) == 0.0 and A.moving_after(truth, 1.5) is None
     turning = [T(0.0, 0.0, 0.5)]
     assert A.is_moving(turning[0]) and not A.is_still(turning[0])
 
 
 def record(**kw):
-    r = {"fault": "kill:yolo_node", "needed_to_move": True, "recovered": True,
-         "standstill_sim_s": 0.6, "wheels_zero_s": 0.3, "recovery_s": 2.0,
-         "limits": {"standstill_sim_s": 1.0, "wheels_zero_s": 0.375,
-                    "timeout_name": "base_controller command_timeout"},
-         "telemetry": {"lost": 0}}
+    r = {
+        "fault": "kill:yolo_node",
+        "needed_to_move": True,
+        "recovered": True,
+        "standstill_sim_s": 0.6,
+        "wheels_zero_s": 0.3,
+        "recovery_s": 2.0,
+        "limits": {
+            "standstill_sim_s": 1.0,
+            "wheels_zero_s": 0.375,
+            "timeout_name": "base_controller command_timeout",
+        },
+        "telemetry": {"lost": 0},
+    }
     r.update(kw)
     return r
 
 
 def test_each_invariant_is_checked():
     assert A.violations(record()) == []
-    assert A.violations(record(standstill_sim_s=1.2)) == [
-        "standstill after 1.20 s > 1 s simulated"]
+    assert A.violations(record(standstill_sim_s=1.2)) == ["standstill after 1.20 s > 1 s simulated"]
     assert A.violations(record(standstill_sim_s=None)) == ["never came to a standstill"]
     assert A.violations(record(wheels_zero_s=0.5)) == [
-        "wheels at zero after 0.500 s > 0.375 s (1.5 x base_controller command_timeout)"]
+        "wheels at zero after 0.500 s > 0.375 s (1.5 x base_controller command_timeout)"
+    ]
     assert A.violations(record(wheels_zero_s=None)) == ["the board never set the wheels to zero"]
     assert A.violations(record(moved_while_held="e-stopped")) == ["moved while e-stopped"]
     assert A.violations(record(recovered=False)) == [
-        "did not resume by itself after the fault cleared"]
+        "did not resume by itself after the fault cleared"
+    ]
     assert A.violations(record(leftover_processes=["yolo_node 42"])) == [
-        "processes left behind: ['yolo_node 42']"]
+        "processes left behind: ['yolo_node 42']"
+    ]
     assert A.violations(record(telemetry={"lost": 3}, check_telemetry=True)) == [
-        "3 QoS 1 telemetry messages lost"]
+        "3 QoS 1 telemetry messages lost"
+    ]
     # a node the rover does not need to move: no standstill required
-    assert A.violations(record(needed_to_move=False, standstill_sim_s=None,
-                               limits={"standstill_sim_s": None})) == []
+    assert (
+        A.violations(
+            record(needed_to_move=False, standstill_sim_s=None, limits={"standstill_sim_s": None})
+        )
+        == []
+    )
 
 
 def test_table_and_markdown():

@@ -4,6 +4,7 @@ heartbeat, safety_monitor SIGKILLed and respawned, the e-stop engaged across a s
 restart. Fails on any broken invariant (standstill within 1 s simulated, wheels at zero on the
 board's own pin record within 1.5 x the command timeout, no motion while e-stopped, resumes by
 itself, nothing left behind)."""
+
 import json
 
 import campaign

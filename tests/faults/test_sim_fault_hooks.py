@@ -1,6 +1,7 @@
 """The simulator's fault hooks (edgebot_sim.faults) on the real virtual devices a DeviceSet
 starts: the camera's MJPEG port closes and opens again, the Arduino's pty vanishes and comes back,
 the IMU's bus fails or goes away and comes back, the clock stalls the physics thread."""
+
 import os
 import socket
 import threading
@@ -16,11 +17,21 @@ from edgebot_testing import wait_for
 
 
 def params(tmp_path):
-    return {"camera.enabled": True, "camera.host": "127.0.0.1", "camera.port": 0,
-            "arduino.enabled": True, "drive": "firmata", "arduino.pin_map": "",
-            "arduino.link": str(tmp_path / "arduino"), "arduino.firmware": "",
-            "imu.enabled": True, "imu.chip": "mpu6050", "imu.noise": False,
-            "imu.host": "127.0.0.1", "imu.port": 0}
+    return {
+        "camera.enabled": True,
+        "camera.host": "127.0.0.1",
+        "camera.port": 0,
+        "arduino.enabled": True,
+        "drive": "firmata",
+        "arduino.pin_map": "",
+        "arduino.link": str(tmp_path / "arduino"),
+        "arduino.firmware": "",
+        "imu.enabled": True,
+        "imu.chip": "mpu6050",
+        "imu.noise": False,
+        "imu.host": "127.0.0.1",
+        "imu.port": 0,
+    }
 
 
 @pytest.fixture
@@ -61,7 +72,7 @@ def test_arduino_unplugged_and_back(devices, tmp_path):
     before = os.path.realpath(link)
     assert os.path.exists(before)
     hooks.set("arduino_unplugged", True)
-    assert not os.path.exists(link)                      # the port is gone for the host
+    assert not os.path.exists(link)  # the port is gone for the host
     hooks.set("arduino_unplugged", False)
     assert wait_for(lambda: os.path.exists(link), 10, what="the pty back at the link")
 
@@ -80,7 +91,7 @@ def test_imu_errors_and_imu_gone(devices):
         who_am_i(spec)
     hooks.set("imu_gone", False)
     assert wait_for(lambda: who_am_i(spec) == WHO_AM_I_VALUE, 10, what="the IMU back")
-    assert devices.imu.server.bus_spec == spec                 # same address
+    assert devices.imu.server.bus_spec == spec  # same address
 
 
 def test_clock_stall_holds_the_physics_thread_until_cleared(devices):
@@ -93,6 +104,7 @@ def test_clock_stall_holds_the_physics_thread_until_cleared(devices):
             hooks.hold_clock(stop.is_set)
             ticks.append(time.monotonic())
             time.sleep(0.005)
+
     t = threading.Thread(target=physics, daemon=True)
     t.start()
     wait_for(lambda: len(ticks) > 5, 5, what="ticks")
@@ -107,7 +119,7 @@ def test_clock_stall_holds_the_physics_thread_until_cleared(devices):
 
 
 def test_unknown_fault_and_missing_device(tmp_path):
-    d = DeviceSet()                                  # nothing started
+    d = DeviceSet()  # nothing started
     hooks = FaultHooks(d)
     with pytest.raises(ValueError, match="unknown fault"):
         hooks.set("meteor", True)

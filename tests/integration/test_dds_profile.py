@@ -4,6 +4,7 @@ Checked for real: a node started with the profile maps a shared-memory segment o
 profile's size - 8 MiB instead of Fast DDS's built-in 512 KiB - and a 640x480 bgr8 Image
 crosses between two processes whole. env.sh and the top-level launch files set the profile;
 a profile the user already set is left alone."""
+
 import os
 import pathlib
 import subprocess
@@ -21,18 +22,23 @@ FRAME_720P = 1280 * 720 * 3
 
 def test_profile_is_well_formed_and_sized_for_camera_frames():
     root = ET.parse(PROFILE).getroot()
-    shm = [t for t in root.iterfind(".//f:transport_descriptor", NS)
-           if t.findtext("f:type", namespaces=NS) == "SHM"]
+    shm = [
+        t
+        for t in root.iterfind(".//f:transport_descriptor", NS)
+        if t.findtext("f:type", namespaces=NS) == "SHM"
+    ]
     assert len(shm) == 1
     segment = int(shm[0].findtext("f:segment_size", namespaces=NS))
     max_msg = int(shm[0].findtext("f:maxMessageSize", namespaces=NS))
-    assert max_msg >= FRAME_720P              # a 1280x720 bgr8 frame in one message
-    assert segment >= 2 * max_msg             # room for one in flight while the next is written
+    assert max_msg >= FRAME_720P  # a 1280x720 bgr8 frame in one message
+    assert segment >= 2 * max_msg  # room for one in flight while the next is written
     part = root.find(".//f:participant", NS)
     assert part.get("is_default_profile") == "true"
     used = [e.text for e in part.iterfind(".//f:userTransports/f:transport_id", NS)]
-    kinds = {t.findtext("f:transport_id", namespaces=NS): t.findtext("f:type", namespaces=NS)
-             for t in root.iterfind(".//f:transport_descriptor", NS)}
+    kinds = {
+        t.findtext("f:transport_id", namespaces=NS): t.findtext("f:type", namespaces=NS)
+        for t in root.iterfind(".//f:transport_descriptor", NS)
+    }
     assert sorted(kinds[u] for u in used) == ["SHM", "UDPv4"]  # UDP kept: other hosts, discovery
     assert part.findtext(".//f:useBuiltinTransports", namespaces=NS) == "false"
 
@@ -40,9 +46,13 @@ def test_profile_is_well_formed_and_sized_for_camera_frames():
 def _env_sh(extra: dict) -> str:
     env = {k: v for k, v in os.environ.items() if k != "FASTDDS_DEFAULT_PROFILES_FILE"}
     env.update(extra)
-    return subprocess.run(["bash", "-c", f"source {ROOT}/env.sh >/dev/null; "
-                           "echo \"$FASTDDS_DEFAULT_PROFILES_FILE\""],
-                          env=env, capture_output=True, text=True, check=True).stdout.strip()
+    return subprocess.run(
+        ["bash", "-c", f"source {ROOT}/env.sh >/dev/null; echo \"$FASTDDS_DEFAULT_PROFILES_FILE\""],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
 
 
 def test_env_sh_exports_the_profile_unless_one_is_set():
@@ -54,9 +64,11 @@ def test_top_level_launch_files_set_the_profile():
     for name in ("demo", "robot", "perception"):
         entries = yaml.safe_load((ROOT / "launch" / f"{name}.launch.yaml").read_text())["launch"]
         env = [e["set_env"] for e in entries if "set_env" in e]
-        assert {"name": "FASTDDS_DEFAULT_PROFILES_FILE",
-                "value": "$(env FASTDDS_DEFAULT_PROFILES_FILE "
-                         "$(find-pkg-share edgebot_bringup)/config/fastdds.xml)"} in env, name
+        assert {
+            "name": "FASTDDS_DEFAULT_PROFILES_FILE",
+            "value": "$(env FASTDDS_DEFAULT_PROFILES_FILE "
+            "$(find-pkg-share edgebot_bringup)/config/fastdds.xml)",
+        } in env, name
 
 
 def _mapped_segments(pid: int) -> dict:
@@ -95,6 +107,7 @@ def test_nodes_use_the_profile_and_a_frame_crosses_whole(procs, ros):
 
     from edgebot_common import qos
     from edgebot_common.image import image_to_numpy
+
     env = {"FASTDDS_DEFAULT_PROFILES_FILE": str(PROFILE)}
     got = ros.collect(Image, "profile/image", qos.IMAGES)
     pub = procs.start(["python", "-c", PUBLISHER], name="profile_pub", env=env)

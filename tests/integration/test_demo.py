@@ -1,6 +1,7 @@
 """`make demo`'s runner: it starts demo.launch.yaml with `edgebot launch`, shows a status line,
 ends by itself after DURATION with summary.json and run.png; a node that dies is named in the
 summary and the demo exits non-zero; bad arguments are one clear line."""
+
 import json
 import sys
 
@@ -17,17 +18,34 @@ def demo(procs, *args, name="demo"):
 @pytest.mark.timeout(900)
 def test_demo_runs_the_whole_stack_and_writes_summary_and_plot(procs, tmp_path):
     out = tmp_path / "demo_output"
-    p = demo(procs, "--duration", "12", "--scenario", "near_ball", "--output", str(out),
-             "--status-period", "2")
+    p = demo(
+        procs,
+        "--duration",
+        "12",
+        "--scenario",
+        "near_ball",
+        "--output",
+        str(out),
+        "--status-period",
+        "2",
+    )
     assert p.wait(600) == 0, p.output()[-5000:]
     text = p.output()
-    assert "t=" in text and "follower=" in text and "det/s=" in text   # live status lines
+    assert "t=" in text and "follower=" in text and "det/s=" in text  # live status lines
     s = json.loads((out / "summary.json").read_text())
     assert s["scenario"] == "near_ball" and s["end_reason"] == "duration 12 s reached"
     assert s["sim_time_s"] >= 12 and s["crashed"] == [] and s["launcher_exit_code"] == 0
-    assert all(s["stack"].values()), s["stack"]           # every part of the stack ran
-    for key in ("reached", "time_to_reach_s", "distance_left_m", "detections", "follower",
-                "control_loop", "telemetry", "real_time_factor"):
+    assert all(s["stack"].values()), s["stack"]  # every part of the stack ran
+    for key in (
+        "reached",
+        "time_to_reach_s",
+        "distance_left_m",
+        "detections",
+        "follower",
+        "control_loop",
+        "telemetry",
+        "real_time_factor",
+    ):
         assert key in s, key
     assert s["detections"]["messages"] > 0
     assert s["follower"]["transitions"] > 0
@@ -40,6 +58,7 @@ def test_demo_runs_the_whole_stack_and_writes_summary_and_plot(procs, tmp_path):
     assert (out / "launch.log").read_text().count("process started") == 11
     # the run's rosbag2 MCAP recording, read back by an independent reader
     from rosbags.highlevel import AnyReader
+
     with AnyReader([out / "demo"]) as bag:
         topics = {c.topic for c in bag.connections}
         assert {"/odom", "/detections", "/cmd_vel", "/tf", "/tf_static"} <= topics, topics
@@ -49,8 +68,19 @@ def test_demo_runs_the_whole_stack_and_writes_summary_and_plot(procs, tmp_path):
 def test_a_node_crash_is_named_and_fails_the_demo(procs, tmp_path):
     out = tmp_path / "demo_output"
     # a follower told to chase an unknown class dies at start (configuration error, exit 2)
-    p = demo(procs, "--duration", "30", "--scenario", "near_ball", "--output", str(out),
-             "--no-perception", "--no-imu", "--no-mqtt", "target_class:=duck")
+    p = demo(
+        procs,
+        "--duration",
+        "30",
+        "--scenario",
+        "near_ball",
+        "--output",
+        str(out),
+        "--no-perception",
+        "--no-imu",
+        "--no-mqtt",
+        "target_class:=duck",
+    )
     assert p.wait(300) == 1, p.output()[-5000:]
     s = json.loads((out / "summary.json").read_text())
     assert s["crashed"] == [{"node": "target_follower", "exit_code": 2}]
@@ -69,12 +99,25 @@ def test_bad_arguments_are_one_line(procs, tmp_path):
 
 def test_ctrl_c_ends_the_demo_cleanly_with_a_summary(procs, tmp_path):
     import signal
+
     out = tmp_path / "demo_output"
-    p = demo(procs, "--scenario", "near_ball", "--output", str(out), "--status-period", "1",
-             "--no-perception", "--no-imu", "--no-mqtt", "--no-control")
+    p = demo(
+        procs,
+        "--scenario",
+        "near_ball",
+        "--output",
+        str(out),
+        "--status-period",
+        "1",
+        "--no-perception",
+        "--no-imu",
+        "--no-mqtt",
+        "--no-control",
+    )
     p.wait_output("t=", 180)
     # wait until simulated time runs, then Ctrl-C (no --duration: it would run for ever)
     from edgebot_testing import wait_for
+
     wait_for(lambda: "pose=(" in p.output(), 120, what="the simulation to run")
     p.signal(signal.SIGINT)
     assert p.wait(90) == 0, p.output()[-3000:]
@@ -85,11 +128,16 @@ def test_ctrl_c_ends_the_demo_cleanly_with_a_summary(procs, tmp_path):
 
 def test_make_demo_empty_variables_mean_defaults():
     from edgebot_cli.demo import DEFAULT_SCENARIO, parse_args
-    ns = parse_args(["--duration", "", "--scenario", ""])      # make demo without variables
-    assert ns.duration is None and ns.scenario == ""            # until Ctrl-C, open_field
+
+    ns = parse_args(["--duration", "", "--scenario", ""])  # make demo without variables
+    assert ns.duration is None and ns.scenario == ""  # until Ctrl-C, open_field
     assert DEFAULT_SCENARIO == "open_field"
-    ns = parse_args(["--duration", "", "--scenario", "", "--stop-when-reached", "--until-time-limit"])
-    assert ns.duration is None and ns.until_time_limit and ns.stop_when_reached   # what make demo passes
+    ns = parse_args(
+        ["--duration", "", "--scenario", "", "--stop-when-reached", "--until-time-limit"]
+    )
+    assert (
+        ns.duration is None and ns.until_time_limit and ns.stop_when_reached
+    )  # what make demo passes
     makefile = (ROOT / "Makefile").read_text()
     assert "$(if $(DURATION),,--stop-when-reached --until-time-limit)" in makefile
     ns = parse_args(["--duration", "60", "--scenario", "near_ball", "foxglove:=true"])

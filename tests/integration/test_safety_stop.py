@@ -1,5 +1,6 @@
 """The obstacle scenario: driven straight at a low wall, the safety monitor (on the sonar that
 firmata_node reads from the virtual Arduino) stops the rover before it touches the wall."""
+
 import json
 import time
 
@@ -15,21 +16,44 @@ def test_safety_monitor_stops_before_contact(procs, ros, tmp_path):
     link = tmp_path / "arduino"
     pin_map = ROOT / "config" / "firmata.yaml"
     control = str(ROOT / "config" / "control.yaml")
-    sim = procs.node("edgebot_sim", "sim_node", params={
-        "scenario": "obstacle_stop", "seed": 0, "arduino.link": str(link),
-        "arduino.pin_map": str(pin_map), "camera.enabled": False, "imu.enabled": False,
-        "start.wait": True, "start.publishers": "sonar/range,cmd_vel,wheel_cmd"})
-    procs.node("edgebot_firmata", "firmata_node", params={
-        "port": str(link), "pin_map": str(pin_map), "use_sim_time": True})
-    procs.node("edgebot_control", "base_controller", "--params-file", control,
-               params={"use_sim_time": True})
-    procs.node("edgebot_control", "safety_monitor", "--params-file", control,
-               params={"use_sim_time": True})
+    sim = procs.node(
+        "edgebot_sim",
+        "sim_node",
+        params={
+            "scenario": "obstacle_stop",
+            "seed": 0,
+            "arduino.link": str(link),
+            "arduino.pin_map": str(pin_map),
+            "camera.enabled": False,
+            "imu.enabled": False,
+            "start.wait": True,
+            "start.publishers": "sonar/range,cmd_vel,wheel_cmd",
+        },
+    )
+    procs.node(
+        "edgebot_firmata",
+        "firmata_node",
+        params={"port": str(link), "pin_map": str(pin_map), "use_sim_time": True},
+    )
+    procs.node(
+        "edgebot_control",
+        "base_controller",
+        "--params-file",
+        control,
+        params={"use_sim_time": True},
+    )
+    procs.node(
+        "edgebot_control", "safety_monitor", "--params-file", control, params={"use_sim_time": True}
+    )
 
     truth = ros.collect(Odometry, "sim/ground_truth", qos.RELIABLE)
     status = ros.collect(String, "sim/status", qos.LATCHED)
-    wait_for(lambda: status and json.loads(status[-1].data)["holding"] is None
-             and len(truth) > 5, 120, interval=0.2, what="the simulator's start gate")
+    wait_for(
+        lambda: status and json.loads(status[-1].data)["holding"] is None and len(truth) > 5,
+        120,
+        interval=0.2,
+        what="the simulator's start gate",
+    )
     x0 = truth[-1].pose.pose.position.x
     assert x0 < -1.4
 
@@ -41,12 +65,13 @@ def test_safety_monitor_stops_before_contact(procs, ros, tmp_path):
 
     def stopped_at_the_wall():
         assert sim.running(), sim.output()[-3000:]
-        pub.publish(cmd)            # keeps driving forward, as a careless operator would
+        pub.publish(cmd)  # keeps driving forward, as a careless operator would
         x = truth[-1].pose.pose.position.x
         v = truth[-1].twist.twist.linear.x
         if x > x0 + 0.5:
             moved.append(x)
         return moved and abs(v) < 0.01 and x > x0 + 0.5
+
     wait_for(stopped_at_the_wall, 90, interval=0.05, what="the rover to drive up and stop")
     # keep pushing for a while: it must stay stopped, clear of the wall
     x_stop = truth[-1].pose.pose.position.x

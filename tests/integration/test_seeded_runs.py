@@ -5,6 +5,7 @@ target_follower), one episode per seed through sim/reset so the stack starts onc
 
 Runs at real-time speed: with the camera at 10 frames per simulated second and the detector
 on every frame, two cores have no headroom for faster than real time."""
+
 import json
 import shutil
 
@@ -21,11 +22,23 @@ SEEDS = list(range(10))
 @pytest.mark.timeout(1200)  # ten episodes of the whole loop; slow machines run them in slow motion
 def test_ten_seeded_runs_reach_the_target(procs, ros, tmp_path):
     edgebot = shutil.which("edgebot")
-    launch = procs.start([
-        edgebot, "launch", "edgebot_bringup", "demo.launch.yaml", "scenario:=near_ball",
-        f"seed:={SEEDS[0]}", "target_class:=ball", "imu:=false", "mqtt:=false",
-        f"camera_port:={free_port()}", f"arduino_link:={tmp_path / 'arduino'}",
-        "start_publishers:=sonar/range,detections,cmd_vel,wheel_cmd"], name="demo-launch")
+    launch = procs.start(
+        [
+            edgebot,
+            "launch",
+            "edgebot_bringup",
+            "demo.launch.yaml",
+            "scenario:=near_ball",
+            f"seed:={SEEDS[0]}",
+            "target_class:=ball",
+            "imu:=false",
+            "mqtt:=false",
+            f"camera_port:={free_port()}",
+            f"arduino_link:={tmp_path / 'arduino'}",
+            "start_publishers:=sonar/range,detections,cmd_vel,wheel_cmd",
+        ],
+        name="demo-launch",
+    )
     runner = EpisodeRunner(ros.node)
     states = ros.collect(String, "follower/state", qos.SENSOR_DATA)
 
@@ -33,8 +46,13 @@ def test_ten_seeded_runs_reach_the_target(procs, ros, tmp_path):
         if not launch.running():
             raise RuntimeError(f"the launch ended:\n{launch.output()[-4000:]}")
         return True
-    wait_for(lambda: alive() and runner.status.get("holding", "x") is None, 240, interval=0.5,
-             what="the demo stack to start")
+
+    wait_for(
+        lambda: alive() and runner.status.get("holding", "x") is None,
+        240,
+        interval=0.5,
+        what="the demo stack to start",
+    )
     results = run_seeds(runner, SEEDS, wall_timeout=480, alive=alive)
     print(json.dumps(results, indent=1))
     ok = [r for r in results if r["within_limit"]]

@@ -1,6 +1,7 @@
 """Each virtual device of the simulator, exercised through its real driver node: firmata_node
 on the virtual Arduino's pty (motor pins drive the wheels, the sonar ranges by ray cast),
 imu_node on the virtual I2C IMU, camera_node on the MJPEG stream."""
+
 import json
 import math
 
@@ -17,17 +18,37 @@ def test_virtual_devices_through_driver_nodes(procs, ros, tmp_path):
     cam, imu = free_port(), free_port()
     pin_map = ROOT / "config" / "firmata.yaml"
     # obstacle_stop: a low wall whose face is at x = -0.1, the rover at x = -1.5 facing it
-    sim = procs.node("edgebot_sim", "sim_node", params={
-        "scenario": "obstacle_stop", "seed": 0, "arduino.link": str(link),
-        "arduino.pin_map": str(pin_map), "camera.port": cam, "imu.port": imu,
-        "start.wait": True, "start.publishers": "sonar/range,imu/data_raw,camera/image_raw"})
-    procs.node("edgebot_firmata", "firmata_node", params={
-        "port": str(link), "pin_map": str(pin_map), "use_sim_time": True})
-    procs.node("edgebot_imu", "imu_node", params={
-        "bus": f"tcp://127.0.0.1:{imu}", "use_sim_time": True})
-    procs.node("edgebot_camera", "camera_node", params={
-        "source": f"http://127.0.0.1:{cam}/stream.mjpg", "use_sim_time": True,
-        "publish_compressed": False})
+    sim = procs.node(
+        "edgebot_sim",
+        "sim_node",
+        params={
+            "scenario": "obstacle_stop",
+            "seed": 0,
+            "arduino.link": str(link),
+            "arduino.pin_map": str(pin_map),
+            "camera.port": cam,
+            "imu.port": imu,
+            "start.wait": True,
+            "start.publishers": "sonar/range,imu/data_raw,camera/image_raw",
+        },
+    )
+    procs.node(
+        "edgebot_firmata",
+        "firmata_node",
+        params={"port": str(link), "pin_map": str(pin_map), "use_sim_time": True},
+    )
+    procs.node(
+        "edgebot_imu", "imu_node", params={"bus": f"tcp://127.0.0.1:{imu}", "use_sim_time": True}
+    )
+    procs.node(
+        "edgebot_camera",
+        "camera_node",
+        params={
+            "source": f"http://127.0.0.1:{cam}/stream.mjpg",
+            "use_sim_time": True,
+            "publish_compressed": False,
+        },
+    )
 
     sonar = ros.collect(Range, "sonar/range", qos.SENSOR_DATA)
     imu_raw = ros.collect(Imu, "imu/data_raw", qos.SENSOR_DATA)
@@ -39,9 +60,13 @@ def test_virtual_devices_through_driver_nodes(procs, ros, tmp_path):
     def started():
         assert sim.running(), sim.output()[-3000:]
         return status and json.loads(status[-1].data)["holding"] is None and len(truth) > 5
+
     wait_for(started, 120, interval=0.2, what="the simulator's start gate to open")
-    wait_for(lambda: len(sonar) > 3 and len(imu_raw) > 20 and len(images) > 2, 60,
-             what="sonar, IMU and camera from the driver nodes")
+    wait_for(
+        lambda: len(sonar) > 3 and len(imu_raw) > 20 and len(images) > 2,
+        60,
+        what="sonar, IMU and camera from the driver nodes",
+    )
 
     # sonar: HC-SR04 pings through Firmata; distance = wall face - sonar_link (x 0.125)
     expected = -0.1 - (-1.5 + 0.125)
@@ -66,23 +91,36 @@ def test_virtual_devices_through_driver_nodes(procs, ros, tmp_path):
     yaw0 = _yaw(truth[-1])
 
     def turning():
-        pub.publish(JointState(name=["left_wheel_joint", "right_wheel_joint"],
-                               velocity=[-4.0, 4.0]))
+        pub.publish(
+            JointState(name=["left_wheel_joint", "right_wheel_joint"], velocity=[-4.0, 4.0])
+        )
         return abs(_yaw(truth[-1]) - yaw0) > 0.5
+
     wait_for(turning, 60, interval=0.05, what="the rover to turn on wheel_cmd")
     n = len(imu_raw)
     # keep commanding while the samples come: firmata_node's command timeout (0.25 s) stops
     # the wheels soon after the last command, and a stalled test would sample the rover
     # slowing down instead of turning
-    wait_for(lambda: pub.publish(JointState(name=["left_wheel_joint", "right_wheel_joint"],
-                                            velocity=[-4.0, 4.0])) or len(imu_raw) > n + 20,
-             30, interval=0.05, what="IMU while turning")
+    wait_for(
+        lambda: (
+            pub.publish(
+                JointState(name=["left_wheel_joint", "right_wheel_joint"], velocity=[-4.0, 4.0])
+            )
+            or len(imu_raw) > n + 20
+        ),
+        30,
+        interval=0.05,
+        what="IMU while turning",
+    )
     gz = max(m.angular_velocity.z for m in imu_raw[n:])
     # diff drive: r * (wr - wl) / track = 0.033 * 8 / 0.16 = 1.65 rad/s (wheel slip: less)
     assert 0.8 < gz < 2.2, gz
     # stop commanding: firmata_node's command timeout zeroes the pins, the rover stops
-    wait_for(lambda: abs(truth[-1].twist.twist.angular.z) < 0.05, 30,
-             what="the rover to stop after the command timeout")
+    wait_for(
+        lambda: abs(truth[-1].twist.twist.angular.z) < 0.05,
+        30,
+        what="the rover to stop after the command timeout",
+    )
     assert sim.running()
 
 

@@ -1,14 +1,15 @@
 """Camera calibration files in the format ROS camera_calibration writes (ROS-free).
 
-    image_width: 640
-    image_height: 480
-    camera_name: narrow_stereo
-    camera_matrix: {rows: 3, cols: 3, data: [fx, 0, cx, 0, fy, cy, 0, 0, 1]}
-    distortion_model: plumb_bob
-    distortion_coefficients: {rows: 1, cols: 5, data: [k1, k2, t1, t2, k3]}
-    rectification_matrix: {rows: 3, cols: 3, data: [1, 0, 0, 0, 1, 0, 0, 0, 1]}
-    projection_matrix: {rows: 3, cols: 4, data: [fx, 0, cx, 0, 0, fy, cy, 0, 0, 0, 1, 0]}
+image_width: 640
+image_height: 480
+camera_name: narrow_stereo
+camera_matrix: {rows: 3, cols: 3, data: [fx, 0, cx, 0, fy, cy, 0, 0, 1]}
+distortion_model: plumb_bob
+distortion_coefficients: {rows: 1, cols: 5, data: [k1, k2, t1, t2, k3]}
+rectification_matrix: {rows: 3, cols: 3, data: [1, 0, 0, 0, 1, 0, 0, 0, 1]}
+projection_matrix: {rows: 3, cols: 4, data: [fx, 0, cx, 0, 0, fy, cy, 0, 0, 0, 1, 0]}
 """
+
 from __future__ import annotations
 
 import math
@@ -43,11 +44,19 @@ class Calibration:
             return self
         sx, sy = width / self.width, height / self.height
         K = list(self.K)
-        K[0] *= sx; K[2] *= sx; K[4] *= sy; K[5] *= sy  # noqa: E702
+        K[0] *= sx
+        K[2] *= sx
+        K[4] *= sy
+        K[5] *= sy
         P = list(self.P)
-        P[0] *= sx; P[2] *= sx; P[3] *= sx; P[5] *= sy; P[6] *= sy  # noqa: E702
-        return Calibration(width, height, K, list(self.D), list(self.R), P,
-                           self.distortion_model, self.camera_name)
+        P[0] *= sx
+        P[2] *= sx
+        P[3] *= sx
+        P[5] *= sy
+        P[6] *= sy
+        return Calibration(
+            width, height, K, list(self.D), list(self.R), P, self.distortion_model, self.camera_name
+        )
 
 
 def pinhole(width: int, height: int, hfov_deg: float, name: str = "camera") -> Calibration:
@@ -92,26 +101,52 @@ def load(path: str) -> Calibration:
         raise CalibrationError(f"{path}: image size {w}x{h} must be positive")
     K = _matrix(doc, "camera_matrix", 3, 3, path)
     D = _matrix(doc, "distortion_coefficients", 0, 0, path, required=False) or []
-    R = _matrix(doc, "rectification_matrix", 3, 3, path, required=False) or \
-        [1.0, 0, 0, 0, 1.0, 0, 0, 0, 1.0]
+    R = _matrix(doc, "rectification_matrix", 3, 3, path, required=False) or [
+        1.0,
+        0,
+        0,
+        0,
+        1.0,
+        0,
+        0,
+        0,
+        1.0,
+    ]
     P = _matrix(doc, "projection_matrix", 3, 4, path, required=False) or []
-    return Calibration(w, h, K, D, R, P, str(doc.get("distortion_model", "plumb_bob")),
-                       str(doc.get("camera_name", "camera")))
+    return Calibration(
+        w,
+        h,
+        K,
+        D,
+        R,
+        P,
+        str(doc.get("distortion_model", "plumb_bob")),
+        str(doc.get("camera_name", "camera")),
+    )
 
 
 def dump(cal: Calibration) -> str:
     def m(rows, cols, data):
         return {"rows": rows, "cols": cols, "data": [float(v) for v in data]}
-    return yaml.safe_dump({
-        "image_width": cal.width, "image_height": cal.height, "camera_name": cal.camera_name,
-        "camera_matrix": m(3, 3, cal.K), "distortion_model": cal.distortion_model,
-        "distortion_coefficients": m(1, len(cal.D), cal.D),
-        "rectification_matrix": m(3, 3, cal.R), "projection_matrix": m(3, 4, cal.P),
-    }, sort_keys=False)
+
+    return yaml.safe_dump(
+        {
+            "image_width": cal.width,
+            "image_height": cal.height,
+            "camera_name": cal.camera_name,
+            "camera_matrix": m(3, 3, cal.K),
+            "distortion_model": cal.distortion_model,
+            "distortion_coefficients": m(1, len(cal.D), cal.D),
+            "rectification_matrix": m(3, 3, cal.R),
+            "projection_matrix": m(3, 4, cal.P),
+        },
+        sort_keys=False,
+    )
 
 
 def to_camera_info(cal: Calibration, msg=None):
     from sensor_msgs.msg import CameraInfo
+
     m = msg if msg is not None else CameraInfo()
     m.width, m.height = cal.width, cal.height
     m.distortion_model = cal.distortion_model

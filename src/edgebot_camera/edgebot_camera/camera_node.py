@@ -5,6 +5,7 @@ A capture thread grabs frames (stamped right after the grab) and publishes them;
 life (open, fail, close, reopen with backoff) is an ``edgebot_common.supervisor
 .DeviceSupervisor``, reported in diagnostics.
 """
+
 from __future__ import annotations
 
 import threading
@@ -41,32 +42,78 @@ def _source(v):
 
 
 SPECS = [
-    ParamSpec("source", "0", "device index or /dev/videoN, video file, http(s)/rtsp URL, or a "
-              "GStreamer pipeline (contains '!')", check=_source),
+    ParamSpec(
+        "source",
+        "0",
+        "device index or /dev/videoN, video file, http(s)/rtsp URL, or a "
+        "GStreamer pipeline (contains '!')",
+        check=_source,
+    ),
     ParamSpec("width", 0, "frame width [px], 0 = the source's", min=0, max=8192),
     ParamSpec("height", 0, "frame height [px], 0 = the source's", min=0, max=8192),
-    ParamSpec("fps", 0.0, "devices: requested rate; files: playback rate (0 = the file's); "
-              "streams: ignored", min=0.0, max=1000.0),
-    ParamSpec("pixel_format", "", "device FOURCC (MJPG, YUYV), empty = driver default",
-              check=_pixel_format),
+    ParamSpec(
+        "fps",
+        0.0,
+        "devices: requested rate; files: playback rate (0 = the file's); streams: ignored",
+        min=0.0,
+        max=1000.0,
+    ),
+    ParamSpec(
+        "pixel_format",
+        "",
+        "device FOURCC (MJPG, YUYV), empty = driver default",
+        check=_pixel_format,
+    ),
     ParamSpec("loop", True, "restart video files at their end"),
     ParamSpec("frame_id", "camera_link", "header.frame_id"),
-    ParamSpec("camera_info_url", "", "calibration YAML (camera_calibration format; file:// "
-              "or a path); empty = ideal pinhole from hfov_deg"),
-    ParamSpec("hfov_deg", 60.0, "horizontal FOV of the ideal camera used without calibration",
-              min=1.0, max=179.0),
+    ParamSpec(
+        "camera_info_url",
+        "",
+        "calibration YAML (camera_calibration format; file:// "
+        "or a path); empty = ideal pinhole from hfov_deg",
+    ),
+    ParamSpec(
+        "hfov_deg",
+        60.0,
+        "horizontal FOV of the ideal camera used without calibration",
+        min=1.0,
+        max=179.0,
+    ),
     ParamSpec("jpeg_quality", 85, "JPEG quality of image_raw/compressed", min=1, max=100),
     ParamSpec("publish_raw", True, "publish camera/image_raw"),
     ParamSpec("publish_compressed", True, "publish camera/image_raw/compressed"),
-    ParamSpec("open_timeout", 5.0, "timeout to open a stream [s]", min=0.1, max=120.0,
-              renamed_from=("open_timeout_s",)),
-    ParamSpec("read_timeout", 3.0, "a stream that sends nothing this long [s] has failed",
-              renamed_from=("read_timeout_s",),
-              min=0.1, max=120.0),
-    ParamSpec("reconnect.initial", 0.5, "first retry delay after a failure [s]", min=0.01,
-              max=60.0, renamed_from=("reconnect.initial_s",)),
-    ParamSpec("reconnect.max", 5.0, "longest retry delay [s]", min=0.01, max=600.0,
-              renamed_from=("reconnect.max_s",)),
+    ParamSpec(
+        "open_timeout",
+        5.0,
+        "timeout to open a stream [s]",
+        min=0.1,
+        max=120.0,
+        renamed_from=("open_timeout_s",),
+    ),
+    ParamSpec(
+        "read_timeout",
+        3.0,
+        "a stream that sends nothing this long [s] has failed",
+        renamed_from=("read_timeout_s",),
+        min=0.1,
+        max=120.0,
+    ),
+    ParamSpec(
+        "reconnect.initial",
+        0.5,
+        "first retry delay after a failure [s]",
+        min=0.01,
+        max=60.0,
+        renamed_from=("reconnect.initial_s",),
+    ),
+    ParamSpec(
+        "reconnect.max",
+        5.0,
+        "longest retry delay [s]",
+        min=0.01,
+        max=600.0,
+        renamed_from=("reconnect.max_s",),
+    ),
 ]
 
 
@@ -79,26 +126,39 @@ class CameraNode(Node):
         self.spec = SourceSpec.parse(p["source"])
         url = p["camera_info_url"]
         if url.startswith("file://"):
-            url = url[len("file://"):]
+            url = url[len("file://") :]
         try:
             self.calib = calibration.load(url) if url else None
         except calibration.CalibrationError as e:
-            raise ConfigError(f"parameter 'camera_info_url' = {p['camera_info_url']!r}: {e}") \
-                from None
+            raise ConfigError(
+                f"parameter 'camera_info_url' = {p['camera_info_url']!r}: {e}"
+            ) from None
         require_order(p, "reconnect.initial", "reconnect.max")
-        self.source = VideoSource(self.spec, p["width"], p["height"], p["fps"],
-                                  p["pixel_format"], p["loop"], p["open_timeout"],
-                                  p["read_timeout"])
+        self.source = VideoSource(
+            self.spec,
+            p["width"],
+            p["height"],
+            p["fps"],
+            p["pixel_format"],
+            p["loop"],
+            p["open_timeout"],
+            p["read_timeout"],
+        )
         # the backoff is reset by the first frame, not by a successful open
-        self.sup = DeviceSupervisor(self.source.open,
-                                    Backoff(p["reconnect.initial"], p["reconnect.max"]),
-                                    close=self.source.close, retry_on=(SourceError,),
-                                    on_up=self._on_up, on_down=self._on_down,
-                                    confirm_on_connect=False)
+        self.sup = DeviceSupervisor(
+            self.source.open,
+            Backoff(p["reconnect.initial"], p["reconnect.max"]),
+            close=self.source.close,
+            retry_on=(SourceError,),
+            on_up=self._on_up,
+            on_down=self._on_down,
+            confirm_on_connect=False,
+        )
         self.rejects = RejectCounter(self.get_logger().warning)
         self.pub_raw = self.create_publisher(Image, "camera/image_raw", qos.IMAGES)
-        self.pub_jpeg = self.create_publisher(CompressedImage, "camera/image_raw/compressed",
-                                              qos.IMAGES)
+        self.pub_jpeg = self.create_publisher(
+            CompressedImage, "camera/image_raw/compressed", qos.IMAGES
+        )
         self.pub_info = self.create_publisher(CameraInfo, "camera/camera_info", qos.IMAGES)
         self.state = "connecting"
         self.frames = 0
@@ -115,13 +175,26 @@ class CameraNode(Node):
     def _diag(self):
         level = {"streaming": OK, "connecting": WARN}.get(self.state, ERROR)
         last_error = self.sup.last_error
-        msg = self.state if not last_error or self.state == "streaming" \
+        msg = (
+            self.state
+            if not last_error or self.state == "streaming"
             else f"{self.state}: {last_error}"
-        return level, msg, {"source": self.spec.text, "kind": self.spec.kind,
-                            "backend": self.source.backend, "frames": self.frames,
-                            "rate_hz": round(self.rate_hz, 2), "reconnects": self.sup.reconnects,
-                            "failures": self.sup.failures, "rejected": self.rejects.total,
-                            "last_error": last_error}
+        )
+        return (
+            level,
+            msg,
+            {
+                "source": self.spec.text,
+                "kind": self.spec.kind,
+                "backend": self.source.backend,
+                "frames": self.frames,
+                "rate_hz": round(self.rate_hz, 2),
+                "reconnects": self.sup.reconnects,
+                "failures": self.sup.failures,
+                "rejected": self.rejects.total,
+                "last_error": last_error,
+            },
+        )
 
     # -- capture thread ---------------------------------------------------------------------
     def _on_down(self, why: str, delay: float):
@@ -168,7 +241,8 @@ class CameraNode(Node):
             if self.calib and (w, h) != (self.calib.width, self.calib.height):
                 self.get_logger().warning(
                     f"calibration is for {self.calib.width}x{self.calib.height}, frames are "
-                    f"{w}x{h}: camera_info scaled")
+                    f"{w}x{h}: camera_info scaled"
+                )
             self._info_cache[key] = calibration.to_camera_info(cal)
         return self._info_cache[key]
 
@@ -178,8 +252,9 @@ class CameraNode(Node):
         if self.p["publish_raw"] and self.pub_raw.get_subscription_count():
             self.pub_raw.publish(numpy_to_image(frame, "bgr8", stamp, fid))
         if self.p["publish_compressed"] and self.pub_jpeg.get_subscription_count():
-            ok, jpg = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY,
-                                                   self.p["jpeg_quality"]])
+            ok, jpg = cv2.imencode(
+                ".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, self.p["jpeg_quality"]]
+            )
             if ok:
                 self.pub_jpeg.publish(bytes_to_compressed(jpg, "jpeg", stamp, fid))
         info = self._info(w, h)

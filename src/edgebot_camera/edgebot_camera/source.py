@@ -5,6 +5,7 @@ file (looping), an HTTP/RTSP stream (MJPEG IP cameras, the simulator) or a GStre
     src.open()                 # raises SourceError with a readable reason
     frame = src.read()         # BGR array, or None when the source failed (then reopen)
 """
+
 from __future__ import annotations
 
 import os
@@ -24,35 +25,51 @@ class SourceError(RuntimeError):
 @dataclass
 class SourceSpec:
     kind: str
-    target: object          # int index, device path, file path, URL or pipeline string
+    target: object  # int index, device path, file path, URL or pipeline string
     text: str
 
     @classmethod
     def parse(cls, text: str) -> SourceSpec:
         t = text.strip()
         if not t:
-            raise ValueError("empty source; give a device index or path, a file, a URL or a "
-                             "GStreamer pipeline")
+            raise ValueError(
+                "empty source; give a device index or path, a file, a URL or a GStreamer pipeline"
+            )
         if t.isdigit():
             return cls(DEVICE, int(t), t)
         if t.startswith("/dev/"):
             return cls(DEVICE, t, t)
-        if "://" in t and t.split("://", 1)[0].lower() in ("http", "https", "rtsp", "rtsps",
-                                                           "rtmp", "udp", "tcp"):
+        if "://" in t and t.split("://", 1)[0].lower() in (
+            "http",
+            "https",
+            "rtsp",
+            "rtsps",
+            "rtmp",
+            "udp",
+            "tcp",
+        ):
             return cls(STREAM, t, t)
         if "!" in t:
             return cls(GSTREAMER, t, t)
         if t.startswith("file://"):
-            t = t[len("file://"):]
+            t = t[len("file://") :]
         return cls(FILE, os.path.expanduser(t), t)
 
 
 class VideoSource:
     """cv2.VideoCapture with the options each kind needs, and file looping."""
 
-    def __init__(self, spec: SourceSpec, width: int = 0, height: int = 0, fps: float = 0.0,
-                 pixel_format: str = "", loop: bool = True, open_timeout_s: float = 5.0,
-                 read_timeout_s: float = 3.0):
+    def __init__(
+        self,
+        spec: SourceSpec,
+        width: int = 0,
+        height: int = 0,
+        fps: float = 0.0,
+        pixel_format: str = "",
+        loop: bool = True,
+        open_timeout_s: float = 5.0,
+        read_timeout_s: float = 3.0,
+    ):
         self.spec = spec
         self.width, self.height, self.fps = width, height, fps
         self.pixel_format = pixel_format
@@ -67,8 +84,12 @@ class VideoSource:
     def open(self) -> None:
         self.close()
         s = self.spec
-        timeouts = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, self.open_timeout_ms,
-                    cv2.CAP_PROP_READ_TIMEOUT_MSEC, self.read_timeout_ms]
+        timeouts = [
+            cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
+            self.open_timeout_ms,
+            cv2.CAP_PROP_READ_TIMEOUT_MSEC,
+            self.read_timeout_ms,
+        ]
         if s.kind == FILE:
             if not os.path.isfile(s.target):
                 raise SourceError(f"video file not found: {s.target}")
@@ -83,8 +104,12 @@ class VideoSource:
             cap = cv2.VideoCapture(s.target, cv2.CAP_V4L2)
         if not cap.isOpened():
             cap.release()
-            extra = " (this OpenCV build has no GStreamer)" if s.kind == GSTREAMER and \
-                "GStreamer:                   NO" in cv2.getBuildInformation() else ""
+            extra = (
+                " (this OpenCV build has no GStreamer)"
+                if s.kind == GSTREAMER
+                and "GStreamer:                   NO" in cv2.getBuildInformation()
+                else ""
+            )
             raise SourceError(f"cannot open {s.kind} source {s.text!r}{extra}")
         if s.kind == DEVICE:
             if self.pixel_format:
@@ -125,8 +150,12 @@ class VideoSource:
             return None
         if frame.ndim == 2:
             frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
-        if (self.width and self.height and self.spec.kind != DEVICE
-                and (frame.shape[1], frame.shape[0]) != (self.width, self.height)):
+        if (
+            self.width
+            and self.height
+            and self.spec.kind != DEVICE
+            and (frame.shape[1], frame.shape[0]) != (self.width, self.height)
+        ):
             frame = cv2.resize(frame, (self.width, self.height), interpolation=cv2.INTER_AREA)
         return frame
 

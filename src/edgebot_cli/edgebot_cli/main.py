@@ -3,6 +3,7 @@
 Subcommands of other packages are listed here by module path and imported only when used,
 so ``edgebot launch`` never imports rclpy, torch or pybullet.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -13,13 +14,22 @@ COMMANDS = {
     "launch": ("edgebot_cli.launcher.cli", "main", "run a ROS 2 YAML launch file"),
     "topic": ("edgebot_cli.introspect", "topic_main", "list / echo / hz topics"),
     "node": ("edgebot_cli.introspect", "node_main", "list nodes"),
-    "virtual-arduino": ("edgebot_firmata.virtual_arduino", "main",
-                        "a virtual Arduino speaking Firmata on a pseudo-terminal"),
-    "emulated-arduino": ("edgebot_avr.cli", "main",
-                         "real Arduino firmware (e.g. StandardFirmata) on an emulated AVR, on a pty"),
+    "virtual-arduino": (
+        "edgebot_firmata.virtual_arduino",
+        "main",
+        "a virtual Arduino speaking Firmata on a pseudo-terminal",
+    ),
+    "emulated-arduino": (
+        "edgebot_avr.cli",
+        "main",
+        "real Arduino firmware (e.g. StandardFirmata) on an emulated AVR, on a pty",
+    ),
     "virtual-imu": ("edgebot_imu.virtual_imu", "main", "a virtual I2C IMU (MPU-6050 / BNO055)"),
-    "modbus-sim": ("edgebot_modbus.sim", "cli",
-                   "a simulated Modbus device (pymodbus's server) serving a register map"),
+    "modbus-sim": (
+        "edgebot_modbus.sim",
+        "cli",
+        "a simulated Modbus device (pymodbus's server) serving a register map",
+    ),
     "demo": ("edgebot_cli.demo", "main", "the whole robot in simulation, headless"),
 }
 
@@ -46,13 +56,16 @@ def main(argv=None) -> int:
     if name != "launch":
         # `edgebot topic echo ... | head`: end quietly when the reader goes away
         import signal
+
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     module, func, _ = COMMANDS[name]
     try:
         mod = importlib.import_module(module)
     except ImportError as e:
-        print(f"edgebot {name}: not available ({e}); is the workspace built and env.sh sourced?",
-              file=sys.stderr)
+        print(
+            f"edgebot {name}: not available ({e}); is the workspace built and env.sh sourced?",
+            file=sys.stderr,
+        )
         return 2
     result = getattr(mod, func)(rest)
     return int(result or 0)

@@ -6,6 +6,7 @@ single-threaded executor spun in a daemon thread; ``close()`` stops the thread a
 context down. ``raise_errors`` re-raises an exception from a callback in the spin thread (tests
 want to see it); otherwise the thread carries on.
 """
+
 from __future__ import annotations
 
 import threading
@@ -16,6 +17,7 @@ class BackgroundNode:
         import rclpy
         from rclpy.context import Context
         from rclpy.executors import SingleThreadedExecutor
+
         self.context = Context()
         rclpy.init(context=self.context)
         self.node = rclpy.create_node(name, context=self.context)
@@ -39,6 +41,7 @@ class BackgroundNode:
 
     def close(self) -> None:
         import rclpy
+
         self._stop = True
         self._thread.join(timeout=2)
         try:

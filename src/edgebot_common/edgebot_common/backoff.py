@@ -1,4 +1,5 @@
 """Exponential backoff with a cap and optional jitter (ROS-free)."""
+
 from __future__ import annotations
 
 import random
@@ -9,9 +10,15 @@ from collections.abc import Callable
 class Backoff:
     """``next_delay()`` grows initial * factor**n up to ``maximum``; ``reset()`` after success."""
 
-    def __init__(self, initial: float = 0.5, maximum: float = 10.0, factor: float = 2.0,
-                 jitter: float = 0.1, rng: random.Random | None = None,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        initial: float = 0.5,
+        maximum: float = 10.0,
+        factor: float = 2.0,
+        jitter: float = 0.1,
+        rng: random.Random | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         if initial <= 0 or maximum < initial or factor < 1:
             raise ValueError("Backoff needs 0 < initial <= maximum and factor >= 1")
         self.initial, self.maximum, self.factor, self.jitter = initial, maximum, factor, jitter
@@ -21,7 +28,7 @@ class Backoff:
         self._next_at = 0.0
 
     def next_delay(self) -> float:
-        d = min(self.maximum, self.initial * self.factor ** self.attempts)
+        d = min(self.maximum, self.initial * self.factor**self.attempts)
         self.attempts += 1
         if self.jitter:
             d *= 1.0 + self._rng.uniform(-self.jitter, self.jitter)

@@ -9,6 +9,7 @@ launch files name them as ``pkg: edgebot_common, exec: talker`` (the launcher's 
 parity checks against ``ros2 launch``, ``benchmarks/bench_foundation.py``), which needs the
 console scripts, like ros2's demo_nodes_py talker/listener for checking a DDS setup.
 """
+
 from __future__ import annotations
 
 import sys

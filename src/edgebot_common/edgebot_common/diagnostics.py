@@ -6,6 +6,7 @@ status each period, published as ``diagnostic_msgs/DiagnosticArray`` on ``/diagn
 
 Levels: ``OK``, ``WARN``, ``ERROR``, ``STALE`` (the diagnostic_msgs byte values).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -30,8 +31,9 @@ def _value_text(v) -> str:
 
 
 class Diagnostics:
-    def __init__(self, node: Node, hardware_id: str = "", period_s: float = 1.0,
-                 topic: str = "/diagnostics"):
+    def __init__(
+        self, node: Node, hardware_id: str = "", period_s: float = 1.0, topic: str = "/diagnostics"
+    ):
         self._node = node
         self.hardware_id = hardware_id
         self._tasks: list = []
@@ -48,13 +50,15 @@ class Diagnostics:
                 level, message, values = task()
             except Exception as e:  # a failing task must not kill the node
                 level, message, values = ERROR, f"diagnostic task failed: {e}", {}
-            out.append(DiagnosticStatus(
-                level=bytes([level]) if isinstance(level, int) else level,
-                name=f"{self._node.get_name()}: {name}",
-                message=message,
-                hardware_id=self.hardware_id,
-                values=[KeyValue(key=str(k), value=_value_text(v)) for k, v in values.items()],
-            ))
+            out.append(
+                DiagnosticStatus(
+                    level=bytes([level]) if isinstance(level, int) else level,
+                    name=f"{self._node.get_name()}: {name}",
+                    message=message,
+                    hardware_id=self.hardware_id,
+                    values=[KeyValue(key=str(k), value=_value_text(v)) for k, v in values.items()],
+                )
+            )
         return out
 
     def publish(self) -> None:

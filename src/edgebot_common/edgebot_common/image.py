@@ -14,6 +14,7 @@ No per-pixel Python and no needless copies:
 Errors are :class:`ImageError` (a ``ValueError``) with a message saying what is wrong, so a
 node can count and skip a bad frame.
 """
+
 from __future__ import annotations
 
 import array
@@ -23,13 +24,27 @@ import numpy as np
 
 #: encoding -> (numpy dtype, channels)
 ENCODINGS = {
-    "rgb8": (np.uint8, 3), "bgr8": (np.uint8, 3), "rgba8": (np.uint8, 4), "bgra8": (np.uint8, 4),
-    "mono8": (np.uint8, 1), "8UC1": (np.uint8, 1), "8UC3": (np.uint8, 3), "8UC4": (np.uint8, 4),
-    "rgb16": (np.uint16, 3), "bgr16": (np.uint16, 3), "rgba16": (np.uint16, 4),
-    "bgra16": (np.uint16, 4), "mono16": (np.uint16, 1), "16UC1": (np.uint16, 1),
-    "16SC1": (np.int16, 1), "32SC1": (np.int32, 1), "32FC1": (np.float32, 1),
+    "rgb8": (np.uint8, 3),
+    "bgr8": (np.uint8, 3),
+    "rgba8": (np.uint8, 4),
+    "bgra8": (np.uint8, 4),
+    "mono8": (np.uint8, 1),
+    "8UC1": (np.uint8, 1),
+    "8UC3": (np.uint8, 3),
+    "8UC4": (np.uint8, 4),
+    "rgb16": (np.uint16, 3),
+    "bgr16": (np.uint16, 3),
+    "rgba16": (np.uint16, 4),
+    "bgra16": (np.uint16, 4),
+    "mono16": (np.uint16, 1),
+    "16UC1": (np.uint16, 1),
+    "16SC1": (np.int16, 1),
+    "32SC1": (np.int32, 1),
+    "32FC1": (np.float32, 1),
     "64FC1": (np.float64, 1),
-    "bayer_rggb8": (np.uint8, 1), "bayer_bggr8": (np.uint8, 1), "bayer_gbrg8": (np.uint8, 1),
+    "bayer_rggb8": (np.uint8, 1),
+    "bayer_bggr8": (np.uint8, 1),
+    "bayer_gbrg8": (np.uint8, 1),
     "bayer_grbg8": (np.uint8, 1),
 }
 
@@ -42,8 +57,9 @@ def encoding_info(encoding: str) -> tuple[np.dtype, int]:
     try:
         dt, ch = ENCODINGS[encoding]
     except KeyError:
-        raise ImageError(f"unsupported image encoding {encoding!r}; "
-                         f"supported: {sorted(ENCODINGS)}") from None
+        raise ImageError(
+            f"unsupported image encoding {encoding!r}; supported: {sorted(ENCODINGS)}"
+        ) from None
     return np.dtype(dt), ch
 
 
@@ -65,8 +81,9 @@ def image_to_numpy(msg, expect_encoding: str | None = None) -> np.ndarray:
         raise ImageError(f"step {step} < width*channels*bytes {row}")
     buf = np.frombuffer(msg.data, dtype=np.uint8)
     if buf.size < step * (h - 1) + row:
-        raise ImageError(f"data has {buf.size} bytes, {w}x{h} {msg.encoding} step {step} "
-                         f"needs {step * h}")
+        raise ImageError(
+            f"data has {buf.size} bytes, {w}x{h} {msg.encoding} step {step} needs {step * h}"
+        )
     if step % dt.itemsize:
         raise ImageError(f"step {step} is not a multiple of the pixel size {dt.itemsize}")
     shape = (h, w, ch) if ch > 1 else (h, w)
@@ -80,10 +97,12 @@ def image_to_numpy(msg, expect_encoding: str | None = None) -> np.ndarray:
     return arr
 
 
-def numpy_to_image(arr: np.ndarray, encoding: str = "bgr8", stamp=None, frame_id: str = "",
-                   msg=None):
+def numpy_to_image(
+    arr: np.ndarray, encoding: str = "bgr8", stamp=None, frame_id: str = "", msg=None
+):
     """An Image (or fills ``msg``) from an (h, w[, c]) array; one copy of the pixel buffer."""
     from sensor_msgs.msg import Image
+
     dt, ch = encoding_info(encoding)
     a = np.asarray(arr)
     if a.dtype != dt:
@@ -115,20 +134,24 @@ def numpy_to_image(arr: np.ndarray, encoding: str = "bgr8", stamp=None, frame_id
 def compressed_to_numpy(msg, flags: int | None = None) -> np.ndarray:
     """Decode a CompressedImage (jpeg/png) to a BGR (or grey) array with OpenCV."""
     import cv2
+
     buf = np.frombuffer(msg.data, dtype=np.uint8)
     if buf.size == 0:
         raise ImageError("empty compressed image")
     img = cv2.imdecode(buf, cv2.IMREAD_COLOR if flags is None else flags)
     if img is None:
-        raise ImageError(f"cannot decode compressed image ({buf.size} bytes, "
-                         f"format {msg.format!r})")
+        raise ImageError(
+            f"cannot decode compressed image ({buf.size} bytes, format {msg.format!r})"
+        )
     return img
 
 
-def numpy_to_compressed(arr: np.ndarray, fmt: str = "jpeg", quality: int = 90, stamp=None,
-                        frame_id: str = "", msg=None):
+def numpy_to_compressed(
+    arr: np.ndarray, fmt: str = "jpeg", quality: int = 90, stamp=None, frame_id: str = "", msg=None
+):
     """A CompressedImage from a BGR (or grey) array; ``fmt`` jpeg or png."""
     import cv2
+
     if fmt in ("jpeg", "jpg"):
         ok, enc = cv2.imencode(".jpg", arr, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
         fmt = "jpeg"
@@ -144,14 +167,14 @@ def numpy_to_compressed(arr: np.ndarray, fmt: str = "jpeg", quality: int = 90, s
 def bytes_to_compressed(data, fmt: str = "jpeg", stamp=None, frame_id: str = "", msg=None):
     """A CompressedImage from already-encoded bytes (e.g. a JPEG straight off an MJPEG stream)."""
     from sensor_msgs.msg import CompressedImage
+
     m = msg if msg is not None else CompressedImage()
     if stamp is not None:
         m.header.stamp = stamp
     m.header.frame_id = frame_id
     m.format = fmt
     buf = array.array("B")
-    buf.frombytes(memoryview(data).cast("B") if not isinstance(data, (bytes, bytearray))
-                  else data)
+    buf.frombytes(memoryview(data).cast("B") if not isinstance(data, (bytes, bytearray)) else data)
     m.data = buf
     return m
 
@@ -159,6 +182,7 @@ def bytes_to_compressed(data, fmt: str = "jpeg", stamp=None, frame_id: str = "",
 def to_bgr(arr: np.ndarray, encoding: str) -> np.ndarray:
     """A BGR uint8 view/array of an 8-bit colour or mono image (copies only when converting)."""
     import cv2
+
     if encoding in ("bgr8", "8UC3"):
         return arr
     if encoding == "rgb8":
@@ -169,8 +193,12 @@ def to_bgr(arr: np.ndarray, encoding: str) -> np.ndarray:
         return cv2.cvtColor(arr, cv2.COLOR_RGBA2BGR)
     if encoding in ("mono8", "8UC1"):
         return cv2.cvtColor(arr, cv2.COLOR_GRAY2BGR)
-    bayer = {"bayer_rggb8": cv2.COLOR_BayerRG2BGR, "bayer_bggr8": cv2.COLOR_BayerBG2BGR,
-             "bayer_gbrg8": cv2.COLOR_BayerGB2BGR, "bayer_grbg8": cv2.COLOR_BayerGR2BGR}
+    bayer = {
+        "bayer_rggb8": cv2.COLOR_BayerRG2BGR,
+        "bayer_bggr8": cv2.COLOR_BayerBG2BGR,
+        "bayer_gbrg8": cv2.COLOR_BayerGB2BGR,
+        "bayer_grbg8": cv2.COLOR_BayerGR2BGR,
+    }
     if encoding in bayer:
         return cv2.cvtColor(arr, bayer[encoding])
     raise ImageError(f"cannot convert encoding {encoding!r} to bgr8")

@@ -8,6 +8,7 @@
   for unknown fields and wrong types (used to validate commands from outside).
 - :func:`to_yaml` for ``edgebot topic echo``.
 """
+
 from __future__ import annotations
 
 import array
@@ -72,7 +73,9 @@ def to_dict(msg, bytes_as: str = "list") -> Any:
         for field in type(msg).get_fields_and_field_types():
             out[field] = to_dict(getattr(msg, field), bytes_as)
         return out
-    if isinstance(msg, (bytes, bytearray)) or (isinstance(msg, array.array) and msg.typecode == "B"):
+    if isinstance(msg, (bytes, bytearray)) or (
+        isinstance(msg, array.array) and msg.typecode == "B"
+    ):
         raw = bytes(msg)
         if bytes_as == "base64":
             return base64.b64encode(raw).decode("ascii")
@@ -117,10 +120,20 @@ def _scalar(path: str, ftype: str, value):
             value = int(value)
         else:
             raise MessageFieldError(path, f"expected an integer, got {value!r}")
-    bits = {"int8": 8, "uint8": 8, "int16": 16, "uint16": 16, "int32": 32, "uint32": 32,
-            "int64": 64, "uint64": 64}.get(ftype)
+    bits = {
+        "int8": 8,
+        "uint8": 8,
+        "int16": 16,
+        "uint16": 16,
+        "int32": 32,
+        "uint32": 32,
+        "int64": 64,
+        "uint64": 64,
+    }.get(ftype)
     if bits:
-        lo, hi = (0, 2 ** bits - 1) if ftype.startswith("u") else (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1)
+        lo, hi = (
+            (0, 2**bits - 1) if ftype.startswith("u") else (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1)
+        )
         if not lo <= value <= hi:
             raise MessageFieldError(path, f"{value} out of range for {ftype}")
     return value
@@ -129,7 +142,7 @@ def _scalar(path: str, ftype: str, value):
 def _element_type(ftype: str) -> str:
     base = ftype
     if base.startswith("sequence<"):
-        base = base[len("sequence<"):].rstrip(">").split(",")[0]
+        base = base[len("sequence<") :].rstrip(">").split(",")[0]
     elif "[" in base:
         base = base.split("[")[0]
     return base
@@ -154,7 +167,10 @@ def from_dict(cls, data: Any, path: str = ""):
             if not isinstance(value, list):
                 raise MessageFieldError(sub, "expected a list")
             if "/" in etype:
-                items = [from_dict(get_message_class(etype), v, f"{sub}[{i}]") for i, v in enumerate(value)]
+                items = [
+                    from_dict(get_message_class(etype), v, f"{sub}[{i}]")
+                    for i, v in enumerate(value)
+                ]
             else:
                 items = [_scalar(f"{sub}[{i}]", etype, v) for i, v in enumerate(value)]
             try:
@@ -193,4 +209,5 @@ def to_yaml(msg, max_array: int = 64) -> str:
                 return [trim(v) for v in x[:max_array]] + [f"... ({len(x)} items)"]
             return [trim(v) for v in x]
         return x
+
     return yaml.safe_dump(trim(to_dict(msg)), sort_keys=False, default_flow_style=False, width=120)

@@ -14,6 +14,7 @@ real message types).
 the fields it selects, plus ``header`` for the stamp): the dict then holds just those fields,
 in declaration order; names the type does not have are ignored.
 """
+
 from __future__ import annotations
 
 import keyword
@@ -23,11 +24,27 @@ from typing import Any
 from .msg_dict import to_dict
 
 #: field types whose Python value is an int, float, bool or str, which to_dict returns unchanged
-PLAIN_TYPES = frozenset({
-    "boolean", "bool", "float", "double", "float32", "float64", "long double",
-    "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64",
-    "string", "wstring",
-})
+PLAIN_TYPES = frozenset(
+    {
+        "boolean",
+        "bool",
+        "float",
+        "double",
+        "float32",
+        "float64",
+        "long double",
+        "int8",
+        "uint8",
+        "int16",
+        "uint16",
+        "int32",
+        "uint32",
+        "int64",
+        "uint64",
+        "string",
+        "wstring",
+    }
+)
 
 Converter = Callable[[Any, str], Any]
 _cache: dict[tuple[type, frozenset[str] | None], Converter] = {}
@@ -102,9 +119,9 @@ def _compile(cls, only: frozenset[str] | None) -> Converter:
             else:
                 expr = f"_to_dict({get}, b)"
         elif "/" in ftype:
-            expr = f"_convert_list({get}, b)"       # sequence/array of messages
+            expr = f"_convert_list({get}, b)"  # sequence/array of messages
         else:
-            expr = f"_to_dict({get}, b)"           # arrays, bytes, octet, char, ...
+            expr = f"_to_dict({get}, b)"  # arrays, bytes, octet, char, ...
         items.append(f"{name!r}: {expr}")
     src = "def convert(m, b='list'):\n    return {" + ", ".join(items) + "}\n"
     exec(compile(src, f"<msgconv {cls.__module__}.{cls.__name__}>", "exec"), env)

@@ -22,6 +22,7 @@ it does not while the executor waits; so the signal also goes down ``signal.set_
 small thread that triggers a guard condition of the node: the stop is immediate, and an idle node
 does not poll (the executor still wakes every :data:`POLL_S` as a fallback).
 """
+
 from __future__ import annotations
 
 import os
@@ -37,7 +38,7 @@ from rclpy.signals import SignalHandlerOptions
 
 from .params import ParameterError
 
-POLL_S = 1.0          # fallback: longest time between a signal and the executor noticing it
+POLL_S = 1.0  # fallback: longest time between a signal and the executor noticing it
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
@@ -94,7 +95,7 @@ def _install(handler) -> None:
     for s in _SIGNALS:
         try:
             signal.signal(s, handler)
-        except ValueError:        # not the main thread (run_node called from a thread)
+        except ValueError:  # not the main thread (run_node called from a thread)
             pass
 
 
@@ -109,10 +110,11 @@ class _Waker:
             r, w = os.pipe()
             os.set_blocking(w, False)
             signal.set_wakeup_fd(w, warn_on_full_buffer=False)
-        except (OSError, ValueError):   # not the main thread: the POLL_S fallback remains
+        except (OSError, ValueError):  # not the main thread: the POLL_S fallback remains
             return
-        threading.Thread(target=self._run, args=(r,), name="run_node-signal-waker",
-                         daemon=True).start()
+        threading.Thread(
+            target=self._run, args=(r,), name="run_node-signal-waker", daemon=True
+        ).start()
 
     def _run(self, fd: int) -> None:
         while True:
@@ -138,8 +140,9 @@ def _node_name(factory, node=None) -> str:
     return getattr(factory, "NODE_NAME", getattr(factory, "__name__", "node"))
 
 
-def run_node(factory: Callable[[], rclpy.node.Node], args: list | None = None,
-             threads: int = 1) -> None:
+def run_node(
+    factory: Callable[[], rclpy.node.Node], args: list | None = None, threads: int = 1
+) -> None:
     global _current
     stop = _current = StopRequest()
     _install(stop.handle)
@@ -158,7 +161,9 @@ def run_node(factory: Callable[[], rclpy.node.Node], args: list | None = None,
         with stop._lock:
             if stop.phase == "starting":
                 stop.phase = "running"
-        executor = MultiThreadedExecutor(num_threads=threads) if threads > 1 else SingleThreadedExecutor()
+        executor = (
+            MultiThreadedExecutor(num_threads=threads) if threads > 1 else SingleThreadedExecutor()
+        )
         executor.add_node(node)
         waker.guard = node.create_guard_condition(lambda: None)
         try:
@@ -183,8 +188,12 @@ def run_node(factory: Callable[[], rclpy.node.Node], args: list | None = None,
         stop.begin_stopping()
         code = _cleanup(node, executor, code)
         if stop.ignored:
-            print(f"[{_node_name(factory)}] {stop.ignored} further signal(s) ignored while "
-                  "shutting down", file=sys.stderr, flush=True)
+            print(
+                f"[{_node_name(factory)}] {stop.ignored} further signal(s) ignored while "
+                "shutting down",
+                file=sys.stderr,
+                flush=True,
+            )
         # The interpreter's own teardown (DDS participants, threads) still takes a while and
         # resets Python-level handlers to the default on the way: launch's second SIGINT would
         # turn a clean exit into -2. Ignored at the OS level, they stay ignored to the end.
@@ -201,7 +210,7 @@ def _cleanup(node, executor, code: int) -> int:
     """Runs once, with every further SIGINT/SIGTERM ignored (see :class:`StopRequest`)."""
     if executor is not None:
         try:
-            executor.shutdown(timeout_sec=5.0)   # no callback runs concurrently with shutdown()
+            executor.shutdown(timeout_sec=5.0)  # no callback runs concurrently with shutdown()
         except Exception:
             pass
     if node is not None:

@@ -3,6 +3,7 @@
 
 Sizes in metres, colours RGBA in 0..1. ``shape`` is one of sphere, cone, box, cylinder.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,15 +13,15 @@ from dataclasses import dataclass
 class ObjectClass:
     name: str
     shape: str
-    size: tuple[float, ...]          # sphere: (r,), cone/cylinder: (r, h), box: (x, y, z)
+    size: tuple[float, ...]  # sphere: (r,), cone/cylinder: (r, h), box: (x, y, z)
     rgba: tuple[float, float, float, float]
 
 
 #: class id == index
 CLASSES = (
-    ObjectClass("ball", "sphere", (0.10,), (0.90, 0.10, 0.10, 1.0)),          # red ball
-    ObjectClass("cone", "cone", (0.12, 0.30), (1.00, 0.45, 0.00, 1.0)),       # orange cone
-    ObjectClass("box", "box", (0.20, 0.20, 0.20), (0.10, 0.30, 0.90, 1.0)),   # blue box
+    ObjectClass("ball", "sphere", (0.10,), (0.90, 0.10, 0.10, 1.0)),  # red ball
+    ObjectClass("cone", "cone", (0.12, 0.30), (1.00, 0.45, 0.00, 1.0)),  # orange cone
+    ObjectClass("box", "box", (0.20, 0.20, 0.20), (0.10, 0.30, 0.90, 1.0)),  # blue box
 )
 CLASS_NAMES = tuple(c.name for c in CLASSES)
 
@@ -35,6 +36,7 @@ def by_name(name: str) -> ObjectClass:
 def cone_mesh(radius: float, height: float, segments: int = 24):
     """Vertices and triangle indices of a closed cone, base at z=0 (for pybullet GEOM_MESH)."""
     import math
+
     verts = [(0.0, 0.0, height), (0.0, 0.0, 0.0)]
     for i in range(segments):
         a = 2 * math.pi * i / segments
@@ -43,8 +45,8 @@ def cone_mesh(radius: float, height: float, segments: int = 24):
     for i in range(segments):
         a = 2 + i
         b = 2 + (i + 1) % segments
-        idx += [0, a, b]      # side
-        idx += [1, b, a]      # base
+        idx += [0, a, b]  # side
+        idx += [1, b, a]  # base
     return verts, idx
 
 

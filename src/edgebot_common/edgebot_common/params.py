@@ -7,6 +7,7 @@ allowed, e.g.::
 
     parameter 'wheel_radius' = -0.03: must be > 0.0
 """
+
 from __future__ import annotations
 
 import math
@@ -101,7 +102,11 @@ class ParamSpec:
             if self.item_type is not None:
                 out = []
                 for i, item in enumerate(v):
-                    if self.item_type is float and isinstance(item, int) and not isinstance(item, bool):
+                    if (
+                        self.item_type is float
+                        and isinstance(item, int)
+                        and not isinstance(item, bool)
+                    ):
                         item = float(item)
                     if not isinstance(item, self.item_type) or (
                         self.item_type is int and isinstance(item, bool)
@@ -119,12 +124,16 @@ class ParamSpec:
             if self.min is not None:
                 if (v <= self.min) if self.min_exclusive else (v < self.min):
                     raise ParameterError(
-                        self.name, value, f"must be {'>' if self.min_exclusive else '>='} {self.min}"
+                        self.name,
+                        value,
+                        f"must be {'>' if self.min_exclusive else '>='} {self.min}",
                     )
             if self.max is not None:
                 if (v >= self.max) if self.max_exclusive else (v > self.max):
                     raise ParameterError(
-                        self.name, value, f"must be {'<' if self.max_exclusive else '<='} {self.max}"
+                        self.name,
+                        value,
+                        f"must be {'<' if self.max_exclusive else '<='} {self.max}",
                     )
         if self.check is not None:
             err = self.check(v)

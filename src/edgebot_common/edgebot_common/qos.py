@@ -10,6 +10,7 @@ volatile), ``CLOCK`` is ``LATEST_ONLY`` (best effort, depth 1), ``TF_STATIC`` is
 :func:`matching` picks the profile that matches a topic's current publishers (for bridges,
 recorders and echo tools that subscribe to whatever is there).
 """
+
 from collections.abc import Sequence
 
 from rclpy.qos import (
@@ -94,9 +95,12 @@ def by_name(name: str) -> QoSProfile:
         raise ValueError(f"unknown QoS profile {name!r}; allowed: {sorted(PROFILES)}") from None
 
 
-def matching(publishers: Sequence[QoSProfile], reliable: QoSProfile | None = None,
-             no_publisher: QoSProfile | None = None,
-             latched: QoSProfile | None = None) -> QoSProfile:
+def matching(
+    publishers: Sequence[QoSProfile],
+    reliable: QoSProfile | None = None,
+    no_publisher: QoSProfile | None = None,
+    latched: QoSProfile | None = None,
+) -> QoSProfile:
     """The named profile a subscription needs to receive from every one of ``publishers``
     (their offered profiles, e.g. ``[i.qos_profile for i in
     node.get_publishers_info_by_topic(topic)]``):
@@ -116,9 +120,13 @@ def matching(publishers: Sequence[QoSProfile], reliable: QoSProfile | None = Non
     return reliable if reliable is not None else RELIABLE
 
 
-def matching_for_topic(node, topic: str, reliable: QoSProfile | None = None,
-                       no_publisher: QoSProfile | None = None,
-                       latched: QoSProfile | None = None) -> QoSProfile:
+def matching_for_topic(
+    node,
+    topic: str,
+    reliable: QoSProfile | None = None,
+    no_publisher: QoSProfile | None = None,
+    latched: QoSProfile | None = None,
+) -> QoSProfile:
     """:func:`matching` for the publishers ``node`` currently sees on ``topic``."""
     infos = node.get_publishers_info_by_topic(topic)
     return matching([i.qos_profile for i in infos], reliable, no_publisher, latched)

@@ -3,6 +3,7 @@
 Used only to cross-check the C++ results in tests and to give the benchmark its baseline: the
 arithmetic follows the C++ code line by line, so both agree to rounding. ROS-free, no numpy.
 """
+
 import math
 
 __all__ = ["Pid", "Madgwick"]
@@ -176,12 +177,21 @@ class Madgwick:
         ax, ay, az = ax / an, ay / an, az / an
         mx, my, mz = mx / mn, my / mn, mz / mn
         q0, q1, q2, q3 = self.q
-        hx = ((1.0 - 2.0 * (q2 * q2 + q3 * q3)) * mx + 2.0 * (q1 * q2 - q0 * q3) * my
-              + 2.0 * (q1 * q3 + q0 * q2) * mz)
-        hy = (2.0 * (q1 * q2 + q0 * q3) * mx + (1.0 - 2.0 * (q1 * q1 + q3 * q3)) * my
-              + 2.0 * (q2 * q3 - q0 * q1) * mz)
-        hz = (2.0 * (q1 * q3 - q0 * q2) * mx + 2.0 * (q2 * q3 + q0 * q1) * my
-              + (1.0 - 2.0 * (q1 * q1 + q2 * q2)) * mz)
+        hx = (
+            (1.0 - 2.0 * (q2 * q2 + q3 * q3)) * mx
+            + 2.0 * (q1 * q2 - q0 * q3) * my
+            + 2.0 * (q1 * q3 + q0 * q2) * mz
+        )
+        hy = (
+            2.0 * (q1 * q2 + q0 * q3) * mx
+            + (1.0 - 2.0 * (q1 * q1 + q3 * q3)) * my
+            + 2.0 * (q2 * q3 - q0 * q1) * mz
+        )
+        hz = (
+            2.0 * (q1 * q3 - q0 * q2) * mx
+            + 2.0 * (q2 * q3 + q0 * q1) * my
+            + (1.0 - 2.0 * (q1 * q1 + q2 * q2)) * mz
+        )
         bx = math.sqrt(hx * hx + hy * hy)
         bz = hz
         f1 = 2.0 * (q1 * q3 - q0 * q2) - ax
@@ -190,13 +200,35 @@ class Madgwick:
         f4 = 2.0 * bx * (0.5 - q2 * q2 - q3 * q3) + 2.0 * bz * (q1 * q3 - q0 * q2) - mx
         f5 = 2.0 * bx * (q1 * q2 - q0 * q3) + 2.0 * bz * (q0 * q1 + q2 * q3) - my
         f6 = 2.0 * bx * (q0 * q2 + q1 * q3) + 2.0 * bz * (0.5 - q1 * q1 - q2 * q2) - mz
-        s0 = (-2.0 * q2 * f1 + 2.0 * q1 * f2 - 2.0 * bz * q2 * f4
-              + (-2.0 * bx * q3 + 2.0 * bz * q1) * f5 + 2.0 * bx * q2 * f6)
-        s1 = (2.0 * q3 * f1 + 2.0 * q0 * f2 - 4.0 * q1 * f3 + 2.0 * bz * q3 * f4
-              + (2.0 * bx * q2 + 2.0 * bz * q0) * f5 + (2.0 * bx * q3 - 4.0 * bz * q1) * f6)
-        s2 = (-2.0 * q0 * f1 + 2.0 * q3 * f2 - 4.0 * q2 * f3 + (-4.0 * bx * q2 - 2.0 * bz * q0) * f4
-              + (2.0 * bx * q1 + 2.0 * bz * q3) * f5 + (2.0 * bx * q0 - 4.0 * bz * q2) * f6)
-        s3 = (2.0 * q1 * f1 + 2.0 * q2 * f2 + (-4.0 * bx * q3 + 2.0 * bz * q1) * f4
-              + (-2.0 * bx * q0 + 2.0 * bz * q2) * f5 + 2.0 * bx * q1 * f6)
+        s0 = (
+            -2.0 * q2 * f1
+            + 2.0 * q1 * f2
+            - 2.0 * bz * q2 * f4
+            + (-2.0 * bx * q3 + 2.0 * bz * q1) * f5
+            + 2.0 * bx * q2 * f6
+        )
+        s1 = (
+            2.0 * q3 * f1
+            + 2.0 * q0 * f2
+            - 4.0 * q1 * f3
+            + 2.0 * bz * q3 * f4
+            + (2.0 * bx * q2 + 2.0 * bz * q0) * f5
+            + (2.0 * bx * q3 - 4.0 * bz * q1) * f6
+        )
+        s2 = (
+            -2.0 * q0 * f1
+            + 2.0 * q3 * f2
+            - 4.0 * q2 * f3
+            + (-4.0 * bx * q2 - 2.0 * bz * q0) * f4
+            + (2.0 * bx * q1 + 2.0 * bz * q3) * f5
+            + (2.0 * bx * q0 - 4.0 * bz * q2) * f6
+        )
+        s3 = (
+            2.0 * q1 * f1
+            + 2.0 * q2 * f2
+            + (-4.0 * bx * q3 + 2.0 * bz * q1) * f4
+            + (-2.0 * bx * q0 + 2.0 * bz * q2) * f5
+            + 2.0 * bx * q1 * f6
+        )
         s, corr = self._normalised_step(s0, s1, s2, s3)
         return self._step((gx, gy, gz), s, corr, dt)

@@ -14,6 +14,7 @@ bound (``min_exclusive``) is given as the bound itself for floats and enforced b
 Types are checked by the spec, not by rclpy, so an int given for a float is accepted, and a
 wrong value gets *our* one-line message naming parameter, value and allowed.
 """
+
 from __future__ import annotations
 
 import math
@@ -24,7 +25,7 @@ from rclpy.node import Node
 
 from .params import ParameterError, ParamSpec
 
-INT64_MIN, INT64_MAX = -(2 ** 63), 2 ** 63 - 1
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 def descriptor_range(spec: ParamSpec) -> dict:
@@ -39,8 +40,7 @@ def descriptor_range(spec: ParamSpec) -> dict:
     if spec.type is float:
         lo = -math.inf if spec.min is None else float(spec.min)
         hi = math.inf if spec.max is None else float(spec.max)
-        return {"floating_point_range": [FloatingPointRange(from_value=lo, to_value=hi,
-                                                            step=0.0)]}
+        return {"floating_point_range": [FloatingPointRange(from_value=lo, to_value=hi, step=0.0)]}
     return {}
 
 
@@ -62,8 +62,12 @@ def declare_params(node: Node, specs: Sequence[ParamSpec]) -> dict:
         constraint = spec.constraint_text()
         if constraint:
             desc = f"{desc} [{constraint}]" if desc else constraint
-        ranged = ParameterDescriptor(description=desc, read_only=spec.read_only,
-                                     dynamic_typing=True, **descriptor_range(spec))
+        ranged = ParameterDescriptor(
+            description=desc,
+            read_only=spec.read_only,
+            dynamic_typing=True,
+            **descriptor_range(spec),
+        )
         try:
             param = node.declare_parameter(spec.name, spec.default, ranged)
         except Exception:
@@ -72,8 +76,13 @@ def declare_params(node: Node, specs: Sequence[ParamSpec]) -> dict:
             param = None
         if param is None:
             try:
-                param = node.declare_parameter(spec.name, spec.default, ParameterDescriptor(
-                    description=desc, read_only=spec.read_only, dynamic_typing=True))
+                param = node.declare_parameter(
+                    spec.name,
+                    spec.default,
+                    ParameterDescriptor(
+                        description=desc, read_only=spec.read_only, dynamic_typing=True
+                    ),
+                )
             except Exception as e:  # rclpy's own type/value exceptions
                 raise ParameterError(spec.name, getattr(e, "value", "?"), str(e)) from None
         value = param.value

@@ -29,6 +29,7 @@ opens that followed a failure), ``resets`` (the device lost its configuration an
 again), ``last_error`` (the latest failure, described). ``state`` is
 ``"connecting"`` (never connected, no failure yet), ``"connected"`` or ``"down"``.
 """
+
 from __future__ import annotations
 
 import time
@@ -63,16 +64,24 @@ class DeviceSupervisor:
     opens but never delivers a frame keeps backing off, and its failure is announced once).
     """
 
-    def __init__(self, open: Callable[[], None], backoff: Backoff, *,
-                 close: Callable[[], None] = _nothing,
-                 describe: Callable[[BaseException], str] = str,
-                 retry_on: Errors = (Exception,), fatal: Errors = (),
-                 clock: Callable[[], float] = time.monotonic,
-                 on_up: Callable[[bool], None] = _nothing,
-                 on_down: Callable[[str, float], None] = _nothing,
-                 confirm_on_connect: bool = True, close_on_lost: bool = True,
-                 probe: Callable[[], bool] | None = None, probe_period: float = 1.0,
-                 on_reset: Callable[[], None] = _nothing):
+    def __init__(
+        self,
+        open: Callable[[], None],
+        backoff: Backoff,
+        *,
+        close: Callable[[], None] = _nothing,
+        describe: Callable[[BaseException], str] = str,
+        retry_on: Errors = (Exception,),
+        fatal: Errors = (),
+        clock: Callable[[], float] = time.monotonic,
+        on_up: Callable[[bool], None] = _nothing,
+        on_down: Callable[[str, float], None] = _nothing,
+        confirm_on_connect: bool = True,
+        close_on_lost: bool = True,
+        probe: Callable[[], bool] | None = None,
+        probe_period: float = 1.0,
+        on_reset: Callable[[], None] = _nothing,
+    ):
         self._open = open
         self._close = close
         self.backoff = backoff
@@ -80,8 +89,8 @@ class DeviceSupervisor:
         self.retry_on = tuple(retry_on)
         self.fatal = tuple(fatal)
         self.clock = clock
-        self.on_up = on_up                  # on_up(reconnect): after every successful open
-        self.on_down = on_down              # on_down(reason, delay): once per outage
+        self.on_up = on_up  # on_up(reconnect): after every successful open
+        self.on_down = on_down  # on_down(reason, delay): once per outage
         self.confirm_on_connect = confirm_on_connect
         self.close_on_lost = close_on_lost
         self.probe = probe
@@ -100,8 +109,12 @@ class DeviceSupervisor:
         return self.state == "connected"
 
     # ------------------------------------------------------------------ start-up
-    def connect_at_start(self, timeout: float, backoff: Backoff | None = None,
-                         wait: Callable[[float], None] = time.sleep) -> None:
+    def connect_at_start(
+        self,
+        timeout: float,
+        backoff: Backoff | None = None,
+        wait: Callable[[float], None] = time.sleep,
+    ) -> None:
         """Open synchronously, retrying for ``timeout`` seconds (with ``backoff``'s delays, by
         default the supervisor's). ``fatal`` errors propagate at once; when the time is up,
         :class:`DeviceUnavailable` carries the last error. Start-up retries are not counted
@@ -166,8 +179,9 @@ class DeviceSupervisor:
         try:
             self._open()
         except self.retry_on + self.fatal as e:
-            self._failed(f"re-applying the configuration after a reset: {self.describe(e)}",
-                         close=True)
+            self._failed(
+                f"re-applying the configuration after a reset: {self.describe(e)}", close=True
+            )
             return False
         self.on_reset()
         return True

@@ -1,8 +1,9 @@
 """Counters and throttles for bad runtime input (ROS-free).
 
-    rejects = RejectCounter(log=node.get_logger().warning, period_s=5.0)
-    rejects.reject("nan_command", "cmd_vel.linear.x is NaN")   # counted; logged at most every 5 s
+rejects = RejectCounter(log=node.get_logger().warning, period_s=5.0)
+rejects.reject("nan_command", "cmd_vel.linear.x is NaN")   # counted; logged at most every 5 s
 """
+
 from __future__ import annotations
 
 import threading
@@ -30,8 +31,12 @@ class Throttle:
 class RejectCounter:
     """Counts rejected inputs by reason and logs them throttled per reason."""
 
-    def __init__(self, log: Callable[[str], None] | None = None, period_s: float = 5.0,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        log: Callable[[str], None] | None = None,
+        period_s: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self._log = log
         self._period = period_s
         self._clock = clock

@@ -6,11 +6,12 @@ y left, z up; ZYX Euler angles: yaw, then pitch, then roll). Modules that keep a
 internally convert at their edge (``edgebot_imu.quat`` is the (w, x, y, z) view the IMU
 chips and the Madgwick filter use).
 """
+
 from __future__ import annotations
 
 import math
 
-Quat = tuple[float, float, float, float]          # (x, y, z, w)
+Quat = tuple[float, float, float, float]  # (x, y, z, w)
 Vec3 = tuple[float, float, float]
 IDENTITY: Quat = (0.0, 0.0, 0.0, 1.0)
 
@@ -19,10 +20,12 @@ def multiply(a: Quat, b: Quat) -> Quat:
     """a ⊗ b: first rotate by b, then by a."""
     ax, ay, az, aw = a
     bx, by, bz, bw = b
-    return (aw * bx + ax * bw + ay * bz - az * by,
-            aw * by - ax * bz + ay * bw + az * bx,
-            aw * bz + ax * by - ay * bx + az * bw,
-            aw * bw - ax * bx - ay * by - az * bz)
+    return (
+        aw * bx + ax * bw + ay * bz - az * by,
+        aw * by - ax * bz + ay * bw + az * bx,
+        aw * bz + ax * by - ay * bx + az * bw,
+        aw * bw - ax * bx - ay * by - az * bz,
+    )
 
 
 def conjugate(q: Quat) -> Quat:
@@ -42,12 +45,14 @@ def rotate(q: Quat, v) -> Vec3:
     """q ⊗ v ⊗ q*: a child-frame vector in the parent frame."""
     x, y, z, w = q
     vx, vy, vz = v
-    tx = 2.0 * (y * vz - z * vy)          # t = 2 cross(q.xyz, v)
+    tx = 2.0 * (y * vz - z * vy)  # t = 2 cross(q.xyz, v)
     ty = 2.0 * (z * vx - x * vz)
     tz = 2.0 * (x * vy - y * vx)
-    return (vx + w * tx + (y * tz - z * ty),
-            vy + w * ty + (z * tx - x * tz),
-            vz + w * tz + (x * ty - y * tx))
+    return (
+        vx + w * tx + (y * tz - z * ty),
+        vy + w * ty + (z * tx - x * tz),
+        vz + w * tz + (x * ty - y * tx),
+    )
 
 
 def rotate_inverse(q: Quat, v) -> Vec3:
@@ -60,10 +65,12 @@ def from_rpy(roll: float, pitch: float, yaw: float) -> Quat:
     cr, sr = math.cos(roll / 2), math.sin(roll / 2)
     cp, sp = math.cos(pitch / 2), math.sin(pitch / 2)
     cy, sy = math.cos(yaw / 2), math.sin(yaw / 2)
-    return (sr * cp * cy - cr * sp * sy,
-            cr * sp * cy + sr * cp * sy,
-            cr * cp * sy - sr * sp * cy,
-            cr * cp * cy + sr * sp * sy)
+    return (
+        sr * cp * cy - cr * sp * sy,
+        cr * sp * cy + sr * cp * sy,
+        cr * cp * sy - sr * sp * cy,
+        cr * cp * cy + sr * sp * sy,
+    )
 
 
 def to_rpy(q: Quat) -> Vec3:

@@ -6,6 +6,7 @@ This node is thin: it hands commands, wheel feedback (``wheel_states``) and the 
 the odom -> base_link transform on ``/tf`` (tf2_msgs/TFMessage, as tf2_ros's broadcaster; on
 every install: src/tf2_msgs stands in on the pip-only path).
 """
+
 from __future__ import annotations
 
 from geometry_msgs.msg import TransformStamped, Twist
@@ -35,23 +36,38 @@ SPECS = [
     ParamSpec("max_angular_accel", 5.0, "[rad/s^2]", **POS),
     ParamSpec("max_wheel_speed", 20.0, "wheel speed limit [rad/s]", **POS),
     ParamSpec("command_timeout", 0.25, "no cmd_vel for this long -> wheels zero [s]", **POS),
-    ParamSpec("use_feedback", True, "wheel-speed PID on wheel_states while it is fresh "
-              "(open loop otherwise)"),
+    ParamSpec(
+        "use_feedback",
+        True,
+        "wheel-speed PID on wheel_states while it is fresh (open loop otherwise)",
+    ),
     ParamSpec("kp", 0.5, "wheel PID proportional gain", min=0.0),
     ParamSpec("ki", 2.0, "wheel PID integral gain", min=0.0),
     ParamSpec("kd", 0.0, "wheel PID derivative gain", min=0.0),
-    ParamSpec("feedback_timeout", 0.2, "wheel_states / imu/data older than this are ignored [s]",
-              **POS),
-    ParamSpec("imu_yaw_weight", 0.5, "weight of the IMU yaw rate in the odometry's yaw rate "
-              "while imu/data is fresh (0: wheels only)", min=0.0, max=1.0),
-    ParamSpec("realtime_priority", 0, "SCHED_FIFO priority of the loop thread (0: normal)",
-              min=0, max=99),
+    ParamSpec(
+        "feedback_timeout", 0.2, "wheel_states / imu/data older than this are ignored [s]", **POS
+    ),
+    ParamSpec(
+        "imu_yaw_weight",
+        0.5,
+        "weight of the IMU yaw rate in the odometry's yaw rate "
+        "while imu/data is fresh (0: wheels only)",
+        min=0.0,
+        max=1.0,
+    ),
+    ParamSpec(
+        "realtime_priority", 0, "SCHED_FIFO priority of the loop thread (0: normal)", min=0, max=99
+    ),
     ParamSpec("odom_frame_id", "odom", "odometry frame", renamed_from=("odom_frame",)),
     ParamSpec("base_frame_id", "base_link", "robot frame", renamed_from=("base_frame",)),
     ParamSpec("left_joint", "left_wheel_joint", "name of the left wheel in JointState"),
     ParamSpec("right_joint", "right_wheel_joint", "name of the right wheel in JointState"),
-    ParamSpec("publish_tf", True, "publish odom -> base_link on /tf (off when another node, "
-              "e.g. an EKF, owns that transform)"),
+    ParamSpec(
+        "publish_tf",
+        True,
+        "publish odom -> base_link on /tf (off when another node, "
+        "e.g. an EKF, owns that transform)",
+    ),
 ]
 
 # diagonal covariances of the odometry (x, y, z, roll, pitch, yaw); z/roll/pitch are not
@@ -76,16 +92,27 @@ class BaseController(Node):
         limit_check(p)
         self.p = p
         import edgebot_rt as rt
+
         try:
             self.loop = rt.BaseControlLoop(
-                rate_hz=p["rate_hz"], wheel_radius=p["wheel_radius"],
-                wheel_separation=p["wheel_separation"], max_linear=p["max_linear"],
-                max_angular=p["max_angular"], max_linear_accel=p["max_linear_accel"],
-                max_angular_accel=p["max_angular_accel"], max_wheel_speed=p["max_wheel_speed"],
-                command_timeout=p["command_timeout"], use_feedback=p["use_feedback"],
-                kp=p["kp"], ki=p["ki"], kd=p["kd"], feedback_timeout=p["feedback_timeout"],
-                imu_yaw_weight=p["imu_yaw_weight"], realtime_priority=p["realtime_priority"])
-        except ValueError as e:           # std::invalid_argument from the C++ side
+                rate_hz=p["rate_hz"],
+                wheel_radius=p["wheel_radius"],
+                wheel_separation=p["wheel_separation"],
+                max_linear=p["max_linear"],
+                max_angular=p["max_angular"],
+                max_linear_accel=p["max_linear_accel"],
+                max_angular_accel=p["max_angular_accel"],
+                max_wheel_speed=p["max_wheel_speed"],
+                command_timeout=p["command_timeout"],
+                use_feedback=p["use_feedback"],
+                kp=p["kp"],
+                ki=p["ki"],
+                kd=p["kd"],
+                feedback_timeout=p["feedback_timeout"],
+                imu_yaw_weight=p["imu_yaw_weight"],
+                realtime_priority=p["realtime_priority"],
+            )
+        except ValueError as e:  # std::invalid_argument from the C++ side
             raise ConfigError(str(e)) from None
         self.rejects = RejectCounter(log=self.get_logger().warning)
         self.clamped = 0
@@ -116,7 +143,8 @@ class BaseController(Node):
         self.get_logger().info(
             f"base controller running: loop {p['rate_hz']:g} Hz, publish "
             f"{p['publish_rate_hz']:g} Hz, tf {'on' if self.tf else 'off'}, "
-            f"odometry on the {'ROS (sim) clock' if self._sim_odom else 'loop clock'}")
+            f"odometry on the {'ROS (sim) clock' if self._sim_odom else 'loop clock'}"
+        )
 
     # -- inputs ---------------------------------------------------------------------------
     def _on_cmd(self, msg: Twist) -> None:
@@ -125,7 +153,7 @@ class BaseController(Node):
             self.rejects.reject("non_finite_cmd_vel", f"linear.x={v} angular.z={w}")
             return
         if abs(v) > self.p["max_linear"] or abs(w) > self.p["max_angular"]:
-            self.clamped += 1            # the loop clamps to the limits
+            self.clamped += 1  # the loop clamps to the limits
 
     def _wheel_index(self, msg: JointState):
         if msg.name:
@@ -138,8 +166,9 @@ class BaseController(Node):
     def _on_wheels(self, msg: JointState) -> None:
         idx = self._wheel_index(msg)
         if idx is None or len(msg.velocity) <= max(idx):
-            self.rejects.reject("bad_wheel_states", f"names {list(msg.name)}, "
-                                f"{len(msg.velocity)} velocities")
+            self.rejects.reject(
+                "bad_wheel_states", f"names {list(msg.name)}, {len(msg.velocity)} velocities"
+            )
             return
         if not self.loop.set_wheel_feedback(msg.velocity[idx[0]], msg.velocity[idx[1]]):
             self.rejects.reject("non_finite_wheel_states", str(list(msg.velocity)))
@@ -195,7 +224,7 @@ class BaseController(Node):
         """Pose on the ROS (simulated) clock from the mean twist of the drained samples."""
         if self._last_stamp is not None:
             dt = (now - self._last_stamp).nanoseconds * 1e-9
-            if dt < 0.0:                      # simulated time jumped back (a reset)
+            if dt < 0.0:  # simulated time jumped back (a reset)
                 self._pose = (0.0, 0.0, 0.0)
             elif dt > 0.0:
                 v = sum(x[6] for x in samples) / len(samples)
@@ -208,9 +237,16 @@ class BaseController(Node):
         st = self.loop.stats()
         s = self._sample
         values = dict(st)
-        values.update({"timed_out": self._timed_out, "command_timeouts": self.timeouts,
-                       "clamped_commands": self.clamped, "feedback_msgs": self._feedback_msgs,
-                       "imu_msgs": self._imu_msgs, "rejected_total": self.rejects.total})
+        values.update(
+            {
+                "timed_out": self._timed_out,
+                "command_timeouts": self.timeouts,
+                "clamped_commands": self.clamped,
+                "feedback_msgs": self._feedback_msgs,
+                "imu_msgs": self._imu_msgs,
+                "rejected_total": self.rejects.total,
+            }
+        )
         for k, n in self.rejects.as_dict().items():
             values[f"rejected.{k}"] = n
         if s is not None:

@@ -10,6 +10,7 @@ killed or respawned while the e-stop is engaged must come back engaged. Topics c
 Reading is fail-safe: a file that exists but cannot be read or parsed counts as engaged (the
 operator releases it through the service as usual). No file means "never engaged here".
 """
+
 from __future__ import annotations
 
 import json

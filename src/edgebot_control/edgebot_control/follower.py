@@ -16,6 +16,7 @@ of a live detector.
 Image convention: x to the right. A target right of the centre needs a clockwise turn, i.e.
 negative angular velocity (REP 103: z up, positive w turns left).
 """
+
 from __future__ import annotations
 
 import math
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 
 from edgebot_common import objects
 
-BLIND = "blind"          # no detection messages: stopped
+BLIND = "blind"  # no detection messages: stopped
 SEARCH = "search"
 TRACK = "track"
 APPROACH = "approach"
@@ -46,22 +47,22 @@ class Box:
 class FollowerConfig:
     target_class: str = "ball"
     min_score: float = 0.4
-    stop_distance: float = 0.5          # m, where the robot holds in front of the target
-    distance_tolerance: float = 0.08    # m, hold band half-width (hysteresis: 2x to leave)
-    center_tolerance: float = 0.10      # normalised offset (-1..1) considered "centred"
-    kp_angular: float = 1.2             # rad/s per unit normalised offset
-    kp_linear: float = 0.6              # m/s per metre of distance error
-    max_linear: float = 0.25            # m/s
-    max_angular: float = 1.0            # rad/s
-    search_angular: float = 0.4         # rad/s while searching (positive: turn left)
-    lost_timeout: float = 1.0           # s without the target -> search
-    input_timeout: float = 0.3          # s without any detection message -> blind (stop)
-    max_age: float = 0.5                # s: detections of older frames are stale (0: no check)
+    stop_distance: float = 0.5  # m, where the robot holds in front of the target
+    distance_tolerance: float = 0.08  # m, hold band half-width (hysteresis: 2x to leave)
+    center_tolerance: float = 0.10  # normalised offset (-1..1) considered "centred"
+    kp_angular: float = 1.2  # rad/s per unit normalised offset
+    kp_linear: float = 0.6  # m/s per metre of distance error
+    max_linear: float = 0.25  # m/s
+    max_angular: float = 1.0  # rad/s
+    search_angular: float = 0.4  # rad/s while searching (positive: turn left)
+    lost_timeout: float = 1.0  # s without the target -> search
+    input_timeout: float = 0.3  # s without any detection message -> blind (stop)
+    max_age: float = 0.5  # s: detections of older frames are stale (0: no check)
     hfov_deg: float = objects.CAMERA_HFOV_DEG
     use_sonar: bool = True
-    sonar_max_age: float = 0.5          # s
+    sonar_max_age: float = 0.5  # s
     sonar_center_tolerance: float = 0.25  # sonar used for distance only when this centred
-    sonar_min_range: float = 0.02       # m, readings outside [min, max] are not distances
+    sonar_min_range: float = 0.02  # m, readings outside [min, max] are not distances
     sonar_max_range: float = 4.0
 
 
@@ -81,8 +82,9 @@ def focal_length_px(image_width: float, hfov_deg: float) -> float:
     return (image_width / 2.0) / math.tan(math.radians(hfov_deg) / 2.0)
 
 
-def distance_from_box(box_height_px: float, image_width: float, hfov_deg: float,
-                      real_height_m: float) -> float:
+def distance_from_box(
+    box_height_px: float, image_width: float, hfov_deg: float, real_height_m: float
+) -> float:
     """Pinhole estimate: distance = f * H / h (square pixels assumed)."""
     return focal_length_px(image_width, hfov_deg) * real_height_m / box_height_px
 
@@ -115,9 +117,9 @@ class Follower:
     def __init__(self, cfg: FollowerConfig):
         self.cfg = cfg
         self.real_height = target_height_m(cfg.target_class)
-        self.state = BLIND                       # until the first detection message
-        self.offset: float | None = None      # normalised -1 (left edge) .. 1 (right edge)
-        self.distance: float | None = None    # m, best estimate
+        self.state = BLIND  # until the first detection message
+        self.offset: float | None = None  # normalised -1 (left edge) .. 1 (right edge)
+        self.distance: float | None = None  # m, best estimate
         self.distance_source = ""
         self.camera_distance: float | None = None
         self._seen_at: float | None = None
@@ -128,9 +130,14 @@ class Follower:
         self.transitions = 0
 
     # -- inputs ---------------------------------------------------------------------------
-    def on_detections(self, now: float, image_w: float, image_h: float,
-                      boxes: Iterable[Box], age: float | None = None
-                      ) -> tuple[Box | None, list[str]]:
+    def on_detections(
+        self,
+        now: float,
+        image_w: float,
+        image_h: float,
+        boxes: Iterable[Box],
+        age: float | None = None,
+    ) -> tuple[Box | None, list[str]]:
         """Feed one detection array (``age``: seconds since its frame was taken, None when
         unknown); returns (chosen target or None, problems of rejected boxes).
 
@@ -139,8 +146,9 @@ class Follower:
         if not (image_w > 0 and image_h > 0):
             raise ValueError(f"image size {image_w}x{image_h} not positive")
         if age is not None and self.cfg.max_age > 0 and age > self.cfg.max_age:
-            raise StaleDetections(f"detections of a frame {age:.2f} s old (max_age "
-                                  f"{self.cfg.max_age} s)")
+            raise StaleDetections(
+                f"detections of a frame {age:.2f} s old (max_age {self.cfg.max_age} s)"
+            )
         self._input_at = now
         problems: list[str] = []
         best: Box | None = None
@@ -157,8 +165,9 @@ class Follower:
         if best is not None:
             self._seen_at = now
             self.offset = max(-1.0, min(1.0, (best.center_x - image_w / 2.0) / (image_w / 2.0)))
-            self.camera_distance = distance_from_box(best.size_y, image_w, self.cfg.hfov_deg,
-                                                     self.real_height)
+            self.camera_distance = distance_from_box(
+                best.size_y, image_w, self.cfg.hfov_deg, self.real_height
+            )
         return best, problems
 
     def on_range(self, now: float, r: float) -> bool:
@@ -180,9 +189,13 @@ class Follower:
 
     def _estimate_distance(self, now: float) -> None:
         c = self.cfg
-        sonar_ok = (c.use_sonar and self._range_at is not None
-                    and now - self._range_at <= c.sonar_max_age
-                    and self.offset is not None and abs(self.offset) <= c.sonar_center_tolerance)
+        sonar_ok = (
+            c.use_sonar
+            and self._range_at is not None
+            and now - self._range_at <= c.sonar_max_age
+            and self.offset is not None
+            and abs(self.offset) <= c.sonar_center_tolerance
+        )
         if sonar_ok:
             self.distance, self.distance_source = self._range, "sonar"
         else:
@@ -196,7 +209,7 @@ class Follower:
     def step(self, now: float) -> tuple[float, float]:
         c = self.cfg
         if not self.input_live(now):
-            self._set(BLIND)                 # acting on a frozen detection is driving blind
+            self._set(BLIND)  # acting on a frozen detection is driving blind
             self.offset = self.distance = None
             self.distance_source = ""
             self.in_last_frame = False
@@ -207,7 +220,7 @@ class Follower:
             self.distance_source = ""
             return 0.0, c.search_angular
         if not self.in_last_frame:
-            return 0.0, 0.0        # briefly lost: wait in place until lost_timeout
+            return 0.0, 0.0  # briefly lost: wait in place until lost_timeout
         self._estimate_distance(now)
         off, d = self.offset, self.distance
         w = _clamp(-c.kp_angular * off, c.max_angular)

@@ -4,6 +4,7 @@ The base controller runs these in C++ (``edgebot_rt``); this module is the refer
 check the C++ loop against, and holds the small helpers the node needs (yaw quaternion,
 parameter cross-checks).
 """
+
 from __future__ import annotations
 
 import math
@@ -45,9 +46,13 @@ def quaternion_to_yaw(x: float, y: float, z: float, w: float) -> float:
 def limit_check(p: dict) -> None:
     """Cross-parameter checks of the base controller; raises ParameterError naming one."""
     from edgebot_common.params import ParameterError, require_order
+
     require_order(p, "publish_rate_hz", "rate_hz")
     # the wheel limit must allow the linear limit, or max_linear could never be reached
     need = p["max_linear"] / p["wheel_radius"]
     if p["max_wheel_speed"] < need:
-        raise ParameterError("max_wheel_speed", p["max_wheel_speed"],
-                             f"must be >= max_linear / wheel_radius ({need:.3g} rad/s)")
+        raise ParameterError(
+            "max_wheel_speed",
+            p["max_wheel_speed"],
+            f"must be >= max_linear / wheel_radius ({need:.3g} rad/s)",
+        )

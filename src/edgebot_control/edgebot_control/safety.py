@@ -14,6 +14,7 @@ motion (turning and reversing stay allowed). After an e-stop release or after a 
 back, commands received *before* that moment are ignored, so the robot never resumes on a
 stale command.
 """
+
 from __future__ import annotations
 
 import math
@@ -21,17 +22,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 # states published on safety/state
-IDLE = "idle"            # no fresh source, output zero
-ACTIVE = "active"        # a source drives the robot
-LIMITED = "limited"      # a source drives, forward motion removed (obstacle)
-STOPPED = "stopped"      # e-stop or lost heartbeat: zero
+IDLE = "idle"  # no fresh source, output zero
+ACTIVE = "active"  # a source drives the robot
+LIMITED = "limited"  # a source drives, forward motion removed (obstacle)
+STOPPED = "stopped"  # e-stop or lost heartbeat: zero
 
 
 @dataclass
 class Source:
     name: str
     priority: int
-    timeout: float                           # s, a source older than this is ignored
+    timeout: float  # s, a source older than this is ignored
     v: float = 0.0
     w: float = 0.0
     stamp: float | None = None
@@ -41,31 +42,32 @@ class Source:
 class Heartbeat:
     name: str
     timeout: float
-    blocks: tuple[str, ...] = ()             # source names it gates; empty: every source
+    blocks: tuple[str, ...] = ()  # source names it gates; empty: every source
     stamp: float | None = None
 
 
 @dataclass
 class SafetyConfig:
-    max_linear: float = 1.0                  # |v| above this is rejected, not clamped
+    max_linear: float = 1.0  # |v| above this is rejected, not clamped
     max_angular: float = 4.0
-    obstacle_distance: float = 0.25          # m: forward motion stops below this range
-    obstacle_hysteresis: float = 0.05        # m: released above distance + hysteresis
-    range_timeout: float = 0.5               # s: an obstacle reading older than this expires
+    obstacle_distance: float = 0.25  # m: forward motion stops below this range
+    obstacle_hysteresis: float = 0.05  # m: released above distance + hysteresis
+    range_timeout: float = 0.5  # s: an obstacle reading older than this expires
 
 
 @dataclass
 class Output:
     v: float
     w: float
-    source: str                              # the source that drives, "" for none
+    source: str  # the source that drives, "" for none
     state: str
-    reasons: list[str] = field(default_factory=list)   # every stop / limit in force
+    reasons: list[str] = field(default_factory=list)  # every stop / limit in force
 
 
 class SafetyLogic:
-    def __init__(self, cfg: SafetyConfig, sources: Sequence[Source],
-                 heartbeats: Sequence[Heartbeat] = ()):
+    def __init__(
+        self, cfg: SafetyConfig, sources: Sequence[Source], heartbeats: Sequence[Heartbeat] = ()
+    ):
         names = [s.name for s in sources]
         if len(set(names)) != len(names):
             raise ValueError(f"duplicate source names in {names}")
@@ -97,19 +99,20 @@ class SafetyLogic:
         src.v, src.w, src.stamp = float(v), float(w), now
         return None
 
-    def on_range(self, now: float, r: float, min_range: float = 0.0,
-                 max_range: float = math.inf) -> str | None:
+    def on_range(
+        self, now: float, r: float, min_range: float = 0.0, max_range: float = math.inf
+    ) -> str | None:
         """A forward range reading (REP 117). Returns a reject reason for garbage."""
         if isinstance(r, bool) or not isinstance(r, (int, float)) or math.isnan(r):
             return "nan_range"
         if r == -math.inf:
-            r = 0.0                          # too close to measure: an obstacle
+            r = 0.0  # too close to measure: an obstacle
         elif r == math.inf or r > max_range:
-            r = math.inf                     # nothing detected
+            r = math.inf  # nothing detected
         elif r < 0.0:
             return "negative_range"
         elif r < min_range:
-            r = 0.0                          # under the sensor's minimum: treat as very close
+            r = 0.0  # under the sensor's minimum: treat as very close
         self.range, self._range_at = float(r), now
         if r < self.cfg.obstacle_distance:
             self.obstacle = True
@@ -144,7 +147,7 @@ class SafetyLogic:
             lost = hb.stamp is None or now - hb.stamp > hb.timeout
             if self._hb_lost[hb.name] and not lost:
                 # back: ignore whatever the gated sources sent while it was gone
-                for n in (hb.blocks or tuple(self.sources)):
+                for n in hb.blocks or tuple(self.sources):
                     self._resume_after[n] = max(self._resume_after[n], now)
             self._hb_lost[hb.name] = lost
             if lost:
@@ -155,12 +158,12 @@ class SafetyLogic:
                 else:
                     all_blocked = True
         if self._range_at is not None and now - self._range_at > self.cfg.range_timeout:
-            self.obstacle = False            # stale reading: liveness is the heartbeat's job
+            self.obstacle = False  # stale reading: liveness is the heartbeat's job
         chosen: Source | None = None
         for s in self._by_priority:
             if s.stamp is None or now - s.stamp > s.timeout or s.stamp < self._resume_after[s.name]:
                 continue
-            chosen = s                       # highest-priority fresh source wins, even if 0
+            chosen = s  # highest-priority fresh source wins, even if 0
             break
         if chosen is not None and chosen.name in blocked:
             all_blocked = True

@@ -6,6 +6,7 @@ detection message has come for ``input_timeout`` s. Logic in :mod:`edgebot_contr
 A command goes out on every detection message (lowest latency) and from a timer (search, lost
 target), so the safety monitor's source timeout never fires while the follower runs.
 """
+
 from __future__ import annotations
 
 import math
@@ -33,20 +34,40 @@ SPECS = [
     ParamSpec("min_score", 0.4, "detections below this score are ignored", min=0.0, max=1.0),
     ParamSpec("stop_distance", 0.5, "distance to hold in front of the target [m]", **POS),
     ParamSpec("distance_tolerance", 0.08, "hold band half-width [m]", **POS),
-    ParamSpec("center_tolerance", 0.10, "normalised horizontal offset counted as centred",
-              min=0.0, max=1.0, min_exclusive=True),
+    ParamSpec(
+        "center_tolerance",
+        0.10,
+        "normalised horizontal offset counted as centred",
+        min=0.0,
+        max=1.0,
+        min_exclusive=True,
+    ),
     ParamSpec("kp_angular", 1.2, "turn rate per unit normalised offset [rad/s]", min=0.0),
     ParamSpec("kp_linear", 0.6, "speed per metre of distance error [1/s]", min=0.0),
     ParamSpec("max_linear", 0.25, "[m/s]", **POS),
     ParamSpec("max_angular", 1.0, "[rad/s]", **POS),
     ParamSpec("search_angular", 0.4, "turn rate while searching, sign = direction [rad/s]"),
     ParamSpec("lost_timeout", 1.0, "target unseen this long -> search [s]", **POS),
-    ParamSpec("input_timeout", 0.3, "no detection message (even an empty one) this long -> "
-              "blind: stop, do not search [s]", **POS),
-    ParamSpec("max_age", 0.5, "detections of a frame older than this (image stamp vs the "
-              "node's clock) are stale and rejected; 0 = no check [s]", min=0.0),
-    ParamSpec("hfov_deg", objects.CAMERA_HFOV_DEG, "camera horizontal field of view, used "
-              "until camera_info arrives [deg]", min=1.0, max=179.0),
+    ParamSpec(
+        "input_timeout",
+        0.3,
+        "no detection message (even an empty one) this long -> blind: stop, do not search [s]",
+        **POS,
+    ),
+    ParamSpec(
+        "max_age",
+        0.5,
+        "detections of a frame older than this (image stamp vs the "
+        "node's clock) are stale and rejected; 0 = no check [s]",
+        min=0.0,
+    ),
+    ParamSpec(
+        "hfov_deg",
+        objects.CAMERA_HFOV_DEG,
+        "camera horizontal field of view, used until camera_info arrives [deg]",
+        min=1.0,
+        max=179.0,
+    ),
     ParamSpec("use_sonar", True, "use sonar/range as the distance when the target is centred"),
     ParamSpec("sonar_max_age", 0.5, "[s]", **POS),
     ParamSpec("rate_hz", 10.0, "command rate without detections [Hz]", min=1.0, max=200.0),
@@ -61,21 +82,44 @@ class TargetFollower(Node):
         p = declare_params(self, SPECS)
         self.p = p
         if abs(p["search_angular"]) > p["max_angular"]:
-            raise ParameterError("search_angular", p["search_angular"],
-                                 f"|search_angular| must be <= max_angular ({p['max_angular']})")
-        self.follower = Follower(FollowerConfig(**{k: p[k] for k in (
-            "target_class", "min_score", "stop_distance", "distance_tolerance",
-            "center_tolerance", "kp_angular", "kp_linear", "max_linear", "max_angular",
-            "search_angular", "lost_timeout", "input_timeout", "max_age", "hfov_deg",
-            "use_sonar", "sonar_max_age")}))
+            raise ParameterError(
+                "search_angular",
+                p["search_angular"],
+                f"|search_angular| must be <= max_angular ({p['max_angular']})",
+            )
+        self.follower = Follower(
+            FollowerConfig(
+                **{
+                    k: p[k]
+                    for k in (
+                        "target_class",
+                        "min_score",
+                        "stop_distance",
+                        "distance_tolerance",
+                        "center_tolerance",
+                        "kp_angular",
+                        "kp_linear",
+                        "max_linear",
+                        "max_angular",
+                        "search_angular",
+                        "lost_timeout",
+                        "input_timeout",
+                        "max_age",
+                        "hfov_deg",
+                        "use_sonar",
+                        "sonar_max_age",
+                    )
+                }
+            )
+        )
         self.rejects = RejectCounter(log=self.get_logger().warning)
         self.pub = self.create_publisher(Twist, "follower/cmd_vel", qos.COMMANDS)
         self.state_pub = self.create_publisher(String, "follower/state", qos.LATCHED)
-        self.create_subscription(Detection2DArray, "detections", self._on_detections,
-                                 qos.LATEST_ONLY)
+        self.create_subscription(
+            Detection2DArray, "detections", self._on_detections, qos.LATEST_ONLY
+        )
         self.create_subscription(Range, "sonar/range", self._on_range, qos.SENSOR_DATA)
-        self.create_subscription(CameraInfo, "camera/camera_info", self._on_info,
-                                 qos.LATEST_ONLY)
+        self.create_subscription(CameraInfo, "camera/camera_info", self._on_info, qos.LATEST_ONLY)
         self._last_pub = 0.0
         self._last_state = None
         self._last_state_pub = 0.0
@@ -102,15 +146,18 @@ class TargetFollower(Node):
     def _on_detections(self, msg: Detection2DArray) -> None:
         now = time.monotonic()
         self.detections += 1
-        boxes = [Box(d.label, d.score, d.center_x, d.center_y, d.size_x, d.size_y)
-                 for d in msg.detections]
+        boxes = [
+            Box(d.label, d.score, d.center_x, d.center_y, d.size_x, d.size_y)
+            for d in msg.detections
+        ]
         age = None
         st = msg.header.stamp
         if st.sec or st.nanosec:
             age = (self.get_clock().now() - Time.from_msg(st)).nanoseconds * 1e-9
         try:
-            _, problems = self.follower.on_detections(now, msg.image_width, msg.image_height,
-                                                      boxes, age)
+            _, problems = self.follower.on_detections(
+                now, msg.image_width, msg.image_height, boxes, age
+            )
         except StaleDetections as e:
             self.rejects.reject("stale_detections", str(e))
             return
@@ -142,10 +189,16 @@ class TargetFollower(Node):
 
     def _diag(self):
         f = self.follower
-        values = {"state": f.state, "linear": self.cmd[0], "angular": self.cmd[1],
-                  "distance_m": f.distance if f.distance is not None else "none",
-                  "distance_source": f.distance_source, "detections": self.detections,
-                  "hfov_deg": f.cfg.hfov_deg, "rejected_total": self.rejects.total}
+        values = {
+            "state": f.state,
+            "linear": self.cmd[0],
+            "angular": self.cmd[1],
+            "distance_m": f.distance if f.distance is not None else "none",
+            "distance_source": f.distance_source,
+            "detections": self.detections,
+            "hfov_deg": f.cfg.hfov_deg,
+            "rejected_total": self.rejects.total,
+        }
         for k, n in self.rejects.as_dict().items():
             values[f"rejected.{k}"] = n
         return OK, f.state, values

@@ -11,6 +11,7 @@ Time is whatever the caller passes as ``now`` (seconds): the pty transport
 counter. It behaves like FirmataExpress 1.2 (115200 baud) or StandardFirmata 2.4 (57600) on
 an ATmega board; :mod:`edgebot_firmata.firmware` holds what each firmware can do.
 """
+
 from __future__ import annotations
 
 import math
@@ -21,9 +22,9 @@ from . import firmware as FW
 from . import protocol as P
 
 INTER_PING_MS = 40
-SONAR_TIMEOUT_CM = 1372          # the Ultrasonic library's 80 ms timeout, as distance
+SONAR_TIMEOUT_CM = 1372  # the Ultrasonic library's 80 ms timeout, as distance
 MAX_SONARS = 6
-TX_BUFFER = 64                   # bytes the AVR's serial TX buffer holds before write blocks
+TX_BUFFER = 64  # bytes the AVR's serial TX buffer holds before write blocks
 
 Listener = Callable[[int, str, object], None]
 
@@ -31,8 +32,13 @@ Listener = Callable[[int, str, object], None]
 class FirmataBoard:
     """State machine of the sketch: bytes in, bytes out, inputs set from outside."""
 
-    def __init__(self, board: str = "uno", firmware: str = "FirmataExpress",
-                 instance_id: int = 1, now: float = 0.0):
+    def __init__(
+        self,
+        board: str = "uno",
+        firmware: str = "FirmataExpress",
+        instance_id: int = 1,
+        now: float = 0.0,
+    ):
         self.fw = FW.get(firmware)
         self.model = boards.get(board)
         self.firmware = firmware
@@ -40,9 +46,16 @@ class FirmataBoard:
         self.instance_id = instance_id
         self._listeners: list[Listener] = []
         self.keepalive_expired = False
-        self.stats: dict[str, int] = {"bytes_in": 0, "bytes_out": 0, "tx_dropped": 0,
-                                      "resets": 0, "host_connects": 0, "analog_reports": 0,
-                                      "digital_reports": 0, "sonar_reports": 0}
+        self.stats: dict[str, int] = {
+            "bytes_in": 0,
+            "bytes_out": 0,
+            "tx_dropped": 0,
+            "resets": 0,
+            "host_connects": 0,
+            "analog_reports": 0,
+            "digital_reports": 0,
+            "sonar_reports": 0,
+        }
         self.parser = P.host_parser()
         n = self.model.total_pins
         self._din: dict[int, bool] = {}
@@ -65,7 +78,7 @@ class FirmataBoard:
         """Bytes from the host; returns what the board sends in reply."""
         self._now = max(self._now, now)
         self.stats["bytes_in"] += len(data)
-        if self._din_pending:            # loop(): checkDigitalInputs() before processInput()
+        if self._din_pending:  # loop(): checkDigitalInputs() before processInput()
             self._check_digital(now)
         for frame in self.parser.feed(data):
             self._handle(frame, now)
@@ -79,7 +92,7 @@ class FirmataBoard:
         if now - self._last_sample >= step:
             self._sample(now)
             self._last_sample += step
-            if self._last_sample < now - 0.5:       # fell far behind (a loaded machine)
+            if self._last_sample < now - 0.5:  # fell far behind (a loaded machine)
                 self._last_sample = now
         return self._take()
 
@@ -214,18 +227,19 @@ class FirmataBoard:
         for cb in list(self._listeners):
             try:
                 cb(pin, mode, value)
-            except Exception:      # a listener's bug must not stop the board
+            except Exception:  # a listener's bug must not stop the board
                 pass
 
     def _set_mode(self, pin: int, mode: int) -> None:
         if pin >= self.model.total_pins or (
-                pin not in self.model.digital and pin not in self.model.analog):
+            pin not in self.model.digital and pin not in self.model.analog
+        ):
             return
         if mode not in self.fw.pin_modes:
-            self._send_string("Unknown pin mode")      # what StandardFirmata 2.4 answers
+            self._send_string("Unknown pin mode")  # what StandardFirmata 2.4 answers
             return
         if mode not in self._caps[pin]:
-            return                      # the firmware ignores modes a pin cannot do
+            return  # the firmware ignores modes a pin cannot do
         was_output = self._mode[pin] in (P.OUTPUT, P.PWM, P.SERVO)
         old_value = self._value[pin]
         if pin in self.model.analog:
@@ -279,8 +293,11 @@ class FirmataBoard:
                 self._set_mode(pin, mode)
         elif cmd == P.SET_DIGITAL_PIN_VALUE:
             pin, value = d
-            if self.fw.set_pin_value and pin < self.model.total_pins \
-                    and self._mode[pin] == P.OUTPUT:
+            if (
+                self.fw.set_pin_value
+                and pin < self.model.total_pins
+                and self._mode[pin] == P.OUTPUT
+            ):
                 self._set_output(pin, 1 if value else 0)
         elif cmd == P.REPORT_VERSION:
             self._out += bytes([P.REPORT_VERSION, *self.fw.protocol_version])
@@ -344,8 +361,11 @@ class FirmataBoard:
                 self._set_output(pin, P.from7(d[2:4]) if d[0] == 0 and len(d) >= 4 else 0)
         elif cmd == P.SONAR_CONFIG and fw.sonar and len(d) >= 4:
             trig, echo = d[0], d[1]
-            if len(self._sonars) < MAX_SONARS and trig < self.model.total_pins \
-                    and echo < self.model.total_pins:
+            if (
+                len(self._sonars) < MAX_SONARS
+                and trig < self.model.total_pins
+                and echo < self.model.total_pins
+            ):
                 self._set_mode(trig, P.SONAR)
                 self._set_mode(echo, P.SONAR)
                 self._sonars.append(trig)

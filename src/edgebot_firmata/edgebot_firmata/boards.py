@@ -3,6 +3,7 @@
 The virtual Arduino reports these in its capability response; the node checks the pin map
 against them at start (and against the real board's report when it connects).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -14,8 +15,8 @@ from . import protocol as P
 class BoardModel:
     name: str
     total_pins: int
-    digital: frozenset[int]          # pins usable as digital I/O
-    analog: dict[int, int]           # pin -> analog channel (A0 = 0)
+    digital: frozenset[int]  # pins usable as digital I/O
+    analog: dict[int, int]  # pin -> analog channel (A0 = 0)
     pwm: frozenset[int]
     i2c: frozenset[int]
     #: hardware timer -> the PWM pins it drives (ATmega328P / ATmega2560 datasheets)
@@ -37,7 +38,7 @@ class BoardModel:
 
     def servo_timers_for(self, n_servos: int) -> tuple[int, ...]:
         """Timers the Servo library has taken once ``n_servos`` are attached."""
-        return self.servo_timers[:(n_servos + 11) // 12]
+        return self.servo_timers[: (n_servos + 11) // 12]
 
     def analog_pin(self, channel: int) -> int:
         for pin, ch in self.analog.items():
@@ -81,7 +82,7 @@ def _uno_like(name: str, analog_only=()) -> BoardModel:
     return BoardModel(
         name=name,
         total_pins=20 + len(analog_only),
-        digital=frozenset(range(2, 20)),            # 0/1 are the serial link
+        digital=frozenset(range(2, 20)),  # 0/1 are the serial link
         analog={p: i for i, p in enumerate(analog_pins)},
         pwm=frozenset({3, 5, 6, 9, 10, 11}),
         i2c=frozenset({18, 19}),
@@ -101,8 +102,14 @@ BOARDS: dict[str, BoardModel] = {
         analog={p: p - 54 for p in range(54, 70)},
         pwm=frozenset(list(range(2, 14)) + [44, 45, 46]),
         i2c=frozenset({20, 21}),
-        pwm_timers={0: (4, 13), 1: (11, 12), 2: (9, 10), 3: (2, 3, 5), 4: (6, 7, 8),
-                    5: (44, 45, 46)},
+        pwm_timers={
+            0: (4, 13),
+            1: (11, 12),
+            2: (9, 10),
+            3: (2, 3, 5),
+            4: (6, 7, 8),
+            5: (44, 45, 46),
+        },
         servo_timers=(5, 1, 3, 4),
     ),
 }

@@ -16,6 +16,7 @@ does about them (in a subclass, overriding private thread bodies only):
 - ``get_capability_report`` waits forever: :meth:`FirmataClient.capability_report` times out;
 - write failures raise :class:`LinkLost` and mark the link lost.
 """
+
 from __future__ import annotations
 
 import os
@@ -36,8 +37,14 @@ from .supervisor import LinkLost
 class FirmataClient(Pymata4):
     """Pymata4 whose threads never spin, never die loudly and never take the process down."""
 
-    def __init__(self, port: str, baud: int = 115200, arduino_wait: float = 0.1,
-                 instance_id: int = 1, sleep_tune: float = 0.005):
+    def __init__(
+        self,
+        port: str,
+        baud: int = 115200,
+        arduino_wait: float = 0.1,
+        instance_id: int = 1,
+        sleep_tune: float = 0.005,
+    ):
         self.parser = P.board_parser()
         self.lost = threading.Event()
         self.lost_reason = ""
@@ -49,9 +56,14 @@ class FirmataClient(Pymata4):
         #: initial 0, so an input already low at start would never be seen)
         self.on_report = None
         try:
-            super().__init__(com_port=port, baud_rate=baud, arduino_instance_id=instance_id,
-                             arduino_wait=arduino_wait, sleep_tune=sleep_tune,
-                             shutdown_on_exception=False)
+            super().__init__(
+                com_port=port,
+                baud_rate=baud,
+                arduino_instance_id=instance_id,
+                arduino_wait=arduino_wait,
+                sleep_tune=sleep_tune,
+                shutdown_on_exception=False,
+            )
         except BaseException:
             self._teardown()
             raise
@@ -82,8 +94,9 @@ class FirmataClient(Pymata4):
                     hi = frame.command & 0xF0
                     if hi == P.DIGITAL_MESSAGE or hi == P.ANALOG_MESSAGE:
                         try:
-                            self.on_report(hi, frame.command & 0x0F,
-                                           frame.data[0] | (frame.data[1] << 7), now)
+                            self.on_report(
+                                hi, frame.command & 0x0F, frame.data[0] | (frame.data[1] << 7), now
+                            )
                         except Exception:
                             self.handler_errors += 1
 
@@ -137,8 +150,9 @@ class FirmataClient(Pymata4):
         return self.query_reply_data[key]
 
     def capability_report(self, timeout: float = 4.0) -> list[dict]:
-        return P.parse_capabilities(self._query(PC.CAPABILITY_RESPONSE, PC.CAPABILITY_QUERY,
-                                                timeout))
+        return P.parse_capabilities(
+            self._query(PC.CAPABILITY_RESPONSE, PC.CAPABILITY_QUERY, timeout)
+        )
 
     def analog_mapping(self) -> list[int]:
         return list(self.query_reply_data.get(PC.ANALOG_MAPPING_RESPONSE) or [])
@@ -147,7 +161,7 @@ class FirmataClient(Pymata4):
         """Reset the board (all pins to their power-on state) unless lost, then close."""
         if reset and not self.lost.is_set():
             try:
-                if self.period:          # a clean goodbye: the board need not time out
+                if self.period:  # a clean goodbye: the board need not time out
                     self.period = 0
                     self._send_sysex(PC.KEEP_ALIVE, [0, 0])
                 self.send_reset()
@@ -165,13 +179,24 @@ def _guard(name: str):
             base(self, data)
         except Exception:
             self.handler_errors += 1
+
     handler.__name__ = name
     return handler
 
 
-for _name in ("_analog_message", "_digital_message", "_sonar_data", "_report_firmware",
-              "_report_version", "_capability_response", "_analog_mapping_response",
-              "_pin_state_response", "_string_data", "_i2c_reply", "_dht_read_response"):
+for _name in (
+    "_analog_message",
+    "_digital_message",
+    "_sonar_data",
+    "_report_firmware",
+    "_report_version",
+    "_capability_response",
+    "_analog_mapping_response",
+    "_pin_state_response",
+    "_string_data",
+    "_i2c_reply",
+    "_dht_read_response",
+):
     setattr(FirmataClient, _name, _guard(_name))
 
 
@@ -187,11 +212,18 @@ class BoardLink:
     ``on_digital(name, bool)``, ``on_analog(name, raw)`` from pymata4's reporter thread.
     """
 
-    def __init__(self, pm: PinMap, port: str, baud: int, arduino_wait: float = 0.1,
-                 keep_alive_s: int = 1, instance_id: int = 1,
-                 on_digital: Callable[[str, bool], None] | None = None,
-                 on_analog: Callable[[str, int], None] | None = None,
-                 encoders: dict[str, WheelEncoder] | None = None):
+    def __init__(
+        self,
+        pm: PinMap,
+        port: str,
+        baud: int,
+        arduino_wait: float = 0.1,
+        keep_alive_s: int = 1,
+        instance_id: int = 1,
+        on_digital: Callable[[str, bool], None] | None = None,
+        on_analog: Callable[[str, int], None] | None = None,
+        encoders: dict[str, WheelEncoder] | None = None,
+    ):
         self.pm = pm
         self.port = port
         self.baud = baud
@@ -208,7 +240,7 @@ class BoardLink:
         self._io = threading.RLock()
         self._last: dict[tuple[int, str], int] = {}
         self._probe: tuple[int, int] | None = None
-        self._ports_out: dict[int, int] = {}     # port -> bits last written to its outputs
+        self._ports_out: dict[int, int] = {}  # port -> bits last written to its outputs
         self._analog_names: dict[int, list[str]] = {}
         self._port_inputs: dict[int, list[tuple[int, str, bool]]] = {}
         self._port_levels: dict[int, int] = {}
@@ -237,8 +269,12 @@ class BoardLink:
                 self.firmware_id = client.query_reply_data.get(PC.REPORT_FIRMWARE) or ""
                 caps = client.capability_report()
                 amap = client.analog_mapping()
-                self.pm.check(caps, amap, firmware=firmware_kind(self.firmware_id),
-                              source=f"board on {self.port} ({self.firmware_id.strip()})")
+                self.pm.check(
+                    caps,
+                    amap,
+                    firmware=firmware_kind(self.firmware_id),
+                    source=f"board on {self.port} ({self.firmware_id.strip()})",
+                )
                 self.client = client
                 self.apply()
             except BaseException:
@@ -274,7 +310,7 @@ class BoardLink:
         c = self.client
         pm = self.pm
         self._last.clear()
-        self._ports_out.clear()                 # a fresh board: every output pin low
+        self._ports_out.clear()  # a fresh board: every output pin low
         for m in pm.motors:
             for p in m.digital_pins():
                 c.set_pin_mode_digital_output(p)
@@ -307,7 +343,7 @@ class BoardLink:
             wheel = self.encoders.get(e.name)
             if wheel is None:
                 continue
-            wheel.decoder.reset()            # the first report sets the state: no count
+            wheel.decoder.reset()  # the first report sets the state: no count
             for pin in (e.pin_a, e.pin_b):
                 if e.pullup:
                     c.set_pin_mode_digital_input_pullup(pin)
@@ -325,14 +361,14 @@ class BoardLink:
             c.set_pin_mode_analog_input(a.channel)
         for s in pm.sonars:
             with c.the_sonar_map_lock:
-                c.active_sonar_map.pop(s.trigger, None)   # pymata4 skips known triggers
+                c.active_sonar_map.pop(s.trigger, None)  # pymata4 skips known triggers
             c.set_pin_mode_sonar(s.trigger, s.echo)
         if self.keep_alive_s and firmware_kind(self.firmware_id) == "FirmataExpress":
             if c.the_keep_alive_thread.ident is None:
                 # pymata4's keep_alive() also sends the period as the sampling interval (a
                 # bug of 1.15): the sampling interval is set after it
                 c.keep_alive(period=self.keep_alive_s, margin=0.3)
-            else:                # re-applying: the keep-alive thread already runs
+            else:  # re-applying: the keep-alive thread already runs
                 c._send_sysex(PC.KEEP_ALIVE, c.keep_alive_interval)
         c.set_sampling_interval(pm.sampling_interval_ms)
         for port in set(ports) | set(enc_ports):  # every input's port once more: its state now
@@ -400,8 +436,9 @@ class BoardLink:
         for e, wheel in self._port_encoders.get(index, ()):
             pa, pb = e.pin_a // 8, e.pin_b // 8
             if pa in levels and pb in levels:
-                wheel.decoder.update(levels[pa] >> (e.pin_a % 8) & 1,
-                                     levels[pb] >> (e.pin_b % 8) & 1, t)
+                wheel.decoder.update(
+                    levels[pa] >> (e.pin_a % 8) & 1, levels[pb] >> (e.pin_b % 8) & 1, t
+                )
         if self.on_digital is not None:
             for bit, name, inverted in self._port_inputs.get(index, ()):
                 self.on_digital(name, bool(value >> bit & 1) != inverted)
@@ -450,8 +487,10 @@ class BoardLink:
             outs = m.outputs(duty)
             # PWMs going to 0 first, then direction pins, then the new PWM: a direction flip
             # never drives the bridge at the old duty
-            order = sorted(outs, key=lambda o: 0 if o[1] == "pwm" and o[2] == 0 else
-                           1 if o[1] == "digital" else 2)
+            order = sorted(
+                outs,
+                key=lambda o: 0 if o[1] == "pwm" and o[2] == 0 else 1 if o[1] == "digital" else 2,
+            )
             for pin, kind, v in order:
                 self._write(c, pin, kind, v)
 
@@ -503,8 +542,11 @@ class BoardLink:
 
     @staticmethod
     def _client_stats(c: FirmataClient) -> dict:
-        return {"rx_bytes": c.rx_bytes, "rx_frames": c.parser.frames,
-                "serial_errors": c.parser.error_total + c.handler_errors}
+        return {
+            "rx_bytes": c.rx_bytes,
+            "rx_frames": c.parser.frames,
+            "serial_errors": c.parser.error_total + c.handler_errors,
+        }
 
     def stats(self) -> dict:
         """Totals over all connections: bytes and frames received, serial errors."""

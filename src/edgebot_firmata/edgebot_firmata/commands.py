@@ -1,8 +1,9 @@
 """Command checks and the command timeout of firmata_node (ROS-free, clock injected).
 
-    duties, rejects = wheel_duties(names, velocities, pm, mode="velocity")
-    guard = CommandTimeouts(timeout_s=0.25); guard.touch("motors"); guard.expired()
+duties, rejects = wheel_duties(names, velocities, pm, mode="velocity")
+guard = CommandTimeouts(timeout_s=0.25); guard.touch("motors"); guard.expired()
 """
+
 from __future__ import annotations
 
 import math
@@ -11,11 +12,12 @@ from collections.abc import Callable, Sequence
 
 from .pinmap import Motor, PinMap
 
-Reject = tuple[str, str]          # (reason, detail)
+Reject = tuple[str, str]  # (reason, detail)
 
 
-def wheel_duties(names: Sequence[str], velocities: Sequence[float], pm: PinMap,
-                 mode: str = "velocity") -> tuple[list[tuple[Motor, float]], list[Reject]]:
+def wheel_duties(
+    names: Sequence[str], velocities: Sequence[float], pm: PinMap, mode: str = "velocity"
+) -> tuple[list[tuple[Motor, float]], list[Reject]]:
     """A wheel_cmd's (names, velocities) -> ([(motor, duty -1..1)], rejections).
 
     The whole message is refused (no duties) when it is malformed or holds a non-finite
@@ -23,12 +25,21 @@ def wheel_duties(names: Sequence[str], velocities: Sequence[float], pm: PinMap,
     clamped; both are reported."""
     rejects: list[Reject] = []
     if len(velocities) != len(names) or not names:
-        return [], [("malformed_wheel_cmd",
-                     f"wheel_cmd with {len(names)} names and {len(velocities)} velocities")]
+        return [], [
+            (
+                "malformed_wheel_cmd",
+                f"wheel_cmd with {len(names)} names and {len(velocities)} velocities",
+            )
+        ]
     dup = sorted({n for n in names if list(names).count(n) > 1})
     if dup:
-        return [], [("duplicate_joint", f"wheel_cmd names joint(s) {dup} more than once: "
-                     "rejected (which value would be meant?)")]
+        return [], [
+            (
+                "duplicate_joint",
+                f"wheel_cmd names joint(s) {dup} more than once: "
+                "rejected (which value would be meant?)",
+            )
+        ]
     duties = []
     for name, v in zip(names, velocities):
         m = pm.motor_for_joint(name)
@@ -39,8 +50,12 @@ def wheel_duties(names: Sequence[str], velocities: Sequence[float], pm: PinMap,
             return [], rejects + [("non_finite", f"wheel_cmd {name} = {v}: rejected")]
         duty = v if mode == "duty" else v / m.max_wheel_speed
         if abs(duty) > 1.0:
-            rejects.append(("out_of_range", f"wheel_cmd {name} = {v}: clamped to duty "
-                            f"{math.copysign(1.0, duty):+.0f}"))
+            rejects.append(
+                (
+                    "out_of_range",
+                    f"wheel_cmd {name} = {v}: clamped to duty {math.copysign(1.0, duty):+.0f}",
+                )
+            )
             duty = math.copysign(1.0, duty)
         duties.append((m, duty))
     return duties, rejects

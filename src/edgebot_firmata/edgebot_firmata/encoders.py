@@ -12,6 +12,7 @@ invisible to any decoder of this kind: the measured loss-free edge rate (README)
     dec.update(a, b, t)              # levels from each port report, t its arrival time
     dec.count, dec.illegal, dec.velocity_counts(now)
 """
+
 from __future__ import annotations
 
 import math
@@ -24,8 +25,14 @@ VELOCITY_WINDOW_S = 0.05
 
 # (previous AB, new AB) -> +1 / -1 for a single-channel change; A leads B = forward
 _STEP = {
-    (0b00, 0b10): +1, (0b10, 0b11): +1, (0b11, 0b01): +1, (0b01, 0b00): +1,
-    (0b00, 0b01): -1, (0b01, 0b11): -1, (0b11, 0b10): -1, (0b10, 0b00): -1,
+    (0b00, 0b10): +1,
+    (0b10, 0b11): +1,
+    (0b11, 0b01): +1,
+    (0b01, 0b00): +1,
+    (0b00, 0b01): -1,
+    (0b01, 0b11): -1,
+    (0b11, 0b10): -1,
+    (0b10, 0b00): -1,
 }
 
 
@@ -98,7 +105,12 @@ def encoder_stats(encoders: dict[str, WheelEncoder]) -> tuple[dict, int]:
     values, illegal = {}, 0
     for name, w in encoders.items():
         d = w.decoder
-        values.update({f"{name}_counts": d.count, f"{name}_reports": d.reports,
-                       f"{name}_illegal_transitions": d.illegal})
+        values.update(
+            {
+                f"{name}_counts": d.count,
+                f"{name}_reports": d.reports,
+                f"{name}_illegal_transitions": d.illegal,
+            }
+        )
         illegal += d.illegal
     return values, illegal

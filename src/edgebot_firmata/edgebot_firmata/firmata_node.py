@@ -2,6 +2,7 @@
 :class:`~.client.BoardLink`, its life (connect, probe, back off, re-apply)
 :class:`~.supervisor.LinkSupervisor`, command checks :mod:`~.commands`, messages :mod:`~.messages`.
 """
+
 from __future__ import annotations
 
 import math
@@ -36,12 +37,16 @@ class FirmataNode(Node):
         super().__init__("firmata_node")
         self.p = p = declare_params(self, SPECS)
         if p["reconnect.max"] < p["reconnect.initial"]:
-            raise ConfigError(f"parameter 'reconnect.max' = {p['reconnect.max']}: must be >= "
-                              f"reconnect.initial ({p['reconnect.initial']})")
+            raise ConfigError(
+                f"parameter 'reconnect.max' = {p['reconnect.max']}: must be >= "
+                f"reconnect.initial ({p['reconnect.initial']})"
+            )
         path = p["pin_map"] or default_pin_map()
         if not path:
-            raise ConfigError("parameter 'pin_map' = '': no pin map given and no "
-                              "edgebot_bringup config/firmata.yaml installed")
+            raise ConfigError(
+                "parameter 'pin_map' = '': no pin map given and no "
+                "edgebot_bringup config/firmata.yaml installed"
+            )
         try:
             self.pm = pm = PM.load(path)
             if p["firmware"]:
@@ -54,16 +59,25 @@ class FirmataNode(Node):
         self.rejects = RejectCounter(log=log.warning, period_s=5.0)
         self.guard = CommandTimeouts(p["command_timeout"])
 
-        self._digital_pub = {d.name: self.create_publisher(Bool, d.name, Q.RELIABLE)
-                             for d in pm.digital_inputs}
-        self._analog_pub = {a.name: self.create_publisher(
-            BatteryState if a.type == "battery" else Float32, a.name, Q.SENSOR_DATA)
-            for a in pm.analog_inputs}
-        self._sonar_pub = {s.name: self.create_publisher(Range, f"{s.name}/range", Q.SENSOR_DATA)
-                           for s in pm.sonars + pm.ir_ranges}
+        self._digital_pub = {
+            d.name: self.create_publisher(Bool, d.name, Q.RELIABLE) for d in pm.digital_inputs
+        }
+        self._analog_pub = {
+            a.name: self.create_publisher(
+                BatteryState if a.type == "battery" else Float32, a.name, Q.SENSOR_DATA
+            )
+            for a in pm.analog_inputs
+        }
+        self._sonar_pub = {
+            s.name: self.create_publisher(Range, f"{s.name}/range", Q.SENSOR_DATA)
+            for s in pm.sonars + pm.ir_ranges
+        }
         self.encoders = {e.name: WheelEncoder(e.counts_per_rev, e.reversed) for e in pm.encoders}
-        self._wheels_pub = (self.create_publisher(JointState, "wheel_states", Q.SENSOR_DATA)
-                            if pm.encoders else None)
+        self._wheels_pub = (
+            self.create_publisher(JointState, "wheel_states", Q.SENSOR_DATA)
+            if pm.encoders
+            else None
+        )
         self._illegal_seen = 0
         self._digital: dict[str, bool] = {}
         self._analog: dict[str, int] = {}
@@ -71,19 +85,27 @@ class FirmataNode(Node):
 
         if pm.motors:
             self.create_subscription(JointState, "wheel_cmd", self._on_wheel_cmd, Q.COMMANDS)
-        for typ, outs, cb in ((Float64, pm.pwm_outputs, self._on_pwm),
-                              (Bool, pm.digital_outputs, self._on_digital_cmd),
-                              (Float64, pm.servos, self._on_servo),
-                              (Float64, pm.tones, self._on_tone)):
+        for typ, outs, cb in (
+            (Float64, pm.pwm_outputs, self._on_pwm),
+            (Bool, pm.digital_outputs, self._on_digital_cmd),
+            (Float64, pm.servos, self._on_servo),
+            (Float64, pm.tones, self._on_tone),
+        ):
             for o in outs:
-                self.create_subscription(typ, f"{o.name}/cmd",
-                                         lambda m, o=o, cb=cb: cb(o, m), Q.COMMANDS)
+                self.create_subscription(
+                    typ, f"{o.name}/cmd", lambda m, o=o, cb=cb: cb(o, m), Q.COMMANDS
+                )
 
         self._rate_prev = (time.monotonic(), 0)
         self.sup = LinkSupervisor(
-            self._make_link, p["port"], Backoff(p["reconnect.initial"], p["reconnect.max"]),
-            log=self._log, on_connected=self._on_connected, on_outputs_reset=self.guard.reset)
-        try:      # synchronous, so a pin map the board cannot do stops us
+            self._make_link,
+            p["port"],
+            Backoff(p["reconnect.initial"], p["reconnect.max"]),
+            log=self._log,
+            on_connected=self._on_connected,
+            on_outputs_reset=self.guard.reset,
+        )
+        try:  # synchronous, so a pin map the board cannot do stops us
             self.sup.connect_first()
         except PM.PinMapError as e:
             raise ConfigError(f"pin map does not fit the board: {e}") from None
@@ -110,10 +132,17 @@ class FirmataNode(Node):
 
     def _make_link(self, port: str) -> BoardLink:
         p = self.p
-        return BoardLink(self.pm, port, self.baud, arduino_wait=p["arduino_wait"],
-                         keep_alive_s=p["keep_alive"], instance_id=p["instance_id"],
-                         on_digital=self._on_digital_in, on_analog=self._on_analog_in,
-                         encoders=self.encoders)
+        return BoardLink(
+            self.pm,
+            port,
+            self.baud,
+            arduino_wait=p["arduino_wait"],
+            keep_alive_s=p["keep_alive"],
+            instance_id=p["instance_id"],
+            on_digital=self._on_digital_in,
+            on_analog=self._on_analog_in,
+            encoders=self.encoders,
+        )
 
     def _log(self, level: str, text: str) -> None:
         # One call site per severity: rclpy refuses a call site whose severity changes
@@ -127,8 +156,10 @@ class FirmataNode(Node):
             log.info(text)
 
     def _on_connected(self, link) -> None:
-        self.get_logger().info(f"connected to {link.firmware_id.strip()} on {link.port} at "
-                               f"{self.baud} baud; pin map applied")
+        self.get_logger().info(
+            f"connected to {link.firmware_id.strip()} on {link.port} at "
+            f"{self.baud} baud; pin map applied"
+        )
 
     def _link_loop(self) -> None:
         while not self._stop.wait(self.sup.step()):
@@ -178,8 +209,9 @@ class FirmataNode(Node):
         if not self._finite(f"{s.name}/cmd", v):
             return
         if not s.min_angle <= v <= s.max_angle:
-            self.rejects.reject("out_of_range", f"{s.name}/cmd = {v}: clamped to "
-                                f"[{s.min_angle}, {s.max_angle}] rad")
+            self.rejects.reject(
+                "out_of_range", f"{s.name}/cmd = {v}: clamped to [{s.min_angle}, {s.max_angle}] rad"
+            )
         if self.link is not None:
             self._write(self.link.write_servo, s, v)
 
@@ -250,8 +282,14 @@ class FirmataNode(Node):
 
     def _publish_wheels(self) -> None:
         if self.sup.connected:
-            self._wheels_pub.publish(M.wheel_states_msg(self.pm.encoders, self.encoders,
-                                     time.monotonic(), self.get_clock().now().to_msg()))
+            self._wheels_pub.publish(
+                M.wheel_states_msg(
+                    self.pm.encoders,
+                    self.encoders,
+                    time.monotonic(),
+                    self.get_clock().now().to_msg(),
+                )
+            )
 
     def _diag_encoders(self):
         values, illegal = encoder_stats(self.encoders)
@@ -262,10 +300,16 @@ class FirmataNode(Node):
 
     def _diag_connection(self):
         link, sup = self.link, self.sup
-        values = {"port": sup.port or "auto", "baud": self.baud, "connects": sup.connects,
-                  "firmware": (link.firmware_id.strip() if link else "") or "unknown",
-                  "reconnects": sup.reconnects, "board_resets": sup.board_resets,
-                  "keep_alive_s": self.p["keep_alive"], "last_error": sup.last_error}
+        values = {
+            "port": sup.port or "auto",
+            "baud": self.baud,
+            "connects": sup.connects,
+            "firmware": (link.firmware_id.strip() if link else "") or "unknown",
+            "reconnects": sup.reconnects,
+            "board_resets": sup.board_resets,
+            "keep_alive_s": self.p["keep_alive"],
+            "last_error": sup.last_error,
+        }
         if sup.connected:
             return OK, "connected", values
         return ERROR, f"disconnected: {sup.last_error or 'connecting'}", values
@@ -278,9 +322,14 @@ class FirmataNode(Node):
         frames = st.get("rx_frames", 0)
         rate = (frames - n0) / max(1e-6, now - t0)
         self._rate_prev = (now, frames)
-        values = {"rx_messages_per_s": rate, "writes": link.writes if link else 0,
-                  "command_timeouts": self.guard.timeouts, "rejected_commands": self.rejects.total,
-                  **st, **{f"rejected_{k}": v for k, v in self.rejects.as_dict().items()}}
+        values = {
+            "rx_messages_per_s": rate,
+            "writes": link.writes if link else 0,
+            "command_timeouts": self.guard.timeouts,
+            "rejected_commands": self.rejects.total,
+            **st,
+            **{f"rejected_{k}": v for k, v in self.rejects.as_dict().items()},
+        }
         level = WARN if st.get("serial_errors", 0) else OK
         return level, "serial errors seen" if level == WARN else "ok", values
 

@@ -1,4 +1,5 @@
 """firmata_node's parameters (ROS-free: ParamSpec lists, declared by the node)."""
+
 from __future__ import annotations
 
 import os
@@ -8,23 +9,63 @@ from edgebot_common.params import ParamSpec
 SPECS = [
     ParamSpec("port", "", "serial port of the board (/dev/ttyACM0); empty = auto-detect"),
     ParamSpec("pin_map", "", "pin map YAML file; empty = edgebot_bringup's config/firmata.yaml"),
-    ParamSpec("firmware", "", "firmware on the board; empty = as the pin map says",
-              choices=["", "FirmataExpress", "StandardFirmata"]),
-    ParamSpec("baud", 0, "baud rate; 0 = 115200 for FirmataExpress, 57600 for StandardFirmata",
-              min=0, max=2000000),
-    ParamSpec("arduino_wait", 2.0, "seconds to wait for the board to reset after opening "
-              "the port (a real Uno needs ~2; a virtual board ~0.05)", min=0.0, max=10.0),
+    ParamSpec(
+        "firmware",
+        "",
+        "firmware on the board; empty = as the pin map says",
+        choices=["", "FirmataExpress", "StandardFirmata"],
+    ),
+    ParamSpec(
+        "baud",
+        0,
+        "baud rate; 0 = 115200 for FirmataExpress, 57600 for StandardFirmata",
+        min=0,
+        max=2000000,
+    ),
+    ParamSpec(
+        "arduino_wait",
+        2.0,
+        "seconds to wait for the board to reset after opening "
+        "the port (a real Uno needs ~2; a virtual board ~0.05)",
+        min=0.0,
+        max=10.0,
+    ),
     ParamSpec("instance_id", 1, "ARDUINO_INSTANCE_ID of the FirmataExpress sketch", min=1, max=127),
-    ParamSpec("command_timeout", 0.25, "seconds without a command before motors and PWM "
-              "outputs go to their safe value", min=0.01, max=10.0),
-    ParamSpec("keep_alive", 1, "FirmataExpress keep-alive period [s]: the board resets itself "
-              "(outputs off) when the host is silent this long; 0 = off", min=0, max=10),
-    ParamSpec("wheel_cmd_mode", "velocity", "wheel_cmd velocity field: rad/s (velocity) or "
-              "duty -1..1 (duty)", choices=["velocity", "duty"]),
-    ParamSpec("publish_rate", 10.0, "rate of periodic digital/analog input messages [Hz]",
-              min=0.1, max=200.0),
-    ParamSpec("wheel_states_rate_hz", 50.0, "rate of wheel_states from the pin map's encoders "
-              "[Hz]", min=1.0, max=500.0),
+    ParamSpec(
+        "command_timeout",
+        0.25,
+        "seconds without a command before motors and PWM outputs go to their safe value",
+        min=0.01,
+        max=10.0,
+    ),
+    ParamSpec(
+        "keep_alive",
+        1,
+        "FirmataExpress keep-alive period [s]: the board resets itself "
+        "(outputs off) when the host is silent this long; 0 = off",
+        min=0,
+        max=10,
+    ),
+    ParamSpec(
+        "wheel_cmd_mode",
+        "velocity",
+        "wheel_cmd velocity field: rad/s (velocity) or duty -1..1 (duty)",
+        choices=["velocity", "duty"],
+    ),
+    ParamSpec(
+        "publish_rate",
+        10.0,
+        "rate of periodic digital/analog input messages [Hz]",
+        min=0.1,
+        max=200.0,
+    ),
+    ParamSpec(
+        "wheel_states_rate_hz",
+        50.0,
+        "rate of wheel_states from the pin map's encoders [Hz]",
+        min=1.0,
+        max=500.0,
+    ),
     ParamSpec("sonar_rate", 15.0, "rate of sonar/range messages [Hz]", min=0.1, max=50.0),
     ParamSpec("reconnect.initial", 0.5, "first reconnect delay [s]", min=0.05, max=10.0),
     ParamSpec("reconnect.max", 3.0, "longest reconnect delay [s]", min=0.05, max=60.0),
@@ -34,8 +75,10 @@ SPECS = [
 def default_pin_map() -> str:
     try:
         from ament_index_python.packages import get_package_share_directory
-        path = os.path.join(get_package_share_directory("edgebot_bringup"), "config",
-                            "firmata.yaml")
+
+        path = os.path.join(
+            get_package_share_directory("edgebot_bringup"), "config", "firmata.yaml"
+        )
         if os.path.exists(path):
             return path
     except Exception:

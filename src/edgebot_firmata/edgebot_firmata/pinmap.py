@@ -30,6 +30,7 @@ Motor drivers: ``in1_in2`` (L298N, TB6612: PWM on the enable pin + two direction
 per direction, pins ``pwm`` forward and ``pwm_reverse``). ``reversed`` flips the polarity
 (a motor mounted mirrored). Wheel speed = duty * ``max_wheel_speed`` (rad/s at duty 1.0).
 """
+
 from __future__ import annotations
 
 import math
@@ -70,8 +71,9 @@ class Motor:
     pwm_max: int = 255
 
     def pins(self) -> list[int]:
-        return [p for p in (self.pwm, self.in1, self.in2, self.dir, self.pwm_reverse)
-                if p is not None]
+        return [
+            p for p in (self.pwm, self.in1, self.in2, self.dir, self.pwm_reverse) if p is not None
+        ]
 
     def pwm_pins(self) -> list[int]:
         return [self.pwm] + ([self.pwm_reverse] if self.pwm_reverse is not None else [])
@@ -87,13 +89,14 @@ class Motor:
         mag = int(round(abs(d) * self.pwm_max))
         if self.driver == "in1_in2":
             fwd, rev = (1, 0) if d > 0 else (0, 1) if d < 0 else (0, 0)
-            return [(self.in1, "digital", fwd), (self.in2, "digital", rev),
-                    (self.pwm, "pwm", mag)]
+            return [(self.in1, "digital", fwd), (self.in2, "digital", rev), (self.pwm, "pwm", mag)]
         if self.driver == "dir":
             return [(self.dir, "digital", 1 if d > 0 else 0), (self.pwm, "pwm", mag)]
         # two_pwm
-        return [(self.pwm, "pwm", mag if d > 0 else 0),
-                (self.pwm_reverse, "pwm", mag if d < 0 else 0)]
+        return [
+            (self.pwm, "pwm", mag if d > 0 else 0),
+            (self.pwm_reverse, "pwm", mag if d < 0 else 0),
+        ]
 
     def duty_from(self, read: Callable[[int], float]) -> float:
         """Inverse of :meth:`outputs`: signed duty (wheel frame) from the pins' outputs."""
@@ -126,7 +129,7 @@ class DigitalInput:
 class AnalogInput:
     name: str
     channel: int
-    type: str = "scalar"            # scalar -> Float32, battery -> BatteryState
+    type: str = "scalar"  # scalar -> Float32, battery -> BatteryState
     scale: float = 1.0 / 1023.0
     offset: float = 0.0
     vref: float = 5.0
@@ -158,8 +161,18 @@ class Sonar:
 
 #: Sharp GP2Y0A21YK0F typical output (datasheet fig. 2, white paper): (volts, metres),
 #: volts rising as the distance falls; 10..80 cm is its specified range.
-GP2Y0A21_CURVE = [[0.40, 0.80], [0.45, 0.70], [0.52, 0.60], [0.61, 0.50], [0.74, 0.40],
-                  [0.92, 0.30], [1.08, 0.25], [1.30, 0.20], [1.65, 0.15], [2.30, 0.10]]
+GP2Y0A21_CURVE = [
+    [0.40, 0.80],
+    [0.45, 0.70],
+    [0.52, 0.60],
+    [0.61, 0.50],
+    [0.74, 0.40],
+    [0.92, 0.30],
+    [1.08, 0.25],
+    [1.30, 0.20],
+    [1.65, 0.15],
+    [2.30, 0.10],
+]
 
 
 @dataclass
@@ -170,6 +183,7 @@ class IrRange:
     distance is interpolated linearly in 1/distance (the sensor's output is close to k/d).
     Beyond the curve's far end (or ``max_range``) the reading is +inf (nothing detected,
     REP 117), nearer than its near end (or ``min_range``) -inf."""
+
     name: str
     channel: int
     frame_id: str = "ir_link"
@@ -224,6 +238,7 @@ class Encoder:
     """A quadrature wheel encoder on two digital pins, decoded on the host from the port
     reports (any Firmata). ``counts_per_rev``: quadrature counts (4 per encoder cycle) per
     revolution of the wheel joint, gearbox included."""
+
     name: str
     joint: str
     pin_a: int
@@ -257,9 +272,10 @@ class PwmOutput:
 class ToneOutput:
     """A buzzer/speaker driven by Arduino's tone() (FirmataExpress only): <- ``<name>/cmd``
     (Float64, Hz; 0 = off). tone() takes Timer2 while it plays (no PWM on its pins)."""
+
     name: str
     pin: int
-    min_frequency: float = 31.0         # tone()'s lowest on a 16 MHz AVR
+    min_frequency: float = 31.0  # tone()'s lowest on a 16 MHz AVR
     max_frequency: float = 20000.0
 
     def hz(self, frequency: float) -> int:
@@ -277,7 +293,7 @@ class Servo:
     max_pulse_us: int = 2400
     min_angle: float = 0.0
     max_angle: float = math.pi
-    safe: float | None = None     # radians; None = hold the last position
+    safe: float | None = None  # radians; None = hold the last position
 
     def degrees(self, angle: float) -> int:
         """Firmata servo value (0..180 degrees) for an angle in radians within the range."""
@@ -335,8 +351,13 @@ class PinMap:
             out.append((t.pin, f"tone output '{t.name}'"))
         return out
 
-    def check(self, capabilities: Sequence[dict], analog_mapping: Sequence[int],
-              firmware: str | None = None, source: str = "board") -> None:
+    def check(
+        self,
+        capabilities: Sequence[dict],
+        analog_mapping: Sequence[int],
+        firmware: str | None = None,
+        source: str = "board",
+    ) -> None:
         """Raise PinMapError unless every pin exists and supports its role.
 
         ``capabilities``: per pin {mode: resolution} (a capability report);
@@ -351,8 +372,9 @@ class PinMap:
             if pin < 0 or pin >= n:
                 raise PinMapError(f"pin {pin} ({role}): the {source} has pins 0..{n - 1}")
             if mode not in capabilities[pin]:
-                raise PinMapError(f"pin {pin} ({role}): {what} is not supported on this pin "
-                                  f"by the {source}")
+                raise PinMapError(
+                    f"pin {pin} ({role}): {what} is not supported on this pin by the {source}"
+                )
 
         for pin, role in self.uses():
             if pin in seen:
@@ -376,28 +398,50 @@ class PinMap:
                 need(p, P.OUTPUT, f"motor '{m.name}' direction", "digital output")
         for d in self.digital_inputs:
             role = f"digital input '{d.name}'"
-            if d.pullup and 0 <= d.pin < n and P.INPUT in capabilities[d.pin] \
-                    and P.PULLUP not in capabilities[d.pin]:
-                raise PinMapError(f"pin {d.pin} ({role}): the internal pull-up needs Firmata "
-                                  f"2.5 or later, the {source} does not offer it; wire an "
-                                  "external pull-up resistor and set pullup: false")
-            need(d.pin, P.PULLUP if d.pullup else P.INPUT, role,
-                 "input with pull-up" if d.pullup else "digital input")
+            if (
+                d.pullup
+                and 0 <= d.pin < n
+                and P.INPUT in capabilities[d.pin]
+                and P.PULLUP not in capabilities[d.pin]
+            ):
+                raise PinMapError(
+                    f"pin {d.pin} ({role}): the internal pull-up needs Firmata "
+                    f"2.5 or later, the {source} does not offer it; wire an "
+                    "external pull-up resistor and set pullup: false"
+                )
+            need(
+                d.pin,
+                P.PULLUP if d.pullup else P.INPUT,
+                role,
+                "input with pull-up" if d.pullup else "digital input",
+            )
         for e in self.encoders:
             for pin, ch in ((e.pin_a, "A"), (e.pin_b, "B")):
                 role = f"encoder '{e.name}' {ch}"
-                if e.pullup and 0 <= pin < n and P.INPUT in capabilities[pin] \
-                        and P.PULLUP not in capabilities[pin]:
-                    raise PinMapError(f"pin {pin} ({role}): the internal pull-up needs "
-                                      f"Firmata 2.5 or later, the {source} does not offer "
-                                      "it; wire external pull-up resistors and set "
-                                      "pullup: false")
-                need(pin, P.PULLUP if e.pullup else P.INPUT, role,
-                     "input with pull-up" if e.pullup else "digital input")
+                if (
+                    e.pullup
+                    and 0 <= pin < n
+                    and P.INPUT in capabilities[pin]
+                    and P.PULLUP not in capabilities[pin]
+                ):
+                    raise PinMapError(
+                        f"pin {pin} ({role}): the internal pull-up needs "
+                        f"Firmata 2.5 or later, the {source} does not offer "
+                        "it; wire external pull-up resistors and set "
+                        "pullup: false"
+                    )
+                need(
+                    pin,
+                    P.PULLUP if e.pullup else P.INPUT,
+                    role,
+                    "input with pull-up" if e.pullup else "digital input",
+                )
         for s in self.sonars:
             if fw != "FirmataExpress":
-                raise PinMapError(f"pin {s.trigger} (sonar '{s.name}'): HC-SR04 sonar needs "
-                                  f"FirmataExpress, the firmware is {fw}")
+                raise PinMapError(
+                    f"pin {s.trigger} (sonar '{s.name}'): HC-SR04 sonar needs "
+                    f"FirmataExpress, the firmware is {fw}"
+                )
             need(s.trigger, P.SONAR, f"sonar '{s.name}' trigger", "sonar")
             need(s.echo, P.SONAR, f"sonar '{s.name}' echo", "sonar")
         for o in self.digital_outputs:
@@ -408,8 +452,10 @@ class PinMap:
             need(s.pin, P.SERVO, f"servo '{s.name}'", "servo")
         for t in self.tones:
             if fw != "FirmataExpress":
-                raise PinMapError(f"pin {t.pin} (tone output '{t.name}'): tone() needs "
-                                  f"FirmataExpress, the firmware is {fw}")
+                raise PinMapError(
+                    f"pin {t.pin} (tone output '{t.name}'): tone() needs "
+                    f"FirmataExpress, the firmware is {fw}"
+                )
             need(t.pin, P.TONE, f"tone output '{t.name}'", "tone")
         self.check_timers(source)
 
@@ -422,44 +468,57 @@ class PinMap:
         pins 9 and 10; Timer5 on a Mega: 44-46, then 1, 3, 4 past 12 servos) stops once a
         servo is attached, although the capability report still lists the pin as PWM."""
         model = boards.get(self.board)
-        takers = {}                        # timer -> (what takes it, on which pin)
+        takers = {}  # timer -> (what takes it, on which pin)
         if self.servos:
             s = self.servos[0]
             for t in model.servo_timers_for(len(self.servos)):
-                takers[t] = (f"servo '{s.name}' on pin {s.pin} is attached (the Servo library",
-                             "")
+                takers[t] = (f"servo '{s.name}' on pin {s.pin} is attached (the Servo library", "")
         if self.tones:
             t0 = self.tones[0]
-            takers.setdefault(model.tone_timer, (f"tone output '{t0.name}' on pin {t0.pin} "
-                                                 "plays (tone()", ""))
+            takers.setdefault(
+                model.tone_timer, (f"tone output '{t0.name}' on pin {t0.pin} plays (tone()", "")
+            )
         for pin, role in self.pwm_uses():
             t = model.timer_of(pin)
             if t in takers:
-                free = sorted(p for tt, pins in model.pwm_timers.items() if tt not in takers
-                              for p in pins)
+                free = sorted(
+                    p for tt, pins in model.pwm_timers.items() if tt not in takers for p in pins
+                )
                 raise PinMapError(
                     f"pin {pin} ({role}): PWM on pin {pin} stops once {takers[t][0]} takes "
                     f"Timer{t} on the {model.name}; the {source} still lists pin {pin} as "
-                    f"PWM); use one of the PWM pins {free}")
+                    f"PWM); use one of the PWM pins {free}"
+                )
 
     def check_board_model(self) -> None:
         model = boards.get(self.board)
-        self.check(model.capabilities(self.firmware), model.analog_mapping(),
-                   source=f"{self.board} with {self.firmware}")
+        self.check(
+            model.capabilities(self.firmware),
+            model.analog_mapping(),
+            source=f"{self.board} with {self.firmware}",
+        )
 
     def topics(self) -> list[str]:
         names = [d.name for d in self.digital_inputs] + [a.name for a in self.analog_inputs]
         names += [f"{s.name}/range" for s in self.sonars + self.ir_ranges]
-        names += [f"{o.name}/cmd" for o in self.digital_outputs + self.pwm_outputs + self.servos
-                  + self.tones]
+        names += [
+            f"{o.name}/cmd"
+            for o in self.digital_outputs + self.pwm_outputs + self.servos + self.tones
+        ]
         return names
 
 
 # --- loading ------------------------------------------------------------------------------
 _SECTIONS = {
-    "motors": Motor, "digital_inputs": DigitalInput, "analog_inputs": AnalogInput,
-    "sonars": Sonar, "ir_ranges": IrRange, "encoders": Encoder, "tones": ToneOutput,
-    "digital_outputs": DigitalOutput, "pwm_outputs": PwmOutput,
+    "motors": Motor,
+    "digital_inputs": DigitalInput,
+    "analog_inputs": AnalogInput,
+    "sonars": Sonar,
+    "ir_ranges": IrRange,
+    "encoders": Encoder,
+    "tones": ToneOutput,
+    "digital_outputs": DigitalOutput,
+    "pwm_outputs": PwmOutput,
     "servos": Servo,
 }
 _TOP = {"board", "firmware", "sampling_interval_ms", *_SECTIONS}
@@ -481,7 +540,8 @@ def _typed(section: str, i: int, cls, item) -> object:
         t = f.type
         if t in ("int", "Optional[int]"):
             if not (v is None and t == "Optional[int]") and (
-                    isinstance(v, bool) or not isinstance(v, int)):
+                isinstance(v, bool) or not isinstance(v, int)
+            ):
                 raise PinMapError(f"{where}.{key} = {v!r}: must be an integer")
         elif t in ("float", "Optional[float]"):
             if not (v is None and t == "Optional[float]"):
@@ -495,15 +555,19 @@ def _typed(section: str, i: int, cls, item) -> object:
             if not isinstance(v, str):
                 raise PinMapError(f"{where}.{key} = {v!r}: must be a string")
         kw[key] = v
-    missing = [k for k, f in fields.items() if k not in kw and f.default is MISSING
-               and f.default_factory is MISSING]
+    missing = [
+        k
+        for k, f in fields.items()
+        if k not in kw and f.default is MISSING and f.default_factory is MISSING
+    ]
     if missing:
         raise PinMapError(f"{where}: missing key(s) {missing}")
     obj = cls(**kw)
     name = getattr(obj, "name", "")
     if not _NAME.match(name):
-        raise PinMapError(f"{where}.name = {name!r}: must be a ROS topic name "
-                          f"(letters, digits, _ and /)")
+        raise PinMapError(
+            f"{where}.name = {name!r}: must be a ROS topic name (letters, digits, _ and /)"
+        )
     return obj
 
 
@@ -515,8 +579,11 @@ def _check_motor(i: int, m: Motor) -> None:
     for k in need:
         if getattr(m, k) is None:
             raise PinMapError(f"{where}: driver {m.driver} needs '{k}'")
-    extra = [k for k in ("in1", "in2", "dir", "pwm_reverse") if k not in need
-             and getattr(m, k) is not None]
+    extra = [
+        k
+        for k in ("in1", "in2", "dir", "pwm_reverse")
+        if k not in need and getattr(m, k) is not None
+    ]
     if extra:
         raise PinMapError(f"{where}: driver {m.driver} does not use {extra}")
     if not (m.max_wheel_speed > 0):
@@ -595,21 +662,38 @@ def from_dict(doc: dict) -> PinMap:
 def _check_ir(i: int, r: IrRange) -> None:
     where = f"ir_ranges[{i}] '{r.name}'"
     c = r.curve
-    ok = isinstance(c, list) and len(c) >= 2 and all(
-        isinstance(p, list) and len(p) == 2 and all(
-            not isinstance(x, bool) and isinstance(x, (int, float)) and math.isfinite(x)
-            and x > 0 for x in p) for p in c)
+    ok = (
+        isinstance(c, list)
+        and len(c) >= 2
+        and all(
+            isinstance(p, list)
+            and len(p) == 2
+            and all(
+                not isinstance(x, bool)
+                and isinstance(x, (int, float))
+                and math.isfinite(x)
+                and x > 0
+                for x in p
+            )
+            for p in c
+        )
+    )
     if not ok:
-        raise PinMapError(f"{where}.curve = {c!r}: must be a list of >= 2 [volts, metres] "
-                          "pairs of positive finite numbers")
+        raise PinMapError(
+            f"{where}.curve = {c!r}: must be a list of >= 2 [volts, metres] "
+            "pairs of positive finite numbers"
+        )
     r.curve = [[float(v), float(d)] for v, d in c]
     for (v0, d0), (v1, d1) in zip(r.curve, r.curve[1:]):
         if not (v1 > v0 and d1 < d0):
-            raise PinMapError(f"{where}.curve: volts must rise and metres fall from point to "
-                              f"point ([{v0}, {d0}] then [{v1}, {d1}])")
+            raise PinMapError(
+                f"{where}.curve: volts must rise and metres fall from point to "
+                f"point ([{v0}, {d0}] then [{v1}, {d1}])"
+            )
     if not 0 <= r.min_range < r.max_range:
-        raise PinMapError(f"{where}: need 0 <= min_range < max_range "
-                          f"(got {r.min_range}, {r.max_range})")
+        raise PinMapError(
+            f"{where}: need 0 <= min_range < max_range (got {r.min_range}, {r.max_range})"
+        )
     if r.curve[-1][0] > r.vref:
         raise PinMapError(f"{where}.curve: {r.curve[-1][0]} V is above vref = {r.vref} V")
     if not 0 < r.rate_hz <= 100:

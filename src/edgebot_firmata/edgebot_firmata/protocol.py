@@ -5,19 +5,20 @@ host side (:mod:`edgebot_firmata.client`) checks every frame the board sends bef
 sees it, so garbage bytes and truncated sysex are dropped and counted instead of wedging or
 killing pymata4's reader thread.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 # --- command bytes ----------------------------------------------------------------------
-DIGITAL_MESSAGE = 0x90      # + port, 2 data bytes (both directions)
-ANALOG_MESSAGE = 0xE0       # + pin, 2 data bytes (board->host analog value, host->board PWM)
-REPORT_ANALOG = 0xC0        # + analog pin, 1 data byte
-REPORT_DIGITAL = 0xD0       # + port, 1 data byte
-SET_PIN_MODE = 0xF4         # pin, mode
+DIGITAL_MESSAGE = 0x90  # + port, 2 data bytes (both directions)
+ANALOG_MESSAGE = 0xE0  # + pin, 2 data bytes (board->host analog value, host->board PWM)
+REPORT_ANALOG = 0xC0  # + analog pin, 1 data byte
+REPORT_DIGITAL = 0xD0  # + port, 1 data byte
+SET_PIN_MODE = 0xF4  # pin, mode
 SET_DIGITAL_PIN_VALUE = 0xF5  # pin, value
-REPORT_VERSION = 0xF9       # (host->board: none; board->host: major, minor)
+REPORT_VERSION = 0xF9  # (host->board: none; board->host: major, minor)
 SYSTEM_RESET = 0xFF
 START_SYSEX = 0xF0
 END_SYSEX = 0xF7
@@ -61,9 +62,20 @@ SONAR = 0x0C
 TONE = 0x0D
 IGNORE = 0x7F
 
-MODE_NAMES = {INPUT: "INPUT", OUTPUT: "OUTPUT", ANALOG: "ANALOG", PWM: "PWM", SERVO: "SERVO",
-              I2C: "I2C", STEPPER: "STEPPER", SERIAL: "SERIAL", PULLUP: "PULLUP",
-              SONAR: "SONAR", TONE: "TONE", IGNORE: "IGNORE"}
+MODE_NAMES = {
+    INPUT: "INPUT",
+    OUTPUT: "OUTPUT",
+    ANALOG: "ANALOG",
+    PWM: "PWM",
+    SERVO: "SERVO",
+    I2C: "I2C",
+    STEPPER: "STEPPER",
+    SERIAL: "SERIAL",
+    PULLUP: "PULLUP",
+    SONAR: "SONAR",
+    TONE: "TONE",
+    IGNORE: "IGNORE",
+}
 
 #: Firmata's incoming sysex buffer on an AVR is 64 data bytes.
 MAX_SYSEX_DATA = 64
@@ -104,8 +116,7 @@ def host_to_board_args(cmd: int) -> int | None:
         return 2
     if hi in (REPORT_ANALOG, REPORT_DIGITAL):
         return 1
-    return {SET_PIN_MODE: 2, SET_DIGITAL_PIN_VALUE: 2, REPORT_VERSION: 0,
-            SYSTEM_RESET: 0}.get(cmd)
+    return {SET_PIN_MODE: 2, SET_DIGITAL_PIN_VALUE: 2, REPORT_VERSION: 0, SYSTEM_RESET: 0}.get(cmd)
 
 
 def board_to_host_args(cmd: int) -> int | None:
@@ -119,8 +130,16 @@ def board_to_host_args(cmd: int) -> int | None:
 
 
 #: Sysex replies pymata4 has a handler for (anything else would crash its reader thread).
-BOARD_SYSEX = {REPORT_FIRMWARE, SONAR_DATA, STRING_DATA, I2C_REPLY, CAPABILITY_RESPONSE,
-               PIN_STATE_RESPONSE, ANALOG_MAPPING_RESPONSE, DHT_DATA}
+BOARD_SYSEX = {
+    REPORT_FIRMWARE,
+    SONAR_DATA,
+    STRING_DATA,
+    I2C_REPLY,
+    CAPABILITY_RESPONSE,
+    PIN_STATE_RESPONSE,
+    ANALOG_MAPPING_RESPONSE,
+    DHT_DATA,
+}
 
 
 def _board_sysex_ok(cmd: int, data: list[int]) -> str | None:
@@ -144,7 +163,8 @@ def _board_sysex_ok(cmd: int, data: list[int]) -> str | None:
 @dataclass
 class Frame:
     """One complete message: ``raw`` are its bytes on the wire."""
-    command: int            # command byte (port/pin nibble included) or sysex command
+
+    command: int  # command byte (port/pin nibble included) or sysex command
     data: list[int]
     is_sysex: bool
     raw: bytes
@@ -267,8 +287,12 @@ def host_parser() -> FirmataParser:
 
 def board_parser() -> FirmataParser:
     """Parser for what a board sends to the host (used in front of pymata4)."""
-    return FirmataParser(args_of=board_to_host_args, sysex_ok=_board_sysex_ok,
-                         known_sysex=set(BOARD_SYSEX), max_sysex=4096)
+    return FirmataParser(
+        args_of=board_to_host_args,
+        sysex_ok=_board_sysex_ok,
+        known_sysex=set(BOARD_SYSEX),
+        max_sysex=4096,
+    )
 
 
 def parse_capabilities(data: list[int]) -> list[dict]:
@@ -296,5 +320,3 @@ def encode_capabilities(pins: list[dict]) -> list[int]:
             out += [mode, res]
         out.append(0x7F)
     return out
-
-

@@ -14,6 +14,7 @@ reconnecting with backoff (at once when a vanished port reappears). The node run
 interface: ``connect()``, ``client``, ``connected``, ``lost_reason()``, ``probe()``,
 ``reapply()``, ``mark_lost(reason)``, ``close(reset)``, ``port``.
 """
+
 from __future__ import annotations
 
 import glob
@@ -39,6 +40,7 @@ def candidate_ports() -> list[str]:
     ports = sorted(glob.glob("/dev/ttyACM*")) + sorted(glob.glob("/dev/ttyUSB*"))
     try:
         from serial.tools import list_ports
+
         for p in list_ports.comports():
             if p.pid is not None and p.device not in ports:
                 ports.append(p.device)
@@ -54,20 +56,25 @@ def _nothing(*_a) -> None:
 class LinkSupervisor:
     """Connect, watch, probe, back off, reconnect and re-apply: one board link's life."""
 
-    def __init__(self, make_link: Callable[[str], object], port: str, backoff: Backoff,
-                 clock: Callable[[], float] = time.monotonic,
-                 exists: Callable[[str], bool] = os.path.exists,
-                 candidates: Callable[[], list[str]] = candidate_ports,
-                 log: Callable[[str, str], None] = _nothing,
-                 on_connected: Callable[[object], None] = _nothing,
-                 on_outputs_reset: Callable[[], None] = _nothing):
+    def __init__(
+        self,
+        make_link: Callable[[str], object],
+        port: str,
+        backoff: Backoff,
+        clock: Callable[[], float] = time.monotonic,
+        exists: Callable[[str], bool] = os.path.exists,
+        candidates: Callable[[], list[str]] = candidate_ports,
+        log: Callable[[str, str], None] = _nothing,
+        on_connected: Callable[[object], None] = _nothing,
+        on_outputs_reset: Callable[[], None] = _nothing,
+    ):
         self.make_link = make_link
         self.port = port
         self.backoff = backoff
         self.clock = clock
         self.exists = exists
         self.candidates = candidates
-        self.log = log                        # log(level, text): "info" | "warning" | "error"
+        self.log = log  # log(level, text): "info" | "warning" | "error"
         self.on_connected = on_connected
         self.on_outputs_reset = on_outputs_reset
         self.link = None
@@ -126,8 +133,11 @@ class LinkSupervisor:
             raise
         except Exception as e:
             self._failed(e)
-            self.log("warning", f"board not reachable on {self.port or 'any port'} "
-                                f"({self.last_error}); retrying with backoff")
+            self.log(
+                "warning",
+                f"board not reachable on {self.port or 'any port'} "
+                f"({self.last_error}); retrying with backoff",
+            )
             self.backoff.schedule()
             return False
         self._connected_ok()
@@ -181,8 +191,11 @@ class LinkSupervisor:
         self._silent = 0
         if state == "reset":
             self.board_resets += 1
-            self.log("warning", "the board reset itself (lost its pin modes); "
-                                "re-applying the pin map, outputs safe")
+            self.log(
+                "warning",
+                "the board reset itself (lost its pin modes); "
+                "re-applying the pin map, outputs safe",
+            )
             self.on_outputs_reset()
             try:
                 link.reapply()

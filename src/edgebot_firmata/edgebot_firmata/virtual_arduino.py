@@ -19,6 +19,7 @@ any ROS topic (the fault campaign times "wheels at zero" from it).
 ``edgebot virtual-arduino [--board uno] [--firmware FirmataExpress] [--link PATH]`` runs one
 and prints its device path.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,7 +36,7 @@ from . import boards
 from .board_model import FirmataBoard, Listener
 from .firmware import BAUD
 
-TX_BUFFER = 64                   # bytes the AVR's serial TX buffer holds before write blocks
+TX_BUFFER = 64  # bytes the AVR's serial TX buffer holds before write blocks
 
 __all__ = ["VirtualArduino", "BAUD", "main"]
 
@@ -43,12 +44,19 @@ __all__ = ["VirtualArduino", "BAUD", "main"]
 class VirtualArduino:
     """A :class:`FirmataBoard` served on a pty by a background thread."""
 
-    def __init__(self, board: str = "uno", firmware: str = "FirmataExpress",
-                 instance_id: int = 1, pace: bool = True, output_log: str | None = None):
+    def __init__(
+        self,
+        board: str = "uno",
+        firmware: str = "FirmataExpress",
+        instance_id: int = 1,
+        pace: bool = True,
+        output_log: str | None = None,
+    ):
         if firmware not in BAUD:
             raise ValueError(f"firmware {firmware!r}: allowed {sorted(BAUD)}")
-        self.board = FirmataBoard(board=board, firmware=firmware, instance_id=instance_id,
-                                  now=time.monotonic())
+        self.board = FirmataBoard(
+            board=board, firmware=firmware, instance_id=instance_id, now=time.monotonic()
+        )
         self.model = self.board.model
         self.firmware = firmware
         self.baud = self.board.baud
@@ -69,13 +77,13 @@ class VirtualArduino:
         self._output_log = None
         path = output_log or os.environ.get("EDGEBOT_BOARD_OUTPUT_LOG")
         if path:
-            self._output_log = open(path, "a", buffering=1)     # line-buffered: readable live
+            self._output_log = open(path, "a", buffering=1)  # line-buffered: readable live
             self.board.add_output_listener(self._log_output)
 
     def _log_output(self, pin, mode, value) -> None:
         try:
             self._output_log.write(f"{time.monotonic():.6f} {pin} {mode} {value}\n")
-        except ValueError:                   # closed by stop() under a late change
+        except ValueError:  # closed by stop() under a late change
             pass
 
     @property
@@ -197,7 +205,7 @@ class VirtualArduino:
         master, slave = os.openpty()
         tty.setraw(slave)
         self.path = os.ttyname(slave)
-        os.close(slave)            # the host opens it; until then the master sees a hang-up
+        os.close(slave)  # the host opens it; until then the master sees a hang-up
         os.set_blocking(master, False)
         self._master = master
         self.host_connected = False
@@ -261,7 +269,7 @@ class VirtualArduino:
                     data = None
                 except OSError as e:
                     data = None
-                    if e.errno == errno.EIO:      # no host has the port open
+                    if e.errno == errno.EIO:  # no host has the port open
                         if self.host_connected:
                             self.host_connected = False
                         self._idle(0.01)
@@ -309,7 +317,7 @@ class VirtualArduino:
             self._tx_free_at = free_at
             backlog = free_at - now - TX_BUFFER * 10.0 / self.baud
             if backlog > 0:
-                time.sleep(backlog)       # Serial.write() blocks while the TX buffer is full
+                time.sleep(backlog)  # Serial.write() blocks while the TX buffer is full
         view = memoryview(data)
         deadline = time.monotonic() + 0.5
         while view:
@@ -318,7 +326,7 @@ class VirtualArduino:
                 stats["bytes_out"] += n
                 view = view[n:]
             except BlockingIOError:
-                if time.monotonic() > deadline:      # host not reading: bytes are lost
+                if time.monotonic() > deadline:  # host not reading: bytes are lost
                     stats["tx_dropped"] += len(view)
                     return
                 time.sleep(0.001)
@@ -330,22 +338,37 @@ class VirtualArduino:
 
 # ---------------------------------------------------------------------- command line
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="edgebot virtual-arduino",
-                                 description="A virtual Arduino speaking Firmata on a pty.")
+    ap = argparse.ArgumentParser(
+        prog="edgebot virtual-arduino", description="A virtual Arduino speaking Firmata on a pty."
+    )
     ap.add_argument("--board", default="uno", choices=sorted(boards.BOARDS))
     ap.add_argument("--firmware", default="FirmataExpress", choices=sorted(BAUD))
     ap.add_argument("--link", default=None, help="also make this symlink to the pty")
     ap.add_argument("--instance-id", type=int, default=1)
-    ap.add_argument("--analog", action="append", default=[], metavar="CH=RAW",
-                    help="initial analog input, e.g. --analog 0=612")
-    ap.add_argument("--digital", action="append", default=[], metavar="PIN=0|1",
-                    help="initial digital input level")
-    ap.add_argument("--sonar", action="append", default=[], metavar="TRIG=METRES",
-                    help="distance the sonar on trigger pin TRIG measures")
+    ap.add_argument(
+        "--analog",
+        action="append",
+        default=[],
+        metavar="CH=RAW",
+        help="initial analog input, e.g. --analog 0=612",
+    )
+    ap.add_argument(
+        "--digital",
+        action="append",
+        default=[],
+        metavar="PIN=0|1",
+        help="initial digital input level",
+    )
+    ap.add_argument(
+        "--sonar",
+        action="append",
+        default=[],
+        metavar="TRIG=METRES",
+        help="distance the sonar on trigger pin TRIG measures",
+    )
     ap.add_argument("--verbose", action="store_true", help="print output pin changes")
     args = ap.parse_args(argv)
-    board = VirtualArduino(board=args.board, firmware=args.firmware,
-                           instance_id=args.instance_id)
+    board = VirtualArduino(board=args.board, firmware=args.firmware, instance_id=args.instance_id)
     try:
         for spec in args.analog:
             ch, raw = spec.split("=")
@@ -365,8 +388,11 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())
     path = board.start(link=args.link)
-    print(f"virtual {args.board} ({args.firmware}, {board.baud} baud) on {path}"
-          + (f" -> {args.link}" if args.link else ""), flush=True)
+    print(
+        f"virtual {args.board} ({args.firmware}, {board.baud} baud) on {path}"
+        + (f" -> {args.link}" if args.link else ""),
+        flush=True,
+    )
     try:
         while not done.wait(0.5):
             pass

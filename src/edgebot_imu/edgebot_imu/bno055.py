@@ -6,6 +6,7 @@ burst from ACC_DATA_X_LSB covers accel, magnetometer, gyro, Euler angles and the
 quaternion; temperature and the calibration status are read separately (slowly changing).
 Offsets (22 bytes from ACC_OFFSET_X_LSB) can only be read and written in CONFIG mode.
 """
+
 from __future__ import annotations
 
 import time
@@ -34,22 +35,34 @@ OFFSETS = 0x55
 OFFSETS_LEN = 22
 
 CHIP_ID_VALUE = 0xA0
-DEFAULT_ADDRESS = 0x28          # COM3 low; 0x29 with COM3 high
+DEFAULT_ADDRESS = 0x28  # COM3 low; 0x29 with COM3 high
 
-MODES = {"config": 0x00, "acconly": 0x01, "magonly": 0x02, "gyroonly": 0x03, "accmag": 0x04,
-         "accgyro": 0x05, "maggyro": 0x06, "amg": 0x07, "imu": 0x08, "compass": 0x09,
-         "m4g": 0x0A, "ndof_fmc_off": 0x0B, "ndof": 0x0C}
+MODES = {
+    "config": 0x00,
+    "acconly": 0x01,
+    "magonly": 0x02,
+    "gyroonly": 0x03,
+    "accmag": 0x04,
+    "accgyro": 0x05,
+    "maggyro": 0x06,
+    "amg": 0x07,
+    "imu": 0x08,
+    "compass": 0x09,
+    "m4g": 0x0A,
+    "ndof_fmc_off": 0x0B,
+    "ndof": 0x0C,
+}
 FUSION_MODES = ("imu", "ndof", "ndof_fmc_off")
 #: UNIT_SEL: accel m/s² (bit0=0), gyro rad/s (bit1), Euler radians (bit2), °C (bit4=0)
 UNIT_SEL_VALUE = 0x06
 
-ACC_LSB = 100.0            # LSB per m/s²
-GYR_LSB_RAD = 900.0        # LSB per rad/s
-MAG_LSB = 16.0             # LSB per µT
-EUL_LSB_RAD = 900.0        # LSB per rad
-QUA_LSB = 16384.0          # LSB per unit quaternion (2^14)
+ACC_LSB = 100.0  # LSB per m/s²
+GYR_LSB_RAD = 900.0  # LSB per rad/s
+MAG_LSB = 16.0  # LSB per µT
+EUL_LSB_RAD = 900.0  # LSB per rad
+QUA_LSB = 16384.0  # LSB per unit quaternion (2^14)
 
-MAX_RATE_HZ = 100.0        # fusion output rate
+MAX_RATE_HZ = 100.0  # fusion output rate
 
 
 def _le16(lo: int, hi: int) -> int:
@@ -67,8 +80,15 @@ class Bno055:
     DEFAULT_ADDRESS = DEFAULT_ADDRESS
     MAX_RATE_HZ = MAX_RATE_HZ
 
-    def __init__(self, bus, address: int = DEFAULT_ADDRESS, bus_name: str = "?",
-                 mode: str = "imu", offsets: Sequence[int] | None = None, sleep=time.sleep):
+    def __init__(
+        self,
+        bus,
+        address: int = DEFAULT_ADDRESS,
+        bus_name: str = "?",
+        mode: str = "imu",
+        offsets: Sequence[int] | None = None,
+        sleep=time.sleep,
+    ):
         if mode not in FUSION_MODES:
             raise ValueError(f"mode {mode!r} not in {list(FUSION_MODES)}")
         if offsets is not None and len(offsets) != OFFSETS_LEN:
@@ -84,8 +104,7 @@ class Bno055:
     def probe(self) -> int:
         cid = self.bus.read_byte_data(self.address, CHIP_ID)
         if cid != CHIP_ID_VALUE:
-            raise DeviceIdError(self.CHIP, self.bus_name, self.address, CHIP_ID,
-                                CHIP_ID_VALUE, cid)
+            raise DeviceIdError(self.CHIP, self.bus_name, self.address, CHIP_ID, CHIP_ID_VALUE, cid)
         return cid
 
     def set_mode(self, mode: str) -> None:
@@ -102,8 +121,8 @@ class Bno055:
         b, a = self.bus, self.address
         self.set_mode("config")
         b.write_byte_data(a, PAGE_ID, 0x00)
-        b.write_byte_data(a, PWR_MODE, 0x00)           # normal power
-        b.write_byte_data(a, SYS_TRIGGER, 0x00)        # internal oscillator, no self-test
+        b.write_byte_data(a, PWR_MODE, 0x00)  # normal power
+        b.write_byte_data(a, SYS_TRIGGER, 0x00)  # internal oscillator, no self-test
         b.write_byte_data(a, UNIT_SEL, UNIT_SEL_VALUE)
         if self.offsets is not None:
             b.write_i2c_block_data(a, OFFSETS, self.offsets)
@@ -112,7 +131,8 @@ class Bno055:
             if got != value:
                 raise DeviceConfigError(
                     f"{self.CHIP}: bus {self.bus_name} address 0x{a:02x}: register 0x{reg:02x} "
-                    f"reads 0x{got:02x} after writing 0x{value:02x}")
+                    f"reads 0x{got:02x} after writing 0x{value:02x}"
+                )
         if self.offsets is not None:
             got = b.read_i2c_block_data(a, OFFSETS, OFFSETS_LEN)
             if list(got) != self.offsets:
@@ -120,8 +140,9 @@ class Bno055:
         self.set_mode(self.mode)
         got = b.read_byte_data(a, OPR_MODE)
         if got != MODES[self.mode]:
-            raise DeviceConfigError(f"{self.CHIP}: OPR_MODE reads 0x{got:02x}, "
-                                    f"wrote 0x{MODES[self.mode]:02x}")
+            raise DeviceConfigError(
+                f"{self.CHIP}: OPR_MODE reads 0x{got:02x}, wrote 0x{MODES[self.mode]:02x}"
+            )
 
     def decode(self, raw) -> ImuSample:
         """32 bytes from ACC_DATA: acc, mag, gyr, eul, qua."""
@@ -165,4 +186,4 @@ class Bno055:
 
     def sleep_mode(self) -> None:
         self.set_mode("config")
-        self.bus.write_byte_data(self.address, PWR_MODE, 0x02)   # suspend
+        self.bus.write_byte_data(self.address, PWR_MODE, 0x02)  # suspend

@@ -16,6 +16,7 @@ Wire format of the TCP transport (network byte order), one request, one reply:
     reply    errno:u8 n:u8 [n data bytes]
 ``op``: 1 read block (n bytes), 2 write byte (n = value), 3 read byte, 4 write block.
 """
+
 from __future__ import annotations
 
 import errno
@@ -34,8 +35,17 @@ OP_WRITE_BLOCK = 4
 BLOCK_MAX = 32
 
 #: errnos that mean "the bus or the device failed this transaction" (retry, count, recover)
-BUS_ERRNOS = (errno.EIO, errno.EREMOTEIO, errno.ENXIO, errno.ETIMEDOUT, errno.EAGAIN,
-              errno.ECONNREFUSED, errno.ECONNRESET, errno.EPIPE, errno.ENODEV)
+BUS_ERRNOS = (
+    errno.EIO,
+    errno.EREMOTEIO,
+    errno.ENXIO,
+    errno.ETIMEDOUT,
+    errno.EAGAIN,
+    errno.ECONNREFUSED,
+    errno.ECONNRESET,
+    errno.EPIPE,
+    errno.ENODEV,
+)
 
 _REQ = struct.Struct("!BBBB")
 _REP = struct.Struct("!BB")
@@ -72,6 +82,7 @@ def open_bus(spec, timeout: float = 0.5):
     kind = parse_bus_spec(spec)
     if kind[0] == "smbus":
         from smbus2 import SMBus
+
         return SMBus(kind[1])
     return TcpBus(kind[1], kind[2], timeout=timeout)
 
@@ -91,8 +102,10 @@ class TcpBus:
         try:
             s = socket.create_connection((self.host, self.port), timeout=self.timeout)
         except OSError as e:
-            raise OSError(e.errno or errno.EIO,
-                          f"virtual I2C bus tcp://{self.host}:{self.port}: {e.strerror or e}") from None
+            raise OSError(
+                e.errno or errno.EIO,
+                f"virtual I2C bus tcp://{self.host}:{self.port}: {e.strerror or e}",
+            ) from None
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         s.settimeout(self.timeout)
         self._sock = s
@@ -122,8 +135,10 @@ class TcpBus:
                 self._drop()
                 raise OSError(e.errno or errno.EIO, f"virtual I2C bus: {e.strerror or e}") from None
         if err:
-            raise OSError(err, f"{errno.errorcode.get(err, err)} from device 0x{addr:02x} "
-                               f"register 0x{reg:02x}")
+            raise OSError(
+                err,
+                f"{errno.errorcode.get(err, err)} from device 0x{addr:02x} register 0x{reg:02x}",
+            )
         return data
 
     def _drop(self):
@@ -134,8 +149,9 @@ class TcpBus:
             self._sock = None
 
     # -- smbus2 shape ---------------------------------------------------------------------------
-    def read_i2c_block_data(self, i2c_addr: int, register: int, length: int,
-                            force=None) -> list[int]:
+    def read_i2c_block_data(
+        self, i2c_addr: int, register: int, length: int, force=None
+    ) -> list[int]:
         if not 0 < length <= BLOCK_MAX:
             raise ValueError(f"block length {length} not in 1..{BLOCK_MAX}")
         return list(self._transact(OP_READ_BLOCK, i2c_addr, register, length))
@@ -146,8 +162,9 @@ class TcpBus:
     def write_byte_data(self, i2c_addr: int, register: int, value: int, force=None) -> None:
         self._transact(OP_WRITE_BYTE, i2c_addr, register, value & 0xFF)
 
-    def write_i2c_block_data(self, i2c_addr: int, register: int, data: Sequence[int],
-                             force=None) -> None:
+    def write_i2c_block_data(
+        self, i2c_addr: int, register: int, data: Sequence[int], force=None
+    ) -> None:
         data = bytes(data)
         if not 0 < len(data) <= BLOCK_MAX:
             raise ValueError(f"block length {len(data)} not in 1..{BLOCK_MAX}")

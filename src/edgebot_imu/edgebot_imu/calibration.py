@@ -9,6 +9,7 @@ File (one per chip, bus and address), e.g. ``~/.local/share/edgebot/imu_mpu6050_
     created: '2026-11-23T23:50:00Z'
     samples: 400
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -30,8 +31,9 @@ class CalibrationFileError(ValueError):
 
 
 def default_path(chip: str, bus_label: str, address: int) -> str:
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local",
-                                                           "share")
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(
+        os.path.expanduser("~"), ".local", "share"
+    )
     return os.path.join(base, "edgebot", f"imu_{chip}_{bus_label}_{address:02x}.yaml")
 
 
@@ -45,11 +47,16 @@ class Calibration:
     samples: int = 0
 
     def to_dict(self) -> dict:
-        return {"chip": self.chip, "gyro_bias": [float(v) for v in self.gyro_bias],
-                "accel_offset": [float(v) for v in self.accel_offset],
-                "bno055_offsets": None if self.bno055_offsets is None
-                else [int(v) for v in self.bno055_offsets],
-                "created": self.created, "samples": int(self.samples)}
+        return {
+            "chip": self.chip,
+            "gyro_bias": [float(v) for v in self.gyro_bias],
+            "accel_offset": [float(v) for v in self.accel_offset],
+            "bno055_offsets": None
+            if self.bno055_offsets is None
+            else [int(v) for v in self.bno055_offsets],
+            "created": self.created,
+            "samples": int(self.samples),
+        }
 
     @classmethod
     def from_dict(cls, d: dict, where: str = "calibration") -> Calibration:
@@ -58,17 +65,29 @@ class Calibration:
 
         def vec(key):
             v = d.get(key, [0.0, 0.0, 0.0])
-            if (not isinstance(v, list) or len(v) != 3
-                    or not all(isinstance(x, (int, float)) and math.isfinite(x) for x in v)):
+            if (
+                not isinstance(v, list)
+                or len(v) != 3
+                or not all(isinstance(x, (int, float)) and math.isfinite(x) for x in v)
+            ):
                 raise CalibrationFileError(f"{where}: '{key}' must be three finite numbers")
             return [float(x) for x in v]
+
         offs = d.get("bno055_offsets")
-        if offs is not None and (not isinstance(offs, list) or len(offs) != 22 or not all(
-                isinstance(x, int) and 0 <= x <= 255 for x in offs)):
+        if offs is not None and (
+            not isinstance(offs, list)
+            or len(offs) != 22
+            or not all(isinstance(x, int) and 0 <= x <= 255 for x in offs)
+        ):
             raise CalibrationFileError(f"{where}: 'bno055_offsets' must be 22 bytes")
-        return cls(chip=str(d["chip"]), gyro_bias=vec("gyro_bias"),
-                   accel_offset=vec("accel_offset"), bno055_offsets=offs,
-                   created=str(d.get("created", "")), samples=int(d.get("samples", 0)))
+        return cls(
+            chip=str(d["chip"]),
+            gyro_bias=vec("gyro_bias"),
+            accel_offset=vec("accel_offset"),
+            bno055_offsets=offs,
+            created=str(d.get("created", "")),
+            samples=int(d.get("samples", 0)),
+        )
 
     def save(self, path: str) -> None:
         """Atomic write (temp file + rename) so a crash never leaves half a file."""
@@ -114,17 +133,19 @@ def stats(samples: Sequence[ImuSample]) -> StillStats:
     out = []
     for attr in ("gyro", "accel"):
         mean = [sum(getattr(s, attr)[i] for s in samples) / n for i in range(3)]
-        std = [math.sqrt(sum((getattr(s, attr)[i] - mean[i]) ** 2 for s in samples) / (n - 1))
-               for i in range(3)]
+        std = [
+            math.sqrt(sum((getattr(s, attr)[i] - mean[i]) ** 2 for s in samples) / (n - 1))
+            for i in range(3)
+        ]
         out += [mean, std]
     return StillStats(n, out[0], out[1], out[2], out[3])
 
 
 @dataclass
 class StillLimits:
-    gyro_std: float = 0.01       # rad/s per axis
-    accel_std: float = 0.15      # m/s² per axis
-    gyro_mean: float = 0.2       # rad/s per axis: more than any plausible bias = turning
+    gyro_std: float = 0.01  # rad/s per axis
+    accel_std: float = 0.15  # m/s² per axis
+    gyro_mean: float = 0.2  # rad/s per axis: more than any plausible bias = turning
     level_tilt_deg: float = 10.0  # for the accel offset: the robot must stand level
 
 

@@ -6,6 +6,7 @@
 
 ``ImuProcessor`` holds the chain; the node and the in-process accuracy tests both use it.
 """
+
 from __future__ import annotations
 
 import errno
@@ -25,9 +26,14 @@ class GlitchFilter:
     dropped samples in a row agree with each other (within the jump limits), the new level is
     real (a bump, a re-mounted sensor) and is accepted; counted as a resync."""
 
-    def __init__(self, max_accel: float = 156.0, max_gyro: float = 35.0,
-                 max_accel_jump: float = 30.0, max_gyro_jump: float = 5.0,
-                 max_consecutive: int = 5):
+    def __init__(
+        self,
+        max_accel: float = 156.0,
+        max_gyro: float = 35.0,
+        max_accel_jump: float = 30.0,
+        max_gyro_jump: float = 5.0,
+        max_consecutive: int = 5,
+    ):
         self.max_accel, self.max_gyro = max_accel, max_gyro
         self.max_accel_jump, self.max_gyro_jump = max_accel_jump, max_gyro_jump
         self.max_consecutive = max_consecutive
@@ -88,15 +94,25 @@ class GyroBiasEstimator:
     slowly through zero rate is not a stop) the estimate moves by ``gain`` towards the mean of
     those blocks. Returns bias-corrected rates."""
 
-    def __init__(self, block: int = 100, still_gyro_std: float = 0.005,
-                 still_accel_std: float = 0.1, max_step: float = 0.005, gain: float = 0.3,
-                 bias: tuple[float, float, float] = (0.0, 0.0, 0.0), enabled: bool = True,
-                 still_blocks: int = 3):
+    def __init__(
+        self,
+        block: int = 100,
+        still_gyro_std: float = 0.005,
+        still_accel_std: float = 0.1,
+        max_step: float = 0.005,
+        gain: float = 0.3,
+        bias: tuple[float, float, float] = (0.0, 0.0, 0.0),
+        enabled: bool = True,
+        still_blocks: int = 3,
+    ):
         self.block, self.gain = max(2, int(block)), gain
         self.still_blocks = max(1, int(still_blocks))
         self._still_means: list = []
-        self.still_gyro_std, self.still_accel_std, self.max_step = (still_gyro_std,
-                                                                    still_accel_std, max_step)
+        self.still_gyro_std, self.still_accel_std, self.max_step = (
+            still_gyro_std,
+            still_accel_std,
+            max_step,
+        )
         self.bias = list(bias)
         self.enabled = enabled
         self.updates = 0
@@ -135,8 +151,11 @@ class GyroBiasEstimator:
         mean_a = [s / n for s in self._sa]
         var_a = [max(0.0, (self._sa2[i] - n * mean_a[i] ** 2) / (n - 1)) for i in range(3)]
         self._clear()
-        still = (max(var_g) <= self.still_gyro_std ** 2 and max(var_a) <= self.still_accel_std ** 2
-                 and max(abs(mean_g[i] - self.bias[i]) for i in range(3)) <= self.max_step)
+        still = (
+            max(var_g) <= self.still_gyro_std**2
+            and max(var_a) <= self.still_accel_std**2
+            and max(abs(mean_g[i] - self.bias[i]) for i in range(3)) <= self.max_step
+        )
         if not still:
             self._still_means = []
             return
@@ -155,10 +174,12 @@ def load_madgwick() -> tuple[type, str]:
     """(Madgwick class, source text): edgebot_rt's C++ filter, else the Python reference."""
     try:
         import edgebot_rt as rt
+
         return rt.Madgwick, "edgebot_rt (C++)"
     except ImportError as e:
         why = str(e)
     from edgebot_common.reference import Madgwick  # the Python fallback
+
     return Madgwick, f"edgebot_common.reference (Python fallback; edgebot_rt: {why})"
 
 
@@ -169,8 +190,9 @@ class Fusion:
     only (the filter skips the correction for a zero accel vector), so hard braking or a bump
     does not tilt the estimate."""
 
-    def __init__(self, beta: float = 0.1, zeta: float = 0.0, accel_gate: float = 2.0,
-                 madgwick_cls=None):
+    def __init__(
+        self, beta: float = 0.1, zeta: float = 0.0, accel_gate: float = 2.0, madgwick_cls=None
+    ):
         if madgwick_cls is None:
             madgwick_cls, self.source = load_madgwick()
         else:
@@ -178,8 +200,8 @@ class Fusion:
         self.filter = madgwick_cls(beta=beta, zeta=zeta)
         self.accel_gate = accel_gate
         self.initialized = False
-        self.resets = 0          # NaN/inf inside the filter -> reset and re-initialised
-        self.rejected = 0        # inputs the filter refused (non-finite, dt <= 0)
+        self.resets = 0  # NaN/inf inside the filter -> reset and re-initialised
+        self.rejected = 0  # inputs the filter refused (non-finite, dt <= 0)
         self.gated = 0
 
     def reset(self) -> None:
@@ -195,7 +217,10 @@ class Fusion:
             return tuple(f.quaternion)
         before = f.nan_resets
         a = accel
-        if self.accel_gate > 0 and abs(math.sqrt(sum(v * v for v in a)) - GRAVITY) > self.accel_gate:
+        if (
+            self.accel_gate > 0
+            and abs(math.sqrt(sum(v * v for v in a)) - GRAVITY) > self.accel_gate
+        ):
             a = (0.0, 0.0, 0.0)
             self.gated += 1
         ok = f.update_imu(gyro[0], gyro[1], gyro[2], a[0], a[1], a[2], dt)
@@ -219,15 +244,21 @@ class Fusion:
 # --------------------------------------------------------------------------------------------
 @dataclass
 class Processed:
-    sample: ImuSample                      # calibrated (offsets and bias removed)
+    sample: ImuSample  # calibrated (offsets and bias removed)
     orientation: tuple[float, float, float, float] | None
 
 
 class ImuProcessor:
     """Glitch filter -> calibration -> gyro bias -> orientation (Madgwick or the chip's)."""
 
-    def __init__(self, calibration: Calibration, glitch: GlitchFilter,
-                 bias: GyroBiasEstimator, fusion: Fusion | None, chip_orientation: bool):
+    def __init__(
+        self,
+        calibration: Calibration,
+        glitch: GlitchFilter,
+        bias: GyroBiasEstimator,
+        fusion: Fusion | None,
+        chip_orientation: bool,
+    ):
         self.cal = calibration
         self.glitch = glitch
         self.bias = bias
@@ -250,14 +281,21 @@ class ImuProcessor:
         elif self.fusion is not None and dt > 0:
             q = self.fusion.update(gyro, accel, dt)
         self.accepted += 1
-        return Processed(ImuSample(accel, gyro, raw.temperature, raw.orientation,
-                                   raw.calib_status), q)
+        return Processed(
+            ImuSample(accel, gyro, raw.temperature, raw.orientation, raw.calib_status), q
+        )
 
 
 # --------------------------------------------------------------------------------------------
-BUS_ERROR_NAMES = {errno.EIO: "EIO", errno.EREMOTEIO: "EREMOTEIO", errno.ENXIO: "ENXIO",
-                   errno.ETIMEDOUT: "ETIMEDOUT", errno.EAGAIN: "EAGAIN",
-                   errno.ECONNREFUSED: "ECONNREFUSED", errno.ECONNRESET: "ECONNRESET"}
+BUS_ERROR_NAMES = {
+    errno.EIO: "EIO",
+    errno.EREMOTEIO: "EREMOTEIO",
+    errno.ENXIO: "ENXIO",
+    errno.ETIMEDOUT: "ETIMEDOUT",
+    errno.EAGAIN: "EAGAIN",
+    errno.ECONNREFUSED: "ECONNREFUSED",
+    errno.ECONNRESET: "ECONNRESET",
+}
 
 
 def errno_name(e: OSError) -> str:

@@ -7,6 +7,7 @@ the chip on the same handle), builds the driver and configures the chip (and its
 start-up and a failed reopen later; bus errors and a chip that does not take its
 configuration are retried with backoff.
 """
+
 from __future__ import annotations
 
 import threading
@@ -36,8 +37,15 @@ def describe_error(e: BaseException) -> str:
 class ImuDevice:
     """Bus + driver of one chip, configured from the node's parameter dict ``p``."""
 
-    def __init__(self, chip: str, bus_spec: str, address: int, p: dict, use_fifo: bool,
-                 bno055_offsets: Callable[[], list | None] = lambda: None):
+    def __init__(
+        self,
+        chip: str,
+        bus_spec: str,
+        address: int,
+        p: dict,
+        use_fifo: bool,
+        bno055_offsets: Callable[[], list | None] = lambda: None,
+    ):
         self.chip, self.bus_spec, self.address, self.p = chip, bus_spec, address, p
         self.use_fifo = use_fifo
         self._bno055_offsets = bno055_offsets
@@ -52,10 +60,18 @@ class ImuDevice:
             dlpf = p["mpu6050.dlpf_cfg"]
             if dlpf < 0:
                 dlpf = mpu6050.dlpf_for_rate(p["publish_rate"])
-            return mpu6050.Mpu6050(bus, self.address, self.bus_spec, p["mpu6050.gyro_range_dps"],
-                                   p["mpu6050.accel_range_g"], dlpf, p["publish_rate"])
-        return bno055.Bno055(bus, self.address, self.bus_spec, p["bno055.mode"],
-                             offsets=self._bno055_offsets())
+            return mpu6050.Mpu6050(
+                bus,
+                self.address,
+                self.bus_spec,
+                p["mpu6050.gyro_range_dps"],
+                p["mpu6050.accel_range_g"],
+                dlpf,
+                p["publish_rate"],
+            )
+        return bno055.Bno055(
+            bus, self.address, self.bus_spec, p["bno055.mode"], offsets=self._bno055_offsets()
+        )
 
     def open(self) -> None:
         with self.lock:
@@ -97,9 +113,18 @@ class ImuDevice:
     def supervisor(self, on_up, on_down, on_reset, clock=time.monotonic) -> DeviceSupervisor:
         """Reopened with backoff 0.2..5 s on the same bus handle; a wrong chip stops the
         start-up; probed once a second, a chip that reset itself is configured again."""
-        return DeviceSupervisor(self.open, Backoff(0.2, 5.0, clock=clock), close=self.close,
-                                describe=describe_error,
-                                retry_on=(OSError, DeviceConfigError), fatal=(DeviceIdError,),
-                                clock=clock, on_up=on_up, on_down=on_down,
-                                close_on_lost=False, probe=self.holds_configuration,
-                                probe_period=1.0, on_reset=on_reset)
+        return DeviceSupervisor(
+            self.open,
+            Backoff(0.2, 5.0, clock=clock),
+            close=self.close,
+            describe=describe_error,
+            retry_on=(OSError, DeviceConfigError),
+            fatal=(DeviceIdError,),
+            clock=clock,
+            on_up=on_up,
+            on_down=on_down,
+            close_on_lost=False,
+            probe=self.holds_configuration,
+            probe_period=1.0,
+            on_reset=on_reset,
+        )

@@ -6,6 +6,7 @@ with backoff while the node keeps running), the read thread with its absolute de
 ``read_loop`` (timestamps taken at read time); drivers, calibration, glitch filter, bias
 estimator and fusion are ROS-free modules of this package.
 """
+
 from __future__ import annotations
 
 import threading
@@ -51,34 +52,48 @@ class ImuNode(Node):
         self.p = p = declare_params(self, SPECS)
         log = self.get_logger()
         bus_param = self.declare_parameter(
-            "bus", "1", ParameterDescriptor(
+            "bus",
+            "1",
+            ParameterDescriptor(
                 description="I2C bus: N, /dev/i2c-N, or tcp://host:port (virtual IMU)",
-                read_only=True, dynamic_typing=True)).value
+                read_only=True,
+                dynamic_typing=True,
+            ),
+        ).value
         self.bus_spec = str(bus_param)
         try:
             parse_bus_spec(self.bus_spec)
         except BusSpecError:
-            raise ParameterError("bus", bus_param,
-                                 "must be an integer, /dev/i2c-N or tcp://host:port") from None
+            raise ParameterError(
+                "bus", bus_param, "must be an integer, /dev/i2c-N or tcp://host:port"
+            ) from None
         self.chip = chip = p["chip"]
         cls = CHIP_CLASSES[chip]
         if p["publish_rate"] > cls.MAX_RATE_HZ:
-            raise ParameterError("publish_rate", p["publish_rate"],
-                                 f"must be <= {cls.MAX_RATE_HZ:g} for the {chip}")
+            raise ParameterError(
+                "publish_rate", p["publish_rate"], f"must be <= {cls.MAX_RATE_HZ:g} for the {chip}"
+            )
         self.address = p["address"] or cls.DEFAULT_ADDRESS
-        self.cal_path = p["calibration.file"] or default_path(chip, bus_label(self.bus_spec),
-                                                              self.address)
+        self.cal_path = p["calibration.file"] or default_path(
+            chip, bus_label(self.bus_spec), self.address
+        )
         self.hw = f"{chip}@{self.bus_spec}:0x{self.address:02x}"
         self.calib = Calibrator(chip, self.cal_path, log.info, log.warning, log.error)
-        self.chain = c = self.calib.chain = build_chain(p, chip, self.calib.cal, log.info,
-                                                        log.warning, log.error)
+        self.chain = c = self.calib.chain = build_chain(
+            p, chip, self.calib.cal, log.info, log.warning, log.error
+        )
         self.reader = RetryingReader(p["i2c.retries"])
         self._err_log = Throttle(5.0)
 
         # device: connect now (a config error if it never answers), then supervised
-        self.dev = ImuDevice(chip, self.bus_spec, self.address, p,
-                             use_fifo=bool(p["mpu6050.use_fifo"]) and chip == "mpu6050",
-                             bno055_offsets=lambda: self.calib.cal.bno055_offsets)
+        self.dev = ImuDevice(
+            chip,
+            self.bus_spec,
+            self.address,
+            p,
+            use_fifo=bool(p["mpu6050.use_fifo"]) and chip == "mpu6050",
+            bno055_offsets=lambda: self.calib.cal.bno055_offsets,
+        )
         self.sup = self.dev.supervisor(self._on_up, self._on_down, self._on_reset)
         try:
             self.sup.connect_at_start(p["startup_timeout"], backoff=Backoff(0.1, 1.0))
@@ -87,7 +102,8 @@ class ImuNode(Node):
         except DeviceUnavailable as e:
             raise ConfigError(
                 f"{chip}: no working device on bus {self.bus_spec} address "
-                f"0x{self.address:02x} after {p['startup_timeout']:g} s ({e})") from None
+                f"0x{self.address:02x} after {p['startup_timeout']:g} s ({e})"
+            ) from None
 
         # ROS interfaces
         self.pub_raw = self.create_publisher(Imu, "imu/data_raw", qos.SENSOR_DATA)
@@ -106,9 +122,19 @@ class ImuNode(Node):
         if p["calibration.at_start"] and chip != "bno055":
             self.calib.start(p["calibration.samples"])
         self._stop = threading.Event()
-        self.loop = ImuReadLoop(self.dev, self.sup, c.proc, self.reader, p["publish_rate"],
-                                p["temperature_rate"], self._emit, self._stamp, self._now_ns,
-                                _time_msg, self._stop)
+        self.loop = ImuReadLoop(
+            self.dev,
+            self.sup,
+            c.proc,
+            self.reader,
+            p["publish_rate"],
+            p["temperature_rate"],
+            self._emit,
+            self._stamp,
+            self._now_ns,
+            _time_msg,
+            self._stop,
+        )
         self._thread = threading.Thread(target=self._run, daemon=True, name="imu-read")
         self._thread.start()
         log.info(f"{self.hw}: publishing at {p['publish_rate']:g} Hz, calibration {self.cal_path}")
@@ -122,16 +148,20 @@ class ImuNode(Node):
             self.chain.fusion.reset()
         self.loop.after_reconnect()
         self.get_logger().info(
-            f"{self.hw}: {what or f'device back (reconnect {self.sup.reconnects})'}")
+            f"{self.hw}: {what or f'device back (reconnect {self.sup.reconnects})'}"
+        )
 
     def _on_reset(self) -> None:
-        self._on_up(reconnect=True, what=f"the chip reset itself (reset {self.sup.resets}); "
-                                         f"configured again")
+        self._on_up(
+            reconnect=True,
+            what=f"the chip reset itself (reset {self.sup.resets}); configured again",
+        )
 
     def _on_down(self, reason: str, _delay: float) -> None:
         if self._err_log.ready():
-            self.get_logger().error(f"{self.hw}: lost the device ({reason}); "
-                                    f"reconnecting with backoff")
+            self.get_logger().error(
+                f"{self.hw}: lost the device ({reason}); reconnecting with backoff"
+            )
 
     # -- read thread ---------------------------------------------------------------------------
     def _run(self) -> None:
@@ -164,14 +194,13 @@ class ImuNode(Node):
         for m in (raw, data):
             m.header.frame_id = self.p["frame_id"]
             m.angular_velocity_covariance = covariance(self.p["covariance.angular_velocity"])
-            m.linear_acceleration_covariance = covariance(
-                self.p["covariance.linear_acceleration"])
-        raw.orientation_covariance[0] = -1.0                 # REP 145: no orientation here
+            m.linear_acceleration_covariance = covariance(self.p["covariance.linear_acceleration"])
+        raw.orientation_covariance[0] = -1.0  # REP 145: no orientation here
         data.orientation_covariance = covariance(self.p["covariance.orientation"])
         return raw, data
 
     def _emit(self, stamp, out, raw) -> None:
-        self.calib.collector.feed(raw)                 # calibration sees raw values, never glitches
+        self.calib.collector.feed(raw)  # calibration sees raw values, never glitches
         s = out.sample
         for msg in (self._msg_raw, self._msg_data):
             msg.header.stamp = stamp
@@ -209,7 +238,8 @@ class ImuNode(Node):
 
         n = self.p["calibration.samples"]
         response.success, response.message = self.calib.request(
-            n, 3.0 * n / self.p["publish_rate"] + 5.0, self.loop.calib_status, read_offsets)
+            n, 3.0 * n / self.p["publish_rate"] + 5.0, self.loop.calib_status, read_offsets
+        )
         return response
 
     # -- diagnostics --------------------------------------------------------------------------
@@ -223,9 +253,16 @@ class ImuNode(Node):
         if span > 0:
             self.measured_rate = self._rate_count / span
         self._rate_count, self._rate_t = 0, now
-        level, msg, values = data_status(self.measured_rate, self.p["publish_rate"],
-                                         self.published, self.chain, self.calib, self.loop,
-                                         self.dev.use_fifo, self.sup.connected)
+        level, msg, values = data_status(
+            self.measured_rate,
+            self.p["publish_rate"],
+            self.published,
+            self.chain,
+            self.calib,
+            self.loop,
+            self.dev.use_fifo,
+            self.sup.connected,
+        )
         return LEVELS[level], msg, values
 
     def shutdown(self) -> None:

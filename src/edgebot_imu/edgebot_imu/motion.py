@@ -9,6 +9,7 @@ and its orientation (sensor -> world, ENU). Two kinds:
   specific force come from its derivatives (central differences), so any smooth pose
   function gives consistent IMU readings. Named ones: :data:`TRAJECTORIES`.
 """
+
 from __future__ import annotations
 
 import math
@@ -24,9 +25,9 @@ Vec3 = tuple[float, float, float]
 
 @dataclass
 class MotionState:
-    accel: Vec3                  # specific force, m/s², sensor frame (+g on z at rest, level)
-    gyro: Vec3                   # rad/s, sensor frame
-    orientation: Q.Quat          # sensor -> world
+    accel: Vec3  # specific force, m/s², sensor frame (+g on z at rest, level)
+    gyro: Vec3  # rad/s, sensor frame
+    orientation: Q.Quat  # sensor -> world
 
 
 class PushedMotion:
@@ -56,8 +57,9 @@ class PushedMotion:
             if not self._given_orientation and self._t_last is not None:
                 dt = max(0.0, t - self._t_last)
                 g = self._state.gyro
-                q = Q.normalize(Q.mul(self._state.orientation,
-                                      Q.from_rotvec(g[0] * dt, g[1] * dt, g[2] * dt)))
+                q = Q.normalize(
+                    Q.mul(self._state.orientation, Q.from_rotvec(g[0] * dt, g[1] * dt, g[2] * dt))
+                )
                 self._state = MotionState(self._state.accel, g, q)
             self._t_last = t
             return self._state
@@ -122,7 +124,7 @@ def _warp(t: float, lead_in: float, ramp: float = 2.0) -> float:
         return u - ramp / 2.0
     # integral of smoothstep(u/ramp) du ; smoothstep integral has closed form
     x = u / ramp
-    return ramp * (x ** 6 - 3 * x ** 5 + 2.5 * x ** 4)
+    return ramp * (x**6 - 3 * x**5 + 2.5 * x**4)
 
 
 def static(roll_deg: float = 0.0, pitch_deg: float = 0.0, yaw_deg: float = 0.0, **_) -> Trajectory:
@@ -130,20 +132,25 @@ def static(roll_deg: float = 0.0, pitch_deg: float = 0.0, yaw_deg: float = 0.0, 
     return Trajectory(lambda t: ((0.0, 0.0, 0.0), q), "static")
 
 
-def rotate(rate_dps: float = 45.0, wobble_deg: float = 15.0, lead_in: float = 3.0, **_) -> Trajectory:
+def rotate(
+    rate_dps: float = 45.0, wobble_deg: float = 15.0, lead_in: float = 3.0, **_
+) -> Trajectory:
     """Spins about z at ``rate_dps`` while rolling and pitching by ``wobble_deg``."""
     w = math.radians(rate_dps)
     a = math.radians(wobble_deg)
 
     def pose(t):
         s = _warp(t, lead_in)
-        return (0.0, 0.0, 0.0), Q.from_euler(a * math.sin(0.7 * s), 0.8 * a * math.sin(0.45 * s),
-                                             w * s)
+        return (0.0, 0.0, 0.0), Q.from_euler(
+            a * math.sin(0.7 * s), 0.8 * a * math.sin(0.45 * s), w * s
+        )
+
     return Trajectory(pose, "rotate")
 
 
-def figure_eight(size_m: float = 1.0, period_s: float = 20.0, lead_in: float = 3.0,
-                 **_) -> Trajectory:
+def figure_eight(
+    size_m: float = 1.0, period_s: float = 20.0, lead_in: float = 3.0, **_
+) -> Trajectory:
     """A ground robot driving a figure eight (heading along the path, level)."""
     om = 2 * math.pi / period_s
 
@@ -155,11 +162,13 @@ def figure_eight(size_m: float = 1.0, period_s: float = 20.0, lead_in: float = 3
         dx = size_m * om * math.cos(om * s)
         dy = size_m * om * math.cos(2 * om * s)
         return (x, y, 0.0), Q.from_euler(0.0, 0.0, math.atan2(dy, dx))
+
     return Trajectory(pose, "figure-eight")
 
 
-def stop_and_go(step_deg: float = 90.0, still_s: float = 8.0, turn_s: float = 6.0,
-                lead_in: float = 3.0, **_) -> Trajectory:
+def stop_and_go(
+    step_deg: float = 90.0, still_s: float = 8.0, turn_s: float = 6.0, lead_in: float = 3.0, **_
+) -> Trajectory:
     """Turns on the spot by ``step_deg`` (with a little rocking), stops, turns again...
     A robot's day: the still phases let the bias estimator follow the drifting gyro bias."""
     period = still_s + turn_s
@@ -172,6 +181,7 @@ def stop_and_go(step_deg: float = 90.0, still_s: float = 8.0, turn_s: float = 6.
         frac = _smoothstep((r - still_s) / turn_s) if r > still_s else 0.0
         bump = math.sin(math.pi * frac) ** 2
         return (0.0, 0.0, 0.0), Q.from_euler(rock * bump, -rock * bump, step * (k + frac))
+
     return Trajectory(pose, "stop-and-go")
 
 

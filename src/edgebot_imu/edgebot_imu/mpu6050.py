@@ -4,6 +4,7 @@ Registers follow the MPU-6000/6050 register map (RM-MPU-6000A rev 4.2). The driv
 chip on the gyro-X PLL, sets the sample-rate divider, DLPF and full-scale ranges, reads them
 back, and reads the 14 data bytes (accel, temperature, gyro; big-endian) in one burst.
 """
+
 from __future__ import annotations
 
 import math
@@ -31,7 +32,7 @@ PWR_MGMT_2 = 0x6C
 WHO_AM_I = 0x75
 
 WHO_AM_I_VALUE = 0x68
-DEFAULT_ADDRESS = 0x68          # AD0 low; 0x69 with AD0 high
+DEFAULT_ADDRESS = 0x68  # AD0 low; 0x69 with AD0 high
 PWR_RESET = 0x80
 PWR_SLEEP = 0x40
 CLKSEL_PLL_XGYRO = 0x01
@@ -46,14 +47,14 @@ ACCEL_LSB_PER_G = {2: 16384.0, 4: 8192.0, 8: 4096.0, 16: 2048.0}
 DLPF_GYRO_BANDWIDTH = {0: 256, 1: 188, 2: 98, 3: 42, 4: 20, 5: 10, 6: 5}
 
 # FIFO: accel, temperature and gyro of each sample (14 bytes, the burst layout)
-FIFO_EN_ALL = 0xF8              # TEMP | XG | YG | ZG | ACCEL
+FIFO_EN_ALL = 0xF8  # TEMP | XG | YG | ZG | ACCEL
 USER_CTRL_FIFO_EN = 0x40
 USER_CTRL_FIFO_RESET = 0x04
 INT_FIFO_OFLOW = 0x10
 FIFO_SIZE = 1024
 FIFO_SAMPLE_BYTES = 14
 
-MAX_RATE_HZ = 1000.0            # accel output rate; the gyro runs at 1 kHz with DLPF on
+MAX_RATE_HZ = 1000.0  # accel output rate; the gyro runs at 1 kHz with DLPF on
 
 
 def temperature_c(raw: int) -> float:
@@ -85,9 +86,17 @@ class Mpu6050:
     DEFAULT_ADDRESS = DEFAULT_ADDRESS
     MAX_RATE_HZ = MAX_RATE_HZ
 
-    def __init__(self, bus, address: int = DEFAULT_ADDRESS, bus_name: str = "?",
-                 gyro_range_dps: int = 500, accel_range_g: int = 4, dlpf_cfg: int = 3,
-                 rate_hz: float = 200.0, sleep=time.sleep):
+    def __init__(
+        self,
+        bus,
+        address: int = DEFAULT_ADDRESS,
+        bus_name: str = "?",
+        gyro_range_dps: int = 500,
+        accel_range_g: int = 4,
+        dlpf_cfg: int = 3,
+        rate_hz: float = 200.0,
+        sleep=time.sleep,
+    ):
         if gyro_range_dps not in GYRO_RANGES:
             raise ValueError(f"gyro range {gyro_range_dps} not in {sorted(GYRO_RANGES)}")
         if accel_range_g not in ACCEL_RANGES:
@@ -119,8 +128,9 @@ class Mpu6050:
     def probe(self) -> int:
         who = self.bus.read_byte_data(self.address, WHO_AM_I)
         if who != WHO_AM_I_VALUE:
-            raise DeviceIdError(self.CHIP, self.bus_name, self.address, WHO_AM_I,
-                                WHO_AM_I_VALUE, who)
+            raise DeviceIdError(
+                self.CHIP, self.bus_name, self.address, WHO_AM_I, WHO_AM_I_VALUE, who
+            )
         return who
 
     def holds_configuration(self) -> bool:
@@ -133,7 +143,7 @@ class Mpu6050:
         b, a = self.bus, self.address
         b.write_byte_data(a, PWR_MGMT_1, PWR_RESET)
         self._sleep(0.1)
-        b.write_byte_data(a, PWR_MGMT_1, CLKSEL_PLL_XGYRO)     # awake, PLL on gyro X
+        b.write_byte_data(a, PWR_MGMT_1, CLKSEL_PLL_XGYRO)  # awake, PLL on gyro X
         self._sleep(0.01)
         wanted = {
             SMPLRT_DIV: self.divider,
@@ -150,15 +160,18 @@ class Mpu6050:
             if got != value:
                 raise DeviceConfigError(
                     f"{self.CHIP}: bus {self.bus_name} address 0x{a:02x}: register 0x{reg:02x} "
-                    f"reads 0x{got:02x} after writing 0x{value:02x}")
+                    f"reads 0x{got:02x} after writing 0x{value:02x}"
+                )
 
     def decode(self, raw) -> ImuSample:
         """14 bytes from ACCEL_XOUT_H -> SI units."""
         v = [to_int16(raw[i], raw[i + 1]) for i in range(0, 14, 2)]
         sa, sg = self._accel_scale, self._gyro_scale
-        return ImuSample(accel=(v[0] * sa, v[1] * sa, v[2] * sa),
-                         gyro=(v[4] * sg, v[5] * sg, v[6] * sg),
-                         temperature=temperature_c(v[3]))
+        return ImuSample(
+            accel=(v[0] * sa, v[1] * sa, v[2] * sa),
+            gyro=(v[4] * sg, v[5] * sg, v[6] * sg),
+            temperature=temperature_c(v[3]),
+        )
 
     def read(self) -> ImuSample:
         raw = self.bus.read_i2c_block_data(self.address, ACCEL_XOUT_H, 14)
@@ -167,7 +180,7 @@ class Mpu6050:
         return self.decode(raw)
 
     def read_temperature(self) -> float | None:
-        return None   # every burst read carries it
+        return None  # every burst read carries it
 
     # -- FIFO ----------------------------------------------------------------------------------
     def enable_fifo(self) -> None:
@@ -177,7 +190,7 @@ class Mpu6050:
         b.write_byte_data(a, FIFO_EN, FIFO_EN_ALL)
         b.write_byte_data(a, USER_CTRL, USER_CTRL_FIFO_RESET)
         b.write_byte_data(a, USER_CTRL, USER_CTRL_FIFO_EN)
-        b.read_byte_data(a, INT_STATUS)                      # clears a stale overflow flag
+        b.read_byte_data(a, INT_STATUS)  # clears a stale overflow flag
         got = b.read_byte_data(a, FIFO_EN)
         if got != FIFO_EN_ALL:
             raise DeviceConfigError(f"{self.CHIP}: FIFO_EN reads 0x{got:02x}")
@@ -203,12 +216,12 @@ class Mpu6050:
         n = min(count // FIFO_SAMPLE_BYTES, max_samples)
         out = []
         while len(out) < n:
-            k = min(2, n - len(out))                         # 28 bytes: within SMBus's 32
+            k = min(2, n - len(out))  # 28 bytes: within SMBus's 32
             raw = b.read_i2c_block_data(a, FIFO_R_W, k * FIFO_SAMPLE_BYTES)
             if len(raw) != k * FIFO_SAMPLE_BYTES:
                 raise OSError(5, f"short FIFO read: {len(raw)} bytes")
             for i in range(k):
-                out.append(self.decode(raw[i * 14:(i + 1) * 14]))
+                out.append(self.decode(raw[i * 14 : (i + 1) * 14]))
         if out and b.read_byte_data(a, INT_STATUS) & INT_FIFO_OFLOW:
             # it overflowed while we read (a starved host): what we read may be misaligned
             self.reset_fifo()

@@ -6,13 +6,14 @@ written once, in ``edgebot_common.transforms``.
 Orientation quaternions rotate vectors from the sensor (body) frame into the world frame
 (ENU, z up), as sensor_msgs/Imu and REP 103 use them.
 """
+
 from __future__ import annotations
 
 import math
 
 from edgebot_common import transforms as T
 
-Quat = tuple[float, float, float, float]          # (w, x, y, z)
+Quat = tuple[float, float, float, float]  # (w, x, y, z)
 IDENTITY: Quat = (1.0, 0.0, 0.0, 0.0)
 
 _x = T.xyzw_from_wxyz
@@ -27,11 +28,11 @@ def conj(q: Quat) -> Quat:
     return (q[0], -q[1], -q[2], -q[3])
 
 
-norm = T.norm                                      # order-independent
+norm = T.norm  # order-independent
 
 
 def normalize(q: Quat) -> Quat:
-    return T.normalize(q)                          # order-independent
+    return T.normalize(q)  # order-independent
 
 
 def rotate(q: Quat, v) -> tuple[float, float, float]:
@@ -60,7 +61,7 @@ def from_rotvec(rx: float, ry: float, rz: float) -> Quat:
 
 def angle_deg(a: Quat, b: Quat) -> float:
     """Rotation angle between two orientations, degrees (sign of q ignored)."""
-    return math.degrees(T.angle_between(a, b))     # order-independent
+    return math.degrees(T.angle_between(a, b))  # order-independent
 
 
 def tilt_deg(a: Quat, b: Quat) -> float:

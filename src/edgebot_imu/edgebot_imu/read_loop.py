@@ -6,6 +6,7 @@ Timestamps are taken at read time through the node's callbacks (``stamp()`` for 
 ``stamp_ns(ns)`` for a FIFO sample dated back from the read by the chip's sample clock), so this
 module needs no rclpy. The clock and the wait are injected.
 """
+
 from __future__ import annotations
 
 import threading
@@ -36,12 +37,23 @@ class Deadlines:
 class ImuReadLoop:
     """``run()`` until ``stop`` is set. ``emit(stamp, processed, raw)`` publishes a sample."""
 
-    FIFO_MIN_PERIOD = 0.01      # FIFO: poll at <= 100 Hz, several samples a read
+    FIFO_MIN_PERIOD = 0.01  # FIFO: poll at <= 100 Hz, several samples a read
 
-    def __init__(self, device, supervisor, proc, reader, rate_hz: float, status_rate_hz: float,
-                 emit: Callable, stamp: Callable[[], object], now_ns: Callable[[], int],
-                 stamp_ns: Callable[[int], object], stop: threading.Event,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        device,
+        supervisor,
+        proc,
+        reader,
+        rate_hz: float,
+        status_rate_hz: float,
+        emit: Callable,
+        stamp: Callable[[], object],
+        now_ns: Callable[[], int],
+        stamp_ns: Callable[[int], object],
+        stop: threading.Event,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.dev, self.sup, self.proc, self.reader = device, supervisor, proc, reader
         self.period = 1.0 / rate_hz
         self.status_period = 1.0 / status_rate_hz
@@ -68,7 +80,7 @@ class ImuReadLoop:
             if not self.sup.step():
                 self.stop.wait(0.05)
                 continue
-            if not self.sup.check():             # lost, or its reset could not be undone
+            if not self.sup.check():  # lost, or its reset could not be undone
                 continue
             if self.dev.use_fifo:
                 if self._fifo_step():
@@ -90,7 +102,8 @@ class ImuReadLoop:
                 if self.dev.chip == "bno055" and mono - self._last_status >= self.status_period:
                     self._last_status = mono
                     self.temperature, self.calib_status = self.reader.call(
-                        self.dev.driver.read_status)
+                        self.dev.driver.read_status
+                    )
         except OSError as e:
             self._lost(e)
             return False

@@ -16,6 +16,7 @@ registers refresh at the chip's configured sample rate from the motion source at
 Honest limits: the BNO055 model's fused quaternion is the true orientation plus noise (Bosch's
 fusion is not modelled), and its "self-calibration" completes after a few seconds at rest.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -85,7 +86,7 @@ class RegisterModel:
         self.fault = BusFault()
         self.lock = threading.Lock()
         self.samples = 0
-        self.last_truth = None           # MotionState of the newest sample (for tests)
+        self.last_truth = None  # MotionState of the newest sample (for tests)
         self.last_sample_t = None
 
     def now(self) -> float:
@@ -100,7 +101,7 @@ class RegisterModel:
         if reg + n > len(self.regs):
             raise OSError(errno.EIO, "read past the register file")
         self.before_read(reg, n)
-        return bytes(self.regs[reg:reg + n])
+        return bytes(self.regs[reg : reg + n])
 
     def write(self, reg: int, data: bytes) -> None:
         self.fault.check()
@@ -121,19 +122,22 @@ class Mpu6050Model(RegisterModel):
     # noise densities and bias figures from the datasheet's typical values
     GYRO_NOISE_DPS_RTHZ = 0.005
     ACCEL_NOISE_G_RTHZ = 400e-6
-    GYRO_BIAS_DPS = 2.0                 # initial zero-rate offset, per axis (± uniform)
-    ACCEL_BIAS_G = 0.04                 # zero-g offset, per axis (± uniform)
-    GYRO_BIAS_WALK_DPS_RTS = 0.0005     # random-walk drift of the gyro bias, °/s/√s
+    GYRO_BIAS_DPS = 2.0  # initial zero-rate offset, per axis (± uniform)
+    ACCEL_BIAS_G = 0.04  # zero-g offset, per axis (± uniform)
+    GYRO_BIAS_WALK_DPS_RTS = 0.0005  # random-walk drift of the gyro bias, °/s/√s
 
-    def __init__(self, address=M.DEFAULT_ADDRESS, motion=None, clock=time.monotonic, seed=0,
-                 noise=True):
+    def __init__(
+        self, address=M.DEFAULT_ADDRESS, motion=None, clock=time.monotonic, seed=0, noise=True
+    ):
         super().__init__(address, motion, clock, seed, noise)
         r = self.rng
         if noise:
-            self.gyro_bias = [math.radians(r.uniform(-self.GYRO_BIAS_DPS, self.GYRO_BIAS_DPS))
-                              for _ in range(3)]
-            self.accel_bias = [r.uniform(-self.ACCEL_BIAS_G, self.ACCEL_BIAS_G) * GRAVITY
-                               for _ in range(3)]
+            self.gyro_bias = [
+                math.radians(r.uniform(-self.GYRO_BIAS_DPS, self.GYRO_BIAS_DPS)) for _ in range(3)
+            ]
+            self.accel_bias = [
+                r.uniform(-self.ACCEL_BIAS_G, self.ACCEL_BIAS_G) * GRAVITY for _ in range(3)
+            ]
         else:
             self.gyro_bias = [0.0, 0.0, 0.0]
             self.accel_bias = [0.0, 0.0, 0.0]
@@ -155,17 +159,17 @@ class Mpu6050Model(RegisterModel):
 
     def on_write(self, reg: int, value: int) -> None:
         if reg == M.WHO_AM_I or M.ACCEL_XOUT_H <= reg < M.GYRO_XOUT_H + 6:
-            return                                   # read-only
+            return  # read-only
         if reg == M.PWR_MGMT_1 and value & M.PWR_RESET:
             self.power_on_reset()
             return
         if reg == M.USER_CTRL and value & M.USER_CTRL_FIFO_RESET:
             self.fifo = bytearray()
-            value &= ~M.USER_CTRL_FIFO_RESET & 0xFF            # self-clearing bit
+            value &= ~M.USER_CTRL_FIFO_RESET & 0xFF  # self-clearing bit
         if reg == M.INT_STATUS or reg in (M.FIFO_COUNT_H, M.FIFO_COUNT_H + 1):
-            return                                           # read-only
+            return  # read-only
         if reg == M.FIFO_R_W:
-            return                                           # writing the FIFO: not modelled
+            return  # writing the FIFO: not modelled
         self.regs[reg] = value
         if reg in (M.SMPLRT_DIV, M.CONFIG):
             self._sample_index = None
@@ -175,14 +179,14 @@ class Mpu6050Model(RegisterModel):
     def sample_rate(self) -> float:
         return M.sample_rate_hz(self.regs[M.CONFIG] & 7, self.regs[M.SMPLRT_DIV])
 
-    MAX_CATCH_UP = 100      # samples produced at most per read (FIFO holds 73)
+    MAX_CATCH_UP = 100  # samples produced at most per read (FIFO holds 73)
 
     def before_read(self, reg: int, n: int) -> None:
         fifo_regs = reg in (M.INT_STATUS, M.FIFO_COUNT_H, M.FIFO_R_W)
         if not fifo_regs and (reg + n <= M.ACCEL_XOUT_H or reg > M.GYRO_XOUT_H + 5):
             return
         if self.regs[M.PWR_MGMT_1] & M.PWR_SLEEP:
-            return                                   # asleep: data registers frozen
+            return  # asleep: data registers frozen
         t = self.now()
         rate = self.sample_rate
         k = int(math.floor(t * rate))
@@ -191,19 +195,19 @@ class Mpu6050Model(RegisterModel):
                 first = max(self._sample_index + 1, k - self.MAX_CATCH_UP + 1)
                 if first > self._sample_index + 1:
                     self.regs[M.INT_STATUS] |= M.INT_FIFO_OFLOW
-                for j in range(first, k + 1):        # every sample into the FIFO
+                for j in range(first, k + 1):  # every sample into the FIFO
                     self._produce(j / rate)
                     self._push_fifo()
             else:
-                self._produce(k / rate)              # only the newest sample matters
+                self._produce(k / rate)  # only the newest sample matters
                 if self.fifo_on:
                     self._push_fifo()
             self._sample_index = k
 
     def _push_fifo(self) -> None:
-        self.fifo += self.regs[M.ACCEL_XOUT_H:M.ACCEL_XOUT_H + 14]
-        if len(self.fifo) > M.FIFO_SIZE:             # the oldest bytes are lost
-            del self.fifo[:len(self.fifo) - M.FIFO_SIZE]
+        self.fifo += self.regs[M.ACCEL_XOUT_H : M.ACCEL_XOUT_H + 14]
+        if len(self.fifo) > M.FIFO_SIZE:  # the oldest bytes are lost
+            del self.fifo[: len(self.fifo) - M.FIFO_SIZE]
             self.regs[M.INT_STATUS] |= M.INT_FIFO_OFLOW
 
     def read(self, reg: int, n: int) -> bytes:
@@ -211,16 +215,16 @@ class Mpu6050Model(RegisterModel):
         if reg != M.FIFO_R_W and reg + n > len(self.regs):
             raise OSError(errno.EIO, "read past the register file")
         self.before_read(reg, n)
-        if reg == M.FIFO_R_W:                        # the FIFO port: consecutive FIFO bytes
+        if reg == M.FIFO_R_W:  # the FIFO port: consecutive FIFO bytes
             data = bytes(self.fifo[:n]).ljust(n, b"\x00")
             del self.fifo[:n]
             return data
         if reg == M.FIFO_COUNT_H:
             c = len(self.fifo)
             self.regs[M.FIFO_COUNT_H], self.regs[M.FIFO_COUNT_H + 1] = c >> 8, c & 0xFF
-        data = bytes(self.regs[reg:reg + n])
+        data = bytes(self.regs[reg : reg + n])
         if reg <= M.INT_STATUS < reg + n:
-            self.regs[M.INT_STATUS] = 0              # cleared on read
+            self.regs[M.INT_STATUS] = 0  # cleared on read
         return data
 
     def _produce(self, t: float) -> None:
@@ -245,12 +249,12 @@ class Mpu6050Model(RegisterModel):
         gyr = [truth.gyro[i] + self.gyro_bias[i] + self._gauss(sg) for i in range(3)]
         raw_a = [_clip16(a / GRAVITY * lsb_g) for a in acc]
         raw_g = [_clip16(math.degrees(g) * lsb_d) for g in gyr]
-        if self.fault.spike_due():                  # corrupted register values
+        if self.fault.spike_due():  # corrupted register values
             raw_a[0] = -32768 if raw_a[0] >= 0 else 32767
             raw_g[2] = -32768 if raw_g[2] >= 0 else 32767
         raw_t = _clip16((self.temperature + self._gauss(0.05) - 36.53) * 340.0)
         values = raw_a + [raw_t] + raw_g
-        self.regs[M.ACCEL_XOUT_H:M.ACCEL_XOUT_H + 14] = struct.pack(">7h", *values)
+        self.regs[M.ACCEL_XOUT_H : M.ACCEL_XOUT_H + 14] = struct.pack(">7h", *values)
         self.samples += 1
 
 
@@ -262,18 +266,21 @@ class Bno055Model(RegisterModel):
     GYRO_BIAS_DPS = 1.0
     ACCEL_BIAS_MS2 = 0.5
     QUAT_NOISE_DEG = 0.05
-    SELF_CAL_S = 2.0            # at rest this long in a fusion mode -> calibrated (status 3)
+    SELF_CAL_S = 2.0  # at rest this long in a fusion mode -> calibrated (status 3)
     MAG_WORLD_UT = (0.0, 20.0, -40.0)
 
-    def __init__(self, address=B.DEFAULT_ADDRESS, motion=None, clock=time.monotonic, seed=0,
-                 noise=True):
+    def __init__(
+        self, address=B.DEFAULT_ADDRESS, motion=None, clock=time.monotonic, seed=0, noise=True
+    ):
         super().__init__(address, motion, clock, seed, noise)
         r = self.rng
         if noise:
-            self.gyro_bias = [math.radians(r.uniform(-self.GYRO_BIAS_DPS, self.GYRO_BIAS_DPS))
-                              for _ in range(3)]
-            self.accel_bias = [r.uniform(-self.ACCEL_BIAS_MS2, self.ACCEL_BIAS_MS2)
-                               for _ in range(3)]
+            self.gyro_bias = [
+                math.radians(r.uniform(-self.GYRO_BIAS_DPS, self.GYRO_BIAS_DPS)) for _ in range(3)
+            ]
+            self.accel_bias = [
+                r.uniform(-self.ACCEL_BIAS_MS2, self.ACCEL_BIAS_MS2) for _ in range(3)
+            ]
         else:
             self.gyro_bias = [0.0, 0.0, 0.0]
             self.accel_bias = [0.0, 0.0, 0.0]
@@ -289,14 +296,14 @@ class Bno055Model(RegisterModel):
         self.regs[B.UNIT_SEL] = 0x80
         self.regs[B.TEMP] = 25
         self.regs[B.OPR_MODE] = B.MODES["config"]
-        self.regs[B.OFFSETS + 18:B.OFFSETS + 20] = struct.pack("<h", 1000)   # acc radius
-        self.regs[B.OFFSETS + 20:B.OFFSETS + 22] = struct.pack("<h", 480)    # mag radius
+        self.regs[B.OFFSETS + 18 : B.OFFSETS + 20] = struct.pack("<h", 1000)  # acc radius
+        self.regs[B.OFFSETS + 20 : B.OFFSETS + 22] = struct.pack("<h", 480)  # mag radius
         self._still_since = None
         self.calibrated = False
 
     # offsets in SI as the chip uses them (accel 1 m/s² = 100 LSB, gyro 1 °/s = 16 LSB)
     def _offsets(self):
-        v = struct.unpack("<11h", bytes(self.regs[B.OFFSETS:B.OFFSETS + 22]))
+        v = struct.unpack("<11h", bytes(self.regs[B.OFFSETS : B.OFFSETS + 22]))
         acc = [x / 100.0 for x in v[0:3]]
         gyr = [math.radians(x / 16.0) for x in v[6:9]]
         return acc, gyr
@@ -305,8 +312,8 @@ class Bno055Model(RegisterModel):
         """The chip's own calibration converged: its offsets now hold the biases."""
         acc = [_clip16(b * 100.0) for b in self.accel_bias]
         gyr = [_clip16(math.degrees(b) * 16.0) for b in self.gyro_bias]
-        self.regs[B.OFFSETS:B.OFFSETS + 6] = struct.pack("<3h", *acc)
-        self.regs[B.OFFSETS + 12:B.OFFSETS + 18] = struct.pack("<3h", *gyr)
+        self.regs[B.OFFSETS : B.OFFSETS + 6] = struct.pack("<3h", *acc)
+        self.regs[B.OFFSETS + 12 : B.OFFSETS + 18] = struct.pack("<3h", *gyr)
         self.calibrated = True
 
     def on_write(self, reg: int, value: int) -> None:
@@ -317,16 +324,20 @@ class Bno055Model(RegisterModel):
         if reg in (B.CHIP_ID, 0x01, 0x02, 0x03, B.CALIB_STAT, B.SYS_STATUS, B.SYS_ERR):
             return
         if B.ACC_DATA <= reg <= B.TEMP:
-            return                                   # data registers are read-only
-        if mode != B.MODES["config"] and reg not in (B.OPR_MODE, B.PWR_MODE, B.SYS_TRIGGER,
-                                                       B.PAGE_ID):
-            return                                   # the chip ignores these outside CONFIG
+            return  # data registers are read-only
+        if mode != B.MODES["config"] and reg not in (
+            B.OPR_MODE,
+            B.PWR_MODE,
+            B.SYS_TRIGGER,
+            B.PAGE_ID,
+        ):
+            return  # the chip ignores these outside CONFIG
         self.regs[reg] = value
         if reg == B.OPR_MODE:
             self._sample_index = None
             self._still_since = None
         if B.OFFSETS <= reg < B.OFFSETS + 22:
-            self.calibrated = True                   # offsets restored from a saved profile
+            self.calibrated = True  # offsets restored from a saved profile
 
     def before_read(self, reg: int, n: int) -> None:
         mode = self.regs[B.OPR_MODE]
@@ -360,8 +371,11 @@ class Bno055Model(RegisterModel):
         gyr = [truth.gyro[i] + self.gyro_bias[i] - off_g[i] + self._gauss(sg) for i in range(3)]
         mag = Q.rotate_inv(truth.orientation, self.MAG_WORLD_UT)
         qn = math.radians(self.QUAT_NOISE_DEG)
-        q = Q.normalize(Q.mul(truth.orientation,
-                              Q.from_rotvec(self._gauss(qn), self._gauss(qn), self._gauss(qn))))
+        q = Q.normalize(
+            Q.mul(
+                truth.orientation, Q.from_rotvec(self._gauss(qn), self._gauss(qn), self._gauss(qn))
+            )
+        )
         if q[0] < 0:
             q = tuple(-v for v in q)
         roll, pitch, yaw = Q.to_euler(q)
@@ -374,19 +388,35 @@ class Bno055Model(RegisterModel):
             raw_q[1] = 32767
         raw_m = [_clip16(m * B.MAG_LSB) for m in mag]
         heading = (-yaw) % (2 * math.pi)
-        raw_e = [_clip16(heading * B.EUL_LSB_RAD), _clip16(roll * B.EUL_LSB_RAD),
-                 _clip16(pitch * B.EUL_LSB_RAD)]
+        raw_e = [
+            _clip16(heading * B.EUL_LSB_RAD),
+            _clip16(roll * B.EUL_LSB_RAD),
+            _clip16(pitch * B.EUL_LSB_RAD),
+        ]
         grav = Q.rotate_inv(truth.orientation, (0.0, 0.0, GRAVITY))
         lia = [acc[i] - grav[i] for i in range(3)]
-        self.regs[B.ACC_DATA:B.TEMP] = struct.pack(
-            "<22h", *raw_a, *raw_m, *raw_g, *raw_e, *raw_q,
-            *[_clip16(v * B.ACC_LSB) for v in lia], *[_clip16(v * B.ACC_LSB) for v in grav])
+        self.regs[B.ACC_DATA : B.TEMP] = struct.pack(
+            "<22h",
+            *raw_a,
+            *raw_m,
+            *raw_g,
+            *raw_e,
+            *raw_q,
+            *[_clip16(v * B.ACC_LSB) for v in lia],
+            *[_clip16(v * B.ACC_LSB) for v in grav],
+        )
         self.regs[B.TEMP] = 25
         self.samples += 1
 
 
-def make_model(chip: str, address: int | None = None, motion=None, clock=time.monotonic,
-               seed: int = 0, noise: bool = True) -> RegisterModel:
+def make_model(
+    chip: str,
+    address: int | None = None,
+    motion=None,
+    clock=time.monotonic,
+    seed: int = 0,
+    noise: bool = True,
+) -> RegisterModel:
     if chip not in CHIPS:
         raise ValueError(f"unknown chip {chip!r}; known: {sorted(CHIPS)}")
     address = CHIPS[chip] if address is None else address
@@ -468,11 +498,19 @@ class _Server(socketserver.ThreadingTCPServer):
 class VirtualImuServer:
     """A virtual IMU chip behind a TCP socket; ``start()`` returns the node's ``bus`` spec."""
 
-    def __init__(self, chip: str = "mpu6050", address: int | None = None, seed: int = 0,
-                 noise: bool = True, motion=None, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        chip: str = "mpu6050",
+        address: int | None = None,
+        seed: int = 0,
+        noise: bool = True,
+        motion=None,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.pushed = PushedMotion()
-        self.model = make_model(chip, address, motion if motion is not None else self.pushed,
-                                clock, seed, noise)
+        self.model = make_model(
+            chip, address, motion if motion is not None else self.pushed, clock, seed, noise
+        )
         self.chip = chip
         self.address = self.model.address
         self._server: _Server | None = None
@@ -486,9 +524,12 @@ class VirtualImuServer:
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         self._server = _Server((host, port), _Handler)
         self._server.owner = self
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.1}, daemon=True,
-                                        name=f"virtual-{self.chip}")
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            daemon=True,
+            name=f"virtual-{self.chip}",
+        )
         self._thread.start()
         h, p = self._server.server_address[:2]
         self.bus_spec = f"tcp://{h}:{p}"
@@ -574,10 +615,15 @@ class VirtualImuServer:
 def main(argv=None) -> int:
     """``edgebot virtual-imu``: serve a virtual chip moving along a scripted trajectory."""
     from .motion import TRAJECTORIES
+
     ap = argparse.ArgumentParser(prog="edgebot virtual-imu", description=__doc__.split("\n")[0])
     ap.add_argument("--chip", choices=sorted(CHIPS), default="mpu6050")
-    ap.add_argument("--address", type=lambda s: int(s, 0), default=None,
-                    help="I2C address (default 0x68 / 0x28)")
+    ap.add_argument(
+        "--address",
+        type=lambda s: int(s, 0),
+        default=None,
+        help="I2C address (default 0x68 / 0x28)",
+    )
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=0, help="TCP port (0: any free one)")
     ap.add_argument("--trajectory", choices=sorted(TRAJECTORIES), default="static")
@@ -588,21 +634,27 @@ def main(argv=None) -> int:
     ap.add_argument("--no-noise", action="store_true", help="ideal sensor: no noise, no bias")
     ap.add_argument("--duration", type=float, default=0.0, help="seconds (0: until Ctrl-C)")
     args = ap.parse_args(argv)
-    traj = make_trajectory(args.trajectory, roll_deg=args.roll, pitch_deg=args.pitch,
-                           yaw_deg=args.yaw)
-    srv = VirtualImuServer(chip=args.chip, address=args.address, seed=args.seed,
-                           noise=not args.no_noise, motion=traj)
+    traj = make_trajectory(
+        args.trajectory, roll_deg=args.roll, pitch_deg=args.pitch, yaw_deg=args.yaw
+    )
+    srv = VirtualImuServer(
+        chip=args.chip, address=args.address, seed=args.seed, noise=not args.no_noise, motion=traj
+    )
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     try:
         spec = srv.start(args.host, args.port)
     except OSError as e:
-        print(f"edgebot virtual-imu: cannot listen on {args.host}:{args.port}: {e}",
-              file=sys.stderr)
+        print(
+            f"edgebot virtual-imu: cannot listen on {args.host}:{args.port}: {e}", file=sys.stderr
+        )
         return 2
-    print(f"virtual {args.chip} at address 0x{srv.address:02x}, trajectory {args.trajectory}; "
-          f"bus: {spec}", flush=True)
+    print(
+        f"virtual {args.chip} at address 0x{srv.address:02x}, trajectory {args.trajectory}; "
+        f"bus: {spec}",
+        flush=True,
+    )
     deadline = time.monotonic() + args.duration if args.duration > 0 else None
     while not stop.wait(0.2):
         if deadline is not None and time.monotonic() >= deadline:

@@ -18,6 +18,7 @@ pymodbus's ``convert_from_registers``/``convert_to_registers`` handle the word o
 byte swap inside a register, so the conversion is done here with :mod:`struct`; the tests check
 it against pymodbus's conversion for the orders both support.
 """
+
 from __future__ import annotations
 
 import math
@@ -64,8 +65,9 @@ def _swap_bytes(b: bytes) -> bytes:
     return bytes(out)
 
 
-def decode(registers: Sequence[int], dtype: str, word_order: str = "big",
-           byte_order: str = "big") -> int | float:
+def decode(
+    registers: Sequence[int], dtype: str, word_order: str = "big", byte_order: str = "big"
+) -> int | float:
     """Raw value of ``dtype`` from its registers (exactly ``register_count(dtype)`` of them)."""
     fmt, n = TYPES[dtype]
     if n == 0:
@@ -81,8 +83,9 @@ def decode(registers: Sequence[int], dtype: str, word_order: str = "big",
     return struct.unpack(">" + fmt, raw)[0]
 
 
-def encode(raw: int | float, dtype: str, word_order: str = "big",
-           byte_order: str = "big") -> list[int]:
+def encode(
+    raw: int | float, dtype: str, word_order: str = "big", byte_order: str = "big"
+) -> list[int]:
     """Registers holding ``raw`` as ``dtype`` (inverse of :func:`decode`)."""
     fmt, n = TYPES[dtype]
     if n == 0:
@@ -93,7 +96,7 @@ def encode(raw: int | float, dtype: str, word_order: str = "big",
         raise EncodeError(f"{raw!r} does not fit {dtype}: {e}") from None
     if byte_order == "little":
         b = _swap_bytes(b)
-    words = [int.from_bytes(b[i:i + 2], "big") for i in range(0, len(b), 2)]
+    words = [int.from_bytes(b[i : i + 2], "big") for i in range(0, len(b), 2)]
     if word_order == "little":
         words.reverse()
     return words

@@ -11,6 +11,7 @@ request then times out); :class:`Link` counts them by wrapping the framer's ``de
 client instance (pymodbus 3.16: a CRC mismatch is the only path that consumes bytes without
 returning a frame).
 """
+
 from __future__ import annotations
 
 import logging
@@ -23,9 +24,15 @@ from pymodbus.framer import FramerType
 from .registermap import Device
 
 EXCEPTION_NAMES = {
-    1: "illegal function", 2: "illegal data address", 3: "illegal data value",
-    4: "device failure", 5: "acknowledge", 6: "device busy", 7: "negative acknowledge",
-    8: "memory parity error", 10: "gateway path unavailable",
+    1: "illegal function",
+    2: "illegal data address",
+    3: "illegal data value",
+    4: "device failure",
+    5: "acknowledge",
+    6: "device busy",
+    7: "negative acknowledge",
+    8: "memory parity error",
+    10: "gateway path unavailable",
     11: "gateway target failed to respond",
 }
 
@@ -47,8 +54,9 @@ class DeviceException(LinkError):
 
     def __init__(self, code: int, what: str):
         self.code = int(code)
-        super().__init__(f"{what}: exception {self.code} "
-                         f"({EXCEPTION_NAMES.get(self.code, 'unknown')})")
+        super().__init__(
+            f"{what}: exception {self.code} ({EXCEPTION_NAMES.get(self.code, 'unknown')})"
+        )
 
 
 def quiet_pymodbus() -> None:
@@ -64,14 +72,22 @@ class Link:
         t = device.timeout
         if device.tcp is not None:
             self.name = f"tcp://{device.tcp.host}:{device.tcp.port}"
-            self.client = ModbusTcpClient(device.tcp.host, port=device.tcp.port, timeout=t,
-                                          retries=0)
+            self.client = ModbusTcpClient(
+                device.tcp.host, port=device.tcp.port, timeout=t, retries=0
+            )
         else:
             r = device.rtu
             self.name = f"rtu://{r.port}@{r.baudrate}{r.parity}{r.bytesize}{r.stopbits}"
-            self.client = ModbusSerialClient(r.port, framer=FramerType.RTU, baudrate=r.baudrate,
-                                             parity=r.parity, stopbits=r.stopbits,
-                                             bytesize=r.bytesize, timeout=t, retries=0)
+            self.client = ModbusSerialClient(
+                r.port,
+                framer=FramerType.RTU,
+                baudrate=r.baudrate,
+                parity=r.parity,
+                stopbits=r.stopbits,
+                bytesize=r.bytesize,
+                timeout=t,
+                retries=0,
+            )
             self._count_crc()
         # pymodbus closes a TCP connection by itself after retries+3 silent requests; the
         # supervisor decides that (offline_after), so the library's own limit is out of reach.
@@ -129,9 +145,12 @@ class Link:
     def read(self, function: str, unit: int, start: int, count: int) -> list:
         what = f"read {function} {start}..{start + count - 1} (unit {unit})"
         c = self.client
-        fn = {"coil": c.read_coils, "discrete_input": c.read_discrete_inputs,
-              "holding_register": c.read_holding_registers,
-              "input_register": c.read_input_registers}[function]
+        fn = {
+            "coil": c.read_coils,
+            "discrete_input": c.read_discrete_inputs,
+            "holding_register": c.read_holding_registers,
+            "input_register": c.read_input_registers,
+        }[function]
         rr = self._call(what, fn, start, count=count, device_id=unit)
         if function in ("coil", "discrete_input"):
             bits = list(rr.bits)
@@ -143,21 +162,22 @@ class Link:
             raise NoResponse(f"{what}: short answer ({len(regs)} registers)")
         return regs
 
-    def write(self, function: str, unit: int, address: int, values: Sequence,
-              multiple: bool = False) -> None:
+    def write(
+        self, function: str, unit: int, address: int, values: Sequence, multiple: bool = False
+    ) -> None:
         what = f"write {function} {address} (unit {unit})"
         c = self.client
         if function == "coil":
             if len(values) == 1 and not multiple:
                 self._call(what, c.write_coil, address, bool(values[0]), device_id=unit)
             else:
-                self._call(what, c.write_coils, address, [bool(v) for v in values],
-                           device_id=unit)
+                self._call(what, c.write_coils, address, [bool(v) for v in values], device_id=unit)
         elif function == "holding_register":
             if len(values) == 1 and not multiple:
                 self._call(what, c.write_register, address, int(values[0]), device_id=unit)
             else:
-                self._call(what, c.write_registers, address, [int(v) for v in values],
-                           device_id=unit)
+                self._call(
+                    what, c.write_registers, address, [int(v) for v in values], device_id=unit
+                )
         else:
             raise ValueError(f"{function} is not writable")

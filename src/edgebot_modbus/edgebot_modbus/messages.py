@@ -12,6 +12,7 @@
 Commands to writable points: std_msgs/Bool for coils, std_msgs/Float64 for registers (any
 scale/type: the value is range-checked, scaled and rounded by the supervisor).
 """
+
 from __future__ import annotations
 
 import math
@@ -21,12 +22,24 @@ from std_msgs.msg import Bool, Float32, Float64, Int32, Int64
 
 from .registermap import Point
 
-TYPES = {"Bool": Bool, "Int32": Int32, "Int64": Int64, "Float32": Float32, "Float64": Float64,
-         "Temperature": Temperature, "FluidPressure": FluidPressure,
-         "RelativeHumidity": RelativeHumidity, "Illuminance": Illuminance,
-         "BatteryState": BatteryState}
-_FIELD = {"Temperature": "temperature", "FluidPressure": "fluid_pressure",
-          "RelativeHumidity": "relative_humidity", "Illuminance": "illuminance"}
+TYPES = {
+    "Bool": Bool,
+    "Int32": Int32,
+    "Int64": Int64,
+    "Float32": Float32,
+    "Float64": Float64,
+    "Temperature": Temperature,
+    "FluidPressure": FluidPressure,
+    "RelativeHumidity": RelativeHumidity,
+    "Illuminance": Illuminance,
+    "BatteryState": BatteryState,
+}
+_FIELD = {
+    "Temperature": "temperature",
+    "FluidPressure": "fluid_pressure",
+    "RelativeHumidity": "relative_humidity",
+    "Illuminance": "illuminance",
+}
 
 
 def msg_type(p: Point):
@@ -43,8 +56,7 @@ def new(p: Point):
     m = TYPES[t]()
     if t == "BatteryState":
         m.present = True
-        for f in ("current", "charge", "capacity", "design_capacity", "temperature",
-                  "percentage"):
+        for f in ("current", "charge", "capacity", "design_capacity", "temperature", "percentage"):
             setattr(m, f, math.nan)
     elif t in _FIELD:
         m.variance = 0.0

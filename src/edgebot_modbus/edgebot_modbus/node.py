@@ -4,6 +4,7 @@ Thin: the parameters and the map in, one :class:`~edgebot_modbus.supervisor.BusS
 and thread per connection (a TCP endpoint or a serial line), values out as standard messages,
 commands in through the supervisor's write queue, diagnostics. See the package README.
 """
+
 from __future__ import annotations
 
 import collections
@@ -26,10 +27,8 @@ from .supervisor import BusSupervisor, WriteRejected, WriteResult
 
 SPECS = [
     ParamSpec("map", "", "register map YAML file: devices, connections, points"),
-    ParamSpec("reconnect.initial", 0.5, "first reconnect / probe delay [s]", min=0.05,
-              max=60.0),
-    ParamSpec("reconnect.max", 10.0, "longest reconnect / probe delay [s]", min=0.05,
-              max=600.0),
+    ParamSpec("reconnect.initial", 0.5, "first reconnect / probe delay [s]", min=0.05, max=60.0),
+    ParamSpec("reconnect.max", 10.0, "longest reconnect / probe delay [s]", min=0.05, max=600.0),
     ParamSpec("diagnostics_period", 1.0, "period of /diagnostics [s]", min=0.1, max=60.0),
 ]
 
@@ -48,11 +47,14 @@ class ModbusBridge(Node):
         super().__init__("modbus_bridge")
         p = declare_params(self, SPECS)
         if p["reconnect.max"] < p["reconnect.initial"]:
-            raise ConfigError(f"parameter 'reconnect.max' = {p['reconnect.max']}: must be >= "
-                              f"reconnect.initial ({p['reconnect.initial']})")
+            raise ConfigError(
+                f"parameter 'reconnect.max' = {p['reconnect.max']}: must be >= "
+                f"reconnect.initial ({p['reconnect.initial']})"
+            )
         if not p["map"]:
-            raise ConfigError("parameter 'map' = '': give the register map YAML file "
-                              "(e.g. config/modbus.yaml)")
+            raise ConfigError(
+                "parameter 'map' = '': give the register map YAML file (e.g. config/modbus.yaml)"
+            )
         try:
             self.map = load(p["map"])
         except MapError as e:
@@ -60,28 +62,36 @@ class ModbusBridge(Node):
         quiet_pymodbus()
         log = self.get_logger()
         self.rejects = RejectCounter(log=log.warning, period_s=5.0)
-        self._cmd_rejected: collections.Counter = collections.Counter()   # per device
+        self._cmd_rejected: collections.Counter = collections.Counter()  # per device
         self._diag_seen: dict[str, tuple[int, int]] = {}
         self._stop = threading.Event()
         # values go from the bus threads to one publisher thread: publishing (rclpy, ~30 us a
         # message) then overlaps the bus threads' waits for the next answer
         self._outq: queue.Queue = queue.Queue(maxsize=4096)
-        self._pub_thread = threading.Thread(target=self._publisher, daemon=True,
-                                            name="modbus-publish")
+        self._pub_thread = threading.Thread(
+            target=self._publisher, daemon=True, name="modbus-publish"
+        )
 
         self._pubs: dict[tuple[str, str], tuple[object, object, str]] = {}
-        for d, pt in self.map.points():    # (publisher, the point's reused message, frame)
+        for d, pt in self.map.points():  # (publisher, the point's reused message, frame)
             self._pubs[(d.name, pt.name)] = (
-                self.create_publisher(messages.msg_type(pt), f"{d.name}/{pt.name}",
-                                      Q.RELIABLE), messages.new(pt), d.frame_of(pt))
+                self.create_publisher(messages.msg_type(pt), f"{d.name}/{pt.name}", Q.RELIABLE),
+                messages.new(pt),
+                d.frame_of(pt),
+            )
 
         self.buses: list[_Bus] = []
         bus_of: dict[str, _Bus] = {}
         for _key, devs in self.map.buses().items():
-            sup = BusSupervisor(devs, Link(devs[0]), on_values=self._publish,
-                                on_write=self._on_write, log=log.info,
-                                backoff_initial=p["reconnect.initial"],
-                                backoff_max=p["reconnect.max"])
+            sup = BusSupervisor(
+                devs,
+                Link(devs[0]),
+                on_values=self._publish,
+                on_write=self._on_write,
+                log=log.info,
+                backoff_initial=p["reconnect.initial"],
+                backoff_max=p["reconnect.max"],
+            )
             bus = _Bus(sup)
             self.buses.append(bus)
             for d in devs:
@@ -90,9 +100,11 @@ class ModbusBridge(Node):
         for d, pt in self.map.points():
             if pt.writable:
                 self.create_subscription(
-                    messages.cmd_type(pt), f"{d.name}/{pt.name}/cmd",
+                    messages.cmd_type(pt),
+                    f"{d.name}/{pt.name}/cmd",
                     lambda m, b=bus_of[d.name], d=d, pt=pt: self._on_cmd(b, d, pt, m),
-                    Q.COMMANDS)
+                    Q.COMMANDS,
+                )
 
         self.diag = Diagnostics(self, hardware_id="modbus", period_s=p["diagnostics_period"])
         for bus in self.buses:
@@ -100,14 +112,19 @@ class ModbusBridge(Node):
                 self.diag.add(d.name, lambda s=bus.sup, d=d: self._diag(s, d))
         self._pub_thread.start()
         for i, bus in enumerate(self.buses):
-            bus.thread = threading.Thread(target=self._loop, args=(bus,), daemon=True,
-                                          name=f"modbus-bus-{i}")
+            bus.thread = threading.Thread(
+                target=self._loop, args=(bus,), daemon=True, name=f"modbus-bus-{i}"
+            )
             bus.thread.start()
-        names = ", ".join(f"{getattr(b.sup.link, 'name', '?')} "
-                          f"[{', '.join(d.name for d in b.sup.devices)}]" for b in self.buses)
-        log.info(f"modbus_bridge: {sum(1 for _ in self.map.points())} points, "
-                 f"{sum(len(b.sup.batches) for b in self.buses)} read requests per cycle on "
-                 f"{names}")
+        names = ", ".join(
+            f"{getattr(b.sup.link, 'name', '?')} [{', '.join(d.name for d in b.sup.devices)}]"
+            for b in self.buses
+        )
+        log.info(
+            f"modbus_bridge: {sum(1 for _ in self.map.points())} points, "
+            f"{sum(len(b.sup.batches) for b in self.buses)} read requests per cycle on "
+            f"{names}"
+        )
 
     # ------------------------------------------------------------------ bus threads
     def _loop(self, bus: _Bus) -> None:
@@ -155,8 +172,10 @@ class ModbusBridge(Node):
     def _on_write(self, r: WriteResult) -> None:
         if not r.ok:
             # reported, never retried: the device may have acted on it
-            self.get_logger().error(f"write {r.device.name}/{r.point.name} = {r.value!r} "
-                                    f"failed (not retried): {r.error}")
+            self.get_logger().error(
+                f"write {r.device.name}/{r.point.name} = {r.value!r} "
+                f"failed (not retried): {r.error}"
+            )
 
     # ------------------------------------------------------------------ diagnostics
     def _diag(self, sup: BusSupervisor, d: Device):
@@ -172,8 +191,14 @@ class ModbusBridge(Node):
         before = self._diag_seen.get(d.name, (0, 0))
         self._diag_seen[d.name] = seen
         if seen[0] > before[0] or seen[1] > before[1]:
-            return WARN, (f"unit {d.unit} online; {seen[0] - before[0]} exception response(s), "
-                          f"{seen[1] - before[1]} failed write(s) since the last report"), c
+            return (
+                WARN,
+                (
+                    f"unit {d.unit} online; {seen[0] - before[0]} exception response(s), "
+                    f"{seen[1] - before[1]} failed write(s) since the last report"
+                ),
+                c,
+            )
         return OK, f"unit {d.unit} online", c
 
     def shutdown(self) -> None:

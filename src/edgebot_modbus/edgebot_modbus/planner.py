@@ -6,6 +6,7 @@ stays within the device's limits (at most 125 registers / 2000 bits per request 
 specification; ``max_read_registers``/``max_read_bits`` lower them for devices that need it).
 Points with ``poll_rate: 0`` are never polled (write-only).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from .registermap import Device, Point, RegisterMap
 @dataclass
 class Batch:
     """One read request: ``count`` registers/bits from ``start`` of ``function`` at ``unit``."""
+
     device: Device
     unit: int
     function: str
@@ -38,14 +40,14 @@ class Batch:
             if p.is_bit:
                 out.append((p, bool(data[off])))
                 continue
-            raw = codec.decode(data[off:off + p.size], p.type, d.word_order_of(p),
-                               d.byte_order_of(p))
+            raw = codec.decode(
+                data[off : off + p.size], p.type, d.word_order_of(p), d.byte_order_of(p)
+            )
             out.append((p, codec.to_value(raw, p.scale, p.offset)))
         return out
 
     def describe(self) -> str:
-        return (f"{self.device.name} unit {self.unit} {self.function} "
-                f"{self.start}..{self.end}")
+        return f"{self.device.name} unit {self.unit} {self.function} {self.start}..{self.end}"
 
 
 def plan_device(d: Device) -> list[Batch]:
@@ -60,8 +62,11 @@ def plan_device(d: Device) -> list[Batch]:
         limit = d.max_read_bits if fn in ("coil", "discrete_input") else d.max_read_registers
         cur = None
         for p in sorted(pts, key=lambda p: p.address):
-            if cur is not None and p.address - cur.end - 1 <= d.max_gap and \
-                    p.last - cur.start + 1 <= limit:
+            if (
+                cur is not None
+                and p.address - cur.end - 1 <= d.max_gap
+                and p.last - cur.start + 1 <= limit
+            ):
                 cur.count = max(cur.count, p.last - cur.start + 1)
                 cur.points.append(p)
                 continue

@@ -24,6 +24,7 @@ Format (complete examples: ``config/modbus_sdm120.yaml``, ``config/modbus.yaml``
           - {name: setpoint, function: holding_register, address: 100, type: int16,
              scale: 0.1, writable: true, min: 5.0, max: 30.0}
 """
+
 from __future__ import annotations
 
 import math
@@ -46,10 +47,19 @@ from . import codec
 FUNCTIONS = ("coil", "discrete_input", "holding_register", "input_register")
 BIT_FUNCTIONS = ("coil", "discrete_input")
 #: message type -> what it can carry
-MSGS = ("Bool", "Int32", "Int64", "Float32", "Float64", "Temperature", "FluidPressure",
-        "RelativeHumidity", "Illuminance", "BatteryState")
-HEADER_MSGS = ("Temperature", "FluidPressure", "RelativeHumidity", "Illuminance",
-               "BatteryState")
+MSGS = (
+    "Bool",
+    "Int32",
+    "Int64",
+    "Float32",
+    "Float64",
+    "Temperature",
+    "FluidPressure",
+    "RelativeHumidity",
+    "Illuminance",
+    "BatteryState",
+)
+HEADER_MSGS = ("Temperature", "FluidPressure", "RelativeHumidity", "Illuminance", "BatteryState")
 #: Modbus limits per read request (the PDU is at most 253 bytes)
 MAX_READ_REGISTERS = 125
 MAX_READ_BITS = 2000
@@ -82,13 +92,32 @@ class Point(_Strict):
     name: str
     function: Literal["coil", "discrete_input", "holding_register", "input_register"]
     address: int = Field(ge=0, le=65535)
-    type: Literal["bool", "int16", "uint16", "int32", "uint32", "float32", "int64", "uint64", "float64"] | None = None
+    type: (
+        Literal[
+            "bool", "int16", "uint16", "int32", "uint32", "float32", "int64", "uint64", "float64"
+        ]
+        | None
+    ) = None
     word_order: Literal["big", "little"] | None = None
     byte_order: Literal["big", "little"] | None = None
     scale: FiniteFloat = 1.0
     offset: FiniteFloat = 0.0
     poll_rate: FiniteFloat | None = Field(None, ge=0.0, le=10000.0)
-    msg: Literal["Bool", "Int32", "Int64", "Float32", "Float64", "Temperature", "FluidPressure", "RelativeHumidity", "Illuminance", "BatteryState"] | None = None
+    msg: (
+        Literal[
+            "Bool",
+            "Int32",
+            "Int64",
+            "Float32",
+            "Float64",
+            "Temperature",
+            "FluidPressure",
+            "RelativeHumidity",
+            "Illuminance",
+            "BatteryState",
+        ]
+        | None
+    ) = None
     frame_id: str | None = None
     writable: bool = False
     min: FiniteFloat | None = None
@@ -123,8 +152,10 @@ class Point(_Strict):
         bits = self.function in BIT_FUNCTIONS
         t = self.type or ("bool" if bits else "uint16")
         if bits != (t == "bool"):
-            raise ValueError(f"type {t} does not fit function {self.function} "
-                             f"({'only bool' if bits else 'bool is for coils/discrete inputs'})")
+            raise ValueError(
+                f"type {t} does not fit function {self.function} "
+                f"({'only bool' if bits else 'bool is for coils/discrete inputs'})"
+            )
         msg = self.msg or ("Bool" if bits else "Float64")
         if (msg == "Bool") != bits:
             raise ValueError(f"msg {msg} does not fit function {self.function}")
@@ -136,8 +167,7 @@ class Point(_Strict):
             if t.startswith("float") or lo < span[0] or hi > span[1]:
                 raise ValueError(f"type {t} does not fit msg {msg}")
         if self.writable and self.function not in ("coil", "holding_register"):
-            raise ValueError(f"only coils and holding registers are writable, not "
-                             f"{self.function}")
+            raise ValueError(f"only coils and holding registers are writable, not {self.function}")
         if (self.min is not None or self.max is not None) and not self.writable:
             raise ValueError("min/max limit commands: only for writable points")
         if self.min is not None and self.max is not None and self.min > self.max:
@@ -253,38 +283,45 @@ def _check(rm: RegisterMap) -> None:
         seen = {}
         for j, p in enumerate(d.points):
             if p.name in seen:
-                raise MapError(f"devices[{i}] '{d.name}' points[{j}] '{p.name}': name used "
-                               f"twice")
+                raise MapError(f"devices[{i}] '{d.name}' points[{j}] '{p.name}': name used twice")
             seen[p.name] = j
             limit = d.max_read_bits if p.is_bit else d.max_read_registers
             if p.size > limit:
-                raise MapError(f"devices[{i}] '{d.name}' points[{j}] '{p.name}': {p.size} "
-                               f"registers exceed max_read_registers {limit}")
+                raise MapError(
+                    f"devices[{i}] '{d.name}' points[{j}] '{p.name}': {p.size} "
+                    f"registers exceed max_read_registers {limit}"
+                )
             if p.last > 65535:
-                raise MapError(f"devices[{i}] '{d.name}' points[{j}] '{p.name}': address "
-                               f"{p.address} + {p.size} registers passes 65535")
+                raise MapError(
+                    f"devices[{i}] '{d.name}' points[{j}] '{p.name}': address "
+                    f"{p.address} + {p.size} registers passes 65535"
+                )
     # one serial line: the same settings for every device on it; one unit id once per bus
     for key, devs in rm.buses().items():
         first = devs[0]
         for d in devs[1:]:
             if key[0] == "rtu" and d.rtu != first.rtu:
-                raise MapError(f"device '{d.name}': serial port {d.rtu.port} is also used by "
-                               f"'{first.name}' with other settings ({first.rtu.baudrate} "
-                               f"baud, parity {first.rtu.parity}); one line, one setting")
+                raise MapError(
+                    f"device '{d.name}': serial port {d.rtu.port} is also used by "
+                    f"'{first.name}' with other settings ({first.rtu.baudrate} "
+                    f"baud, parity {first.rtu.parity}); one line, one setting"
+                )
         # overlapping points per (unit, table) across all devices on the bus
         spans: dict[tuple[int, str], list[tuple[int, int, str]]] = {}
         for d in devs:
             for p in d.points:
                 spans.setdefault((d.unit, p.function), []).append(
-                    (p.address, p.last, f"{d.name}/{p.name}"))
+                    (p.address, p.last, f"{d.name}/{p.name}")
+                )
         for (unit, fn), lst in spans.items():
             lst.sort()
             for (a0, a1, n0), (b0, b1, n1) in zip(lst, lst[1:]):
                 if b0 <= a1:
                     where = _locate(rm, n1)
                     rng = f"{b0}" if b0 == b1 else f"{b0}..{b1}"
-                    raise MapError(f"{where}: {fn} {rng} (unit {unit}) overlaps point '{n0}' "
-                                   f"({a0}..{a1})")
+                    raise MapError(
+                        f"{where}: {fn} {rng} (unit {unit}) overlaps point '{n0}' ({a0}..{a1})"
+                    )
 
 
 def _locate(rm: RegisterMap, full: str) -> str:
@@ -328,7 +365,7 @@ def _describe(doc, err: ValidationError) -> str:
     where = _where(doc, loc) or "map"
     msg = e["msg"]
     if msg.startswith("Value error, "):
-        msg = msg[len("Value error, "):]
+        msg = msg[len("Value error, ") :]
     if e["type"] == "extra_forbidden":
         return f"{where}: unknown key"
     if e["type"] == "missing":
@@ -340,8 +377,7 @@ def _describe(doc, err: ValidationError) -> str:
 
 def from_dict(doc) -> RegisterMap:
     if not isinstance(doc, dict):
-        raise MapError(f"register map must be a mapping with 'devices', got "
-                       f"{type(doc).__name__}")
+        raise MapError(f"register map must be a mapping with 'devices', got {type(doc).__name__}")
     try:
         rm = RegisterMap.model_validate(doc)
     except ValidationError as e:

@@ -14,6 +14,7 @@ between read as 0; addresses outside answer "illegal data address"). In Python::
         sim.corrupt = True                     # answers with a bad CRC (RTU) / garbage (TCP)
         sim.fail[(3, 100)] = 4                 # holding register 100 -> exception 4
 """
+
 from __future__ import annotations
 
 import argparse
@@ -74,7 +75,7 @@ class PtyCable:
                     if data:
                         os.write(peer[fd], data)
                 except OSError:
-                    pass    # the other side is closed for a moment (a reconnecting client)
+                    pass  # the other side is closed for a moment (a reconnecting client)
 
     def close(self):
         self._stop.set()
@@ -91,22 +92,26 @@ class PtyCable:
 class SimulatedBus:
     """pymodbus server for the units of ``devices`` (which share one bus)."""
 
-    def __init__(self, devices: list[Device], tcp: tuple[str, int] | None = None,
-                 rtu_port: str | None = None, baudrate: int = 0):
+    def __init__(
+        self,
+        devices: list[Device],
+        tcp: tuple[str, int] | None = None,
+        rtu_port: str | None = None,
+        baudrate: int = 0,
+    ):
         quiet_pymodbus()
         self.devices = {d.name: d for d in devices}
         self.mute = False
         self.corrupt = False
         self.fail: dict[tuple[int, int], int] = {}
-        self.writes: list[tuple[int, int, int, list]] = []   # (unit, fc, address, values)
+        self.writes: list[tuple[int, int, int, list]] = []  # (unit, fc, address, values)
         self.requests = 0
         #: time.perf_counter() of every answer sent (for latency figures)
         self.sent_at: collections.deque = collections.deque(maxlen=100000)
         self._tcp, self._rtu = tcp, rtu_port
         d0 = devices[0]
         self._baud = baudrate or (d0.rtu.baudrate if d0.rtu else 19200)
-        self._serial = (d0.rtu.parity, d0.rtu.stopbits, d0.rtu.bytesize) if d0.rtu else \
-            ("N", 1, 8)
+        self._serial = (d0.rtu.parity, d0.rtu.stopbits, d0.rtu.bytesize) if d0.rtu else ("N", 1, 8)
         self._loop = asyncio.new_event_loop()
         self._server = None
         self._ready = threading.Event()
@@ -135,11 +140,13 @@ class SimulatedBus:
                 lo = min(p.address for p in pts)
                 hi = max(p.last for p in pts)
                 if fn in ("coil", "discrete_input"):
-                    blocks.append([SimData(lo, values=[False] * (hi - lo + 1),
-                                           datatype=DataType.BITS)])
+                    blocks.append(
+                        [SimData(lo, values=[False] * (hi - lo + 1), datatype=DataType.BITS)]
+                    )
                 else:
-                    blocks.append([SimData(lo, count=hi - lo + 1, values=0,
-                                           datatype=DataType.REGISTERS)])
+                    blocks.append(
+                        [SimData(lo, count=hi - lo + 1, values=0, datatype=DataType.REGISTERS)]
+                    )
             out.append(SimDevice(unit, simdata=tuple(blocks), action=self._action))
         return out
 
@@ -161,7 +168,7 @@ class SimulatedBus:
             return b""
         if self.corrupt and data:
             b = bytearray(data)
-            b[-1] ^= 0xFF           # RTU: the CRC's last byte; TCP: the last data byte
+            b[-1] ^= 0xFF  # RTU: the CRC's last byte; TCP: the last data byte
             return bytes(b)
         self.sent_at.append(time.perf_counter())
         return data
@@ -190,10 +197,16 @@ class SimulatedBus:
             self._server = ModbusTcpServer(devs, address=self._tcp, trace_packet=self._trace)
         else:
             parity, stopbits, bytesize = self._serial
-            self._server = ModbusSerialServer(devs, framer=FramerType.RTU, port=self._rtu,
-                                              baudrate=self._baud, parity=parity,
-                                              stopbits=stopbits, bytesize=bytesize,
-                                              trace_packet=self._trace)
+            self._server = ModbusSerialServer(
+                devs,
+                framer=FramerType.RTU,
+                port=self._rtu,
+                baudrate=self._baud,
+                parity=parity,
+                stopbits=stopbits,
+                bytesize=bytesize,
+                trace_packet=self._trace,
+            )
         await self._server.serve_forever(background=True)
 
     def start(self, timeout: float = 10.0) -> SimulatedBus:
@@ -262,23 +275,34 @@ def cli(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="modbus_sim", description=__doc__.split("\n\n")[0])
     ap.add_argument("--map", required=True, help="register map YAML")
     ap.add_argument("--device", default="", help="serve this device's bus (default: the first)")
-    ap.add_argument("--tcp", default="", help="HOST:PORT to serve Modbus TCP on (default: "
-                    "the map's tcp host and port)")
-    ap.add_argument("--rtu-link", default="", help="serve RTU on a pty and symlink its other "
-                    "end here, where the bridge opens it (default: the map's rtu port)")
-    ap.add_argument("--set", action="append", default=[], metavar="DEVICE/POINT=VALUE",
-                    help="initial value (repeatable)")
+    ap.add_argument(
+        "--tcp",
+        default="",
+        help="HOST:PORT to serve Modbus TCP on (default: the map's tcp host and port)",
+    )
+    ap.add_argument(
+        "--rtu-link",
+        default="",
+        help="serve RTU on a pty and symlink its other "
+        "end here, where the bridge opens it (default: the map's rtu port)",
+    )
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="DEVICE/POINT=VALUE",
+        help="initial value (repeatable)",
+    )
     argv = list(sys.argv[1:] if argv is None else argv)
-    if "--ros-args" in argv:        # started as a launch file node
-        argv = argv[:argv.index("--ros-args")]
+    if "--ros-args" in argv:  # started as a launch file node
+        argv = argv[: argv.index("--ros-args")]
     a = ap.parse_args(argv)
     try:
         rm = load(a.map)
     except MapError as e:
         print(f"modbus_sim: {a.map}: {e}", file=sys.stderr)
         return 2
-    first = next((d for d in rm.devices if d.name == a.device), None) if a.device \
-        else rm.devices[0]
+    first = next((d for d in rm.devices if d.name == a.device), None) if a.device else rm.devices[0]
     if first is None:
         print(f"modbus_sim: no device {a.device!r} in {a.map}", file=sys.stderr)
         return 2
@@ -299,8 +323,11 @@ def cli(argv=None) -> int:
     for s in a.set:
         name, _, value = s.partition("=")
         dev, _, pt = name.partition("/")
-        sim.set(dev, pt, float(value) if value.lower() not in ("true", "false")
-                else value.lower() == "true")
+        sim.set(
+            dev,
+            pt,
+            float(value) if value.lower() not in ("true", "false") else value.lower() == "true",
+        )
     where = a.tcp or f"{a.rtu_link} -> {cable.client_path}"
     print(f"modbus_sim: serving {[d.name for d in devices]} on {where}", flush=True)
     try:

@@ -19,6 +19,7 @@
   before the next read. A write that fails is reported through ``on_write`` and dropped: never
   retried, because the device may have acted on it.
 """
+
 from __future__ import annotations
 
 import collections
@@ -54,9 +55,9 @@ class DeviceState:
     device: Device
     backoff: Backoff
     online: bool = True
-    failures: int = 0            # unanswered requests in a row
-    polls: int = 0               # read requests sent
-    answered: int = 0            # read requests answered with data
+    failures: int = 0  # unanswered requests in a row
+    polls: int = 0  # read requests sent
+    answered: int = 0  # read requests answered with data
     timeouts: int = 0
     exceptions: collections.Counter = field(default_factory=collections.Counter)
     writes_ok: int = 0
@@ -68,12 +69,18 @@ class DeviceState:
 
 
 class BusSupervisor:
-    def __init__(self, devices: list[Device], link, *,
-                 on_values: Callable[[Device, list[tuple[Point, object]], float], None],
-                 on_write: Callable[[WriteResult], None] | None = None,
-                 log: Callable[[str], None] | None = None,
-                 clock: Callable[[], float] = time.monotonic,
-                 backoff_initial: float = 0.5, backoff_max: float = 10.0):
+    def __init__(
+        self,
+        devices: list[Device],
+        link,
+        *,
+        on_values: Callable[[Device, list[tuple[Point, object]], float], None],
+        on_write: Callable[[WriteResult], None] | None = None,
+        log: Callable[[str], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        backoff_initial: float = 0.5,
+        backoff_max: float = 10.0,
+    ):
         self.devices = devices
         self.link = link
         self.clock = clock
@@ -85,7 +92,8 @@ class BusSupervisor:
         self._due: dict[int, float] = {id(b): -math.inf for b in self.batches}
         self.state: dict[str, DeviceState] = {
             d.name: DeviceState(d, Backoff(backoff_initial, backoff_max, clock=clock))
-            for d in devices}
+            for d in devices
+        }
         self._bus_backoff = Backoff(backoff_initial, backoff_max, clock=clock)
         self.connected = False
         self._bus_next = -math.inf
@@ -115,8 +123,9 @@ class BusSupervisor:
             raise WriteRejected(f"{v} is above max {point.max}")
         try:
             raw = codec.to_raw(v, point.type, point.scale, point.offset)
-            return codec.encode(raw, point.type, device.word_order_of(point),
-                                device.byte_order_of(point))
+            return codec.encode(
+                raw, point.type, device.word_order_of(point), device.byte_order_of(point)
+            )
         except codec.EncodeError as e:
             raise WriteRejected(str(e)) from None
 
@@ -140,8 +149,13 @@ class BusSupervisor:
             else:
                 err = ""
                 try:
-                    self.link.write(point.function, device.unit, point.address, regs,
-                                    multiple=device.write_function == "multiple")
+                    self.link.write(
+                        point.function,
+                        device.unit,
+                        point.address,
+                        regs,
+                        multiple=device.write_function == "multiple",
+                    )
                 except LinkError as e:
                     err = str(e)
                     self._on_error(st, e)
@@ -176,8 +190,10 @@ class BusSupervisor:
             st.online = False
             st.went_offline += 1
             d = self._retry_later(st, self.clock)
-            self.log(f"device '{st.device.name}' (unit {st.device.unit}) offline after "
-                     f"{st.failures} unanswered requests; next try in {d:.1f} s")
+            self.log(
+                f"device '{st.device.name}' (unit {st.device.unit}) offline after "
+                f"{st.failures} unanswered requests; next try in {d:.1f} s"
+            )
             if self.is_tcp and not any(s.online for s in self.state.values()):
                 self._disconnect("no device answers")
         elif not st.online:
@@ -224,7 +240,7 @@ class BusSupervisor:
         """Do what is due now; return the seconds until something is due next."""
         now = self.clock()
         if not self.connected:
-            self._do_writes()       # fail at once: a command must not run late, after a reconnect
+            self._do_writes()  # fail at once: a command must not run late, after a reconnect
             if now < self._bus_next:
                 return self._bus_next - now
             if not self.link.connect():
@@ -236,7 +252,7 @@ class BusSupervisor:
             self.connected = True
             self.connects += 1
             self._bus_backoff.reset()
-            for st in self.state.values():      # probe everyone at once after a (re)connect
+            for st in self.state.values():  # probe everyone at once after a (re)connect
                 st.next_try = now
         self._do_writes()
         probed = set()
@@ -290,13 +306,18 @@ class BusSupervisor:
     def counters(self, name: str) -> dict:
         st = self.state[name]
         return {
-            "online": st.online and self.connected, "polls": st.polls,
-            "answered": st.answered, "timeouts": st.timeouts,
+            "online": st.online and self.connected,
+            "polls": st.polls,
+            "answered": st.answered,
+            "timeouts": st.timeouts,
             "exceptions": sum(st.exceptions.values()),
             **{f"exception_{c}": n for c, n in sorted(st.exceptions.items())},
             "crc_errors": getattr(self.link, "crc_errors", 0),
-            "writes_ok": st.writes_ok, "writes_failed": st.writes_failed,
-            "went_offline": st.went_offline, "connects": self.connects,
-            "link_errors": self.link_errors, "overruns": self.overruns,
+            "writes_ok": st.writes_ok,
+            "writes_failed": st.writes_failed,
+            "went_offline": st.went_offline,
+            "connects": self.connects,
+            "link_errors": self.link_errors,
+            "overruns": self.overruns,
             "last_error": st.last_error or "",
         }

@@ -4,6 +4,7 @@ See the package README for topics and parameters.
 Extensions (e.g. Home Assistant discovery) plug in through the link: ``link.add_subscription``
 (topic filter + handler) and ``link.add_on_connect`` (run after every connect), registered in
 :meth:`MqttBridge._extensions` before the link starts."""
+
 from __future__ import annotations
 
 import copy
@@ -51,6 +52,7 @@ class MqttBridge(Node):
         self.embedded = None
         if cfg.broker.embedded:
             from .embedded_broker import EmbeddedBroker
+
             host = cfg.broker.host if cfg.broker.host not in ("localhost", "") else "127.0.0.1"
             # 0 = a free port; the mapping's 1883 is never assumed free
             self.embedded = EmbeddedBroker(host, p["broker.port"]).start()
@@ -58,11 +60,14 @@ class MqttBridge(Node):
             log.info(f"embedded MQTT broker on {host}:{self.embedded.port}")
         self.rejects = RejectCounter(log=log.warning, period_s=5.0)
         self.errors = ErrorReports(cfg.limits.error_period)
-        self.spool = Spool(cfg.spool.path, cfg.spool.max_bytes, cfg.spool.max_messages,
-                           cfg.spool.max_age)
+        self.spool = Spool(
+            cfg.spool.path, cfg.spool.max_bytes, cfg.spool.max_messages, cfg.spool.max_age
+        )
         if self.spool.recovered:
-            log.info(f"spool {cfg.spool.path}: {self.spool.recovered} message(s) "
-                     "from a previous run will be replayed")
+            log.info(
+                f"spool {cfg.spool.path}: {self.spool.recovered} message(s) "
+                "from a previous run will be replayed"
+            )
         self.stats_pub = self.create_publisher(String, "mqtt/stats", Q.RELIABLE)
         self.errors_pub = self.create_publisher(String, "mqtt/errors", Q.RELIABLE)
 
@@ -70,16 +75,24 @@ class MqttBridge(Node):
         self.inbound = Inbound(cfg, self._reject)
         for r in cfg.commands:
             cls = get_message_class(r.type)
-            self.inbound.add_command(r, cls, self.create_publisher(cls, r.ros_topic, Q.COMMANDS).publish)
+            self.inbound.add_command(
+                r, cls, self.create_publisher(cls, r.ros_topic, Q.COMMANDS).publish
+            )
         self.pending = PendingRequests()
         self.srv_clients = {}
         for r in cfg.services:
             cls = get_message_class(r.type)
             self.srv_clients[r.mqtt_topic] = self.create_client(cls, r.service)
             self.inbound.add_service(r, cls, self._on_request)
-        self.link = MqttLink(cfg.broker, cfg.limits, self.spool, cfg.status_topic,
-                             self.inbound.subscriptions(), on_message=self.inbound.on_mqtt,
-                             log=log.info)
+        self.link = MqttLink(
+            cfg.broker,
+            cfg.limits,
+            self.spool,
+            cfg.status_topic,
+            self.inbound.subscriptions(),
+            on_message=self.inbound.on_mqtt,
+            log=log.info,
+        )
 
         # robot -> cloud
         self.telemetry = Telemetry(self.link, self.rejects.reject)
@@ -90,8 +103,13 @@ class MqttBridge(Node):
             # rather than overwrite samples the bridge has not taken yet
             profile = copy.copy(Q.by_name(r.ros_qos))
             profile.depth = r.ros_depth
-            rt.sub = self.create_subscription(cls, r.ros_topic, lambda m, rt=rt: self._on_ros(rt, m),
-                                              profile, raw=(r.encoding == "cdr"))
+            rt.sub = self.create_subscription(
+                cls,
+                r.ros_topic,
+                lambda m, rt=rt: self._on_ros(rt, m),
+                profile,
+                raw=(r.encoding == "cdr"),
+            )
         if self.telemetry.batching:
             self.create_timer(0.02, self.telemetry.flush_due)
         if self.srv_clients:
@@ -99,22 +117,28 @@ class MqttBridge(Node):
         self.create_timer(min(0.25, cfg.limits.error_period / 4), self._send_errors)
         self._extensions()
 
-        self.diag = Diagnostics(self, hardware_id=f"mqtt://{cfg.broker.host}:{cfg.broker.port}",
-                                period_s=p["stats_period"])
+        self.diag = Diagnostics(
+            self,
+            hardware_id=f"mqtt://{cfg.broker.host}:{cfg.broker.port}",
+            period_s=p["stats_period"],
+        )
         self.diag.add("connection", self._diag)
         self.create_timer(p["stats_period"], self._publish_stats)
         self.link.start()
-        log.info(f"bridging {len(cfg.telemetry)} telemetry route(s), {len(cfg.commands)} "
-                 f"command(s), {len(cfg.services)} service(s) to {cfg.broker.host}:"
-                 f"{cfg.broker.port} (robot_id {cfg.robot_id}, spool {cfg.spool.path})")
+        log.info(
+            f"bridging {len(cfg.telemetry)} telemetry route(s), {len(cfg.commands)} "
+            f"command(s), {len(cfg.services)} service(s) to {cfg.broker.host}:"
+            f"{cfg.broker.port} (robot_id {cfg.robot_id}, spool {cfg.spool.path})"
+        )
 
     def _extensions(self) -> None:
         """The seam for optional features: register on ``self.link`` (subscriptions with their
         handlers, on-connect hooks) before it starts."""
         self.ha = None
         h = self.cfg.home_assistant
-        if h.enabled or h.remove:   # Home Assistant discovery (ha_extension.py)
+        if h.enabled or h.remove:  # Home Assistant discovery (ha_extension.py)
             from .ha_extension import attach
+
             self.ha = attach(self)
 
     # -- robot -> cloud ------------------------------------------------------------------------
@@ -167,7 +191,9 @@ class MqttBridge(Node):
             return
         client = self.srv_clients[m.topic]
         if not client.service_is_ready():
-            self._respond(resp_topic, corr, {"ok": False, "error": f"service {r.service} not available"})
+            self._respond(
+                resp_topic, corr, {"ok": False, "error": f"service {r.service} not available"}
+            )
             return
         self.inbound.count_accepted()
         key = self.pending.open(r.timeout, resp_topic, corr, r.service)
@@ -180,9 +206,12 @@ class MqttBridge(Node):
                 return
             try:
                 res = f.result()
-                self._respond(item[2], item[3], {"ok": True, "response": to_dict(res, bytes_as="base64")})
+                self._respond(
+                    item[2], item[3], {"ok": True, "response": to_dict(res, bytes_as="base64")}
+                )
             except Exception as e:
                 self._respond(item[2], item[3], {"ok": False, "error": str(e)})
+
         fut.add_done_callback(done)
 
     def _expire_requests(self) -> None:
@@ -194,6 +223,7 @@ class MqttBridge(Node):
     def _respond(self, topic: str, corr, body: dict) -> None:
         from paho.mqtt.packettypes import PacketTypes
         from paho.mqtt.properties import Properties
+
         props = Properties(PacketTypes.PUBLISH)
         if corr is not None:
             props.CorrelationData = corr

@@ -17,6 +17,7 @@ the future as ``bad_stamp``. The sender's and the robot's clocks must agree to w
 ``clock_skew`` (NTP keeps them within milliseconds), and ``max_age`` must exceed the skew plus
 the transport latency. With ``require_stamp`` a command without a stamp is ``missing_field``.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,10 +31,26 @@ from edgebot_common.msg_dict import MessageFieldError, from_dict, get_message_cl
 from .encoding import get_path
 from .ratelimit import TokenBucket
 
-REASONS = ("unknown_topic", "retained", "oversize", "malformed_json", "not_object", "too_deep",
-           "bad_string", "not_finite", "stale", "bad_stamp", "missing_field", "out_of_range",
-           "bad_field", "duplicate_name", "length_mismatch", "rate_limited", "publish_failed",
-           "internal_error")
+REASONS = (
+    "unknown_topic",
+    "retained",
+    "oversize",
+    "malformed_json",
+    "not_object",
+    "too_deep",
+    "bad_string",
+    "not_finite",
+    "stale",
+    "bad_stamp",
+    "missing_field",
+    "out_of_range",
+    "bad_field",
+    "duplicate_name",
+    "length_mismatch",
+    "rate_limited",
+    "publish_failed",
+    "internal_error",
+)
 
 _FLOAT_MAX = sys.float_info.max
 
@@ -58,7 +75,9 @@ def scan(data, max_depth: int) -> None:
         node, path, depth = stack.pop()
         if isinstance(node, (dict, list)):
             if depth > max_depth:
-                raise Rejected("too_deep", f"{path or '<root>'}: nested deeper than max_depth {max_depth}")
+                raise Rejected(
+                    "too_deep", f"{path or '<root>'}: nested deeper than max_depth {max_depth}"
+                )
             items = node.items() if isinstance(node, dict) else enumerate(node)
             for k, v in items:
                 if isinstance(k, str):
@@ -71,16 +90,18 @@ def scan(data, max_depth: int) -> None:
             if not math.isfinite(node):
                 raise Rejected("not_finite", f"{path}: not a finite number")
         elif isinstance(node, int) and not isinstance(node, bool) and abs(node) > _FLOAT_MAX:
-            raise Rejected("not_finite", f"{path}: {len(str(abs(node)))}-digit integer does not fit "
-                                         "a number")
+            raise Rejected(
+                "not_finite", f"{path}: {len(str(abs(node)))}-digit integer does not fit a number"
+            )
 
 
 def _check_str(s: str, path: str) -> None:
     try:
         s.encode("utf-8")
     except UnicodeEncodeError as e:
-        raise Rejected("bad_string", f"{path or '<key>'}: not valid Unicode ({e.reason} at "
-                                     f"{e.start})") from None
+        raise Rejected(
+            "bad_string", f"{path or '<key>'}: not valid Unicode ({e.reason} at {e.start})"
+        ) from None
 
 
 def _joint_state(msg) -> None:
@@ -91,8 +112,10 @@ def _joint_state(msg) -> None:
     for field in ("position", "velocity", "effort"):
         n = len(getattr(msg, field))
         if n not in (0, len(names)):
-            raise Rejected("length_mismatch", f"{field}: {n} values for {len(names)} names "
-                                              "(must be as many, or none)")
+            raise Rejected(
+                "length_mismatch",
+                f"{field}: {n} values for {len(names)} names (must be as many, or none)",
+            )
 
 
 #: per message type: rules across fields that the field types alone do not express
@@ -100,11 +123,20 @@ CONSISTENCY: dict[str, Callable] = {"sensor_msgs/msg/JointState": _joint_state}
 
 
 class Validator:
-    def __init__(self, msg_class, required: Sequence[str] = (),
-                 ranges: dict[str, tuple[float, float]] | None = None, max_size: int = 4096,
-                 max_rate: float = 0.0, clock: Callable[[], float] = time.monotonic,
-                 max_depth: int = 16, max_age: float = 0.0, require_stamp: bool = False,
-                 clock_skew: float = 1.0, wall: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        msg_class,
+        required: Sequence[str] = (),
+        ranges: dict[str, tuple[float, float]] | None = None,
+        max_size: int = 4096,
+        max_rate: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
+        max_depth: int = 16,
+        max_age: float = 0.0,
+        require_stamp: bool = False,
+        clock_skew: float = 1.0,
+        wall: Callable[[], float] = time.time,
+    ):
         self.cls = get_message_class(msg_class) if isinstance(msg_class, str) else msg_class
         self.required = list(required)
         self.ranges = dict(ranges or {})
@@ -115,7 +147,7 @@ class Validator:
         self.clock_skew = clock_skew
         self._wall = wall
         fields = self.cls.get_fields_and_field_types()
-        self._stamp_key = "stamp" not in fields      # a top-level "stamp" is ours to take
+        self._stamp_key = "stamp" not in fields  # a top-level "stamp" is ours to take
         self._has_header = fields.get("header") == "std_msgs/Header"
         try:
             self._consistency = CONSISTENCY.get(type_name_of(self.cls))
@@ -169,8 +201,10 @@ class Validator:
         if age > self.max_age:
             raise Rejected("stale", f"sent {age:.3f} s ago, max_age {self.max_age:g} s")
         if age < -self.clock_skew:
-            raise Rejected("bad_stamp", f"stamped {-age:.3f} s in the future (clock_skew "
-                                        f"{self.clock_skew:g} s)")
+            raise Rejected(
+                "bad_stamp",
+                f"stamped {-age:.3f} s in the future (clock_skew {self.clock_skew:g} s)",
+            )
 
     def check(self, data: dict):
         """dict -> message (validated); raises Rejected."""

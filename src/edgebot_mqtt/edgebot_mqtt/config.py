@@ -16,6 +16,7 @@ and what is allowed, e.g.::
 
     /path/mqtt_bridge.yaml: telemetry[2].qos = 3: must be one of [0, 1]
 """
+
 from __future__ import annotations
 
 import copy
@@ -76,6 +77,7 @@ def one_of(*values):
         if v not in values:
             raise ValueError(f"must be one of {list(values)}")
         return v
+
     return AfterValidator(check)
 
 
@@ -176,7 +178,9 @@ class TelemetryRoute(_Model):
     encoding: Annotated[Str, one_of("json", "cdr")] = "json"
     bytes: Annotated[Str, one_of("omit", "base64", "list")] = "omit"
     batch: BatchConfig = Field(default_factory=BatchConfig)
-    ros_qos: Annotated[Str, one_of("reliable", "sensor_data", "latest_only", "latched")] = "reliable"
+    ros_qos: Annotated[Str, one_of("reliable", "sensor_data", "latest_only", "latched")] = (
+        "reliable"
+    )
     ros_depth: Annotated[Int, Field(ge=1, le=10000)] = 100
     image: ImageConfig | None = None
 
@@ -203,21 +207,29 @@ Bounds = tuple[Float, Float]
 class _InboundRoute(_Model):
     """What commands and service requests share: the allow-listed topic, the ROS type and the
     checks a payload passes before it reaches ROS."""
+
     mqtt_topic: Str
     type: Str
     required: list[Str] = Field(default_factory=list)
     ranges: dict[Str, Bounds] = Field(default_factory=dict)
     max_size: Annotated[Int, Field(ge=2)] = 4096
     max_rate: Annotated[Float, Field(ge=0.0)] = 10.0
-    max_depth: Annotated[Int, Field(ge=1, le=100)] = 16       # JSON nesting
-    max_age: Annotated[Float, Field(ge=0.0)] = 0.0            # s; 0 = no freshness check
-    require_stamp: Bool = False                               # with max_age: a stamp is needed
-    clock_skew: Annotated[Float, Field(ge=0.0)] = 1.0         # s a stamp may lie in the future
+    max_depth: Annotated[Int, Field(ge=1, le=100)] = 16  # JSON nesting
+    max_age: Annotated[Float, Field(ge=0.0)] = 0.0  # s; 0 = no freshness check
+    require_stamp: Bool = False  # with max_age: a stamp is needed
+    clock_skew: Annotated[Float, Field(ge=0.0)] = 1.0  # s a stamp may lie in the future
 
     def validator_args(self) -> dict:
-        return dict(required=self.required, ranges=self.ranges, max_size=self.max_size,
-                    max_rate=self.max_rate, max_depth=self.max_depth, max_age=self.max_age,
-                    require_stamp=self.require_stamp, clock_skew=self.clock_skew)
+        return dict(
+            required=self.required,
+            ranges=self.ranges,
+            max_size=self.max_size,
+            max_rate=self.max_rate,
+            max_depth=self.max_depth,
+            max_age=self.max_age,
+            require_stamp=self.require_stamp,
+            clock_skew=self.clock_skew,
+        )
 
 
 class CommandRoute(_InboundRoute):
@@ -257,16 +269,22 @@ class BridgeConfig(_Model):
 _MESSAGES = {
     "missing": "is required",
     "extra_forbidden": "unknown key",
-    "int_type": "must be an integer", "int_parsing": "must be an integer",
+    "int_type": "must be an integer",
+    "int_parsing": "must be an integer",
     "int_from_float": "must be an integer",
-    "float_type": "must be a number", "float_parsing": "must be a number",
+    "float_type": "must be a number",
+    "float_parsing": "must be a number",
     "finite_number": "must be a finite number (not NaN or infinity)",
-    "bool_type": "must be true or false", "bool_parsing": "must be true or false",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
     "string_type": "must be a string",
-    "list_type": "must be a list", "tuple_type": "must be [min, max] numbers",
-    "dict_type": "must be a mapping", "model_type": "must be a mapping",
+    "list_type": "must be a list",
+    "tuple_type": "must be [min, max] numbers",
+    "dict_type": "must be a mapping",
+    "model_type": "must be a mapping",
     "model_attributes_type": "must be a mapping",
-    "too_short": "must be [min, max] numbers", "too_long": "must be [min, max] numbers",
+    "too_short": "must be [min, max] numbers",
+    "too_long": "must be [min, max] numbers",
 }
 
 
@@ -286,7 +304,10 @@ def _model_at(loc) -> type | None:
     for part in loc[:-1]:
         if isinstance(part, int):
             continue
-        if not (isinstance(cur, type) and issubclass(cur, BaseModel)) or part not in cur.model_fields:
+        if (
+            not (isinstance(cur, type) and issubclass(cur, BaseModel))
+            or part not in cur.model_fields
+        ):
             return None
         ann = cur.model_fields[part].annotation
         while typing.get_origin(ann) in (list, list, typing.Union, Optional):
@@ -412,15 +433,19 @@ def _finish_telemetry(r: TelemetryRoute, p: str, robot_id: str) -> None:
     if r.image is not None:
         img = r.image.model_dump()
         if r.type.replace("/msg/", "/") not in ("sensor_msgs/Image", "sensor_msgs/CompressedImage"):
-            raise _err(f"{p}.image", img,
-                       "only for sensor_msgs/msg/Image or sensor_msgs/msg/CompressedImage")
+            raise _err(
+                f"{p}.image",
+                img,
+                "only for sensor_msgs/msg/Image or sensor_msgs/msg/CompressedImage",
+            )
         if r.image.max_width <= 0 or r.encoding != "json" or r.fields:
             raise _err(f"{p}.image", img, "needs max_width > 0, encoding json and no fields")
     if r.encoding == "cdr" and (r.fields or r.batch.max_messages > 1):
         raise _err(f"{p}.encoding", "cdr", "raw CDR takes no fields or batch")
     if r.batch.max_messages > 1 and r.batch.max_delay <= 0:
-        raise _err(f"{p}.batch.max_delay", r.batch.max_delay,
-                   "must be > 0 when batch.max_messages > 1")
+        raise _err(
+            f"{p}.batch.max_delay", r.batch.max_delay, "must be > 0 when batch.max_messages > 1"
+        )
 
 
 def _finish_inbound(r: _InboundRoute, p: str, robot_id: str, cls) -> None:
@@ -430,7 +455,9 @@ def _finish_inbound(r: _InboundRoute, p: str, robot_id: str, cls) -> None:
     for fpath, (lo, hi) in r.ranges.items():
         check_field_path(cls, fpath, f"{p}.ranges.{fpath}")
         if lo > hi:
-            raise _err(f"{p}.ranges.{fpath}", [lo, hi], "must be [min, max] numbers with min <= max")
+            raise _err(
+                f"{p}.ranges.{fpath}", [lo, hi], "must be [min, max] numbers with min <= max"
+            )
 
 
 def _finish(cfg: BridgeConfig, base_dir: str) -> BridgeConfig:
@@ -471,12 +498,17 @@ def _finish(cfg: BridgeConfig, base_dir: str) -> BridgeConfig:
             raise _err(f"{p}.mqtt_topic", r.mqtt_topic, "topic already used")
         seen_in.add(r.mqtt_topic)
     if cfg.services and cfg.broker.embedded:
-        cfg.notes.append(f"{len(cfg.services)} service route(s) left out: the embedded broker "
-                         "speaks MQTT 3.1.1, request/response needs MQTT 5")
+        cfg.notes.append(
+            f"{len(cfg.services)} service route(s) left out: the embedded broker "
+            "speaks MQTT 3.1.1, request/response needs MQTT 5"
+        )
         cfg.services = []
     if cfg.services and cfg.broker.protocol != "5":
-        raise _err("services", f"{len(cfg.services)} entries",
-                   "MQTT request/response needs broker.protocol 5")
+        raise _err(
+            "services",
+            f"{len(cfg.services)} entries",
+            "MQTT request/response needs broker.protocol 5",
+        )
     return cfg
 
 

@@ -6,6 +6,7 @@
 Also an executable: ``ros2 run edgebot_mqtt embedded_broker --host 127.0.0.1 --port 1884``.
 It is plain TCP, anonymous, no persistence: fine for a demo on one machine, not for production.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,13 +35,21 @@ class EmbeddedBroker:
 
     def _config(self) -> dict:
         return {
-            "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}",
-                                      "max_connections": 100}},
-            "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
+            "listeners": {
+                "default": {
+                    "type": "tcp",
+                    "bind": f"{self.host}:{self.port}",
+                    "max_connections": 100,
+                }
+            },
+            "plugins": {
+                "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}
+            },
         }
 
     async def _main(self) -> None:
         from amqtt.broker import Broker
+
         self._stopped = asyncio.Event()
         broker = Broker(self._config())
         try:

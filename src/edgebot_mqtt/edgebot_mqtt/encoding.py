@@ -10,6 +10,7 @@ the JSON is produced in two steps: :func:`body` (everything but ``seq``, outside
 NaN). Byte arrays (image data, ...) are never sent raw by default: ``bytes: omit`` writes
 ``"<N bytes>"``; ``base64`` or ``list`` must be chosen explicitly.
 """
+
 from __future__ import annotations
 
 import json

@@ -15,6 +15,7 @@ rejection after a quiet period at once, later ones summed into the next report::
 reports add up to every rejection (none is left out). The node charges each report to the same
 publish budget as telemetry (``limits.max_publish_rate``).
 """
+
 from __future__ import annotations
 
 import collections
@@ -24,16 +25,20 @@ from collections.abc import Callable
 
 
 class ErrorReports:
-    def __init__(self, period: float, clock: Callable[[], float] = time.monotonic,
-                 wall: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        period: float,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+    ):
         self.period = period
         self._clock = clock
         self._wall = wall
         self._lock = threading.Lock()
         self._last = -float("inf")
         self._reset()
-        self.reports = 0          # reports taken (published)
-        self.folded = 0           # rejections that went out inside a report with others
+        self.reports = 0  # reports taken (published)
+        self.folded = 0  # rejections that went out inside a report with others
 
     def _reset(self) -> None:
         self._count = 0
@@ -59,10 +64,16 @@ class ErrorReports:
             if not self._count or now - self._last < self.period:
                 return None
             topic, reason, detail = self._first
-            report = {"stamp": round(self._wall(), 6), "count": self._count,
-                      "period_s": self.period, "by_reason": dict(self._by_reason),
-                      "by_topic": dict(self._by_topic),
-                      "topic": topic, "reason": reason, "detail": detail}
+            report = {
+                "stamp": round(self._wall(), 6),
+                "count": self._count,
+                "period_s": self.period,
+                "by_reason": dict(self._by_reason),
+                "by_topic": dict(self._by_topic),
+                "topic": topic,
+                "reason": reason,
+                "detail": detail,
+            }
             self.reports += 1
             self.folded += self._count - 1
             self._last = now

@@ -31,6 +31,7 @@ down from those pages, checked here by :func:`validate` (and by the tests):
   empty retained payload on their config topic. The bridge does both for disabled entities,
   so none is left behind whichever way it was discovered before.
 """
+
 from __future__ import annotations
 
 import json
@@ -53,31 +54,94 @@ _PREFIX = re.compile(r"^[^#+\s\0]+(/[^#+\s\0]+)*$")
 
 #: entity -> HA platform
 PLATFORMS = {
-    "battery_voltage": "sensor", "battery_percentage": "sensor", "follower_state": "sensor",
-    "detections_rate": "sensor", "speed": "sensor", "estop": "switch", "stop": "button",
+    "battery_voltage": "sensor",
+    "battery_percentage": "sensor",
+    "follower_state": "sensor",
+    "detections_rate": "sensor",
+    "speed": "sensor",
+    "estop": "switch",
+    "stop": "button",
     "camera": "camera",
 }
 #: what each platform's component config must hold (besides ``p`` and ``uniq_id``)
-REQUIRED = {"sensor": ("stat_t",), "binary_sensor": ("stat_t",), "switch": ("cmd_t",),
-            "button": ("cmd_t",), "camera": ("t",)}
+REQUIRED = {
+    "sensor": ("stat_t",),
+    "binary_sensor": ("stat_t",),
+    "switch": ("cmd_t",),
+    "button": ("cmd_t",),
+    "camera": ("t",),
+}
 #: allowed keys per platform (abbreviated), to catch a misspelt key before HA ignores it
-COMMON_KEYS = {"p", "uniq_id", "name", "ic", "ent_cat", "obj_id", "qos", "avty_t",
-               "pl_avail", "pl_not_avail", "json_attr_t", "json_attr_tpl"}
+COMMON_KEYS = {
+    "p",
+    "uniq_id",
+    "name",
+    "ic",
+    "ent_cat",
+    "obj_id",
+    "qos",
+    "avty_t",
+    "pl_avail",
+    "pl_not_avail",
+    "json_attr_t",
+    "json_attr_tpl",
+}
 KEYS = {
-    "sensor": COMMON_KEYS | {"stat_t", "val_tpl", "unit_of_meas", "dev_cla", "stat_cla",
-                             "sug_dsp_prc", "exp_aft", "frc_upd"},
-    "switch": COMMON_KEYS | {"cmd_t", "stat_t", "pl_on", "pl_off", "stat_on", "stat_off",
-                             "val_tpl", "opt", "ret", "dev_cla"},
+    "sensor": COMMON_KEYS
+    | {
+        "stat_t",
+        "val_tpl",
+        "unit_of_meas",
+        "dev_cla",
+        "stat_cla",
+        "sug_dsp_prc",
+        "exp_aft",
+        "frc_upd",
+    },
+    "switch": COMMON_KEYS
+    | {
+        "cmd_t",
+        "stat_t",
+        "pl_on",
+        "pl_off",
+        "stat_on",
+        "stat_off",
+        "val_tpl",
+        "opt",
+        "ret",
+        "dev_cla",
+    },
     "button": COMMON_KEYS | {"cmd_t", "pl_prs", "ret", "dev_cla"},
     "camera": COMMON_KEYS | {"t", "img_e"},
 }
-STR_KEYS = {"uniq_id", "name", "ic", "stat_t", "cmd_t", "t", "val_tpl", "unit_of_meas",
-            "dev_cla", "stat_cla", "pl_on", "pl_off", "stat_on", "stat_off", "pl_prs", "img_e",
-            "avty_t", "pl_avail", "pl_not_avail", "ent_cat", "p"}
+STR_KEYS = {
+    "uniq_id",
+    "name",
+    "ic",
+    "stat_t",
+    "cmd_t",
+    "t",
+    "val_tpl",
+    "unit_of_meas",
+    "dev_cla",
+    "stat_cla",
+    "pl_on",
+    "pl_off",
+    "stat_on",
+    "stat_off",
+    "pl_prs",
+    "img_e",
+    "avty_t",
+    "pl_avail",
+    "pl_not_avail",
+    "ent_cat",
+    "p",
+}
 
 
 class Entities(BaseModel):
     """Which entities the device has (each on by default when the section is enabled)."""
+
     model_config = ConfigDict(extra="forbid")
     battery_voltage: StrictBool = True
     battery_percentage: StrictBool = True
@@ -94,6 +158,7 @@ _ROS_NAME = re.compile(r"^~?/?[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*$"
 
 class Sources(BaseModel):
     """The ROS side of the entities (node-relative names, like the rest of the bridge)."""
+
     model_config = ConfigDict(extra="forbid")
 
     @field_validator("*")
@@ -103,17 +168,18 @@ class Sources(BaseModel):
             raise ValueError("must be a valid ROS name (letters, digits, _, /)")
         return v
 
-    battery: StrictStr = "battery"                       # sensor_msgs/BatteryState
-    follower_state: StrictStr = "follower/state"         # std_msgs/String
-    detections: StrictStr = "detections"                 # edgebot_interfaces/Detection2DArray
-    odom: StrictStr = "odom"                             # nav_msgs/Odometry
-    estop: StrictStr = "estop"                           # std_msgs/Bool (latched)
-    estop_service: StrictStr = "estop"                   # std_srvs/SetBool
-    camera: StrictStr = "camera/image_raw/compressed"    # sensor_msgs/CompressedImage or Image
+    battery: StrictStr = "battery"  # sensor_msgs/BatteryState
+    follower_state: StrictStr = "follower/state"  # std_msgs/String
+    detections: StrictStr = "detections"  # edgebot_interfaces/Detection2DArray
+    odom: StrictStr = "odom"  # nav_msgs/Odometry
+    estop: StrictStr = "estop"  # std_msgs/Bool (latched)
+    estop_service: StrictStr = "estop"  # std_srvs/SetBool
+    camera: StrictStr = "camera/image_raw/compressed"  # sensor_msgs/CompressedImage or Image
 
 
 class HomeAssistantConfig(BaseModel):
     """``home_assistant:`` section of the bridge mapping."""
+
     model_config = ConfigDict(extra="forbid")
     enabled: StrictBool = False
     #: with enabled false: remove the device from Home Assistant (empty retained payloads on
@@ -122,7 +188,7 @@ class HomeAssistantConfig(BaseModel):
     discovery_prefix: StrictStr = "homeassistant"
     #: MQTT base of the states and commands of the entities ({robot_id} expanded)
     base_topic: StrictStr = "edgebot/{robot_id}/ha"
-    name: StrictStr = ""                      # device name in HA; empty = "edgebot <robot_id>"
+    name: StrictStr = ""  # device name in HA; empty = "edgebot <robot_id>"
     model: StrictStr = "edgebot"
     manufacturer: StrictStr = "edgebot"
     entities: Entities = Field(default_factory=Entities)
@@ -149,10 +215,11 @@ class HomeAssistantConfig(BaseModel):
 @dataclass
 class Discovery:
     """What to publish: (topic, payload bytes, retain) in order; the topics to listen on."""
+
     publishes: list[tuple[str, bytes, bool]] = field(default_factory=list)
     device_topic: str = ""
     device: dict = field(default_factory=dict)
-    topics: dict[str, str] = field(default_factory=dict)    # entity state/command topics
+    topics: dict[str, str] = field(default_factory=dict)  # entity state/command topics
 
 
 def node_id(robot_id: str) -> str:
@@ -162,10 +229,14 @@ def node_id(robot_id: str) -> str:
 
 def topics(base: str) -> dict[str, str]:
     return {
-        "battery": f"{base}/battery", "follower_state": f"{base}/follower_state",
-        "detections_rate": f"{base}/detections_rate", "speed": f"{base}/speed",
-        "estop_state": f"{base}/estop", "estop_set": f"{base}/estop/set",
-        "stop_press": f"{base}/stop/press", "camera": f"{base}/camera",
+        "battery": f"{base}/battery",
+        "follower_state": f"{base}/follower_state",
+        "detections_rate": f"{base}/detections_rate",
+        "speed": f"{base}/speed",
+        "estop_state": f"{base}/estop",
+        "estop_set": f"{base}/estop/set",
+        "stop_press": f"{base}/stop/press",
+        "camera": f"{base}/camera",
     }
 
 
@@ -173,24 +244,56 @@ def _component(entity: str, uid: str, t: dict[str, str]) -> dict:
     p = PLATFORMS[entity]
     c = {"p": p, "uniq_id": f"{uid}_{entity}"}
     if entity == "battery_voltage":
-        c.update(name="Battery voltage", stat_t=t["battery"], val_tpl="{{ value_json.voltage }}",
-                 unit_of_meas="V", dev_cla="voltage", stat_cla="measurement", sug_dsp_prc=2)
+        c.update(
+            name="Battery voltage",
+            stat_t=t["battery"],
+            val_tpl="{{ value_json.voltage }}",
+            unit_of_meas="V",
+            dev_cla="voltage",
+            stat_cla="measurement",
+            sug_dsp_prc=2,
+        )
     elif entity == "battery_percentage":
-        c.update(name="Battery", stat_t=t["battery"],
-                 val_tpl="{{ value_json.percentage }}", unit_of_meas="%",
-                 dev_cla="battery", stat_cla="measurement", sug_dsp_prc=0)
+        c.update(
+            name="Battery",
+            stat_t=t["battery"],
+            val_tpl="{{ value_json.percentage }}",
+            unit_of_meas="%",
+            dev_cla="battery",
+            stat_cla="measurement",
+            sug_dsp_prc=0,
+        )
     elif entity == "follower_state":
         c.update(name="Follower state", stat_t=t["follower_state"], ic="mdi:robot")
     elif entity == "detections_rate":
-        c.update(name="Detections per second", stat_t=t["detections_rate"],
-                 unit_of_meas="1/s", stat_cla="measurement", ic="mdi:eye", sug_dsp_prc=1)
+        c.update(
+            name="Detections per second",
+            stat_t=t["detections_rate"],
+            unit_of_meas="1/s",
+            stat_cla="measurement",
+            ic="mdi:eye",
+            sug_dsp_prc=1,
+        )
     elif entity == "speed":
-        c.update(name="Speed", stat_t=t["speed"], unit_of_meas="m/s", dev_cla="speed",
-                 stat_cla="measurement", sug_dsp_prc=2)
+        c.update(
+            name="Speed",
+            stat_t=t["speed"],
+            unit_of_meas="m/s",
+            dev_cla="speed",
+            stat_cla="measurement",
+            sug_dsp_prc=2,
+        )
     elif entity == "estop":
-        c.update(name="Emergency stop", stat_t=t["estop_state"], cmd_t=t["estop_set"],
-                 pl_on="ON", pl_off="OFF", stat_on="ON", stat_off="OFF",
-                 ic="mdi:car-brake-alert")
+        c.update(
+            name="Emergency stop",
+            stat_t=t["estop_state"],
+            cmd_t=t["estop_set"],
+            pl_on="ON",
+            pl_off="OFF",
+            stat_on="ON",
+            stat_off="OFF",
+            ic="mdi:car-brake-alert",
+        )
     elif entity == "stop":
         c.update(name="Stop", cmd_t=t["stop_press"], pl_prs="PRESS", ic="mdi:stop-circle")
     elif entity == "camera":
@@ -198,22 +301,38 @@ def _component(entity: str, uid: str, t: dict[str, str]) -> dict:
     return c
 
 
-def build(cfg: HomeAssistantConfig, robot_id: str, base_topic: str, availability_topic: str,
-          sw_version: str) -> Discovery:
+def build(
+    cfg: HomeAssistantConfig,
+    robot_id: str,
+    base_topic: str,
+    availability_topic: str,
+    sw_version: str,
+) -> Discovery:
     """The discovery payloads for ``cfg`` (``base_topic`` already expanded)."""
     oid = node_id(robot_id)
     t = topics(base_topic)
     device = {
-        "dev": {"ids": [oid], "name": cfg.name or f"edgebot {robot_id}", "mf": cfg.manufacturer,
-                "mdl": cfg.model, "sw": sw_version},
-        "o": {"name": "edgebot mqtt_bridge", "sw": sw_version,
-              "url": "https://github.com/edgebot/edgebot"},
+        "dev": {
+            "ids": [oid],
+            "name": cfg.name or f"edgebot {robot_id}",
+            "mf": cfg.manufacturer,
+            "mdl": cfg.model,
+            "sw": sw_version,
+        },
+        "o": {
+            "name": "edgebot mqtt_bridge",
+            "sw": sw_version,
+            "url": "https://github.com/edgebot/edgebot",
+        },
         "cmps": {},
-        "avty_t": availability_topic, "pl_avail": "online", "pl_not_avail": "offline",
+        "avty_t": availability_topic,
+        "pl_avail": "online",
+        "pl_not_avail": "offline",
         "qos": 1,
     }
-    out = Discovery(device_topic=f"{cfg.discovery_prefix}/device/{oid}/config", device=device,
-                    topics=t)
+    out = Discovery(
+        device_topic=f"{cfg.discovery_prefix}/device/{oid}/config", device=device, topics=t
+    )
     for entity, platform in PLATFORMS.items():
         if getattr(cfg.entities, entity):
             device["cmps"][entity] = _component(entity, oid, t)
@@ -224,8 +343,9 @@ def build(cfg: HomeAssistantConfig, robot_id: str, base_topic: str, availability
     for entity, platform in PLATFORMS.items():
         if not getattr(cfg.entities, entity):
             # ... and the per-entity discovery topic emptied (retained), should it exist
-            out.publishes.append((f"{cfg.discovery_prefix}/{platform}/{oid}/{entity}/config",
-                                  b"", True))
+            out.publishes.append(
+                (f"{cfg.discovery_prefix}/{platform}/{oid}/{entity}/config", b"", True)
+            )
     return out
 
 
@@ -235,7 +355,8 @@ def removal(cfg: HomeAssistantConfig, robot_id: str) -> list[tuple[str, bytes, b
     oid = node_id(robot_id)
     return [(f"{cfg.discovery_prefix}/device/{oid}/config", b"", True)] + [
         (f"{cfg.discovery_prefix}/{platform}/{oid}/{entity}/config", b"", True)
-        for entity, platform in PLATFORMS.items()]
+        for entity, platform in PLATFORMS.items()
+    ]
 
 
 # --- checking payloads against the schema above --------------------------------------------
@@ -246,8 +367,12 @@ class SchemaError(ValueError):
 def validate(topic: str, payload: dict) -> None:
     """Raise SchemaError unless ``payload`` is a device discovery payload HA accepts."""
     parts = topic.split("/")
-    if len(parts) < 4 or parts[-1] != "config" or parts[-3] != "device" or \
-            not _TOPIC_PART.match(parts[-2]):
+    if (
+        len(parts) < 4
+        or parts[-1] != "config"
+        or parts[-3] != "device"
+        or not _TOPIC_PART.match(parts[-2])
+    ):
         raise SchemaError(f"{topic}: not <prefix>/device/<object_id>/config")
     for key in ("dev", "o", "cmps"):
         if not isinstance(payload.get(key), dict):
@@ -255,7 +380,8 @@ def validate(topic: str, payload: dict) -> None:
     dev, o, cmps = payload["dev"], payload["o"], payload["cmps"]
     ids = dev.get("ids")
     if not (isinstance(ids, str) and ids) and not (
-            isinstance(ids, list) and ids and all(isinstance(i, str) and i for i in ids)):
+        isinstance(ids, list) and ids and all(isinstance(i, str) and i for i in ids)
+    ):
         raise SchemaError("dev.ids must be a non-empty string or list of strings")
     for k in ("name", "mf", "mdl", "sw"):
         if k in dev and not isinstance(dev[k], str):
@@ -275,7 +401,7 @@ def validate(topic: str, payload: dict) -> None:
             raise SchemaError(f"cmps.{cid}: 'p' (platform) is required")
         p = c["p"]
         if set(c) == {"p"}:
-            continue                                # a removal
+            continue  # a removal
         if p not in KEYS:
             raise SchemaError(f"cmps.{cid}: platform {p!r} not supported here")
         unknown = set(c) - KEYS[p]
@@ -304,8 +430,9 @@ class Rejected(ValueError):
         super().__init__(f"{reason}: {detail}")
 
 
-def parse_command(d: Discovery, cfg: HomeAssistantConfig, topic: str, payload: bytes,
-                  retained: bool = False) -> tuple[str, bool | None]:
+def parse_command(
+    d: Discovery, cfg: HomeAssistantConfig, topic: str, payload: bytes, retained: bool = False
+) -> tuple[str, bool | None]:
     """('estop', True/False) or ('stop', None) for an allowed command; Rejected otherwise."""
     if retained:
         raise Rejected("retained", "retained command ignored")

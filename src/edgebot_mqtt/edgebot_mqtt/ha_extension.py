@@ -9,6 +9,7 @@ from Home Assistant: allow-listed topics, exact payloads, retained deliveries ig
 limit; rejections go through the bridge's counting and error reports. Both commands call
 safety_monitor's ``estop`` service (std_srvs/SetBool): the switch sets it, the button engages it.
 """
+
 from __future__ import annotations
 
 import base64
@@ -32,6 +33,7 @@ from .ratelimit import TokenBucket
 def _version() -> str:
     try:
         from importlib.metadata import version
+
         return version("edgebot_mqtt")
     except Exception:
         return "0.1.0"
@@ -69,7 +71,7 @@ class HomeAssistant:
         self.d = H.build(h, cfg.robot_id, base, cfg.status_topic, _version())
         self.link = node.link
         self._lock = threading.Lock()
-        self._state = {}                    # state topic -> last payload (re-sent on connect)
+        self._state = {}  # state topic -> last payload (re-sent on connect)
         self._bucket = TokenBucket(h.command_rate, burst=max(1.0, h.command_rate))
         self._detections = 0
         self._det_t0 = time.monotonic()
@@ -79,26 +81,36 @@ class HomeAssistant:
         self.commands = 0
         e, s = h.entities, h.sources
         if e.battery_voltage or e.battery_percentage:
-            node.create_subscription(get_message_class("sensor_msgs/msg/BatteryState"),
-                                     s.battery, self._on_battery, Q.SENSOR_DATA)
+            node.create_subscription(
+                get_message_class("sensor_msgs/msg/BatteryState"),
+                s.battery,
+                self._on_battery,
+                Q.SENSOR_DATA,
+            )
         if e.follower_state:
             node.create_subscription(String, s.follower_state, self._on_follower, Q.RELIABLE)
         if e.detections_rate:
             node.create_subscription(
-                get_message_class("edgebot_interfaces/msg/Detection2DArray"), s.detections,
-                self._on_detections, Q.RELIABLE)
+                get_message_class("edgebot_interfaces/msg/Detection2DArray"),
+                s.detections,
+                self._on_detections,
+                Q.RELIABLE,
+            )
         if e.speed:
-            node.create_subscription(get_message_class("nav_msgs/msg/Odometry"), s.odom,
-                                     self._on_odom, Q.RELIABLE)
+            node.create_subscription(
+                get_message_class("nav_msgs/msg/Odometry"), s.odom, self._on_odom, Q.RELIABLE
+            )
         if e.estop:
             node.create_subscription(Bool, s.estop, self._on_estop, Q.LATCHED)
         if e.camera:
             compressed = s.camera.endswith("compressed")
-            cls = get_message_class("sensor_msgs/msg/CompressedImage" if compressed else
-                                    "sensor_msgs/msg/Image")
+            cls = get_message_class(
+                "sensor_msgs/msg/CompressedImage" if compressed else "sensor_msgs/msg/Image"
+            )
             # JPEGs are small: best effort matches any publisher; raw frames need reliable
-            node.create_subscription(cls, s.camera, self._on_camera,
-                                     Q.LATEST_ONLY if compressed else Q.IMAGES)
+            node.create_subscription(
+                cls, s.camera, self._on_camera, Q.LATEST_ONLY if compressed else Q.IMAGES
+            )
         if e.estop or e.stop:
             self.client = node.create_client(SetBool, s.estop_service)
             for key in ("estop_set", "stop_press"):
@@ -127,13 +139,19 @@ class HomeAssistant:
 
     def _on_command(self, m) -> None:
         try:
-            what, value = H.parse_command(self.d, self.cfg, m.topic, bytes(m.payload),
-                                          retained=bool(getattr(m, "retain", False)))
+            what, value = H.parse_command(
+                self.d,
+                self.cfg,
+                m.topic,
+                bytes(m.payload),
+                retained=bool(getattr(m, "retain", False)),
+            )
             if not self._bucket.take():
                 raise H.Rejected("rate_limited", f"more than {self.cfg.command_rate}/s")
             if not self.client.service_is_ready():
-                raise H.Rejected("unavailable", f"service {self.cfg.sources.estop_service} "
-                                 "not available")
+                raise H.Rejected(
+                    "unavailable", f"service {self.cfg.sources.estop_service} not available"
+                )
         except H.Rejected as e:
             self.node._reject(m.topic, e.reason, e.detail)
             return

@@ -9,6 +9,7 @@ A route with ``image: {max_width: 320, quality: 70}`` on ``sensor_msgs/msg/Image
 Never the raw pixels. A frame that cannot be decoded raises :class:`ImageError` (counted by
 the node as dropped).
 """
+
 from __future__ import annotations
 
 import base64
@@ -24,6 +25,7 @@ __all__ = ["IMAGE_TYPES", "ImageError", "jpeg_summary"]
 
 def jpeg_summary(msg, header: dict, max_width: int, quality: int) -> dict:
     import cv2
+
     if hasattr(msg, "format"):  # CompressedImage
         bgr = compressed_to_numpy(msg)
     else:
@@ -35,6 +37,12 @@ def jpeg_summary(msg, header: dict, max_width: int, quality: int) -> dict:
     ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(bgr), [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
         raise ImageError("JPEG encoding failed")
-    return {"header": header, "width": int(bgr.shape[1]), "height": int(bgr.shape[0]),
-            "source_width": int(w), "source_height": int(h), "format": "jpeg",
-            "jpeg_base64": base64.b64encode(buf.tobytes()).decode("ascii")}
+    return {
+        "header": header,
+        "width": int(bgr.shape[1]),
+        "height": int(bgr.shape[0]),
+        "source_width": int(w),
+        "source_height": int(h),
+        "format": "jpeg",
+        "jpeg_base64": base64.b64encode(buf.tobytes()).decode("ascii"),
+    }

@@ -5,6 +5,7 @@
 callable; a rejected one goes to ``report(topic, reason, detail)``. :class:`PendingRequests`
 keeps the service calls in flight and their deadlines. The node creates the ROS ends only.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -56,8 +57,11 @@ class Inbound:
             return
         if getattr(m, "retain", False):
             # the broker's stored copy, delivered because we (re)subscribed: not a fresh command
-            self.report(m.topic, "retained", "a retained message is not a command (publish "
-                        "commands without the retain flag)")
+            self.report(
+                m.topic,
+                "retained",
+                "a retained message is not a command (publish commands without the retain flag)",
+            )
             return
         try:
             if sentry is not None:

@@ -14,6 +14,7 @@ PUBACK was lost is sent again (same ``seq``: consumers drop the duplicate). Each
 fresh paho client, so paho's in-memory resend queue never duplicates the spool's replay.
 A QoS 0 message while connected and with no backlog is published directly (not spooled).
 """
+
 from __future__ import annotations
 
 import collections
@@ -57,11 +58,17 @@ def _percentile(sorted_vals: list[float], q: float) -> float:
 
 
 class MqttLink:
-    def __init__(self, broker: BrokerConfig, limits: Limits, spool: Spool, status_topic: str = "",
-                 subscriptions: list[tuple[str, int]] | None = None,
-                 on_message: Callable[[mqtt.MQTTMessage], None] | None = None,
-                 on_state: Callable[[bool, str], None] | None = None,
-                 log: Callable[[str], None] = print):
+    def __init__(
+        self,
+        broker: BrokerConfig,
+        limits: Limits,
+        spool: Spool,
+        status_topic: str = "",
+        subscriptions: list[tuple[str, int]] | None = None,
+        on_message: Callable[[mqtt.MQTTMessage], None] | None = None,
+        on_state: Callable[[bool, str], None] | None = None,
+        log: Callable[[str], None] = print,
+    ):
         self.broker = broker
         self.limits = limits
         self.spool = spool
@@ -81,14 +88,13 @@ class MqttLink:
         self._client: mqtt.Client | None = None
         self._connected = False
         self._acks: collections.deque = collections.deque()
-        self._inflight: dict = {}          # mid -> (seq or None, created wall time)
-        self._cursor = 0                   # highest spool seq handed to paho on this connection
+        self._inflight: dict = {}  # mid -> (seq or None, created wall time)
+        self._cursor = 0  # highest spool seq handed to paho on this connection
         self._spool_top = spool.last_seq()
-        self._bucket = TokenBucket(limits.max_publish_rate,
-                                   burst=max(1.0, limits.max_publish_rate))
+        self._bucket = TokenBucket(limits.max_publish_rate, burst=max(1.0, limits.max_publish_rate))
         self._backoff = Backoff(broker.reconnect_initial, broker.reconnect_max)
         self._latency: collections.deque = collections.deque(maxlen=LATENCY_SAMPLES)
-        self._probe = False                # after a lost connection: one in flight until an ack
+        self._probe = False  # after a lost connection: one in flight until an ack
         self._strike_seq = None
         self._strikes = 0
         self.state = "starting"
@@ -96,7 +102,7 @@ class MqttLink:
         #: connected; cleared on connect), and when (wall time)
         self.last_error = ""
         self.last_error_at: float | None = None
-        self.since = time.time()           # wall time of the last change of ``state``
+        self.since = time.time()  # wall time of the last change of ``state``
         #: delivery problems (drops, refusals), never mixed into ``last_error``
         self.last_problem = ""
         #: per MQTT topic: qos, publishes handed in ("messages") and acknowledged by the broker
@@ -113,8 +119,9 @@ class MqttLink:
         self._thread = threading.Thread(target=self._run, name="mqtt-link", daemon=True)
         self._thread.start()
 
-    def add_subscription(self, topic: str, qos: int = 1,
-                         handler: Callable[[mqtt.MQTTMessage], None] | None = None) -> None:
+    def add_subscription(
+        self, topic: str, qos: int = 1, handler: Callable[[mqtt.MQTTMessage], None] | None = None
+    ) -> None:
         """Subscribe to ``topic`` on every connect; messages matching it go to ``handler``
         (instead of ``on_message``) when one is given. Call before :meth:`start`."""
         self.subscriptions.append((topic, qos))
@@ -147,8 +154,15 @@ class MqttLink:
             self._connected = False
             self._client = None
 
-    def send(self, topic: str, payload_for: Callable[[list[int]], bytes], count: int = 1,
-             qos: int = 1, retain: bool = False, seq_property: bool = False) -> list[int] | None:
+    def send(
+        self,
+        topic: str,
+        payload_for: Callable[[list[int]], bytes],
+        count: int = 1,
+        qos: int = 1,
+        retain: bool = False,
+        seq_property: bool = False,
+    ) -> list[int] | None:
         """Queue one MQTT message carrying ``count`` sequence numbers.
 
         ``payload_for(seqs)`` builds the payload once the numbers are allocated. Returns the
@@ -162,14 +176,22 @@ class MqttLink:
                 self.counters["dropped_oversize"] += 1
                 self.counters["dropped"] += 1
                 self._topic(topic, qos)["dropped"] += 1
-                self._note(f"dropped {len(payload)}-byte message for {topic}: larger than "
-                           f"max_payload {self.limits.max_payload}")
+                self._note(
+                    f"dropped {len(payload)}-byte message for {topic}: larger than "
+                    f"max_payload {self.limits.max_payload}"
+                )
                 return None
             self.counters["messages"] += count
             self._topic(topic, qos)["messages"] += 1
             backlog = self._cursor < self._spool_top
-            if (qos == 0 and self._connected and not backlog and self._client is not None
-                    and not self._probe and self._bucket.take()):
+            if (
+                qos == 0
+                and self._connected
+                and not backlog
+                and self._client is not None
+                and not self._probe
+                and self._bucket.take()
+            ):
                 props = self._seq_props(seqs[0]) if seq_property else None
                 info = self._client.publish(topic, payload, qos=0, retain=retain, properties=props)
                 if info.rc == mqtt.MQTT_ERR_SUCCESS:
@@ -187,12 +209,18 @@ class MqttLink:
                 self.counters["dropped"] += dropped
                 self._note(f"spool full: dropped the {dropped} oldest message(s)")
             prev_top, self._spool_top = self._spool_top, seqs[0]
-            if (self._connected and self._client is not None and self._cursor >= prev_top
-                    and len(self._inflight) < self._window() and self._bucket.take()):
+            if (
+                self._connected
+                and self._client is not None
+                and self._cursor >= prev_top
+                and len(self._inflight) < self._window()
+                and self._bucket.take()
+            ):
                 # no backlog: the row is on disk, send it from memory (no read back)
                 props = self._seq_props(seqs[0]) if seq_property else None
-                info = self._client.publish(topic, payload, qos=qos, retain=retain,
-                                            properties=props)
+                info = self._client.publish(
+                    topic, payload, qos=qos, retain=retain, properties=props
+                )
                 if info.rc == mqtt.MQTT_ERR_SUCCESS:
                     self._inflight[info.mid] = (seqs[0], time.time(), 1, topic)
                     self._cursor = seqs[0]
@@ -201,15 +229,23 @@ class MqttLink:
             self._pump()
             return seqs
 
-    def publish_now(self, topic: str, payload: bytes, qos: int = 0, retain: bool = False,
-                    properties: Properties | None = None) -> bool:
+    def publish_now(
+        self,
+        topic: str,
+        payload: bytes,
+        qos: int = 0,
+        retain: bool = False,
+        properties: Properties | None = None,
+    ) -> bool:
         """Best-effort publish that bypasses the spool (error reports, service responses,
         extensions' retained state). It is charged to ``max_publish_rate`` like telemetry: the
         budget may go into debt, and telemetry waits until it is paid back."""
         with self._lock:
             if not self._connected or self._client is None:
                 return False
-            info = self._client.publish(topic, payload, qos=qos, retain=retain, properties=properties)
+            info = self._client.publish(
+                topic, payload, qos=qos, retain=retain, properties=properties
+            )
             if info.rc != mqtt.MQTT_ERR_SUCCESS:
                 return False
             self._bucket.charge()
@@ -223,13 +259,16 @@ class MqttLink:
             out = {
                 "connected": self._connected,
                 "state": self.state,
-                "connection": {"connected": self._connected, "state": self.state,
-                               "since": round(self.since, 3), "last_error": self.last_error,
-                               "last_error_at": (round(self.last_error_at, 3)
-                                                 if self.last_error_at else None),
-                               "connects": self.counters["connects"],
-                               "connect_failures": self.counters["connect_failures"],
-                               "disconnects": self.counters["disconnects"]},
+                "connection": {
+                    "connected": self._connected,
+                    "state": self.state,
+                    "since": round(self.since, 3),
+                    "last_error": self.last_error,
+                    "last_error_at": (round(self.last_error_at, 3) if self.last_error_at else None),
+                    "connects": self.counters["connects"],
+                    "connect_failures": self.counters["connect_failures"],
+                    "disconnects": self.counters["disconnects"],
+                },
                 "last_problem": self.last_problem,
                 "by_topic": {t: dict(c) for t, c in self.by_topic.items()},
                 "sent": self.counters["sent"],
@@ -293,8 +332,9 @@ class MqttLink:
         rows = self.spool.after(self._cursor, window)
         for row in rows:
             props = self._seq_props(row.seq) if row.seq_property else None
-            info = self._client.publish(row.topic, row.payload, qos=row.qos, retain=row.retain,
-                                        properties=props)
+            info = self._client.publish(
+                row.topic, row.payload, qos=row.qos, retain=row.retain, properties=props
+            )
             if info.rc != mqtt.MQTT_ERR_SUCCESS:
                 return
             self._bucket.take()
@@ -367,8 +407,14 @@ class MqttLink:
         b = self.broker
         proto = mqtt.MQTTv5 if self.v5 else mqtt.MQTTv311
         kw = {} if self.v5 else {"clean_session": b.clean_start}
-        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=b.client_id, protocol=proto,
-                        transport=b.transport, reconnect_on_failure=False, **kw)
+        c = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=b.client_id,
+            protocol=proto,
+            transport=b.transport,
+            reconnect_on_failure=False,
+            **kw,
+        )
         c.max_inflight_messages_set(max(self.limits.max_inflight, 1))
         c.max_queued_messages_set(0)
         c.connect_timeout = b.connect_timeout
@@ -377,8 +423,7 @@ class MqttLink:
         if b.username:
             c.username_pw_set(b.username, b.password or None)
         if b.tls.enabled:
-            ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH,
-                                             cafile=b.tls.ca_file or None)
+            ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=b.tls.ca_file or None)
             if b.tls.cert_file:
                 ctx.load_cert_chain(b.tls.cert_file, b.tls.key_file)
             if b.tls.insecure:
@@ -409,8 +454,13 @@ class MqttLink:
                 props.SessionExpiryInterval = b.session_expiry
         try:
             if self.v5:
-                c.connect(b.host, b.port, keepalive=b.keepalive, clean_start=b.clean_start,
-                          properties=props)
+                c.connect(
+                    b.host,
+                    b.port,
+                    keepalive=b.keepalive,
+                    clean_start=b.clean_start,
+                    properties=props,
+                )
             else:
                 c.connect(b.host, b.port, keepalive=b.keepalive)
         except ssl.SSLCertVerificationError as e:
@@ -427,11 +477,15 @@ class MqttLink:
         while self._connack is None and not self._stop.is_set():
             rc = c.loop(0.05)
             if rc != mqtt.MQTT_ERR_SUCCESS and self._connack is None:
-                return self._fail(c, f"connection closed before CONNACK ({mqtt.error_string(rc)}); "
-                                     "TLS client certificate or protocol refused?")
+                return self._fail(
+                    c,
+                    f"connection closed before CONNACK ({mqtt.error_string(rc)}); "
+                    "TLS client certificate or protocol refused?",
+                )
             if time.monotonic() > deadline:
-                return self._fail(c, f"broker accepted TCP but sent no CONNACK within "
-                                     f"{b.connect_timeout:g} s")
+                return self._fail(
+                    c, f"broker accepted TCP but sent no CONNACK within {b.connect_timeout:g} s"
+                )
         if self._connack is None:
             return self._fail(c, "stopped")
         if self._connack[0] != "ok":
@@ -456,7 +510,9 @@ class MqttLink:
                 hook()
             except Exception as e:  # an extension must not kill the link
                 self._note(f"on-connect hook failed: {e!r}")
-        self.log(f"connected to {b.host}:{b.port} ({b.transport}{', TLS' if b.tls.enabled else ''})")
+        self.log(
+            f"connected to {b.host}:{b.port} ({b.transport}{', TLS' if b.tls.enabled else ''})"
+        )
         if self.on_state:
             self.on_state(True, "")
         return True
@@ -520,9 +576,11 @@ class MqttLink:
             self.counters["dropped_poison"] += 1
             self.counters["dropped"] += 1
             self.last_refusal = f"seq {head}: connection closed {self._strikes} times ({reason})"
-            self._note(f"dropped message seq {head}: the broker closed the connection each of "
-                       f"{self._strikes} times it was sent alone ({reason}); too large for the "
-                       "broker or not allowed?")
+            self._note(
+                f"dropped message seq {head}: the broker closed the connection each of "
+                f"{self._strikes} times it was sent alone ({reason}); too large for the "
+                "broker or not allowed?"
+            )
             self._strike_seq, self._strikes = None, 0
 
     def _run(self) -> None:
@@ -534,7 +592,9 @@ class MqttLink:
                 with self._lock:
                     n = self.spool.expire()
                 if n:
-                    self._note(f"dropped {n} spooled message(s) older than {self.spool.max_age_s:g} s")
+                    self._note(
+                        f"dropped {n} spooled message(s) older than {self.spool.max_age_s:g} s"
+                    )
             if not self._connected:
                 if not self._backoff.due():
                     time.sleep(0.02)

@@ -1,4 +1,5 @@
 """Rate limiting (ROS-free): decimation of telemetry and token buckets for commands/publishes."""
+
 from __future__ import annotations
 
 import time
@@ -33,7 +34,9 @@ class Decimator:
 class TokenBucket:
     """``rate`` tokens per second, at most ``burst`` saved; ``rate`` 0 = unlimited."""
 
-    def __init__(self, rate: float, burst: float = 0.0, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self, rate: float, burst: float = 0.0, clock: Callable[[], float] = time.monotonic
+    ):
         self.rate = float(rate)
         self.burst = float(burst) if burst > 0 else max(1.0, self.rate)
         self._clock = clock

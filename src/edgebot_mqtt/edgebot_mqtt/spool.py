@@ -15,6 +15,7 @@ telemetry is the most useful) and counted in :attr:`dropped_full` / :attr:`dropp
 
 The object is not thread-safe by itself; the bridge calls it under its own lock.
 """
+
 from __future__ import annotations
 
 import os
@@ -38,8 +39,14 @@ class Row:
 
 
 class Spool:
-    def __init__(self, path: str, max_bytes: int = 64 * 1024 * 1024, max_messages: int = 1_000_000,
-                 max_age_s: float = 7 * 24 * 3600.0, clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        path: str,
+        max_bytes: int = 64 * 1024 * 1024,
+        max_messages: int = 1_000_000,
+        max_age_s: float = 7 * 24 * 3600.0,
+        clock: Callable[[], float] = time.time,
+    ):
         if path != ":memory:":
             d = os.path.dirname(os.path.abspath(path))
             os.makedirs(d, exist_ok=True)
@@ -56,7 +63,8 @@ class Spool:
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS spool (seq INTEGER PRIMARY KEY, topic TEXT NOT NULL, "
             "payload BLOB NOT NULL, qos INTEGER NOT NULL, retain INTEGER NOT NULL, "
-            "created REAL NOT NULL, seqprop INTEGER NOT NULL DEFAULT 0)")
+            "created REAL NOT NULL, seqprop INTEGER NOT NULL DEFAULT 0)"
+        )
         self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER)")
         row = self._db.execute("SELECT value FROM meta WHERE key='seq_reserved'").fetchone()
         reserved = row[0] if row else 0
@@ -64,7 +72,8 @@ class Spool:
         self._next = max(reserved, top) + 1
         self._reserved = self._next - 1
         cnt, size = self._db.execute(
-            "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0) FROM spool").fetchone()
+            "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0) FROM spool"
+        ).fetchone()
         self.depth = cnt
         self.bytes = size
         self.recovered = cnt  # rows found at open (left by a previous run)
@@ -79,23 +88,43 @@ class Spool:
         self._next += 1
         if seq > self._reserved:
             self._reserved = seq + SEQ_BLOCK
-            self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('seq_reserved', ?)",
-                             (self._reserved,))
+            self._db.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('seq_reserved', ?)",
+                (self._reserved,),
+            )
         return seq
 
     # -- rows --------------------------------------------------------------------------------
-    def append(self, seq: int, topic: str, payload: bytes, qos: int = 1, retain: bool = False,
-               seq_property: bool = False, created: float | None = None) -> int:
+    def append(
+        self,
+        seq: int,
+        topic: str,
+        payload: bytes,
+        qos: int = 1,
+        retain: bool = False,
+        seq_property: bool = False,
+        created: float | None = None,
+    ) -> int:
         """Store one message durably (committed on return). Returns rows dropped to make room."""
         payload = bytes(payload)
         if len(payload) > self.max_bytes:
-            raise ValueError(f"payload of {len(payload)} bytes exceeds the spool size {self.max_bytes}")
+            raise ValueError(
+                f"payload of {len(payload)} bytes exceeds the spool size {self.max_bytes}"
+            )
         dropped = self._make_room(len(payload))
         self._db.execute(
             "INSERT INTO spool (seq, topic, payload, qos, retain, created, seqprop) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (seq, topic, payload, int(qos), int(bool(retain)),
-             self._clock() if created is None else created, int(bool(seq_property))))
+            (
+                seq,
+                topic,
+                payload,
+                int(qos),
+                int(bool(retain)),
+                self._clock() if created is None else created,
+                int(bool(seq_property)),
+            ),
+        )
         self.depth += 1
         self.bytes += len(payload)
         self.appended += 1
@@ -103,12 +132,15 @@ class Spool:
 
     def _make_room(self, incoming: int) -> int:
         dropped = 0
-        while self.depth > 0 and (self.bytes + incoming > self.max_bytes
-                                  or self.depth + 1 > self.max_messages):
+        while self.depth > 0 and (
+            self.bytes + incoming > self.max_bytes or self.depth + 1 > self.max_messages
+        ):
             # drop oldest rows in chunks
             excess_rows = max(1, self.depth + 1 - self.max_messages)
-            rows = self._db.execute("SELECT seq, LENGTH(payload) FROM spool ORDER BY seq LIMIT ?",
-                                    (max(excess_rows, 16),)).fetchall()
+            rows = self._db.execute(
+                "SELECT seq, LENGTH(payload) FROM spool ORDER BY seq LIMIT ?",
+                (max(excess_rows, 16),),
+            ).fetchall()
             need = self.bytes + incoming - self.max_bytes
             victims = []
             freed = 0
@@ -129,10 +161,13 @@ class Spool:
         cur = self._db.cursor()
         cur.execute("BEGIN")
         for i in range(0, len(seqs), 500):
-            chunk = seqs[i:i + 500]
+            chunk = seqs[i : i + 500]
             marks = ",".join("?" * len(chunk))
-            got = cur.execute(f"SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0) FROM spool "
-                              f"WHERE seq IN ({marks})", chunk).fetchone()
+            got = cur.execute(
+                f"SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0) FROM spool "
+                f"WHERE seq IN ({marks})",
+                chunk,
+            ).fetchone()
             cur.execute(f"DELETE FROM spool WHERE seq IN ({marks})", chunk)
             self.depth -= got[0]
             self.bytes -= got[1]
@@ -149,25 +184,37 @@ class Spool:
     def expire(self) -> int:
         """Drop rows older than max_age_s; returns how many."""
         cutoff = self._clock() - self.max_age_s
-        seqs = [r[0] for r in self._db.execute("SELECT seq FROM spool WHERE created < ?", (cutoff,))]
+        seqs = [
+            r[0] for r in self._db.execute("SELECT seq FROM spool WHERE created < ?", (cutoff,))
+        ]
         n = self._delete(seqs)
         self.dropped_age += n
         return n
 
     def after(self, seq: int, limit: int) -> list[Row]:
         """The oldest ``limit`` rows with a sequence number greater than ``seq``."""
-        return [Row(r[0], r[1], bytes(r[2]), r[3], bool(r[4]), r[5], bool(r[6]))
-                for r in self._db.execute(
-                    "SELECT seq, topic, payload, qos, retain, created, seqprop FROM spool "
-                    "WHERE seq > ? ORDER BY seq LIMIT ?", (seq, int(limit)))]
+        return [
+            Row(r[0], r[1], bytes(r[2]), r[3], bool(r[4]), r[5], bool(r[6]))
+            for r in self._db.execute(
+                "SELECT seq, topic, payload, qos, retain, created, seqprop FROM spool "
+                "WHERE seq > ? ORDER BY seq LIMIT ?",
+                (seq, int(limit)),
+            )
+        ]
 
     def last_seq(self) -> int:
         return self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM spool").fetchone()[0]
 
     def stats(self) -> dict:
-        return {"depth": self.depth, "bytes": self.bytes, "appended": self.appended,
-                "removed": self.removed, "dropped_full": self.dropped_full,
-                "dropped_age": self.dropped_age, "recovered": self.recovered}
+        return {
+            "depth": self.depth,
+            "bytes": self.bytes,
+            "appended": self.appended,
+            "removed": self.removed,
+            "dropped_full": self.dropped_full,
+            "dropped_age": self.dropped_age,
+            "recovered": self.recovered,
+        }
 
     def close(self) -> None:
         try:

@@ -1,6 +1,7 @@
 """Robot -> cloud (ROS-free): one :class:`Route` per ``telemetry`` entry, and :class:`Telemetry`,
 which turns a taken ROS message into what :class:`~.link.MqttLink` sends (decimation, JSON or
 raw CDR, downsampled JPEG, batching). The node only subscribes and hands messages over."""
+
 from __future__ import annotations
 
 import threading
@@ -21,8 +22,11 @@ class Route:
         self.r = route
         self.cls = cls
         self.decimator = Decimator(route.max_rate)
-        self.batcher = (encoding.Batcher(route.batch_max_messages, route.batch_max_delay)
-                        if route.batch_max_messages > 1 else None)
+        self.batcher = (
+            encoding.Batcher(route.batch_max_messages, route.batch_max_delay)
+            if route.batch_max_messages > 1
+            else None
+        )
         self.received = 0
         self.sub = None  # the node's subscription (for draining its queue)
         # message -> dict, compiled once for the type; with ``fields`` only the top-level
@@ -59,12 +63,15 @@ class Telemetry:
         r = rt.r
         if r.encoding == "cdr":
             raw = bytes(msg)
-            self.link.send(r.mqtt_topic, lambda s: raw, qos=r.qos, retain=r.retain, seq_property=True)
+            self.link.send(
+                r.mqtt_topic, lambda s: raw, qos=r.qos, retain=r.retain, seq_property=True
+            )
             return
         if r.image_max_width:
             try:
-                data = images.jpeg_summary(msg, to_dict(msg.header), r.image_max_width,
-                                           r.image_quality)
+                data = images.jpeg_summary(
+                    msg, to_dict(msg.header), r.image_max_width, r.image_quality
+                )
             except images.ImageError as e:
                 self.reject("bad_image", f"{r.ros_topic}: {e}")
                 return
@@ -72,8 +79,9 @@ class Telemetry:
             data = rt.convert(msg, r.bytes)
         body = encoding.body(data, r.fields, stamp=None)
         if rt.batcher is None:
-            self.link.send(r.mqtt_topic, lambda s: encoding.single(s[0], body), qos=r.qos,
-                           retain=r.retain)
+            self.link.send(
+                r.mqtt_topic, lambda s: encoding.single(s[0], body), qos=r.qos, retain=r.retain
+            )
             return
         with self._lock:
             items = rt.batcher.add(body)
@@ -81,8 +89,13 @@ class Telemetry:
             self._send_batch(rt, items)
 
     def _send_batch(self, rt: Route, items) -> None:
-        self.link.send(rt.r.mqtt_topic, lambda s: encoding.batch(s, items), count=len(items),
-                       qos=rt.r.qos, retain=rt.r.retain)
+        self.link.send(
+            rt.r.mqtt_topic,
+            lambda s: encoding.batch(s, items),
+            count=len(items),
+            qos=rt.r.qos,
+            retain=rt.r.retain,
+        )
 
     def flush_due(self, force: bool = False) -> None:
         for rt in self.routes:
@@ -94,6 +107,7 @@ class Telemetry:
                 self._send_batch(rt, items)
 
     def stats(self) -> dict:
-        return {"received": sum(rt.received for rt in self.routes),
-                "decimated": sum(rt.decimator.decimated for rt in self.routes)}
-
+        return {
+            "received": sum(rt.received for rt in self.routes),
+            "decimated": sum(rt.decimator.decimated for rt in self.routes),
+        }

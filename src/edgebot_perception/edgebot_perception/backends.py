@@ -8,6 +8,7 @@
     be = make_backend("onnxruntime", "edgebot_objects.onnx", imgsz=320, conf=0.25)
     dets = be.infer(bgr_image)   # [Detection(class_id, label, score, x1, y1, x2, y2, track_id)]
 """
+
 from __future__ import annotations
 
 import ast
@@ -39,6 +40,7 @@ def models_dir() -> pathlib.Path:
     """Where the shipped models are: the package's share directory, else the source tree."""
     try:
         from ament_index_python.packages import get_package_share_directory
+
         d = pathlib.Path(get_package_share_directory("edgebot_perception")) / "models"
         if d.is_dir():
             return d
@@ -71,8 +73,9 @@ def class_ids(filter_names: Sequence[str], names: dict) -> list[int] | None:
         elif str(f).isdigit() and int(f) in names:
             out.append(int(f))
         else:
-            raise ModelError(f"class {f!r} is not one of the model's classes "
-                             f"{list(names.values())}")
+            raise ModelError(
+                f"class {f!r} is not one of the model's classes {list(names.values())}"
+            )
     return out
 
 
@@ -88,10 +91,19 @@ class Backend:
 class OnnxBackend(Backend):
     name = "onnxruntime"
 
-    def __init__(self, path, imgsz: int = 320, conf: float = 0.25, iou: float = 0.45,
-                 max_det: int = 100, classes: Sequence[str] = (), threads: int = 0,
-                 names: dict | None = None):
+    def __init__(
+        self,
+        path,
+        imgsz: int = 320,
+        conf: float = 0.25,
+        iou: float = 0.45,
+        max_det: int = 100,
+        classes: Sequence[str] = (),
+        threads: int = 0,
+        names: dict | None = None,
+    ):
         import onnxruntime as ort
+
         p = pathlib.Path(path)
         if not p.is_file():
             raise ModelError(f"model file not found: {p}")
@@ -111,14 +123,16 @@ class OnnxBackend(Backend):
                 names = None
         inp = self.sess.get_inputs()
         if len(inp) != 1 or len(inp[0].shape) != 4:
-            raise ModelError(f"{p}: expected one image input (1, 3, H, W), got "
-                             f"{[(i.name, i.shape) for i in inp]}")
+            raise ModelError(
+                f"{p}: expected one image input (1, 3, H, W), got "
+                f"{[(i.name, i.shape) for i in inp]}"
+            )
         self.input_name = inp[0].name
         h, w = inp[0].shape[2], inp[0].shape[3]
         if isinstance(h, int) and isinstance(w, int):
             if h != w:
                 raise ModelError(f"{p}: non-square input {w}x{h} is not supported")
-            imgsz = h              # a static model decides its own size
+            imgsz = h  # a static model decides its own size
         elif imgsz % 32:
             raise ModelError(f"imgsz {imgsz} must be a multiple of 32")
         self.imgsz = int(imgsz)
@@ -138,29 +152,42 @@ class OnnxBackend(Backend):
         img, lb = letterbox(bgr, self.imgsz)
         out = self.sess.run(None, {self.input_name: to_blob(img)})[0]
         if out.ndim != 3 or out.shape[1] != 4 + self.nc:
-            raise OutputShapeError(f"model output shape {list(out.shape)} not understood "
-                                   f"(expected (1, {4 + self.nc}, N))")
+            raise OutputShapeError(
+                f"model output shape {list(out.shape)} not understood "
+                f"(expected (1, {4 + self.nc}, N))"
+            )
         boxes, scores, cls = decode(out, self.conf, self.iou, self.max_det, self.classes)
         boxes = unletterbox(boxes, lb, w, h)
-        return [Detection(int(c), self.names.get(int(c), str(c)), float(s), *map(float, b))
-                for b, s, c in zip(boxes, scores, cls)]
+        return [
+            Detection(int(c), self.names.get(int(c), str(c)), float(s), *map(float, b))
+            for b, s, c in zip(boxes, scores, cls)
+        ]
 
 
 class UltralyticsBackend(Backend):
     name = "ultralytics"
 
-    def __init__(self, path, imgsz: int = 320, conf: float = 0.25, iou: float = 0.45,
-                 max_det: int = 100, classes: Sequence[str] = (), track: bool = False,
-                 tracker: str = "bytetrack.yaml"):
-        os.environ.setdefault("YOLO_OFFLINE", "1")    # nothing from the hub at run time
+    def __init__(
+        self,
+        path,
+        imgsz: int = 320,
+        conf: float = 0.25,
+        iou: float = 0.45,
+        max_det: int = 100,
+        classes: Sequence[str] = (),
+        track: bool = False,
+        tracker: str = "bytetrack.yaml",
+    ):
+        os.environ.setdefault("YOLO_OFFLINE", "1")  # nothing from the hub at run time
         p = pathlib.Path(path)
         if not p.is_file():
             raise ModelError(f"model file not found: {p}")
         try:
             from ultralytics import YOLO
         except ImportError as e:
-            raise ModelError(f"backend 'ultralytics' needs the ultralytics package "
-                             f"(requirements/ml.txt): {e}") from None
+            raise ModelError(
+                f"backend 'ultralytics' needs the ultralytics package (requirements/ml.txt): {e}"
+            ) from None
         try:
             self.model = YOLO(str(p), task="detect")
             names = self.model.names
@@ -175,8 +202,15 @@ class UltralyticsBackend(Backend):
         self.path = p
 
     def infer(self, bgr: np.ndarray) -> list[Detection]:
-        kw = dict(imgsz=self.imgsz, conf=self.conf, iou=self.iou, max_det=self.max_det,
-                  classes=self.classes, verbose=False, device="cpu")
+        kw = dict(
+            imgsz=self.imgsz,
+            conf=self.conf,
+            iou=self.iou,
+            max_det=self.max_det,
+            classes=self.classes,
+            verbose=False,
+            device="cpu",
+        )
         if self.track:
             res = self.model.track(bgr, persist=True, tracker=self.tracker, **kw)[0]
         else:
@@ -188,9 +222,12 @@ class UltralyticsBackend(Backend):
         conf = b.conf.cpu().numpy()
         cls = b.cls.cpu().numpy().astype(int)
         ids = b.id.cpu().numpy().astype(int) if b.id is not None else [-1] * len(cls)
-        return [Detection(int(c), self.names.get(int(c), str(c)), float(s), *map(float, x),
-                          track_id=int(t))
-                for x, s, c, t in zip(xyxy, conf, cls, ids)]
+        return [
+            Detection(
+                int(c), self.names.get(int(c), str(c)), float(s), *map(float, x), track_id=int(t)
+            )
+            for x, s, c, t in zip(xyxy, conf, cls, ids)
+        ]
 
 
 def make_backend(name: str, model: str = "", **kw) -> Backend:

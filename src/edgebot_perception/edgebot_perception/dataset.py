@@ -8,6 +8,7 @@ Reproducible: everything derives from --seed. The images are not committed; this
     python src/edgebot_perception/scripts/make_dataset.py --out /tmp/edgebot_dataset \
         --train 1200 --val 150 --test 300 --seed 6
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,8 @@ from edgebot_common import objects
 W, H = objects.CAMERA_WIDTH, objects.CAMERA_HEIGHT
 HFOV = math.radians(objects.CAMERA_HFOV_DEG)
 VFOV_DEG = math.degrees(2 * math.atan(math.tan(HFOV / 2) * H / W))
-MIN_PIXELS = 12          # visible pixels for a label
-MIN_SIDE = 3             # px, bbox side
+MIN_PIXELS = 12  # visible pixels for a label
+MIN_SIDE = 3  # px, bbox side
 
 
 def make_textures(rng: np.random.Generator, out: pathlib.Path, n: int) -> list:
@@ -40,16 +41,16 @@ def make_textures(rng: np.random.Generator, out: pathlib.Path, n: int) -> list:
         alt = np.clip(base + rng.uniform(-90, 90, 3), 0, 255)
         kind = i % 5
         yy, xx = np.mgrid[0:size, 0:size]
-        if kind == 0:     # checker
+        if kind == 0:  # checker
             k = int(rng.integers(8, 64))
             m = ((xx // k + yy // k) % 2).astype(np.float32)
-        elif kind == 1:   # stripes (wood/planks)
+        elif kind == 1:  # stripes (wood/planks)
             k = int(rng.integers(6, 40))
             m = ((yy // k) % 2).astype(np.float32) * rng.uniform(0.3, 1.0)
-        elif kind == 2:   # tiles with grout
+        elif kind == 2:  # tiles with grout
             k = int(rng.integers(16, 64))
             m = (((xx % k) < 2) | ((yy % k) < 2)).astype(np.float32)
-        else:             # smooth noise (carpet, concrete)
+        else:  # smooth noise (carpet, concrete)
             small = rng.uniform(0, 1, (int(rng.integers(4, 32)),) * 2).astype(np.float32)
             m = cv2.resize(small, (size, size), interpolation=cv2.INTER_CUBIC)
         m = np.clip(m, 0, 1)[..., None]
@@ -68,8 +69,16 @@ def jitter_rgba(rng, rgba, amount):
     return [float(rgb[0]), float(rgb[1]), float(rgb[2]), 1.0]
 
 
-DISTRACTOR_COLOURS = [(0.1, 0.7, 0.2), (0.9, 0.9, 0.9), (0.2, 0.2, 0.2), (0.6, 0.4, 0.2),
-                      (0.7, 0.2, 0.8), (0.9, 0.9, 0.2), (0.3, 0.8, 0.9), (0.5, 0.5, 0.55)]
+DISTRACTOR_COLOURS = [
+    (0.1, 0.7, 0.2),
+    (0.9, 0.9, 0.9),
+    (0.2, 0.2, 0.2),
+    (0.6, 0.4, 0.2),
+    (0.7, 0.2, 0.8),
+    (0.9, 0.9, 0.2),
+    (0.3, 0.8, 0.9),
+    (0.5, 0.5, 0.55),
+]
 
 
 class Scene:
@@ -93,8 +102,9 @@ class Scene:
             he = [s / 2 for s in size]
             return p.createVisualShape(p.GEOM_BOX, halfExtents=he, rgbaColor=rgba), he[2]
         if shape == "cylinder":
-            return p.createVisualShape(p.GEOM_CYLINDER, radius=size[0], length=size[1],
-                                       rgbaColor=rgba), size[1] / 2
+            return p.createVisualShape(
+                p.GEOM_CYLINDER, radius=size[0], length=size[1], rgbaColor=rgba
+            ), size[1] / 2
         if shape == "cone":
             v, i = objects.cone_mesh(size[0], size[1])
             return p.createVisualShape(p.GEOM_MESH, vertices=v, indices=i, rgbaColor=rgba), 0.0
@@ -102,8 +112,12 @@ class Scene:
 
     def add(self, shape, size, rgba, x, y, yaw):
         vs, z = self._visual(shape, size, rgba)
-        b = p.createMultiBody(baseMass=0, baseVisualShapeIndex=vs, basePosition=[x, y, z],
-                              baseOrientation=p.getQuaternionFromEuler([0, 0, yaw]))
+        b = p.createMultiBody(
+            baseMass=0,
+            baseVisualShapeIndex=vs,
+            basePosition=[x, y, z],
+            baseOrientation=p.getQuaternionFromEuler([0, 0, yaw]),
+        )
         self.bodies.append(b)
         return b
 
@@ -113,18 +127,24 @@ class Scene:
         self.clear()
         # floor
         if rng.uniform() < 0.85:
-            p.changeVisualShape(self.plane, -1, textureUniqueId=int(rng.choice(self.textures)),
-                                rgbaColor=[1, 1, 1, 1])
+            p.changeVisualShape(
+                self.plane,
+                -1,
+                textureUniqueId=int(rng.choice(self.textures)),
+                rgbaColor=[1, 1, 1, 1],
+            )
         else:
-            p.changeVisualShape(self.plane, -1, textureUniqueId=-1,
-                                rgbaColor=list(rng.uniform(0.15, 0.9, 3)) + [1])
+            p.changeVisualShape(
+                self.plane, -1, textureUniqueId=-1, rgbaColor=list(rng.uniform(0.15, 0.9, 3)) + [1]
+            )
         # camera (at the origin, looking along +x with yaw)
         cam_h = rng.uniform(0.10, 0.30)
         yaw = rng.uniform(-math.pi, math.pi)
         pitch = math.radians(rng.uniform(-12, 6))
         roll = math.radians(rng.normal(0, 2))
-        fwd = np.array([math.cos(yaw) * math.cos(pitch), math.sin(yaw) * math.cos(pitch),
-                        math.sin(pitch)])
+        fwd = np.array(
+            [math.cos(yaw) * math.cos(pitch), math.sin(yaw) * math.cos(pitch), math.sin(pitch)]
+        )
         left = np.array([-math.sin(yaw), math.cos(yaw), 0.0])
         up = np.cross(fwd, left)
         up = up * math.cos(roll) + np.cross(fwd, up) * math.sin(roll)
@@ -139,8 +159,14 @@ class Scene:
             d = rng.uniform(3, 8)
             x, y = place(d, rng.uniform(-0.8, 0.8))
             rgba = list(rng.uniform(0.2, 0.95, 3)) + [1]
-            b = self.add("box", (0.2, rng.uniform(2, 6), rng.uniform(0.5, 2.5)), rgba, x, y,
-                         yaw + rng.uniform(-0.5, 0.5))
+            b = self.add(
+                "box",
+                (0.2, rng.uniform(2, 6), rng.uniform(0.5, 2.5)),
+                rgba,
+                x,
+                y,
+                yaw + rng.uniform(-0.5, 0.5),
+            )
             if rng.uniform() < 0.5:
                 p.changeVisualShape(b, -1, textureUniqueId=int(rng.choice(self.textures)))
         # distractors
@@ -173,10 +199,18 @@ class Scene:
         proj = p.computeProjectionMatrixFOV(VFOV_DEG, W / H, 0.02, 30.0)
         ld = [rng.uniform(-1, 1), rng.uniform(-1, 1), rng.uniform(0.3, 1.5)]
         _, _, rgba_img, _, seg = p.getCameraImage(
-            W, H, view, proj, renderer=p.ER_TINY_RENDERER, shadow=int(rng.uniform() < 0.5),
-            lightDirection=ld, lightColor=list(rng.uniform(0.75, 1.0, 3)),
-            lightAmbientCoeff=rng.uniform(0.3, 0.8), lightDiffuseCoeff=rng.uniform(0.3, 0.8),
-            lightSpecularCoeff=rng.uniform(0.0, 0.3))
+            W,
+            H,
+            view,
+            proj,
+            renderer=p.ER_TINY_RENDERER,
+            shadow=int(rng.uniform() < 0.5),
+            lightDirection=ld,
+            lightColor=list(rng.uniform(0.75, 1.0, 3)),
+            lightAmbientCoeff=rng.uniform(0.3, 0.8),
+            lightDiffuseCoeff=rng.uniform(0.3, 0.8),
+            lightSpecularCoeff=rng.uniform(0.0, 0.3),
+        )
         img = np.asarray(rgba_img, np.uint8).reshape(H, W, 4)[..., 2::-1]  # RGBA -> BGR
         seg = np.asarray(seg).reshape(H, W)
         labels = []
@@ -214,10 +248,13 @@ def write_split(scene, root: pathlib.Path, split: str, n: int):
         lines = []
         for cls, x1, y1, x2, y2 in labels:
             counts[cls] += 1
-            lines.append(f"{cls} {(x1 + x2) / 2 / W:.6f} {(y1 + y2) / 2 / H:.6f} "
-                         f"{(x2 - x1) / W:.6f} {(y2 - y1) / H:.6f}")
+            lines.append(
+                f"{cls} {(x1 + x2) / 2 / W:.6f} {(y1 + y2) / 2 / H:.6f} "
+                f"{(x2 - x1) / W:.6f} {(y2 - y1) / H:.6f}"
+            )
         (root / "labels" / split / f"{name}.txt").write_text(
-            "\n".join(lines) + ("\n" if lines else ""))
+            "\n".join(lines) + ("\n" if lines else "")
+        )
     return counts
 
 
@@ -242,7 +279,8 @@ def main(argv=None):
     names = "\n".join(f"  {i}: {n}" for i, n in enumerate(objects.CLASS_NAMES))
     (root / "data.yaml").write_text(
         f"path: {root.resolve()}\ntrain: images/train\nval: images/val\ntest: images/test\n"
-        f"names:\n{names}\n")
+        f"names:\n{names}\n"
+    )
     print(f"dataset in {root} ({time.time() - t0:.0f} s)")
     return 0
 

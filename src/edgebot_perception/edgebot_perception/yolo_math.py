@@ -1,6 +1,7 @@
 """Pre- and post-processing of YOLO detection models in numpy/OpenCV (no torch, no rclpy):
 letterbox, decoding of the (1, 4 + nc, N) output of YOLOv8/YOLO11 detection heads, NMS.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -61,27 +62,37 @@ def check_output_shape(shape: Sequence, nc: int | None) -> int:
     if len(shape) != 3 or (isinstance(shape[0], int) and shape[0] not in (1,)):
         raise OutputShapeError(
             f"model output shape {list(shape)} not understood: expected (1, 4 + classes, "
-            f"anchors) of a YOLOv8/YOLO11 detection head")
+            f"anchors) of a YOLOv8/YOLO11 detection head"
+        )
     c = shape[1]
     if isinstance(c, int):
         if c < 5:
-            raise OutputShapeError(f"model output shape {list(shape)}: {c} channels, need 4 box "
-                                   f"values + at least 1 class score")
+            raise OutputShapeError(
+                f"model output shape {list(shape)}: {c} channels, need 4 box "
+                f"values + at least 1 class score"
+            )
         if nc is not None and c != 4 + nc:
-            raise OutputShapeError(f"model output shape {list(shape)} has {c - 4} classes but "
-                                   f"the model names {nc}")
+            raise OutputShapeError(
+                f"model output shape {list(shape)} has {c - 4} classes but the model names {nc}"
+            )
         return c - 4
     if nc is None:
         raise OutputShapeError(f"model output shape {list(shape)}: class count unknown")
     return nc
 
 
-def decode(output: np.ndarray, conf: float, iou: float, max_det: int = 100,
-           classes: Sequence[int] | None = None, agnostic: bool = False):
+def decode(
+    output: np.ndarray,
+    conf: float,
+    iou: float,
+    max_det: int = 100,
+    classes: Sequence[int] | None = None,
+    agnostic: bool = False,
+):
     """(1, 4+nc, N) raw output -> (boxes xyxy (k,4), scores (k,), class ids (k,)) after NMS,
     in the letterboxed image's pixels."""
     pred = output[0]
-    scores_all = pred[4:]                                # (nc, N)
+    scores_all = pred[4:]  # (nc, N)
     cls = scores_all.argmax(0)
     score = scores_all[cls, np.arange(pred.shape[1])]
     keep = score > conf
@@ -89,7 +100,7 @@ def decode(output: np.ndarray, conf: float, iou: float, max_det: int = 100,
         keep &= np.isin(cls, np.asarray(classes))
     if not keep.any():
         return np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64)
-    b = pred[:4, keep].T                                 # cx, cy, w, h
+    b = pred[:4, keep].T  # cx, cy, w, h
     score, cls = score[keep], cls[keep]
     xywh = np.empty_like(b)
     xywh[:, 0] = b[:, 0] - b[:, 2] / 2
@@ -98,12 +109,14 @@ def decode(output: np.ndarray, conf: float, iou: float, max_det: int = 100,
     if agnostic:
         idx = cv2.dnn.NMSBoxes(xywh.tolist(), score.tolist(), conf, iou, top_k=max_det)
     else:
-        idx = cv2.dnn.NMSBoxesBatched(xywh.tolist(), score.tolist(), cls.tolist(), conf, iou,
-                                      top_k=max_det)
+        idx = cv2.dnn.NMSBoxesBatched(
+            xywh.tolist(), score.tolist(), cls.tolist(), conf, iou, top_k=max_det
+        )
     idx = np.asarray(idx, dtype=np.int64).reshape(-1)
     idx = idx[np.argsort(-score[idx], kind="stable")][:max_det]
-    boxes = np.stack([xywh[idx, 0], xywh[idx, 1], xywh[idx, 0] + xywh[idx, 2],
-                      xywh[idx, 1] + xywh[idx, 3]], 1)
+    boxes = np.stack(
+        [xywh[idx, 0], xywh[idx, 1], xywh[idx, 0] + xywh[idx, 2], xywh[idx, 1] + xywh[idx, 3]], 1
+    )
     return boxes.astype(np.float32), score[idx].astype(np.float32), cls[idx].astype(np.int64)
 
 
@@ -135,11 +148,15 @@ def draw(img: np.ndarray, dets: list[Detection]) -> np.ndarray:
     """A copy of img with the detections drawn."""
     out = img.copy()
     for d in dets:
-        c = (int(37 * d.class_id) % 256, int(17 + 97 * d.class_id) % 256,
-             int(200 - 53 * d.class_id) % 256)
+        c = (
+            int(37 * d.class_id) % 256,
+            int(17 + 97 * d.class_id) % 256,
+            int(200 - 53 * d.class_id) % 256,
+        )
         p1, p2 = (int(d.x1), int(d.y1)), (int(d.x2), int(d.y2))
         cv2.rectangle(out, p1, p2, c, 2)
         text = f"{d.label} {d.score:.2f}" + (f" #{d.track_id}" if d.track_id >= 0 else "")
-        cv2.putText(out, text, (p1[0], max(10, p1[1] - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.4, c, 1,
-                    cv2.LINE_AA)
+        cv2.putText(
+            out, text, (p1[0], max(10, p1[1] - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.4, c, 1, cv2.LINE_AA
+        )
     return out

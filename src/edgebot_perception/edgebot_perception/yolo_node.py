@@ -4,6 +4,7 @@ Always the newest frame: the subscription (depth 1) only stores the latest messa
 thread takes it, so a slow model drops frames instead of building up latency. Disabled through
 ``yolo/enable``, the node unsubscribes from the images and spends no CPU on them.
 """
+
 from __future__ import annotations
 
 import threading
@@ -33,33 +34,61 @@ from .yolo_math import OutputShapeError, draw
 
 SPECS = [
     ParamSpec("backend", "onnxruntime", "inference backend", choices=list(BACKENDS)),
-    ParamSpec("model", "", "model file; empty = the shipped detector (edgebot_objects.onnx / "
-              ".pt); a bare file name is looked up in the package's models/"),
-    ParamSpec("imgsz", 320, "inference size (letterboxed square; multiple of 32)", min=32,
-              max=2048, check=lambda v: None if v % 32 == 0 else "must be a multiple of 32"),
+    ParamSpec(
+        "model",
+        "",
+        "model file; empty = the shipped detector (edgebot_objects.onnx / "
+        ".pt); a bare file name is looked up in the package's models/",
+    ),
+    ParamSpec(
+        "imgsz",
+        320,
+        "inference size (letterboxed square; multiple of 32)",
+        min=32,
+        max=2048,
+        check=lambda v: None if v % 32 == 0 else "must be a multiple of 32",
+    ),
     ParamSpec("conf_threshold", 0.25, "minimum score", min=0.0, max=1.0),
     ParamSpec("iou_threshold", 0.45, "NMS IoU threshold", min=0.0, max=1.0),
     ParamSpec("max_detections", 100, "most detections per image", min=1, max=1000),
-    ParamSpec("classes", [""], "class filter: class names or ids; empty = all",
-              type=list, item_type=str),
-    ParamSpec("input", "raw", "image input: raw (sensor_msgs/Image) or compressed "
-              "(sensor_msgs/CompressedImage)", choices=["raw", "compressed"]),
-    ParamSpec("image_topic", "", "input topic; empty = camera/image_raw or "
-              "camera/image_raw/compressed by input"),
-    ParamSpec("image_qos", "images", "QoS profile of the image subscription (edgebot_common.qos):"
-              " images = reliable depth 1 (needed for frames over ~500 kB between processes), "
-              "latest_only / sensor_data = best effort", choices=["images", "latest_only",
-                                                                   "sensor_data"]),
+    ParamSpec(
+        "classes", [""], "class filter: class names or ids; empty = all", type=list, item_type=str
+    ),
+    ParamSpec(
+        "input",
+        "raw",
+        "image input: raw (sensor_msgs/Image) or compressed (sensor_msgs/CompressedImage)",
+        choices=["raw", "compressed"],
+    ),
+    ParamSpec(
+        "image_topic",
+        "",
+        "input topic; empty = camera/image_raw or camera/image_raw/compressed by input",
+    ),
+    ParamSpec(
+        "image_qos",
+        "images",
+        "QoS profile of the image subscription (edgebot_common.qos):"
+        " images = reliable depth 1 (needed for frames over ~500 kB between processes), "
+        "latest_only / sensor_data = best effort",
+        choices=["images", "latest_only", "sensor_data"],
+    ),
     ParamSpec("expected_width", 0, "reject frames of another width (0 = any size)", min=0),
     ParamSpec("expected_height", 0, "reject frames of another height (0 = any size)", min=0),
-    ParamSpec("publish_annotated", False, "publish detections/image (bgr8, boxes drawn)",
-              read_only=False),
+    ParamSpec(
+        "publish_annotated", False, "publish detections/image (bgr8, boxes drawn)", read_only=False
+    ),
     ParamSpec("enabled", True, "start with detection enabled (service yolo/enable)"),
     ParamSpec("threads", 0, "onnxruntime intra-op threads, 0 = its default", min=0, max=64),
     ParamSpec("tracking", False, "ultralytics backend: track IDs with its tracker"),
     ParamSpec("tracker", "bytetrack.yaml", "ultralytics tracker config"),
-    ParamSpec("min_period_s", 0.0, "do not run the model more often than this (0 = as fast "
-              "as frames come)", min=0.0, max=60.0),
+    ParamSpec(
+        "min_period_s",
+        0.0,
+        "do not run the model more often than this (0 = as fast as frames come)",
+        min=0.0,
+        max=60.0,
+    ),
 ]
 
 
@@ -72,17 +101,26 @@ class YoloNode(Node):
         classes = [c for c in p["classes"] if c]
         try:
             self.backend = make_backend(
-                p["backend"], p["model"], imgsz=p["imgsz"], conf=p["conf_threshold"],
-                iou=p["iou_threshold"], max_det=p["max_detections"], classes=classes,
-                threads=p["threads"], track=p["tracking"], tracker=p["tracker"])
+                p["backend"],
+                p["model"],
+                imgsz=p["imgsz"],
+                conf=p["conf_threshold"],
+                iou=p["iou_threshold"],
+                max_det=p["max_detections"],
+                classes=classes,
+                threads=p["threads"],
+                track=p["tracking"],
+                tracker=p["tracker"],
+            )
         except ModelError as e:
             raise ConfigError(f"parameter 'model' = {p['model']!r}: {e}") from None
         self.rejects = RejectCounter(self.get_logger().warning)
         self.pub = self.create_publisher(Detection2DArray, "detections", qos.RELIABLE)
         self.pub_img = self.create_publisher(Image, "detections/image", qos.IMAGES)
         self.compressed = p["input"] == "compressed"
-        self.topic = p["image_topic"] or ("camera/image_raw/compressed" if self.compressed
-                                          else "camera/image_raw")
+        self.topic = p["image_topic"] or (
+            "camera/image_raw/compressed" if self.compressed else "camera/image_raw"
+        )
         self.sub = None
         self._lock = threading.Condition()
         self._latest = None
@@ -97,14 +135,18 @@ class YoloNode(Node):
         self.set_enabled(p["enabled"])
         self.get_logger().info(
             f"{p['backend']} {self.backend.path} imgsz {self.backend.imgsz}, classes "
-            f"{list(self.backend.names.values())}, input {self.topic}")
+            f"{list(self.backend.names.values())}, input {self.topic}"
+        )
 
     # -- enable/disable ---------------------------------------------------------------------
     def set_enabled(self, on: bool):
         if on and self.sub is None:
             self.sub = self.create_subscription(
-                CompressedImage if self.compressed else Image, self.topic, self._on_image,
-                qos.by_name(self.p["image_qos"]))
+                CompressedImage if self.compressed else Image,
+                self.topic,
+                self._on_image,
+                qos.by_name(self.p["image_qos"]),
+            )
         elif not on and self.sub is not None:
             self.destroy_subscription(self.sub)
             self.sub = None
@@ -126,7 +168,7 @@ class YoloNode(Node):
         with self._lock:
             self.received += 1
             if self._latest is not None:
-                self.dropped += 1          # the model was busy: only the newest frame counts
+                self.dropped += 1  # the model was busy: only the newest frame counts
             self._latest = msg
             self._lock.notify()
 
@@ -185,16 +227,25 @@ class YoloNode(Node):
         out = Detection2DArray()
         out.header = msg.header
         out.image_height, out.image_width = img.shape[0], img.shape[1]
-        out.detections = [Detection2D(
-            class_id=d.class_id, label=d.label, score=d.score,
-            center_x=(d.x1 + d.x2) / 2, center_y=(d.y1 + d.y2) / 2,
-            size_x=d.x2 - d.x1, size_y=d.y2 - d.y1, track_id=d.track_id) for d in dets]
+        out.detections = [
+            Detection2D(
+                class_id=d.class_id,
+                label=d.label,
+                score=d.score,
+                center_x=(d.x1 + d.x2) / 2,
+                center_y=(d.y1 + d.y2) / 2,
+                size_x=d.x2 - d.x1,
+                size_y=d.y2 - d.y1,
+                track_id=d.track_id,
+            )
+            for d in dets
+        ]
         self.pub.publish(out)
         self.processed += 1
-        if self.get_parameter("publish_annotated").value and \
-                self.pub_img.get_subscription_count():
-            self.pub_img.publish(numpy_to_image(draw(img, dets), "bgr8", msg.header.stamp,
-                                                msg.header.frame_id))
+        if self.get_parameter("publish_annotated").value and self.pub_img.get_subscription_count():
+            self.pub_img.publish(
+                numpy_to_image(draw(img, dets), "bgr8", msg.header.stamp, msg.header.frame_id)
+            )
 
     # -- diagnostics ------------------------------------------------------------------------
     def _diag(self):
@@ -202,13 +253,22 @@ class YoloNode(Node):
         level = OK if not self.errors else WARN
         if self.errors and not self.processed:
             level = ERROR
-        msg = ("enabled" if self.enabled else "disabled") + \
-            (f", {self.rejects.total} frames rejected" if self.rejects.total else "")
-        vals = {"enabled": self.enabled, "backend": self.backend.name,
-                "model": str(self.backend.path), "imgsz": self.backend.imgsz,
-                "input": self.topic, "received": self.received, "processed": self.processed,
-                "dropped": self.dropped, "errors": self.errors,
-                "inference_ms": round(self.last_infer_ms, 2), "rejected": self.rejects.total}
+        msg = ("enabled" if self.enabled else "disabled") + (
+            f", {self.rejects.total} frames rejected" if self.rejects.total else ""
+        )
+        vals = {
+            "enabled": self.enabled,
+            "backend": self.backend.name,
+            "model": str(self.backend.path),
+            "imgsz": self.backend.imgsz,
+            "input": self.topic,
+            "received": self.received,
+            "processed": self.processed,
+            "dropped": self.dropped,
+            "errors": self.errors,
+            "inference_ms": round(self.last_infer_ms, 2),
+            "rejected": self.rejects.total,
+        }
         vals.update({f"rejected.{k}": v for k, v in counts.items()})
         return level, msg, vals
 

@@ -4,6 +4,7 @@
     python src/edgebot_perception/scripts/make_dataset.py --out /tmp/edgebot_dataset \
         --train 1200 --val 150 --test 300 --seed 6
 """
+
 import pathlib
 import sys
 

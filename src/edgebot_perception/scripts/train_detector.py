@@ -12,6 +12,7 @@ wall time with ``--hours``. See the package README for how the shipped model was
 
 Writes <out>/edgebot_objects.pt, <out>/edgebot_objects.onnx, <out>/edgebot_objects.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,22 +36,37 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", default="/tmp/edgebot_dataset")
     ap.add_argument("--out", default=str(HERE.parent / "models"))
-    ap.add_argument("--hours", type=float, default=0.0, help="training time budget (0: none, "
-                    "run --epochs; with a budget the epoch count depends on the machine's load)")
+    ap.add_argument(
+        "--hours",
+        type=float,
+        default=0.0,
+        help="training time budget (0: none, "
+        "run --epochs; with a budget the epoch count depends on the machine's load)",
+    )
     ap.add_argument("--epochs", type=int, default=12, help="epochs (upper bound with --hours)")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--seed", type=int, default=6)
     ap.add_argument("--opset", type=int, default=17)
     ap.add_argument("--project", default="/tmp/edgebot_train")
-    ap.add_argument("--init", default="", help="continue from these weights (a previous "
-                    "stage's last.pt) instead of random initialisation")
-    ap.add_argument("--nbs", type=int, default=16, help="nominal batch size (16 = one "
-                    "optimizer step per batch; ultralytics' 64 accumulates 4 batches)")
+    ap.add_argument(
+        "--init",
+        default="",
+        help="continue from these weights (a previous "
+        "stage's last.pt) instead of random initialisation",
+    )
+    ap.add_argument(
+        "--nbs",
+        type=int,
+        default=16,
+        help="nominal batch size (16 = one "
+        "optimizer step per batch; ultralytics' 64 accumulates 4 batches)",
+    )
     ap.add_argument("--warmup-epochs", type=float, default=0.5)
     ap.add_argument("--lr0", type=float, default=0.002)
     a = ap.parse_args(argv)
 
     from ultralytics import YOLO, settings
+
     settings.update({"sync": False})
     import torch
 
@@ -59,21 +75,41 @@ def main(argv=None):
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     model = YOLO(str(MODEL_YAML), task="detect")
-    model.train(data=str(data), imgsz=320, epochs=a.epochs, time=a.hours or None,
-                batch=a.batch,
-                device="cpu", workers=1, seed=a.seed, deterministic=True,
-                pretrained=a.init or False,
-                amp=False, plots=False, cache="ram", patience=1000, project=a.project,
-                name="run", exist_ok=True, close_mosaic=3, verbose=True, nbs=a.nbs,
-                warmup_epochs=a.warmup_epochs, optimizer="AdamW", lr0=a.lr0, cos_lr=True)
+    model.train(
+        data=str(data),
+        imgsz=320,
+        epochs=a.epochs,
+        time=a.hours or None,
+        batch=a.batch,
+        device="cpu",
+        workers=1,
+        seed=a.seed,
+        deterministic=True,
+        pretrained=a.init or False,
+        amp=False,
+        plots=False,
+        cache="ram",
+        patience=1000,
+        project=a.project,
+        name="run",
+        exist_ok=True,
+        close_mosaic=3,
+        verbose=True,
+        nbs=a.nbs,
+        warmup_epochs=a.warmup_epochs,
+        optimizer="AdamW",
+        lr0=a.lr0,
+        cos_lr=True,
+    )
     train_s = time.time() - t0
     best = pathlib.Path(a.project) / "run" / "weights" / "best.pt"
     pt = out / "edgebot_objects.pt"
     shutil.copyfile(best, pt)
 
     model = YOLO(str(pt), task="detect")
-    onnx_tmp = model.export(format="onnx", imgsz=320, opset=a.opset, dynamic=True,
-                            simplify=False, device="cpu")
+    onnx_tmp = model.export(
+        format="onnx", imgsz=320, opset=a.opset, dynamic=True, simplify=False, device="cpu"
+    )
     onnx_path = out / "edgebot_objects.onnx"
     shutil.move(onnx_tmp, onnx_path)
 
@@ -81,15 +117,31 @@ def main(argv=None):
     res = {}
     for name, path in (("pt", pt), ("onnx", onnx_path)):
         m = YOLO(str(path), task="detect")
-        r = m.val(data=str(data), split="test", imgsz=320, batch=8, device="cpu", plots=False,
-                  workers=0, verbose=False, project=a.project, name=f"test_{name}",
-                  exist_ok=True)
-        res[name] = {"map50": round(float(r.box.map50), 4), "map50_95": round(float(r.box.map), 4),
-                     "per_class_map50": {m.names[i]: round(float(v), 4) for i, v in
-                                         zip(r.box.ap_class_index, r.box.ap50)}}
+        r = m.val(
+            data=str(data),
+            split="test",
+            imgsz=320,
+            batch=8,
+            device="cpu",
+            plots=False,
+            workers=0,
+            verbose=False,
+            project=a.project,
+            name=f"test_{name}",
+            exist_ok=True,
+        )
+        res[name] = {
+            "map50": round(float(r.box.map50), 4),
+            "map50_95": round(float(r.box.map), 4),
+            "per_class_map50": {
+                m.names[i]: round(float(v), 4) for i, v in zip(r.box.ap_class_index, r.box.ap50)
+            },
+        }
         print(name, res[name], flush=True)
-    nimg = {s: len(list((pathlib.Path(a.data) / "images" / s).glob("*.jpg")))
-            for s in ("train", "val", "test")}
+    nimg = {
+        s: len(list((pathlib.Path(a.data) / "images" / s).glob("*.jpg")))
+        for s in ("train", "val", "test")
+    }
     meta = {
         "classes": list(YOLO(str(pt)).names.values()),
         "imgsz": 320,
@@ -101,8 +153,11 @@ def main(argv=None):
         "heldout_test": res,
         "files_bytes": {pt.name: pt.stat().st_size, onnx_path.name: onnx_path.stat().st_size},
         "opset": a.opset,
-        "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(),
-                    "torch": torch.__version__},
+        "machine": {
+            "platform": platform.platform(),
+            "cpu_count": os.cpu_count(),
+            "torch": torch.__version__,
+        },
     }
     (out / "edgebot_objects.json").write_text(json.dumps(meta, indent=2) + "\n")
     print(json.dumps(meta, indent=2))

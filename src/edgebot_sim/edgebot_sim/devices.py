@@ -8,6 +8,7 @@
 
 Both packages are imported only when the device is used.
 """
+
 from __future__ import annotations
 
 import math
@@ -17,6 +18,7 @@ import threading
 class ImuDevice:
     def __init__(self, chip: str = "mpu6050", seed: int = 0, noise: bool = True):
         from edgebot_imu.virtual_imu import VirtualImuServer
+
         self.server = VirtualImuServer(chip=chip, seed=seed, noise=noise)
         self.updates = 0
 
@@ -45,14 +47,19 @@ class ArduinoDevice:
     ``reversed`` polarity included); a joint the map does not drive stays at 0.
     """
 
-    def __init__(self, pin_map: str | None = None, link: str | None = None,
-                 joints: tuple[str, str] = ("left_wheel_joint", "right_wheel_joint"),
-                 battery_volts: float = 7.8):
+    def __init__(
+        self,
+        pin_map: str | None = None,
+        link: str | None = None,
+        joints: tuple[str, str] = ("left_wheel_joint", "right_wheel_joint"),
+        battery_volts: float = 7.8,
+    ):
         from edgebot_common.node_main import ConfigError
         from edgebot_firmata import pinmap
         from edgebot_firmata.virtual_arduino import VirtualArduino
 
         from . import paths
+
         try:
             path = str(paths.resource("config", pin_map or "firmata.yaml", ".yaml"))
             self.pin_map = pinmap.load(path)
@@ -67,8 +74,9 @@ class ArduinoDevice:
         self._lock = threading.Lock()
         self.board.add_output_listener(self._on_output)
         self.sonar_pins = [s.trigger for s in self.pin_map.sonars]
-        self.bumper_pins = [(d.pin, d.inverted) for d in self.pin_map.digital_inputs
-                            if "bump" in d.name]
+        self.bumper_pins = [
+            (d.pin, d.inverted) for d in self.pin_map.digital_inputs if "bump" in d.name
+        ]
         for a in self.pin_map.analog_inputs:
             if a.type == "battery":
                 raw = battery_volts / (a.vref * a.divider) * 1023.0
@@ -81,8 +89,9 @@ class ArduinoDevice:
 
     def _on_output(self, pin, mode, value) -> None:
         if pin in self._motor_pins:
-            speeds = tuple(0.0 if m is None else m.wheel_speed(self.board.output)
-                           for m in self.motors)
+            speeds = tuple(
+                0.0 if m is None else m.wheel_speed(self.board.output) for m in self.motors
+            )
             with self._lock:
                 self._speeds = speeds
 
@@ -124,27 +133,36 @@ class DeviceSet:
         """Starts what ``p`` enables; ``ConfigError`` naming the parameter when one cannot start
         (whatever started already is stopped again)."""
         from edgebot_common.node_main import ConfigError
+
         self = cls()
         try:
             if p["camera.enabled"]:
                 from .mjpeg import MjpegServer
+
                 self.mjpeg = MjpegServer(p["camera.host"], p["camera.port"])
                 try:
                     self.endpoints["camera_url"] = self.mjpeg.start()
                 except OSError as e:
-                    raise ConfigError(f"parameter 'camera.port' = {p['camera.port']}: cannot "
-                                      f"serve MJPEG on {p['camera.host']}: {e}") from None
+                    raise ConfigError(
+                        f"parameter 'camera.port' = {p['camera.port']}: cannot "
+                        f"serve MJPEG on {p['camera.host']}: {e}"
+                    ) from None
             if (p["arduino.enabled"] or p["drive"] == "firmata") and p.get("arduino.firmware"):
                 from .firmware_board import FirmwareArduinoDevice  # real firmware, emulated AVR
+
                 self.arduino = FirmwareArduinoDevice(
-                    p["arduino.firmware"], p["arduino.pin_map"] or None,
-                    link=p["arduino.link"] or None, speed=p.get("speed", 1.0))
+                    p["arduino.firmware"],
+                    p["arduino.pin_map"] or None,
+                    link=p["arduino.link"] or None,
+                    speed=p.get("speed", 1.0),
+                )
                 self.endpoints["arduino_port"] = self.arduino.start()
                 if p["arduino.link"]:
                     self.endpoints["arduino_link"] = p["arduino.link"]
             elif p["arduino.enabled"] or p["drive"] == "firmata":
-                self.arduino = ArduinoDevice(p["arduino.pin_map"] or None,
-                                             link=p["arduino.link"] or None)
+                self.arduino = ArduinoDevice(
+                    p["arduino.pin_map"] or None, link=p["arduino.link"] or None
+                )
                 self.endpoints["arduino_port"] = self.arduino.start()
                 if p["arduino.link"]:
                     self.endpoints["arduino_link"] = p["arduino.link"]

@@ -1,6 +1,7 @@
 """Seeded episodes against a running sim_node (tests, benchmarks): set the ``seed`` parameter,
 call ``sim/reset``, follow ``sim/status`` until the target is reached or the scenario's time
 limit passes (simulated time). Needs rclpy; takes a node that something else spins."""
+
 from __future__ import annotations
 
 import json
@@ -48,14 +49,24 @@ class EpisodeRunner:
             while not (self.status and pred(self.status)):
                 left = t_end - time.monotonic()
                 if left <= 0:
-                    raise TimeoutError(f"timed out after {timeout:g} s waiting for {what}; "
-                                       f"last status {self.status}")
+                    raise TimeoutError(
+                        f"timed out after {timeout:g} s waiting for {what}; "
+                        f"last status {self.status}"
+                    )
                 self._cond.wait(min(left, 0.5))
             return dict(self.status)
 
     def reset(self, seed: int, timeout: float = 60.0) -> dict:
-        req = SetParameters.Request(parameters=[Parameter(name="seed", value=ParameterValue(
-            type=ParameterType.PARAMETER_INTEGER, integer_value=int(seed)))])
+        req = SetParameters.Request(
+            parameters=[
+                Parameter(
+                    name="seed",
+                    value=ParameterValue(
+                        type=ParameterType.PARAMETER_INTEGER, integer_value=int(seed)
+                    ),
+                )
+            ]
+        )
         res = self._call(self._set, req, timeout)
         if not res.results[0].successful:
             raise RuntimeError(f"setting seed {seed}: {res.results[0].reason}")
@@ -64,14 +75,16 @@ class EpisodeRunner:
             raise RuntimeError(f"sim/reset: {res.message}")
         return json.loads(res.message)
 
-    def run(self, seed: int | None, wall_timeout: float,
-            alive: Callable[[], bool] = lambda: True) -> dict:
+    def run(
+        self, seed: int | None, wall_timeout: float, alive: Callable[[], bool] = lambda: True
+    ) -> dict:
         """One episode (``seed`` None: the one already running). Returns its outcome."""
         if seed is not None:
             ep = self.reset(seed)["episode"]
         else:
-            ep = self.wait_status(lambda s: s.get("holding") is None, wall_timeout,
-                                  "the simulator to start")["episode"]
+            ep = self.wait_status(
+                lambda s: s.get("holding") is None, wall_timeout, "the simulator to start"
+            )["episode"]
         t0 = time.monotonic()
         while True:
             st = self.wait_status(lambda s: s["episode"] == ep, wall_timeout, f"episode {ep}")
@@ -83,20 +96,33 @@ class EpisodeRunner:
             if not alive():
                 raise RuntimeError("the stack died during the episode")
             time.sleep(0.2)
-        return {"seed": st["seed"], "episode": ep, "reached": bool(st["reached"]),
-                "time_to_reach_s": st["reached_at"],
-                "within_limit": bool(st["reached"] and st["reached_at"] <= limit),
-                "distance_left_m": st["target_distance"], "episode_time_s": st["episode_time"],
-                "wall_s": round(time.monotonic() - t0, 2), "rtf": st["rtf"]}
+        return {
+            "seed": st["seed"],
+            "episode": ep,
+            "reached": bool(st["reached"]),
+            "time_to_reach_s": st["reached_at"],
+            "within_limit": bool(st["reached"] and st["reached_at"] <= limit),
+            "distance_left_m": st["target_distance"],
+            "episode_time_s": st["episode_time"],
+            "wall_s": round(time.monotonic() - t0, 2),
+            "rtf": st["rtf"],
+        }
 
 
-def run_seeds(runner: EpisodeRunner, seeds: list[int], wall_timeout: float,
-              alive: Callable[[], bool] = lambda: True, log=print) -> list[dict]:
+def run_seeds(
+    runner: EpisodeRunner,
+    seeds: list[int],
+    wall_timeout: float,
+    alive: Callable[[], bool] = lambda: True,
+    log=print,
+) -> list[dict]:
     out = []
     for i, seed in enumerate(seeds):
         r = runner.run(None if i == 0 else seed, wall_timeout, alive)
         outcome = f"reached in {r['time_to_reach_s']:.1f} s" if r['reached'] else "NOT reached"
-        log(f"seed {r['seed']}: {outcome}"
-            f" (distance left {r['distance_left_m']:.2f} m, {r['wall_s']:.0f} s wall)")
+        log(
+            f"seed {r['seed']}: {outcome}"
+            f" (distance left {r['distance_left_m']:.2f} m, {r['wall_s']:.0f} s wall)"
+        )
         out.append(r)
     return out

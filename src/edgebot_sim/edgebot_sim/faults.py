@@ -11,6 +11,7 @@ sim_node's ``fault.*`` parameters (``ros2 param set /sim_node fault.camera_down 
 - ``fault.clock_stall``       the simulator's clock stops: physics, /clock and every device
                               freeze until false (then it carries on without a burst)
 """
+
 from __future__ import annotations
 
 import threading
@@ -19,8 +20,15 @@ from collections.abc import Callable
 from edgebot_common.params import ParamSpec
 
 NAMES = ("camera_down", "arduino_unplugged", "imu_errors", "imu_gone", "clock_stall")
-SPECS = [ParamSpec(f"fault.{n}", False, "fault injection (edgebot_sim.faults); false in "
-                   "normal operation", read_only=False) for n in NAMES]
+SPECS = [
+    ParamSpec(
+        f"fault.{n}",
+        False,
+        "fault injection (edgebot_sim.faults); false in normal operation",
+        read_only=False,
+    )
+    for n in NAMES
+]
 
 
 class FaultHooks:
@@ -45,7 +53,7 @@ class FaultHooks:
                 d.mjpeg.stop()
             else:
                 d.mjpeg.closed = False
-                d.mjpeg.start()                     # the same port again
+                d.mjpeg.start()  # the same port again
         elif name == "arduino_unplugged":
             board = getattr(d.arduino, "board", None)
             if board is None or not hasattr(board, "unplug"):
@@ -57,12 +65,12 @@ class FaultHooks:
             server = d.imu.server
             if name == "imu_errors":
                 with server.model.lock:
-                    server.model.fault.fail_next = 10 ** 9 if on else 0
+                    server.model.fault.fail_next = 10**9 if on else 0
             elif on:
                 server.stop()
             else:
-                host, port = server.bus_spec[len("tcp://"):].rsplit(":", 1)
-                server.start(host, int(port))       # the same address again
+                host, port = server.bus_spec[len("tcp://") :].rsplit(":", 1)
+                server.start(host, int(port))  # the same address again
         elif name == "clock_stall":
             self._running.clear() if on else self._running.set()
         self.active[name] = on

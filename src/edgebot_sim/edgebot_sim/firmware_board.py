@@ -13,6 +13,7 @@ Same interface as :class:`edgebot_sim.devices.ArduinoDevice` (the Python board m
   the firmware reports and firmata_node decodes into ``wheel_states``;
 - bumper inputs and the battery divider as pin levels and a voltage.
 """
+
 from __future__ import annotations
 
 import math
@@ -24,6 +25,7 @@ import time
 def resolve_firmware(board: str, firmware: str) -> str:
     """``firmware`` is a HEX file path, or the name of an installed image (StandardFirmata)."""
     from edgebot_avr import firmware_path
+
     if firmware.endswith(".hex") or os.sep in firmware:
         return firmware
     return firmware_path(board, firmware)
@@ -33,15 +35,21 @@ class FirmwareArduinoDevice:
     #: wheel speeds are re-read from the pins at most this often (wall seconds)
     READ_PERIOD = 0.01
 
-    def __init__(self, firmware: str, pin_map: str | None = None,
-                 link: str | None = None, speed: float = 1.0,
-                 joints: tuple[str, str] = ("left_wheel_joint", "right_wheel_joint"),
-                 battery_volts: float = 7.8):
+    def __init__(
+        self,
+        firmware: str,
+        pin_map: str | None = None,
+        link: str | None = None,
+        speed: float = 1.0,
+        joints: tuple[str, str] = ("left_wheel_joint", "right_wheel_joint"),
+        battery_volts: float = 7.8,
+    ):
         from edgebot_avr import EmulatedArduino, FirmwareError
         from edgebot_common.node_main import ConfigError
         from edgebot_firmata import pinmap
 
         from . import paths
+
         try:
             path = str(paths.resource("config", pin_map or "firmata.yaml", ".yaml"))
             self.pin_map = pinmap.load(path)
@@ -53,18 +61,24 @@ class FirmwareArduinoDevice:
             raise ConfigError(
                 f"parameter 'arduino.firmware' = {firmware!r}: the pin map {path} has HC-SR04 "
                 f"sonars ({', '.join(s.name for s in pm.sonars)}), which StandardFirmata cannot "
-                f"time; use ir_ranges in a pin map for real firmware (config/firmata_standard.yaml)")
+                f"time; use ir_ranges in a pin map for real firmware (config/firmata_standard.yaml)"
+            )
         try:
-            self.board = EmulatedArduino(board=pm.board, firmware=resolve_firmware(pm.board, firmware),
-                                         link=link, speed=speed)
+            self.board = EmulatedArduino(
+                board=pm.board,
+                firmware=resolve_firmware(pm.board, firmware),
+                link=link,
+                speed=speed,
+            )
         except (FirmwareError, ValueError) as e:
             raise ConfigError(f"parameter 'arduino.firmware' = {firmware!r}: {e}") from None
         self.link = link
         self.motors = [pm.motor_for_joint(j) for j in joints]
         self.bumper_pins = [(d.pin, d.inverted) for d in pm.digital_inputs if "bump" in d.name]
         self.ir_ranges = list(pm.ir_ranges)
-        self.encoders = [(e, self.board.quadrature(e.pin_a, e.pin_b))
-                         for e in getattr(pm, "encoders", [])]
+        self.encoders = [
+            (e, self.board.quadrature(e.pin_a, e.pin_b)) for e in getattr(pm, "encoders", [])
+        ]
         for a in pm.analog_inputs:
             if a.type == "battery":
                 self.board.set_analog(a.channel, min(5.0, battery_volts / a.divider))
@@ -93,6 +107,7 @@ class FirmwareArduinoDevice:
                     return st.pwm_duty * motor.pwm_max
                 return float(motor.pwm_max) if st.level else 0.0
             return 1.0 if out and st.level else 0.0
+
         return read
 
     def wheel_velocities(self) -> tuple[float, float]:
@@ -101,8 +116,9 @@ class FirmwareArduinoDevice:
         with self._lock:
             if now - self._read_at >= self.READ_PERIOD:
                 self._read_at = now
-                self._speeds = tuple(0.0 if m is None else m.wheel_speed(self._reader(m))
-                                     for m in self.motors)
+                self._speeds = tuple(
+                    0.0 if m is None else m.wheel_speed(self._reader(m)) for m in self.motors
+                )
             return self._speeds
 
     def set_sonar(self, metres: float) -> None:

@@ -11,6 +11,7 @@ slowly changing map -> odom. Until odometry arrives, odom is taken to start wher
 starts (map -> odom = the first ground-truth pose). An episode reset moves the rover but not
 the odometry (simulated time goes on): map -> odom jumps, as it does when a localiser corrects.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -19,14 +20,13 @@ from collections.abc import Sequence
 
 from edgebot_common import transforms as T
 
-Pose = tuple[tuple[float, float, float], tuple[float, float, float, float]]   # xyz, xyzw
+Pose = tuple[tuple[float, float, float], tuple[float, float, float, float]]  # xyz, xyzw
 
 
 def compose(a: Pose, b: Pose) -> Pose:
     """a * b: b's pose expressed in a's parent frame."""
     r = T.rotate(a[1], b[0])
-    return ((a[0][0] + r[0], a[0][1] + r[1], a[0][2] + r[2]),
-            T.normalize(T.multiply(a[1], b[1])))
+    return ((a[0][0] + r[0], a[0][1] + r[1], a[0][2] + r[2]), T.normalize(T.multiply(a[1], b[1])))
 
 
 def inverse(a: Pose) -> Pose:

@@ -1,5 +1,6 @@
 """sim_node's map -> odom on /tf (REP 105): ground truth joined with the odometry of
 ``odom_topic`` by :class:`edgebot_sim.frames.MapOdom`. ROS glue, used by sim_node."""
+
 from __future__ import annotations
 
 from geometry_msgs.msg import TransformStamped
@@ -13,8 +14,11 @@ from tf2_msgs.msg import TFMessage
 from .frames import MapOdom
 
 SPECS = [
-    ParamSpec("publish_map_tf", True, "publish map -> odom on /tf from ground truth and "
-              "odometry (REP 105)"),
+    ParamSpec(
+        "publish_map_tf",
+        True,
+        "publish map -> odom on /tf from ground truth and odometry (REP 105)",
+    ),
     ParamSpec("map_frame_id", "map", "the fixed world frame of the ground truth"),
     ParamSpec("odom_frame_id", "odom", "the odometry's frame (child of map_frame_id)"),
     ParamSpec("odom_topic", "odom", "nav_msgs/Odometry of the odometry (base_controller)"),

@@ -6,6 +6,7 @@ so ``camera_node`` (OpenCV/FFmpeg) opens the simulated camera like a real one. R
     srv.url                       # http://127.0.0.1:8080/stream.mjpg
     /snapshot.jpg                 # the newest frame as one JPEG
 """
+
 from __future__ import annotations
 
 import http.server
@@ -53,8 +54,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                     continue
                 seq = seq2
                 self.wfile.write(
-                    (f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\n"
-                     f"Content-Length: {len(frame)}\r\n\r\n").encode() + frame + b"\r\n")
+                    (
+                        f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\n"
+                        f"Content-Length: {len(frame)}\r\n\r\n"
+                    ).encode()
+                    + frame
+                    + b"\r\n"
+                )
                 self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError, OSError):
             pass
@@ -83,8 +89,7 @@ class MjpegServer:
         self._httpd = _Server((self.host, self.port), _Handler)
         self._httpd.hub = self  # type: ignore[attr-defined]
         self.port = self._httpd.server_address[1]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="mjpeg",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="mjpeg", daemon=True)
         self._thread.start()
         return self.url
 

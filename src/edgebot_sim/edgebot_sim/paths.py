@@ -3,6 +3,7 @@
 Order: an existing path as given; the share directory of ``edgebot_bringup`` (installed
 workspace or a full ROS 2 install); the source checkout this module lives in.
 """
+
 from __future__ import annotations
 
 import os
@@ -15,6 +16,7 @@ REPO_ROOT = pathlib.Path(__file__).resolve().parents[3]
 def _bringup_share() -> pathlib.Path | None:
     try:
         from ament_index_python.packages import get_package_share_directory
+
         return pathlib.Path(get_package_share_directory("edgebot_bringup"))
     except Exception:
         return None

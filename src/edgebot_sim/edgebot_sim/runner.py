@@ -7,6 +7,7 @@ takes wheel commands and episode resets, and keeps the figures of ``sim/status``
 and :meth:`SimRunner.stop`. What it produces goes out through :class:`Outputs` callbacks (the
 node turns them into messages); the unit tests drive it with a fake clock.
 """
+
 from __future__ import annotations
 
 import math
@@ -42,10 +43,11 @@ def every(physics_rate: float, rate: float) -> int:
 @dataclass
 class State:
     """What the node publishes at ``state_rate``: base_link in the map frame (ground truth)."""
-    time: float                       # simulated time since the node started [s]
+
+    time: float  # simulated time since the node started [s]
     position: tuple[float, float, float]
-    orientation: tuple[float, float, float, float]     # (x, y, z, w)
-    linear: tuple[float, float, float]                 # in base_link (REP 105)
+    orientation: tuple[float, float, float, float]  # (x, y, z, w)
+    linear: tuple[float, float, float]  # in base_link (REP 105)
     angular: tuple[float, float, float]
     wheel_position: list[float]
     wheel_velocity: list[float]
@@ -74,19 +76,28 @@ class Outputs:
 class SimRunner:
     """Physics loop of one scenario; ``p`` holds sim_node's parameter values (plain dict)."""
 
-    def __init__(self, p: dict, base_scenario, devices, outputs: Outputs = None,
-                 clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        p: dict,
+        base_scenario,
+        devices,
+        outputs: Outputs = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self.p = p
         self.base_scenario = base_scenario
         self.scenario = base_scenario.resolved(p["seed"])
         self.devices = devices
         self.out = outputs or Outputs()
         self.clock, self.sleep = clock, sleep
-        self.world = SimWorld(self.scenario, dt=1.0 / p["physics_rate"],
-                              camera_size=(p["camera.width"], p["camera.height"]),
-                              camera_hfov_deg=p["camera.hfov_deg"],
-                              wheel_max_torque=p["wheel_max_torque"])
+        self.world = SimWorld(
+            self.scenario,
+            dt=1.0 / p["physics_rate"],
+            camera_size=(p["camera.width"], p["camera.height"]),
+            camera_hfov_deg=p["camera.hfov_deg"],
+            wheel_max_torque=p["wheel_max_torque"],
+        )
         self._lock = threading.Lock()
         self._wheel_target = [0.0, 0.0]
         self._wheel_cmd_time = -math.inf
@@ -152,7 +163,7 @@ class SimRunner:
                 if ahead > 0:
                     self.sleep(min(ahead / speed, 0.02))
                     continue
-                if -ahead > 0.5:          # fell behind by more than 0.5 s: do not burst
+                if -ahead > 0.5:  # fell behind by more than 0.5 s: do not burst
                     wall0, sim0 = self.clock(), self.sim_time()
             self._apply_drive()
             w.step()
@@ -222,9 +233,11 @@ class SimRunner:
 
     def render(self) -> None:
         import cv2
+
         rgb = self.world.render()
-        ok, jpg = cv2.imencode(".jpg", rgb[:, :, ::-1],
-                               [cv2.IMWRITE_JPEG_QUALITY, self.p["camera.jpeg_quality"]])
+        ok, jpg = cv2.imencode(
+            ".jpg", rgb[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, self.p["camera.jpeg_quality"]]
+        )
         if ok:
             self.devices.mjpeg.publish(jpg.tobytes())
             self.frames += 1
@@ -234,32 +247,47 @@ class SimRunner:
         old = self.world
         self.scenario = self.base_scenario.resolved(seed)
         self.time_offset += old.time
-        self.world = SimWorld(self.scenario, dt=old.dt, camera_size=old.camera_size,
-                              camera_hfov_deg=old.camera_hfov_deg,
-                              wheel_max_torque=old.wheel_max_torque)
+        self.world = SimWorld(
+            self.scenario,
+            dt=old.dt,
+            camera_size=old.camera_size,
+            camera_hfov_deg=old.camera_hfov_deg,
+            wheel_max_torque=old.wheel_max_torque,
+        )
         old.close()
         self.episode += 1
         self.reached_at = None
         self.min_clearance = math.inf
         self._cache()
         s = self.scenario
-        self.out.log("info", f"episode {self.episode}: seed {seed}, start ({s.start.x:.2f}, "
-                             f"{s.start.y:.2f}), target ({s.target.x:.2f}, {s.target.y:.2f})")
+        self.out.log(
+            "info",
+            f"episode {self.episode}: seed {seed}, start ({s.start.x:.2f}, "
+            f"{s.start.y:.2f}), target ({s.target.x:.2f}, {s.target.y:.2f})",
+        )
         self.out.status()
         self._reset_done.set()
 
     def _state(self) -> None:
         w = self.world
         (pos, orn), (lin, ang) = w.base_pose(), w.base_twist()
-        R = rot(orn)                      # twist in the child frame (REP 105)
+        R = rot(orn)  # twist in the child frame (REP 105)
         vb, wb = R.T @ np.asarray(lin), R.T @ np.asarray(ang)
         wpos, wvel = w.wheel_states()
         feed = getattr(self.devices.arduino, "set_wheel_speeds", None)
-        if feed is not None:              # encoders on the emulated board's pins
+        if feed is not None:  # encoders on the emulated board's pins
             feed(dict(zip(WHEEL_JOINTS, wvel)))
-        self.out.state(State(self.sim_time(), tuple(pos), tuple(orn),
-                             tuple(float(v) for v in vb), tuple(float(v) for v in wb),
-                             wpos, wvel))
+        self.out.state(
+            State(
+                self.sim_time(),
+                tuple(pos),
+                tuple(orn),
+                tuple(float(v) for v in vb),
+                tuple(float(v) for v in wb),
+                wpos,
+                wvel,
+            )
+        )
         if self.reached_at is None and w.reached():
             self.reached_at = w.time
             self.out.log("info", f"target reached {w.time:.2f} s into episode {self.episode}")
@@ -281,28 +309,43 @@ class SimRunner:
         s = self.scenario
         (x, y, yaw), tdist, ep_time = self._cached
         return {
-            "scenario": s.name, "seed": s.seed, "time_limit": s.time_limit,
-            "sim_time": round(self.time_offset + ep_time, 4), "rtf": round(self.rtf, 3),
-            "episode": self.episode, "episode_start": round(self.time_offset, 4),
+            "scenario": s.name,
+            "seed": s.seed,
+            "time_limit": s.time_limit,
+            "sim_time": round(self.time_offset + ep_time, 4),
+            "rtf": round(self.rtf, 3),
+            "episode": self.episode,
+            "episode_start": round(self.time_offset, 4),
             "episode_time": round(ep_time, 4),
             "pose": [round(x, 4), round(y, 4), round(yaw, 4)],
-            "target": {"class": s.target.cls, "x": s.target.x, "y": s.target.y,
-                       "reach_distance": s.target.reach_distance},
+            "target": {
+                "class": s.target.cls,
+                "x": s.target.x,
+                "y": s.target.y,
+                "reach_distance": s.target.reach_distance,
+            },
             "target_distance": round(tdist, 4),
-            "reached": self.reached_at is not None, "reached_at": self.reached_at,
-            "min_obstacle_clearance": (None if math.isinf(self.min_clearance)
-                                       else round(self.min_clearance, 4)),
+            "reached": self.reached_at is not None,
+            "reached_at": self.reached_at,
+            "min_obstacle_clearance": (
+                None if math.isinf(self.min_clearance) else round(self.min_clearance, 4)
+            ),
             "contact": self.contact,
-            "camera_frames": self.frames, "endpoints": self.devices.endpoints,
+            "camera_frames": self.frames,
+            "endpoints": self.devices.endpoints,
             "holding": self.holding,
             "error": self.error,
         }
 
     def diag_values(self) -> dict:
         dev = self.devices
-        vals = {"sim_time": self.time_offset + self._cached[2], "episode": self.episode,
-                "real_time_factor": self.rtf, "camera_frames": self.frames,
-                "camera_clients": dev.mjpeg.clients if dev.mjpeg else 0}
+        vals = {
+            "sim_time": self.time_offset + self._cached[2],
+            "episode": self.episode,
+            "real_time_factor": self.rtf,
+            "camera_frames": self.frames,
+            "camera_clients": dev.mjpeg.clients if dev.mjpeg else 0,
+        }
         if dev.arduino is not None:
             vals.update(dev.arduino.stats())
         return vals

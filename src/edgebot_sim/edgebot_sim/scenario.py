@@ -25,6 +25,7 @@ origin to the nearest point of the target's footprint is at most this (metres). 
 holds ``stop_distance`` (0.5 m) from its front sonar, 0.125 m ahead of base_link: 0.75 leaves
 room for its tolerance.
 """
+
 from __future__ import annotations
 
 import math
@@ -110,14 +111,19 @@ class Scenario:
     def resolved(self, seed: int | None = None) -> Scenario:
         """The scenario with its seeded jitter applied (randomize zeroed): what a run uses."""
         import numpy as np
+
         s = self.seed if seed is None or seed < 0 else int(seed)
         rng = np.random.default_rng(s)
         r = self.randomize
         u = lambda a: float(rng.uniform(-a, a)) if a > 0 else 0.0  # noqa: E731
-        start = Pose2D(self.start.x + u(r.start_xy), self.start.y + u(r.start_xy),
-                       self.start.yaw + u(r.start_yaw))
-        target = replace(self.target, x=self.target.x + u(r.target_xy),
-                         y=self.target.y + u(r.target_xy))
+        start = Pose2D(
+            self.start.x + u(r.start_xy),
+            self.start.y + u(r.start_xy),
+            self.start.yaw + u(r.start_yaw),
+        )
+        target = replace(
+            self.target, x=self.target.x + u(r.target_xy), y=self.target.y + u(r.target_xy)
+        )
         return replace(self, seed=s, start=start, target=target, randomize=Randomize())
 
 
@@ -153,8 +159,11 @@ class _Ctx:
             self.fail(key, value, "must be a mapping")
         for k in value:
             if k not in allowed:
-                self.fail(f"{key}.{k}" if key else str(k), _MISSING,
-                          f"unknown key; allowed: {sorted(allowed)}")
+                self.fail(
+                    f"{key}.{k}" if key else str(k),
+                    _MISSING,
+                    f"unknown key; allowed: {sorted(allowed)}",
+                )
         for k in required:
             if k not in value:
                 self.fail(f"{key}.{k}" if key else k, _MISSING, "missing (required)")
@@ -185,15 +194,29 @@ class _Ctx:
     def cls(self, key, value) -> str:
         self.string(key, value)
         if value not in objects.CLASS_NAMES:
-            self.fail(key, value, f"unknown object class (missing model); known: "
-                                  f"{list(objects.CLASS_NAMES)}")
+            self.fail(
+                key,
+                value,
+                f"unknown object class (missing model); known: {list(objects.CLASS_NAMES)}",
+            )
         return value
 
 
 _MISSING = object()
 
-_TOP = {"name", "description", "seed", "time_limit", "robot", "floor", "start", "target",
-        "obstacles", "distractors", "randomize"}
+_TOP = {
+    "name",
+    "description",
+    "seed",
+    "time_limit",
+    "robot",
+    "floor",
+    "start",
+    "target",
+    "obstacles",
+    "distractors",
+    "randomize",
+}
 _FLOOR = {"size", "friction", "rgba", "wall_height"}
 _POSE = {"x", "y", "yaw"}
 _TARGET = {"class", "x", "y", "yaw", "reach_distance"}
@@ -229,6 +252,7 @@ def parse(data: Any, path: str = "<scenario>", check_robot: bool = True) -> Scen
         kw["robot"] = c.string("robot", data["robot"])
     if check_robot:
         from . import paths
+
         try:
             paths.urdf_path(kw.get("robot", Scenario.robot))
         except FileNotFoundError as e:
@@ -252,8 +276,11 @@ def parse(data: Any, path: str = "<scenario>", check_robot: bool = True) -> Scen
 
     def inside(key, x, y, margin=0.0):
         if abs(x) > hx - margin or abs(y) > hy - margin:
-            c.fail(key, (x, y), f"is off the floor (|x| <= {hx - margin:.2f}, "
-                                f"|y| <= {hy - margin:.2f})")
+            c.fail(
+                key,
+                (x, y),
+                f"is off the floor (|x| <= {hx - margin:.2f}, |y| <= {hy - margin:.2f})",
+            )
 
     def pose(key, m, allowed, required=("x", "y")):
         c.mapping(key, m, allowed, required=required)
@@ -272,8 +299,9 @@ def parse(data: Any, path: str = "<scenario>", check_robot: bool = True) -> Scen
     t = data["target"]
     x, y, yaw = pose("target", t, _TARGET, required=("class", "x", "y"))
     tcls = c.cls("target.class", t["class"])
-    reach = c.number("target.reach_distance", t.get("reach_distance", 0.35), 0.0, 5.0,
-                     lo_strict=True)
+    reach = c.number(
+        "target.reach_distance", t.get("reach_distance", 0.35), 0.0, 5.0, lo_strict=True
+    )
     inside("target", x, y, footprint_radius(tcls))
     target = Target(tcls, x, y, yaw, reach)
     if target_distance(start.x, start.y, target) <= reach + ROVER_RADIUS:
@@ -315,20 +343,23 @@ def parse(data: Any, path: str = "<scenario>", check_robot: bool = True) -> Scen
 
     if "randomize" in data:
         r = c.mapping("randomize", data["randomize"], _RAND)
-        kw["randomize"] = Randomize(**{k: c.number(f"randomize.{k}", v, 0.0, 10.0)
-                                       for k, v in r.items()})
+        kw["randomize"] = Randomize(
+            **{k: c.number(f"randomize.{k}", v, 0.0, 10.0) for k, v in r.items()}
+        )
     return Scenario(path=path, **kw)
 
 
 def load(name_or_path: str, check_robot: bool = True) -> Scenario:
     """Load and validate a scenario by name (``config/scenarios/<name>.yaml``) or path."""
     from . import paths
+
     try:
         p = paths.scenario_path(name_or_path)
     except FileNotFoundError as e:
         known = paths.list_scenarios()
-        raise ScenarioError(f"scenario {name_or_path!r}: no such file ({e}); known scenarios: "
-                            f"{known}") from None
+        raise ScenarioError(
+            f"scenario {name_or_path!r}: no such file ({e}); known scenarios: {known}"
+        ) from None
     try:
         data = yaml.safe_load(p.read_text())
     except yaml.YAMLError as e:

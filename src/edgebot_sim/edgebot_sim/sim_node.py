@@ -10,6 +10,7 @@ the body's motion; the real driver nodes connect to those.
 ROS glue only: the physics loop is :class:`edgebot_sim.runner.SimRunner` (one thread, PyBullet
 is not thread-safe), the devices are :class:`edgebot_sim.devices.DeviceSet`.
 """
+
 from __future__ import annotations
 
 import json
@@ -42,32 +43,54 @@ from .world import WHEEL_JOINTS
 
 SPECS = [
     ParamSpec("scenario", "open_field", "scenario name (config/scenarios/<name>.yaml) or path"),
-    ParamSpec("seed", -1, "random seed; -1 = the scenario's (settable: sim/reset uses it)",
-              min=-1, read_only=False),
-    ParamSpec("speed", 1.0, "target real-time factor; 0 = as fast as possible", min=0.0,
-              max=100.0),
-    ParamSpec("physics_rate", 240.0, "physics steps per simulated second [Hz]", min=60.0,
-              max=2000.0),
-    ParamSpec("clock_rate", 100.0, "/clock messages per simulated second [Hz]", min=1.0,
-              max=1000.0),
-    ParamSpec("state_rate", 50.0, "ground truth and wheel_states rate (sim time) [Hz]",
-              min=1.0, max=500.0),
+    ParamSpec(
+        "seed",
+        -1,
+        "random seed; -1 = the scenario's (settable: sim/reset uses it)",
+        min=-1,
+        read_only=False,
+    ),
+    ParamSpec("speed", 1.0, "target real-time factor; 0 = as fast as possible", min=0.0, max=100.0),
+    ParamSpec(
+        "physics_rate", 240.0, "physics steps per simulated second [Hz]", min=60.0, max=2000.0
+    ),
+    ParamSpec(
+        "clock_rate", 100.0, "/clock messages per simulated second [Hz]", min=1.0, max=1000.0
+    ),
+    ParamSpec(
+        "state_rate", 50.0, "ground truth and wheel_states rate (sim time) [Hz]", min=1.0, max=500.0
+    ),
     ParamSpec("publish_wheel_states", True, "publish wheel_states from the wheel joints"),
-    ParamSpec("drive", "auto", "what moves the wheels: the virtual Arduino's motor pins "
-              "(firmata), wheel_cmd directly (wheel_cmd, no Arduino in the loop), or auto "
-              "(firmata when arduino.enabled)", choices=["auto", "firmata", "wheel_cmd"]),
-    ParamSpec("wheel_cmd_timeout", 0.5, "drive=wheel_cmd: stop when no command for this long "
-              "(sim time) [s]", min=0.0, min_exclusive=True),
-    ParamSpec("wheel_max_torque", 0.3, "wheel motor torque limit [N m]", min=0.0,
-              min_exclusive=True),
-    ParamSpec("start.wait", False, "hold simulated time at 0 until the drivers are connected "
-              "to the virtual devices and the start.* topics are up (fair time-to-target)"),
+    ParamSpec(
+        "drive",
+        "auto",
+        "what moves the wheels: the virtual Arduino's motor pins "
+        "(firmata), wheel_cmd directly (wheel_cmd, no Arduino in the loop), or auto "
+        "(firmata when arduino.enabled)",
+        choices=["auto", "firmata", "wheel_cmd"],
+    ),
+    ParamSpec(
+        "wheel_cmd_timeout",
+        0.5,
+        "drive=wheel_cmd: stop when no command for this long (sim time) [s]",
+        min=0.0,
+        min_exclusive=True,
+    ),
+    ParamSpec(
+        "wheel_max_torque", 0.3, "wheel motor torque limit [N m]", min=0.0, min_exclusive=True
+    ),
+    ParamSpec(
+        "start.wait",
+        False,
+        "hold simulated time at 0 until the drivers are connected "
+        "to the virtual devices and the start.* topics are up (fair time-to-target)",
+    ),
     ParamSpec("start.publishers", "", "comma-separated topics that need a publisher first"),
     ParamSpec("start.subscribers", "", "comma-separated topics that need a subscriber first"),
-    ParamSpec("start.settle", 2.0, "wall seconds to wait once everything is up", min=0.0,
-              max=60.0),
-    ParamSpec("start.timeout", 120.0, "wall seconds after which time starts anyway",
-              min=0.0, max=3600.0),
+    ParamSpec("start.settle", 2.0, "wall seconds to wait once everything is up", min=0.0, max=60.0),
+    ParamSpec(
+        "start.timeout", 120.0, "wall seconds after which time starts anyway", min=0.0, max=3600.0
+    ),
     ParamSpec("camera.enabled", True, "render the camera and serve it as MJPEG"),
     ParamSpec("camera.fps", 10.0, "frames per simulated second", min=0.1, max=60.0),
     ParamSpec("camera.width", 320, "image width [px]", min=16, max=1920),
@@ -77,21 +100,31 @@ SPECS = [
     ParamSpec("camera.port", 8080, "MJPEG server port (0 = any free port)", min=0, max=65535),
     ParamSpec("camera.jpeg_quality", 85, "JPEG quality", min=10, max=100),
     ParamSpec("arduino.enabled", True, "serve a virtual Firmata Arduino on a pty"),
-    ParamSpec("arduino.link", "", "symlink to the pty (what firmata_node's port names); "
-              "empty = none"),
-    ParamSpec("arduino.pin_map", "", "pin map file (as firmata_node's pin_map); empty = "
-              "config/firmata.yaml"),
-    ParamSpec("arduino.firmware", "", "run real firmware on an emulated AVR (edgebot_avr) "
-              "instead of the Python board model: a .hex path or an installed image name "
-              "(StandardFirmata); empty = the model"),
-    ParamSpec("arduino.sonar_rate", 20.0, "sonar ray casts per simulated second [Hz]",
-              min=1.0, max=200.0),
+    ParamSpec(
+        "arduino.link", "", "symlink to the pty (what firmata_node's port names); empty = none"
+    ),
+    ParamSpec(
+        "arduino.pin_map",
+        "",
+        "pin map file (as firmata_node's pin_map); empty = config/firmata.yaml",
+    ),
+    ParamSpec(
+        "arduino.firmware",
+        "",
+        "run real firmware on an emulated AVR (edgebot_avr) "
+        "instead of the Python board model: a .hex path or an installed image name "
+        "(StandardFirmata); empty = the model",
+    ),
+    ParamSpec(
+        "arduino.sonar_rate", 20.0, "sonar ray casts per simulated second [Hz]", min=1.0, max=200.0
+    ),
     ParamSpec("imu.enabled", True, "serve a virtual I2C IMU over TCP"),
     ParamSpec("imu.chip", "mpu6050", "virtual IMU chip", choices=["mpu6050", "bno055"]),
     ParamSpec("imu.host", "127.0.0.1", "virtual IMU server address"),
     ParamSpec("imu.port", 0, "virtual IMU server port (0 = any free port)", min=0, max=65535),
-    ParamSpec("imu.rate", 200.0, "IMU motion updates per simulated second [Hz]", min=1.0,
-              max=1000.0),
+    ParamSpec(
+        "imu.rate", 200.0, "IMU motion updates per simulated second [Hz]", min=1.0, max=1000.0
+    ),
     ParamSpec("imu.noise", True, "the chip's noise and bias"),
 ]
 
@@ -126,13 +159,16 @@ class SimNode(Node, Outputs):
 
         self.pub_clock = self.create_publisher(Clock, "/clock", qos.CLOCK)
         self.pub_truth = self.create_publisher(Odometry, "sim/ground_truth", qos.RELIABLE)
-        self.pub_wheels = (self.create_publisher(JointState, "wheel_states", qos.SENSOR_DATA)
-                           if p["publish_wheel_states"] else None)
+        self.pub_wheels = (
+            self.create_publisher(JointState, "wheel_states", qos.SENSOR_DATA)
+            if p["publish_wheel_states"]
+            else None
+        )
         self.pub_status = self.create_publisher(String, "sim/status", qos.LATCHED)
         if p["drive"] == "wheel_cmd":
             self.create_subscription(JointState, "wheel_cmd", self._on_wheel_cmd, qos.COMMANDS)
         self.create_service(Trigger, "sim/reset", self._on_reset)
-        self.map_tf = MapOdomTf(self, self.rejects)         # map -> odom on /tf (REP 105)
+        self.map_tf = MapOdomTf(self, self.rejects)  # map -> odom on /tf (REP 105)
         self.faults = faults.FaultHooks(self.devices)
         self.add_on_set_parameters_callback(self._on_fault)
         self.diag = Diagnostics(self, hardware_id=f"pybullet:{self.runner.scenario.name}")
@@ -142,8 +178,10 @@ class SimNode(Node, Outputs):
         self._thread.start()
         self.create_timer(1.0, self.status)
         s = self.runner.scenario
-        self.get_logger().info(f"scenario {s.name!r} seed {s.seed}: "
-                               f"{json.dumps(self.devices.endpoints)}; speed {p['speed']}")
+        self.get_logger().info(
+            f"scenario {s.name!r} seed {s.seed}: "
+            f"{json.dumps(self.devices.endpoints)}; speed {p['speed']}"
+        )
 
     # -- inputs ---------------------------------------------------------------------------------
     def _on_wheel_cmd(self, msg: JointState):
@@ -163,9 +201,14 @@ class SimNode(Node, Outputs):
             return response
         s = self.runner.scenario
         response.success = True
-        response.message = json.dumps({
-            "episode": self.runner.episode, "seed": s.seed,
-            "start": [s.start.x, s.start.y, s.start.yaw], "target": [s.target.x, s.target.y]})
+        response.message = json.dumps(
+            {
+                "episode": self.runner.episode,
+                "seed": s.seed,
+                "start": [s.start.x, s.start.y, s.start.yaw],
+                "target": [s.target.x, s.target.y],
+            }
+        )
         return response
 
     def _on_fault(self, params):
@@ -173,7 +216,7 @@ class SimNode(Node, Outputs):
         try:
             for prm in params:
                 if prm.name.startswith("fault."):
-                    self.faults.set(prm.name[len("fault."):], bool(prm.value))
+                    self.faults.set(prm.name[len("fault.") :], bool(prm.value))
                     self.get_logger().warning(f"{prm.name} = {prm.value}")
         except (ValueError, OSError) as e:
             return SetParametersResult(successful=False, reason=str(e))
@@ -185,13 +228,13 @@ class SimNode(Node, Outputs):
             self.runner.run()
         except Exception as e:
             if self.runner.stopped or not self.context.ok():
-                return              # shutting down: the context went away under a publish
+                return  # shutting down: the context went away under a publish
             self.runner.error = f"{type(e).__name__}: {e}"
             self.get_logger().error(f"physics loop failed: {traceback.format_exc()}")
             rclpy.try_shutdown(context=self.context)
 
     def clock(self, t: float) -> None:
-        self.faults.hold_clock(lambda: self.runner.stopped)    # fault.clock_stall
+        self.faults.hold_clock(lambda: self.runner.stopped)  # fault.clock_stall
         self.pub_clock.publish(Clock(clock=stamp(t)))
 
     def state(self, s: State) -> None:
@@ -208,8 +251,9 @@ class SimNode(Node, Outputs):
         self.pub_truth.publish(odo)
         self.map_tf.truth(s.time, odo.header.stamp, s.position, s.orientation)
         if self.pub_wheels is not None:
-            js = JointState(name=list(WHEEL_JOINTS), position=s.wheel_position,
-                            velocity=s.wheel_velocity)
+            js = JointState(
+                name=list(WHEEL_JOINTS), position=s.wheel_position, velocity=s.wheel_velocity
+            )
             js.header.stamp = odo.header.stamp
             self.pub_wheels.publish(js)
 
@@ -221,8 +265,10 @@ class SimNode(Node, Outputs):
 
     def missing(self) -> list:
         out = []
-        for key, count, what in (("start.publishers", self.count_publishers, "publisher"),
-                                 ("start.subscribers", self.count_subscribers, "subscriber")):
+        for key, count, what in (
+            ("start.publishers", self.count_publishers, "publisher"),
+            ("start.subscribers", self.count_subscribers, "subscriber"),
+        ):
             for t in filter(None, (x.strip() for x in self.p[key].split(","))):
                 if count(t) < 1:
                     out.append(f"{what} of {t}")

@@ -5,6 +5,7 @@ ROS-free (the node and the tests drive it).
 Objects of the detector's classes are built exactly as :mod:`edgebot_common.objects` defines
 them (shape, size, colour), standing on the floor.
 """
+
 from __future__ import annotations
 
 import math
@@ -38,10 +39,17 @@ def rot(q) -> np.ndarray:
 class SimWorld:
     """One PyBullet DIRECT world. ``step()`` advances ``dt`` (default 1/240 s)."""
 
-    def __init__(self, scenario: Scenario, urdf: str | None = None, dt: float = 1.0 / 240,
-                 camera_size: tuple[int, int] = (objects.CAMERA_WIDTH, objects.CAMERA_HEIGHT),
-                 camera_hfov_deg: float = objects.CAMERA_HFOV_DEG, wheel_max_torque: float = 0.3,
-                 sonar_max_range: float = 4.0, sonar_half_angle_deg: float = 10.0):
+    def __init__(
+        self,
+        scenario: Scenario,
+        urdf: str | None = None,
+        dt: float = 1.0 / 240,
+        camera_size: tuple[int, int] = (objects.CAMERA_WIDTH, objects.CAMERA_HEIGHT),
+        camera_hfov_deg: float = objects.CAMERA_HFOV_DEG,
+        wheel_max_torque: float = 0.3,
+        sonar_max_range: float = 4.0,
+        sonar_half_angle_deg: float = 10.0,
+    ):
         self.scenario = scenario
         self.dt = float(dt)
         self.steps = 0
@@ -53,12 +61,13 @@ class SimWorld:
         self.cid = pb.connect(pb.DIRECT)
         c = self.cid
         pb.resetSimulation(physicsClientId=c)
-        pb.setPhysicsEngineParameter(fixedTimeStep=self.dt, deterministicOverlappingPairs=1,
-                                     physicsClientId=c)
+        pb.setPhysicsEngineParameter(
+            fixedTimeStep=self.dt, deterministicOverlappingPairs=1, physicsClientId=c
+        )
         pb.setTimeStep(self.dt, physicsClientId=c)
         pb.setGravity(0, 0, -GRAVITY, physicsClientId=c)
         self.obstacle_ids: list[int] = []
-        self.object_ids: dict[int, str] = {}    # body id -> class name (target + distractors)
+        self.object_ids: dict[int, str] = {}  # body id -> class name (target + distractors)
         self._build_floor()
         for o in scenario.obstacles:
             self.obstacle_ids.append(self._add_shape(o.shape, o.size, o.rgba, o.x, o.y, o.yaw))
@@ -78,42 +87,53 @@ class SimWorld:
         c, f = self.cid, self.scenario.floor
         hx, hy = f.size[0] / 2, f.size[1] / 2
         col = pb.createCollisionShape(pb.GEOM_BOX, halfExtents=[hx, hy, 0.05], physicsClientId=c)
-        vis = pb.createVisualShape(pb.GEOM_BOX, halfExtents=[hx, hy, 0.05], rgbaColor=f.rgba,
-                                   physicsClientId=c)
+        vis = pb.createVisualShape(
+            pb.GEOM_BOX, halfExtents=[hx, hy, 0.05], rgbaColor=f.rgba, physicsClientId=c
+        )
         self.floor_id = pb.createMultiBody(0, col, vis, [0, 0, -0.05], physicsClientId=c)
         pb.changeDynamics(self.floor_id, -1, lateralFriction=f.friction, physicsClientId=c)
         self.wall_ids = []
         if f.wall_height > 0:
             h, t = f.wall_height, 0.05
-            for x, y, ex, ey in ((0, hy + t, hx + 2 * t, t), (0, -hy - t, hx + 2 * t, t),
-                                 (hx + t, 0, t, hy), (-hx - t, 0, t, hy)):
-                self.wall_ids.append(self._add_shape("box", (2 * ex, 2 * ey, h),
-                                                     (0.80, 0.78, 0.72, 1.0), x, y, 0.0))
+            for x, y, ex, ey in (
+                (0, hy + t, hx + 2 * t, t),
+                (0, -hy - t, hx + 2 * t, t),
+                (hx + t, 0, t, hy),
+                (-hx - t, 0, t, hy),
+            ):
+                self.wall_ids.append(
+                    self._add_shape("box", (2 * ex, 2 * ey, h), (0.80, 0.78, 0.72, 1.0), x, y, 0.0)
+                )
 
     def _add_shape(self, shape, size, rgba, x, y, yaw, mass=0.0) -> int:
         c = self.cid
         if shape == "box":
             he = [size[0] / 2, size[1] / 2, size[2] / 2]
             col = pb.createCollisionShape(pb.GEOM_BOX, halfExtents=he, physicsClientId=c)
-            vis = pb.createVisualShape(pb.GEOM_BOX, halfExtents=he, rgbaColor=rgba,
-                                       physicsClientId=c)
+            vis = pb.createVisualShape(
+                pb.GEOM_BOX, halfExtents=he, rgbaColor=rgba, physicsClientId=c
+            )
             z = size[2] / 2
         elif shape == "sphere":
             col = pb.createCollisionShape(pb.GEOM_SPHERE, radius=size[0], physicsClientId=c)
-            vis = pb.createVisualShape(pb.GEOM_SPHERE, radius=size[0], rgbaColor=rgba,
-                                       physicsClientId=c)
+            vis = pb.createVisualShape(
+                pb.GEOM_SPHERE, radius=size[0], rgbaColor=rgba, physicsClientId=c
+            )
             z = size[0]
         elif shape == "cylinder":
-            col = pb.createCollisionShape(pb.GEOM_CYLINDER, radius=size[0], height=size[1],
-                                          physicsClientId=c)
-            vis = pb.createVisualShape(pb.GEOM_CYLINDER, radius=size[0], length=size[1],
-                                       rgbaColor=rgba, physicsClientId=c)
+            col = pb.createCollisionShape(
+                pb.GEOM_CYLINDER, radius=size[0], height=size[1], physicsClientId=c
+            )
+            vis = pb.createVisualShape(
+                pb.GEOM_CYLINDER, radius=size[0], length=size[1], rgbaColor=rgba, physicsClientId=c
+            )
             z = size[1] / 2
         elif shape == "cone":
             verts, idx = objects.cone_mesh(size[0], size[1])
             col = pb.createCollisionShape(pb.GEOM_MESH, vertices=verts, physicsClientId=c)
-            vis = pb.createVisualShape(pb.GEOM_MESH, vertices=verts, indices=idx,
-                                       rgbaColor=rgba, physicsClientId=c)
+            vis = pb.createVisualShape(
+                pb.GEOM_MESH, vertices=verts, indices=idx, rgbaColor=rgba, physicsClientId=c
+            )
             z = 0.0
         else:
             raise ValueError(f"unknown shape {shape!r}")
@@ -127,8 +147,13 @@ class SimWorld:
 
     def _load_robot(self, urdf: str):
         c, s = self.cid, self.scenario.start
-        self.robot = pb.loadURDF(urdf, [s.x, s.y, 0.034], yaw_quat(s.yaw),
-                                 flags=pb.URDF_USE_INERTIA_FROM_FILE, physicsClientId=c)
+        self.robot = pb.loadURDF(
+            urdf,
+            [s.x, s.y, 0.034],
+            yaw_quat(s.yaw),
+            flags=pb.URDF_USE_INERTIA_FROM_FILE,
+            physicsClientId=c,
+        )
         self.joint_index: dict[str, int] = {}
         self.link_index: dict[str, int] = {"base_link": -1}
         for j in range(pb.getNumJoints(self.robot, physicsClientId=c)):
@@ -142,8 +167,14 @@ class SimWorld:
         for w in self.wheels:
             pb.changeDynamics(self.robot, w, lateralFriction=1.0, physicsClientId=c)
         if "caster_link" in self.link_index:
-            pb.changeDynamics(self.robot, self.link_index["caster_link"], lateralFriction=0.0,
-                              rollingFriction=0.0, spinningFriction=0.0, physicsClientId=c)
+            pb.changeDynamics(
+                self.robot,
+                self.link_index["caster_link"],
+                lateralFriction=0.0,
+                rollingFriction=0.0,
+                spinningFriction=0.0,
+                physicsClientId=c,
+            )
         # let the rover settle on its wheels before time starts
         for _ in range(60):
             pb.stepSimulation(physicsClientId=c)
@@ -159,9 +190,14 @@ class SimWorld:
         self.apply_wheels()
 
     def apply_wheels(self):
-        pb.setJointMotorControlArray(self.robot, self.wheels, pb.VELOCITY_CONTROL,
-                                     targetVelocities=self._wheel_cmd,
-                                     forces=[self.wheel_max_torque] * 2, physicsClientId=self.cid)
+        pb.setJointMotorControlArray(
+            self.robot,
+            self.wheels,
+            pb.VELOCITY_CONTROL,
+            targetVelocities=self._wheel_cmd,
+            forces=[self.wheel_max_torque] * 2,
+            physicsClientId=self.cid,
+        )
 
     def step(self, n: int = 1) -> None:
         for _ in range(n):
@@ -187,13 +223,19 @@ class SimWorld:
         return [s[0] for s in st], [s[1] for s in st]
 
     def link_pose(self, link: str):
-        st = pb.getLinkState(self.robot, self.link_index[link], computeForwardKinematics=1,
-                             physicsClientId=self.cid)
+        st = pb.getLinkState(
+            self.robot, self.link_index[link], computeForwardKinematics=1, physicsClientId=self.cid
+        )
         return st[4], st[5]
 
     def _update_imu(self):
-        st = pb.getLinkState(self.robot, self.link_index["imu_link"], computeLinkVelocity=1,
-                             computeForwardKinematics=1, physicsClientId=self.cid)
+        st = pb.getLinkState(
+            self.robot,
+            self.link_index["imu_link"],
+            computeLinkVelocity=1,
+            computeForwardKinematics=1,
+            physicsClientId=self.cid,
+        )
         v = np.array(st[6], dtype=float)
         if self._prev_imu_vel is not None:
             a = (v - self._prev_imu_vel) / self.dt
@@ -234,10 +276,10 @@ class SimWorld:
         pos, orn = self.link_pose("camera_link")
         R = rot(orn)
         eye = np.array(pos)
-        view = pb.computeViewMatrix(eye.tolist(), (eye + R[:, 0]).tolist(), R[:, 2].tolist(),
-                                    physicsClientId=self.cid)
-        vfov = math.degrees(2 * math.atan(math.tan(math.radians(self.camera_hfov_deg) / 2)
-                                          * h / w))
+        view = pb.computeViewMatrix(
+            eye.tolist(), (eye + R[:, 0]).tolist(), R[:, 2].tolist(), physicsClientId=self.cid
+        )
+        vfov = math.degrees(2 * math.atan(math.tan(math.radians(self.camera_hfov_deg) / 2) * h / w))
         proj = pb.computeProjectionMatrixFOV(vfov, w / h, 0.03, 30.0, physicsClientId=self.cid)
         return view, proj
 
@@ -245,9 +287,17 @@ class SimWorld:
         """An RGB frame (h, w, 3, uint8) from camera_link with the CPU renderer."""
         w, h = self.camera_size
         view, proj = self.camera_matrices()
-        img = pb.getCameraImage(w, h, view, proj, renderer=pb.ER_TINY_RENDERER,
-                                flags=pb.ER_NO_SEGMENTATION_MASK, shadow=0,
-                                lightDirection=[0.4, -0.3, 1.0], physicsClientId=self.cid)
+        img = pb.getCameraImage(
+            w,
+            h,
+            view,
+            proj,
+            renderer=pb.ER_TINY_RENDERER,
+            flags=pb.ER_NO_SEGMENTATION_MASK,
+            shadow=0,
+            lightDirection=[0.4, -0.3, 1.0],
+            physicsClientId=self.cid,
+        )
         rgba = np.asarray(img[2], dtype=np.uint8).reshape(h, w, 4)
         return np.ascontiguousarray(rgba[:, :, :3])
 

@@ -18,6 +18,7 @@ A write error (disk full, file size limit) truncates the file back to the end of
 complete chunk, restores the provisional end there, and stops the writer with ``failed`` set;
 what was written before stays readable.
 """
+
 from __future__ import annotations
 
 import errno
@@ -39,23 +40,33 @@ _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 METADATA_VERSION = 8
 MCAP_MAGIC = b"\x89MCAP0\r\n"
 # DataEnd (op 0x0F, len 4, crc 0) + Footer (op 0x02, len 20, no summary) + magic
-PROVISIONAL_END = (struct.pack("<BQI", 0x0F, 4, 0) + struct.pack("<BQQQI", 0x02, 20, 0, 0, 0)
-                   + MCAP_MAGIC)
+PROVISIONAL_END = (
+    struct.pack("<BQI", 0x0F, 4, 0) + struct.pack("<BQQQI", 0x02, 20, 0, 0, 0) + MCAP_MAGIC
+)
 
-COMPRESSION = {"zstd": CompressionType.ZSTD, "lz4": CompressionType.LZ4,
-               "none": CompressionType.NONE}
+COMPRESSION = {
+    "zstd": CompressionType.ZSTD,
+    "lz4": CompressionType.LZ4,
+    "none": CompressionType.NONE,
+}
 
 # rmw enum values as rosbag2 writes them into offered_qos_profiles (metadata version 8)
 _INFINITE = {"sec": 2147483647, "nsec": 4294967295}
 
 
-def qos_profile_dict(history: int, depth: int, reliability: int, durability: int,
-                     liveliness: int = 1) -> dict:
+def qos_profile_dict(
+    history: int, depth: int, reliability: int, durability: int, liveliness: int = 1
+) -> dict:
     """One offered QoS profile in rosbag2's metadata-v8 shape (rmw enum integers)."""
     return {
-        "history": int(history), "depth": int(depth), "reliability": int(reliability),
-        "durability": int(durability), "deadline": dict(_INFINITE), "lifespan": dict(_INFINITE),
-        "liveliness": int(liveliness), "liveliness_lease_duration": dict(_INFINITE),
+        "history": int(history),
+        "depth": int(depth),
+        "reliability": int(reliability),
+        "durability": int(durability),
+        "deadline": dict(_INFINITE),
+        "lifespan": dict(_INFINITE),
+        "liveliness": int(liveliness),
+        "liveliness_lease_duration": dict(_INFINITE),
         "avoid_ros_namespace_conventions": False,
     }
 
@@ -109,7 +120,7 @@ class _Topic:
     type: str
     qos: str
     type_hash: str
-    count: int = 0            # committed (on disk, counted in metadata.yaml)
+    count: int = 0  # committed (on disk, counted in metadata.yaml)
     pending: int = 0
 
 
@@ -124,11 +135,12 @@ class _FileStats:
 @dataclass
 class _Open:
     """The MCAP file being written."""
+
     file: _File
     writer: Writer
     stats: _FileStats
     opened_at: float
-    good_end: int = 0                       # end of the last complete chunk
+    good_end: int = 0  # end of the last complete chunk
     schema_ids: dict[str, int] = field(default_factory=dict)
     channel_ids: dict[str, int] = field(default_factory=dict)
     sequences: dict[int, int] = field(default_factory=dict)
@@ -150,10 +162,18 @@ class BagWriter:
     :meth:`checkpoint` (call it periodically) makes everything so far durable and readable.
     """
 
-    def __init__(self, bag_dir, *, max_file_bytes: int = 0, max_file_duration_s: float = 0.0,
-                 chunk_bytes: int = 1 << 20, compression: str = "zstd", ros_distro: str = "",
-                 clock: Callable[[], float] = time.monotonic,
-                 log_error: Callable[[str], None] | None = None):
+    def __init__(
+        self,
+        bag_dir,
+        *,
+        max_file_bytes: int = 0,
+        max_file_duration_s: float = 0.0,
+        chunk_bytes: int = 1 << 20,
+        compression: str = "zstd",
+        ros_distro: str = "",
+        clock: Callable[[], float] = time.monotonic,
+        log_error: Callable[[str], None] | None = None,
+    ):
         self.dir = pathlib.Path(bag_dir)
         if self.dir.exists() and any(self.dir.iterdir()):
             raise BagWriteError(f"bag directory {self.dir} exists and is not empty")
@@ -186,15 +206,17 @@ class BagWriter:
         if topic in self.topics:
             return
         msgdefs.ros2msg_definition(type_name)  # fail early when the definition is missing
-        self.topics[topic] = _Topic(topic, msgdefs.full_name(type_name), offered_qos,
-                                    msgdefs.type_hash(type_name))
+        self.topics[topic] = _Topic(
+            topic, msgdefs.full_name(type_name), offered_qos, msgdefs.type_hash(type_name)
+        )
 
     @property
     def message_count(self) -> int:
         return sum(t.count for t in self.topics.values())
 
-    def write(self, topic: str, data: bytes, log_time_ns: int,
-              publish_time_ns: int | None = None) -> bool:
+    def write(
+        self, topic: str, data: bytes, log_time_ns: int, publish_time_ns: int | None = None
+    ) -> bool:
         """Buffer one message; False when the writer has failed or is closed."""
         if self.failed or self.closed:
             return False
@@ -203,14 +225,22 @@ class BagWriter:
         cid = self._channel(cur, t)
         seq = cur.sequences.get(cid, 0) + 1
         cur.sequences[cid] = seq
-        cur.writer.add_message(channel_id=cid, log_time=log_time_ns, data=bytes(data),
-                               publish_time=publish_time_ns if publish_time_ns is not None
-                               else log_time_ns, sequence=seq & 0xFFFFFFFF)
+        cur.writer.add_message(
+            channel_id=cid,
+            log_time=log_time_ns,
+            data=bytes(data),
+            publish_time=publish_time_ns if publish_time_ns is not None else log_time_ns,
+            sequence=seq & 0xFFFFFFFF,
+        )
         t.pending += 1
         cur.pending_count += 1
         cur.pending_bytes += len(data)
-        cur.pending_start = log_time_ns if cur.pending_start is None else min(cur.pending_start, log_time_ns)
-        cur.pending_end = log_time_ns if cur.pending_end is None else max(cur.pending_end, log_time_ns)
+        cur.pending_start = (
+            log_time_ns if cur.pending_start is None else min(cur.pending_start, log_time_ns)
+        )
+        cur.pending_end = (
+            log_time_ns if cur.pending_end is None else max(cur.pending_end, log_time_ns)
+        )
         if cur.pending_bytes >= self.chunk_bytes:
             self.checkpoint(metadata=False)
         return not self.failed
@@ -231,8 +261,12 @@ class BagWriter:
                 self._finish_file()
                 self._open_file()
                 rotated = True
-            if (metadata or rotated or self._metadata_topics != len(self.topics)
-                    or self._clock() - self._metadata_at >= self.metadata_period_s):
+            if (
+                metadata
+                or rotated
+                or self._metadata_topics != len(self.topics)
+                or self._clock() - self._metadata_at >= self.metadata_period_s
+            ):
                 self._write_metadata()
         except OSError as e:
             self._fail(e)
@@ -276,12 +310,17 @@ class BagWriter:
             sid = cur.schema_ids.get(t.type)
             if sid is None:
                 sid = cur.writer.register_schema(
-                    name=t.type, encoding="ros2msg",
-                    data=msgdefs.ros2msg_definition(t.type).encode())
+                    name=t.type,
+                    encoding="ros2msg",
+                    data=msgdefs.ros2msg_definition(t.type).encode(),
+                )
                 cur.schema_ids[t.type] = sid
             cid = cur.writer.register_channel(
-                topic=t.name, message_encoding="cdr", schema_id=sid,
-                metadata={"offered_qos_profiles": t.qos, "topic_type_hash": t.type_hash})
+                topic=t.name,
+                message_encoding="cdr",
+                schema_id=sid,
+                metadata={"offered_qos_profiles": t.qos, "topic_type_hash": t.type_hash},
+            )
             cur.channel_ids[t.name] = cid
         return cid
 
@@ -303,7 +342,9 @@ class BagWriter:
         self.bytes_written += cur.good_end - before
         st = cur.stats
         st.count += cur.pending_count
-        st.start_ns = cur.pending_start if st.start_ns is None else min(st.start_ns, cur.pending_start)
+        st.start_ns = (
+            cur.pending_start if st.start_ns is None else min(st.start_ns, cur.pending_start)
+        )
         st.end_ns = cur.pending_end if st.end_ns is None else max(st.end_ns, cur.pending_end)
         for t in self.topics.values():
             t.count += t.pending
@@ -358,32 +399,44 @@ class BagWriter:
         ends = [f.end_ns for f in files if f.end_ns is not None]
         start = min(starts) if starts else 0
         duration = (max(ends) - start) if ends else 0
-        return {"rosbag2_bagfile_information": {
-            "version": METADATA_VERSION,
-            "storage_identifier": "mcap",
-            "duration": {"nanoseconds": duration},
-            "starting_time": {"nanoseconds_since_epoch": start},
-            "message_count": sum(f.count for f in files),
-            "topics_with_message_count": [
-                {"topic_metadata": {
-                    "name": t.name, "type": t.type, "serialization_format": "cdr",
-                    "offered_qos_profiles": t.qos, "type_description_hash": t.type_hash},
-                 "message_count": t.count}
-                for t in self.topics.values()
-            ],
-            "compression_format": "",
-            "compression_mode": "",
-            "relative_file_paths": [f.path for f in files],
-            "files": [
-                {"path": f.path,
-                 "starting_time": {"nanoseconds_since_epoch": f.start_ns or 0},
-                 "duration": {"nanoseconds": (f.end_ns - f.start_ns) if f.start_ns is not None else 0},
-                 "message_count": f.count}
-                for f in files
-            ],
-            "custom_data": {},
-            "ros_distro": self.ros_distro,
-        }}
+        return {
+            "rosbag2_bagfile_information": {
+                "version": METADATA_VERSION,
+                "storage_identifier": "mcap",
+                "duration": {"nanoseconds": duration},
+                "starting_time": {"nanoseconds_since_epoch": start},
+                "message_count": sum(f.count for f in files),
+                "topics_with_message_count": [
+                    {
+                        "topic_metadata": {
+                            "name": t.name,
+                            "type": t.type,
+                            "serialization_format": "cdr",
+                            "offered_qos_profiles": t.qos,
+                            "type_description_hash": t.type_hash,
+                        },
+                        "message_count": t.count,
+                    }
+                    for t in self.topics.values()
+                ],
+                "compression_format": "",
+                "compression_mode": "",
+                "relative_file_paths": [f.path for f in files],
+                "files": [
+                    {
+                        "path": f.path,
+                        "starting_time": {"nanoseconds_since_epoch": f.start_ns or 0},
+                        "duration": {
+                            "nanoseconds": (f.end_ns - f.start_ns) if f.start_ns is not None else 0
+                        },
+                        "message_count": f.count,
+                    }
+                    for f in files
+                ],
+                "custom_data": {},
+                "ros_distro": self.ros_distro,
+            }
+        }
 
     def _write_metadata(self) -> None:
         self._metadata_at = self._clock()

@@ -5,6 +5,7 @@ status errors sent back to clients. The node does the ROS and SDK calls around i
 Everything here is guarded by one lock: the SDK calls the listener from its own thread while
 the node's timers discover topics and relay data.
 """
+
 from __future__ import annotations
 
 import threading
@@ -33,15 +34,16 @@ class Topic:
 class Registry:
     def __init__(self):
         self.lock = threading.RLock()
-        self.topics: dict[str, Topic] = {}         # topic name -> Topic
-        self.by_channel: dict[int, Topic] = {}     # channel id -> Topic
-        self.skipped: set = set()                  # topics of unknown types, never advertised
-        self.client_pubs: dict = {}   # (client id, client channel id) -> (topic, cls, pub) | None
+        self.topics: dict[str, Topic] = {}  # topic name -> Topic
+        self.by_channel: dict[int, Topic] = {}  # channel id -> Topic
+        self.skipped: set = set()  # topics of unknown types, never advertised
+        self.client_pubs: dict = {}  # (client id, client channel id) -> (topic, cls, pub) | None
         self._status_throttles: dict = {}
 
     # -- advertised topics ----------------------------------------------------------------
-    def wanted(self, names_and_types, allowed: Callable[[str], bool],
-               has_publisher: Callable[[str], bool]) -> tuple[list[tuple[str, str]], list[str]]:
+    def wanted(
+        self, names_and_types, allowed: Callable[[str], bool], has_publisher: Callable[[str], bool]
+    ) -> tuple[list[tuple[str, str]], list[str]]:
         """(topics to advertise [(name, type)], advertised topics to drop) for a graph poll."""
         seen, new = set(), []
         for topic, types in names_and_types:
@@ -118,16 +120,25 @@ class Registry:
         with self.lock:
             topics = list(self.topics.values())
             pubs = sum(1 for v in self.client_pubs.values() if v)
-        return {"channels": len(topics),
-                "ros_subscriptions": sum(1 for t in topics if t.sub is not None),
-                "relayed": sum(t.relayed for t in topics),
-                "throttled": sum(t.limiter.dropped for t in topics),
-                "client_publishers": pubs, "skipped_topics": len(self.skipped)}
+        return {
+            "channels": len(topics),
+            "ros_subscriptions": sum(1 for t in topics if t.sub is not None),
+            "relayed": sum(t.relayed for t in topics),
+            "throttled": sum(t.limiter.dropped for t in topics),
+            "client_publishers": pubs,
+            "skipped_topics": len(self.skipped),
+        }
 
 
-def publish_refusal(topic: str, encoding: str, schema_name: str, policy: TopicFilter,
-                    lookup: Callable[[str], object], full_name: Callable[[str], str],
-                    graph: Sequence[tuple[str, Sequence[str]]]) -> tuple[str | None, object]:
+def publish_refusal(
+    topic: str,
+    encoding: str,
+    schema_name: str,
+    policy: TopicFilter,
+    lookup: Callable[[str], object],
+    full_name: Callable[[str], str],
+    graph: Sequence[tuple[str, Sequence[str]]],
+) -> tuple[str | None, object]:
     """Why a client may not publish ``topic`` (None if it may), and the message class.
 
     Refused: a topic outside ``client_publish_allowlist``, an encoding other than cdr, a type
@@ -145,6 +156,7 @@ def publish_refusal(topic: str, encoding: str, schema_name: str, policy: TopicFi
     want = full_name(schema_name)
     for name, types in graph:
         if name == topic and want not in types:
-            return (f"client publish to {topic} refused: type {want} but the topic has "
-                    f"{types}"), None
+            return (
+                f"client publish to {topic} refused: type {want} but the topic has {types}"
+            ), None
     return None, cls

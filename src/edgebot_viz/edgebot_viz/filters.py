@@ -4,6 +4,7 @@ Topic patterns are Python regular expressions matched against the *fully qualifi
 name (``/imu/data``, ``/rover1/odom``) with ``re.fullmatch``. Rate rules are strings
 ``"<regex>=<max Hz>"``; the first matching rule wins, ``0`` means unlimited.
 """
+
 from __future__ import annotations
 
 import re
@@ -38,8 +39,9 @@ class TopicFilter:
         self._deny = compile_patterns(deny, "deny")
 
     def allowed(self, topic: str) -> bool:
-        return (any(p.fullmatch(topic) for p in self._allow)
-                and not any(p.fullmatch(topic) for p in self._deny))
+        return any(p.fullmatch(topic) for p in self._allow) and not any(
+            p.fullmatch(topic) for p in self._deny
+        )
 
 
 def parse_rate_rules(rules: Iterable[str]) -> list[tuple[re.Pattern[str], float]]:

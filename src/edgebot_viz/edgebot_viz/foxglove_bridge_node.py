@@ -16,6 +16,7 @@
 
 ROS and SDK glue only: the channel bookkeeping is :mod:`edgebot_viz.bridge_core`.
 """
+
 from __future__ import annotations
 
 import time
@@ -47,23 +48,60 @@ from .ros_util import is_latched, message_class, subscription_qos
 
 SPECS = [
     ParamSpec("address", "127.0.0.1", "interface to listen on (0.0.0.0: every interface)"),
-    ParamSpec("port", 8765, "WebSocket port (0: any free port, printed at startup)", min=0, max=65535),
+    ParamSpec(
+        "port", 8765, "WebSocket port (0: any free port, printed at startup)", min=0, max=65535
+    ),
     ParamSpec("server_name", "edgebot", "name shown by the Foxglove app"),
-    ParamSpec("topic_allowlist", [".*"], "topics advertised (regexes, fully qualified names)",
-              item_type=str, check=check_patterns),
-    ParamSpec("topic_denylist", ["/parameter_events"], "topics never advertised (regexes)",
-              item_type=str, check=check_patterns),
-    ParamSpec("max_rate_hz", 0.0, "default per-topic maximum rate sent to clients (0 = unlimited)",
-              min=0.0),
-    ParamSpec("topic_rates", [""], "per-topic maximum rates '<regex>=<Hz>', first match wins",
-              item_type=str, check=lambda v: check_rate_rules([r for r in v if r])),
-    ParamSpec("send_buffer_messages", 64, "per-client queue of data messages; the oldest is "
-              "dropped when a slow client falls behind", min=1, max=100000),
-    ParamSpec("client_publish_allowlist", [".*/teleop/cmd_vel"], "topics clients may publish "
-              "to (regexes); empty list: client publishing off", item_type=str, check=check_patterns),
+    ParamSpec(
+        "topic_allowlist",
+        [".*"],
+        "topics advertised (regexes, fully qualified names)",
+        item_type=str,
+        check=check_patterns,
+    ),
+    ParamSpec(
+        "topic_denylist",
+        ["/parameter_events"],
+        "topics never advertised (regexes)",
+        item_type=str,
+        check=check_patterns,
+    ),
+    ParamSpec(
+        "max_rate_hz",
+        0.0,
+        "default per-topic maximum rate sent to clients (0 = unlimited)",
+        min=0.0,
+    ),
+    ParamSpec(
+        "topic_rates",
+        [""],
+        "per-topic maximum rates '<regex>=<Hz>', first match wins",
+        item_type=str,
+        check=lambda v: check_rate_rules([r for r in v if r]),
+    ),
+    ParamSpec(
+        "send_buffer_messages",
+        64,
+        "per-client queue of data messages; the oldest is dropped when a slow client falls behind",
+        min=1,
+        max=100000,
+    ),
+    ParamSpec(
+        "client_publish_allowlist",
+        [".*/teleop/cmd_vel"],
+        "topics clients may publish to (regexes); empty list: client publishing off",
+        item_type=str,
+        check=check_patterns,
+    ),
     ParamSpec("discovery_period_s", 1.0, "how often the topic list is polled", min=0.05, max=60.0),
-    ParamSpec("time_rate_hz", 10.0, "rate of server time messages (the node's ROS clock, sim time "
-              "under use_sim_time) for the app's clock; 0 = off", min=0.0, max=1000.0),
+    ParamSpec(
+        "time_rate_hz",
+        10.0,
+        "rate of server time messages (the node's ROS clock, sim time "
+        "under use_sim_time) for the app's clock; 0 = off",
+        min=0.0,
+        max=1000.0,
+    ),
 ]
 
 
@@ -96,9 +134,15 @@ class FoxgloveBridge(Node):
             caps.append(Capability.Time)
         try:
             self.server = foxglove.start_server(
-                name=p["server_name"], host=p["address"], port=p["port"], context=self.ctx,
-                capabilities=caps, server_listener=_Listener(self), supported_encodings=["cdr"],
-                message_backlog_size=p["send_buffer_messages"])
+                name=p["server_name"],
+                host=p["address"],
+                port=p["port"],
+                context=self.ctx,
+                capabilities=caps,
+                server_listener=_Listener(self),
+                supported_encodings=["cdr"],
+                message_backlog_size=p["send_buffer_messages"],
+            )
         except Exception as e:  # the SDK raises RuntimeError/OSError-like errors for a busy port
             raise ConfigError(f"cannot listen on {p['address']}:{p['port']}: {e}") from None
 
@@ -110,12 +154,16 @@ class FoxgloveBridge(Node):
         self.create_timer(p["discovery_period_s"], self._discover)
         self._discover()
         self.get_logger().info(
-            f"Foxglove bridge listening on ws://{p['address']}:{self.server.port}")
+            f"Foxglove bridge listening on ws://{p['address']}:{self.server.port}"
+        )
 
     # -- discovery -----------------------------------------------------------------------
     def _discover(self) -> None:
-        new, gone = self.reg.wanted(self.get_topic_names_and_types(), self._filter.allowed,
-                                    lambda t: self.count_publishers(t) > 0)
+        new, gone = self.reg.wanted(
+            self.get_topic_names_and_types(),
+            self._filter.allowed,
+            lambda t: self.count_publishers(t) > 0,
+        )
         for topic, type_name in new:
             self._advertise(topic, type_name)
         for topic in gone:
@@ -129,13 +177,20 @@ class FoxgloveBridge(Node):
             self.reg.skipped.add(topic)
             self._rejects.reject("unknown_type", f"not advertising {topic}: {e}")
             return
-        channel = Channel(topic, context=self.ctx, message_encoding="cdr",
-                          schema=Schema(name=msgdefs.full_name(type_name), encoding="ros2msg",
-                                        data=definition.encode()))
+        channel = Channel(
+            topic,
+            context=self.ctx,
+            message_encoding="cdr",
+            schema=Schema(
+                name=msgdefs.full_name(type_name), encoding="ros2msg", data=definition.encode()
+            ),
+        )
         hz = rate_for(topic, self._rates, self.p["max_rate_hz"])
         t = Topic(topic, msgdefs.full_name(type_name), channel, RateLimiter(hz))
         self.reg.add(t, channel.id())
-        self.get_logger().info(f"advertising {topic} [{t.type}]" + (f" at most {hz:g} Hz" if hz else ""))
+        self.get_logger().info(
+            f"advertising {topic} [{t.type}]" + (f" at most {hz:g} Hz" if hz else "")
+        )
 
     def _unadvertise(self, topic: str) -> None:
         t, sub = self.reg.remove(topic, lambda t: t.channel.id())
@@ -155,8 +210,12 @@ class FoxgloveBridge(Node):
             if t.sub is None:
                 t.latched = is_latched(self, t.name)
                 t.sub = self.create_subscription(
-                    message_class(t.type), t.name, lambda data, tt=t: self._on_ros(tt, data),
-                    subscription_qos(self, t.name), raw=True)
+                    message_class(t.type),
+                    t.name,
+                    lambda data, tt=t: self._on_ros(tt, data),
+                    subscription_qos(self, t.name),
+                    raw=True,
+                )
             elif t.latched and t.last is not None:
                 t.channel.log(t.last, log_time=self.get_clock().now().nanoseconds)
 
@@ -168,9 +227,15 @@ class FoxgloveBridge(Node):
     def on_client_advertise(self, client, channel) -> None:
         key = (client.id, channel.id)
         topic = channel.topic if channel.topic.startswith("/") else "/" + channel.topic
-        refusal, cls = publish_refusal(topic, channel.encoding, channel.schema_name,
-                                       self._publish_filter, message_class, msgdefs.full_name,
-                                       self.get_topic_names_and_types())
+        refusal, cls = publish_refusal(
+            topic,
+            channel.encoding,
+            channel.schema_name,
+            self._publish_filter,
+            message_class,
+            msgdefs.full_name,
+            self.get_topic_names_and_types(),
+        )
         if refusal:
             self.reg.set_client_pub(key, None)
             self._status_error(key, refusal)
@@ -189,15 +254,23 @@ class FoxgloveBridge(Node):
         key = (client.id, client_channel_id)
         entry = self.reg.client_pub(key)
         if entry is None:
-            self._status_error(key, f"client {client.id} channel {client_channel_id}: publishing "
-                                    "refused (see earlier status), message dropped", "refused_publish")
+            self._status_error(
+                key,
+                f"client {client.id} channel {client_channel_id}: publishing "
+                "refused (see earlier status), message dropped",
+                "refused_publish",
+            )
             return
         topic, cls, pub = entry
         try:
             deserialize_message(bytes(data), cls)  # validate before it reaches any subscriber
         except Exception as e:
-            self._status_error(key, f"malformed {cls.__module__.split('.')[0]}/{cls.__name__} "
-                                    f"message for {topic} dropped: {e}", "malformed_publish")
+            self._status_error(
+                key,
+                f"malformed {cls.__module__.split('.')[0]}/{cls.__name__} "
+                f"message for {topic} dropped: {e}",
+                "malformed_publish",
+            )
             return
         pub.publish(bytes(data))
 

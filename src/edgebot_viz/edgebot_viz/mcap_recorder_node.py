@@ -3,6 +3,7 @@
 Raw subscriptions (serialized CDR, never deserialized) feed :class:`BagWriter`; topics are
 discovered by polling the graph, so topics that appear later are recorded too.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -25,17 +26,36 @@ from .filters import TopicFilter, check_patterns
 from .ros_util import message_class, offered_qos, subscription_qos
 
 SPECS = [
-    ParamSpec("topics", [".*"], "topics to record: regular expressions matched against the "
-              "fully qualified name", item_type=str, check=check_patterns),
-    ParamSpec("exclude", ["/parameter_events", "/rosout"], "topics never recorded (regexes)",
-              item_type=str, check=check_patterns),
+    ParamSpec(
+        "topics",
+        [".*"],
+        "topics to record: regular expressions matched against the fully qualified name",
+        item_type=str,
+        check=check_patterns,
+    ),
+    ParamSpec(
+        "exclude",
+        ["/parameter_events", "/rosout"],
+        "topics never recorded (regexes)",
+        item_type=str,
+        check=check_patterns,
+    ),
     ParamSpec("output_dir", "recordings", "directory the bag directory is created in"),
     ParamSpec("bag_name", "", "bag directory name; empty: edgebot_<UTC date_time>"),
     ParamSpec("max_file_size_mb", 0.0, "rotate to a new .mcap after this size (0 = off)", min=0.0),
-    ParamSpec("max_file_duration_s", 0.0, "rotate to a new .mcap after this time (0 = off)", min=0.0),
-    ParamSpec("chunk_size_kb", 1024, "MCAP chunk size: buffered in memory, what a crash can lose",
-              min=1, max=1 << 20),
-    ParamSpec("flush_period_s", 1.0, "write the buffered chunk at least this often", min=0.05, max=3600.0),
+    ParamSpec(
+        "max_file_duration_s", 0.0, "rotate to a new .mcap after this time (0 = off)", min=0.0
+    ),
+    ParamSpec(
+        "chunk_size_kb",
+        1024,
+        "MCAP chunk size: buffered in memory, what a crash can lose",
+        min=1,
+        max=1 << 20,
+    ),
+    ParamSpec(
+        "flush_period_s", 1.0, "write the buffered chunk at least this often", min=0.05, max=3600.0
+    ),
     ParamSpec("compression", "zstd", "chunk compression", choices=sorted(COMPRESSION)),
     ParamSpec("discovery_period_s", 1.0, "how often the topic list is polled", min=0.05, max=60.0),
 ]
@@ -51,7 +71,8 @@ class McapRecorder(Node):
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         self._filter = TopicFilter(self.p["topics"], self.p["exclude"])
         name = self.p["bag_name"] or datetime.datetime.now(datetime.timezone.utc).strftime(
-            "edgebot_%Y%m%d_%H%M%S")
+            "edgebot_%Y%m%d_%H%M%S"
+        )
         if "/" in name or name in (".", ".."):
             raise ConfigError(f"parameter 'bag_name' = {name!r}: must be a plain directory name")
         self.bag_dir = pathlib.Path(self.p["output_dir"]).expanduser() / name
@@ -63,7 +84,8 @@ class McapRecorder(Node):
                 max_file_duration_s=self.p["max_file_duration_s"],
                 chunk_bytes=self.p["chunk_size_kb"] * 1024,
                 compression=self.p["compression"],
-                log_error=self.get_logger().error)
+                log_error=self.get_logger().error,
+            )
         except (BagWriteError, OSError) as e:
             raise ConfigError(f"cannot create bag {self.bag_dir}: {e}") from None
         self._subs = {}
@@ -97,8 +119,12 @@ class McapRecorder(Node):
                 self._skipped.add(topic)
                 continue
             self._subs[topic] = self.create_subscription(
-                msg_class, topic, lambda data, t=topic: self._on_message(t, data),
-                subscription_qos(self, topic, Q.RECORDING), raw=True)
+                msg_class,
+                topic,
+                lambda data, t=topic: self._on_message(t, data),
+                subscription_qos(self, topic, Q.RECORDING),
+                raw=True,
+            )
             self.get_logger().info(f"recording {topic} [{type_name}]")
 
     def _import(self, type_name: str):
@@ -129,13 +155,19 @@ class McapRecorder(Node):
         self._subs.clear()
         self.get_logger().error(
             f"recording stopped: {self.writer.failed}; {self.writer.message_count} messages "
-            f"before the failure are readable in {self.bag_dir}")
+            f"before the failure are readable in {self.bag_dir}"
+        )
 
     def _diag(self):
         w = self.writer
-        values = {"bag": str(self.bag_dir), "topics": len(self._subs), "messages": w.message_count,
-                  "bytes_written": w.bytes_written, "files": len(w.files),
-                  "skipped_topics": len(self._skipped)}
+        values = {
+            "bag": str(self.bag_dir),
+            "topics": len(self._subs),
+            "messages": w.message_count,
+            "bytes_written": w.bytes_written,
+            "files": len(w.files),
+            "skipped_topics": len(self._skipped),
+        }
         if w.failed:
             return ERROR, f"recording stopped: {w.failed}", values
         if self._skipped:
@@ -145,9 +177,12 @@ class McapRecorder(Node):
     def shutdown(self) -> None:
         self.writer.close()
         # plain print: at SIGINT/SIGTERM the context (and with it /rosout) is already shut down
-        print(f"[{self.NODE_NAME}] bag closed: {self.bag_dir} ({self.writer.message_count} messages"
-              f"{', incomplete: ' + self.writer.failed if self.writer.failed else ''})",
-              file=sys.stderr, flush=True)
+        print(
+            f"[{self.NODE_NAME}] bag closed: {self.bag_dir} ({self.writer.message_count} messages"
+            f"{', incomplete: ' + self.writer.failed if self.writer.failed else ''})",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def main(args=None):

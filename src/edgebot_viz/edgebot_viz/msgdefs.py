@@ -14,6 +14,7 @@ The ``.msg`` files are found through the ament index (``<prefix>/share/<pkg>/msg
 for every prefix of ``AMENT_PREFIX_PATH``), the venv's ``share/`` for the wheels and
 ``install/<pkg>/share`` for the workspace's own interfaces. No rclpy import here.
 """
+
 from __future__ import annotations
 
 import functools
@@ -24,10 +25,25 @@ import re
 
 SEPARATOR = "=" * 80
 
-PRIMITIVES = frozenset({
-    "bool", "byte", "char", "float32", "float64", "int8", "uint8", "int16", "uint16",
-    "int32", "uint32", "int64", "uint64", "string", "wstring",
-})
+PRIMITIVES = frozenset(
+    {
+        "bool",
+        "byte",
+        "char",
+        "float32",
+        "float64",
+        "int8",
+        "uint8",
+        "int16",
+        "uint16",
+        "int32",
+        "uint32",
+        "int64",
+        "uint64",
+        "string",
+        "wstring",
+    }
+)
 
 _ARRAY = re.compile(r"\[[^\]]*\]$")
 _BOUNDED_STRING = re.compile(r"^(w?string)<=\d+$")
@@ -72,7 +88,8 @@ def msg_text(type_name: str) -> str:
     if path is None:
         raise UnknownMessageType(
             f"no {pkg}/msg/{name}.msg in any AMENT_PREFIX_PATH prefix "
-            f"({os.environ.get('AMENT_PREFIX_PATH', '')!r})")
+            f"({os.environ.get('AMENT_PREFIX_PATH', '')!r})"
+        )
     return path.read_text()
 
 

@@ -8,6 +8,7 @@ computes them. ROS-free; the URDF is read by yourdfpy, xacro files are expanded 
   follows its leader (``multiplier * q + offset``);
 - every frame name gets ``frame_prefix`` (``rover1/base_link``), as robot_state_publisher does.
 """
+
 from __future__ import annotations
 
 import io
@@ -30,6 +31,7 @@ class UrdfError(ValueError):
 @dataclass
 class Transform:
     """parent -> child: translation (x, y, z) [m], rotation quaternion (x, y, z, w)."""
+
     parent: str
     child: str
     translation: tuple[float, float, float]
@@ -43,6 +45,7 @@ def read_description(path: str) -> str:
         raise UrdfError(f"{p}: no such file")
     if p.suffix == ".xacro":
         import xacro
+
         try:
             return xacro.process_file(str(p)).toprettyxml(indent="  ")
         except Exception as e:  # xacro raises its own XacroException and XML errors
@@ -52,11 +55,15 @@ def read_description(path: str) -> str:
 
 def matrix_transform(parent: str, child: str, m: np.ndarray) -> Transform:
     w, x, y, z = tt.quaternion_from_matrix(m)
-    if w < 0:                       # one of the two equal quaternions, w >= 0
+    if w < 0:  # one of the two equal quaternions, w >= 0
         w, x, y, z = -w, -x, -y, -z
     t = m[:3, 3]
-    return Transform(parent, child, (float(t[0]), float(t[1]), float(t[2])),
-                     (float(x), float(y), float(z), float(w)))
+    return Transform(
+        parent,
+        child,
+        (float(t[0]), float(t[1]), float(t[2])),
+        (float(x), float(y), float(z), float(w)),
+    )
 
 
 class RobotState:
@@ -66,8 +73,12 @@ class RobotState:
         if not urdf_xml.strip():
             raise UrdfError("the robot description is empty")
         try:
-            urdf = yourdfpy.URDF.load(io.StringIO(urdf_xml), build_scene_graph=False,
-                                      load_meshes=False, load_collision_meshes=False)
+            urdf = yourdfpy.URDF.load(
+                io.StringIO(urdf_xml),
+                build_scene_graph=False,
+                load_meshes=False,
+                load_collision_meshes=False,
+            )
         except Exception as e:  # lxml syntax errors, missing attributes, ...
             raise UrdfError(f"the robot description is not a valid URDF: {e}") from None
         self.name = urdf.robot.name
@@ -86,8 +97,11 @@ class RobotState:
 
     def static_transforms(self) -> list[Transform]:
         """Every joint that does not move, parent -> child at its origin."""
-        return [matrix_transform(self._frame(j.parent), self._frame(j.child), self._origin(j))
-                for j in self.joints.values() if j.type not in MOVING]
+        return [
+            matrix_transform(self._frame(j.parent), self._frame(j.child), self._origin(j))
+            for j in self.joints.values()
+            if j.type not in MOVING
+        ]
 
     def joint_transform(self, name: str, q: float) -> Transform:
         j = self.joints[name]
@@ -97,10 +111,13 @@ class RobotState:
             motion = tt.translation_matrix(axis * q)
         else:
             motion = tt.rotation_matrix(q, axis)
-        return matrix_transform(self._frame(j.parent), self._frame(j.child),
-                                self._origin(j) @ motion)
+        return matrix_transform(
+            self._frame(j.parent), self._frame(j.child), self._origin(j) @ motion
+        )
 
-    def update(self, names: Sequence[str], positions: Sequence[float]) -> tuple[list[str], list[str]]:
+    def update(
+        self, names: Sequence[str], positions: Sequence[float]
+    ) -> tuple[list[str], list[str]]:
         """Takes a JointState's positions: (moving joints updated, reasons for what was rejected).
 
         Names the URDF does not have, or fixed joints, are ignored (as robot_state_publisher
@@ -126,8 +143,9 @@ class RobotState:
         for n in self.moving:
             j = self.joints[n]
             if j.mimic is not None and j.mimic.joint in self.positions:
-                q = (j.mimic.multiplier if j.mimic.multiplier is not None else 1.0) \
-                    * self.positions[j.mimic.joint] + (j.mimic.offset or 0.0)
+                q = (
+                    j.mimic.multiplier if j.mimic.multiplier is not None else 1.0
+                ) * self.positions[j.mimic.joint] + (j.mimic.offset or 0.0)
             elif n in self.positions:
                 q = self.positions[n]
             else:

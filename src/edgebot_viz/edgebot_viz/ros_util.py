@@ -1,4 +1,5 @@
 """Small rclpy helpers shared by the bridge and the recorder (QoS matching, type import)."""
+
 from __future__ import annotations
 
 import importlib
@@ -33,7 +34,8 @@ def subscription_qos(node: Node, topic: str, reliable=None):
 def is_latched(node: Node, topic: str) -> bool:
     infos = node.get_publishers_info_by_topic(topic)
     return bool(infos) and all(
-        i.qos_profile.durability == DurabilityPolicy.TRANSIENT_LOCAL for i in infos)
+        i.qos_profile.durability == DurabilityPolicy.TRANSIENT_LOCAL for i in infos
+    )
 
 
 def offered_qos(node: Node, topic: str) -> list:
@@ -41,8 +43,15 @@ def offered_qos(node: Node, topic: str) -> list:
     out = []
     for i in node.get_publishers_info_by_topic(topic):
         q = i.qos_profile
-        out.append(qos_profile_dict(q.history.value, q.depth, q.reliability.value,
-                                    q.durability.value, q.liveliness.value))
+        out.append(
+            qos_profile_dict(
+                q.history.value,
+                q.depth,
+                q.reliability.value,
+                q.durability.value,
+                q.liveliness.value,
+            )
+        )
     return out
 
 

@@ -7,6 +7,7 @@ republished latched on ``robot_description``; every fixed joint once on ``/tf_st
 from the positions in ``joint_states``; ``frame_prefix`` before every frame. The transforms
 come from :mod:`edgebot_viz.robot_state` (ROS-free, yourdfpy).
 """
+
 from __future__ import annotations
 
 from geometry_msgs.msg import TransformStamped
@@ -26,13 +27,26 @@ from .robot_state import RobotState, Transform, UrdfError, read_description
 
 SPECS = [
     ParamSpec("robot_description", "", "the URDF (XML text), as robot_state_publisher takes it"),
-    ParamSpec("robot_description_file", "", "a .urdf or .xacro file instead of "
-              "robot_description (edgebot extension; exactly one of the two)"),
-    ParamSpec("publish_frequency", 20.0, "maximum rate of the moving joints on /tf [Hz]",
-              min=0.0, min_exclusive=True, max=1000.0),
+    ParamSpec(
+        "robot_description_file",
+        "",
+        "a .urdf or .xacro file instead of "
+        "robot_description (edgebot extension; exactly one of the two)",
+    ),
+    ParamSpec(
+        "publish_frequency",
+        20.0,
+        "maximum rate of the moving joints on /tf [Hz]",
+        min=0.0,
+        min_exclusive=True,
+        max=1000.0,
+    ),
     ParamSpec("frame_prefix", "", "prepended to every frame id (e.g. 'rover1/')"),
-    ParamSpec("ignore_timestamp", False, "stamp /tf with the current time instead of the "
-              "joint_states stamp"),
+    ParamSpec(
+        "ignore_timestamp",
+        False,
+        "stamp /tf with the current time instead of the joint_states stamp",
+    ),
 ]
 
 
@@ -58,9 +72,11 @@ class StatePublisher(Node):
         self.p = p = declare_params(self, SPECS)
         xml, name = p["robot_description"], "robot_description"
         if bool(xml.strip()) == bool(p["robot_description_file"]):
-            raise ConfigError("parameters 'robot_description' and 'robot_description_file': "
-                              "give exactly one of the two (got "
-                              f"{'both' if xml.strip() else 'neither'})")
+            raise ConfigError(
+                "parameters 'robot_description' and 'robot_description_file': "
+                "give exactly one of the two (got "
+                f"{'both' if xml.strip() else 'neither'})"
+            )
         try:
             if not xml.strip():
                 name = "robot_description_file"
@@ -78,15 +94,17 @@ class StatePublisher(Node):
         self.pub_tf = self.create_publisher(TFMessage, "/tf", qos.TF)
         self.pub_desc.publish(String(data=xml))
         static = self.robot.static_transforms()
-        self.pub_static.publish(TFMessage(transforms=to_msgs(
-            static, self.get_clock().now().to_msg())))
+        self.pub_static.publish(
+            TFMessage(transforms=to_msgs(static, self.get_clock().now().to_msg()))
+        )
         # best effort matches reliable and best-effort joint_states publishers alike
         self.create_subscription(JointState, "joint_states", self._on_joints, qos.SENSOR_DATA)
         self.diag = Diagnostics(self, hardware_id=f"urdf:{self.robot.name}")
         self.diag.add("state publisher", self._diag)
         self.get_logger().info(
             f"robot {self.robot.name!r}: {len(static)} fixed joints on /tf_static, "
-            f"{len(self.robot.moving)} moving joints on /tf from joint_states")
+            f"{len(self.robot.moving)} moving joints on /tf from joint_states"
+        )
 
     def _on_joints(self, msg: JointState) -> None:
         updated, rejected = self.robot.update(list(msg.name), list(msg.position))
@@ -105,10 +123,13 @@ class StatePublisher(Node):
         self.published += 1
 
     def _diag(self):
-        values = {"fixed_joints": len(self.robot.static_transforms()),
-                  "moving_joints": len(self.robot.moving),
-                  "joints_with_state": len(self.robot.positions),
-                  "tf_messages": self.published, "rejected": self.rejects.total}
+        values = {
+            "fixed_joints": len(self.robot.static_transforms()),
+            "moving_joints": len(self.robot.moving),
+            "joints_with_state": len(self.robot.positions),
+            "tf_messages": self.published,
+            "rejected": self.rejects.total,
+        }
         if self.robot.moving and not self.robot.positions:
             return WARN, "no joint_states yet: moving joints not published", values
         return OK, "publishing", values

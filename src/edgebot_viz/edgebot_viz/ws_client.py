@@ -11,6 +11,7 @@ Text frames are JSON operations (serverInfo, advertise, unadvertise, status, ...
 frames start with an opcode byte: 0x01 message data (u32 subscription id, u64 timestamp,
 payload), 0x02 time. Client publishing: :meth:`advertise` then :meth:`publish`.
 """
+
 from __future__ import annotations
 
 import collections
@@ -29,14 +30,20 @@ SUBPROTOCOLS = ["foxglove.sdk.v1", "foxglove.websocket.v1"]
 
 class FoxgloveClient:
     def __init__(self, url: str, open_timeout: float = 10.0, max_queue: int = 100000):
-        self.ws = connect(url, subprotocols=SUBPROTOCOLS, open_timeout=open_timeout,
-                          max_size=None, compression=None)
+        self.ws = connect(
+            url,
+            subprotocols=SUBPROTOCOLS,
+            open_timeout=open_timeout,
+            max_size=None,
+            compression=None,
+        )
         self.server_info: dict | None = None
         self.channels: dict[int, dict] = {}
         self.statuses: list[dict] = []
         self.ops: list[dict] = []
         self.messages: dict[int, collections.deque] = collections.defaultdict(
-            lambda: collections.deque(maxlen=max_queue))
+            lambda: collections.deque(maxlen=max_queue)
+        )
         self.time_ns: int | None = None
         self.closed = False
         self._cond = threading.Condition()
@@ -108,13 +115,17 @@ class FoxgloveClient:
         return self.wait(lambda: self.channel(topic), timeout, f"channel {topic}")
 
     def wait_status(self, text: str, timeout: float = 10.0) -> dict:
-        return self.wait(lambda: next((s for s in self.statuses if text in s.get("message", "")),
-                                      None), timeout, f"status containing {text!r}")
+        return self.wait(
+            lambda: next((s for s in self.statuses if text in s.get("message", "")), None),
+            timeout,
+            f"status containing {text!r}",
+        )
 
     def next_message(self, sub_id: int, timeout: float = 10.0):
         q = self.messages[sub_id]
-        return self.wait(lambda: q.popleft() if q else None, timeout,
-                         f"message on subscription {sub_id}")
+        return self.wait(
+            lambda: q.popleft() if q else None, timeout, f"message on subscription {sub_id}"
+        )
 
     # -- sending -------------------------------------------------------------------------
     def send_json(self, op: dict) -> None:
@@ -123,7 +134,9 @@ class FoxgloveClient:
     def subscribe(self, channel_id: int) -> int:
         sub_id = self._next_sub
         self._next_sub += 1
-        self.send_json({"op": "subscribe", "subscriptions": [{"id": sub_id, "channelId": channel_id}]})
+        self.send_json(
+            {"op": "subscribe", "subscriptions": [{"id": sub_id, "channelId": channel_id}]}
+        )
         return sub_id
 
     def unsubscribe(self, sub_id: int) -> None:
@@ -132,8 +145,14 @@ class FoxgloveClient:
     def advertise(self, topic: str, schema_name: str, encoding: str = "cdr") -> int:
         cid = self._next_client_channel
         self._next_client_channel += 1
-        self.send_json({"op": "advertise", "channels": [
-            {"id": cid, "topic": topic, "encoding": encoding, "schemaName": schema_name}]})
+        self.send_json(
+            {
+                "op": "advertise",
+                "channels": [
+                    {"id": cid, "topic": topic, "encoding": encoding, "schemaName": schema_name}
+                ],
+            }
+        )
         return cid
 
     def publish(self, client_channel_id: int, payload: bytes) -> None:

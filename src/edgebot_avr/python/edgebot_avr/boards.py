@@ -3,6 +3,7 @@ behind the PWM pins and their registers. Pure data and arithmetic, no simavr.
 
 Pin maps follow the Arduino AVR core's ``pins_arduino.h`` (standard and mega variants).
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -12,12 +13,13 @@ from dataclasses import dataclass, field
 @dataclass(frozen=True)
 class TimerSpec:
     """One AVR timer: data-space addresses of its control and compare registers."""
+
     name: str
-    bits: int                      # 8 or 16
+    bits: int  # 8 or 16
     tccra: int
     tccrb: int
-    ocr: Mapping[str, int]         # channel letter -> OCRnx address (low byte for 16-bit)
-    icr: int | None = None      # ICRn (16-bit timers)
+    ocr: Mapping[str, int]  # channel letter -> OCRnx address (low byte for 16-bit)
+    icr: int | None = None  # ICRn (16-bit timers)
 
 
 TIMERS: dict[str, TimerSpec] = {
@@ -37,26 +39,32 @@ class BoardSpec:
     name: str
     mcu: str
     frequency: int
-    flash_bytes: int                        # bytes a sketch may use (flash minus the boot loader)
-    ports: str                              # port letters the pins use
-    digital: tuple[tuple[str, int], ...]    # Arduino pin -> (port letter, bit)
-    first_analog_pin: int                   # pin number of A0
+    flash_bytes: int  # bytes a sketch may use (flash minus the boot loader)
+    ports: str  # port letters the pins use
+    digital: tuple[tuple[str, int], ...]  # Arduino pin -> (port letter, bit)
+    first_analog_pin: int  # pin number of A0
     analog_channels: int
     pwm: Mapping[int, tuple[str, str]] = field(default_factory=dict)  # pin -> (timer, channel)
 
     def port_bit(self, pin: int) -> tuple[int, int]:
         """(port index into ``ports``, bit) of a digital pin; ValueError naming the range."""
         if isinstance(pin, bool) or not isinstance(pin, int) or not 0 <= pin < len(self.digital):
-            raise ValueError(f"pin {pin!r} is not a digital pin of the {self.name} "
-                             f"(0..{len(self.digital) - 1})")
+            raise ValueError(
+                f"pin {pin!r} is not a digital pin of the {self.name} (0..{len(self.digital) - 1})"
+            )
         letter, bit = self.digital[pin]
         return self.ports.index(letter), bit
 
     def check_channel(self, channel: int) -> int:
-        if isinstance(channel, bool) or not isinstance(channel, int) \
-                or not 0 <= channel < self.analog_channels:
-            raise ValueError(f"analog channel {channel!r} is not an input of the {self.name} "
-                             f"(A0..A{self.analog_channels - 1})")
+        if (
+            isinstance(channel, bool)
+            or not isinstance(channel, int)
+            or not 0 <= channel < self.analog_channels
+        ):
+            raise ValueError(
+                f"analog channel {channel!r} is not an input of the {self.name} "
+                f"(A0..A{self.analog_channels - 1})"
+            )
         return channel
 
 
@@ -65,32 +73,75 @@ def _seq(letter: str, bits: Sequence[int]):
 
 
 _UNO_DIGITAL = _seq("D", range(8)) + _seq("B", range(6)) + _seq("C", range(6))
-_UNO_PWM = {3: ("T2", "B"), 5: ("T0", "B"), 6: ("T0", "A"), 9: ("T1", "A"), 10: ("T1", "B"),
-            11: ("T2", "A")}
+_UNO_PWM = {
+    3: ("T2", "B"),
+    5: ("T0", "B"),
+    6: ("T0", "A"),
+    9: ("T1", "A"),
+    10: ("T1", "B"),
+    11: ("T2", "A"),
+}
 
 _MEGA_DIGITAL = (
-    (("E", 0), ("E", 1), ("E", 4), ("E", 5), ("G", 5), ("E", 3), ("H", 3), ("H", 4),   # 0-7
-     ("H", 5), ("H", 6), ("B", 4), ("B", 5), ("B", 6), ("B", 7),                        # 8-13
-     ("J", 1), ("J", 0), ("H", 1), ("H", 0), ("D", 3), ("D", 2), ("D", 1), ("D", 0))    # 14-21
-    + _seq("A", range(8))                                                              # 22-29
-    + _seq("C", range(7, -1, -1))                                                      # 30-37
-    + (("D", 7), ("G", 2), ("G", 1), ("G", 0))                                          # 38-41
-    + _seq("L", range(7, -1, -1))                                                      # 42-49
-    + (("B", 3), ("B", 2), ("B", 1), ("B", 0))                                          # 50-53
-    + _seq("F", range(8)) + _seq("K", range(8)))                                       # 54-69
-_MEGA_PWM = {2: ("T3", "B"), 3: ("T3", "C"), 4: ("T0", "B"), 5: ("T3", "A"), 6: ("T4", "A"),
-             7: ("T4", "B"), 8: ("T4", "C"), 9: ("T2", "B"), 10: ("T2", "A"), 11: ("T1", "A"),
-             12: ("T1", "B"), 13: ("T0", "A"), 44: ("T5", "C"), 45: ("T5", "B"),
-             46: ("T5", "A")}
+    (
+        ("E", 0),
+        ("E", 1),
+        ("E", 4),
+        ("E", 5),
+        ("G", 5),
+        ("E", 3),
+        ("H", 3),
+        ("H", 4),  # 0-7
+        ("H", 5),
+        ("H", 6),
+        ("B", 4),
+        ("B", 5),
+        ("B", 6),
+        ("B", 7),  # 8-13
+        ("J", 1),
+        ("J", 0),
+        ("H", 1),
+        ("H", 0),
+        ("D", 3),
+        ("D", 2),
+        ("D", 1),
+        ("D", 0),
+    )  # 14-21
+    + _seq("A", range(8))  # 22-29
+    + _seq("C", range(7, -1, -1))  # 30-37
+    + (("D", 7), ("G", 2), ("G", 1), ("G", 0))  # 38-41
+    + _seq("L", range(7, -1, -1))  # 42-49
+    + (("B", 3), ("B", 2), ("B", 1), ("B", 0))  # 50-53
+    + _seq("F", range(8))
+    + _seq("K", range(8))
+)  # 54-69
+_MEGA_PWM = {
+    2: ("T3", "B"),
+    3: ("T3", "C"),
+    4: ("T0", "B"),
+    5: ("T3", "A"),
+    6: ("T4", "A"),
+    7: ("T4", "B"),
+    8: ("T4", "C"),
+    9: ("T2", "B"),
+    10: ("T2", "A"),
+    11: ("T1", "A"),
+    12: ("T1", "B"),
+    13: ("T0", "A"),
+    44: ("T5", "C"),
+    45: ("T5", "B"),
+    46: ("T5", "A"),
+}
 
 BOARDS: dict[str, BoardSpec] = {
-    "uno": BoardSpec("uno", "atmega328p", 16_000_000, 32_256, "BCD", _UNO_DIGITAL, 14, 6,
-                     _UNO_PWM),
+    "uno": BoardSpec("uno", "atmega328p", 16_000_000, 32_256, "BCD", _UNO_DIGITAL, 14, 6, _UNO_PWM),
     # the Nano's TQFP package adds A6/A7 (ADC only, no digital pin)
-    "nano": BoardSpec("nano", "atmega328p", 16_000_000, 30_720, "BCD", _UNO_DIGITAL, 14, 8,
-                      _UNO_PWM),
-    "mega": BoardSpec("mega", "atmega2560", 16_000_000, 253_952, "ABCDEFGHJKL", _MEGA_DIGITAL,
-                      54, 16, _MEGA_PWM),
+    "nano": BoardSpec(
+        "nano", "atmega328p", 16_000_000, 30_720, "BCD", _UNO_DIGITAL, 14, 8, _UNO_PWM
+    ),
+    "mega": BoardSpec(
+        "mega", "atmega2560", 16_000_000, 253_952, "ABCDEFGHJKL", _MEGA_DIGITAL, 54, 16, _MEGA_PWM
+    ),
 }
 
 
@@ -98,8 +149,9 @@ def get(name: str) -> BoardSpec:
     try:
         return BOARDS[name]
     except (KeyError, TypeError):
-        raise ValueError(f"board {name!r} is not supported; allowed: "
-                         f"{', '.join(sorted(BOARDS))}") from None
+        raise ValueError(
+            f"board {name!r} is not supported; allowed: {', '.join(sorted(BOARDS))}"
+        ) from None
 
 
 def pwm_duty(timer: TimerSpec, channel: str, reg: Mapping[int, int]) -> float | None:
@@ -120,10 +172,20 @@ def pwm_duty(timer: TimerSpec, channel: str, reg: Mapping[int, int]) -> float | 
         table = {1: ("pc", 0xFF), 3: ("fast", 0xFF), 5: ("pc", "OCRA"), 7: ("fast", "OCRA")}
     else:
         wgm = (tccra & 3) | (((tccrb >> 3) & 3) << 2)
-        table = {1: ("pc", 0xFF), 2: ("pc", 0x1FF), 3: ("pc", 0x3FF), 5: ("fast", 0xFF),
-                 6: ("fast", 0x1FF), 7: ("fast", 0x3FF), 8: ("pc", "ICR"), 9: ("pc", "OCRA"),
-                 10: ("pc", "ICR"), 11: ("pc", "OCRA"), 14: ("fast", "ICR"),
-                 15: ("fast", "OCRA")}
+        table = {
+            1: ("pc", 0xFF),
+            2: ("pc", 0x1FF),
+            3: ("pc", 0x3FF),
+            5: ("fast", 0xFF),
+            6: ("fast", 0x1FF),
+            7: ("fast", 0x3FF),
+            8: ("pc", "ICR"),
+            9: ("pc", "OCRA"),
+            10: ("pc", "ICR"),
+            11: ("pc", "OCRA"),
+            14: ("fast", "ICR"),
+            15: ("fast", "OCRA"),
+        }
     if wgm not in table:
         return None
     kind, top = table[wgm]

@@ -6,6 +6,7 @@ opens the port (a Uno's DTR) and garbles bytes when the host's baud rate is more
 the firmware's UBRR setting. This module adds Arduino pin numbers, PWM duty from the timer
 registers, servo pulse widths from recorded edges, and the Python conveniences.
 """
+
 from __future__ import annotations
 
 import math
@@ -27,7 +28,7 @@ SERVO_PULSE_S = (0.0003, 0.003)
 @dataclass(frozen=True)
 class PinState:
     pin: int
-    mode: str                  # "input" | "output"
+    mode: str  # "input" | "output"
     level: bool
     pullup: bool
     pwm_duty: float | None  # 0..1 when a timer drives the pin in PWM, else None
@@ -60,17 +61,28 @@ class Quadrature:
 
 
 class EmulatedArduino:
-    def __init__(self, board: str = "uno", firmware: str | None = None,
-                 link: str | None = None, speed: float = 1.0, boot_delay_s: float = 0.25,
-                 baud_check: bool = True):
+    def __init__(
+        self,
+        board: str = "uno",
+        firmware: str | None = None,
+        link: str | None = None,
+        speed: float = 1.0,
+        boot_delay_s: float = 0.25,
+        baud_check: bool = True,
+    ):
         self.spec = boards.get(board)
         self.board = board
         self.firmware = firmware if firmware is not None else firmware_path(board)
         self._speed = self._check_speed(speed)
-        image = load(self.firmware, self.spec.flash_bytes,
-                     f"the {board} ({self.spec.mcu})")
-        self._avr = AvrBoard(self.spec.mcu, self.spec.frequency, list(image), self.spec.ports,
-                             float(boot_delay_s), bool(baud_check))
+        image = load(self.firmware, self.spec.flash_bytes, f"the {board} ({self.spec.mcu})")
+        self._avr = AvrBoard(
+            self.spec.mcu,
+            self.spec.frequency,
+            list(image),
+            self.spec.ports,
+            float(boot_delay_s),
+            bool(baud_check),
+        )
         self.link = link
         self._pty: str | None = None
         self._started = False
@@ -86,8 +98,10 @@ class EmulatedArduino:
         except (TypeError, ValueError):
             s = float("nan")
         if not math.isfinite(s) or s < 0:
-            raise ValueError(f"speed {speed!r} is not allowed: 1.0 = real time, >1 faster, "
-                             f"0 = as fast as possible")
+            raise ValueError(
+                f"speed {speed!r} is not allowed: 1.0 = real time, >1 faster, "
+                f"0 = as fast as possible"
+            )
         return s
 
     # ------------------------------------------------------------------ lifecycle
@@ -205,9 +219,14 @@ class EmulatedArduino:
             lo, hi = min(addrs), max(addrs)
             block = self._avr.read_data(lo, hi - lo + 1)
             duty = boards.pwm_duty(timer, channel, {a: block[a - lo] for a in addrs})
-        return PinState(pin=pin, mode="output" if output else "input", level=level,
-                        pullup=(not output) and port_bit, pwm_duty=duty,
-                        servo_us=self._servo_us(port, bit) if output else None)
+        return PinState(
+            pin=pin,
+            mode="output" if output else "input",
+            level=level,
+            pullup=(not output) and port_bit,
+            pwm_duty=duty,
+            servo_us=self._servo_us(port, bit) if output else None,
+        )
 
     def _servo_us(self, port: int, bit: int) -> float | None:
         t = self._avr.pin_timing(port, bit)
@@ -215,8 +234,10 @@ class EmulatedArduino:
         if not t.period_cycles or not t.high_cycles:
             return None
         period, high = t.period_cycles / f, t.high_cycles / f
-        if not (SERVO_PERIOD_S[0] <= period <= SERVO_PERIOD_S[1]
-                and SERVO_PULSE_S[0] <= high <= SERVO_PULSE_S[1]):
+        if not (
+            SERVO_PERIOD_S[0] <= period <= SERVO_PERIOD_S[1]
+            and SERVO_PULSE_S[0] <= high <= SERVO_PULSE_S[1]
+        ):
             return None
         if (self._avr.cycles() - t.last_rise) / f > 2 * period:
             return None  # the pulse train stopped
@@ -236,8 +257,9 @@ class EmulatedArduino:
         if self._listen_thread is None:
             self._avr.set_edge_capture(True)
             self._listen_stop.clear()
-            self._listen_thread = threading.Thread(target=self._dispatch, daemon=True,
-                                                   name="avr-pin-listener")
+            self._listen_thread = threading.Thread(
+                target=self._dispatch, daemon=True, name="avr-pin-listener"
+            )
             self._listen_thread.start()
 
     def _dispatch(self) -> None:
@@ -271,10 +293,24 @@ class EmulatedArduino:
 
     def stats(self) -> dict:
         s = self._avr.stats()
-        return {k: getattr(s, k) for k in (
-            "bytes_to_host", "bytes_from_host", "bytes_lost_rx_disabled", "garbled", "resets",
-            "opens", "edges_dropped", "host_baud", "firmware_baud", "connected", "powered",
-            "held_in_reset", "cpu_state")}
+        return {
+            k: getattr(s, k)
+            for k in (
+                "bytes_to_host",
+                "bytes_from_host",
+                "bytes_lost_rx_disabled",
+                "garbled",
+                "resets",
+                "opens",
+                "edges_dropped",
+                "host_baud",
+                "firmware_baud",
+                "connected",
+                "powered",
+                "held_in_reset",
+                "cpu_state",
+            )
+        }
 
 
 __all__ = ["EmulatedArduino", "FirmwareError", "PinState", "Quadrature", "firmware_path"]

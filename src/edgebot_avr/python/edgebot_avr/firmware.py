@@ -3,6 +3,7 @@ package avrgirl-arduino 5.0.1 (``junk/hex/<board>/StandardFirmata.cpp.hex``; Fir
 LGPL-2.1) into ``<venv>/share/edgebot_avr/firmware/<board>/<name>.hex``, never into git.
 ``EDGEBOT_AVR_FIRMWARE_DIR`` points elsewhere.
 """
+
 from __future__ import annotations
 
 import os
@@ -24,6 +25,7 @@ def firmware_path(board: str = "uno", name: str = "StandardFirmata") -> str:
     """Path of an installed firmware image; FirmwareError saying what is missing and how to
     get it."""
     from edgebot_avr import boards
+
     boards.get(board)
     tried = []
     for d in firmware_dirs():
@@ -32,6 +34,8 @@ def firmware_path(board: str = "uno", name: str = "StandardFirmata") -> str:
             if os.path.isfile(p):
                 return p
             tried.append(p)
-    raise FirmwareError(f"firmware {name} for the {board} is not installed (looked for "
-                        f"{', '.join(tried)}); run `make setup` (scripts/setup.sh fetches the "
-                        f"avrgirl-arduino 5.0.1 images) or set EDGEBOT_AVR_FIRMWARE_DIR")
+    raise FirmwareError(
+        f"firmware {name} for the {board} is not installed (looked for "
+        f"{', '.join(tried)}); run `make setup` (scripts/setup.sh fetches the "
+        f"avrgirl-arduino 5.0.1 images) or set EDGEBOT_AVR_FIRMWARE_DIR"
+    )

@@ -3,6 +3,7 @@
 Hand-written (about 50 lines) rather than the ``intelhex`` package: we need only records
 00/01/02/04 (and to ignore 03/05), and every error must say which line is wrong and why.
 """
+
 from __future__ import annotations
 
 import os
@@ -24,8 +25,9 @@ def load(path: str, flash_bytes: int, what: str = "the chip") -> bytes:
     try:
         text = raw.decode("ascii")
     except UnicodeDecodeError:
-        raise FirmwareError(f"firmware {path}: not Intel HEX (binary data; expected text lines "
-                            f"':LLAAAATT<data>CC')") from None
+        raise FirmwareError(
+            f"firmware {path}: not Intel HEX (binary data; expected text lines ':LLAAAATT<data>CC')"
+        ) from None
     data = {}
     base = 0
     end_seen = False
@@ -36,17 +38,22 @@ def load(path: str, flash_bytes: int, what: str = "the chip") -> bytes:
         if end_seen:
             raise FirmwareError(f"firmware {path}: line {n}: data after the end-of-file record")
         if not line.startswith(":") or len(line) < 11 or len(line) % 2 == 0:
-            raise FirmwareError(f"firmware {path}: line {n}: not Intel HEX (expected a record "
-                                f"':LLAAAATT<data>CC', got {line[:20]!r})")
+            raise FirmwareError(
+                f"firmware {path}: line {n}: not Intel HEX (expected a record "
+                f"':LLAAAATT<data>CC', got {line[:20]!r})"
+            )
         try:
             rec = bytes.fromhex(line[1:])
         except ValueError:
-            raise FirmwareError(f"firmware {path}: line {n}: not Intel HEX (non-hex characters "
-                                f"in {line[:20]!r})") from None
+            raise FirmwareError(
+                f"firmware {path}: line {n}: not Intel HEX (non-hex characters in {line[:20]!r})"
+            ) from None
         length, addr, rtype = rec[0], (rec[1] << 8) | rec[2], rec[3]
         if len(rec) != length + 5:
-            raise FirmwareError(f"firmware {path}: line {n}: record length {length} does not "
-                                f"match the line ({len(rec) - 5} data bytes)")
+            raise FirmwareError(
+                f"firmware {path}: line {n}: record length {length} does not "
+                f"match the line ({len(rec) - 5} data bytes)"
+            )
         if sum(rec) & 0xFF:
             raise FirmwareError(f"firmware {path}: line {n}: checksum mismatch")
         payload = rec[4:-1]
@@ -67,8 +74,10 @@ def load(path: str, flash_bytes: int, what: str = "the chip") -> bytes:
         raise FirmwareError(f"firmware {path}: not Intel HEX (no data records)")
     size = max(data) + 1
     if size > flash_bytes:
-        raise FirmwareError(f"firmware {path}: the image needs {size} bytes of flash but "
-                            f"{what} has {flash_bytes} bytes for a sketch")
+        raise FirmwareError(
+            f"firmware {path}: the image needs {size} bytes of flash but "
+            f"{what} has {flash_bytes} bytes for a sketch"
+        )
     image = bytearray(b"\xff" * size)
     for a, b in data.items():
         image[a] = b

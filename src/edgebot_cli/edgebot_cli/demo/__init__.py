@@ -14,18 +14,29 @@ the demo exits 1. Empty ``--duration``/``--scenario`` mean the defaults (until C
 ``make demo`` without ``DURATION`` passes ``--stop-when-reached --until-time-limit``: the run ends
 by itself once the target is reached, or at the scenario's time limit.
 """
+
 from __future__ import annotations
 
 from .run import Demo
 from .stack import DEFAULT_SCENARIO, GATE_PUBLISHERS, LAUNCH, STACK, available_stack
 from .summary import end_reason
 
-__all__ = ["DEFAULT_SCENARIO", "GATE_PUBLISHERS", "LAUNCH", "STACK", "Demo", "available_stack",
-           "end_reason", "main", "parse_args"]
+__all__ = [
+    "DEFAULT_SCENARIO",
+    "GATE_PUBLISHERS",
+    "LAUNCH",
+    "STACK",
+    "Demo",
+    "available_stack",
+    "end_reason",
+    "main",
+    "parse_args",
+]
 
 
 def parse_args(argv=None):
     from .run import parse_args as _parse
+
     return _parse(argv, doc=__doc__)
 
 

@@ -1,6 +1,7 @@
 """What the demo watches: an rclpy node (in this process, on its own context) recording the
 simulator's status and ground truth, odometry, detections, follower state, diagnostics and the
 MQTT bridge's statistics; and an independent MQTT subscriber counting what reaches the broker."""
+
 from __future__ import annotations
 
 import json
@@ -25,17 +26,18 @@ class Monitor:
         from std_msgs.msg import String
 
         from edgebot_common import qos
+
         self.target_class = target_class
         self.lock = threading.Lock()
         self.status: dict = {}
-        self.pose = None                     # (x, y, yaw) latest ground truth
-        self.path: list[tuple] = []          # (t, x, y, yaw) ground truth, 10 Hz
-        self.odom: list[tuple] = []          # (t, x, y) odometry, 10 Hz
-        self.det_times: list[float] = []     # sim time of every detections message
+        self.pose = None  # (x, y, yaw) latest ground truth
+        self.path: list[tuple] = []  # (t, x, y, yaw) ground truth, 10 Hz
+        self.odom: list[tuple] = []  # (t, x, y) odometry, 10 Hz
+        self.det_times: list[float] = []  # sim time of every detections message
         self.det_target_times: list[float] = []
         self.det_objects = Counter()
         self.det_msgs = 0
-        self.states: list[tuple] = []        # (t, state)
+        self.states: list[tuple] = []  # (t, state)
         self.state = "-"
         self.diag: dict[str, dict] = {}
         self.mqtt_stats: dict = {}
@@ -53,6 +55,7 @@ class Monitor:
         n.create_subscription(String, "mqtt/stats", self._on_mqtt, qos.SENSOR_DATA)
         try:
             from edgebot_interfaces.msg import Detection2DArray
+
             n.create_subscription(Detection2DArray, "detections", self._on_det, qos.SENSOR_DATA)
         except ImportError:
             pass
@@ -102,8 +105,11 @@ class Monitor:
         t = _t(msg.header.stamp) or self.sim_t
         names = []
         for d in msg.detections:
-            name = getattr(d, "class_name", None) or getattr(d, "label", None) or \
-                getattr(d, "class_id", "?")
+            name = (
+                getattr(d, "class_name", None)
+                or getattr(d, "label", None)
+                or getattr(d, "class_id", "?")
+            )
             names.append(str(name))
         with self.lock:
             self.det_msgs += 1
@@ -115,10 +121,13 @@ class Monitor:
     def _on_diag(self, msg):
         with self.lock:
             for s in msg.status:
-                self.diag[s.name] = {"level": int.from_bytes(s.level, "little")
-                                     if isinstance(s.level, bytes) else int(s.level),
-                                     "message": s.message,
-                                     **{kv.key: kv.value for kv in s.values}}
+                self.diag[s.name] = {
+                    "level": int.from_bytes(s.level, "little")
+                    if isinstance(s.level, bytes)
+                    else int(s.level),
+                    "message": s.message,
+                    **{kv.key: kv.value for kv in s.values},
+                }
 
     def _on_mqtt(self, msg):
         try:
@@ -132,13 +141,21 @@ class Monitor:
     def snapshot(self) -> dict:
         """A plain-data copy of everything recorded (for the pure summary and plot code)."""
         with self.lock:
-            return {"status": dict(self.status), "sim_t": self.sim_t, "pose": self.pose,
-                    "state": self.state, "path": list(self.path), "odom": list(self.odom),
-                    "det_times": list(self.det_times),
-                    "det_target_times": list(self.det_target_times),
-                    "det_objects": dict(self.det_objects), "det_msgs": self.det_msgs,
-                    "states": list(self.states), "diag": dict(self.diag),
-                    "mqtt_stats": dict(self.mqtt_stats)}
+            return {
+                "status": dict(self.status),
+                "sim_t": self.sim_t,
+                "pose": self.pose,
+                "state": self.state,
+                "path": list(self.path),
+                "odom": list(self.odom),
+                "det_times": list(self.det_times),
+                "det_target_times": list(self.det_target_times),
+                "det_objects": dict(self.det_objects),
+                "det_msgs": self.det_msgs,
+                "states": list(self.states),
+                "diag": dict(self.diag),
+                "mqtt_stats": dict(self.mqtt_stats),
+            }
 
     def close(self):
         self.bg.close()
@@ -148,7 +165,7 @@ def first_seq(msg):
     """The bridge's ``seq`` of a telemetry publish (JSON message or batch: its first entry; raw
     CDR: the MQTT 5 user property), None for anything else (status, error reports)."""
     props = getattr(msg, "properties", None)
-    for k, v in (getattr(props, "UserProperty", None) or []):
+    for k, v in getattr(props, "UserProperty", None) or []:
         if k == "seq" and str(v).isdigit():
             return int(v)
     try:

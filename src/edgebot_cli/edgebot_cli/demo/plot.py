@@ -1,4 +1,5 @@
 """run.png: the rover's path over the world map; detections and follower state over time."""
+
 from __future__ import annotations
 
 import math
@@ -18,6 +19,7 @@ def time_series(times: list[float], t_end: float, bin_s: float = 1.0):
 def write_plot(path: pathlib.Path, scenario, snap: dict, summary: dict) -> None:
     """run.png: the rover's path over the world map; detections and follower state over time."""
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.patches import Circle, Polygon, Rectangle
@@ -36,8 +38,10 @@ def write_plot(path: pathlib.Path, scenario, snap: dict, summary: dict) -> None:
         else:
             c, s = math.cos(yaw), math.sin(yaw)
             hx, hy = size[0] / 2, size[1] / 2
-            pts = [(x + c * px - s * py, y + s * px + c * py)
-                   for px, py in ((-hx, -hy), (hx, -hy), (hx, hy), (-hx, hy))]
+            pts = [
+                (x + c * px - s * py, y + s * px + c * py)
+                for px, py in ((-hx, -hy), (hx, -hy), (hx, hy), (-hx, hy))
+            ]
             ax.add_patch(Polygon(pts, closed=True, fc=color, ec="k", lw=0.8, label=label))
 
     for i, o in enumerate(scenario.obstacles):
@@ -49,8 +53,17 @@ def write_plot(path: pathlib.Path, scenario, snap: dict, summary: dict) -> None:
     t = scenario.target
     oc = objects.by_name(t.cls)
     draw(oc.shape, oc.size, t.x, t.y, t.yaw, oc.rgba[:3], f"target ({t.cls})")
-    ax.add_patch(Circle((t.x, t.y), t.reach_distance + scenario_radius(t.cls), fill=False,
-                        ls="--", ec=oc.rgba[:3], lw=1, label="reach distance"))
+    ax.add_patch(
+        Circle(
+            (t.x, t.y),
+            t.reach_distance + scenario_radius(t.cls),
+            fill=False,
+            ls="--",
+            ec=oc.rgba[:3],
+            lw=1,
+            label="reach distance",
+        )
+    )
     truth = snap["path"]
     odom = snap["odom"]
     states = snap["states"]
@@ -111,4 +124,5 @@ def write_plot(path: pathlib.Path, scenario, snap: dict, summary: dict) -> None:
 
 def scenario_radius(cls: str) -> float:
     from edgebot_sim.scenario import footprint_radius
+
     return footprint_radius(cls)

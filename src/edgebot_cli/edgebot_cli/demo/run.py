@@ -1,4 +1,5 @@
 """The demo's run loop: start the launch file, show the status, end, summarise."""
+
 from __future__ import annotations
 
 import argparse
@@ -57,9 +58,9 @@ class Demo:
             print(f"edgebot demo: {e}", file=sys.stderr)
             return 2
         if ns.duration is None and ns.until_time_limit:
-            ns.duration = float(scen.time_limit) + 2.0      # the scenario's limit, then a summary
+            ns.duration = float(scen.time_limit) + 2.0  # the scenario's limit, then a summary
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        shutil.rmtree(self.out_dir / "demo", ignore_errors=True)   # the previous run's bag
+        shutil.rmtree(self.out_dir / "demo", ignore_errors=True)  # the previous run's bag
         stack = available_stack()
         missing = [f for f, ok in stack.items() if not ok]
         for flag in STACK:
@@ -67,22 +68,46 @@ class Demo:
                 stack[flag] = False
         tmp = tempfile.mkdtemp(prefix="edgebot-demo-")
         ports = {"camera_port": free_port(), "imu_port": free_port(), "mqtt_port": free_port()}
-        args = launch_args(scenario_name, scen.seed, ns.speed, scen.target.cls, tmp,
-                           str(self.out_dir.resolve()), ports, stack, ns.launch_args)
-        cmd = [sys.executable, "-m", "edgebot_cli.main", "launch", ns.launch_pkg, ns.launch_file,
-               *args]
-        print(f"edgebot demo: scenario {scen.name} (seed {scen.seed}), target {scen.target.cls} "
-              f"at ({scen.target.x:.2f}, {scen.target.y:.2f}); "
-              f"duration {f'{ns.duration:g}s' if ns.duration else 'until Ctrl-C'}; "
-              f"output {self.out_dir}/", flush=True)
+        args = launch_args(
+            scenario_name,
+            scen.seed,
+            ns.speed,
+            scen.target.cls,
+            tmp,
+            str(self.out_dir.resolve()),
+            ports,
+            stack,
+            ns.launch_args,
+        )
+        cmd = [
+            sys.executable,
+            "-m",
+            "edgebot_cli.main",
+            "launch",
+            ns.launch_pkg,
+            ns.launch_file,
+            *args,
+        ]
+        print(
+            f"edgebot demo: scenario {scen.name} (seed {scen.seed}), target {scen.target.cls} "
+            f"at ({scen.target.x:.2f}, {scen.target.y:.2f}); "
+            f"duration {f'{ns.duration:g}s' if ns.duration else 'until Ctrl-C'}; "
+            f"output {self.out_dir}/",
+            flush=True,
+        )
         if missing:
             print(f"edgebot demo: not installed, left out: {', '.join(missing)}", flush=True)
 
         mon = Monitor(scen.target.cls)
         counter = MqttCounter(ports["mqtt_port"]) if stack["mqtt"] else None
         log = open(self.out_dir / "launch.log", "w")
-        self.launcher = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, start_new_session=True)
+        self.launcher = subprocess.Popen(
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         pump = threading.Thread(target=self._pump, args=(self.launcher.stdout, log), daemon=True)
         pump.start()
 
@@ -96,6 +121,7 @@ class Demo:
 
         def on_sig(signum, frame):
             raise KeyboardInterrupt
+
         # explicit handlers: a shell may start us with SIGINT ignored (background jobs)
         signal.signal(signal.SIGTERM, on_sig)
         signal.signal(signal.SIGINT, on_sig)
@@ -116,11 +142,19 @@ class Demo:
                 if ns.stop_when_reached and snap["status"].get("reached"):
                     reached_at_wall = reached_at_wall or now
                 end_reason = S.end_reason(
-                    S.RunState(sim_t=snap["sim_t"], status=snap["status"],
-                               crashed=list(self.crashed), launcher_code=self.launcher.poll(),
-                               wall_elapsed=now - wall0,
-                               reached_for=(now - reached_at_wall) if reached_at_wall else None),
-                    ns.duration, ns.wall_factor, ns.startup_s, ns.stop_when_reached)
+                    S.RunState(
+                        sim_t=snap["sim_t"],
+                        status=snap["status"],
+                        crashed=list(self.crashed),
+                        launcher_code=self.launcher.poll(),
+                        wall_elapsed=now - wall0,
+                        reached_for=(now - reached_at_wall) if reached_at_wall else None,
+                    ),
+                    ns.duration,
+                    ns.wall_factor,
+                    ns.startup_s,
+                    ns.stop_when_reached,
+                )
                 if end_reason:
                     break
         except KeyboardInterrupt:
@@ -133,16 +167,26 @@ class Demo:
             with self._lock:
                 self._shutting_down = True
             self.end_wall = time.monotonic()
-            time.sleep(0.6)                     # the last status publication
+            time.sleep(0.6)  # the last status publication
             final_status = mon.snapshot()["status"]
             code = self._stop_launcher()
             pump.join(timeout=5)
             log.close()
             snap = mon.snapshot()
-            summary = S.build_summary(scen, snap, counter.figures() if counter else None,
-                                      final_status, stack, self.crashed, end_reason,
-                                      time.monotonic() - wall0, code, self.gate_wall,
-                                      self.end_wall, self.out_dir)
+            summary = S.build_summary(
+                scen,
+                snap,
+                counter.figures() if counter else None,
+                final_status,
+                stack,
+                self.crashed,
+                end_reason,
+                time.monotonic() - wall0,
+                code,
+                self.gate_wall,
+                self.end_wall,
+                self.out_dir,
+            )
             (self.out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
             try:
                 write_plot(self.out_dir / "run.png", scen, snap, summary)
@@ -153,9 +197,15 @@ class Demo:
                 counter.close()
             signal.signal(signal.SIGINT, old_int if old_int is not None else signal.SIG_DFL)
             print(S.format_summary(summary), flush=True)
-        if self.crashed or final_status.get("error") or (
-                self.launcher.returncode not in (0, None) and not interrupted and
-                end_reason.startswith("launcher")):
+        if (
+            self.crashed
+            or final_status.get("error")
+            or (
+                self.launcher.returncode not in (0, None)
+                and not interrupted
+                and end_reason.startswith("launcher")
+            )
+        ):
             return 1
         return 0
 
@@ -177,22 +227,38 @@ class Demo:
 
 
 def parse_args(argv=None, doc: str = ""):
-    ap = argparse.ArgumentParser(prog="edgebot demo", description=doc,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="edgebot demo", description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--duration", default="", help="simulated seconds; empty = until Ctrl-C")
-    ap.add_argument("--until-time-limit", action="store_true",
-                    help="with no --duration: end at the scenario's time limit (make demo)")
-    ap.add_argument("--scenario", default="", help=f"scenario name or path (default "
-                                                   f"{DEFAULT_SCENARIO})")
+    ap.add_argument(
+        "--until-time-limit",
+        action="store_true",
+        help="with no --duration: end at the scenario's time limit (make demo)",
+    )
+    ap.add_argument(
+        "--scenario", default="", help=f"scenario name or path (default {DEFAULT_SCENARIO})"
+    )
     ap.add_argument("--seed", type=int, default=-1, help="-1 = the scenario's seed")
     ap.add_argument("--speed", type=float, default=1.0, help="simulator real-time factor target")
     ap.add_argument("--output", default="demo_output", help="folder for summary.json, run.png")
-    ap.add_argument("--stop-when-reached", action="store_true",
-                    help="end one second after the target is reached")
-    ap.add_argument("--status-period", type=float, default=5.0,
-                    help="seconds between status lines when stdout is not a terminal")
-    ap.add_argument("--wall-factor", type=float, default=4.0,
-                    help="wall-clock guard: end after duration*factor + startup seconds")
+    ap.add_argument(
+        "--stop-when-reached",
+        action="store_true",
+        help="end one second after the target is reached",
+    )
+    ap.add_argument(
+        "--status-period",
+        type=float,
+        default=5.0,
+        help="seconds between status lines when stdout is not a terminal",
+    )
+    ap.add_argument(
+        "--wall-factor",
+        type=float,
+        default=4.0,
+        help="wall-clock guard: end after duration*factor + startup seconds",
+    )
     ap.add_argument("--startup-s", type=float, default=120.0, help="see --wall-factor")
     ap.add_argument("--launch-pkg", default=LAUNCH[0])
     ap.add_argument("--launch-file", default=LAUNCH[1])

@@ -1,4 +1,5 @@
 """What the demo starts: the launch file, the parts of the stack and the launch arguments."""
+
 from __future__ import annotations
 
 import pathlib
@@ -13,13 +14,20 @@ STACK = {
     "firmata": [("edgebot_firmata", "firmata_node")],
     "imu": [("edgebot_imu", "imu_node")],
     "perception": [("edgebot_camera", "camera_node"), ("edgebot_perception", "yolo_node")],
-    "control": [("edgebot_control", "base_controller"), ("edgebot_control", "safety_monitor"),
-                ("edgebot_control", "target_follower")],
+    "control": [
+        ("edgebot_control", "base_controller"),
+        ("edgebot_control", "safety_monitor"),
+        ("edgebot_control", "target_follower"),
+    ],
     "mqtt": [("edgebot_mqtt", "mqtt_bridge")],
 }
 #: topics the simulator's start gate waits for (publishers), per launch flag
-GATE_PUBLISHERS = {"firmata": ["sonar/range"], "imu": ["imu/data"],
-                   "perception": ["detections"], "control": ["cmd_vel", "wheel_cmd"]}
+GATE_PUBLISHERS = {
+    "firmata": ["sonar/range"],
+    "imu": ["imu/data"],
+    "perception": ["detections"],
+    "control": ["cmd_vel", "wheel_cmd"],
+}
 
 #: the launcher's line for a process that ended or could not start
 EXIT_RE = re.compile(r"process \[([^\]]+)\] (?:exited with code (-?\d+)|could not start)")
@@ -28,6 +36,7 @@ EXIT_RE = re.compile(r"process \[([^\]]+)\] (?:exited with code (-?\d+)|could no
 def executable_exists(pkg: str, exe: str) -> bool:
     try:
         from ament_index_python.packages import get_package_prefix
+
         return (pathlib.Path(get_package_prefix(pkg)) / "lib" / pkg / exe).exists()
     except Exception:
         return False
@@ -43,16 +52,30 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def launch_args(scenario_name: str, seed: int, speed: float, target_class: str, tmp: str,
-                record_dir: str, ports: dict[str, int], stack: dict[str, bool],
-                extra: list[str]) -> list[str]:
+def launch_args(
+    scenario_name: str,
+    seed: int,
+    speed: float,
+    target_class: str,
+    tmp: str,
+    record_dir: str,
+    ports: dict[str, int],
+    stack: dict[str, bool],
+    extra: list[str],
+) -> list[str]:
     """The ``name:=value`` arguments of demo.launch.yaml for one run."""
     gate_pubs = [t for f, ok in stack.items() if ok for t in GATE_PUBLISHERS.get(f, [])]
-    args = [f"scenario:={scenario_name}", f"seed:={seed}", f"speed:={speed}",
-            f"mqtt_spool:={tmp}/mqtt_spool.db", f"estop_state_file:={tmp}/estop.json",
-            f"target_class:={target_class}", f"arduino_link:={tmp}/arduino",
-            f"start_publishers:={','.join(gate_pubs)}",
-            f"record_dir:={record_dir}"]
+    args = [
+        f"scenario:={scenario_name}",
+        f"seed:={seed}",
+        f"speed:={speed}",
+        f"mqtt_spool:={tmp}/mqtt_spool.db",
+        f"estop_state_file:={tmp}/estop.json",
+        f"target_class:={target_class}",
+        f"arduino_link:={tmp}/arduino",
+        f"start_publishers:={','.join(gate_pubs)}",
+        f"record_dir:={record_dir}",
+    ]
     args += [f"{k}:={v}" for k, v in ports.items()]
     args += [f"{flag}:={'true' if ok else 'false'}" for flag, ok in stack.items()]
     return args + list(extra)

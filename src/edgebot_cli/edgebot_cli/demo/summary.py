@@ -3,6 +3,7 @@ live status line, and the summary written to summary.json and printed at the end
 
 ``snap`` is :meth:`Monitor.snapshot`'s plain dict; ``counter`` is :meth:`MqttCounter.figures`
 (``{"count": n, "topics": {...}}``) or None when MQTT is left out."""
+
 from __future__ import annotations
 
 import math
@@ -13,16 +14,22 @@ from dataclasses import dataclass
 @dataclass
 class RunState:
     """What the run loop knows at one tick."""
+
     sim_t: float
     status: dict
     crashed: list[dict]
-    launcher_code: int | None     # None while the launcher runs
-    wall_elapsed: float              # wall seconds since the demo started
-    reached_for: float | None     # wall seconds since the target was first seen reached
+    launcher_code: int | None  # None while the launcher runs
+    wall_elapsed: float  # wall seconds since the demo started
+    reached_for: float | None  # wall seconds since the target was first seen reached
 
 
-def end_reason(s: RunState, duration: float | None, wall_factor: float, startup_s: float,
-               stop_when_reached: bool) -> str:
+def end_reason(
+    s: RunState,
+    duration: float | None,
+    wall_factor: float,
+    startup_s: float,
+    stop_when_reached: bool,
+) -> str:
     """Why the run ends now, or "" to carry on. Checked in this order: a crashed node, the
     launcher gone, the simulator's error, the duration, the wall-clock guard, target reached
     (one second after it was first seen)."""
@@ -35,10 +42,13 @@ def end_reason(s: RunState, duration: float | None, wall_factor: float, startup_
     if duration and s.sim_t >= duration:
         return f"duration {duration:g} s reached"
     if duration and s.wall_elapsed > duration * wall_factor + startup_s:
-        return (f"wall-clock guard: {s.wall_elapsed:.0f} s passed, simulated time "
-                f"{s.sim_t:.1f} s")
-    if stop_when_reached and s.status.get("reached") and s.reached_for is not None \
-            and s.reached_for > 1.0:
+        return f"wall-clock guard: {s.wall_elapsed:.0f} s passed, simulated time {s.sim_t:.1f} s"
+    if (
+        stop_when_reached
+        and s.status.get("reached")
+        and s.reached_for is not None
+        and s.reached_for > 1.0
+    ):
         return "target reached"
     return ""
 
@@ -63,20 +73,31 @@ def telemetry_figures(mqtt_stats: dict, counter: dict | None) -> dict:
         acked = sum(by_topic[t].get("acknowledged", 0) for t in q1)
         got = sum(counter["distinct"].get(t, 0) for t in q1)
         # acknowledged after the last stats message may be received already: never negative
-        out = {"qos1_acknowledged": acked, "qos1_received": got,
-               "qos1_lost": max(0, acked - got)}
-    return {**out, "sent": sent, "delivered": received,
-            "acknowledged": st.get("delivered"), "dropped_by_bridge": st.get("dropped"),
-            "spooled": st.get("spooled"), "latency_p95_ms": st.get("latency_p95_ms"),
-            "lost": out.get("qos1_lost", max(0, int(sent) - received)
-                            if isinstance(sent, (int, float)) and received is not None else None),
-            "by_topic": dict(counter["topics"]) if counter else {}}
+        out = {"qos1_acknowledged": acked, "qos1_received": got, "qos1_lost": max(0, acked - got)}
+    return {
+        **out,
+        "sent": sent,
+        "delivered": received,
+        "acknowledged": st.get("delivered"),
+        "dropped_by_bridge": st.get("dropped"),
+        "spooled": st.get("spooled"),
+        "latency_p95_ms": st.get("latency_p95_ms"),
+        "lost": out.get(
+            "qos1_lost",
+            max(0, int(sent) - received)
+            if isinstance(sent, (int, float)) and received is not None
+            else None,
+        ),
+        "by_topic": dict(counter["topics"]) if counter else {},
+    }
 
 
 def control_figures(diag: dict) -> dict:
-    return {k: v for k, v in diag.items()
-            if k.split(":")[0].strip() in ("base_controller", "safety_monitor",
-                                           "target_follower")}
+    return {
+        k: v
+        for k, v in diag.items()
+        if k.split(":")[0].strip() in ("base_controller", "safety_monitor", "target_follower")
+    }
 
 
 def detections_per_s(det_times: list[float], sim_t: float, window: float = 3.0) -> float:
@@ -88,15 +109,18 @@ def status_line(snap: dict, counter: dict | None) -> str:
     st, pose, state, t = snap["status"], snap["pose"], snap["state"], snap["sim_t"]
     if st.get("holding"):
         return f"waiting for the stack to connect: {', '.join(st['holding'])}"
-    pose_s = (f"({pose[0]:+.2f}, {pose[1]:+.2f}, {math.degrees(pose[2]):+4.0f}deg)"
-              if pose else "(?)")
+    pose_s = (
+        f"({pose[0]:+.2f}, {pose[1]:+.2f}, {math.degrees(pose[2]):+4.0f}deg)" if pose else "(?)"
+    )
     tel = telemetry_figures(snap["mqtt_stats"], counter)
     dist = st.get("target_distance")
-    return (f"t={t:6.1f}s pose={pose_s} follower={state:<10} "
-            f"det/s={detections_per_s(snap['det_times'], t):4.1f} "
-            f"mqtt sent={tel['sent'] if tel['sent'] is not None else '-'} "
-            f"target={dist if dist is not None else '?'}m rtf={st.get('rtf', 0):.2f}"
-            + (" REACHED" if st.get("reached") else ""))
+    return (
+        f"t={t:6.1f}s pose={pose_s} follower={state:<10} "
+        f"det/s={detections_per_s(snap['det_times'], t):4.1f} "
+        f"mqtt sent={tel['sent'] if tel['sent'] is not None else '-'} "
+        f"target={dist if dist is not None else '?'}m rtf={st.get('rtf', 0):.2f}"
+        + (" REACHED" if st.get("reached") else "")
+    )
 
 
 def state_durations(states: list[tuple], sim_t: float) -> dict:
@@ -106,10 +130,20 @@ def state_durations(states: list[tuple], sim_t: float) -> dict:
     return dict(durations)
 
 
-def build_summary(scen, snap: dict, counter: dict | None, st: dict, stack: dict,
-                  crashed: list[dict], end_reason: str, wall_s: float,
-                  launcher_code: int | None, gate_wall: float | None,
-                  end_wall: float | None, out_dir) -> dict:
+def build_summary(
+    scen,
+    snap: dict,
+    counter: dict | None,
+    st: dict,
+    stack: dict,
+    crashed: list[dict],
+    end_reason: str,
+    wall_s: float,
+    launcher_code: int | None,
+    gate_wall: float | None,
+    end_wall: float | None,
+    out_dir,
+) -> dict:
     """summary.json. ``st`` is the simulator's final status; ``gate_wall``/``end_wall`` the
     monotonic times the simulation started running and the run loop ended."""
     sim_t = max(snap["sim_t"], float(st.get("sim_time", 0.0) or 0.0))
@@ -117,10 +151,14 @@ def build_summary(scen, snap: dict, counter: dict | None, st: dict, stack: dict,
     det_msgs = snap["det_msgs"]
     reached_at = st.get("reached_at")
     return {
-        "scenario": scen.name, "seed": scen.seed,
-        "target": {"class": scen.target.cls, "x": round(scen.target.x, 3),
-                   "y": round(scen.target.y, 3),
-                   "reach_distance": scen.target.reach_distance},
+        "scenario": scen.name,
+        "seed": scen.seed,
+        "target": {
+            "class": scen.target.cls,
+            "x": round(scen.target.x, 3),
+            "y": round(scen.target.y, 3),
+            "reach_distance": scen.target.reach_distance,
+        },
         "time_limit_s": scen.time_limit,
         "reached": bool(st.get("reached")),
         "time_to_reach_s": reached_at,
@@ -128,19 +166,24 @@ def build_summary(scen, snap: dict, counter: dict | None, st: dict, stack: dict,
         "distance_left_m": st.get("target_distance"),
         "final_pose": st.get("pose"),
         "min_obstacle_clearance_m": st.get("min_obstacle_clearance"),
-        "sim_time_s": round(sim_t, 3), "wall_time_s": round(wall_s, 2),
+        "sim_time_s": round(sim_t, 3),
+        "wall_time_s": round(wall_s, 2),
         "real_time_factor": round(sim_t / wall_s, 3) if wall_s > 0 else None,
-        "real_time_factor_running": (round(sim_t / (end_wall - gate_wall), 3)
-                                     if gate_wall and end_wall > gate_wall else None),
+        "real_time_factor_running": (
+            round(sim_t / (end_wall - gate_wall), 3) if gate_wall and end_wall > gate_wall else None
+        ),
         "startup_wall_s": (round(gate_wall - (end_wall - wall_s), 2) if gate_wall else None),
-        "detections": {"messages": det_msgs,
-                       "per_s": round(det_msgs / sim_t, 2) if sim_t > 0 else 0.0,
-                       "objects_by_class": snap["det_objects"],
-                       "messages_with_target": len(snap["det_target_times"])},
-        "follower": {"final_state": states[-1][1] if states else None,
-                     "seconds_by_state": {k: round(v, 2)
-                                          for k, v in state_durations(states, sim_t).items()},
-                     "transitions": len(states)},
+        "detections": {
+            "messages": det_msgs,
+            "per_s": round(det_msgs / sim_t, 2) if sim_t > 0 else 0.0,
+            "objects_by_class": snap["det_objects"],
+            "messages_with_target": len(snap["det_target_times"]),
+        },
+        "follower": {
+            "final_state": states[-1][1] if states else None,
+            "seconds_by_state": {k: round(v, 2) for k, v in state_durations(states, sim_t).items()},
+            "transitions": len(states),
+        },
         "control_loop": control_figures(snap["diag"]),
         "telemetry": telemetry_figures(snap["mqtt_stats"], counter),
         "camera_frames": st.get("camera_frames"),
@@ -148,34 +191,46 @@ def build_summary(scen, snap: dict, counter: dict | None, st: dict, stack: dict,
         "crashed": crashed,
         "end_reason": end_reason,
         "launcher_exit_code": launcher_code,
-        "outputs": {"summary": str(out_dir / "summary.json"),
-                    "plot": str(out_dir / "run.png"),
-                    "recording": str(out_dir / "demo"),
-                    "launch_log": str(out_dir / "launch.log")},
+        "outputs": {
+            "summary": str(out_dir / "summary.json"),
+            "plot": str(out_dir / "run.png"),
+            "recording": str(out_dir / "demo"),
+            "launch_log": str(out_dir / "launch.log"),
+        },
     }
 
 
 def format_summary(s: dict) -> str:
     lines = ["=" * 72]
-    lines.append(f"scenario {s['scenario']} seed {s['seed']}: target {s['target']['class']} "
-                 + (f"REACHED at t={s['time_to_reach_s']:.1f} s" if s["reached"]
-                    else "not reached") + f" (limit {s['time_limit_s']:g} s)")
-    lines.append(f"distance left {s['distance_left_m']} m; simulated {s['sim_time_s']} s in "
-                 f"{s['wall_time_s']} s wall (start-up {s['startup_wall_s']} s; real-time factor "
-                 f"{s['real_time_factor_running']} once running)")
+    lines.append(
+        f"scenario {s['scenario']} seed {s['seed']}: target {s['target']['class']} "
+        + (f"REACHED at t={s['time_to_reach_s']:.1f} s" if s["reached"] else "not reached")
+        + f" (limit {s['time_limit_s']:g} s)"
+    )
+    lines.append(
+        f"distance left {s['distance_left_m']} m; simulated {s['sim_time_s']} s in "
+        f"{s['wall_time_s']} s wall (start-up {s['startup_wall_s']} s; real-time factor "
+        f"{s['real_time_factor_running']} once running)"
+    )
     d = s["detections"]
-    lines.append(f"detections: {d['messages']} messages ({d['per_s']}/s), objects "
-                 f"{d['objects_by_class']}")
+    lines.append(
+        f"detections: {d['messages']} messages ({d['per_s']}/s), objects {d['objects_by_class']}"
+    )
     lines.append(f"follower: {s['follower']['seconds_by_state']}")
     t = s["telemetry"]
     if "qos1_acknowledged" in t:
         later = t["qos1_received"] - t["qos1_acknowledged"]
-        lines.append(f"telemetry QoS 1: acknowledged by the broker {t['qos1_acknowledged']}, "
-                     f"received by an independent subscriber {t['qos1_received']}"
-                     + (f" ({later} acknowledged after the bridge's last stats message)"
-                        if later > 0 else "")
-                     + f", lost {t['qos1_lost']} (all publishes: sent {t['sent']}, delivered "
-                     f"{t['delivered']}, incl. QoS 0, resends, status, errors)")
+        lines.append(
+            f"telemetry QoS 1: acknowledged by the broker {t['qos1_acknowledged']}, "
+            f"received by an independent subscriber {t['qos1_received']}"
+            + (
+                f" ({later} acknowledged after the bridge's last stats message)"
+                if later > 0
+                else ""
+            )
+            + f", lost {t['qos1_lost']} (all publishes: sent {t['sent']}, delivered "
+            f"{t['delivered']}, incl. QoS 0, resends, status, errors)"
+        )
     else:
         lines.append(f"telemetry: sent {t['sent']}, delivered {t['delivered']}, lost {t['lost']}")
     left = [k for k, v in s["stack"].items() if not v]
@@ -183,7 +238,9 @@ def format_summary(s: dict) -> str:
         lines.append(f"left out: {', '.join(left)}")
     for c in s["crashed"]:
         lines.append(f"CRASHED: node {c['node']} exited with code {c['exit_code']}")
-    lines.append(f"ended: {s['end_reason']}; summary {s['outputs']['summary']}, plot "
-                 f"{s['outputs']['plot']}, recording (rosbag2 MCAP) {s['outputs']['recording']}")
+    lines.append(
+        f"ended: {s['end_reason']}; summary {s['outputs']['summary']}, plot "
+        f"{s['outputs']['plot']}, recording (rosbag2 MCAP) {s['outputs']['recording']}"
+    )
     lines.append("=" * 72)
     return "\n".join(lines)

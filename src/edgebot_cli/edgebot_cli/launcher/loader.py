@@ -4,6 +4,7 @@ Everything is decided at load time — arguments, conditions, substitutions, inc
 and executable lookup, parameter files — so a bad file fails before any process starts, with
 one line naming the file, the line and what is wrong.
 """
+
 from __future__ import annotations
 
 import os
@@ -52,22 +53,24 @@ class ProcessSpec:
     cmd: list[str]
     env: dict[str, str]
     cwd: str | None = None
-    output: str = "log"            # screen | log | both
+    output: str = "log"  # screen | log | both
     respawn: bool = False
     respawn_delay: float = 0.0
     shutdown_on_exit: bool = False  # on_exit: shutdown
     sigterm_timeout: float = 5.0
     sigkill_timeout: float = 5.0
     shell: bool = False
-    source: str = ""                # file:line that declared it
+    source: str = ""  # file:line that declared it
 
 
 @dataclass
 class LaunchPlan:
     processes: list[ProcessSpec] = field(default_factory=list)
-    arguments: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (default, description)
+    arguments: dict[str, tuple[str, str]] = field(
+        default_factory=dict
+    )  # name -> (default, description)
     logs: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)   # what ros2 launch also only warns about
+    warnings: list[str] = field(default_factory=list)  # what ros2 launch also only warns about
     # includes of Python/XML launch files, kept (not run) when the Loader is told to
     foreign_includes: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     tmpdir: str = ""
@@ -81,15 +84,30 @@ class _Scope:
     global_params: dict[str, Any] = field(default_factory=dict)
 
     def child(self, file: str | None = None) -> _Scope:
-        ctx = Context(variables=dict(self.ctx.variables), environ=dict(self.ctx.environ),
-                      file=file or self.ctx.file, anon=self.ctx.anon, rng=self.ctx.rng,
-                      warn=self.ctx.warn)
+        ctx = Context(
+            variables=dict(self.ctx.variables),
+            environ=dict(self.ctx.environ),
+            file=file or self.ctx.file,
+            anon=self.ctx.anon,
+            rng=self.ctx.rng,
+            warn=self.ctx.warn,
+        )
         return _Scope(ctx, self.namespace, list(self.remaps), dict(self.global_params))
 
 
 COMMON = {"if", "unless"}
-PROC_KEYS = {"name", "cwd", "env", "output", "respawn", "respawn_delay", "launch-prefix",
-             "on_exit", "sigterm_timeout", "sigkill_timeout"}
+PROC_KEYS = {
+    "name",
+    "cwd",
+    "env",
+    "output",
+    "respawn",
+    "respawn_delay",
+    "launch-prefix",
+    "on_exit",
+    "sigterm_timeout",
+    "sigkill_timeout",
+}
 KEYS = {
     "arg": {"name", "default", "description", "choice"},
     "let": {"name", "value"},
@@ -121,10 +139,15 @@ class Loader:
         self._stack: list[str] = []
 
     # -- entry ---------------------------------------------------------------------------
-    def load(self, path: str, cli_args: dict[str, str], environ: dict[str, str] | None = None
-             ) -> LaunchPlan:
-        ctx = Context(variables=dict(cli_args), environ=dict(environ if environ is not None else os.environ),
-                      file=os.path.abspath(path), warn=self.plan.warnings.append)
+    def load(
+        self, path: str, cli_args: dict[str, str], environ: dict[str, str] | None = None
+    ) -> LaunchPlan:
+        ctx = Context(
+            variables=dict(cli_args),
+            environ=dict(environ if environ is not None else os.environ),
+            file=os.path.abspath(path),
+            warn=self.plan.warnings.append,
+        )
         scope = _Scope(ctx)
         self._file(os.path.abspath(path), scope, top=True)
         return self.plan
@@ -138,7 +161,9 @@ class Loader:
         if not os.path.isfile(path):
             raise self._err(f"launch file not found: {path}")
         if not path.endswith((".yaml", ".yml")):
-            raise self._err(f"only YAML launch files are supported here, not {os.path.basename(path)}")
+            raise self._err(
+                f"only YAML launch files are supported here, not {os.path.basename(path)}"
+            )
         self._stack.append(path)
         try:
             try:
@@ -147,7 +172,9 @@ class Loader:
             except yaml.YAMLError as e:
                 mark = getattr(e, "problem_mark", None)
                 problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-                raise self._err(f"malformed YAML: {problem}", line=(mark.line + 1) if mark else 0) from None
+                raise self._err(
+                    f"malformed YAML: {problem}", line=(mark.line + 1) if mark else 0
+                ) from None
             if not isinstance(doc, dict) or list(doc.keys()) != ["launch"]:
                 raise self._err("the root must be a mapping with the single key 'launch'", doc)
             entities = doc["launch"]
@@ -162,11 +189,16 @@ class Loader:
     def _entities(self, entities: list, scope: _Scope, top: bool = False) -> None:
         for item in entities:
             if not isinstance(item, dict) or len(item) != 1:
-                raise self._err("each entity must be a mapping with exactly one key (its type)", item)
-            (kind, body), = item.items()
+                raise self._err(
+                    "each entity must be a mapping with exactly one key (its type)", item
+                )
+            ((kind, body),) = item.items()
             if kind not in KEYS:
-                raise self._err(f"unknown entity type '{kind}' (supported: {', '.join(sorted(KEYS))})",
-                                item, kind)
+                raise self._err(
+                    f"unknown entity type '{kind}' (supported: {', '.join(sorted(KEYS))})",
+                    item,
+                    kind,
+                )
             line = _line(item)
             if kind == "group" and isinstance(body, list):
                 self._group({"children": body}, scope, line)
@@ -175,8 +207,12 @@ class Loader:
                 raise self._err(f"'{kind}' must be a mapping of attributes", item, kind)
             unknown = set(body) - KEYS[kind] - COMMON
             if unknown:
-                raise self._err(f"unknown key(s) {sorted(unknown)} in '{kind}' "
-                                f"(allowed: {', '.join(sorted(KEYS[kind] | COMMON))})", body, kind)
+                raise self._err(
+                    f"unknown key(s) {sorted(unknown)} in '{kind}' "
+                    f"(allowed: {', '.join(sorted(KEYS[kind] | COMMON))})",
+                    body,
+                    kind,
+                )
             if not self._condition(body, scope, kind):
                 continue
             try:
@@ -187,11 +223,13 @@ class Loader:
     # -- helpers ---------------------------------------------------------------------------
     def _condition(self, body: dict, scope: _Scope, kind: str) -> bool:
         try:
-            if "if" in body and not to_bool(scope.ctx.evaluate(self._text(body, "if", kind)),
-                                            "'if' condition"):
+            if "if" in body and not to_bool(
+                scope.ctx.evaluate(self._text(body, "if", kind)), "'if' condition"
+            ):
                 return False
-            if "unless" in body and to_bool(scope.ctx.evaluate(self._text(body, "unless", kind)),
-                                            "'unless' condition"):
+            if "unless" in body and to_bool(
+                scope.ctx.evaluate(self._text(body, "unless", kind)), "'unless' condition"
+            ):
                 return False
         except SubstitutionError as e:
             raise self._err(str(e), body, kind) from None
@@ -206,23 +244,28 @@ class Loader:
         """The raw attribute, typed as ros2 launch's ``Entity.get_attr`` demands: a string (or
         one of ``also``); a bare YAML ``true``/``5`` where a string is read is a TypeError there."""
         v = body[key]
-        if isinstance(v, str) or (also and isinstance(v, also) and not (
-                bool not in also and isinstance(v, bool))):
+        if isinstance(v, str) or (
+            also and isinstance(v, also) and not (bool not in also and isinstance(v, bool))
+        ):
             return v
         want = " or ".join(["a string"] + [t.__name__ for t in also])
         hint = ("true" if v else "false") if isinstance(v, bool) else v
-        raise self._err(f"'{key}' of '{kind}' must be {want} under ros2 launch, got "
-                        f"{type(v).__name__} {v!r}" + (f" (quote it: \"{hint}\")"
-                                                        if not isinstance(v, (dict, list)) else ""),
-                        body, kind)
+        raise self._err(
+            f"'{key}' of '{kind}' must be {want} under ros2 launch, got "
+            f"{type(v).__name__} {v!r}"
+            + (f" (quote it: \"{hint}\")" if not isinstance(v, (dict, list)) else ""),
+            body,
+            kind,
+        )
 
     def _str(self, body: dict, key: str, scope: _Scope, kind: str, default=None) -> str | None:
         if key not in body:
             return default
         return scope.ctx.evaluate(self._text(body, key, kind))
 
-    def _bool(self, body: dict, key: str, scope: _Scope, kind: str, default: bool,
-              typed: bool = True) -> bool:
+    def _bool(
+        self, body: dict, key: str, scope: _Scope, kind: str, default: bool, typed: bool = True
+    ) -> bool:
         """``typed``: the attribute is read with ``data_type=bool`` there (a bare bool is fine);
         otherwise only a string is (``respawn``)."""
         if key not in body:
@@ -254,24 +297,36 @@ class Loader:
         choices = None
         if "choice" in body:
             if not isinstance(body["choice"], list) or not all(
-                    isinstance(c, dict) and set(c) == {"value"} for c in body["choice"]):
+                isinstance(c, dict) and set(c) == {"value"} for c in body["choice"]
+            ):
                 raise self._err("'choice' must be a list of {value: ...}", body, "arg")
             choices = [self._text(c, "value", "choice") for c in body["choice"]]
         if top:
-            self.plan.arguments.setdefault(name, (default if default is not None else "", description))
+            self.plan.arguments.setdefault(
+                name, (default if default is not None else "", description)
+            )
         if name not in scope.ctx.variables:
             if default is None:
-                raise self._err(f"argument '{name}' has no value: give it as {name}:=<value>"
-                                + (f" ({description})" if description else ""), body, "arg")
+                raise self._err(
+                    f"argument '{name}' has no value: give it as {name}:=<value>"
+                    + (f" ({description})" if description else ""),
+                    body,
+                    "arg",
+                )
             scope.ctx.variables[name] = default
         if choices is not None and scope.ctx.variables[name] not in choices:
-            raise self._err(f"argument '{name}' = {scope.ctx.variables[name]!r} is not one of {choices}",
-                            body, "arg")
+            raise self._err(
+                f"argument '{name}' = {scope.ctx.variables[name]!r} is not one of {choices}",
+                body,
+                "arg",
+            )
 
     def _e_let(self, body, scope, top):
         self._req(body, "name", "let")
         self._req(body, "value", "let")
-        scope.ctx.variables[self._str(body, "name", scope, "let")] = self._str(body, "value", scope, "let")
+        scope.ctx.variables[self._str(body, "name", scope, "let")] = self._str(
+            body, "value", scope, "let"
+        )
 
     def _e_log(self, body, scope, top):
         self.plan.logs.append(self._str(body, "message", scope, "log", ""))
@@ -287,15 +342,18 @@ class Loader:
     def _e_set_remap(self, body, scope, top):
         self._req(body, "from", "set_remap")
         self._req(body, "to", "set_remap")
-        scope.remaps.append((self._str(body, "from", scope, "set_remap"),
-                             self._str(body, "to", scope, "set_remap")))
+        scope.remaps.append(
+            (self._str(body, "from", scope, "set_remap"), self._str(body, "to", scope, "set_remap"))
+        )
 
     def _e_set_parameter(self, body, scope, top):
         self._req(body, "name", "set_parameter")
         self._req(body, "value", "set_parameter")
         name = self._str(body, "name", scope, "set_parameter")
         try:
-            scope.global_params[name] = set_parameter_value(body["value"], self._evaluate(scope), name)
+            scope.global_params[name] = set_parameter_value(
+                body["value"], self._evaluate(scope), name
+            )
         except ParamRuleError as e:
             raise self._err(str(e), body, "set_parameter") from None
 
@@ -303,12 +361,15 @@ class Loader:
         ns = self._str(body, "namespace", scope, "push-ros-namespace", "")
         scope.namespace = _join_ns(scope.namespace, ns)
 
-
     def _group(self, body, scope, line):
         kids = body.get("children")
         if not isinstance(kids, list):
-            raise LaunchError("'group' needs a list of entities (or 'children: [...]')",
-                              self._stack[-1], line, "group")
+            raise LaunchError(
+                "'group' needs a list of entities (or 'children: [...]')",
+                self._stack[-1],
+                line,
+                "group",
+            )
         scoped = self._bool(body, "scoped", scope, "group", True)
         forwarding = self._bool(body, "forwarding", scope, "group", True)
         if scoped:
@@ -336,14 +397,28 @@ class Loader:
         if not isinstance(args, list):
             raise self._err("'arg' of 'include' must be a list of {name, value}", body, "include")
         for a in args:
-            if not isinstance(a, dict) or set(a) - {"name", "value"} or "name" not in a or "value" not in a:
-                raise self._err("each 'arg' of 'include' needs exactly 'name' and 'value'", a or body, "include")
+            if (
+                not isinstance(a, dict)
+                or set(a) - {"name", "value"}
+                or "name" not in a
+                or "value" not in a
+            ):
+                raise self._err(
+                    "each 'arg' of 'include' needs exactly 'name' and 'value'", a or body, "include"
+                )
             inner.ctx.variables[self._str(a, "name", scope, "include")] = self._str(
-                a, "value", scope, "include")
+                a, "value", scope, "include"
+            )
         if foreign:
             self.plan.foreign_includes.append(
-                (os.path.abspath(path), {k: inner.ctx.variables[k] for k in
-                                         (self._str(a, "name", scope, "include") for a in args)}))
+                (
+                    os.path.abspath(path),
+                    {
+                        k: inner.ctx.variables[k]
+                        for k in (self._str(a, "name", scope, "include") for a in args)
+                    },
+                )
+            )
             return
         self._file(os.path.abspath(path), inner)
 
@@ -358,7 +433,9 @@ class Loader:
             raise self._err("'env' must be a list of {name, value}", body, kind)
         for e in extra:
             if not isinstance(e, dict) or set(e) != {"name", "value"}:
-                raise self._err("each 'env' entry needs exactly 'name' and 'value'", e or body, kind)
+                raise self._err(
+                    "each 'env' entry needs exactly 'name' and 'value'", e or body, kind
+                )
             env[self._str(e, "name", scope, "env")] = self._str(e, "value", scope, "env")
         on_exit = self._str(body, "on_exit", scope, kind)
         if on_exit is not None and on_exit != "shutdown":
@@ -368,7 +445,10 @@ class Loader:
             raise self._err(f"'cwd' {cwd!r} is not a directory", body, kind)
         prefix = self._str(body, "launch-prefix", scope, kind, "")
         return dict(
-            output=output, env=env, cwd=cwd, shutdown_on_exit=on_exit == "shutdown",
+            output=output,
+            env=env,
+            cwd=cwd,
+            shutdown_on_exit=on_exit == "shutdown",
             respawn=self._bool(body, "respawn", scope, kind, False, typed=False),
             respawn_delay=self._float(body, "respawn_delay", scope, kind, 0.0),
             sigterm_timeout=self._float(body, "sigterm_timeout", scope, kind, 5.0),
@@ -399,10 +479,17 @@ class Loader:
             raise self._err(str(e), body, "node") from None
         path = os.path.join(prefix_dir, "lib", pkg, exe)
         if not (os.path.isfile(path) and os.access(path, os.X_OK)):
-            avail = sorted(os.listdir(os.path.join(prefix_dir, "lib", pkg))) if os.path.isdir(
-                os.path.join(prefix_dir, "lib", pkg)) else []
-            raise self._err(f"package '{pkg}' has no executable '{exe}'"
-                            + (f" (has: {', '.join(avail)})" if avail else ""), body, "node")
+            avail = (
+                sorted(os.listdir(os.path.join(prefix_dir, "lib", pkg)))
+                if os.path.isdir(os.path.join(prefix_dir, "lib", pkg))
+                else []
+            )
+            raise self._err(
+                f"package '{pkg}' has no executable '{exe}'"
+                + (f" (has: {', '.join(avail)})" if avail else ""),
+                body,
+                "node",
+            )
         common = self._proc_common(body, scope, "node")
         name = self._str(body, "name", scope, "node")
         ns = _join_ns(scope.namespace, self._str(body, "namespace", scope, "node", "") or "")
@@ -426,7 +513,10 @@ class Loader:
         for r in remaps:
             if not isinstance(r, dict) or set(r) != {"from", "to"}:
                 raise self._err("each 'remap' needs exactly 'from' and 'to'", r or body, "node")
-            ros += ["-r", f"{self._str(r, 'from', scope, 'remap')}:={self._str(r, 'to', scope, 'remap')}"]
+            ros += [
+                "-r",
+                f"{self._str(r, 'from', scope, 'remap')}:={self._str(r, 'to', scope, 'remap')}",
+            ]
         extra_ros = self._str(body, "ros_args", scope, "node")
         if extra_ros:
             ros += shlex.split(extra_ros)
@@ -440,6 +530,7 @@ class Loader:
             parts = parse(text)
             substituted = any(not isinstance(p, str) for p in parts)
             return scope.ctx.perform(parts), substituted
+
         return ev
 
     def _flatten_params(self, entries, scope, prefix, out):
@@ -453,31 +544,46 @@ class Loader:
             keys = set(p)
             unknown = keys - {"name", "value", "type", "param", "from", "allow_substs"}
             if unknown:
-                raise SubstitutionError(f"unknown key(s) {sorted(unknown)} in a 'param' entry "
-                                        "(allowed: name+value[+type], name+param, from[+allow_substs])")
+                raise SubstitutionError(
+                    f"unknown key(s) {sorted(unknown)} in a 'param' entry "
+                    "(allowed: name+value[+type], name+param, from[+allow_substs])"
+                )
             if "from" in keys:
                 if keys - {"from", "allow_substs"}:
-                    raise SubstitutionError("'from' of a 'param' entry excludes "
-                                            f"{sorted(keys - {'from', 'allow_substs'})}")
+                    raise SubstitutionError(
+                        "'from' of a 'param' entry excludes "
+                        f"{sorted(keys - {'from', 'allow_substs'})}"
+                    )
                 if prefix:
                     raise SubstitutionError("'from' cannot be nested in a parameter group")
                 substs = self._bool(p, "allow_substs", scope, "param", False)
                 out.append(("from", self._str(p, "from", scope, "param"), substs))
                 continue
             if "name" not in keys:
-                raise SubstitutionError(f"a 'param' entry needs 'name' or 'from'; got keys {sorted(keys)}")
+                raise SubstitutionError(
+                    f"a 'param' entry needs 'name' or 'from'; got keys {sorted(keys)}"
+                )
             if "allow_substs" in keys:
                 raise SubstitutionError("'allow_substs' can only be used together with 'from'")
             name = prefix + self._str(p, "name", scope, "param")
             if "param" in keys:
                 if keys & {"value", "type"}:
-                    raise SubstitutionError(f"parameter '{name}': nested 'param' excludes "
-                                            f"{sorted(keys & {'value', 'type'})}")
+                    raise SubstitutionError(
+                        f"parameter '{name}': nested 'param' excludes "
+                        f"{sorted(keys & {'value', 'type'})}"
+                    )
                 self._flatten_params(p["param"], scope, name + ".", out)
             elif "value" in keys:
                 try:
-                    out.append(("value", name, node_param_value(
-                        p["value"], p.get("type"), self._evaluate(scope), name)))
+                    out.append(
+                        (
+                            "value",
+                            name,
+                            node_param_value(
+                                p["value"], p.get("type"), self._evaluate(scope), name
+                            ),
+                        )
+                    )
                 except ParamRuleError as e:
                     raise SubstitutionError(str(e)) from None
             else:
@@ -501,12 +607,14 @@ class Loader:
                 pending = {}
             path, substs = item[1], item[2]
             if not os.path.isfile(path):
-                if substs:   # launch_ros opens it to substitute: FileNotFoundError there
-                    raise self._err(f"parameter file not found: {path} (allow_substs: true)",
-                                    body, "node")
+                if substs:  # launch_ros opens it to substitute: FileNotFoundError there
+                    raise self._err(
+                        f"parameter file not found: {path} (allow_substs: true)", body, "node"
+                    )
                 # launch_ros: "Parameter file path is not a file" (a warning; the file is skipped)
-                self.plan.warnings.append(f"{self._stack[-1]}:{_line(body)}: parameter file "
-                                          f"not found, skipped: {path}")
+                self.plan.warnings.append(
+                    f"{self._stack[-1]}:{_line(body)}: parameter file not found, skipped: {path}"
+                )
                 continue
             if substs:
                 with open(path, encoding="utf-8") as f:
@@ -520,8 +628,11 @@ class Loader:
                     yaml.safe_load(f)
             except yaml.YAMLError as e:
                 what = f"{item[1]} (after substitution)" if substs else path
-                raise self._err(f"parameter file {what} is not valid YAML: {str(e).splitlines()[0]}",
-                                body, "node") from None
+                raise self._err(
+                    f"parameter file {what} is not valid YAML: {str(e).splitlines()[0]}",
+                    body,
+                    "node",
+                ) from None
             args += ["--params-file", path]
         if pending:
             args += ["--params-file", self._write_params(pending)]
@@ -558,13 +669,20 @@ def parse_cli_args(items: list[str]) -> dict[str, str]:
     for item in items:
         count = item.count(":=")
         if count == 0 or item.startswith(":=") or (count == 1 and item.endswith(":=")):
-            raise LaunchError(f"malformed launch argument {item!r}, expected format "
-                              "'<name>:=<value>' (an empty value is written name:=\"''\")")
+            raise LaunchError(
+                f"malformed launch argument {item!r}, expected format "
+                "'<name>:=<value>' (an empty value is written name:=\"''\")"
+            )
         k, v = item.split(":=", 1)
         out[k] = v
     return out
 
 
-def load(path: str, cli_args: dict[str, str], environ=None, tmpdir=None,
-         keep_foreign_includes: bool = False) -> LaunchPlan:
+def load(
+    path: str,
+    cli_args: dict[str, str],
+    environ=None,
+    tmpdir=None,
+    keep_foreign_includes: bool = False,
+) -> LaunchPlan:
     return Loader(tmpdir, keep_foreign_includes).load(path, cli_args, environ)

@@ -23,6 +23,7 @@ The rules are launch_ros' (Jazzy), so a file means the same under ``ros2 launch`
   of Entity 'set_parameter' expected to be of type '<class 'str'>'``); after substitution it is
   always read as YAML (``evaluate_parameter_dict``): ``"true"`` is a bool, ``""`` stays ``""``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -30,9 +31,17 @@ from typing import Any
 
 import yaml
 
-TYPES = {"str": str, "int": int, "float": float, "bool": bool,
-         "list_of_str": list[str], "list_of_int": list[int], "list_of_float": list[float],
-         "list_of_bool": list[bool], "yaml": None}
+TYPES = {
+    "str": str,
+    "int": int,
+    "float": float,
+    "bool": bool,
+    "list_of_str": list[str],
+    "list_of_int": list[int],
+    "list_of_float": list[float],
+    "list_of_bool": list[bool],
+    "yaml": None,
+}
 SCALARS = (int, float, bool, str)
 
 # evaluate(text) -> (result, had_substitutions)
@@ -87,13 +96,17 @@ def _yaml(text: str, what: str):
     try:
         out = yaml.safe_load(text)
     except yaml.YAMLError as e:
-        raise ParamRuleError(f"{what} is not valid YAML ({str(e).splitlines()[0]}); "
-                             "launch_ros reads a substituted value as YAML: give the param "
-                             "'type: str' to keep it text") from None
+        raise ParamRuleError(
+            f"{what} is not valid YAML ({str(e).splitlines()[0]}); "
+            "launch_ros reads a substituted value as YAML: give the param "
+            "'type: str' to keep it text"
+        ) from None
     if not _valid(out):
-        raise ParamRuleError(f"{what} reads as YAML {type(out).__name__} {out!r}, not a bool, "
-                             "int, float, string or uniform list (give the param 'type: str' "
-                             "to keep it text)")
+        raise ParamRuleError(
+            f"{what} reads as YAML {type(out).__name__} {out!r}, not a bool, "
+            "int, float, string or uniform list (give the param 'type: str' "
+            "to keep it text)"
+        )
     return out
 
 
@@ -113,7 +126,9 @@ def coerce(text: str, data_type, what: str):
         try:
             return scalar(text)
         except ValueError:
-            raise ParamRuleError(f"{what} is not {'an int' if scalar is int else 'a float'}") from None
+            raise ParamRuleError(
+                f"{what} is not {'an int' if scalar is int else 'a float'}"
+            ) from None
     t = {"1": "true", "0": "false"}.get(text, text)
     out = _yaml(t, what)
     if not isinstance(out, bool):
@@ -125,22 +140,27 @@ def node_param_value(raw: Any, type_id: Any, evaluate: Evaluate, name: str):
     """The value of ``param: {name, value, type}`` as launch_ros evaluates it."""
     if type_id is not None:
         if not isinstance(type_id, str) or type_id not in TYPES:
-            raise ParamRuleError(f"parameter '{name}': type {type_id!r} is not one of "
-                                 f"{', '.join(TYPES)}")
+            raise ParamRuleError(
+                f"parameter '{name}': type {type_id!r} is not one of {', '.join(TYPES)}"
+            )
         data_type = TYPES[type_id]
     else:
         data_type = None
     tname = _tname(data_type)
     # Entity.get_attr('value', data_type=..., can_be_str=True)
     if isinstance(raw, dict) or raw is None or not _instance_of(raw, data_type, can_be_str=True):
-        want = (f"of type {tname}" if data_type is not None else
-                "a bool, int, float, string or a list of items of one type")
+        want = (
+            f"of type {tname}"
+            if data_type is not None
+            else "a bool, int, float, string or a list of items of one type"
+        )
         if data_type is not None and _split(data_type)[1] and isinstance(raw, str):
             want += " (list types take a YAML list, e.g. [\"$(var a)\", 2])"
-        raise ParamRuleError(f"parameter '{name}': value {raw!r} ({type(raw).__name__}) is not "
-                             f"{want}")
+        raise ParamRuleError(
+            f"parameter '{name}': value {raw!r} ({type(raw).__name__}) is not {want}"
+        )
     items = raw if isinstance(raw, list) else [raw]
-    parsed = []          # (literal, value) | (substituted, text)
+    parsed = []  # (literal, value) | (substituted, text)
     kinds = set()
     for x in items:
         if isinstance(x, str):
@@ -159,13 +179,17 @@ def node_param_value(raw: Any, type_id: Any, evaluate: Evaluate, name: str):
         if substituted:
             return coerce(v, data_type, what)
         if not _instance_of(v, data_type):
-            raise ParamRuleError(f"{what} is not of type {tname} (a quoted literal is a string; "
-                                 "only substituted values are converted)")
+            raise ParamRuleError(
+                f"{what} is not of type {tname} (a quoted literal is a string; "
+                "only substituted values are converted)"
+            )
         return v
     # lists (parse_if_substitutions: literal items of one type; normalize_typed_substitution)
     if len(kinds) > 1:
-        raise ParamRuleError(f"parameter '{name}': list {raw!r} mixes item types "
-                             f"({', '.join(sorted(k.__name__ for k in kinds))})")
+        raise ParamRuleError(
+            f"parameter '{name}': list {raw!r} mixes item types "
+            f"({', '.join(sorted(k.__name__ for k in kinds))})"
+        )
     scalar, is_list = _split(data_type)
     if data_type is not None and not is_list:
         raise ParamRuleError(f"parameter '{name}': a list is not of type {tname}")
@@ -173,9 +197,12 @@ def node_param_value(raw: Any, type_id: Any, evaluate: Evaluate, name: str):
         (kind,) = kinds
         if kind is not scalar and not (scalar is float and kind is int):
             raise ParamRuleError(f"parameter '{name}': list {raw!r} is not of type {tname}")
-    out = [coerce(v, scalar, f"parameter '{name}': item {v!r}") if substituted
-           else (float(v) if scalar is float and not isinstance(v, bool) else v)
-           for substituted, v in parsed]
+    out = [
+        coerce(v, scalar, f"parameter '{name}': item {v!r}")
+        if substituted
+        else (float(v) if scalar is float and not isinstance(v, bool) else v)
+        for substituted, v in parsed
+    ]
     if not _instance_of(out, data_type):
         raise ParamRuleError(f"parameter '{name}': list {out!r} is not uniform")
     return out
@@ -186,7 +213,8 @@ def set_parameter_value(raw: Any, evaluate: Evaluate, name: str):
     if not isinstance(raw, str):
         raise ParamRuleError(
             f"set_parameter '{name}': value must be a string under ros2 launch, got "
-            f"{type(raw).__name__} {raw!r} (quote it: \"{_yaml_text(raw)}\")")
+            f"{type(raw).__name__} {raw!r} (quote it: \"{_yaml_text(raw)}\")"
+        )
     text, _ = evaluate(raw)
     if text == "":
         return ""
@@ -197,11 +225,17 @@ def set_parameter_value(raw: Any, evaluate: Evaluate, name: str):
         raise ParamRuleError(f"{what} is not valid YAML ({str(e).splitlines()[0]})") from None
     if isinstance(out, SCALARS):
         return out
-    if isinstance(out, list) and out and type(out[0]) in SCALARS and all(
-            isinstance(x, type(out[0])) for x in out):
+    if (
+        isinstance(out, list)
+        and out
+        and type(out[0]) in SCALARS
+        and all(isinstance(x, type(out[0])) for x in out)
+    ):
         return out
-    raise ParamRuleError(f"{what} reads as YAML {type(out).__name__} {out!r}: allowed are bool, "
-                         "int, float, string and non-empty uniform lists")
+    raise ParamRuleError(
+        f"{what} reads as YAML {type(out).__name__} {out!r}: allowed are bool, "
+        "int, float, string and non-empty uniform lists"
+    )
 
 
 def _yaml_text(v) -> str:

@@ -9,6 +9,7 @@
 - ``respawn: true`` restarts a process that ends (after ``respawn_delay``) until shutdown;
 - the exit status is 0 when nothing failed, 1 when a process exited non-zero on its own.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -49,16 +50,22 @@ class _Running:
 
 
 class Runner:
-    def __init__(self, plan: LaunchPlan, duration: float | None = None,
-                 log_dir: str | None = None, out: IO[str] = sys.stdout):
+    def __init__(
+        self,
+        plan: LaunchPlan,
+        duration: float | None = None,
+        log_dir: str | None = None,
+        out: IO[str] = sys.stdout,
+    ):
         self.plan = plan
         self.duration = duration
         self.out = out
         self._out_lock = threading.Lock()
         self.log_dir = log_dir or os.path.join(
-            os.environ.get("ROS_LOG_DIR") or os.path.join(
-                os.environ.get("ROS_HOME", os.path.expanduser("~/.ros")), "log"),
-            time.strftime("launch-%Y%m%d-%H%M%S-") + str(os.getpid()))
+            os.environ.get("ROS_LOG_DIR")
+            or os.path.join(os.environ.get("ROS_HOME", os.path.expanduser("~/.ros")), "log"),
+            time.strftime("launch-%Y%m%d-%H%M%S-") + str(os.getpid()),
+        )
         self.procs = [_Running(spec) for spec in plan.processes]
         self.failed: list[str] = []
         self._shutdown_reason: str | None = None
@@ -95,10 +102,16 @@ class Runner:
             r.log = open(os.path.join(self.log_dir, spec.name.replace("/", "_") + ".log"), "a")
         try:
             r.popen = subprocess.Popen(
-                spec.cmd if not spec.shell else spec.cmd[0], shell=spec.shell,
-                env=spec.env, cwd=spec.cwd, stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                start_new_session=True, preexec_fn=_set_pdeathsig)
+                spec.cmd if not spec.shell else spec.cmd[0],
+                shell=spec.shell,
+                env=spec.env,
+                cwd=spec.cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+                preexec_fn=_set_pdeathsig,
+            )
         except OSError as e:
             self.failed.append(f"{spec.name}: could not start ({e})")
             self.say(f"process [{spec.name}] could not start: {e}")
@@ -112,8 +125,12 @@ class Runner:
         out_screen = spec.output in ("screen", "both")
         err_screen = True
         r.threads = [
-            threading.Thread(target=self._pump, args=(r, r.popen.stdout, out_screen, needs_file), daemon=True),
-            threading.Thread(target=self._pump, args=(r, r.popen.stderr, err_screen, needs_file), daemon=True),
+            threading.Thread(
+                target=self._pump, args=(r, r.popen.stdout, out_screen, needs_file), daemon=True
+            ),
+            threading.Thread(
+                target=self._pump, args=(r, r.popen.stderr, err_screen, needs_file), daemon=True
+            ),
         ]
         for t in r.threads:
             t.start()
@@ -152,8 +169,9 @@ class Runner:
             if self._shutdown_reason is not None:
                 continue
             ok = code == 0
-            self.say(f"process [{r.spec.name}] exited with code {code}"
-                     + ("" if ok else " (failure)"))
+            self.say(
+                f"process [{r.spec.name}] exited with code {code}" + ("" if ok else " (failure)")
+            )
             if r.spec.shutdown_on_exit:
                 if not ok:
                     self.failed.append(f"{r.spec.name}: exited with code {code}")
@@ -171,6 +189,7 @@ class Runner:
 
         def handler(signum, frame):
             self.request_shutdown(f"received {signal.Signals(signum).name}")
+
         for s in old:
             signal.signal(s, handler)
         try:
@@ -178,7 +197,9 @@ class Runner:
                 self._start(r)
                 if self._shutdown_reason:
                     break
-            self.say(f"{sum(1 for r in self.procs if not r.exited)} process(es) running; log dir {self.log_dir}")
+            self.say(
+                f"{sum(1 for r in self.procs if not r.exited)} process(es) running; log dir {self.log_dir}"
+            )
             deadline = time.monotonic() + self.duration if self.duration else None
             while self._shutdown_reason is None:
                 self._wake.wait(timeout=0.1)
@@ -186,7 +207,11 @@ class Runner:
                 self._reap()
                 now = time.monotonic()
                 for r in self.procs:
-                    if r.restart_at is not None and now >= r.restart_at and self._shutdown_reason is None:
+                    if (
+                        r.restart_at is not None
+                        and now >= r.restart_at
+                        and self._shutdown_reason is None
+                    ):
                         r.restart_at = None
                         self._start(r)
                 if deadline is not None and now >= deadline:

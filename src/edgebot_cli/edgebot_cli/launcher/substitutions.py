@@ -9,6 +9,7 @@ Supported: ``$(var name)``, ``$(env NAME [default])``, ``$(optenv NAME [default]
 fail (default), ignore, warn or capture). Substitutions nest: ``$(find-pkg-share $(var pkg))``.
 An unknown substitution or a missing variable is an error, never an empty string.
 """
+
 from __future__ import annotations
 
 import ast
@@ -64,7 +65,7 @@ def _parse_seq(text: str, pos: int, top: bool):
             if buf:
                 parts.append("".join(buf))
                 buf = []
-            parts.extend(parse(text[pos + 1:end]))
+            parts.extend(parse(text[pos + 1 : end]))
             pos = end + 1
             continue
         buf.append(text[pos])
@@ -95,21 +96,35 @@ def _parse_subst(text: str, pos: int):
 def find_package_prefix(pkg: str) -> str:
     """Prefix of an installed ROS package (the ament index, like ``ros2 pkg prefix``)."""
     for prefix in os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep):
-        if prefix and os.path.isfile(os.path.join(prefix, "share", "ament_index", "resource_index",
-                                                  "packages", pkg)):
+        if prefix and os.path.isfile(
+            os.path.join(prefix, "share", "ament_index", "resource_index", "packages", pkg)
+        ):
             return prefix
     raise SubstitutionError(f"package '{pkg}' not found (is the workspace built and sourced?)")
 
 
-_BIN_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-            ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,
-            ast.Pow: operator.pow}
-_CMP_OPS = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt,
-            ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge}
+_BIN_OPS = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+    ast.Pow: operator.pow,
+}
+_CMP_OPS = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+}
 
 
 def safe_eval(expr: str):
     """Evaluate a small Python expression: literals, arithmetic, comparisons, and/or/not."""
+
     def ev(node):
         if isinstance(node, ast.Expression):
             return ev(node.body)
@@ -136,6 +151,7 @@ def safe_eval(expr: str):
                 left = r
             return True
         raise SubstitutionError(f"eval: unsupported expression {expr!r}")
+
     try:
         return ev(ast.parse(expr, mode="eval"))
     except SyntaxError as e:
@@ -187,7 +203,9 @@ class Context:
     def _s_var(self, sub):
         (name,) = self._args(sub, 1, 1)
         if name not in self.variables:
-            raise SubstitutionError(f"launch variable '{name}' is not set (declare it with arg or let)")
+            raise SubstitutionError(
+                f"launch variable '{name}' is not set (declare it with arg or let)"
+            )
         return self.variables[name]
 
     def _s_env(self, sub):
@@ -220,7 +238,9 @@ class Context:
     def _s_anon(self, sub):
         (name,) = self._args(sub, 1, 1)
         if name not in self.anon:
-            suffix = "".join(self.rng.choice(string.ascii_lowercase + string.digits) for _ in range(8))
+            suffix = "".join(
+                self.rng.choice(string.ascii_lowercase + string.digits) for _ in range(8)
+            )
             self.anon[name] = f"{name}_{os.getpid()}_{suffix}"
         return self.anon[name]
 
@@ -237,22 +257,31 @@ class Context:
         command_str = args[0]
         on_stderr = args[1] if len(args) == 2 else "fail"
         if on_stderr not in ("fail", "ignore", "warn", "capture"):
-            raise SubstitutionError("$(command): on_stderr must be one of fail, ignore, warn, "
-                                    f"capture; got {on_stderr!r}")
+            raise SubstitutionError(
+                "$(command): on_stderr must be one of fail, ignore, warn, "
+                f"capture; got {on_stderr!r}"
+            )
         try:
-            result = subprocess.run(shlex.split(command_str), stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT if on_stderr == "capture" else subprocess.PIPE,
-                                    text=True, env=self.environ)
+            result = subprocess.run(
+                shlex.split(command_str),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT if on_stderr == "capture" else subprocess.PIPE,
+                text=True,
+                env=self.environ,
+            )
         except (FileNotFoundError, PermissionError) as e:
             raise SubstitutionError(f"$(command {command_str!r}): {e}") from None
         err = (result.stderr or "").strip()
         if result.returncode != 0:
-            raise SubstitutionError(f"$(command {command_str!r}) failed with status "
-                                    f"{result.returncode}" + (f": {err.splitlines()[-1]}" if err else ""))
+            raise SubstitutionError(
+                f"$(command {command_str!r}) failed with status "
+                f"{result.returncode}" + (f": {err.splitlines()[-1]}" if err else "")
+            )
         if err:
             if on_stderr == "fail":
-                raise SubstitutionError(f"$(command {command_str!r}) wrote to stderr: "
-                                        f"{err.splitlines()[-1]}")
+                raise SubstitutionError(
+                    f"$(command {command_str!r}) wrote to stderr: {err.splitlines()[-1]}"
+                )
             if on_stderr == "warn":
                 self.warn(f"$(command {command_str!r}) wrote to stderr: {err}")
         return result.stdout
