@@ -177,3 +177,19 @@ def test_node_on_real_standard_firmata(procs, ros, emu, tmp_path):
         what="battery after the replug",
     )
     assert node.running()
+
+
+def test_wrong_baud_on_the_real_firmware_is_a_clear_error(procs, emu, tmp_path):
+    """StandardFirmata talks at 57600 baud; a node left at 115200 sees garbled bytes on the real
+    chip (as on hardware) and says which port, which baud and what it expected -- not pymata4's
+    bare 'Invalid Arduino ID reply length'. Nothing is driven meanwhile."""
+    pin_map = tmp_path / "map.yaml"
+    pin_map.write_text(MAP)
+    node = procs.node(
+        "edgebot_firmata",
+        "firmata_node",
+        params={"port": emu.port, "pin_map": str(pin_map), "arduino_wait": 0.05, "baud": 115200},
+    )
+    out = node.wait_output("no Firmata answer on", timeout=60.0)
+    assert "115200 baud" in out and "baud:=57600" in out
+    assert duty(emu, 5) == 0.0 and duty(emu, 6) == 0.0

@@ -238,3 +238,19 @@ def test_board_model_pure_feed_and_tick():
     b.feed(P.sysex(P.KEEP_ALIVE, [1, 0]), 1.0)
     b.tick(2.5)  # silent longer than 1 s: watchdog reset
     assert b.keepalive_expired and b.output(3) == 0 and b.pin_mode(3) == "OUTPUT"
+
+
+def test_a_board_that_does_not_speak_firmata_gets_a_clear_error():
+    """pymata4's 'Invalid Arduino ID reply length' (a silent port, a non-Firmata sketch, the
+    wrong baud) becomes one line naming the port, the baud and what was expected."""
+    from edgebot_firmata.supervisor import explain_connect_error
+
+    e = explain_connect_error(
+        RuntimeError("Invalid Arduino ID reply length"), "/dev/ttyACM0", 115200
+    )
+    assert isinstance(e, ConnectionError)
+    text = str(e)
+    assert "/dev/ttyACM0" in text and "115200 baud" in text
+    assert "StandardFirmata" in text and "FirmataExpress" in text
+    other = OSError(2, "No such file or directory")
+    assert explain_connect_error(other, "/dev/ttyACM0", 115200) is other

@@ -35,6 +35,29 @@ class LinkLost(RuntimeError):
     """The serial link to the board is gone."""
 
 
+# pymata4 1.15's words when nothing that speaks Firmata answers on the port (a sketch that is
+# not Firmata, a board still in its bootloader, or the wrong baud rate)
+_NO_FIRMATA = (
+    "Invalid Arduino ID reply length",
+    "Retrieving ID From Arduino Failed",
+    "Firmata Sketch Firmware Version Not Found",
+    "No Arduino Found",
+)
+
+
+def explain_connect_error(e: BaseException, port: str, baud) -> BaseException:
+    """A connect failure in words a user can act on: a board that does not answer the Firmata
+    queries gets a ConnectionError naming the port, the baud rate and what was expected."""
+    text = str(e)
+    if isinstance(e, RuntimeError) and any(s in text for s in _NO_FIRMATA):
+        return ConnectionError(
+            f"no Firmata answer on {port} at {baud} baud ({text}): expected a board running "
+            "FirmataExpress (115200 baud) or StandardFirmata 2.4+ (57600 baud: set baud:=57600); "
+            "check the sketch flashed on the board and the baud parameter"
+        )
+    return e
+
+
 def candidate_ports() -> list[str]:
     """Serial ports an Arduino may be on (USB CDC/FTDI), for auto-detection."""
     ports = sorted(glob.glob("/dev/ttyACM*")) + sorted(glob.glob("/dev/ttyUSB*"))
@@ -91,7 +114,15 @@ class LinkSupervisor:
     def _try_connect(self) -> None:
         """Connect (auto-detecting the port when none is given); raises on failure."""
         if self.link is not None:
-            self.link.connect()
+            try:
+                self.link.connect()
+            except PinMapError:
+                raise
+            except Exception as e:
+                clear = explain_connect_error(e, self.link.port, getattr(self.link, "baud", "?"))
+                if clear is e:
+                    raise
+                raise clear from e
             return
         ports = [self.port] if self.port else self.candidates()
         if not ports:
@@ -104,7 +135,7 @@ class LinkSupervisor:
             except PinMapError:
                 raise
             except Exception as e:
-                last = e
+                last = explain_connect_error(e, port, getattr(link, "baud", "?"))
                 continue
             self.link = link
             self.port = port
