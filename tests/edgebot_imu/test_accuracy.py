@@ -98,7 +98,7 @@ def test_yaw_drift_with_bias_estimation_ten_simulated_minutes():
     traj = make_trajectory("stop-and-go", step_deg=90.0, still_s=8.0, turn_s=6.0)
     first = last = None
     proc = None
-    for t, q, q_true, _proc in run(traj, 600.0, rate=100.0, seed=4):
+    for t, q, q_true, proc in run(traj, 600.0, rate=100.0, seed=4):  # noqa: B007 (read after the loop)
         if first is None and t > 3.0:
             first = (t, Q.yaw_diff_deg(q, q_true))
         last = (t, Q.yaw_diff_deg(q, q_true))
