@@ -224,3 +224,15 @@ class RosHelper:
 
     def close(self):
         self._bg.close()
+
+
+def diag_value(msgs, suffix: str, key: str):
+    """The newest value of ``key`` in a /diagnostics status whose name ends with ``suffix``
+    (DiagnosticArray messages in arrival order), or None."""
+    for m in reversed(msgs):
+        for s in m.status:
+            if s.name.endswith(suffix):
+                for kv in s.values:
+                    if kv.key == key:
+                        return kv.value
+    return None

@@ -11,7 +11,7 @@ from std_msgs.msg import Bool, Float64
 
 from edgebot_common import qos as Q
 from edgebot_firmata.virtual_arduino import VirtualArduino
-from edgebot_testing import wait_for
+from edgebot_testing import diag_value, wait_for
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 DEMO_MAP = str(ROOT / "config" / "firmata.yaml")
@@ -49,16 +49,6 @@ def node(procs, link, pin_map, **params):
     p = {"port": link, "pin_map": pin_map, "arduino_wait": 0.05}
     p.update(params)
     return procs.node("edgebot_firmata", "firmata_node", params=p)
-
-
-def diag_value(msgs, suffix, key):
-    for m in reversed(msgs):
-        for s in m.status:
-            if s.name.endswith(suffix):
-                for kv in s.values:
-                    if kv.key == key:
-                        return kv.value
-    return None
 
 
 def test_standard_firmata_2_4_outputs_and_inputs_held_low(procs, ros, board, tmp_path):

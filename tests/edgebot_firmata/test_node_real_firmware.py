@@ -9,7 +9,7 @@ from std_msgs.msg import Bool, Float64
 
 import edgebot_avr  # the emulated real firmware: never skipped
 from edgebot_common import qos as Q
-from edgebot_testing import wait_for
+from edgebot_testing import diag_value, wait_for
 
 MAP = """board: uno
 firmware: StandardFirmata
@@ -48,16 +48,6 @@ def emu(tmp_path):
 
 def duty(emu, pin):
     return emu.pin(pin).pwm_duty or 0.0
-
-
-def diag_value(msgs, suffix, key):
-    for m in reversed(msgs):
-        for s in m.status:
-            if s.name.endswith(suffix):
-                for kv in s.values:
-                    if kv.key == key:
-                        return kv.value
-    return None
 
 
 def test_node_on_real_standard_firmata(procs, ros, emu, tmp_path):
