@@ -1,3 +1,4 @@
+import os
 from glob import glob
 
 from setuptools import find_packages, setup
@@ -15,7 +16,11 @@ setup(
             "share/" + package_name + "/models",
             sorted(glob("models/*.onnx") + glob("models/*.pt") + glob("models/*.json")),
         ),
-        ("share/" + package_name + "/scripts", sorted(glob("scripts/*"))),
+        # files only: a __pycache__ left by running a script is no data file
+        (
+            "share/" + package_name + "/scripts",
+            sorted(f for f in glob("scripts/*") if os.path.isfile(f)),
+        ),
     ],
     install_requires=["setuptools"],
     zip_safe=True,

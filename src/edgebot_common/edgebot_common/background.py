@@ -19,7 +19,9 @@ class BackgroundNode:
         from rclpy.executors import SingleThreadedExecutor
 
         self.context = Context()
-        rclpy.init(context=self.context)
+        # args=[]: the host program's own command line (e.g. the demo's launch arguments,
+        # name:=value) is not a ROS command line and must not be read as remap rules
+        rclpy.init(args=[], context=self.context)
         self.node = rclpy.create_node(name, context=self.context)
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
