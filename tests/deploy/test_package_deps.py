@@ -177,7 +177,6 @@ def test_full_ros_image_installs_the_pip_only_deps():
         "torchvision",
         "onnx",
         "cryptography",
-        "yourdfpy",
     }
     missing = [d for d in sorted(needed) if d not in text]
     assert not missing, f"requirements/full-ros.txt lacks {missing}"

@@ -121,3 +121,44 @@ def test_state_publisher_configuration_errors(procs, tmp_path):
     assert broken.wait(30) == 2
     assert "parameter 'robot_description_file'" in broken.output()
     assert "not a valid URDF" in broken.output()
+
+
+def test_vendored_tf2_msgs_builds_nothing_over_an_installed_one(tmp_path):
+    """Whatever builds the workspace on a full ROS install (a plain `colcon build`, the
+    Dockerfile), the stand-in configures nothing when another prefix has the real tf2_msgs --
+    and does build where the only tf2_msgs on the path is its own earlier install."""
+    import os
+    import shutil
+    import subprocess
+
+    src = pathlib.Path(__file__).resolve().parents[2] / "src" / "tf2_msgs"
+    ros = tmp_path / "opt" / "ros" / "jazzy"
+    (ros / "share" / "tf2_msgs").mkdir(parents=True)
+    (ros / "share" / "tf2_msgs" / "package.xml").write_text(
+        "<package><name>tf2_msgs</name></package>"
+    )
+    env = dict(os.environ, AMENT_PREFIX_PATH=f"{tmp_path / 'venv'}:{ros}")
+    out = subprocess.run(
+        [shutil.which("cmake"), "-S", str(src), "-B", str(tmp_path / "build")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert f"{ros} provides the real tf2_msgs; this stand-in builds nothing" in out.stdout
+    assert not (tmp_path / "build" / "rosidl_generator_c").exists()
+    # our own earlier install (the pip-only path's rebuild) is no reason to stop
+    mine = tmp_path / "ws" / "install" / "tf2_msgs"
+    (mine / "share" / "tf2_msgs").mkdir(parents=True)
+    shutil.copy(src / "package.xml", mine / "share" / "tf2_msgs" / "package.xml")
+    env["AMENT_PREFIX_PATH"] = f"{mine}:{os.environ.get('AMENT_PREFIX_PATH', '')}"
+    out = subprocess.run(
+        [shutil.which("cmake"), "-S", str(src), "-B", str(tmp_path / "build2")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert "Found ament_cmake" in out.stdout, out.stdout + out.stderr
+    assert "builds nothing" not in out.stdout
