@@ -142,3 +142,35 @@ def test_make_demo_empty_variables_mean_defaults():
     assert "$(if $(DURATION),,--stop-when-reached --until-time-limit)" in makefile
     ns = parse_args(["--duration", "60", "--scenario", "near_ball", "foxglove:=true"])
     assert ns.duration == 60.0 and ns.launch_args == ["foxglove:=true"]
+
+
+@pytest.mark.timeout(900)
+def test_make_demo_arduino_real_reaches_the_target_on_the_real_firmware(procs, tmp_path):
+    """`make demo ARDUINO=real`: the whole stack with the stock StandardFirmata running on the
+    emulated AVR instead of the Python board model -- follower, safety monitor, base_controller,
+    firmata_node, the firmware's timers driving the simulated wheels -- reaches the target."""
+    makefile = (ROOT / "Makefile").read_text()
+    line = makefile.split("ARDUINO_ARGS_real :=", 1)[1].split("\ndemo:", 1)[0]
+    real_args = line.replace("\\\n", " ").split()  # exactly what make demo passes
+    assert "arduino_firmware:=StandardFirmata" in real_args
+    out = tmp_path / "demo_output"
+    p = demo(
+        procs,
+        "--duration",
+        "",
+        "--scenario",
+        "",
+        "--stop-when-reached",
+        "--until-time-limit",
+        "--output",
+        str(out),
+        *real_args,
+        name="demo_real",
+    )
+    assert p.wait(600) == 0, p.output()[-5000:]
+    s = json.loads((out / "summary.json").read_text())
+    assert s["reached"] and s["end_reason"] == "target reached", s["end_reason"]
+    assert s["crashed"] == [] and s["launcher_exit_code"] == 0
+    log = (out / "launch.log").read_text()
+    # firmata_node really talked to the emulated chip's StandardFirmata 2.4 at its 57600 baud
+    assert "2.4 StandardFirmata.ino" in log and "57600 baud" in log, log[-3000:]
