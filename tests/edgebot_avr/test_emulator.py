@@ -449,3 +449,31 @@ def test_an_input_driven_before_boot_reads_its_level_after_an_output_phase(make_
             what="D4 reported high",
         )
         assert emu.pin(4).level
+
+
+def test_a_firmware_that_never_answers_firmata_is_named(make_emu, tmp_path):
+    """The real StandardFirmata reports its protocol version at boot (seen on the UART even with
+    no host on the port); a valid image that is not Firmata (here: one instruction, `rjmp .`,
+    spinning for ever) is a FirmwareError naming the file and what was expected -- from the API
+    and from `edgebot emulated-arduino`."""
+    emu = make_emu("uno")
+    assert emu.wait_firmata(timeout=5.0) == "2.4"
+    spin = tmp_path / "spin.hex"
+    spin.write_text(":02000000FFCF30\n:00000001FF\n")  # 0xCFFF = rjmp -1 at address 0
+    silent = make_emu("uno", firmware=str(spin))
+    with pytest.raises(FirmwareError, match=r"spin\.hex: no Firmata version report") as err:
+        silent.wait_firmata(timeout=1.0)
+    assert "StandardFirmata or FirmataExpress" in str(err.value)
+    assert silent.firmata_version is None
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "edgebot_avr.cli", "--firmware", str(spin), "--speed", "5"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        err_line = cli.stderr.readline()
+    finally:
+        cli.send_signal(signal.SIGINT)
+        cli.wait(timeout=20)
+    assert "spin.hex: no Firmata version report" in err_line, err_line

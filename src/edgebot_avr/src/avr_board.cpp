@@ -333,6 +333,18 @@ uint8_t AvrBoard::garble(uint8_t byte, double sender_baud, double receiver_baud)
 }
 
 void AvrBoard::on_uart_output(uint8_t byte) {
+  stats_.uart_tx_since_reset++;
+  if (byte == 0xF9) {  // Firmata REPORT_VERSION, then major and minor (7-bit data bytes)
+    version_state_ = 1;
+  } else if (version_state_ == 1 && byte < 0x80) {
+    stats_.firmata_major = byte;
+    version_state_ = 2;
+  } else if (version_state_ == 2 && byte < 0x80) {
+    stats_.firmata_minor = byte;
+    version_state_ = 0;
+  } else {
+    version_state_ = 0;
+  }
   if (!connected_) return;  // nobody has the port open: the bytes go nowhere
   double fw = firmware_baud_locked();
   if (baud_check_ && host_baud_ > 0 && std::fabs(host_baud_ / fw - 1.0) > kBaudTolerance) {
@@ -379,6 +391,9 @@ void AvrBoard::do_reset_locked() {
   hold_until_ = before + boot_delay_cycles_;
   xon_ = true;
   stats_.resets++;
+  stats_.uart_tx_since_reset = 0;
+  stats_.firmata_major = stats_.firmata_minor = -1;
+  version_state_ = 0;
   for (auto& port : timing_)
     for (auto& t : port) t = PinTiming{};
   for (size_t p = 0; p < ports_.size(); ++p) last_ddr_[p] = 0;

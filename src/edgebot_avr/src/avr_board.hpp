@@ -45,6 +45,11 @@ struct Stats {
   double host_baud = 0, firmware_baud = 0;
   bool connected = false, powered = true, held_in_reset = false;
   int cpu_state = 0;
+  // what the firmware said on its UART since the last reset, whether or not a host listened:
+  // bytes sent, and the Firmata protocol version it reported (REPORT_VERSION 0xF9 major minor;
+  // -1 = none yet)
+  uint64_t uart_tx_since_reset = 0;
+  int firmata_major = -1, firmata_minor = -1;
 };
 
 class AvrBoard {
@@ -167,6 +172,7 @@ class AvrBoard {
   bool capture_ = false;
   std::vector<Edge> edges_;
   Stats stats_;
+  int version_state_ = 0;  // REPORT_VERSION parser: 0 idle, 1 after 0xF9, 2 after major
   uint32_t garble_seed_ = 0x1234567u;
 };
 

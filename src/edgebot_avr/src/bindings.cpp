@@ -34,6 +34,9 @@ PYBIND11_MODULE(_edgebot_avr, m) {
       .def_readonly("connected", &edgebot_avr::Stats::connected)
       .def_readonly("powered", &edgebot_avr::Stats::powered)
       .def_readonly("held_in_reset", &edgebot_avr::Stats::held_in_reset)
+      .def_readonly("uart_tx_since_reset", &edgebot_avr::Stats::uart_tx_since_reset)
+      .def_readonly("firmata_major", &edgebot_avr::Stats::firmata_major)
+      .def_readonly("firmata_minor", &edgebot_avr::Stats::firmata_minor)
       .def_readonly("cpu_state", &edgebot_avr::Stats::cpu_state);
 
   py::class_<AvrBoard>(m, "AvrBoard")

@@ -76,6 +76,16 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     del path
+
+    def check_firmata():  # a sketch that is not Firmata: say so once, naming the file
+        try:
+            print(f"firmware reports Firmata {emu.wait_firmata()}", flush=True)
+        except FirmwareError as e:
+            print(f"edgebot emulated-arduino: {e}", file=sys.stderr, flush=True)
+        except Exception:  # stopped meanwhile
+            pass
+
+    threading.Thread(target=check_firmata, daemon=True).start()
     try:
         while not done.wait(0.5):
             pass

@@ -287,6 +287,36 @@ class EmulatedArduino:
         return self._avr.realtime_factor()
 
     @property
+    def firmata_version(self) -> str | None:
+        """The Firmata protocol version the firmware reported on its UART since the last reset
+        (``"2.4"``), whether or not a host listened; None if it has sent none."""
+        s = self._avr.stats()
+        if s.firmata_major < 0 or s.firmata_minor < 0:
+            return None
+        return f"{s.firmata_major}.{s.firmata_minor}"
+
+    def wait_firmata(self, timeout: float = 3.0) -> str:
+        """Waits (``timeout`` seconds of emulated time) for the firmware's Firmata version report
+        after its last reset and returns the version; a firmware that never sends one is a
+        :class:`FirmwareError` naming the file and what was expected."""
+        import time
+
+        t0 = self.sim_time_s
+        wall_end = time.monotonic() + 10.0 * timeout + 5.0  # a starved emulator still ends
+        while True:
+            version = self.firmata_version
+            if version is not None:
+                return version
+            if self.sim_time_s - t0 > timeout or time.monotonic() > wall_end:
+                sent = self._avr.stats().uart_tx_since_reset
+                raise FirmwareError(
+                    f"{self.firmware}: no Firmata version report (0xF9) within {timeout:g} s of "
+                    f"emulated time on the {self.board} ({sent} other UART bytes since reset): "
+                    "expected a Firmata sketch such as StandardFirmata or FirmataExpress"
+                )
+            time.sleep(0.02)
+
+    @property
     def host_connected(self) -> bool:
         """A host has the port open."""
         return bool(self._avr.stats().connected)
@@ -309,6 +339,7 @@ class EmulatedArduino:
                 "powered",
                 "held_in_reset",
                 "cpu_state",
+                "uart_tx_since_reset",
             )
         }
 
