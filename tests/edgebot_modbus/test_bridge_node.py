@@ -2,6 +2,9 @@
 free port, and RTU over a pseudo-terminal pair (real ptys)."""
 
 import math
+import os
+import signal
+import time
 
 import pytest
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
@@ -277,4 +280,10 @@ def test_modbus_sim_command_serves_a_map_over_rtu_on_a_pty(procs, tmp_path):
         assert c.read_input_registers(500, count=1, device_id=1).isError()  # not in the map
     finally:
         c.close()
-    sim.stop()
+    # a terminal Ctrl-C under ros2 launch: SIGINT, launch's second SIGINT, then SIGTERM
+    for sig in (signal.SIGINT, signal.SIGINT, signal.SIGTERM):
+        sim.signal(sig)
+        time.sleep(0.05)
+    assert sim.wait(timeout=30) == 0, sim.output()[-2000:]
+    assert "Traceback" not in sim.output()
+    assert not os.path.lexists(link)  # the pty link is removed

@@ -23,6 +23,7 @@ import bisect
 import collections
 import os
 import select
+import signal
 import sys
 import threading
 import time
@@ -329,12 +330,18 @@ def cli(argv=None) -> int:
             float(value) if value.lower() not in ("true", "false") else value.lower() == "true",
         )
     where = a.tcp or f"{a.rtu_link} -> {cable.client_path}"
+    # As run_node does for the ROS nodes: the first SIGINT/SIGTERM ends serving, later ones (a
+    # terminal Ctrl-C under ros2 launch is followed by launch's own SIGINT) cannot cut the
+    # cleanup short -- the pty link is always removed, the exit is 0.
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: done.set())
     print(f"modbus_sim: serving {[d.name for d in devices]} on {where}", flush=True)
     try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
+        done.wait()
     finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)
         sim.stop()
         if cable:
             cable.close()
