@@ -350,3 +350,29 @@ def test_cli_prints_the_warning_and_the_python_include(tmp_path, monkeypatch, ca
     out, _ = capsys.readouterr()
     assert "(ros2 launch only) include " in out and "gz_sim.launch.py gz_args:=-r -s " in out
     assert "robot_state_publisher: " in out
+
+
+@pytest.mark.parametrize("ros_rsp", ["true", "false"])
+def test_description_launch_both_state_publishers_load(tmp_path, monkeypatch, ros_rsp):
+    """launch/description.launch.yaml: ros_state_publisher:=true starts ROS's
+    robot_state_publisher (a stand-in here) with robot_description the xacro output kept a
+    string by type: str; false starts edgebot_viz's state_publisher with the URDF file. Same
+    node name and remap either way."""
+    prefix = _fake_prefix(tmp_path)
+    monkeypatch.setenv(
+        "AMENT_PREFIX_PATH", f"{prefix}{os.pathsep}{os.environ['AMENT_PREFIX_PATH']}"
+    )
+    plan = load(
+        str(ROOT / "launch" / "description.launch.yaml"),
+        {"ros_state_publisher": ros_rsp, "namespace": "rover1"},
+    )
+    (p,) = plan.processes
+    assert p.name == "rover1/robot_state_publisher"
+    params = _params(p)
+    if ros_rsp == "true":
+        assert "robot_state_publisher/robot_state_publisher" in " ".join(p.cmd)
+        desc = params["robot_description"]
+        assert isinstance(desc, str) and 'name="edgebot_rover"' in desc
+    else:
+        assert "edgebot_viz" in " ".join(p.cmd)
+        assert params["robot_description_file"].endswith("edgebot_rover.urdf")
