@@ -375,20 +375,23 @@ class Robot:
         if not res.results[0].successful:
             raise RuntimeError(f"fault.{name} = {on}: {res.results[0].reason}")
 
-    def set_estop(self, engaged: bool, timeout: float = 60.0) -> None:
+    def set_estop(self, engaged: bool, timeout: float = 60.0) -> float:
         """Call the estop service; a request to a just-restarted monitor can go unanswered
         (its reply writer has not matched our reader yet): SetBool is idempotent, so ask
-        again every 2 s until answered."""
+        again every 2 s until answered. Returns when the answered request was sent (the
+        monitor took it at or after that moment): the time the e-stop really engaged, not the
+        time spent finding a service that was still starting."""
         from std_srvs.srv import SetBool
 
         t_end = time.monotonic() + timeout
         while time.monotonic() < t_end:
             if not self.estop_client.wait_for_service(timeout_sec=2.0):
                 continue
+            sent = time.monotonic()
             fut = self.estop_client.call_async(SetBool.Request(data=engaged))
             try:
                 self.wait(fut.done, 2.0, "the estop service's answer", interval=0.01)
-                return
+                return sent
             except TimeoutError:
                 self.estop_client.remove_pending_request(fut)
         raise TimeoutError(f"no answer from the estop service in {timeout:g} s")
@@ -543,13 +546,13 @@ class Campaign:
             t_clear = time.monotonic()
             r.set_sim_fault(node, False)
         elif kind == "estop":
-            r.set_estop(True)
+            t_fault = r.set_estop(True)  # the fault is the engaged e-stop
             held_from = time.monotonic()
             time.sleep(self.hold)
             held_to = t_clear = time.monotonic()
             r.set_estop(False)
         elif kind == "estop+restart":
-            r.set_estop(True)
+            t_fault = r.set_estop(True)
             held_from = time.monotonic()
             time.sleep(1.0)
             r.kill(node)
