@@ -198,11 +198,10 @@ def test_unplug_marks_the_link_lost_without_spinning(board, clients, tmp_path):
     assert "read failed" in c.lost_reason
     with pytest.raises(LinkLost):
         c.pwm_write(5, 1)
-    t0 = time.process_time()
-    time.sleep(1.0)
-    # the reader thread ended instead of spinning on the dead port (pymata4's would burn a core)
-    assert time.process_time() - t0 < 0.5
-    # it sets `lost` just before it returns: on a loaded machine it may not have run since
+    # the reader thread ends instead of spinning on the dead port for ever (pymata4's own
+    # reader swallows the OSError and retries without sleeping: it would never end). It sets
+    # `lost` just before it returns: on a loaded machine it may not have run since. (Not the
+    # process's CPU time: other threads of the test process share it on a loaded machine.)
     wait_for(lambda: not c.the_data_receive_thread.is_alive(), 10, what="the reader thread to end")
     new_path = b.replug()
     assert os.path.realpath(link) == new_path

@@ -75,7 +75,6 @@ class ModelQuadrature:
                 self._stop.wait(0.01)
                 next_t = time.monotonic()
                 continue
-            next_t += 1.0 / abs(rate)
             self._stop.wait(max(0.0, next_t - time.monotonic()))
             with self._lock:
                 if self.rate == 0:
@@ -84,6 +83,10 @@ class ModelQuadrature:
                 self._i += step
                 self._apply()
                 self.edges += step
+            # the next edge one period after this one, not on a fixed schedule: a thread that
+            # the loaded machine woke late must not catch up in a burst of edges closer together
+            # than the rate (an encoder never does that; the board would merge them)
+            next_t = time.monotonic() + 1.0 / abs(rate)
 
     def stop(self):
         self._stop.set()

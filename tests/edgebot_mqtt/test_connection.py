@@ -169,7 +169,12 @@ def test_password_acl_denial_and_wrong_password(procs, ros, mosquitto, tmp_path)
     wait_for(lambda: len(real(sub.entries("edgebot/r1/imu"))) >= 5, 30, what="allowed telemetry")
     # the denied route: the broker answers PUBACK "not authorized" (mosquitto 2.0 then closes the
     # connection); counted, dropped, not retried; the bridge reconnects
-    s = wait_stats(stats, lambda s: s["broker_rejected"] >= 5 and s["connected"], "ACL refusals")
+    # ...and the allowed messages still in flight when the refusals were counted drained
+    s = wait_stats(
+        stats,
+        lambda s: s["broker_rejected"] >= 5 and s["connected"] and s["spooled"] == 0,
+        "ACL refusals",
+    )
     assert s["spooled"] == 0 and "Not authorized" in s["last_refusal"]
     assert s["delivered"] >= 5
     assert sub.payloads("other_robot/imu") == []
