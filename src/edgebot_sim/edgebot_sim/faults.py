@@ -38,6 +38,18 @@ class FaultHooks:
         self._running = threading.Event()
         self._running.set()
 
+    def apply(self, params, log: Callable[[str], None]) -> str | None:
+        """``fault.<name>`` parameters (objects with ``name``/``value``) switch the hooks; the
+        reason when one cannot be switched, else None."""
+        try:
+            for prm in params:
+                if prm.name.startswith("fault."):
+                    self.set(prm.name[len("fault.") :], bool(prm.value))
+                    log(f"{prm.name} = {prm.value}")
+        except (ValueError, OSError) as e:
+            return str(e)
+        return None
+
     def set(self, name: str, on: bool) -> None:
         """Switch a fault; ValueError naming what is missing when the device is not there."""
         if name not in NAMES:

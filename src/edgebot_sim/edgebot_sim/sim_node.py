@@ -213,14 +213,8 @@ class SimNode(Node, Outputs):
 
     def _on_fault(self, params):
         """``fault.*`` parameters switch the simulator's fault hooks (edgebot_sim.faults)."""
-        try:
-            for prm in params:
-                if prm.name.startswith("fault."):
-                    self.faults.set(prm.name[len("fault.") :], bool(prm.value))
-                    self.get_logger().warning(f"{prm.name} = {prm.value}")
-        except (ValueError, OSError) as e:
-            return SetParametersResult(successful=False, reason=str(e))
-        return SetParametersResult(successful=True)
+        reason = self.faults.apply(params, self.get_logger().warning)
+        return SetParametersResult(successful=reason is None, reason=reason or "")
 
     # -- the runner's outputs (called from the physics thread) ----------------------------------
     def _physics(self):
