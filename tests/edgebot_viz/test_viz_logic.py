@@ -237,3 +237,16 @@ def test_rviz_config_shows_the_robot_and_its_sensors():
     assert displays["rviz_default_plugins/Range"] == ["/sonar/range"]
     robot = next(d for d in vm["Displays"] if d["Class"] == "rviz_default_plugins/RobotModel")
     assert robot["Description Topic"]["Durability Policy"] == "Transient Local"  # latched URDF
+
+
+# -- bridge parameters (ROS-free module) ---------------------------------------------------
+def test_bridge_params_defaults_validate_and_bad_patterns_are_named():
+    from edgebot_common.params import ParameterError, validate_all
+    from edgebot_viz.bridge_params import SPECS
+
+    p = validate_all(SPECS, {})
+    assert p["port"] == 8765 and p["topic_denylist"] == ["/parameter_events"]
+    with pytest.raises(ParameterError, match="topic_allowlist"):
+        validate_all(SPECS, {"topic_allowlist": ["("]})
+    with pytest.raises(ParameterError, match="topic_rates"):
+        validate_all(SPECS, {"topic_rates": ["/x=fast"]})

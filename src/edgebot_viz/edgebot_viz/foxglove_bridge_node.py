@@ -30,79 +30,14 @@ from rclpy.serialization import deserialize_message
 from edgebot_common import qos as Q
 from edgebot_common.diagnostics import OK, WARN, Diagnostics
 from edgebot_common.node_main import ConfigError, run_node
-from edgebot_common.params import ParamSpec
 from edgebot_common.ros_params import declare_params
 from edgebot_common.throttle import RejectCounter
 
 from . import msgdefs
 from .bridge_core import Registry, Topic, publish_refusal
-from .filters import (
-    RateLimiter,
-    TopicFilter,
-    check_patterns,
-    check_rate_rules,
-    parse_rate_rules,
-    rate_for,
-)
+from .bridge_params import SPECS
+from .filters import RateLimiter, TopicFilter, parse_rate_rules, rate_for
 from .ros_util import is_latched, message_class, subscription_qos
-
-SPECS = [
-    ParamSpec("address", "127.0.0.1", "interface to listen on (0.0.0.0: every interface)"),
-    ParamSpec(
-        "port", 8765, "WebSocket port (0: any free port, printed at startup)", min=0, max=65535
-    ),
-    ParamSpec("server_name", "edgebot", "name shown by the Foxglove app"),
-    ParamSpec(
-        "topic_allowlist",
-        [".*"],
-        "topics advertised (regexes, fully qualified names)",
-        item_type=str,
-        check=check_patterns,
-    ),
-    ParamSpec(
-        "topic_denylist",
-        ["/parameter_events"],
-        "topics never advertised (regexes)",
-        item_type=str,
-        check=check_patterns,
-    ),
-    ParamSpec(
-        "max_rate_hz",
-        0.0,
-        "default per-topic maximum rate sent to clients (0 = unlimited)",
-        min=0.0,
-    ),
-    ParamSpec(
-        "topic_rates",
-        [""],
-        "per-topic maximum rates '<regex>=<Hz>', first match wins",
-        item_type=str,
-        check=lambda v: check_rate_rules([r for r in v if r]),
-    ),
-    ParamSpec(
-        "send_buffer_messages",
-        64,
-        "per-client queue of data messages; the oldest is dropped when a slow client falls behind",
-        min=1,
-        max=100000,
-    ),
-    ParamSpec(
-        "client_publish_allowlist",
-        [".*/teleop/cmd_vel"],
-        "topics clients may publish to (regexes); empty list: client publishing off",
-        item_type=str,
-        check=check_patterns,
-    ),
-    ParamSpec("discovery_period_s", 1.0, "how often the topic list is polled", min=0.05, max=60.0),
-    ParamSpec(
-        "time_rate_hz",
-        10.0,
-        "rate of server time messages (the node's ROS clock, sim time "
-        "under use_sim_time) for the app's clock; 0 = off",
-        min=0.0,
-        max=1000.0,
-    ),
-]
 
 
 class _Listener:
