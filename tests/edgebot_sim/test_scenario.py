@@ -123,3 +123,33 @@ def test_target_distance_uses_the_footprint():
     t = S.Target("ball", 1.0, 0.0)
     assert abs(S.target_distance(0.0, 0.0, t) - 0.9) < 1e-9
     assert S.target_distance(1.0, 0.05, t) == 0.0
+
+
+@pytest.mark.parametrize(
+    "patch, key, words",
+    [
+        ({"time_limit": float("nan")}, "time_limit", "must be finite"),
+        ({"time_limit": True}, "time_limit", "must be a number"),
+        ({"start": {"x": float("inf")}}, "start.x", "must be finite"),
+        ({"floor": {"rgba": [1, 1]}}, "floor.rgba", "list of 4"),
+        ({"floor": {"colour": 1}}, "floor.colour", "allowed: ['friction', 'rgba', 'size'"),
+        ({"obstacles": [5]}, "obstacles[0]", "must be a mapping"),
+        ({"path": "/etc"}, "path", "unknown key"),
+    ],
+)
+def test_one_engine_finite_strict_and_allowed_keys(tmp_path, patch, key, words):
+    data = dict(GOOD)
+    data.update(patch)
+    with pytest.raises(S.ScenarioError) as ei:
+        S.parse(data, "x.yaml")
+    assert str(ei.value).startswith("x.yaml: key '" + key + "'"), ei.value
+    assert words in str(ei.value), ei.value
+
+
+def test_an_empty_key_means_the_default_and_objects_validate_on_construction():
+    s = S.parse({**GOOD, "obstacles": None, "seed": None}, "x.yaml")
+    assert s.obstacles == () and s.seed == 0
+    with pytest.raises(ValueError):
+        S.Target("duck", 1.0, 0.0)
+    with pytest.raises(ValueError):
+        S.Pose2D(float("nan"), 0.0)

@@ -15,10 +15,19 @@
       - {class: cone, x: 3.0, y: 2.0}
     randomize: {start_xy: 0.1, start_yaw: 0.2, target_xy: 0.3}   # seeded jitter (uniform ±)
 
-Every key is checked: an unknown key, a wrong type, an impossible value (a negative size, an
-object off the floor, a target inside an obstacle) or a missing model (an unknown object class,
-a robot file that does not exist) raises :class:`ScenarioError` with one line naming the file
-and the key, e.g. ``scenarios/x.yaml: key 'target.class' = 'duck': unknown object class ...``.
+One validation engine (issue 19), as for the MQTT map and the Modbus register map: the
+dataclasses below are pydantic dataclasses and are the one definition of every key, its type,
+its range and its default. Two passes:
+
+1. shape (pydantic): unknown keys forbidden, strict types (no bool for a number, no string for
+   a number), finite numbers only, ranges;
+2. meaning (:func:`_check_world`): objects on the floor, a target not already within reach, an
+   obstacle not on the rover or the target, the size list that fits the obstacle's shape, a
+   robot file that exists.
+
+Every error raises :class:`ScenarioError` with one line naming the file, the key path, the value
+and what is allowed, e.g. ``scenarios/x.yaml: key 'target.class' = 'duck': unknown object class
+(missing model); known: [...]``.
 
 ``reach_distance``: the target counts as reached when the distance from the rover's base_link
 origin to the nearest point of the target's footprint is at most this (metres). The follower
@@ -28,80 +37,134 @@ room for its tolerance.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import pathlib
-from dataclasses import dataclass, replace
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
+from pydantic import AfterValidator, ConfigDict, Field, Strict, TypeAdapter, ValidationError
+from pydantic.dataclasses import dataclass
 
 from edgebot_common import objects
 
 SHAPES = ("box", "cylinder", "sphere")
+_SIZE_LEN = {"box": 3, "cylinder": 2, "sphere": 1}
+
+#: the rover's footprint radius (for "start inside an obstacle" checks)
+ROVER_RADIUS = 0.16
 
 
 class ScenarioError(ValueError):
     """A scenario file is not valid. The message names the file and the key."""
 
 
-@dataclass(frozen=True)
+# -- value types: strict, finite ----------------------------------------------------------------
+def _range(lo=None, hi=None, lo_strict=False):
+    f = {}
+    if lo is not None:
+        f["gt" if lo_strict else "ge"] = lo
+    if hi is not None:
+        f["le"] = hi
+    return Field(**f)
+
+
+def _num(lo=None, hi=None, lo_strict=False):
+    # a strict float takes ints too (YAML `x: 1`), never a bool or a string
+    return Annotated[float, Strict(), Field(allow_inf_nan=False), _range(lo, hi, lo_strict)]
+
+
+def _known_class(v: str) -> str:
+    if v not in objects.CLASS_NAMES:
+        raise ValueError(
+            f"unknown object class (missing model); known: {list(objects.CLASS_NAMES)}"
+        )
+    return v
+
+
+def _known_shape(v: str) -> str:
+    if v not in SHAPES:
+        raise ValueError(f"unknown shape; allowed: {list(SHAPES)}")
+    return v
+
+
+Num = _num()
+Yaw = _num(-2 * math.pi, 2 * math.pi)
+Unit = _num(0.0, 1.0)
+Jitter = _num(0.0, 10.0)
+Name = Annotated[str, Strict(), Field(min_length=1)]
+ObjectClass = Annotated[Name, AfterValidator(_known_class), Field(alias="class")]
+Shape = Annotated[Name, AfterValidator(_known_shape)]
+Rgba = tuple[Unit, Unit, Unit, Unit]
+
+_CFG = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+def model(cls):
+    """A frozen pydantic dataclass: positional construction, ``dataclasses.replace`` and ``==``
+    work as on the plain dataclasses this module used before; fields are validated."""
+    return dataclass(frozen=True, config=_CFG)(cls)
+
+
+# -- the scenario objects (one definition of each key and its default) ---------------------------
+@model
 class Floor:
-    size: tuple[float, float] = (8.0, 8.0)
-    friction: float = 0.9
-    rgba: tuple[float, float, float, float] = (0.55, 0.55, 0.55, 1.0)
-    wall_height: float = 0.3
+    size: tuple[_num(0.5, 1000.0), _num(0.5, 1000.0)] = (8.0, 8.0)
+    friction: _num(0.0, 10.0) = 0.9
+    rgba: Rgba = (0.55, 0.55, 0.55, 1.0)
+    wall_height: _num(0.0, 5.0) = 0.3
 
 
-@dataclass(frozen=True)
+@model
 class Pose2D:
-    x: float = 0.0
-    y: float = 0.0
-    yaw: float = 0.0
+    x: Num = 0.0
+    y: Num = 0.0
+    yaw: Yaw = 0.0
 
 
-@dataclass(frozen=True)
+@model
 class Target:
-    cls: str
-    x: float
-    y: float
-    yaw: float = 0.0
-    reach_distance: float = 0.35
+    cls: ObjectClass
+    x: Num
+    y: Num
+    yaw: Yaw = 0.0
+    reach_distance: _num(0.0, 5.0, lo_strict=True) = 0.35
 
 
-@dataclass(frozen=True)
+@model
 class Obstacle:
-    shape: str
-    x: float
-    y: float
-    size: tuple[float, ...]
-    yaw: float = 0.0
-    rgba: tuple[float, float, float, float] = (0.25, 0.55, 0.25, 1.0)
+    shape: Shape
+    x: Num
+    y: Num
+    size: tuple[_num(0.0, 50.0, lo_strict=True), ...]
+    yaw: Yaw = 0.0
+    rgba: Rgba = (0.25, 0.55, 0.25, 1.0)
 
 
-@dataclass(frozen=True)
+@model
 class Distractor:
-    cls: str
-    x: float
-    y: float
-    yaw: float = 0.0
+    cls: ObjectClass
+    x: Num
+    y: Num
+    yaw: Yaw = 0.0
 
 
-@dataclass(frozen=True)
+@model
 class Randomize:
-    start_xy: float = 0.0
-    start_yaw: float = 0.0
-    target_xy: float = 0.0
+    start_xy: Jitter = 0.0
+    start_yaw: Jitter = 0.0
+    target_xy: Jitter = 0.0
 
 
-@dataclass(frozen=True)
+@model
 class Scenario:
-    name: str
+    name: Name
     path: str
     target: Target
-    description: str = ""
-    seed: int = 0
-    time_limit: float = 60.0
-    robot: str = "edgebot_rover.urdf"
+    description: Annotated[str, Strict()] = ""
+    seed: Annotated[int, Strict(), Field(ge=0)] = 0
+    time_limit: _num(0.0, 3600.0, lo_strict=True) = 60.0
+    robot: Name = "edgebot_rover.urdf"
     floor: Floor = Floor()
     start: Pose2D = Pose2D()
     obstacles: tuple[Obstacle, ...] = ()
@@ -115,16 +178,24 @@ class Scenario:
         s = self.seed if seed is None or seed < 0 else int(seed)
         rng = np.random.default_rng(s)
         r = self.randomize
-        u = lambda a: float(rng.uniform(-a, a)) if a > 0 else 0.0  # noqa: E731
+
+        def u(a: float) -> float:
+            return float(rng.uniform(-a, a)) if a > 0 else 0.0
+
         start = Pose2D(
             self.start.x + u(r.start_xy),
             self.start.y + u(r.start_xy),
             self.start.yaw + u(r.start_yaw),
         )
-        target = replace(
+        target = dataclasses.replace(
             self.target, x=self.target.x + u(r.target_xy), y=self.target.y + u(r.target_xy)
         )
-        return replace(self, seed=s, start=start, target=target, randomize=Randomize())
+        return dataclasses.replace(self, seed=s, start=start, target=target, randomize=Randomize())
+
+
+#: keys a scenario file may hold (``path`` is where it was read from, not a key)
+FILE_KEYS = tuple(f.name for f in dataclasses.fields(Scenario) if f.name != "path")
+_ADAPTER = TypeAdapter(Scenario)
 
 
 def footprint_radius(cls_or_shape: str, size: tuple[float, ...] = ()) -> float:
@@ -144,209 +215,174 @@ def target_distance(x: float, y: float, target: Target) -> float:
     return max(0.0, math.hypot(x - target.x, y - target.y) - footprint_radius(target.cls))
 
 
-# --------------------------------------------------------------------------------------------
-# validation
-class _Ctx:
-    def __init__(self, path: str):
-        self.path = path
-
-    def fail(self, key: str, value: Any, why: str):
-        v = "" if value is _MISSING else f" = {value!r}"
-        raise ScenarioError(f"{self.path}: key '{key}'{v}: {why}")
-
-    def mapping(self, key: str, value: Any, allowed: dict, required=()) -> dict:
-        if not isinstance(value, dict):
-            self.fail(key, value, "must be a mapping")
-        for k in value:
-            if k not in allowed:
-                self.fail(
-                    f"{key}.{k}" if key else str(k),
-                    _MISSING,
-                    f"unknown key; allowed: {sorted(allowed)}",
-                )
-        for k in required:
-            if k not in value:
-                self.fail(f"{key}.{k}" if key else k, _MISSING, "missing (required)")
-        return value
-
-    def number(self, key: str, value: Any, lo=None, hi=None, lo_strict=False) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.fail(key, value, "must be a number")
-        v = float(value)
-        if not math.isfinite(v):
-            self.fail(key, value, "must be finite")
-        if lo is not None and (v <= lo if lo_strict else v < lo):
-            self.fail(key, value, f"must be {'>' if lo_strict else '>='} {lo}")
-        if hi is not None and v > hi:
-            self.fail(key, value, f"must be <= {hi}")
-        return v
-
-    def vector(self, key, value, n, lo=None, hi=None, lo_strict=False) -> tuple[float, ...]:
-        if not isinstance(value, (list, tuple)) or len(value) != n:
-            self.fail(key, value, f"must be a list of {n} numbers")
-        return tuple(self.number(f"{key}[{i}]", v, lo, hi, lo_strict) for i, v in enumerate(value))
-
-    def string(self, key, value) -> str:
-        if not isinstance(value, str) or not value:
-            self.fail(key, value, "must be a non-empty string")
-        return value
-
-    def cls(self, key, value) -> str:
-        self.string(key, value)
-        if value not in objects.CLASS_NAMES:
-            self.fail(
-                key,
-                value,
-                f"unknown object class (missing model); known: {list(objects.CLASS_NAMES)}",
-            )
-        return value
-
-
+# -- pass 1 errors: a pydantic error -> one line naming key, value and what is allowed ----------
 _MISSING = object()
-
-_TOP = {
-    "name",
-    "description",
-    "seed",
-    "time_limit",
-    "robot",
-    "floor",
-    "start",
-    "target",
-    "obstacles",
-    "distractors",
-    "randomize",
+_MESSAGES = {
+    "missing": "missing (required)",
+    "float_type": "must be a number",
+    "float_parsing": "must be a number",
+    "finite_number": "must be finite",
+    "int_type": "must be an integer",
+    "int_from_float": "must be an integer",
+    "string_type": "must be a string",
+    "string_too_short": "must be a non-empty string",
+    "tuple_type": "must be a list",
+    "list_type": "must be a list",
+    "dataclass_type": "must be a mapping",
+    "dataclass_args_type": "must be a mapping",
+    "dict_type": "must be a mapping",
 }
-_FLOOR = {"size", "friction", "rgba", "wall_height"}
-_POSE = {"x", "y", "yaw"}
-_TARGET = {"class", "x", "y", "yaw", "reach_distance"}
-_OBST = {"shape", "x", "y", "yaw", "size", "rgba"}
-_DISTR = {"class", "x", "y", "yaw"}
-_RAND = {"start_xy", "start_yaw", "target_xy"}
-_SIZE_LEN = {"box": 3, "cylinder": 2, "sphere": 1}
-
-#: the rover's footprint radius (for "start inside an obstacle" checks)
-ROVER_RADIUS = 0.16
+_NESTED = {
+    "floor": Floor,
+    "start": Pose2D,
+    "target": Target,
+    "obstacles": Obstacle,
+    "distractors": Distractor,
+    "randomize": Randomize,
+}
 
 
-def parse(data: Any, path: str = "<scenario>", check_robot: bool = True) -> Scenario:
-    c = _Ctx(path)
-    if data is None:
-        data = {}
-    c.mapping("", data, _TOP, required=("target",))
-    kw: dict = {"name": pathlib.Path(path).stem if path != "<scenario>" else "scenario"}
-    if "name" in data:
-        kw["name"] = c.string("name", data["name"])
-    if "description" in data:
-        if not isinstance(data["description"], str):
-            c.fail("description", data["description"], "must be a string")
-        kw["description"] = data["description"]
-    if "seed" in data:
-        v = data["seed"]
-        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-            c.fail("seed", v, "must be an integer >= 0")
-        kw["seed"] = v
-    if "time_limit" in data:
-        kw["time_limit"] = c.number("time_limit", data["time_limit"], 0.0, 3600.0, lo_strict=True)
-    if "robot" in data:
-        kw["robot"] = c.string("robot", data["robot"])
+def _key(loc) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _allowed_keys(loc) -> list[str]:
+    top = [k for k in loc if isinstance(k, str)]
+    if len(top) <= 1:
+        return sorted(FILE_KEYS)
+    cls = _NESTED.get(top[0])
+    return sorted(
+        "class" if f.name == "cls" else f.name for f in dataclasses.fields(cls or Scenario)
+    )
+
+
+def _fixed_len(data, loc) -> int | None:
+    """The length a fixed tuple at ``loc`` must have (floor.size: 2, rgba: 4), else None."""
+    names = [p for p in loc if isinstance(p, str)]
+    if names and names[-1] == "rgba":
+        return 4
+    if names == ["floor", "size"]:
+        return 2
+    return None
+
+
+def _value_at(data, loc):
+    v = data
+    for part in loc:
+        try:
+            v = v[part]
+        except (KeyError, IndexError, TypeError):
+            return _MISSING
+    return v
+
+
+def _from_validation(e: ValidationError, data: dict) -> tuple[str, Any, str]:
+    errs = e.errors(include_url=False)
+    # an unknown key first (the file's author mistyped a name), as the hand validation did
+    errs.sort(key=lambda x: x["type"] not in ("unexpected_keyword_argument", "extra_forbidden"))
+    first = errs[0]
+    loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    kind = first["type"]
+    ctx = first.get("ctx") or {}
+    value = first.get("input", _MISSING)
+    integer = isinstance(value, int) and not isinstance(value, bool) and loc == ("seed",)
+    if kind in ("unexpected_keyword_argument", "extra_forbidden"):
+        return _key(loc), _MISSING, f"unknown key; allowed: {_allowed_keys(loc)}"
+    if kind == "missing" and loc and isinstance(loc[-1], int):  # too few numbers in a tuple
+        loc = loc[:-1]
+        return _key(loc), _value_at(data, loc), f"must be a list of {_fixed_len(data, loc)} numbers"
+    if kind == "too_long":
+        return _key(loc), value, f"must be a list of {_fixed_len(data, loc)} numbers"
+    if kind == "missing":
+        return _key(loc), _MISSING, _MESSAGES["missing"]
+    if kind == "value_error":
+        why = str(first["msg"]).removeprefix("Value error, ")
+    elif kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        op = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
+        k = next(iter(ctx))
+        why = f"must be {'an integer ' if integer else ''}{op[k]} {ctx[k]}"
+    else:
+        why = _MESSAGES.get(kind, first["msg"])
+    if loc == ("seed",) and kind.startswith("int"):
+        why = "must be an integer >= 0"
+    return _key(loc), value, why
+
+
+# -- pass 2: meaning ----------------------------------------------------------------------------
+class _Fail(Exception):
+    def __init__(self, key: str, value: Any, why: str):
+        super().__init__(key, value, why)
+        self.key, self.value, self.why = key, value, why
+
+
+def _check_world(s: Scenario, check_robot: bool) -> None:
     if check_robot:
         from . import paths
 
         try:
-            paths.urdf_path(kw.get("robot", Scenario.robot))
+            paths.urdf_path(s.robot)
         except FileNotFoundError as e:
-            c.fail("robot", kw.get("robot", Scenario.robot), f"missing model: {e}")
-
-    floor = Floor()
-    if "floor" in data:
-        f = c.mapping("floor", data["floor"], _FLOOR)
-        fk = {}
-        if "size" in f:
-            fk["size"] = c.vector("floor.size", f["size"], 2, 0.5, 1000.0)
-        if "friction" in f:
-            fk["friction"] = c.number("floor.friction", f["friction"], 0.0, 10.0)
-        if "rgba" in f:
-            fk["rgba"] = c.vector("floor.rgba", f["rgba"], 4, 0.0, 1.0)
-        if "wall_height" in f:
-            fk["wall_height"] = c.number("floor.wall_height", f["wall_height"], 0.0, 5.0)
-        floor = Floor(**fk)
-    kw["floor"] = floor
-    hx, hy = floor.size[0] / 2, floor.size[1] / 2
+            raise _Fail("robot", s.robot, f"missing model: {e}") from None
+    hx, hy = s.floor.size[0] / 2, s.floor.size[1] / 2
 
     def inside(key, x, y, margin=0.0):
         if abs(x) > hx - margin or abs(y) > hy - margin:
-            c.fail(
+            raise _Fail(
                 key,
                 (x, y),
                 f"is off the floor (|x| <= {hx - margin:.2f}, |y| <= {hy - margin:.2f})",
             )
 
-    def pose(key, m, allowed, required=("x", "y")):
-        c.mapping(key, m, allowed, required=required)
-        x = c.number(f"{key}.x", m.get("x", 0.0))
-        y = c.number(f"{key}.y", m.get("y", 0.0))
-        yaw = c.number(f"{key}.yaw", m.get("yaw", 0.0), -2 * math.pi, 2 * math.pi)
-        return x, y, yaw
-
-    start = Pose2D()
-    if "start" in data:
-        x, y, yaw = pose("start", data["start"], _POSE, required=())
-        inside("start", x, y, ROVER_RADIUS)
-        start = Pose2D(x, y, yaw)
-    kw["start"] = start
-
-    t = data["target"]
-    x, y, yaw = pose("target", t, _TARGET, required=("class", "x", "y"))
-    tcls = c.cls("target.class", t["class"])
-    reach = c.number(
-        "target.reach_distance", t.get("reach_distance", 0.35), 0.0, 5.0, lo_strict=True
-    )
-    inside("target", x, y, footprint_radius(tcls))
-    target = Target(tcls, x, y, yaw, reach)
-    if target_distance(start.x, start.y, target) <= reach + ROVER_RADIUS:
-        c.fail("target", (x, y), "is already within reach of the start pose")
-    kw["target"] = target
-
-    obstacles = []
-    items = data.get("obstacles", []) or []
-    if not isinstance(items, list):
-        c.fail("obstacles", items, "must be a list")
-    for i, o in enumerate(items):
+    start, t = s.start, s.target
+    inside("start", start.x, start.y, ROVER_RADIUS)
+    inside("target", t.x, t.y, footprint_radius(t.cls))
+    if target_distance(start.x, start.y, t) <= t.reach_distance + ROVER_RADIUS:
+        raise _Fail("target", (t.x, t.y), "is already within reach of the start pose")
+    for i, o in enumerate(s.obstacles):
         key = f"obstacles[{i}]"
-        x, y, yaw = pose(key, o, _OBST, required=("shape", "x", "y", "size"))
-        shape = c.string(f"{key}.shape", o["shape"])
-        if shape not in SHAPES:
-            c.fail(f"{key}.shape", shape, f"unknown shape; allowed: {list(SHAPES)}")
-        size = c.vector(f"{key}.size", o["size"], _SIZE_LEN[shape], 0.0, 50.0, lo_strict=True)
-        rgba = c.vector(f"{key}.rgba", o["rgba"], 4, 0.0, 1.0) if "rgba" in o else Obstacle.rgba
-        r = footprint_radius(shape, size)
-        inside(key, x, y, 0.0)
-        if math.hypot(x - start.x, y - start.y) < r + ROVER_RADIUS:
-            c.fail(key, (x, y), "overlaps the rover's start pose")
-        if math.hypot(x - target.x, y - target.y) < r + footprint_radius(tcls):
-            c.fail(key, (x, y), "overlaps the target")
-        obstacles.append(Obstacle(shape, x, y, size, yaw, rgba))
-    kw["obstacles"] = tuple(obstacles)
+        n = _SIZE_LEN[o.shape]
+        if len(o.size) != n:
+            raise _Fail(f"{key}.size", list(o.size), f"must be a list of {n} numbers")
+        r = footprint_radius(o.shape, o.size)
+        inside(key, o.x, o.y, 0.0)
+        if math.hypot(o.x - start.x, o.y - start.y) < r + ROVER_RADIUS:
+            raise _Fail(key, (o.x, o.y), "overlaps the rover's start pose")
+        if math.hypot(o.x - t.x, o.y - t.y) < r + footprint_radius(t.cls):
+            raise _Fail(key, (o.x, o.y), "overlaps the target")
+    for i, d in enumerate(s.distractors):
+        inside(f"distractors[{i}]", d.x, d.y, footprint_radius(d.cls))
 
-    distractors = []
-    items = data.get("distractors", []) or []
-    if not isinstance(items, list):
-        c.fail("distractors", items, "must be a list")
-    for i, d in enumerate(items):
-        key = f"distractors[{i}]"
-        x, y, yaw = pose(key, d, _DISTR, required=("class", "x", "y"))
-        dcls = c.cls(f"{key}.class", d["class"])
-        inside(key, x, y, footprint_radius(dcls))
-        distractors.append(Distractor(dcls, x, y, yaw))
-    kw["distractors"] = tuple(distractors)
 
-    if "randomize" in data:
-        r = c.mapping("randomize", data["randomize"], _RAND)
-        kw["randomize"] = Randomize(
-            **{k: c.number(f"randomize.{k}", v, 0.0, 10.0) for k, v in r.items()}
-        )
-    return Scenario(path=path, **kw)
+def _fail(path: str, key: str, value: Any, why: str) -> ScenarioError:
+    v = "" if value is _MISSING else f" = {value!r}"
+    return ScenarioError(f"{path}: key '{key or '<root>'}'{v}: {why}")
+
+
+def parse(data: Any, path: str = "<scenario>", check_robot: bool = True) -> Scenario:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise _fail(path, "", data, "must be a mapping")
+    if "path" in data:
+        raise _fail(path, "path", _MISSING, f"unknown key; allowed: {sorted(FILE_KEYS)}")
+    # `key:` with no value means the default, as if the key were absent
+    doc = {k: v for k, v in data.items() if v is not None}
+    doc.setdefault("name", pathlib.Path(path).stem if path != "<scenario>" else "scenario")
+    try:
+        s = _ADAPTER.validate_python({**doc, "path": path})
+    except ValidationError as e:
+        raise _fail(path, *_from_validation(e, doc)) from None
+    try:
+        _check_world(s, check_robot)
+    except _Fail as f:
+        raise _fail(path, f.key, f.value, f.why) from None
+    return s
 
 
 def load(name_or_path: str, check_robot: bool = True) -> Scenario:
