@@ -2,6 +2,7 @@
 
 duties, rejects = wheel_duties(names, velocities, pm, mode="velocity")
 guard = CommandTimeouts(timeout_s=0.25); guard.touch("motors"); guard.expired()
+apply_timeouts(guard, pm, link)      # expired outputs to their safe value, through the link
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from .pinmap import Motor, PinMap
+from .supervisor import LinkLost
 
 Reject = tuple[str, str]  # (reason, detail)
 
@@ -90,3 +92,23 @@ class CommandTimeouts:
     def drop(self, key: str) -> None:
         """Stop watching ``key`` without counting a timeout."""
         self._last.pop(key, None)
+
+
+def apply_timeouts(guard: CommandTimeouts, pm: PinMap, link) -> None:
+    """Command timeout: motors and PWM outputs whose command expired go to their safe value
+    (motors 0, a PWM output its ``safe`` duty when it has a ``timeout``; one without stops
+    being watched). A lost link ends the pass: nothing is marked done."""
+    for key in guard.expired():
+        try:
+            if key == "motors":
+                for m in pm.motors:
+                    link.write_motor(m, 0.0)
+            else:
+                o = next(o for o in pm.pwm_outputs if o.name == key)
+                if not o.timeout:
+                    guard.drop(key)
+                    continue
+                link.write_pwm(o, o.safe)
+        except LinkLost:
+            return
+        guard.done(key)

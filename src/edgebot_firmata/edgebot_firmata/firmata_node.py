@@ -1,6 +1,7 @@
 """firmata_node: an Arduino running Firmata as ROS 2 topics. ROS glue only: the board link is
 :class:`~.client.BoardLink`, its life (connect, probe, back off, re-apply)
-:class:`~.supervisor.LinkSupervisor`, command checks :mod:`~.commands`, messages :mod:`~.messages`.
+:class:`~.supervisor.LinkSupervisor`, command checks and timeouts :mod:`~.commands`, messages :mod:`~.messages`, parameters and
+the pin map :mod:`~.node_config`, diagnostics :mod:`~.status`.
 """
 
 from __future__ import annotations
@@ -15,18 +16,18 @@ from std_msgs.msg import Bool, Float32, Float64
 
 from edgebot_common import qos as Q
 from edgebot_common.backoff import Backoff
-from edgebot_common.diagnostics import ERROR, OK, WARN, Diagnostics
+from edgebot_common.diagnostics import Diagnostics
 from edgebot_common.node_main import ConfigError, run_node
 from edgebot_common.ros_params import declare_params
 from edgebot_common.throttle import RejectCounter
 
 from . import messages as M
 from . import pinmap as PM
+from . import status
 from .client import BoardLink, LinkLost
-from .commands import CommandTimeouts, wheel_duties
-from .encoders import WheelEncoder, encoder_stats
-from .firmware import BAUD
-from .node_config import SPECS, default_pin_map
+from .commands import CommandTimeouts, apply_timeouts, wheel_duties
+from .encoders import WheelEncoder
+from .node_config import SPECS, load_config
 from .supervisor import LinkSupervisor
 
 
@@ -36,25 +37,11 @@ class FirmataNode(Node):
     def __init__(self):
         super().__init__("firmata_node")
         self.p = p = declare_params(self, SPECS)
-        if p["reconnect.max"] < p["reconnect.initial"]:
-            raise ConfigError(
-                f"parameter 'reconnect.max' = {p['reconnect.max']}: must be >= "
-                f"reconnect.initial ({p['reconnect.initial']})"
-            )
-        path = p["pin_map"] or default_pin_map()
-        if not path:
-            raise ConfigError(
-                "parameter 'pin_map' = '': no pin map given and no "
-                "edgebot_bringup config/firmata.yaml installed"
-            )
         try:
-            self.pm = pm = PM.load(path)
-            if p["firmware"]:
-                pm.firmware = p["firmware"]
-            pm.check_board_model()
+            self.pm, self.baud = load_config(p)
         except PM.PinMapError as e:
-            raise ConfigError(f"pin map {path}: {e}") from None
-        self.baud = p["baud"] or BAUD[pm.firmware]
+            raise ConfigError(str(e)) from None
+        pm = self.pm
         log = self.get_logger()
         self.rejects = RejectCounter(log=log.warning, period_s=5.0)
         self.guard = CommandTimeouts(p["command_timeout"])
@@ -78,7 +65,6 @@ class FirmataNode(Node):
             if pm.encoders
             else None
         )
-        self._illegal_seen = 0
         self._digital: dict[str, bool] = {}
         self._analog: dict[str, int] = {}
         self._in_lock = threading.Lock()
@@ -96,7 +82,6 @@ class FirmataNode(Node):
                     typ, f"{o.name}/cmd", lambda m, o=o, cb=cb: cb(o, m), Q.COMMANDS
                 )
 
-        self._rate_prev = (time.monotonic(), 0)
         self.sup = LinkSupervisor(
             self._make_link,
             p["port"],
@@ -117,11 +102,14 @@ class FirmataNode(Node):
         for r in pm.ir_ranges:
             self.create_timer(1.0 / r.rate_hz, lambda r=r: self._publish_ir(r))
         self.diag = Diagnostics(self, hardware_id=f"arduino@{p['port'] or 'auto'}")
-        self.diag.add("connection", self._diag_connection)
-        self.diag.add("link", self._diag_link)
+        self.diag.add("connection", lambda: status.connection(self.sup, self.baud, p["keep_alive"]))
+        link_status = status.LinkStatus(time.monotonic())
+        self.diag.add(
+            "link", lambda: link_status(self.link, self.guard, self.rejects, time.monotonic())
+        )
         if pm.encoders:
             self.create_timer(1.0 / p["wheel_states_rate_hz"], self._publish_wheels)
-            self.diag.add("encoders", self._diag_encoders)
+            self.diag.add("encoders", status.EncoderStatus(self.encoders))
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._link_loop, name="firmata-link", daemon=True)
         self._thread.start()
@@ -222,22 +210,8 @@ class FirmataNode(Node):
     def _safety_tick(self) -> None:
         """Command timeout: motors and PWM outputs go to their safe value."""
         link = self.link
-        if link is None or not link.connected:
-            return
-        for key in self.guard.expired():
-            try:
-                if key == "motors":
-                    for m in self.pm.motors:
-                        link.write_motor(m, 0.0)
-                else:
-                    o = next(o for o in self.pm.pwm_outputs if o.name == key)
-                    if not o.timeout:
-                        self.guard.drop(key)
-                        continue
-                    link.write_pwm(o, o.safe)
-            except LinkLost:
-                return
-            self.guard.done(key)
+        if link is not None and link.connected:
+            apply_timeouts(self.guard, self.pm, link)
 
     def _on_digital_in(self, name: str, value: bool) -> None:
         # published under the lock, so a periodic publish never overtakes a change with the
@@ -290,48 +264,6 @@ class FirmataNode(Node):
                     self.get_clock().now().to_msg(),
                 )
             )
-
-    def _diag_encoders(self):
-        values, illegal = encoder_stats(self.encoders)
-        new, self._illegal_seen = illegal - self._illegal_seen, illegal
-        if new:
-            return WARN, f"{new} illegal transitions (missed edges) since the last report", values
-        return OK, "ok", values
-
-    def _diag_connection(self):
-        link, sup = self.link, self.sup
-        values = {
-            "port": sup.port or "auto",
-            "baud": self.baud,
-            "connects": sup.connects,
-            "firmware": (link.firmware_id.strip() if link else "") or "unknown",
-            "reconnects": sup.reconnects,
-            "board_resets": sup.board_resets,
-            "keep_alive_s": self.p["keep_alive"],
-            "last_error": sup.last_error,
-        }
-        if sup.connected:
-            return OK, "connected", values
-        return ERROR, f"disconnected: {sup.last_error or 'connecting'}", values
-
-    def _diag_link(self):
-        link = self.link
-        st = link.stats() if link is not None else {}
-        now = time.monotonic()
-        t0, n0 = self._rate_prev
-        frames = st.get("rx_frames", 0)
-        rate = (frames - n0) / max(1e-6, now - t0)
-        self._rate_prev = (now, frames)
-        values = {
-            "rx_messages_per_s": rate,
-            "writes": link.writes if link else 0,
-            "command_timeouts": self.guard.timeouts,
-            "rejected_commands": self.rejects.total,
-            **st,
-            **{f"rejected_{k}": v for k, v in self.rejects.as_dict().items()},
-        }
-        level = WARN if st.get("serial_errors", 0) else OK
-        return level, "serial errors seen" if level == WARN else "ok", values
 
     def shutdown(self) -> None:
         """Safe outputs and a board reset before we go."""

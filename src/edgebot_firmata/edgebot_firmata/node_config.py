@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 
-from edgebot_common.params import ParamSpec
+from edgebot_common.params import ParameterError, ParamSpec
+
+from . import pinmap as PM
+from .firmware import BAUD
 
 SPECS = [
     ParamSpec("port", "", "serial port of the board (/dev/ttyACM0); empty = auto-detect"),
@@ -84,3 +87,28 @@ def default_pin_map() -> str:
     except Exception:
         pass
     return ""
+
+
+def load_config(p: dict) -> tuple[PM.PinMap, int]:
+    """The declared parameters -> (pin map, baud rate). A bad combination of parameters raises
+    :class:`ParameterError`; a pin map that cannot be read, is invalid or does not fit the
+    board model raises :class:`PinMapError` naming the file."""
+    if p["reconnect.max"] < p["reconnect.initial"]:
+        raise ParameterError(
+            "reconnect.max",
+            p["reconnect.max"],
+            f"must be >= reconnect.initial ({p['reconnect.initial']})",
+        )
+    path = p["pin_map"] or default_pin_map()
+    if not path:
+        raise ParameterError(
+            "pin_map", "", "no pin map given and no edgebot_bringup config/firmata.yaml installed"
+        )
+    try:
+        pm = PM.load(path)
+        if p["firmware"]:
+            pm.firmware = p["firmware"]
+        pm.check_board_model()
+    except PM.PinMapError as e:
+        raise PM.PinMapError(f"pin map {path}: {e}") from None
+    return pm, p["baud"] or BAUD[pm.firmware]
