@@ -18,7 +18,7 @@ setup(
     license="Apache-2.0",
     entry_points={
         "console_scripts": [
-            "modbus_bridge = edgebot_modbus.node:main",
+            "modbus_bridge = edgebot_modbus.modbus_node:main",
             "modbus_sim = edgebot_modbus.sim:cli",
         ],
     },

@@ -29,10 +29,11 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Literal
+from typing import Annotated, Literal, get_args
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -44,10 +45,13 @@ from pydantic import (
 
 from . import codec
 
-FUNCTIONS = ("coil", "discrete_input", "holding_register", "input_register")
-BIT_FUNCTIONS = ("coil", "discrete_input")
-#: message type -> what it can carry
-MSGS = (
+#: the Modbus tables, the value types and the message types a point may name (one definition
+#: each: the tuples below and the models' fields are read from these)
+Function = Literal["coil", "discrete_input", "holding_register", "input_register"]
+ValueType = Literal[
+    "bool", "int16", "uint16", "int32", "uint32", "float32", "int64", "uint64", "float64"
+]
+MsgName = Literal[
     "Bool",
     "Int32",
     "Int64",
@@ -58,7 +62,11 @@ MSGS = (
     "RelativeHumidity",
     "Illuminance",
     "BatteryState",
-)
+]
+Order = Literal["big", "little"]
+FUNCTIONS = get_args(Function)
+BIT_FUNCTIONS = ("coil", "discrete_input")
+MSGS = get_args(MsgName)
 HEADER_MSGS = ("Temperature", "FluidPressure", "RelativeHumidity", "Illuminance", "BatteryState")
 #: Modbus limits per read request (the PDU is at most 253 bytes)
 MAX_READ_REGISTERS = 125
@@ -69,6 +77,22 @@ _FRAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_/]*$")
 
 class MapError(ValueError):
     """The register map is malformed; the message names the device/point and the reason."""
+
+
+def _ros_name(v: str) -> str:
+    if not _NAME.match(v):
+        raise ValueError("must be a ROS name (a letter, then letters, digits, _)")
+    return v
+
+
+def _frame(v: str) -> str:
+    if not _FRAME.match(v):
+        raise ValueError("must be a frame name (letters, digits, _ and /)")
+    return v
+
+
+RosName = Annotated[str, AfterValidator(_ros_name)]
+FrameName = Annotated[str, AfterValidator(_frame)]
 
 
 class _Strict(BaseModel):
@@ -89,56 +113,23 @@ class Rtu(_Strict):
 
 
 class Point(_Strict):
-    name: str
-    function: Literal["coil", "discrete_input", "holding_register", "input_register"]
+    name: RosName
+    function: Function
     address: int = Field(ge=0, le=65535)
-    type: (
-        Literal[
-            "bool", "int16", "uint16", "int32", "uint32", "float32", "int64", "uint64", "float64"
-        ]
-        | None
-    ) = None
-    word_order: Literal["big", "little"] | None = None
-    byte_order: Literal["big", "little"] | None = None
+    type: ValueType | None = None
+    word_order: Order | None = None
+    byte_order: Order | None = None
     scale: FiniteFloat = 1.0
     offset: FiniteFloat = 0.0
     poll_rate: FiniteFloat | None = Field(None, ge=0.0, le=10000.0)
-    msg: (
-        Literal[
-            "Bool",
-            "Int32",
-            "Int64",
-            "Float32",
-            "Float64",
-            "Temperature",
-            "FluidPressure",
-            "RelativeHumidity",
-            "Illuminance",
-            "BatteryState",
-        ]
-        | None
-    ) = None
-    frame_id: str | None = None
+    msg: MsgName | None = None
+    frame_id: FrameName | None = None
     writable: bool = False
     min: FiniteFloat | None = None
     max: FiniteFloat | None = None
     #: BatteryState only: percentage from the voltage between these (else NaN)
     full_voltage: FiniteFloat | None = None
     empty_voltage: FiniteFloat | None = None
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        if not _NAME.match(v):
-            raise ValueError("must be a ROS name (a letter, then letters, digits, _)")
-        return v
-
-    @field_validator("frame_id")
-    @classmethod
-    def _frame(cls, v):
-        if v is not None and not _FRAME.match(v):
-            raise ValueError("must be a frame name (letters, digits, _ and /)")
-        return v
 
     @field_validator("scale")
     @classmethod
@@ -199,14 +190,14 @@ class Point(_Strict):
 
 
 class Device(_Strict):
-    name: str
+    name: RosName
     tcp: Tcp | None = None
     rtu: Rtu | None = None
     unit: int = Field(1, ge=0, le=255)
     poll_rate: FiniteFloat = Field(1.0, gt=0.0, le=10000.0)
     timeout: FiniteFloat = Field(1.0, gt=0.0, le=60.0)
-    word_order: Literal["big", "little"] = "big"
-    byte_order: Literal["big", "little"] = "big"
+    word_order: Order = "big"
+    byte_order: Order = "big"
     max_gap: int = Field(8, ge=0, le=MAX_READ_REGISTERS)
     max_read_registers: int = Field(MAX_READ_REGISTERS, ge=1, le=MAX_READ_REGISTERS)
     max_read_bits: int = Field(MAX_READ_BITS, ge=1, le=MAX_READ_BITS)
@@ -214,22 +205,8 @@ class Device(_Strict):
     offline_after: int = Field(3, ge=1, le=100)
     #: write single registers/coils with fc 6/5 (auto) or always fc 16/15 (multiple)
     write_function: Literal["auto", "multiple"] = "auto"
-    frame_id: str = ""
+    frame_id: Annotated[str, AfterValidator(lambda v: _frame(v) if v else v)] = ""
     points: list[Point] = Field(min_length=1)
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        if not _NAME.match(v):
-            raise ValueError("must be a ROS name (a letter, then letters, digits, _)")
-        return v
-
-    @field_validator("frame_id")
-    @classmethod
-    def _frame(cls, v):
-        if v and not _FRAME.match(v):
-            raise ValueError("must be a frame name (letters, digits, _ and /)")
-        return v
 
     @model_validator(mode="after")
     def _one_link(self):
