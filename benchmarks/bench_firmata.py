@@ -184,11 +184,9 @@ def bench_latency(n: int) -> dict:
         )
 
     def start_node(procs, link, pin_map=PIN_MAP):
-        procs.node(
-            "edgebot_firmata",
-            "firmata_node",
-            params={"port": link, "pin_map": pin_map, "arduino_wait": 0.05, "command_timeout": 1.0},
-        ).wait_output("pin map applied", timeout=60)
+        et.start_firmata_node(procs, link, pin_map, command_timeout=1.0).wait_output(
+            "pin map applied", timeout=60
+        )
 
     motors_only = os.path.join(tempfile.mkdtemp(prefix="bench-firmata-"), "motors.yaml")
     with open(motors_only, "w") as f:
@@ -359,7 +357,6 @@ def bench_firmware_latency(n: int) -> dict:
     """wheel_cmd -> PWM duty of pin 5, the pin polled (~0.1 ms) on both boards."""
     from sensor_msgs.msg import JointState
 
-    import edgebot_avr
     from edgebot_common import qos as Q
 
     out = {}
@@ -418,13 +415,7 @@ def bench_firmware_latency(n: int) -> dict:
             stop()
 
     def emulated(link):
-        e = edgebot_avr.EmulatedArduino(
-            board="uno",
-            link=link,
-            speed=1.0,
-            firmware=edgebot_avr.firmware_path(board="uno", name="StandardFirmata"),
-        )
-        e.start()
+        e = et.emulated_standard_firmata(link)
         return e, e.stop
 
     def model(link):
@@ -495,7 +486,6 @@ class ToggleQuadrature:
 
 
 def bench_encoders(rates, seconds: float) -> dict:
-    import edgebot_avr
     from edgebot_firmata.encoders import WheelEncoder
 
     def run(label, fw, baud, make, arduino_wait):
@@ -550,13 +540,7 @@ def bench_encoders(rates, seconds: float) -> dict:
         }
 
     def emulated(link):
-        e = edgebot_avr.EmulatedArduino(
-            board="uno",
-            link=link,
-            speed=1.0,
-            firmware=edgebot_avr.firmware_path(board="uno", name="StandardFirmata"),
-        )
-        e.start()
+        e = et.emulated_standard_firmata(link)
         return e, e.quadrature(2, 3), lambda: e.sim_time_s, e.stop
 
     def model(link):

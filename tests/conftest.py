@@ -62,5 +62,13 @@ def ros():
 
 
 @pytest.fixture
+def virtual_boards(tmp_path):
+    """``virtual_boards(**kw) -> (board, link)``: virtual Arduinos on ptys, stopped at teardown."""
+    boards = edgebot_testing.VirtualBoards(tmp_path)
+    yield boards
+    boards.close()
+
+
+@pytest.fixture
 def tmp_dir(tmp_path):
     return tmp_path

@@ -236,3 +236,53 @@ def diag_value(msgs, suffix: str, key: str):
                     if kv.key == key:
                         return kv.value
     return None
+
+
+# ------------------------------------------------------------------ boards for firmata_node
+DEMO_PIN_MAP = str(ROOT / "config" / "firmata.yaml")
+
+
+class VirtualBoards:
+    """Virtual Arduinos (edgebot_firmata's board model) on ptys in ``folder``: ``boards(**kw)``
+    starts one (``VirtualArduino(**kw)``) and returns ``(board, link)``; ``close()`` stops all
+    (the ``virtual_boards`` fixture does)."""
+
+    def __init__(self, folder):
+        self.folder = pathlib.Path(folder)
+        self.made: list = []
+
+    def __call__(self, **kw):
+        from edgebot_firmata.virtual_arduino import VirtualArduino
+
+        b = VirtualArduino(**kw)
+        self.made.append(b)
+        link = str(self.folder / f"ttyVIRT{len(self.made)}")
+        b.start(link=link)
+        return b, link
+
+    def close(self) -> None:
+        for b in self.made:
+            b.stop()
+
+
+def emulated_standard_firmata(link: str, board: str = "uno"):
+    """The real StandardFirmata 2.4 firmware on an emulated AVR (edgebot_avr) at real speed,
+    started on the pty ``link``; the caller stops it."""
+    import edgebot_avr
+
+    emu = edgebot_avr.EmulatedArduino(
+        board=board,
+        link=link,
+        speed=1.0,
+        firmware=edgebot_avr.firmware_path(board=board, name="StandardFirmata"),
+    )
+    emu.start()
+    return emu
+
+
+def start_firmata_node(procs: Procs, port: str, pin_map=DEMO_PIN_MAP, **params) -> Proc:
+    """firmata_node on ``port`` with ``pin_map`` (default: the demo's config/firmata.yaml) and a
+    virtual board's short reset wait; ``params`` add or override parameters."""
+    p = {"port": port, "pin_map": str(pin_map), "arduino_wait": 0.05}
+    p.update(params)
+    return procs.node("edgebot_firmata", "firmata_node", params=p)

@@ -20,7 +20,7 @@ from diagnostic_msgs.msg import DiagnosticArray
 from sensor_msgs.msg import JointState
 
 from edgebot_common import qos as Q
-from edgebot_testing import free_port, wait_for
+from edgebot_testing import free_port, start_firmata_node, wait_for
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -63,16 +63,8 @@ def _firmata(procs, ros, tmp_path):
     link = str(tmp_path / "ttyVIRT0")
     board.start(link=link)
     try:
-        node = procs.node(
-            "edgebot_firmata",
-            "firmata_node",
-            params={
-                "port": link,
-                "pin_map": str(ROOT / "config" / "firmata.yaml"),
-                "arduino_wait": 0.05,
-                "command_timeout": 10.0,
-            },
-        )  # the longest allowed: shutdown stops the motors
+        # the longest command timeout allowed: shutdown stops the motors
+        node = start_firmata_node(procs, link, command_timeout=10.0)
         node.wait_output("pin map applied", timeout=60)
         cmd = ros.publisher(JointState, "wheel_cmd", Q.COMMANDS)
         ros.wait_subscribers(cmd, timeout=60)

@@ -2,8 +2,6 @@
 wheel_cmd -> firmata_node -> Firmata on a pty -> motor pins of the virtual board; its sonar
 drives the obstacle stop and is the Firmata heartbeat (config/control.yaml)."""
 
-import pathlib
-
 import pytest
 from geometry_msgs.msg import Twist
 from std_srvs.srv import SetBool
@@ -11,22 +9,16 @@ from std_srvs.srv import SetBool
 from control_helpers import Streamer, twist
 from edgebot_common import qos
 from edgebot_control import kinematics as K
-from edgebot_firmata.virtual_arduino import VirtualArduino
-from edgebot_testing import wait_for
+from edgebot_testing import start_firmata_node, wait_for
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
 # config/firmata.yaml: left motor PWM 5 / IN 7, 8; right PWM 6 / IN 4, 3 (mounted reversed);
 # max_wheel_speed 15 rad/s at duty 1; sonar trigger pin 12
 LEFT_PWM, RIGHT_PWM, MAX_WHEEL = 5, 6, 15.0
 
 
 @pytest.fixture
-def board(tmp_path):
-    b = VirtualArduino(board="uno", firmware="FirmataExpress")
-    link = str(tmp_path / "ttyVIRT0")
-    b.start(link=link)
-    yield b, link
-    b.stop()
+def board(virtual_boards):
+    return virtual_boards(board="uno", firmware="FirmataExpress")
 
 
 def duty_pwm(wheel_speed):
@@ -36,15 +28,7 @@ def duty_pwm(wheel_speed):
 def test_cmd_vel_to_motor_pins(procs, ros, board):
     b, link = board
     b.set_sonar_distance(12, 2.0)
-    fw = procs.node(
-        "edgebot_firmata",
-        "firmata_node",
-        params={
-            "port": link,
-            "pin_map": str(ROOT / "config" / "firmata.yaml"),
-            "arduino_wait": 0.05,
-        },
-    )
+    fw = start_firmata_node(procs, link)
     fw.wait_output("pin map applied", timeout=60)
     launch = procs.start(
         ["edgebot", "launch", "edgebot_bringup", "control.launch.yaml", "follower:=false"],

@@ -8,7 +8,6 @@ from sensor_msgs.msg import Range
 
 from edgebot_common import qos as Q
 from edgebot_firmata import pinmap
-from edgebot_firmata.virtual_arduino import VirtualArduino
 from edgebot_testing import wait_for
 
 MAP = """board: uno
@@ -68,12 +67,8 @@ def test_ir_sharing_a_pin_with_an_analog_input_is_refused():
 
 
 @pytest.fixture
-def board(tmp_path):
-    b = VirtualArduino(board="uno", firmware="StandardFirmata")
-    link = str(tmp_path / "ttyIR")
-    b.start(link=link)
-    yield b, link
-    b.stop()
+def board(virtual_boards):
+    return virtual_boards(board="uno", firmware="StandardFirmata")
 
 
 def test_node_publishes_ir_range_from_start(procs, ros, board, tmp_path):

@@ -11,34 +11,17 @@ from sensor_msgs.msg import BatteryState, JointState, Range
 from std_msgs.msg import Bool, Float32, Float64
 
 from edgebot_common import qos as Q
-from edgebot_firmata.virtual_arduino import VirtualArduino
+from edgebot_testing import DEMO_PIN_MAP as DEMO_MAP
 from edgebot_testing import SLACK, wait_for
+from edgebot_testing import start_firmata_node as start_node
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-DEMO_MAP = str(ROOT / "config" / "firmata.yaml")
 WHEELS = ["left_wheel_joint", "right_wheel_joint"]
 
 
 @pytest.fixture
-def board(tmp_path):
-    made = []
-
-    def make(**kw):
-        b = VirtualArduino(**kw)
-        made.append(b)
-        link = str(tmp_path / f"ttyVIRT{len(made)}")
-        b.start(link=link)
-        return b, link
-
-    yield make
-    for b in made:
-        b.stop()
-
-
-def start_node(procs, port, pin_map=DEMO_MAP, **params):
-    p = {"port": port, "pin_map": pin_map, "arduino_wait": 0.05}
-    p.update(params)
-    return procs.node("edgebot_firmata", "firmata_node", params=p)
+def board(virtual_boards):
+    return virtual_boards
 
 
 def wheel_cmd(left, right, names=WHEELS):

@@ -2,8 +2,6 @@
 and FirmataExpress: outputs by port writes, inputs held low at start, features the firmware
 lacks refused at connect, duplicate joints rejected."""
 
-import pathlib
-
 import pytest
 from diagnostic_msgs.msg import DiagnosticArray
 from sensor_msgs.msg import JointState
@@ -11,10 +9,9 @@ from std_msgs.msg import Bool, Float64
 
 from edgebot_common import qos as Q
 from edgebot_firmata.virtual_arduino import VirtualArduino
+from edgebot_testing import DEMO_PIN_MAP as DEMO_MAP
 from edgebot_testing import diag_value, wait_for
-
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-DEMO_MAP = str(ROOT / "config" / "firmata.yaml")
+from edgebot_testing import start_firmata_node as node
 
 STD_MAP = """board: uno
 firmware: StandardFirmata
@@ -30,25 +27,8 @@ digital_outputs:
 
 
 @pytest.fixture
-def board(tmp_path):
-    made = []
-
-    def make(**kw):
-        b = VirtualArduino(**kw)
-        made.append(b)
-        link = str(tmp_path / f"ttyFW{len(made)}")
-        b.start(link=link)
-        return b, link
-
-    yield make
-    for b in made:
-        b.stop()
-
-
-def node(procs, link, pin_map, **params):
-    p = {"port": link, "pin_map": pin_map, "arduino_wait": 0.05}
-    p.update(params)
-    return procs.node("edgebot_firmata", "firmata_node", params=p)
+def board(virtual_boards):
+    return virtual_boards
 
 
 def test_standard_firmata_2_4_outputs_and_inputs_held_low(procs, ros, board, tmp_path):

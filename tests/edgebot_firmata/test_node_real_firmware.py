@@ -7,9 +7,8 @@ from diagnostic_msgs.msg import DiagnosticArray
 from sensor_msgs.msg import BatteryState, JointState, Range
 from std_msgs.msg import Bool, Float64
 
-import edgebot_avr  # the emulated real firmware: never skipped
 from edgebot_common import qos as Q
-from edgebot_testing import diag_value, wait_for
+from edgebot_testing import diag_value, emulated_standard_firmata, wait_for
 
 MAP = """board: uno
 firmware: StandardFirmata
@@ -35,13 +34,7 @@ WHEELS = ["left_wheel_joint", "right_wheel_joint"]
 
 @pytest.fixture
 def emu(tmp_path):
-    e = edgebot_avr.EmulatedArduino(
-        board="uno",
-        link=str(tmp_path / "ttyAVR"),
-        speed=1.0,
-        firmware=edgebot_avr.firmware_path(board="uno", name="StandardFirmata"),
-    )
-    e.start()
+    e = emulated_standard_firmata(str(tmp_path / "ttyAVR"))
     yield e
     e.stop()
 

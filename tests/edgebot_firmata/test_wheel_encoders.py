@@ -14,11 +14,10 @@ from geometry_msgs.msg import Twist
 from nav_msgs.msg import Odometry
 from sensor_msgs.msg import JointState
 
-import edgebot_avr
 from edgebot_common import qos as Q
 from edgebot_firmata import pinmap
 from edgebot_firmata.virtual_arduino import VirtualArduino
-from edgebot_testing import wait_for
+from edgebot_testing import emulated_standard_firmata, wait_for
 
 CPR = 400  # quadrature counts per wheel revolution
 MAP = f"""board: uno
@@ -97,13 +96,7 @@ class ModelQuadrature:
 def board(request, tmp_path):
     link = str(tmp_path / "ttyENC")
     if request.param == "firmware":
-        emu = edgebot_avr.EmulatedArduino(
-            board="uno",
-            link=link,
-            speed=1.0,
-            firmware=edgebot_avr.firmware_path(board="uno", name="StandardFirmata"),
-        )
-        emu.start()
+        emu = emulated_standard_firmata(link)
         quads = {"left": emu.quadrature(2, 3), "right": emu.quadrature(10, 11)}
         yield link, quads, 0.5
         for q in quads.values():
@@ -209,13 +202,7 @@ class SimulatedWheels:
 @pytest.fixture
 def robot(procs, tmp_path):
     link = str(tmp_path / "ttyROBOT")
-    emu = edgebot_avr.EmulatedArduino(
-        board="uno",
-        link=link,
-        speed=1.0,
-        firmware=edgebot_avr.firmware_path(board="uno", name="StandardFirmata"),
-    )
-    emu.start()
+    emu = emulated_standard_firmata(link)
     pm_path = tmp_path / "robot.yaml"
     pm_path.write_text(MAP)
     pm = pinmap.loads(MAP)
