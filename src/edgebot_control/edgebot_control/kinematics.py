@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 
+from edgebot_common import transforms as T
+
 
 def twist_to_wheels(v: float, w: float, radius: float, separation: float) -> tuple[float, float]:
     """Body twist (m/s, rad/s) -> wheel angular speeds (rad/s), left and right."""
@@ -34,13 +36,12 @@ def wrap_angle(a: float) -> float:
     return math.atan2(math.sin(a), math.cos(a))
 
 
-def yaw_to_quaternion(yaw: float) -> tuple[float, float, float, float]:
-    """(x, y, z, w) of a rotation about z."""
-    return 0.0, 0.0, math.sin(yaw / 2.0), math.cos(yaw / 2.0)
+#: (x, y, z, w) of a rotation about z (edgebot_common.transforms: the one quaternion helper)
+yaw_to_quaternion = T.from_yaw
 
 
 def quaternion_to_yaw(x: float, y: float, z: float, w: float) -> float:
-    return math.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
+    return T.to_yaw((x, y, z, w))
 
 
 def limit_check(p: dict) -> None:

@@ -5,11 +5,11 @@ MQTT bridge's statistics; and an independent MQTT subscriber counting what reach
 from __future__ import annotations
 
 import json
-import math
 import os
 import threading
 from collections import Counter
 
+from edgebot_common import transforms as T
 from edgebot_common.background import BackgroundNode
 
 
@@ -72,7 +72,7 @@ class Monitor:
     def _on_truth(self, msg):
         t = _t(msg.header.stamp)
         p, q = msg.pose.pose.position, msg.pose.pose.orientation
-        yaw = math.atan2(2 * (q.w * q.z + q.x * q.y), 1 - 2 * (q.y * q.y + q.z * q.z))
+        yaw = T.to_yaw((q.x, q.y, q.z, q.w))
         with self.lock:
             self.sim_t = max(self.sim_t, t)
             self.pose = (p.x, p.y, yaw)
