@@ -14,6 +14,7 @@ import numpy as np
 import pybullet as pb
 
 from edgebot_common import objects
+from edgebot_common import transforms as T
 
 from . import paths
 from .scenario import Scenario, target_distance
@@ -22,13 +23,9 @@ GRAVITY = 9.81
 WHEEL_JOINTS = ("left_wheel_joint", "right_wheel_joint")
 
 
-def yaw_quat(yaw: float) -> tuple[float, float, float, float]:
-    return (0.0, 0.0, math.sin(yaw / 2), math.cos(yaw / 2))
-
-
-def quat_yaw(q) -> float:
-    x, y, z, w = q
-    return math.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
+# quaternions (x, y, z, w) as pybullet and geometry_msgs order them: edgebot_common.transforms
+yaw_quat = T.from_yaw
+quat_yaw = T.to_yaw
 
 
 def rot(q) -> np.ndarray:
