@@ -20,6 +20,7 @@ setup(
         "console_scripts": [
             "talker = edgebot_common.demo_nodes:talker",
             "listener = edgebot_common.demo_nodes:listener",
+            "container = edgebot_common.container:main",
         ]
     },
 )

@@ -2,7 +2,8 @@
 
 ``talker``: publishes std_msgs/String ``"<message> <n>"`` on ``chatter`` at ``rate`` Hz.
 ``listener``: subscribes ``chatter``, logs what it hears, republishes it on ``heard``;
-with ``exit_after`` > 0 it exits (status ``exit_code``) after that many messages.
+with ``exit_after`` > 0 it exits (status ``exit_code``) after that many messages; with
+``raise_after`` > 0 its callback raises RuntimeError at that message (a crashing node).
 
 They stay in the package (not in ``tests/``) because they are used as installed executables:
 launch files name them as ``pkg: edgebot_common, exec: talker`` (the launcher's tests and
@@ -50,6 +51,7 @@ class Listener(Node):
     SPECS = [
         ParamSpec("exit_after", 0, "exit after this many messages (0 = never)", min=0),
         ParamSpec("exit_code", 0, "exit status used with exit_after", min=0, max=255),
+        ParamSpec("raise_after", 0, "raise RuntimeError at this message (0 = never)", min=0),
     ]
 
     def __init__(self):
@@ -63,6 +65,8 @@ class Listener(Node):
         self.n += 1
         self.get_logger().info(f"I heard: {msg.data}")
         self.pub.publish(String(data=f"{self.get_namespace()} {self.get_name()} heard: {msg.data}"))
+        if self.p["raise_after"] and self.n >= self.p["raise_after"]:
+            raise RuntimeError(f"raise_after {self.p['raise_after']} reached")
         if self.p["exit_after"] and self.n >= self.p["exit_after"]:
             sys.exit(self.p["exit_code"])
 

@@ -140,10 +140,41 @@ def _node_name(factory, node=None) -> str:
     return getattr(factory, "NODE_NAME", getattr(factory, "__name__", "node"))
 
 
+class Captured(Exception):
+    """Raised by :func:`run_node` inside :func:`capture_factory`: what ``main()`` would run."""
+
+    def __init__(self, factory, threads: int):
+        super().__init__(factory)
+        self.factory = factory
+        self.threads = threads
+
+
+_capturing = threading.local()
+
+
+def capture_factory(main: Callable[..., None]) -> tuple[Callable[[], rclpy.node.Node], int]:
+    """(node factory, executor threads) a node's ``main()`` passes to :func:`run_node`.
+
+    How :mod:`edgebot_common.container` composes nodes from their console scripts without
+    running them: ``main()`` is called with run_node in capture mode, which raises
+    :class:`Captured` before touching rclpy or signals. TypeError if ``main`` never calls it.
+    """
+    _capturing.on = True
+    try:
+        main([])
+    except Captured as c:
+        return c.factory, c.threads
+    finally:
+        _capturing.on = False
+    raise TypeError(f"{getattr(main, '__qualname__', main)!r} does not call run_node()")
+
+
 def run_node(
     factory: Callable[[], rclpy.node.Node], args: list | None = None, threads: int = 1
 ) -> None:
     global _current
+    if getattr(_capturing, "on", False):
+        raise Captured(factory, threads)
     stop = _current = StopRequest()
     _install(stop.handle)
     waker = _Waker()
@@ -194,16 +225,20 @@ def run_node(
                 file=sys.stderr,
                 flush=True,
             )
-        # The interpreter's own teardown (DDS participants, threads) still takes a while and
-        # resets Python-level handlers to the default on the way: launch's second SIGINT would
-        # turn a clean exit into -2. Ignored at the OS level, they stay ignored to the end.
-        for s in _SIGNALS:
-            try:
-                signal.signal(s, signal.SIG_IGN)
-            except ValueError:
-                pass
+        ignore_signals()
         if code:
             sys.exit(code)
+
+
+def ignore_signals() -> None:
+    """The interpreter's own teardown (DDS participants, threads) still takes a while and
+    resets Python-level handlers to the default on the way: launch's second SIGINT would turn a
+    clean exit into -2. Ignored at the OS level, they stay ignored to the end."""
+    for s in _SIGNALS:
+        try:
+            signal.signal(s, signal.SIG_IGN)
+        except ValueError:
+            pass
 
 
 def _cleanup(node, executor, code: int) -> int:

@@ -1,0 +1,102 @@
+"""edgebot_common.container in real processes: several nodes in one process keep their names,
+namespace, parameters and remaps; a node that raises is reported on /diagnostics and in the
+exit status; a node's configuration error is one line and status 2; SIGINT runs every node's
+shutdown() once and exits 0."""
+
+import yaml
+from diagnostic_msgs.msg import DiagnosticArray
+from std_msgs.msg import String
+
+from edgebot_testing import ros_executable, wait_for
+
+
+def start_container(procs, tmp_path, params, *ros_args, name="box"):
+    f = tmp_path / f"{name}.yaml"
+    f.write_text(yaml.safe_dump({"/**": {"ros__parameters": params}}))
+    cmd = [ros_executable("edgebot_common", "container"), "--ros-args", "-r", f"__node:={name}"]
+    return procs.start([*cmd, *ros_args, "--params-file", str(f)], name=name)
+
+
+def test_nodes_keep_their_names_namespace_parameters_and_remaps(procs, ros, tmp_path):
+    heard = ros.collect(String, "/r1/heard")
+    talk = ros.collect(String, "/r1/talk")
+    p = start_container(
+        procs,
+        tmp_path,
+        {
+            "nodes": ["edgebot_common/talker", "edgebot_common/listener:l2"],
+            "talker": {"message": "composed", "rate": 20.0},
+            "remaps": {"talker": ["chatter:=talk"], "l2": ["chatter:=talk"]},
+            "l2": {"exit_after": 0},
+        },
+        "-r",
+        "__ns:=/r1",
+    )
+    wait_for(lambda: any("/r1 l2 heard: composed" in m.data for m in heard), 60, what="heard")
+    assert talk and all(m.data.startswith("composed ") for m in talk)
+    names = wait_for(
+        lambda: {"talker", "l2", "box"} <= set(ros.node.get_node_names()) and ros.node,
+        30,
+        what="node names",
+    ).get_node_names_and_namespaces()
+    assert {("talker", "/r1"), ("l2", "/r1"), ("box", "/r1")} <= set(names)
+    assert p.running()
+    assert p.stop() == 0, p.output()[-3000:]
+
+
+def test_a_node_that_raises_is_reported_and_the_exit_status_says_so(procs, ros, tmp_path):
+    diags = ros.collect(DiagnosticArray, "/diagnostics")
+    heard = ros.collect(String, "heard")
+    p = start_container(
+        procs,
+        tmp_path,
+        {
+            "nodes": [
+                "edgebot_common/talker",
+                "edgebot_common/listener",
+                "edgebot_common/listener:l2",
+            ],
+            "l2": {"raise_after": 3},
+            "on_node_failure": "continue",
+        },
+    )
+
+    def error_status():
+        for m in diags:
+            for s in m.status:
+                if s.name == "box: l2" and s.level == b"\x02":
+                    return s
+        return None
+
+    s = wait_for(error_status, 60, what="ERROR status for l2")
+    assert "RuntimeError: raise_after 3 reached" in {v.key: v.value for v in s.values}["error"]
+    assert "node 'l2' raised in a callback and is stopped" in p.output()
+    # the others go on: the listener still hears the talker after l2 is gone
+    n = len([m for m in heard if m.data.startswith("/ listener")])
+    wait_for(lambda: len([m for m in heard if m.data.startswith("/ listener")]) > n + 3, 30)
+    assert p.running()
+    assert p.stop() == 1, p.output()[-3000:]
+
+    # on_node_failure: shutdown (the default) ends the process at once, status 1
+    q = start_container(
+        procs,
+        tmp_path,
+        {
+            "nodes": ["edgebot_common/talker", "edgebot_common/listener"],
+            "listener": {"raise_after": 2},
+        },
+        name="box2",
+    )
+    assert q.wait(60) == 1, q.output()[-3000:]
+    assert "stopping the container (on_node_failure: shutdown)" in q.output()
+
+
+def test_configuration_errors_are_one_line_and_status_2(procs, tmp_path):
+    p = start_container(
+        procs, tmp_path, {"nodes": ["edgebot_common/talker"], "talker": {"rate": -1.0}}
+    )
+    assert p.wait(60) == 2
+    assert "[talker] configuration error: parameter 'rate' = -1.0" in p.output()
+    q = start_container(procs, tmp_path, {"nodes": ["edgebot_common/nope"]}, name="box2")
+    assert q.wait(60) == 2
+    assert "package 'edgebot_common' has no console script 'nope'" in q.output()
