@@ -1,7 +1,11 @@
 """Home Assistant discovery through the real bridge, real mosquitto and a real safety_monitor:
 the device appears (retained, valid), its states follow ROS, and the e-stop switch and the stop
-button, sent as Home Assistant sends them, stop the robot."""
+button, sent as Home Assistant sends them, stop the robot -- through the bridge's common command
+path, so what any cloud command is refused for, they are refused for (reasons on the errors
+topic): retained deliveries, bad payloads, the rate limit, topics not on the allow-list, and
+the switch's OFF unless ``estop_allow_release``."""
 
+import collections
 import json
 
 import cv2
@@ -10,6 +14,7 @@ from geometry_msgs.msg import Twist
 from nav_msgs.msg import Odometry
 from sensor_msgs.msg import BatteryState, CompressedImage
 from std_msgs.msg import Bool, String
+from std_srvs.srv import SetBool
 
 from edgebot_common import qos as Q
 from edgebot_interfaces.msg import Detection2D, Detection2DArray
@@ -19,6 +24,14 @@ from mqtt_testing import Collector, publisher, start_bridge
 
 BASE = "edgebot/r1/ha"
 DEVICE = "homeassistant/device/edgebot_r1/config"
+
+
+def _reasons(collector) -> collections.Counter:
+    """Rejections per reason, summed over every error report received."""
+    out = collections.Counter()
+    for p in collector.payloads("edgebot/r1/errors"):
+        out.update(json.loads(p)["by_reason"])
+    return out
 
 
 def _twist(v):
@@ -36,6 +49,10 @@ def test_ha_switch_and_button_stop_the_robot(procs, ros, tmp_path, mosquitto):
     ha = Collector(
         broker.port, ["homeassistant/#", f"{BASE}/#", "edgebot/r1/status", "edgebot/r1/errors"]
     )
+    # an ON someone published with the retain flag: the broker hands it to the bridge when it
+    # subscribes -- not a fresh command, it must not stop the robot
+    cmd = publisher(broker.port)
+    cmd.publish(f"{BASE}/estop/set", b"ON", qos=1, retain=True).wait_for_publish(10)
     bridge = start_bridge(
         procs,
         tmp_path,
@@ -45,7 +62,7 @@ def test_ha_switch_and_button_stop_the_robot(procs, ros, tmp_path, mosquitto):
                 "enabled": True,
                 "state_period": 0.2,
                 "camera_period": 0.2,
-                "command_rate": 20.0,
+                "command_rate": 1.0,
             }
         },
     )
@@ -110,8 +127,14 @@ def test_ha_switch_and_button_stop_the_robot(procs, ros, tmp_path, mosquitto):
         timer = ros.node.create_timer(0.05, lambda: teleop.publish(_twist(0.3)))
         wait_for(lambda: out and out[-1].linear.x == 0.3, 60, what="robot moving")
 
+        # ... and the retained ON did not stop it: refused as "retained", reported
+        wait_for(lambda: _reasons(ha)["retained"] >= 1, 30, what="retained report")
+        wait_for(lambda: estop, 30, what="latched estop")
+        assert estop[-1].data is False
+        # clear it (the bridge sees the empty payload live: a bad_payload)
+        cmd.publish(f"{BASE}/estop/set", b"", qos=1, retain=True)
+
         # Home Assistant turns the e-stop switch on: the robot stops
-        cmd = publisher(broker.port)
         wait_for(
             lambda: (
                 cmd.publish(f"{BASE}/estop/set", b"ON", qos=1) and estop and estop[-1].data is True
@@ -127,32 +150,102 @@ def test_ha_switch_and_button_stop_the_robot(procs, ros, tmp_path, mosquitto):
 
         # a payload HA would never send is rejected with a reason, the e-stop stays on
         cmd.publish(f"{BASE}/estop/set", b"off", qos=1)
-        wait_for(
-            lambda: any(b"bad_payload" in p for p in ha.payloads("edgebot/r1/errors")),
-            30,
-            what="error report",
-        )
-        assert estop[-1].data is True
+        wait_for(lambda: _reasons(ha)["bad_payload"] >= 2, 30, what="bad_payload report")
+        # more than command_rate (1/s): the bridge's rate limit, as on any route
+        for _ in range(5):
+            cmd.publish(f"{BASE}/estop/set", b"ON", qos=1)
+        wait_for(lambda: _reasons(ha)["rate_limited"] >= 1, 30, what="rate_limited report")
 
-        # switch off: moving again; the stop button engages the e-stop
-        wait_for(
-            lambda: (
-                cmd.publish(f"{BASE}/estop/set", b"OFF", qos=1) and out and out[-1].linear.x == 0.3
-            ),
-            30,
-            interval=0.5,
-            what="released",
+        # switch OFF: releasing from Home Assistant is not allowed by default -- refused with
+        # the reason, the robot stays stopped, HA's switch keeps showing the latched e-stop
+        cmd.publish(f"{BASE}/estop/set", b"OFF", qos=1)
+        wait_for(lambda: _reasons(ha)["forbidden"] >= 1, 30, what="forbidden report")
+        report = next(
+            json.loads(p)
+            for p in ha.payloads("edgebot/r1/errors")
+            if "forbidden" in json.loads(p)["by_reason"]
         )
+        assert report["by_topic"].get(f"{BASE}/estop/set")
+        n = len(out)
+        wait_for(lambda: len(out) > n + 20, 30, what="outputs after the refused OFF")
+        assert estop[-1].data is True and all(m.linear.x == 0.0 for m in out[n:])
+        assert ha.payloads(f"{BASE}/estop")[-1] == b"ON"
+
+        # released on the robot's side (ROS service): moving again; the stop button engages it
+        assert ros.call(SetBool, "estop", SetBool.Request(data=False)).success
+        wait_for(lambda: out and out[-1].linear.x == 0.3, 30, what="released")
+        wait_for(lambda: ha.payloads(f"{BASE}/estop")[-1:] == [b"OFF"], 30, what="state OFF")
         wait_for(
             lambda: cmd.publish(f"{BASE}/stop/press", b"PRESS", qos=1) and estop[-1].data is True,
             30,
-            interval=0.5,
+            interval=1.1,
             what="stop button",
         )
         wait_for(lambda: out[-1].linear.x == 0.0, 30, what="stopped by the button")
         timer.cancel()
         cmd.disconnect()
         assert bridge.running() and monitor.running()
+    finally:
+        ha.close()
+
+
+def test_ha_release_when_allowed_and_commands_off_the_allow_list(procs, ros, tmp_path, mosquitto):
+    """``estop_allow_release: true``: the switch's OFF releases. A disabled entity's command
+    topic (the stop button) and a made-up one are not on the allow-list: refused as
+    ``unknown_topic`` like any other command, counted in the same stats."""
+    broker = mosquitto()
+    monitor = procs.node("edgebot_control", "safety_monitor", params={"rate_hz": 50.0})
+    monitor.wait_output("safety monitor ready", timeout=60)
+    ha = Collector(broker.port, [f"{BASE}/#", "edgebot/r1/errors", "edgebot/r1/status"])
+    stats = ros.collect(String, "mqtt/stats")
+    start_bridge(
+        procs,
+        tmp_path,
+        broker.port,
+        extra={
+            "home_assistant": {
+                "enabled": True,
+                "estop_allow_release": True,
+                "entities": {"stop": False},
+                "command_rate": 20.0,
+            }
+        },
+    )
+    try:
+        estop = ros.collect(Bool, "estop", Q.LATCHED)
+        wait_for(lambda: ha.payloads(f"{BASE}/estop")[-1:] == [b"OFF"], 60, what="estop OFF")
+        cmd = publisher(broker.port)
+        wait_for(
+            lambda: cmd.publish(f"{BASE}/estop/set", b"ON", qos=1) and estop and estop[-1].data,
+            30,
+            interval=0.5,
+            what="estop engaged",
+        )
+        wait_for(
+            lambda: cmd.publish(f"{BASE}/estop/set", b"OFF", qos=1) and estop[-1].data is False,
+            30,
+            interval=0.5,
+            what="released from Home Assistant",
+        )
+        wait_for(lambda: ha.payloads(f"{BASE}/estop")[-1:] == [b"OFF"], 30, what="state OFF")
+        cmd.publish(f"{BASE}/stop/press", b"PRESS", qos=1)
+        cmd.publish(f"{BASE}/lamp/set", b"ON", qos=1)
+        wait_for(lambda: _reasons(ha)["unknown_topic"] >= 2, 30, what="unknown_topic reports")
+        by_topic = collections.Counter()
+        for p in ha.payloads("edgebot/r1/errors"):
+            by_topic.update(json.loads(p)["by_topic"])
+        assert by_topic[f"{BASE}/stop/press"] == 1 and by_topic[f"{BASE}/lamp/set"] == 1
+        assert estop[-1].data is False
+
+        def counted():
+            s = json.loads(stats[-1].data) if stats else {}
+            return (
+                s.get("rejected_by_reason", {}).get("unknown_topic", 0) >= 2
+                and s.get("commands_accepted", 0) >= 2
+            )
+
+        wait_for(counted, 30, what="the bridge's stats")
+        cmd.disconnect()
     finally:
         ha.close()
 

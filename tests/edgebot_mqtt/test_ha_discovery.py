@@ -121,27 +121,63 @@ def test_validator_catches_what_ha_would_refuse(mutate, why):
         H.validate("homeassistant/sensor/x/config", json.loads(payload))
 
 
-def test_commands_allow_list_and_payloads():
-    h, d = _build()
-    t = d.topics
-    assert H.parse_command(d, h, t["estop_set"], b"ON") == ("estop", True)
-    assert H.parse_command(d, h, t["estop_set"], b"OFF") == ("estop", False)
-    assert H.parse_command(d, h, t["stop_press"], b"PRESS") == ("stop", None)
-    for topic, payload, retained, reason in [
-        (t["estop_set"], b"on", False, "bad_payload"),
-        (t["estop_set"], b"ON", True, "retained"),
-        (t["estop_set"], b"\xff", False, "bad_payload"),
-        (t["estop_set"], b"X" * 100, False, "too_large"),
-        (t["stop_press"], b"ON", False, "bad_payload"),
-        (t["estop_state"], b"ON", False, "not_allowed"),
-        ("edgebot/rover1/ha/other", b"ON", False, "not_allowed"),
-    ]:
-        with pytest.raises(H.Rejected) as e:
-            H.parse_command(d, h, topic, payload, retained)
-        assert e.value.reason == reason
-    h2, d2 = _build(entities={"estop": False})
-    with pytest.raises(H.Rejected, match="not_allowed"):
-        H.parse_command(d2, h2, d2.topics["estop_set"], b"ON")
+def _ha_cfg(robot_id="rover1", **section):
+    return C.parse({"robot_id": robot_id, "home_assistant": {"enabled": True, **section}})
+
+
+def test_commands_are_service_routes_of_the_bridge():
+    """The switch and the button are the bridge's own service routes (its allow-list), with
+    HA's exact payloads; the bridge listens on HA's command topics so others are refused."""
+    cfg = _ha_cfg(command_rate=5.0)
+    routes = {r.mqtt_topic: r for r in cfg.services}
+    est, stop = routes["edgebot/rover1/ha/estop/set"], routes["edgebot/rover1/ha/stop/press"]
+    for r in (est, stop):
+        assert (r.type, r.service, r.reply, r.max_rate) == (
+            "std_srvs/srv/SetBool",
+            "estop",
+            "optional",
+            5.0,
+        )
+    assert est.payloads == {"ON": {"data": True}} and "estop_allow_release" in est.refuse["OFF"]
+    assert stop.payloads == {"PRESS": {"data": True}} and stop.refuse == {}
+    assert cfg.command_filters == ["edgebot/rover1/ha/+/set", "edgebot/rover1/ha/+/press"]
+    # release allowed: OFF is a payload like ON
+    est2 = _ha_cfg(estop_allow_release=True).services[0]
+    assert est2.payloads == {"ON": {"data": True}, "OFF": {"data": False}} and est2.refuse == {}
+    # a disabled entity has no route: its topic is not on the allow-list
+    assert [r.mqtt_topic for r in _ha_cfg(entities={"estop": False}).services] == [
+        "edgebot/rover1/ha/stop/press"
+    ]
+    assert _ha_cfg(sources={"estop_service": "safety/estop"}).services[0].service == "safety/estop"
+
+
+def test_commands_need_no_mqtt5_and_collisions_are_config_errors():
+    svc = {
+        "mqtt_topic": "edgebot/{robot_id}/cmd/estop",
+        "service": "estop",
+        "type": "std_srvs/srv/SetBool",
+    }
+    # the embedded broker (MQTT 3.1.1) keeps the HA routes, leaves out the request/response one
+    cfg = C.parse(
+        {
+            "broker": {"embedded": True},
+            "services": [svc],
+            "home_assistant": {"enabled": True},
+        }
+    )
+    assert [r.reply for r in cfg.services] == ["optional", "optional"]
+    assert any("1 service route(s) left out" in n for n in cfg.notes)
+    assert len(C.parse({"broker": {"protocol": "3.1.1"}, **_hs()}).services) == 2
+    taken = dict(svc, mqtt_topic="edgebot/{robot_id}/ha/estop/set")
+    with pytest.raises(C.ConfigError) as e:
+        C.parse({"services": [taken], **_hs()})
+    assert "home_assistant.entities.estop.mqtt_topic" in str(e.value) and "already used" in str(
+        e.value
+    )
+
+
+def _hs(**section):
+    return {"home_assistant": {"enabled": True, **section}}
 
 
 def test_bad_section_is_one_line_naming_the_key():
@@ -152,7 +188,108 @@ def test_bad_section_is_one_line_naming_the_key():
         ({"entities": {"lamp": True}}, "home_assistant.entities.lamp"),
         ({"sources": {"odom": "no spaces"}}, "home_assistant.sources.odom"),
         ({"camera_period": 0.0}, "home_assistant.camera_period"),
+        ({"estop_allow_release": "yes"}, "home_assistant.estop_allow_release = 'yes'"),
     ]:
         with pytest.raises(C.ConfigError) as e:
             C.parse({"home_assistant": section})
         assert expect in str(e.value) and "\n" not in str(e.value)
+
+
+class _Client:
+    """A ROS service client's surface as Inbound uses it; answers with real futures."""
+
+    def __init__(self):
+        self.ready, self.requests, self.futures = True, [], []
+
+    def service_is_ready(self):
+        return self.ready
+
+    def call_async(self, req):
+        from concurrent.futures import Future
+
+        self.requests.append(req.data)
+        self.futures.append(Future())
+        return self.futures[-1]
+
+
+class _Msg:
+    def __init__(self, topic, payload, retain=False):
+        self.topic, self.payload, self.retain, self.properties = topic, payload, retain, None
+
+
+def test_ha_commands_take_the_common_inbound_path():
+    """ON/PRESS reach the service; everything else is refused with the reason any command
+    gets: not allow-listed, release forbidden, bad payload, retained, rate limited, service
+    unavailable, refused by the service, timed out."""
+    from std_srvs.srv import SetBool
+
+    from edgebot_mqtt.inbound import Inbound
+    from edgebot_mqtt.ratelimit import TokenBucket
+
+    cfg = _ha_cfg(entities={"stop": False}, command_rate=1.0)
+    reported = []
+    inb = Inbound(cfg, lambda *a: reported.append(a))
+    client = _Client()
+    for r in cfg.services:
+        inb.add_service(r, SetBool, client)
+    assert inb.subscriptions() == [
+        ("edgebot/rover1/ha/+/set", 1),
+        ("edgebot/rover1/ha/+/press", 1),
+    ]
+    clock = [0.0]
+    topic = "edgebot/rover1/ha/estop/set"
+    inb.services[topic][1].bucket = TokenBucket(1.0, burst=1.0, clock=lambda: clock[0])
+
+    inb.on_mqtt(_Msg(topic, b"ON"))
+    assert client.requests == [True] and inb.accepted == 1
+    for m in (
+        _Msg(topic, b"ON"),  # a second within the same second: rate limited
+        _Msg(topic, b"OFF"),  # release forbidden by default
+        _Msg(topic, b"on"),
+        _Msg(topic, b"ON", retain=True),
+        _Msg("edgebot/rover1/ha/stop/press", b"PRESS"),  # entity disabled: no route
+    ):
+        inb.on_mqtt(m)
+    assert [r for _, r, _ in reported] == [
+        "rate_limited",
+        "forbidden",
+        "bad_payload",
+        "retained",
+        "unknown_topic",
+    ]
+    assert "estop_allow_release" in reported[1][2]
+    assert client.requests == [True] and inb.accepted == 1
+
+    # the service's answers: refused (success false) and an exception are reported
+    reported.clear()
+    client.futures[0].set_result(SetBool.Response(success=False, message="monitor says no"))
+    clock[0] += 1.0
+    inb.on_mqtt(_Msg(topic, b"ON"))
+    client.futures[1].set_exception(RuntimeError("boom"))
+    client.ready = False
+    clock[0] += 1.0
+    inb.on_mqtt(_Msg(topic, b"ON"))
+    assert [(r, d) for _, r, d in reported] == [
+        ("service_refused", "service estop: monitor says no"),
+        ("service_failed", "service estop: boom"),
+        ("unavailable", "service estop not available"),
+    ]
+    # no answer within the route's timeout
+    reported.clear()
+    client.ready = True
+    clock[0] += 1.0
+    inb.on_mqtt(_Msg(topic, b"ON"))
+    key = next(iter(inb.calls.pending.items))
+    item = inb.calls.pending.items[key]
+    inb.calls.pending.items[key] = (item[0], -1.0) + item[2:]  # its deadline has passed
+    inb.calls.expire()
+    assert [r for _, r, _ in reported] == ["timeout"] and client.futures[-1].cancelled()
+
+    # with estop_allow_release the OFF payload releases
+    cfg2 = _ha_cfg(estop_allow_release=True)
+    inb2, client2 = Inbound(cfg2, lambda *a: reported.append(a)), _Client()
+    for r in cfg2.services:
+        inb2.add_service(r, SetBool, client2)
+    inb2.on_mqtt(_Msg(topic, b"OFF"))
+    inb2.on_mqtt(_Msg("edgebot/rover1/ha/stop/press", b"PRESS"))
+    assert client2.requests == [False, True]

@@ -101,6 +101,46 @@ def test_config_defaults_and_templates():
             ),
             "min <= max",
         ),
+        (
+            base(
+                commands=[
+                    {
+                        "mqtt_topic": "c",
+                        "ros_topic": "stop",
+                        "type": "std_msgs/msg/Bool",
+                        "payloads": {"GO": {"dta": True}},
+                    }
+                ]
+            ),
+            "commands[0].payloads.GO = {'dta': True}: not a std_msgs/msg/Bool",
+        ),
+        (
+            base(
+                commands=[
+                    {
+                        "mqtt_topic": "c",
+                        "ros_topic": "stop",
+                        "type": "std_msgs/msg/Bool",
+                        "payloads": {"GO": {"data": True}},
+                        "refuse": {"GO": "no"},
+                    }
+                ]
+            ),
+            "commands[0].refuse = ['GO']: a payload is either in payloads or refused",
+        ),
+        (
+            base(
+                services=[
+                    {
+                        "mqtt_topic": "s",
+                        "service": "estop",
+                        "type": "std_srvs/srv/SetBool",
+                        "reply": "never",
+                    }
+                ]
+            ),
+            "services[0].reply = 'never': must be one of ['required', 'optional']",
+        ),
         (base(broker={"port": 70000}), "broker.port = 70000: must be <= 65535"),
         (
             base(broker={"tls": {"enabled": True, "ca_file": "/nonexistent/ca.pem"}}),
@@ -432,7 +472,7 @@ def test_inbound_dispatch_without_ros():
     pend.open(5.0, "reply", b"c2", "estop")
     pend.attach(k1, "future")
     clock.t += 2.0
-    assert [(f, corr) for f, _, _, corr, _ in pend.expired()] == [("future", b"c1")]
+    assert [(f, corr) for f, _, _, corr, _, _ in pend.expired()] == [("future", b"c1")]
     assert pend.close(k1) is None and len(pend.items) == 1
 
 

@@ -16,16 +16,15 @@ from std_msgs.msg import String
 
 from edgebot_common import qos as Q
 from edgebot_common.diagnostics import ERROR, OK, WARN, Diagnostics
-from edgebot_common.msg_dict import get_message_class, to_dict
+from edgebot_common.msg_dict import get_message_class
 from edgebot_common.node_main import ConfigError, run_node
 from edgebot_common.ros_params import declare_params
 from edgebot_common.throttle import RejectCounter
 
 from . import config as C
 from . import encoding
-from .commands import Rejected, Validator
 from .errors import ErrorReports
-from .inbound import Inbound, PendingRequests
+from .inbound import Inbound
 from .link import MqttLink
 from .node_config import SPECS, overrides
 from .spool import Spool
@@ -72,18 +71,17 @@ class MqttBridge(Node):
         self.errors_pub = self.create_publisher(String, "mqtt/errors", Q.RELIABLE)
 
         # cloud -> robot
-        self.inbound = Inbound(cfg, self._reject)
+        # (every inbound route takes this one path: the Home Assistant switch and button are
+        # service routes in cfg.services, see ha_discovery.ha_command_routes)
+        self.inbound = Inbound(cfg, self._reject, lambda *a, **k: self.link.publish_now(*a, **k))
         for r in cfg.commands:
             cls = get_message_class(r.type)
             self.inbound.add_command(
                 r, cls, self.create_publisher(cls, r.ros_topic, Q.COMMANDS).publish
             )
-        self.pending = PendingRequests()
-        self.srv_clients = {}
         for r in cfg.services:
             cls = get_message_class(r.type)
-            self.srv_clients[r.mqtt_topic] = self.create_client(cls, r.service)
-            self.inbound.add_service(r, cls, self._on_request)
+            self.inbound.add_service(r, cls, self.create_client(cls, r.service))
         self.link = MqttLink(
             cfg.broker,
             cfg.limits,
@@ -112,8 +110,8 @@ class MqttBridge(Node):
             )
         if self.telemetry.batching:
             self.create_timer(0.02, self.telemetry.flush_due)
-        if self.srv_clients:
-            self.create_timer(0.2, self._expire_requests)
+        if cfg.services:
+            self.create_timer(0.2, self.inbound.calls.expire)
         self.create_timer(min(0.25, cfg.limits.error_period / 4), self._send_errors)
         self._extensions()
 
@@ -175,59 +173,6 @@ class MqttBridge(Node):
         text = encoding.dumps(report)
         self.errors_pub.publish(String(data=text))
         self.link.publish_now(self.cfg.errors_topic, text.encode(), qos=0)
-
-    def _on_request(self, m, r: C.ServiceRoute, validator: Validator) -> None:
-        props = getattr(m, "properties", None)
-        resp_topic = getattr(props, "ResponseTopic", None) if props else None
-        corr = getattr(props, "CorrelationData", None) if props else None
-        if not resp_topic:
-            self._reject(m.topic, "missing_field", "MQTT 5 ResponseTopic property is required")
-            return
-        try:
-            req, _ = validator.validate(m.payload)
-        except Rejected as e:
-            self._reject(m.topic, e.reason, e.detail)
-            self._respond(resp_topic, corr, {"ok": False, "error": f"{e.reason}: {e.detail}"})
-            return
-        client = self.srv_clients[m.topic]
-        if not client.service_is_ready():
-            self._respond(
-                resp_topic, corr, {"ok": False, "error": f"service {r.service} not available"}
-            )
-            return
-        self.inbound.count_accepted()
-        key = self.pending.open(r.timeout, resp_topic, corr, r.service)
-        fut = client.call_async(req)
-        self.pending.attach(key, fut)
-
-        def done(f, key=key):
-            item = self.pending.close(key)
-            if item is None:
-                return
-            try:
-                res = f.result()
-                self._respond(
-                    item[2], item[3], {"ok": True, "response": to_dict(res, bytes_as="base64")}
-                )
-            except Exception as e:
-                self._respond(item[2], item[3], {"ok": False, "error": str(e)})
-
-        fut.add_done_callback(done)
-
-    def _expire_requests(self) -> None:
-        for fut, _, topic, corr, name in self.pending.expired():
-            if fut is not None:
-                fut.cancel()
-            self._respond(topic, corr, {"ok": False, "error": f"service {name} timed out"})
-
-    def _respond(self, topic: str, corr, body: dict) -> None:
-        from paho.mqtt.packettypes import PacketTypes
-        from paho.mqtt.properties import Properties
-
-        props = Properties(PacketTypes.PUBLISH)
-        if corr is not None:
-            props.CorrelationData = corr
-        self.link.publish_now(topic, encoding.dumps(body).encode(), qos=1, properties=props)
 
     # -- status --------------------------------------------------------------------------------
     def stats(self) -> dict:

@@ -9,6 +9,11 @@ long as ``name`` or empty), rate limit. Anything else raises :class:`Rejected` w
 ``reason`` code (one of :data:`REASONS`) and a human ``detail``; nothing of a rejected command
 reaches ROS.
 
+Text commands: a route with ``payloads`` (e.g. Home Assistant's switch, ``{"ON": {"data":
+true}, "OFF": {"data": false}}``) takes exactly those payloads instead of JSON, each standing for
+its JSON object, which then passes the same checks; ``refuse`` names payloads that are
+refused with the reason ``forbidden`` and the given detail; any other is ``bad_payload``.
+
 Freshness: a command may carry its send time, in seconds since the Unix epoch, as a top-level
 ``"stamp"`` (removed before the message is built; for types without a field of that name) or
 in its ``header.stamp``. With ``max_age`` > 0 a command whose stamp is older than ``max_age``
@@ -20,6 +25,7 @@ the transport latency. With ``require_stamp`` a command without a stamp is ``mis
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import sys
@@ -47,8 +53,14 @@ REASONS = (
     "bad_field",
     "duplicate_name",
     "length_mismatch",
+    "bad_payload",
+    "forbidden",
     "rate_limited",
     "publish_failed",
+    "unavailable",
+    "service_failed",
+    "service_refused",
+    "timeout",
     "internal_error",
 )
 
@@ -136,7 +148,11 @@ class Validator:
         require_stamp: bool = False,
         clock_skew: float = 1.0,
         wall: Callable[[], float] = time.time,
+        payloads: dict[str, dict] | None = None,
+        refuse: dict[str, str] | None = None,
     ):
+        self.payloads = dict(payloads or {})
+        self.refuse = dict(refuse or {})
         self.cls = get_message_class(msg_class) if isinstance(msg_class, str) else msg_class
         self.required = list(required)
         self.ranges = dict(ranges or {})
@@ -159,6 +175,8 @@ class Validator:
     def parse(self, payload: bytes) -> dict:
         if len(payload) > self.max_size:
             raise Rejected("oversize", f"{len(payload)} bytes > max_size {self.max_size}")
+        if self.payloads or self.refuse:
+            return self._text(payload)
         try:
             text = payload.decode("utf-8")
             data = json.loads(text, parse_constant=_reject_nan)
@@ -172,6 +190,14 @@ class Validator:
             raise Rejected("not_object", f"expected a JSON object, got {type(data).__name__}")
         scan(data, self.max_depth)
         return data
+
+    def _text(self, payload: bytes) -> dict:
+        text = bytes(payload).decode("utf-8", "backslashreplace")
+        if text in self.refuse:
+            raise Rejected("forbidden", f"{text!r}: {self.refuse[text]}")
+        if text not in self.payloads:
+            raise Rejected("bad_payload", f"{text!r}: must be one of {sorted(self.payloads)}")
+        return copy.deepcopy(self.payloads[text])
 
     def _stamp(self, data: dict) -> float | None:
         """The command's send time (and ``data`` without our top-level ``stamp`` key)."""

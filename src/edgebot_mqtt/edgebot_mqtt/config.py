@@ -38,9 +38,9 @@ from pydantic import (
     model_validator,
 )
 
-from edgebot_common.msg_dict import get_message_class
+from edgebot_common.msg_dict import MessageFieldError, from_dict, get_message_class
 
-from .ha_discovery import HomeAssistantConfig
+from .ha_discovery import HomeAssistantConfig, ha_command_filters, ha_command_routes
 
 
 class ConfigError(ValueError):
@@ -218,6 +218,10 @@ class _InboundRoute(_Model):
     max_age: Annotated[Float, Field(ge=0.0)] = 0.0  # s; 0 = no freshness check
     require_stamp: Bool = False  # with max_age: a stamp is needed
     clock_skew: Annotated[Float, Field(ge=0.0)] = 1.0  # s a stamp may lie in the future
+    #: exact text payloads taken instead of JSON, each standing for its JSON object
+    payloads: dict[Str, dict[Str, Any]] = Field(default_factory=dict)
+    #: text payloads refused (reason ``forbidden``), each with the detail to report
+    refuse: dict[Str, Str] = Field(default_factory=dict)
 
     def validator_args(self) -> dict:
         return dict(
@@ -229,6 +233,8 @@ class _InboundRoute(_Model):
             max_age=self.max_age,
             require_stamp=self.require_stamp,
             clock_skew=self.clock_skew,
+            payloads=self.payloads,
+            refuse=self.refuse,
         )
 
 
@@ -241,6 +247,10 @@ class ServiceRoute(_InboundRoute):
     service: Str
     max_rate: Annotated[Float, Field(ge=0.0)] = 2.0
     timeout: Annotated[Float, Field(ge=0.1)] = 5.0
+    #: required: MQTT 5 request/response (a request without ResponseTopic is refused);
+    #: optional: a request without one is called too (MQTT 3.1.1 works), its failures go to
+    #: the error reports only
+    reply: Annotated[Str, one_of("required", "optional")] = "required"
 
 
 class BridgeConfig(_Model):
@@ -258,11 +268,18 @@ class BridgeConfig(_Model):
     #: Home Assistant MQTT discovery (off by default): src/edgebot_mqtt/ha_discovery.py
     home_assistant: HomeAssistantConfig = Field(default_factory=HomeAssistantConfig)
     _notes: list[str] = PrivateAttr(default_factory=list)
+    _filters: list[str] = PrivateAttr(default_factory=list)
 
     @property
     def notes(self) -> list[str]:
         """Warnings for the log (not a key of the file)."""
         return self._notes
+
+    @property
+    def command_filters(self) -> list[str]:
+        """Topic filters the bridge takes commands on: ``command_filter`` and Home Assistant's
+        command topics; what arrives there and is not a route is refused (``unknown_topic``)."""
+        return ([self.command_filter] if self.command_filter else []) + self._filters
 
 
 # -- pydantic errors -> one line naming key, value and what is allowed -------------------------
@@ -450,6 +467,16 @@ def _finish_telemetry(r: TelemetryRoute, p: str, robot_id: str) -> None:
 
 def _finish_inbound(r: _InboundRoute, p: str, robot_id: str, cls) -> None:
     r.mqtt_topic = _topic(r.mqtt_topic, robot_id, f"{p}.mqtt_topic")
+    for text, obj in r.payloads.items():
+        try:
+            from_dict(cls, copy.deepcopy(obj))
+        except (MessageFieldError, TypeError, ValueError) as e:
+            raise _err(f"{p}.payloads.{text}", obj, f"not a {r.type} ({e})") from None
+    both = set(r.payloads) & set(r.refuse)
+    if both:
+        raise _err(f"{p}.refuse", sorted(both), "a payload is either in payloads or refused")
+    if (r.payloads or r.refuse) and r.require_stamp:
+        raise _err(f"{p}.require_stamp", True, "text payloads carry no stamp")
     for i, f in enumerate(r.required):
         check_field_path(cls, f, f"{p}.required[{i}]")
     for fpath, (lo, hi) in r.ranges.items():
@@ -489,25 +516,35 @@ def _finish(cfg: BridgeConfig, base_dir: str) -> BridgeConfig:
         if r.mqtt_topic in seen_in:
             raise _err(f"{p}.mqtt_topic", r.mqtt_topic, "duplicate command topic")
         seen_in.add(r.mqtt_topic)
-    for i, r in enumerate(cfg.services):
-        p = f"services[{i}]"
+    routes = [(f"services[{i}]", r) for i, r in enumerate(cfg.services)]
+    ha = cfg.home_assistant
+    if ha.enabled:  # the HA switch and button: service routes like any other (ha_discovery.py)
+        base = _topic(ha.base_topic, rid, "home_assistant.base_topic")
+        cfg._filters.extend(ha_command_filters(base))
+        routes += [
+            (f"home_assistant.entities.{name}", ServiceRoute.model_validate(d))
+            for name, d in ha_command_routes(ha, base).items()
+        ]
+        cfg.services = [r for _, r in routes]
+    for p, r in routes:
         cls = check_type(r.type, f"{p}.type", kind="srv")
         check_ros_name(r.service, f"{p}.service")
         _finish_inbound(r, p, rid, cls.Request)
         if r.mqtt_topic in seen_in:
             raise _err(f"{p}.mqtt_topic", r.mqtt_topic, "topic already used")
         seen_in.add(r.mqtt_topic)
-    if cfg.services and cfg.broker.embedded:
+    mqtt5 = [r for r in cfg.services if r.reply == "required"]
+    if mqtt5 and cfg.broker.embedded:
         cfg.notes.append(
-            f"{len(cfg.services)} service route(s) left out: the embedded broker "
+            f"{len(mqtt5)} service route(s) left out: the embedded broker "
             "speaks MQTT 3.1.1, request/response needs MQTT 5"
         )
-        cfg.services = []
-    if cfg.services and cfg.broker.protocol != "5":
+        cfg.services = [r for r in cfg.services if r.reply != "required"]
+    elif mqtt5 and cfg.broker.protocol != "5":
         raise _err(
             "services",
-            f"{len(cfg.services)} entries",
-            "MQTT request/response needs broker.protocol 5",
+            f"{len(mqtt5)} entries",
+            "MQTT request/response needs broker.protocol 5 (or reply: optional)",
         )
     return cfg
 

@@ -199,8 +199,10 @@ class HomeAssistantConfig(BaseModel):
     camera_period: StrictFloat = Field(2.0, ge=0.2, le=3600.0, allow_inf_nan=False)
     camera_width: StrictInt = Field(320, ge=16, le=4096)
     camera_quality: StrictInt = Field(70, ge=1, le=100)
-    #: commands (e-stop switch, stop button) accepted per second; more are rejected
+    #: commands (e-stop switch, stop button) accepted per second on each; more are rejected
     command_rate: StrictFloat = Field(2.0, gt=0.0, le=100.0, allow_inf_nan=False)
+    #: may the switch's OFF release the e-stop from Home Assistant? (false: OFF is refused)
+    estop_allow_release: StrictBool = False
 
     @field_validator("discovery_prefix", "base_topic")
     @classmethod
@@ -240,64 +242,65 @@ def topics(base: str) -> dict[str, str]:
     }
 
 
+#: per entity, its component config besides ``p`` and ``uniq_id``; the values of the topic
+#: keys (``stat_t``, ``cmd_t``, ``t``) name an entry of :func:`topics`
+_TOPIC_KEYS = ("stat_t", "cmd_t", "t")
+_MEASUREMENT = {"stat_cla": "measurement"}
+COMPONENTS = {
+    "battery_voltage": {
+        "name": "Battery voltage",
+        "stat_t": "battery",
+        "val_tpl": "{{ value_json.voltage }}",
+        "unit_of_meas": "V",
+        "dev_cla": "voltage",
+        "sug_dsp_prc": 2,
+        **_MEASUREMENT,
+    },
+    "battery_percentage": {
+        "name": "Battery",
+        "stat_t": "battery",
+        "val_tpl": "{{ value_json.percentage }}",
+        "unit_of_meas": "%",
+        "dev_cla": "battery",
+        "sug_dsp_prc": 0,
+        **_MEASUREMENT,
+    },
+    "follower_state": {"name": "Follower state", "stat_t": "follower_state", "ic": "mdi:robot"},
+    "detections_rate": {
+        "name": "Detections per second",
+        "stat_t": "detections_rate",
+        "unit_of_meas": "1/s",
+        "ic": "mdi:eye",
+        "sug_dsp_prc": 1,
+        **_MEASUREMENT,
+    },
+    "speed": {
+        "name": "Speed",
+        "stat_t": "speed",
+        "unit_of_meas": "m/s",
+        "dev_cla": "speed",
+        "sug_dsp_prc": 2,
+        **_MEASUREMENT,
+    },
+    "estop": {
+        "name": "Emergency stop",
+        "stat_t": "estop_state",
+        "cmd_t": "estop_set",
+        "pl_on": "ON",
+        "pl_off": "OFF",
+        "stat_on": "ON",
+        "stat_off": "OFF",
+        "ic": "mdi:car-brake-alert",
+    },
+    "stop": {"name": "Stop", "cmd_t": "stop_press", "pl_prs": "PRESS", "ic": "mdi:stop-circle"},
+    "camera": {"name": "Camera", "t": "camera"},
+}
+
+
 def _component(entity: str, uid: str, t: dict[str, str]) -> dict:
-    p = PLATFORMS[entity]
-    c = {"p": p, "uniq_id": f"{uid}_{entity}"}
-    if entity == "battery_voltage":
-        c.update(
-            name="Battery voltage",
-            stat_t=t["battery"],
-            val_tpl="{{ value_json.voltage }}",
-            unit_of_meas="V",
-            dev_cla="voltage",
-            stat_cla="measurement",
-            sug_dsp_prc=2,
-        )
-    elif entity == "battery_percentage":
-        c.update(
-            name="Battery",
-            stat_t=t["battery"],
-            val_tpl="{{ value_json.percentage }}",
-            unit_of_meas="%",
-            dev_cla="battery",
-            stat_cla="measurement",
-            sug_dsp_prc=0,
-        )
-    elif entity == "follower_state":
-        c.update(name="Follower state", stat_t=t["follower_state"], ic="mdi:robot")
-    elif entity == "detections_rate":
-        c.update(
-            name="Detections per second",
-            stat_t=t["detections_rate"],
-            unit_of_meas="1/s",
-            stat_cla="measurement",
-            ic="mdi:eye",
-            sug_dsp_prc=1,
-        )
-    elif entity == "speed":
-        c.update(
-            name="Speed",
-            stat_t=t["speed"],
-            unit_of_meas="m/s",
-            dev_cla="speed",
-            stat_cla="measurement",
-            sug_dsp_prc=2,
-        )
-    elif entity == "estop":
-        c.update(
-            name="Emergency stop",
-            stat_t=t["estop_state"],
-            cmd_t=t["estop_set"],
-            pl_on="ON",
-            pl_off="OFF",
-            stat_on="ON",
-            stat_off="OFF",
-            ic="mdi:car-brake-alert",
-        )
-    elif entity == "stop":
-        c.update(name="Stop", cmd_t=t["stop_press"], pl_prs="PRESS", ic="mdi:stop-circle")
-    elif entity == "camera":
-        c.update(name="Camera", t=t["camera"])
+    c = {"p": PLATFORMS[entity], "uniq_id": f"{uid}_{entity}"}
+    for k, v in COMPONENTS[entity].items():
+        c[k] = t[v] if k in _TOPIC_KEYS else v
     return c
 
 
@@ -424,32 +427,35 @@ def validate(topic: str, payload: dict) -> None:
 
 
 # --- commands from Home Assistant ----------------------------------------------------------
-class Rejected(ValueError):
-    def __init__(self, reason: str, detail: str):
-        self.reason, self.detail = reason, detail
-        super().__init__(f"{reason}: {detail}")
+def ha_command_filters(base_topic: str) -> list[str]:
+    """Where Home Assistant's command topics live: the bridge listens there, so a command on
+    one that is not a route (a disabled entity, a misspelt topic) is refused like any other."""
+    return [f"{base_topic}/+/set", f"{base_topic}/+/press"]
 
 
-def parse_command(
-    d: Discovery, cfg: HomeAssistantConfig, topic: str, payload: bytes, retained: bool = False
-) -> tuple[str, bool | None]:
-    """('estop', True/False) or ('stop', None) for an allowed command; Rejected otherwise."""
-    if retained:
-        raise Rejected("retained", "retained command ignored")
-    if len(payload) > 16:
-        raise Rejected("too_large", f"{len(payload)} bytes")
-    try:
-        text = payload.decode("ascii")
-    except UnicodeDecodeError:
-        raise Rejected("bad_payload", "not ASCII") from None
-    if topic == d.topics["estop_set"] and cfg.entities.estop:
-        if text == "ON":
-            return "estop", True
-        if text == "OFF":
-            return "estop", False
-        raise Rejected("bad_payload", f"{text!r}: must be ON or OFF")
-    if topic == d.topics["stop_press"] and cfg.entities.stop:
-        if text == "PRESS":
-            return "stop", None
-        raise Rejected("bad_payload", f"{text!r}: must be PRESS")
-    raise Rejected("not_allowed", "no such Home Assistant command")
+def ha_command_routes(cfg: HomeAssistantConfig, base_topic: str) -> dict[str, dict]:
+    """The e-stop switch and the stop button as the bridge's service routes (entity -> route):
+    std_srvs/SetBool on ``sources.estop_service``, HA's exact payloads, ``command_rate``, no
+    MQTT 5 reply needed; OFF releases only with ``estop_allow_release``, else it is refused."""
+    t = topics(base_topic)
+    common = {
+        "type": "std_srvs/srv/SetBool",
+        "service": cfg.sources.estop_service,
+        "reply": "optional",
+        "max_size": 16,
+        "max_rate": cfg.command_rate,
+    }
+    out = {}
+    if cfg.entities.estop:
+        r = dict(common, mqtt_topic=t["estop_set"], payloads={"ON": {"data": True}})
+        if cfg.estop_allow_release:
+            r["payloads"]["OFF"] = {"data": False}
+        else:
+            r["refuse"] = {
+                "OFF": "releasing the e-stop from Home Assistant is not allowed "
+                "(home_assistant.estop_allow_release: false)"
+            }
+        out["estop"] = r
+    if cfg.entities.stop:
+        out["stop"] = dict(common, mqtt_topic=t["stop_press"], payloads={"PRESS": {"data": True}})
+    return out

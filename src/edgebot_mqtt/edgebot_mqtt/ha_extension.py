@@ -4,10 +4,10 @@ Registered through the bridge's extension seam (``MqttBridge._extensions``) when
 ``home_assistant.enabled``: on every connect it publishes the device discovery payload
 (retained) and the current states; it subscribes to the robot's topics for the entity states
 (battery, follower state, detections per second, odometry speed, e-stop, a camera snapshot
-JPEG made like the bridge's image telemetry) and takes the e-stop switch and the stop button
-from Home Assistant: allow-listed topics, exact payloads, retained deliveries ignored, a rate
-limit; rejections go through the bridge's counting and error reports. Both commands call
-safety_monitor's ``estop`` service (std_srvs/SetBool): the switch sets it, the button engages it.
+JPEG made like the bridge's image telemetry). The commands (the e-stop switch, the stop button)
+are not taken here: the configuration turns them into the bridge's own service routes
+(``ha_discovery.ha_command_routes``), so they pass the same allow-list, validation, rate limit,
+error reports and stats as every cloud command.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import threading
 import time
 
 from std_msgs.msg import Bool, String
-from std_srvs.srv import SetBool
 
 from edgebot_common import qos as Q
 from edgebot_common.msg_dict import get_message_class
@@ -27,7 +26,6 @@ from edgebot_common.msg_dict import get_message_class
 from . import ha_discovery as H
 from . import images
 from .config import expand
-from .ratelimit import TokenBucket
 
 
 def _version() -> str:
@@ -72,13 +70,11 @@ class HomeAssistant:
         self.link = node.link
         self._lock = threading.Lock()
         self._state = {}  # state topic -> last payload (re-sent on connect)
-        self._bucket = TokenBucket(h.command_rate, burst=max(1.0, h.command_rate))
         self._detections = 0
         self._det_t0 = time.monotonic()
         self._speed = None
         self._battery = None
         self._last_cam = -math.inf
-        self.commands = 0
         e, s = h.entities, h.sources
         if e.battery_voltage or e.battery_percentage:
             node.create_subscription(
@@ -111,10 +107,6 @@ class HomeAssistant:
             node.create_subscription(
                 cls, s.camera, self._on_camera, Q.LATEST_ONLY if compressed else Q.IMAGES
             )
-        if e.estop or e.stop:
-            self.client = node.create_client(SetBool, s.estop_service)
-            for key in ("estop_set", "stop_press"):
-                self.link.add_subscription(self.d.topics[key], 1, self._on_command)
         if e.battery_voltage or e.battery_percentage or e.detections_rate or e.speed:
             node.create_timer(h.state_period, self._publish_sensors)
         self.link.add_on_connect(self._on_connect)
@@ -136,39 +128,6 @@ class HomeAssistant:
                     return
                 self._state[topic] = payload
         self.link.publish_now(topic, payload, qos=1 if retain else 0, retain=retain)
-
-    def _on_command(self, m) -> None:
-        try:
-            what, value = H.parse_command(
-                self.d,
-                self.cfg,
-                m.topic,
-                bytes(m.payload),
-                retained=bool(getattr(m, "retain", False)),
-            )
-            if not self._bucket.take():
-                raise H.Rejected("rate_limited", f"more than {self.cfg.command_rate}/s")
-            if not self.client.service_is_ready():
-                raise H.Rejected(
-                    "unavailable", f"service {self.cfg.sources.estop_service} not available"
-                )
-        except H.Rejected as e:
-            self.node._reject(m.topic, e.reason, e.detail)
-            return
-        engage = True if what == "stop" else value
-        self.commands += 1
-        self.node.inbound.count_accepted()
-        fut = self.client.call_async(SetBool.Request(data=engage))
-        fut.add_done_callback(lambda f, t=m.topic: self._done(t, f))
-
-    def _done(self, topic: str, fut) -> None:
-        try:
-            res = fut.result()
-        except Exception as e:
-            self.node._reject(topic, "service_failed", str(e))
-            return
-        if not res.success:
-            self.node._reject(topic, "service_refused", res.message)
 
     # -- ROS -> states -------------------------------------------------------------------------
     def _on_battery(self, m) -> None:
