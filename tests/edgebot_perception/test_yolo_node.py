@@ -19,6 +19,8 @@ from edgebot_interfaces.msg import Detection2DArray
 from edgebot_testing import wait_for
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from sequence import assign, crossing_sequence, id_switches
+
 from scenes import rendered
 
 T = 90.0  # model load + a shared 2-core machine
@@ -176,8 +178,8 @@ def test_enable_service_and_annotated_image(procs, ros):
 
 
 def test_newest_frame_under_a_slow_consumer(procs, ros):
-    # min_period_s makes the detector slow (one inference per 1.5 s); frames come at ~20 Hz
-    node = procs.node("edgebot_perception", "yolo_node", params={"min_period_s": 1.5})
+    # min_period makes the detector slow (one inference per 1.5 s); frames come at ~20 Hz
+    node = procs.node("edgebot_perception", "yolo_node", params={"min_period": 1.5})
     dets = ros.collect(Detection2DArray, "detections")
     diags = ros.collect(DiagnosticArray, "/diagnostics")
     pub = ros.publisher(Image, "camera/image_raw", qos.IMAGES)
@@ -300,6 +302,52 @@ def test_bad_inputs_are_counted_and_skipped(procs, ros):
     assert dets[-1].header.stamp == stamp(5) and dets_c[-1].header.stamp == stamp(6)
 
 
+def test_tracking_holds_ids_on_a_rendered_sequence(procs, ros):
+    """tracking:=true with the torch-free backend: a rendered sequence in which two balls cross
+    (the near one hides the far one) and the near ball passes a box, sent frame by frame."""
+    frames, empty = crossing_sequence()
+    node = procs.node("edgebot_perception", "yolo_node", params={"tracking": True})
+    dets = ros.collect(Detection2DArray, "detections")
+    pub = ros.publisher(Image, "camera/image_raw", qos.IMAGES)
+    ros.wait_subscribers(pub, timeout=T)
+    # probes are the empty floor: no detection, so they leave the tracker as it was
+    prime(
+        lambda: pub.publish(numpy_to_image(empty, "bgr8", PROBE, "camera_link")),
+        [dets],
+        "yolo_node up",
+    )
+    per_frame, id_frames = [], 0
+    for k, (img, truth) in enumerate(frames):
+        pub.publish(numpy_to_image(img, "bgr8", stamp(k), "camera_link"))
+        out = wait_for(
+            lambda k=k: next((m for m in list(dets) if m.header.stamp == stamp(k)), None),
+            T,
+            what=f"detections of frame {k}\n{node.output()[-2000:]}",
+        )
+        ids = [d.track_id for d in out.detections if d.track_id >= 0]
+        assert len(ids) == len(set(ids)), f"frame {k}: one ID on two detections {ids}"
+        boxes = [
+            (
+                d.class_id,
+                d.center_x - d.size_x / 2,
+                d.center_y - d.size_y / 2,
+                d.center_x + d.size_x / 2,
+                d.center_y + d.size_y / 2,
+                d.track_id,
+            )
+            for d in out.detections
+        ]
+        per_frame.append(assign(truth, boxes))
+        id_frames += sum(1 for d in out.detections if d.track_id >= 0)
+    switches, ids = id_switches(per_frame)
+    assert set(ids) == {"near_ball", "far_ball", "box"}, per_frame
+    assert all(n <= 1 for n in switches.values()), (switches, ids)
+    assert not set(ids["near_ball"]) & set(ids["far_ball"]), ids  # the crossing balls
+    tracked = sum(1 for f in per_frame if f.get("near_ball", -1) >= 0)
+    assert tracked >= len(frames) - 2, per_frame  # every frame but the first (min_hits 2)
+    assert id_frames >= 2 * len(frames)
+
+
 @pytest.mark.parametrize(
     "params,expect",
     [
@@ -307,6 +355,11 @@ def test_bad_inputs_are_counted_and_skipped(procs, ros):
         ({"backend": "tensorrt"}, "parameter 'backend' = 'tensorrt': must be one of"),
         ({"imgsz": 300}, "parameter 'imgsz' = 300: must be a multiple of 32"),
         ({"classes": "[giraffe]"}, "'giraffe' is not one of the model's classes"),
+        ({"min_period_s": 1.0}, "parameter 'min_period_s' = 1.0: renamed to 'min_period'"),
+        (
+            {"tracking": True, "track_max_age": 3, "track_min_hits": 5},
+            "parameter 'track_min_hits' = 5: min_hits 5: must be in [1, max_age]",
+        ),
     ],
 )
 def test_configuration_errors_exit_2(procs, params, expect):

@@ -24,72 +24,14 @@ from edgebot_common.image import (
     to_bgr,
 )
 from edgebot_common.node_main import ConfigError, run_node
-from edgebot_common.params import ParamSpec
 from edgebot_common.ros_params import declare_params
 from edgebot_common.throttle import RejectCounter
 from edgebot_interfaces.msg import Detection2D, Detection2DArray
 
-from .backends import BACKENDS, ModelError, make_backend
+from .backends import ModelError, make_backend
+from .node_params import SPECS
+from .tracking import TrackerConfig, make_tracker
 from .yolo_math import OutputShapeError, draw
-
-SPECS = [
-    ParamSpec("backend", "onnxruntime", "inference backend", choices=list(BACKENDS)),
-    ParamSpec(
-        "model",
-        "",
-        "model file; empty = the shipped detector (edgebot_objects.onnx / "
-        ".pt); a bare file name is looked up in the package's models/",
-    ),
-    ParamSpec(
-        "imgsz",
-        320,
-        "inference size (letterboxed square; multiple of 32)",
-        min=32,
-        max=2048,
-        check=lambda v: None if v % 32 == 0 else "must be a multiple of 32",
-    ),
-    ParamSpec("conf_threshold", 0.25, "minimum score", min=0.0, max=1.0),
-    ParamSpec("iou_threshold", 0.45, "NMS IoU threshold", min=0.0, max=1.0),
-    ParamSpec("max_detections", 100, "most detections per image", min=1, max=1000),
-    ParamSpec(
-        "classes", [""], "class filter: class names or ids; empty = all", type=list, item_type=str
-    ),
-    ParamSpec(
-        "input",
-        "raw",
-        "image input: raw (sensor_msgs/Image) or compressed (sensor_msgs/CompressedImage)",
-        choices=["raw", "compressed"],
-    ),
-    ParamSpec(
-        "image_topic",
-        "",
-        "input topic; empty = camera/image_raw or camera/image_raw/compressed by input",
-    ),
-    ParamSpec(
-        "image_qos",
-        "images",
-        "QoS profile of the image subscription (edgebot_common.qos):"
-        " images = reliable depth 1 (needed for frames over ~500 kB between processes), "
-        "latest_only / sensor_data = best effort",
-        choices=["images", "latest_only", "sensor_data"],
-    ),
-    ParamSpec("expected_width", 0, "reject frames of another width (0 = any size)", min=0),
-    ParamSpec("expected_height", 0, "reject frames of another height (0 = any size)", min=0),
-    ParamSpec(
-        "publish_annotated", False, "publish detections/image (bgr8, boxes drawn)", read_only=False
-    ),
-    ParamSpec("enabled", True, "start with detection enabled (service yolo/enable)"),
-    ParamSpec("threads", 0, "onnxruntime intra-op threads, 0 = its default", min=0, max=64),
-    ParamSpec("tracking", False, "ultralytics backend: track IDs with its tracker"),
-    ParamSpec("tracker", "bytetrack.yaml", "ultralytics tracker config"),
-    ParamSpec(
-        "min_period_s",
-        0.0,
-        "do not run the model more often than this (0 = as fast as frames come)",
-        min=0.0,
-        max=60.0,
-    ),
-]
 
 
 class YoloNode(Node):
@@ -114,6 +56,14 @@ class YoloNode(Node):
             )
         except ModelError as e:
             raise ConfigError(f"parameter 'model' = {p['model']!r}: {e}") from None
+        # backends without a tracker of their own get ours (IDs -1 when tracking is off)
+        self.tracker = None
+        if p["tracking"] and self.backend.name != "ultralytics":
+            cfg = TrackerConfig(p["track_iou_threshold"], p["track_max_age"], p["track_min_hits"])
+            try:
+                self.tracker = make_tracker(cfg)
+            except ValueError as e:
+                raise ConfigError(f"parameter 'track_min_hits' = {cfg.min_hits}: {e}") from None
         self.rejects = RejectCounter(self.get_logger().warning)
         self.pub = self.create_publisher(Detection2DArray, "detections", qos.RELIABLE)
         self.pub_img = self.create_publisher(Image, "detections/image", qos.IMAGES)
@@ -124,6 +74,7 @@ class YoloNode(Node):
         self.sub = None
         self._lock = threading.Condition()
         self._latest = None
+        self._reset_tracks = False
         self.received = self.processed = self.dropped = self.errors = 0
         self.last_infer_ms = 0.0
         self.create_service(SetBool, "yolo/enable", self._on_enable)
@@ -152,6 +103,7 @@ class YoloNode(Node):
             self.sub = None
             with self._lock:
                 self._latest = None
+                self._reset_tracks = True  # the worker forgets the tracks (new IDs after)
 
     @property
     def enabled(self) -> bool:
@@ -181,13 +133,16 @@ class YoloNode(Node):
                 if self._stop.is_set():
                     return
                 msg, self._latest = self._latest, None
+                reset, self._reset_tracks = self._reset_tracks, False
+            if reset and self.tracker is not None:
+                self.tracker.reset()
             try:
                 self.process(msg)
             except Exception as e:  # never let one frame kill the worker
                 self.errors += 1
                 self.rejects.reject("error", f"{type(e).__name__}: {e}")
-            if self.p["min_period_s"]:
-                next_ok = time.monotonic() + self.p["min_period_s"]
+            if self.p["min_period"]:
+                next_ok = time.monotonic() + self.p["min_period"]
                 self._stop.wait(max(0.0, next_ok - time.monotonic()))
 
     def _decode(self, msg):
@@ -224,6 +179,8 @@ class YoloNode(Node):
             self.rejects.reject("model_output", str(e))
             return
         self.last_infer_ms = (time.perf_counter() - t0) * 1000.0
+        if self.tracker is not None:
+            dets = self.tracker.update(dets)
         out = Detection2DArray()
         out.header = msg.header
         out.image_height, out.image_width = img.shape[0], img.shape[1]
@@ -261,6 +218,13 @@ class YoloNode(Node):
             "backend": self.backend.name,
             "model": str(self.backend.path),
             "imgsz": self.backend.imgsz,
+            "tracking": (
+                "off"
+                if not self.p["tracking"]
+                else "norfair"
+                if self.tracker is not None
+                else self.p["tracker"]
+            ),
             "input": self.topic,
             "received": self.received,
             "processed": self.processed,
