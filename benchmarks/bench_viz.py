@@ -40,7 +40,7 @@ from sensor_msgs.msg import CompressedImage, Imu  # noqa: E402
 import edgebot_testing as et  # noqa: E402
 from edgebot_common import qos as Q  # noqa: E402
 from edgebot_viz.bag_writer import BagWriter  # noqa: E402
-from edgebot_viz.ws_client import FoxgloveClient  # noqa: E402
+from foxglove_ws_client import FoxgloveClient  # noqa: E402
 
 BASELINE_SUB = r"""
 import rclpy

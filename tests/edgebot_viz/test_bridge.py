@@ -12,7 +12,7 @@ from std_msgs.msg import String
 
 from edgebot_common import qos as Q
 from edgebot_testing import free_port, wait_for
-from edgebot_viz.ws_client import FoxgloveClient
+from foxglove_ws_client import FoxgloveClient
 from tf2_msgs.msg import TFMessage
 
 URDF = """<robot name="r">

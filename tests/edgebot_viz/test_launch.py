@@ -11,7 +11,7 @@ from std_msgs.msg import String
 
 from edgebot_common import qos as Q
 from edgebot_testing import ROOT, free_port, wait_for
-from edgebot_viz.ws_client import FoxgloveClient
+from foxglove_ws_client import FoxgloveClient
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import viz_readers

@@ -1,6 +1,7 @@
 """A small client of the Foxglove WebSocket protocol (``foxglove.sdk.v1``/``foxglove.websocket.v1``).
 
-Used by the tests and the benchmark to watch the bridge the way the Foxglove app does::
+Test and benchmark support (not shipped in edgebot_viz): the tests and ``benchmarks/bench_viz.py``
+watch the bridge through it the way the Foxglove app does::
 
     with FoxgloveClient("ws://127.0.0.1:8765") as c:
         ch = c.wait_channel("/imu/data")
