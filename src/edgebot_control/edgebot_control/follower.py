@@ -30,7 +30,6 @@ SEARCH = "search"
 TRACK = "track"
 APPROACH = "approach"
 HOLD = "hold"
-STATES = (BLIND, SEARCH, TRACK, APPROACH, HOLD)
 
 
 @dataclass(frozen=True)

@@ -528,11 +528,6 @@ class BoardLink:
         for t in self.pm.tones:
             self._write(c, t.pin, "tone", 0)
 
-    def safe_all(self) -> None:
-        self._fast_check()
-        with self._io:
-            self._safe_all_with(self._client())
-
     # -- inputs polled -------------------------------------------------------------------
     def sonar_cm(self, trigger: int) -> int | None:
         c = self.client

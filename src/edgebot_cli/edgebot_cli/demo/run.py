@@ -24,7 +24,6 @@ class Demo:
         self.out_dir = pathlib.Path(ns.output)
         self.launcher: subprocess.Popen | None = None
         self.crashed: list[dict] = []
-        self.launch_lines: list[str] = []
         self._shutting_down = False
         self._lock = threading.Lock()
         self.gate_wall: float | None = None
