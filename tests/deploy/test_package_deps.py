@@ -44,6 +44,7 @@ THIRD_PARTY = {
     "pybullet": (None, "pybullet"),
     "pybullet_data": (None, "pybullet"),
     "onnxruntime": (None, "onnxruntime"),
+    "norfair": (None, "norfair-enough"),
     "onnx": (None, "onnx"),
     "foxglove": (None, "foxglove-sdk"),
     "mcap": (None, "mcap"),
