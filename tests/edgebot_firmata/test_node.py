@@ -388,6 +388,11 @@ def test_standard_firmata_board(procs, ros, board, tmp_path):
         ),
         ({"command_timeout": -1.0}, None, "parameter 'command_timeout' = -1.0"),
         ({}, "board: uno\nmotors: 3\n", "motors: must be a list"),
+        (
+            {"wheel_states_rate_hz": 20.0},
+            None,
+            "parameter 'wheel_states_rate_hz' = 20.0: renamed to 'wheel_states_rate'",
+        ),
     ],
 )
 def test_invalid_configuration_stops_with_one_line(

@@ -108,7 +108,7 @@ class FirmataNode(Node):
             "link", lambda: link_status(self.link, self.guard, self.rejects, time.monotonic())
         )
         if pm.encoders:
-            self.create_timer(1.0 / p["wheel_states_rate_hz"], self._publish_wheels)
+            self.create_timer(1.0 / p["wheel_states_rate"], self._publish_wheels)
             self.diag.add("encoders", status.EncoderStatus(self.encoders))
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._link_loop, name="firmata-link", daemon=True)

@@ -63,11 +63,12 @@ SPECS = [
         max=200.0,
     ),
     ParamSpec(
-        "wheel_states_rate_hz",
+        "wheel_states_rate",
         50.0,
         "rate of wheel_states from the pin map's encoders [Hz]",
         min=1.0,
         max=500.0,
+        renamed_from=("wheel_states_rate_hz",),
     ),
     ParamSpec("sonar_rate", 15.0, "rate of sonar/range messages [Hz]", min=0.1, max=50.0),
     ParamSpec("reconnect.initial", 0.5, "first reconnect delay [s]", min=0.05, max=10.0),
