@@ -37,6 +37,7 @@ THIRD_PARTY = {
     "PIL": ("python3-pil", "pillow"),
     "lxml": ("python3-lxml", "lxml"),
     "pytest": ("python3-pytest", "pytest"),
+    "py_trees": ("python3-py-trees", "py-trees"),  # edgebot_mission
     "pydantic": (None, "pydantic"),  # pip: Ubuntu 24.04/Debian 12 ship pydantic 1.x
     "pymodbus": (None, "pymodbus"),  # rosdep's python3-pymodbus is Debian's older 3.x API
     "setuptools": ("python3-setuptools", None),
