@@ -164,6 +164,7 @@ class Robot:
                 "launch",
                 "edgebot_bringup",
                 "demo.launch.yaml",
+                "composed:=false",  # kills and restarts single nodes: one process per node
                 *args,
             ],
             stdout=subprocess.PIPE,

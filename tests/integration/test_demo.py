@@ -54,8 +54,12 @@ def test_demo_runs_the_whole_stack_and_writes_summary_and_plot(procs, tmp_path):
     assert t["sent"] and t["sent"] > 0 and t["delivered"] > 0 and t["lost"] is not None
     img = cv2.imread(str(out / "run.png"))
     assert img is not None and img.shape[0] > 300 and img.shape[1] > 600
-    # 9 nodes + the state publisher (robot_description, /tf_static, wheels on /tf) + recorder
-    assert (out / "launch.log").read_text().count("process started") == 11
+    assert s["reached"], s  # near_ball: reached in about 4 s of simulated time
+    # composed (the default): sim, state publisher, camera, yolo + one process for the 7 light
+    # nodes (firmata, imu, base_controller, safety_monitor, target_follower, mqtt, recorder)
+    log = (out / "launch.log").read_text()
+    assert log.count("process started") == 5, log[-3000:]
+    assert "7 nodes in one process" in log, log[-3000:]
     # the run's rosbag2 MCAP recording, read back by an independent reader
     from rosbags.highlevel import AnyReader
 
@@ -63,6 +67,22 @@ def test_demo_runs_the_whole_stack_and_writes_summary_and_plot(procs, tmp_path):
         topics = {c.topic for c in bag.connections}
         assert {"/odom", "/detections", "/cmd_vel", "/tf", "/tf_static"} <= topics, topics
         assert bag.message_count > 100
+
+
+@pytest.mark.timeout(900)
+def test_the_demo_reaches_the_target_one_process_per_node_too(procs, tmp_path):
+    """composed:=false: the same nodes in a process each reach the target as the composed
+    stack does (the test above)."""
+    out = tmp_path / "demo_output"
+    p = demo(procs, "--duration", "12", "--scenario", "near_ball", "--output", str(out),
+             "composed:=false", name="demo_separate")  # fmt: skip
+    assert p.wait(600) == 0, p.output()[-5000:]
+    s = json.loads((out / "summary.json").read_text())
+    assert s["reached"] and s["crashed"] == [] and s["launcher_exit_code"] == 0, s
+    assert s["detections"]["messages"] > 0 and s["telemetry"]["delivered"] > 0
+    # 9 nodes + the state publisher (robot_description, /tf_static, wheels on /tf) + recorder
+    log = (out / "launch.log").read_text()
+    assert log.count("process started") == 11 and "nodes in one process" not in log
 
 
 def test_a_node_crash_is_named_and_fails_the_demo(procs, tmp_path):
@@ -83,9 +103,21 @@ def test_a_node_crash_is_named_and_fails_the_demo(procs, tmp_path):
     )
     assert p.wait(300) == 1, p.output()[-5000:]
     s = json.loads((out / "summary.json").read_text())
+    # composed (the default): the process of the light nodes stops, naming the node and why
+    assert s["crashed"] == [{"node": "robot_nodes", "exit_code": 2}]
+    assert "CRASHED: node robot_nodes exited with code 2" in p.output()
+    log = (out / "launch.log").read_text()
+    assert "[target_follower] configuration error: parameter 'target_class'" in log, log[-3000:]
+    assert (out / "run.png").exists()
+    # one process per node: the follower's own process
+    out = tmp_path / "demo_output_separate"
+    p = demo(procs, "--duration", "30", "--scenario", "near_ball", "--output", str(out),
+             "--no-perception", "--no-imu", "--no-mqtt", "target_class:=duck", "composed:=false",
+             name="demo_separate")  # fmt: skip
+    assert p.wait(300) == 1, p.output()[-5000:]
+    s = json.loads((out / "summary.json").read_text())
     assert s["crashed"] == [{"node": "target_follower", "exit_code": 2}]
     assert "CRASHED: node target_follower exited with code 2" in p.output()
-    assert (out / "run.png").exists()
 
 
 def test_bad_arguments_are_one_line(procs, tmp_path):
