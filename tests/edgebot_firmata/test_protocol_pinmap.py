@@ -256,3 +256,30 @@ def test_load_errors(tmp_path):
     bad.write_text("board: [uno\n")
     with pytest.raises(pinmap.PinMapError, match="not valid YAML"):
         pinmap.load(str(bad))
+
+
+@pytest.mark.parametrize(
+    "text,needle",
+    [
+        ("sampling_interval_ms: true\n", "sampling_interval_ms = True: must be an integer"),
+        ("digital_inputs: [{name: b, pin: 2, pullup: 'yes'}]\n", "pullup = 'yes': must be true"),
+        ("servos: [{name: s, pin: 9, colour: red}]\n", "unknown key(s) ['colour']; allowed: ["),
+        ("motors: [3]\n", "motors[0]: must be a mapping, got 3"),
+        ("pwm_outputs: [{name: l, pin: 9, safe: .inf}]\n", "safe = inf: must be a finite number"),
+    ],
+)
+def test_pin_map_file_errors_name_file_key_value_and_allowed(tmp_path, text, needle):
+    f = tmp_path / "robot.yaml"
+    f.write_text("board: uno\n" + text)
+    with pytest.raises(pinmap.PinMapError) as e:
+        pinmap.load(str(f))
+    assert str(e.value).startswith(f"pin map {f}: ") and needle in str(e.value)
+
+
+def test_pin_map_defaults_and_empty_sections():
+    pm = pinmap.loads("board: nano\nmotors:\nservos: [{name: pan, pin: 9}]\n")
+    assert pm.motors == [] and pm.firmware == "FirmataExpress" and pm.sampling_interval_ms == 19
+    s = pm.servos[0]
+    assert (s.min_pulse_us, s.max_pulse_us, s.safe) == (544, 2400, None)
+    ir = pinmap.loads("ir_ranges: [{name: ir, channel: 1, curve: [[1, 0.5], [2, 0.2]]}]\n")
+    assert ir.ir_ranges[0].curve == [[1.0, 0.5], [2.0, 0.2]]

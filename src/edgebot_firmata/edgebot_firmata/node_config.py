@@ -105,10 +105,10 @@ def load_config(p: dict) -> tuple[PM.PinMap, int]:
         raise ParameterError(
             "pin_map", "", "no pin map given and no edgebot_bringup config/firmata.yaml installed"
         )
+    pm = PM.load(path)  # its errors name the file
+    if p["firmware"]:
+        pm.firmware = p["firmware"]
     try:
-        pm = PM.load(path)
-        if p["firmware"]:
-            pm.firmware = p["firmware"]
         pm.check_board_model()
     except PM.PinMapError as e:
         raise PM.PinMapError(f"pin map {path}: {e}") from None

@@ -1,5 +1,13 @@
 """The pin map (ROS-free): what each Arduino pin is, loaded from YAML and validated.
 
+Validated with pydantic (the engine of every configuration file here: unknown keys forbidden,
+numbers finite, integers and booleans strict); each key and its default is written once, in
+the classes below. Every error is one line naming the file, the key path, the value and what
+is allowed, e.g. ``pin map robot.yaml: servos[0].pin = 'nine': must be an integer`` or
+``pin map robot.yaml: motors[0] 'left': driver in1_in2 needs 'in2'``. Whether the board can do
+the map (pins, PWM, timers, firmware features) is :meth:`PinMap.check` /
+:meth:`PinMap.check_board_model`.
+
     from edgebot_firmata import pinmap
     pm = pinmap.load("config/firmata.yaml")
     for m in pm.motors:            # the simulator wires these to wheel joints
@@ -36,9 +44,20 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import MISSING, dataclass, field
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
+from pydantic.dataclasses import dataclass
 
 from . import boards
 from . import protocol as P
@@ -52,23 +71,105 @@ class PinMapError(ValueError):
     """The pin map is malformed or does not fit the board; the message names pin and reason."""
 
 
+_NO_VALUE = object()
+
+
+class Rule(ValueError):
+    """A rule between an entry's keys is broken (raised inside validation; reported as
+    ``section[i] 'name'[.key][ = value]: text``)."""
+
+    def __init__(self, text: str, key: str = "", value: Any = _NO_VALUE):
+        super().__init__(text)
+        self.key = key
+        self.value = value
+
+
+# -- value types: strict (no bool for a number, no string for an integer), finite -------------
+def _num(**bounds):
+    return Annotated[float, Strict(), Field(allow_inf_nan=False, **bounds)]
+
+
+def _int(lo: int, hi: int):
+    return Annotated[int, Strict(), Field(ge=lo, le=hi)]
+
+
+def _topic_name(v: str) -> str:
+    if not _NAME.match(v):
+        raise ValueError("must be a ROS topic name (letters, digits, _ and /)")
+    return v
+
+
+def _joint_name(v: str) -> str:
+    if not _NAME.match(v):
+        raise ValueError("must be a joint name")
+    return v
+
+
+T = TypeVar("T")
+Num = _num()
+Int = Annotated[int, Strict()]
+Bool = Annotated[bool, Strict()]
+Str = Annotated[str, Strict()]
+Frame = Str
+Name = Annotated[str, Strict(), AfterValidator(_topic_name)]
+Joint = Annotated[str, Strict(), AfterValidator(_joint_name)]
+BoardName = Literal[tuple(boards.BOARDS)]
+Firmware = Literal[FIRMWARES]
+#: a list of entries; an empty key (``servos:``) is an empty list
+Section = Annotated[list[T], BeforeValidator(lambda v: [] if v is None else v)]
+
+
+def model(cls):
+    """A pydantic dataclass: unknown keys forbidden; constructed, compared and changed like the
+    plain dataclasses this module used before, with every field validated."""
+    return dataclass(config=ConfigDict(extra="forbid"))(cls)
+
+
+def _positive_pair(p) -> bool:
+    return (
+        isinstance(p, (list, tuple))
+        and len(p) == 2
+        and all(
+            not isinstance(x, bool) and isinstance(x, (int, float)) and math.isfinite(x) and x > 0
+            for x in p
+        )
+    )
+
+
 def _clamp(x: float, lo: float, hi: float) -> float:
     return lo if x < lo else hi if x > hi else x
 
 
-@dataclass
+@model
 class Motor:
-    name: str
-    joint: str
-    driver: str
-    pwm: int
-    in1: int | None = None
-    in2: int | None = None
-    dir: int | None = None
-    pwm_reverse: int | None = None
-    reversed: bool = False
-    max_wheel_speed: float = 15.0
-    pwm_max: int = 255
+    name: Name
+    joint: Joint
+    driver: Literal["in1_in2", "dir", "two_pwm"]
+    pwm: Int
+    in1: Int | None = None
+    in2: Int | None = None
+    dir: Int | None = None
+    pwm_reverse: Int | None = None
+    reversed: Bool = False
+    max_wheel_speed: _num(gt=0.0) = 15.0  # rad/s at duty 1.0
+    pwm_max: _int(1, 16383) = 255
+
+    @model_validator(mode="after")
+    def _pins_of_the_driver(self):
+        need = {"in1_in2": ("in1", "in2"), "dir": ("dir",), "two_pwm": ("pwm_reverse",)}[
+            self.driver
+        ]
+        for k in need:
+            if getattr(self, k) is None:
+                raise Rule(f"driver {self.driver} needs '{k}'")
+        extra = [
+            k
+            for k in ("in1", "in2", "dir", "pwm_reverse")
+            if k not in need and getattr(self, k) is not None
+        ]
+        if extra:
+            raise Rule(f"driver {self.driver} does not use {extra}")
+        return self
 
     def pins(self) -> list[int]:
         return [
@@ -117,25 +218,31 @@ class Motor:
         return self.duty_from(read) * self.max_wheel_speed
 
 
-@dataclass
+@model
 class DigitalInput:
-    name: str
-    pin: int
-    pullup: bool = False
-    inverted: bool = False
+    name: Name
+    pin: Int
+    pullup: Bool = False
+    inverted: Bool = False
 
 
-@dataclass
+@model
 class AnalogInput:
-    name: str
-    channel: int
-    type: str = "scalar"  # scalar -> Float32, battery -> BatteryState
-    scale: float = 1.0 / 1023.0
-    offset: float = 0.0
-    vref: float = 5.0
-    divider: float = 1.0
-    full_voltage: float = 8.4
-    empty_voltage: float = 6.0
+    name: Name
+    channel: Int
+    type: Literal["scalar", "battery"] = "scalar"  # scalar -> Float32, battery -> BatteryState
+    scale: Num = 1.0 / 1023.0
+    offset: Num = 0.0
+    vref: _num(gt=0.0) = 5.0
+    divider: _num(gt=0.0) = 1.0
+    full_voltage: Num = 8.4
+    empty_voltage: Num = 6.0
+
+    @model_validator(mode="after")
+    def _battery_span(self):
+        if self.type == "battery" and not self.full_voltage > self.empty_voltage:
+            raise Rule("full_voltage must be > empty_voltage")
+        return self
 
     def value(self, raw: int) -> float:
         return raw * self.scale + self.offset
@@ -148,15 +255,21 @@ class AnalogInput:
         return _clamp((volts - self.empty_voltage) / span, 0.0, 1.0)
 
 
-@dataclass
+@model
 class Sonar:
-    name: str
-    trigger: int
-    echo: int
-    frame_id: str = "sonar_link"
-    min_range: float = 0.02
-    max_range: float = 4.0
-    field_of_view: float = 0.26
+    name: Name
+    trigger: Int
+    echo: Int
+    frame_id: Frame = "sonar_link"
+    min_range: _num(ge=0.0) = 0.02
+    max_range: Num = 4.0
+    field_of_view: _num(gt=0.0) = 0.26
+
+    @model_validator(mode="after")
+    def _ranges(self):
+        if not self.min_range < self.max_range:
+            raise Rule("need 0 <= min_range < max_range")
+        return self
 
 
 #: Sharp GP2Y0A21YK0F typical output (datasheet fig. 2, white paper): (volts, metres),
@@ -175,7 +288,7 @@ GP2Y0A21_CURVE = [
 ]
 
 
-@dataclass
+@model
 class IrRange:
     """An analog IR distance sensor (Sharp GP2Y0A21YK0F-like) on an analog pin.
 
@@ -184,15 +297,38 @@ class IrRange:
     Beyond the curve's far end (or ``max_range``) the reading is +inf (nothing detected,
     REP 117), nearer than its near end (or ``min_range``) -inf."""
 
-    name: str
-    channel: int
-    frame_id: str = "ir_link"
-    vref: float = 5.0
-    min_range: float = 0.10
-    max_range: float = 0.80
-    field_of_view: float = 0.087
-    rate_hz: float = 20.0
-    curve: list = field(default_factory=lambda: [list(p) for p in GP2Y0A21_CURVE])
+    name: Name
+    channel: Int
+    frame_id: Frame = "ir_link"
+    vref: _num(gt=0.0) = 5.0
+    min_range: Num = 0.10
+    max_range: Num = 0.80
+    field_of_view: _num(gt=0.0) = 0.087
+    rate_hz: _num(gt=0.0, le=100.0) = 20.0
+    curve: list = Field(default_factory=lambda: [list(p) for p in GP2Y0A21_CURVE])
+
+    @model_validator(mode="after")
+    def _curve_and_ranges(self):
+        c = self.curve
+        if not (len(c) >= 2 and all(_positive_pair(p) for p in c)):
+            raise Rule(
+                "must be a list of >= 2 [volts, metres] pairs of positive finite numbers",
+                key="curve",
+                value=c,
+            )
+        self.curve = [[float(v), float(d)] for v, d in c]
+        for (v0, d0), (v1, d1) in zip(self.curve, self.curve[1:]):
+            if not (v1 > v0 and d1 < d0):
+                raise Rule(
+                    "volts must rise and metres fall from point to point "
+                    f"([{v0}, {d0}] then [{v1}, {d1}])",
+                    key="curve",
+                )
+        if not 0 <= self.min_range < self.max_range:
+            raise Rule(f"need 0 <= min_range < max_range (got {self.min_range}, {self.max_range})")
+        if self.curve[-1][0] > self.vref:
+            raise Rule(f"{self.curve[-1][0]} V is above vref = {self.vref} V", key="curve")
+        return self
 
     def distance(self, raw: int) -> float:
         """Metres for a 10-bit reading; +inf beyond ``max_range``, -inf nearer than
@@ -233,50 +369,56 @@ class IrRange:
         return max(0, min(1023, int(round(self.volts(metres) / self.vref * 1023.0))))
 
 
-@dataclass
+@model
 class Encoder:
     """A quadrature wheel encoder on two digital pins, decoded on the host from the port
     reports (any Firmata). ``counts_per_rev``: quadrature counts (4 per encoder cycle) per
     revolution of the wheel joint, gearbox included."""
 
-    name: str
-    joint: str
-    pin_a: int
-    pin_b: int
-    counts_per_rev: float = 1440.0
-    reversed: bool = False
-    pullup: bool = False
+    name: Name
+    joint: Joint
+    pin_a: Int
+    pin_b: Int
+    counts_per_rev: _num(gt=0.0) = 1440.0
+    reversed: Bool = False
+    pullup: Bool = False
 
 
-@dataclass
+@model
 class DigitalOutput:
-    name: str
-    pin: int
-    safe: bool = False
-    timeout: bool = False
+    name: Name
+    pin: Int
+    safe: Bool = False
+    timeout: Bool = False
 
 
-@dataclass
+@model
 class PwmOutput:
-    name: str
-    pin: int
-    safe: float = 0.0
-    timeout: bool = True
-    pwm_max: int = 255
+    name: Name
+    pin: Int
+    safe: _num(ge=0.0, le=1.0) = 0.0  # duty
+    timeout: Bool = True
+    pwm_max: _int(1, 16383) = 255
 
     def value(self, duty: float) -> int:
         return int(round(_clamp(duty, 0.0, 1.0) * self.pwm_max))
 
 
-@dataclass
+@model
 class ToneOutput:
     """A buzzer/speaker driven by Arduino's tone() (FirmataExpress only): <- ``<name>/cmd``
     (Float64, Hz; 0 = off). tone() takes Timer2 while it plays (no PWM on its pins)."""
 
-    name: str
-    pin: int
-    min_frequency: float = 31.0  # tone()'s lowest on a 16 MHz AVR
-    max_frequency: float = 20000.0
+    name: Name
+    pin: Int
+    min_frequency: _num(gt=0.0) = 31.0  # tone()'s lowest on a 16 MHz AVR
+    max_frequency: Num = 20000.0
+
+    @model_validator(mode="after")
+    def _band(self):
+        if not self.min_frequency < self.max_frequency:
+            raise Rule("need 0 < min_frequency < max_frequency")
+        return self
 
     def hz(self, frequency: float) -> int:
         """Firmata's 14-bit frequency, within the configured range; 0 = off."""
@@ -285,15 +427,23 @@ class ToneOutput:
         return int(round(_clamp(frequency, self.min_frequency, min(self.max_frequency, 16383))))
 
 
-@dataclass
+@model
 class Servo:
-    name: str
-    pin: int
-    min_pulse_us: int = 544
-    max_pulse_us: int = 2400
-    min_angle: float = 0.0
-    max_angle: float = math.pi
-    safe: float | None = None  # radians; None = hold the last position
+    name: Name
+    pin: Int
+    min_pulse_us: Int = 544
+    max_pulse_us: Int = 2400
+    min_angle: Num = 0.0
+    max_angle: Num = math.pi
+    safe: Num | None = None  # radians; None = hold the last position
+
+    @model_validator(mode="after")
+    def _ranges(self):
+        if not self.max_angle > self.min_angle:
+            raise Rule("max_angle must be > min_angle")
+        if not 0 < self.min_pulse_us < self.max_pulse_us <= 16383:
+            raise Rule("need 0 < min_pulse_us < max_pulse_us")
+        return self
 
     def degrees(self, angle: float) -> int:
         """Firmata servo value (0..180 degrees) for an angle in radians within the range."""
@@ -304,21 +454,41 @@ class Servo:
         return self.min_angle + degrees / 180.0 * (self.max_angle - self.min_angle)
 
 
-@dataclass
+@model
 class PinMap:
-    board: str = "uno"
-    firmware: str = "FirmataExpress"
-    sampling_interval_ms: int = 19
-    motors: list[Motor] = field(default_factory=list)
-    digital_inputs: list[DigitalInput] = field(default_factory=list)
-    analog_inputs: list[AnalogInput] = field(default_factory=list)
-    sonars: list[Sonar] = field(default_factory=list)
-    ir_ranges: list[IrRange] = field(default_factory=list)
-    encoders: list[Encoder] = field(default_factory=list)
-    digital_outputs: list[DigitalOutput] = field(default_factory=list)
-    pwm_outputs: list[PwmOutput] = field(default_factory=list)
-    servos: list[Servo] = field(default_factory=list)
-    tones: list[ToneOutput] = field(default_factory=list)
+    board: Literal[tuple(boards.BOARDS)] = "uno"
+    firmware: Literal[FIRMWARES] = "FirmataExpress"
+    sampling_interval_ms: _int(1, 16383) = 19  # Firmata's SAMPLING_INTERVAL, ms
+    motors: Section[Motor] = Field(default_factory=list)
+    digital_inputs: Section[DigitalInput] = Field(default_factory=list)
+    analog_inputs: Section[AnalogInput] = Field(default_factory=list)
+    sonars: Section[Sonar] = Field(default_factory=list)
+    ir_ranges: Section[IrRange] = Field(default_factory=list)
+    encoders: Section[Encoder] = Field(default_factory=list)
+    digital_outputs: Section[DigitalOutput] = Field(default_factory=list)
+    pwm_outputs: Section[PwmOutput] = Field(default_factory=list)
+    servos: Section[Servo] = Field(default_factory=list)
+    tones: Section[ToneOutput] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique(self):
+        names: set[str] = set()
+        for section in SECTIONS:
+            for i, o in enumerate(getattr(self, section)):
+                if o.name in names:
+                    raise Rule(f"{section}[{i}]: name '{o.name}' is used twice")
+                names.add(o.name)
+        joints: set[str] = set()
+        for i, m in enumerate(self.motors):
+            if m.joint in joints:
+                raise Rule(f"motors[{i}] '{m.name}': joint '{m.joint}' is used twice")
+            joints.add(m.joint)
+        joints = set()
+        for i, e in enumerate(self.encoders):
+            if e.joint in joints:
+                raise Rule(f"encoders[{i}] '{e.name}': joint '{e.joint}' has two encoders")
+            joints.add(e.joint)
+        return self
 
     def motor_for_joint(self, joint: str) -> Motor | None:
         for m in self.motors:
@@ -508,8 +678,8 @@ class PinMap:
         return names
 
 
-# --- loading ------------------------------------------------------------------------------
-_SECTIONS = {
+#: the list keys of a pin map and the class of their entries
+_CLASSES = {
     "motors": Motor,
     "digital_inputs": DigitalInput,
     "analog_inputs": AnalogInput,
@@ -521,199 +691,111 @@ _SECTIONS = {
     "pwm_outputs": PwmOutput,
     "servos": Servo,
 }
-_TOP = {"board", "firmware", "sampling_interval_ms", *_SECTIONS}
+SECTIONS = tuple(_CLASSES)
+_ADAPTER = TypeAdapter(PinMap)
+
+# --- loading: pydantic's first error as one line ----------------------------------------------
+_TEXT = {
+    "int_type": "must be an integer",
+    "int_parsing": "must be an integer",
+    "int_from_float": "must be an integer",
+    "float_type": "must be a finite number",
+    "float_parsing": "must be a finite number",
+    "finite_number": "must be a finite number",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "string_type": "must be a string",
+}
+_BOUND = {
+    "greater_than": ">",
+    "greater_than_equal": ">=",
+    "less_than": "<",
+    "less_than_equal": "<=",
+}
+_UNKNOWN = ("unexpected_keyword_argument", "extra_forbidden")
 
 
-def _typed(section: str, i: int, cls, item) -> object:
-    where = f"{section}[{i}]"
-    if not isinstance(item, dict):
-        raise PinMapError(f"{where}: must be a mapping, got {item!r}")
-    fields = cls.__dataclass_fields__
-    unknown = sorted(set(item) - set(fields))
-    if unknown:
-        raise PinMapError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(fields)}")
-    kw = {}
-    for key, f in fields.items():
-        if key not in item:
-            continue
-        v = item[key]
-        t = f.type
-        if t in ("int", "Optional[int]"):
-            if not (v is None and t == "Optional[int]") and (
-                isinstance(v, bool) or not isinstance(v, int)
-            ):
-                raise PinMapError(f"{where}.{key} = {v!r}: must be an integer")
-        elif t in ("float", "Optional[float]"):
-            if not (v is None and t == "Optional[float]"):
-                if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-                    raise PinMapError(f"{where}.{key} = {v!r}: must be a finite number")
-                v = float(v)
-        elif t == "bool":
-            if not isinstance(v, bool):
-                raise PinMapError(f"{where}.{key} = {v!r}: must be true or false")
-        elif t == "str":
-            if not isinstance(v, str):
-                raise PinMapError(f"{where}.{key} = {v!r}: must be a string")
-        kw[key] = v
-    missing = [
-        k
-        for k, f in fields.items()
-        if k not in kw and f.default is MISSING and f.default_factory is MISSING
-    ]
-    if missing:
-        raise PinMapError(f"{where}: missing key(s) {missing}")
-    obj = cls(**kw)
-    name = getattr(obj, "name", "")
-    if not _NAME.match(name):
-        raise PinMapError(
-            f"{where}.name = {name!r}: must be a ROS topic name (letters, digits, _ and /)"
+def _entry(doc, loc) -> tuple[str, type | None, str]:
+    """(path, class, name) of the entry at ``loc`` (() = the map; (section, i) = an entry)."""
+    if len(loc) < 2:
+        return "", PinMap, ""
+    section, i = loc[0], loc[1]
+    item = (doc.get(section) or [None] * (i + 1))[i] if isinstance(doc.get(section), list) else None
+    name = item.get("name", "") if isinstance(item, dict) else ""
+    return f"{section}[{i}]", _CLASSES.get(section), name
+
+
+def _path(loc) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _describe(doc: dict, err: ValidationError) -> str:
+    errs = err.errors(include_url=False)
+    errs.sort(key=lambda x: x["type"] not in _UNKNOWN)  # a mistyped key first
+    e = errs[0]
+    loc, typ, value = tuple(e["loc"]), e["type"], e.get("input")
+    if typ in _UNKNOWN or typ == "missing":
+        parent = loc[:-1]
+        keys = sorted(
+            str(x["loc"][-1]) for x in errs if x["type"] == typ and x["loc"][:-1] == parent
         )
-    return obj
-
-
-def _check_motor(i: int, m: Motor) -> None:
-    where = f"motors[{i}] '{m.name}'"
-    if m.driver not in DRIVERS:
-        raise PinMapError(f"{where}.driver = {m.driver!r}: must be one of {list(DRIVERS)}")
-    need = {"in1_in2": ("in1", "in2"), "dir": ("dir",), "two_pwm": ("pwm_reverse",)}[m.driver]
-    for k in need:
-        if getattr(m, k) is None:
-            raise PinMapError(f"{where}: driver {m.driver} needs '{k}'")
-    extra = [
-        k
-        for k in ("in1", "in2", "dir", "pwm_reverse")
-        if k not in need and getattr(m, k) is not None
-    ]
-    if extra:
-        raise PinMapError(f"{where}: driver {m.driver} does not use {extra}")
-    if not (m.max_wheel_speed > 0):
-        raise PinMapError(f"{where}.max_wheel_speed = {m.max_wheel_speed}: must be > 0")
-    if not _NAME.match(m.joint):
-        raise PinMapError(f"{where}.joint = {m.joint!r}: must be a joint name")
+        where = _path(parent) or "pin map"
+        if typ == "missing":
+            return f"{where}: missing key(s) {keys}"
+        cls = _entry(doc, parent)[1] if len(parent) <= 2 else None
+        allowed = f"; allowed: {sorted(cls.__dataclass_fields__)}" if cls else ""
+        return f"{where}: unknown key(s) {keys}{allowed}"
+    rule = (e.get("ctx") or {}).get("error")
+    if isinstance(rule, Rule):
+        where, _cls, name = _entry(doc, loc)
+        where += f" '{name}'" if name else ""
+        where += (f".{rule.key}" if where else rule.key) if rule.key else ""
+        shown = f" = {rule.value!r}" if rule.value is not _NO_VALUE else ""
+        return f"{where}{shown}: {rule}" if where else str(rule)
+    where = _path(loc)
+    if typ == "list_type":
+        return f"{where}: must be a list"
+    if typ == "dataclass_type":
+        return f"{where}: must be a mapping, got {value!r}"
+    if typ == "literal_error":
+        text = f"must be one of {e['ctx']['expected']}"
+    elif typ in _BOUND:
+        bound = next(iter(e["ctx"].values()))
+        text = f"must be {_BOUND[typ]} {bound}"
+    else:
+        text = _TEXT.get(typ) or e["msg"].removeprefix("Value error, ")
+    return f"{where} = {value!r}: {text}"
 
 
 def from_dict(doc: dict) -> PinMap:
     if not isinstance(doc, dict):
         raise PinMapError(f"pin map must be a mapping, got {type(doc).__name__}")
-    unknown = sorted(set(doc) - _TOP)
-    if unknown:
-        raise PinMapError(f"unknown key(s) {unknown}; allowed: {sorted(_TOP)}")
-    pm = PinMap()
-    board = doc.get("board", pm.board)
-    if board not in boards.BOARDS:
-        raise PinMapError(f"board = {board!r}: must be one of {sorted(boards.BOARDS)}")
-    pm.board = board
-    fw = doc.get("firmware", pm.firmware)
-    if fw not in FIRMWARES:
-        raise PinMapError(f"firmware = {fw!r}: must be one of {list(FIRMWARES)}")
-    pm.firmware = fw
-    si = doc.get("sampling_interval_ms", pm.sampling_interval_ms)
-    if isinstance(si, bool) or not isinstance(si, int) or not 1 <= si <= 16383:
-        raise PinMapError(f"sampling_interval_ms = {si!r}: must be an integer 1..16383")
-    pm.sampling_interval_ms = si
-    names = set()
-    for section, cls in _SECTIONS.items():
-        items = doc.get(section) or []
-        if not isinstance(items, list):
-            raise PinMapError(f"{section}: must be a list")
-        objs = [_typed(section, i, cls, it) for i, it in enumerate(items)]
-        for i, o in enumerate(objs):
-            if o.name in names:
-                raise PinMapError(f"{section}[{i}]: name '{o.name}' is used twice")
-            names.add(o.name)
-        setattr(pm, section, objs)
-    joints = set()
-    for i, m in enumerate(pm.motors):
-        _check_motor(i, m)
-        if m.joint in joints:
-            raise PinMapError(f"motors[{i}] '{m.name}': joint '{m.joint}' is used twice")
-        joints.add(m.joint)
-    for i, a in enumerate(pm.analog_inputs):
-        if a.type not in ("scalar", "battery"):
-            raise PinMapError(f"analog_inputs[{i}].type = {a.type!r}: must be scalar or battery")
-        if a.type == "battery" and not a.full_voltage > a.empty_voltage:
-            raise PinMapError(f"analog_inputs[{i}]: full_voltage must be > empty_voltage")
-    for i, s in enumerate(pm.servos):
-        if not s.max_angle > s.min_angle:
-            raise PinMapError(f"servos[{i}]: max_angle must be > min_angle")
-        if not 0 < s.min_pulse_us < s.max_pulse_us <= 16383:
-            raise PinMapError(f"servos[{i}]: need 0 < min_pulse_us < max_pulse_us")
-    for i, s in enumerate(pm.sonars):
-        if not 0 <= s.min_range < s.max_range:
-            raise PinMapError(f"sonars[{i}]: need 0 <= min_range < max_range")
-    for i, r in enumerate(pm.ir_ranges):
-        _check_ir(i, r)
-    for i, t in enumerate(pm.tones):
-        if not 0 < t.min_frequency < t.max_frequency:
-            raise PinMapError(f"tones[{i}] '{t.name}': need 0 < min_frequency < max_frequency")
-    joints = set()
-    for i, e in enumerate(pm.encoders):
-        where = f"encoders[{i}] '{e.name}'"
-        if not e.counts_per_rev > 0:
-            raise PinMapError(f"{where}.counts_per_rev = {e.counts_per_rev}: must be > 0")
-        if not _NAME.match(e.joint):
-            raise PinMapError(f"{where}.joint = {e.joint!r}: must be a joint name")
-        if e.joint in joints:
-            raise PinMapError(f"{where}: joint '{e.joint}' has two encoders")
-        joints.add(e.joint)
-    return pm
-
-
-def _check_ir(i: int, r: IrRange) -> None:
-    where = f"ir_ranges[{i}] '{r.name}'"
-    c = r.curve
-    ok = (
-        isinstance(c, list)
-        and len(c) >= 2
-        and all(
-            isinstance(p, list)
-            and len(p) == 2
-            and all(
-                not isinstance(x, bool)
-                and isinstance(x, (int, float))
-                and math.isfinite(x)
-                and x > 0
-                for x in p
-            )
-            for p in c
-        )
-    )
-    if not ok:
-        raise PinMapError(
-            f"{where}.curve = {c!r}: must be a list of >= 2 [volts, metres] "
-            "pairs of positive finite numbers"
-        )
-    r.curve = [[float(v), float(d)] for v, d in c]
-    for (v0, d0), (v1, d1) in zip(r.curve, r.curve[1:]):
-        if not (v1 > v0 and d1 < d0):
-            raise PinMapError(
-                f"{where}.curve: volts must rise and metres fall from point to "
-                f"point ([{v0}, {d0}] then [{v1}, {d1}])"
-            )
-    if not 0 <= r.min_range < r.max_range:
-        raise PinMapError(
-            f"{where}: need 0 <= min_range < max_range (got {r.min_range}, {r.max_range})"
-        )
-    if r.curve[-1][0] > r.vref:
-        raise PinMapError(f"{where}.curve: {r.curve[-1][0]} V is above vref = {r.vref} V")
-    if not 0 < r.rate_hz <= 100:
-        raise PinMapError(f"{where}.rate_hz = {r.rate_hz}: must be in (0, 100]")
+    try:
+        return _ADAPTER.validate_python(doc)
+    except ValidationError as e:
+        raise PinMapError(_describe(doc, e)) from None
 
 
 def loads(text: str) -> PinMap:
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as e:
-        raise PinMapError(f"not valid YAML: {e}") from None
-    return from_dict(doc or {})
+        raise PinMapError(f"not valid YAML: {e}".replace("\n", " ")) from None
+    return from_dict(doc if doc is not None else {})
 
 
 def load(path: str) -> PinMap:
-    """Read and validate a pin map file (shape and the board model's capabilities)."""
+    """Read and validate a pin map file; errors name the file. (Whether the board can do it:
+    :meth:`PinMap.check_board_model`.)"""
     try:
         with open(path, encoding="utf-8") as f:
             text = f.read()
     except OSError as e:
         raise PinMapError(f"cannot read pin map {path!r}: {e.strerror}") from None
-    pm = loads(text)
-    return pm
+    try:
+        return loads(text)
+    except PinMapError as e:
+        raise PinMapError(f"pin map {path}: {e}") from None
