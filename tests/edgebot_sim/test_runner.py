@@ -123,7 +123,7 @@ def test_speed_paces_simulated_time_against_the_wall_clock(make):
 
 
 def test_start_gate_holds_time_until_ready_and_settled(make):
-    r, out, clock = make(**{"start.wait": True, "start.settle": 1.0})
+    r, out, clock = make(**{"start.wait": True, "start.settle_period": 1.0})
     out.extra = ["publisher of cmd_vel"]
     seen = []
 

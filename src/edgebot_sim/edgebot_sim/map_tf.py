@@ -28,14 +28,20 @@ SPECS = [
 class MapOdomTf:
     """Created by the node; :meth:`truth` is called with each ground-truth sample."""
 
-    def __init__(self, node, rejects):
-        self.p = p = declare_params(node, SPECS)
+    def __init__(self, node, rejects, ns: str = "", p: dict | None = None):
+        """``ns``: a fleet rover's namespace; its odometry is ``<ns>/<odom_topic>`` and its odom
+        frame ``<ns>/<odom_frame_id>`` (edgebot_sim.fleet). ``p``: the SPECS values when the
+        node declared them already (one declaration for every rover)."""
+        self.p = p = dict(p) if p is not None else declare_params(node, SPECS)
+        if ns:
+            p["odom_frame_id"] = f"{ns}/{p['odom_frame_id']}"
         self.rejects = rejects
         self.pub = None
         self.map_odom = MapOdom()
         if p["publish_map_tf"]:
             self.pub = node.create_publisher(TFMessage, "/tf", qos.TF)
-            node.create_subscription(Odometry, p["odom_topic"], self._on_odom, qos.SENSOR_DATA)
+            topic = f"{ns}/{p['odom_topic']}" if ns else p["odom_topic"]
+            node.create_subscription(Odometry, topic, self._on_odom, qos.SENSOR_DATA)
 
     def _on_odom(self, msg: Odometry) -> None:
         pp, oo = msg.pose.pose.position, msg.pose.pose.orientation

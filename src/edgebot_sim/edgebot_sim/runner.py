@@ -6,6 +6,9 @@ takes wheel commands and episode resets, and keeps the figures of ``sim/status``
 :meth:`SimRunner.set_wheel_target`, :meth:`SimRunner.request_reset`, :meth:`SimRunner.status`
 and :meth:`SimRunner.stop`. What it produces goes out through :class:`Outputs` callbacks (the
 node turns them into messages); the unit tests drive it with a fake clock.
+
+A fleet: ``devices`` is a list with one :class:`DeviceSet` per rover; the world holds that many
+rovers (one physics, one clock) and every per-rover call and output carries the rover's index.
 """
 
 from __future__ import annotations
@@ -51,6 +54,21 @@ class State:
     angular: tuple[float, float, float]
     wheel_position: list[float]
     wheel_velocity: list[float]
+    rover: int = 0  # index in the fleet (0: the first or only rover)
+
+
+@dataclass
+class RoverRun:
+    """The runner's per-rover bookkeeping."""
+
+    devices: object
+    wheel_target: tuple = (0.0, 0.0)
+    wheel_cmd_time: float = -math.inf
+    frames: int = 0
+    min_clearance: float = math.inf
+    reached_at: float | None = None
+    contact: bool = False
+    cached: tuple = ((0.0, 0.0, 0.0), math.inf, 0.0)
 
 
 class Outputs:
@@ -88,7 +106,9 @@ class SimRunner:
         self.p = p
         self.base_scenario = base_scenario
         self.scenario = base_scenario.resolved(p["seed"])
-        self.devices = devices
+        fleet = devices if isinstance(devices, list) else [devices]
+        self.devices = fleet[0]
+        self.rovers = [RoverRun(d) for d in fleet]
         self.out = outputs or Outputs()
         self.clock, self.sleep = clock, sleep
         self.world = SimWorld(
@@ -97,10 +117,9 @@ class SimRunner:
             camera_size=(p["camera.width"], p["camera.height"]),
             camera_hfov_deg=p["camera.hfov_deg"],
             wheel_max_torque=p["wheel_max_torque"],
+            rovers=len(self.rovers),
         )
         self._lock = threading.Lock()
-        self._wheel_target = [0.0, 0.0]
-        self._wheel_cmd_time = -math.inf
         self._reset_seed: int | None = None
         self._reset_done = threading.Event()
         self._stop = threading.Event()
@@ -108,18 +127,21 @@ class SimRunner:
         self.time_offset = 0.0
         self.episode = 0
         self.holding: list | None = None
-        self.frames = 0
-        self.min_clearance = math.inf
-        self.reached_at: float | None = None
-        self.contact = False
         self.error: str | None = None
-        self._cache()
+        for i in range(len(self.rovers)):
+            self._cache(i)
+
+    # the first rover's figures (a one-rover run: the run's)
+    frames = property(lambda self: self.rovers[0].frames)
+    reached_at = property(lambda self: self.rovers[0].reached_at)
+    min_clearance = property(lambda self: self.rovers[0].min_clearance)
+    contact = property(lambda self: self.rovers[0].contact)
 
     # -- called from other threads --------------------------------------------------------------
-    def set_wheel_target(self, left: float, right: float) -> None:
+    def set_wheel_target(self, left: float, right: float, i: int = 0) -> None:
         with self._lock:
-            self._wheel_target = [float(left), float(right)]
-            self._wheel_cmd_time = self.sim_time()
+            self.rovers[i].wheel_target = (float(left), float(right))
+            self.rovers[i].wheel_cmd_time = self.sim_time()
 
     def request_reset(self, seed: int, timeout: float = 30.0) -> bool:
         """New episode with ``seed`` at the next step; False if the loop did not take it."""
@@ -147,9 +169,10 @@ class SimRunner:
         rate = p["physics_rate"]
         n_clock, n_state = every(rate, p["clock_rate"]), every(rate, p["state_rate"])
         n_imu, n_sonar = every(rate, p["imu.rate"]), every(rate, p["arduino.sonar_rate"])
-        n_cam = every(rate, p["camera.fps"])
+        n_cam = every(rate, p["camera.rate"])
+        # rovers render in turn, spread over the frame period (one render per step at most)
+        cam_phase = [(i * n_cam) // len(self.rovers) for i in range(len(self.rovers))]
         speed = p["speed"]
-        dev = self.devices
         wall0, sim0 = self.clock(), self.sim_time()
         rtf_wall, rtf_sim = wall0, sim0
         steps = 0
@@ -165,18 +188,21 @@ class SimRunner:
                     continue
                 if -ahead > 0.5:  # fell behind by more than 0.5 s: do not burst
                     wall0, sim0 = self.clock(), self.sim_time()
-            self._apply_drive()
+            for i in range(len(self.rovers)):
+                self._apply_drive(i)
             w.step()
             steps += 1
             k = w.steps
-            if k % n_imu == 0 and dev.imu is not None:
-                dev.imu.update(*w.imu())
-            if k % n_sonar == 0 and dev.arduino is not None:
-                dev.arduino.set_sonar(w.sonar_range())
-            if k % n_cam == 0 and dev.mjpeg is not None:
-                self.render()
-            if k % n_state == 0:
-                self._state()
+            for i, r in enumerate(self.rovers):
+                dev = r.devices
+                if k % n_imu == 0 and dev.imu is not None:
+                    dev.imu.update(*w.imu(i))
+                if k % n_sonar == 0 and dev.arduino is not None:
+                    dev.arduino.set_sonar(w.sonar_range(i))
+                if (k - cam_phase[i]) % n_cam == 0 and dev.mjpeg is not None:
+                    self.render(i)
+                if k % n_state == 0:
+                    self._state(i)
             if k % n_clock == 0:
                 self.out.clock(self.sim_time())
             now = self.clock()
@@ -186,11 +212,15 @@ class SimRunner:
 
     def missing(self) -> list[str]:
         """What the start gate still waits for (empty: ready)."""
-        return self.devices.missing() + list(self.out.missing())
+        out = []
+        for i, r in enumerate(self.rovers):
+            who = f"rover {i + 1}: " if len(self.rovers) > 1 else ""
+            out += [who + m for m in r.devices.missing()]
+        return out + list(self.out.missing())
 
     def hold(self) -> None:
         """Time stays at 0 while the drivers connect: devices answer, the camera streams."""
-        p, w, dev = self.p, self.world, self.devices
+        p, w = self.p, self.world
         t0 = self.clock()
         ready_since = None
         last_frame = -math.inf
@@ -201,46 +231,50 @@ class SimRunner:
             self.holding = missing
             if not missing:
                 ready_since = now if ready_since is None else ready_since
-                if now - ready_since >= p["start.settle"]:
+                if now - ready_since >= p["start.settle_period"]:
                     break
             else:
                 ready_since = None
             if now - t0 > p["start.timeout"]:
                 self.out.log("warn", f"start gate timed out; still missing: {missing}")
                 break
-            if dev.imu is not None:
-                dev.imu.update(*w.imu())
-            if dev.arduino is not None:
-                dev.arduino.set_sonar(w.sonar_range())
-            if dev.mjpeg is not None and now - last_frame > 0.2:
-                self.render()
-                last_frame = now
+            frame = now - last_frame > 0.2 * len(self.rovers)
+            for i, r in enumerate(self.rovers):
+                dev = r.devices
+                if dev.imu is not None:
+                    dev.imu.update(*w.imu(i))
+                if dev.arduino is not None:
+                    dev.arduino.set_sonar(w.sonar_range(i))
+                if dev.mjpeg is not None and frame:
+                    self.render(i)
+                    last_frame = now
             self.out.clock(self.sim_time())
             self.sleep(0.05)
         self.holding = None
         self.out.log("info", f"simulated time starts (held {self.clock() - t0:.1f} s)")
 
-    def _apply_drive(self) -> None:
+    def _apply_drive(self, i: int = 0) -> None:
+        r = self.rovers[i]
         if self.p["drive"] == "firmata":
-            left, right = self.devices.arduino.wheel_velocities()
+            left, right = r.devices.arduino.wheel_velocities()
         else:
             with self._lock:
-                left, right = self._wheel_target
-                if self.sim_time() - self._wheel_cmd_time > self.p["wheel_cmd_timeout"]:
+                left, right = r.wheel_target
+                if self.sim_time() - r.wheel_cmd_time > self.p["wheel_cmd_timeout"]:
                     left = right = 0.0
-        if [left, right] != self.world._wheel_cmd:
-            self.world.set_wheel_velocity(left, right)
+        if [left, right] != self.world.wheel_cmd(i):
+            self.world.set_wheel_velocity(left, right, i)
 
-    def render(self) -> None:
+    def render(self, i: int = 0) -> None:
         import cv2
 
-        rgb = self.world.render()
+        rgb = self.world.render(i)
         ok, jpg = cv2.imencode(
             ".jpg", rgb[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, self.p["camera.jpeg_quality"]]
         )
         if ok:
-            self.devices.mjpeg.publish(jpg.tobytes())
-            self.frames += 1
+            self.rovers[i].devices.mjpeg.publish(jpg.tobytes())
+            self.rovers[i].frames += 1
 
     def _reset(self) -> None:
         seed, self._reset_seed = self._reset_seed, None
@@ -253,12 +287,13 @@ class SimRunner:
             camera_size=old.camera_size,
             camera_hfov_deg=old.camera_hfov_deg,
             wheel_max_torque=old.wheel_max_torque,
+            rovers=len(self.rovers),
         )
         old.close()
         self.episode += 1
-        self.reached_at = None
-        self.min_clearance = math.inf
-        self._cache()
+        for i, r in enumerate(self.rovers):
+            r.reached_at, r.min_clearance = None, math.inf
+            self._cache(i)
         s = self.scenario
         self.out.log(
             "info",
@@ -268,13 +303,13 @@ class SimRunner:
         self.out.status()
         self._reset_done.set()
 
-    def _state(self) -> None:
-        w = self.world
-        (pos, orn), (lin, ang) = w.base_pose(), w.base_twist()
+    def _state(self, i: int = 0) -> None:
+        w, r = self.world, self.rovers[i]
+        (pos, orn), (lin, ang) = w.base_pose(i), w.base_twist(i)
         R = rot(orn)  # twist in the child frame (REP 105)
         vb, wb = R.T @ np.asarray(lin), R.T @ np.asarray(ang)
-        wpos, wvel = w.wheel_states()
-        feed = getattr(self.devices.arduino, "set_wheel_speeds", None)
+        wpos, wvel = w.wheel_states(i)
+        feed = getattr(r.devices.arduino, "set_wheel_speeds", None)
         if feed is not None:  # encoders on the emulated board's pins
             feed(dict(zip(WHEEL_JOINTS, wvel)))
         self.out.state(
@@ -286,28 +321,32 @@ class SimRunner:
                 tuple(float(v) for v in wb),
                 wpos,
                 wvel,
+                i,
             )
         )
-        if self.reached_at is None and w.reached():
-            self.reached_at = w.time
-            self.out.log("info", f"target reached {w.time:.2f} s into episode {self.episode}")
-        if self.scenario.obstacles or self.scenario.floor.wall_height > 0:
-            self.min_clearance = min(self.min_clearance, w.obstacle_clearance(0.5))
-        contact = w.in_contact()
-        if self.devices.arduino is not None and contact != self.contact:
-            self.devices.arduino.set_bumper(contact)
-        self.contact = contact
-        self._cache()
+        if r.reached_at is None and w.reached(i):
+            r.reached_at = w.time
+            who = f"rover {i + 1}: " if len(self.rovers) > 1 else ""
+            self.out.log("info", f"{who}target reached {w.time:.2f} s into episode {self.episode}")
+        if self.scenario.obstacles or self.scenario.floor.wall_height > 0 or len(self.rovers) > 1:
+            r.min_clearance = min(r.min_clearance, w.obstacle_clearance(0.5, i))
+        contact = w.in_contact(i)
+        if r.devices.arduino is not None and contact != r.contact:
+            r.devices.arduino.set_bumper(contact)
+        r.contact = contact
+        self._cache(i)
 
     # -- status ---------------------------------------------------------------------------------
-    def _cache(self) -> None:
+    def _cache(self, i: int = 0) -> None:
         """Readings for status() taken in the physics thread (PyBullet is not thread-safe)."""
         w = self.world
-        self._cached = (w.pose2d(), w.target_distance(), w.time)
+        self.rovers[i].cached = (w.pose2d(i), w.target_distance(i), w.time)
 
-    def status(self) -> dict:
-        s = self.scenario
-        (x, y, yaw), tdist, ep_time = self._cached
+    def status(self, i: int = 0) -> dict:
+        """Rover ``i``'s status (``robot``: its number 1..N of ``robots``)."""
+        r = self.rovers[i]
+        s = self.scenario.for_rover(i + 1, len(self.rovers))
+        (x, y, yaw), tdist, ep_time = r.cached
         return {
             "scenario": s.name,
             "seed": s.seed,
@@ -325,29 +364,33 @@ class SimRunner:
                 "reach_distance": s.target.reach_distance,
             },
             "target_distance": round(tdist, 4),
-            "reached": self.reached_at is not None,
-            "reached_at": self.reached_at,
+            "reached": r.reached_at is not None,
+            "reached_at": r.reached_at,
             "min_obstacle_clearance": (
-                None if math.isinf(self.min_clearance) else round(self.min_clearance, 4)
+                None if math.isinf(r.min_clearance) else round(r.min_clearance, 4)
             ),
-            "contact": self.contact,
-            "camera_frames": self.frames,
-            "endpoints": self.devices.endpoints,
+            "contact": r.contact,
+            "camera_frames": r.frames,
+            "endpoints": r.devices.endpoints,
+            "robot": i + 1,
+            "robots": len(self.rovers),
             "holding": self.holding,
             "error": self.error,
         }
 
     def diag_values(self) -> dict:
-        dev = self.devices
         vals = {
-            "sim_time": self.time_offset + self._cached[2],
+            "sim_time": self.time_offset + self.rovers[0].cached[2],
             "episode": self.episode,
             "real_time_factor": self.rtf,
-            "camera_frames": self.frames,
-            "camera_clients": dev.mjpeg.clients if dev.mjpeg else 0,
         }
-        if dev.arduino is not None:
-            vals.update(dev.arduino.stats())
+        for i, r in enumerate(self.rovers):
+            pre = f"rover{i + 1}_" if len(self.rovers) > 1 else ""
+            dev = r.devices
+            vals[pre + "camera_frames"] = r.frames
+            vals[pre + "camera_clients"] = dev.mjpeg.clients if dev.mjpeg else 0
+            if dev.arduino is not None:
+                vals.update({pre + k: v for k, v in dev.arduino.stats().items()})
         return vals
 
     def close(self) -> None:

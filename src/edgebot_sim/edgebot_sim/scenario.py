@@ -14,6 +14,11 @@
     distractors:                      # other objects of the detector's classes
       - {class: cone, x: 3.0, y: 2.0}
     randomize: {start_xy: 0.1, start_yaw: 0.2, target_xy: 0.3}   # seeded jitter (uniform ±)
+    fleet: {spacing: 2.0, axis: y}    # several rovers (sim_node robots > 1): the spawn rule
+
+A fleet run (N rovers in one world, :meth:`Scenario.for_rover`): rover k of N starts at ``start``
+shifted by ``(k - (N + 1) / 2) * spacing`` along the world ``axis``, and gets its own copy of the
+target shifted the same way (each rover has its own job); one rover is today's run, unshifted.
 
 One validation engine (issue 19), as for the MQTT map and the Modbus register map: the
 dataclasses below are pydantic dataclasses and are the one definition of every key, its type,
@@ -79,6 +84,12 @@ def _known_class(v: str) -> str:
         raise ValueError(
             f"unknown object class (missing model); known: {list(objects.CLASS_NAMES)}"
         )
+    return v
+
+
+def _axis(v: str) -> str:
+    if v not in ("x", "y"):
+        raise ValueError("must be one of ['x', 'y']")
     return v
 
 
@@ -157,6 +168,12 @@ class Randomize:
 
 
 @model
+class Fleet:
+    spacing: _num(0.0, 100.0, lo_strict=True) = 2.0
+    axis: Annotated[str, Strict(), AfterValidator(_axis)] = "y"
+
+
+@model
 class Scenario:
     name: Name
     path: str
@@ -170,6 +187,37 @@ class Scenario:
     obstacles: tuple[Obstacle, ...] = ()
     distractors: tuple[Distractor, ...] = ()
     randomize: Randomize = Randomize()
+    fleet: Fleet = Fleet()
+
+    def for_rover(self, k: int, n: int) -> Scenario:
+        """Rover ``k`` (1..n) of a fleet of ``n``: start and target moved by the spawn rule.
+        ``ScenarioError`` (naming ``fleet.spacing``) when it would put a rover or its target
+        off the floor."""
+        if n <= 1:
+            return self
+        off = (k - (n + 1) / 2) * self.fleet.spacing
+        dx, dy = (off, 0.0) if self.fleet.axis == "x" else (0.0, off)
+        st, t = self.start, self.target
+        out = dataclasses.replace(
+            self,
+            start=dataclasses.replace(st, x=st.x + dx, y=st.y + dy),
+            target=dataclasses.replace(t, x=t.x + dx, y=t.y + dy),
+        )
+        hx, hy = self.floor.size[0] / 2, self.floor.size[1] / 2
+        for what, x, y, r in (
+            ("start", out.start.x, out.start.y, ROVER_RADIUS),
+            ("target", out.target.x, out.target.y, footprint_radius(t.cls)),
+        ):
+            if abs(x) > hx - r or abs(y) > hy - r:
+                raise _fail(
+                    self.path,
+                    "fleet.spacing",
+                    self.fleet.spacing,
+                    f"puts rover {k} of {n}'s {what} off the floor at ({x:.2f}, {y:.2f}); "
+                    f"allowed |x| <= {hx - r:.2f}, |y| <= {hy - r:.2f}: a smaller spacing "
+                    "or fewer robots",
+                )
+        return out
 
     def resolved(self, seed: int | None = None) -> Scenario:
         """The scenario with its seeded jitter applied (randomize zeroed): what a run uses."""
@@ -239,6 +287,7 @@ _NESTED = {
     "obstacles": Obstacle,
     "distractors": Distractor,
     "randomize": Randomize,
+    "fleet": Fleet,
 }
 
 

@@ -8,7 +8,9 @@ pins drive the wheels, the sonar is a ray cast from ``sonar_link``) and a virtua
 the body's motion; the real driver nodes connect to those.
 
 ROS glue only: the physics loop is :class:`edgebot_sim.runner.SimRunner` (one thread, PyBullet
-is not thread-safe), the devices are :class:`edgebot_sim.devices.DeviceSet`.
+is not thread-safe), the devices are :class:`edgebot_sim.devices.DeviceSet`. ``robots`` > 1:
+several rovers in the one world, each under its own namespace (:mod:`edgebot_sim.fleet`, the
+per-rover topics in :class:`edgebot_sim.rover_io.RoverIO`).
 """
 
 from __future__ import annotations
@@ -18,120 +20,25 @@ import threading
 import traceback
 
 import rclpy
-from builtin_interfaces.msg import Time
-from nav_msgs.msg import Odometry
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.node import Node
 from rosgraph_msgs.msg import Clock
-from sensor_msgs.msg import JointState
 from std_msgs.msg import String
 from std_srvs.srv import Trigger
 
 from edgebot_common import qos
 from edgebot_common.diagnostics import ERROR, OK, WARN, Diagnostics
 from edgebot_common.node_main import ConfigError, run_node
-from edgebot_common.params import ParamSpec
 from edgebot_common.ros_params import declare_params
 from edgebot_common.throttle import RejectCounter
 
-from . import faults
+from . import faults, fleet, map_tf
 from . import scenario as scen
-from .devices import DeviceSet
-from .map_tf import MapOdomTf
-from .runner import Outputs, SimRunner, State, parse_wheel_cmd
-from .world import WHEEL_JOINTS
+from .rover_io import RoverIO, stamp
+from .runner import Outputs, SimRunner, State
+from .sim_params import SPECS
 
-SPECS = [
-    ParamSpec("scenario", "open_field", "scenario name (config/scenarios/<name>.yaml) or path"),
-    ParamSpec(
-        "seed",
-        -1,
-        "random seed; -1 = the scenario's (settable: sim/reset uses it)",
-        min=-1,
-        read_only=False,
-    ),
-    ParamSpec("speed", 1.0, "target real-time factor; 0 = as fast as possible", min=0.0, max=100.0),
-    ParamSpec(
-        "physics_rate", 240.0, "physics steps per simulated second [Hz]", min=60.0, max=2000.0
-    ),
-    ParamSpec(
-        "clock_rate", 100.0, "/clock messages per simulated second [Hz]", min=1.0, max=1000.0
-    ),
-    ParamSpec(
-        "state_rate", 50.0, "ground truth and wheel_states rate (sim time) [Hz]", min=1.0, max=500.0
-    ),
-    ParamSpec("publish_wheel_states", True, "publish wheel_states from the wheel joints"),
-    ParamSpec(
-        "drive",
-        "auto",
-        "what moves the wheels: the virtual Arduino's motor pins "
-        "(firmata), wheel_cmd directly (wheel_cmd, no Arduino in the loop), or auto "
-        "(firmata when arduino.enabled)",
-        choices=["auto", "firmata", "wheel_cmd"],
-    ),
-    ParamSpec(
-        "wheel_cmd_timeout",
-        0.5,
-        "drive=wheel_cmd: stop when no command for this long (sim time) [s]",
-        min=0.0,
-        min_exclusive=True,
-    ),
-    ParamSpec(
-        "wheel_max_torque", 0.3, "wheel motor torque limit [N m]", min=0.0, min_exclusive=True
-    ),
-    ParamSpec(
-        "start.wait",
-        False,
-        "hold simulated time at 0 until the drivers are connected "
-        "to the virtual devices and the start.* topics are up (fair time-to-target)",
-    ),
-    ParamSpec("start.publishers", "", "comma-separated topics that need a publisher first"),
-    ParamSpec("start.subscribers", "", "comma-separated topics that need a subscriber first"),
-    ParamSpec("start.settle", 2.0, "wall seconds to wait once everything is up", min=0.0, max=60.0),
-    ParamSpec(
-        "start.timeout", 120.0, "wall seconds after which time starts anyway", min=0.0, max=3600.0
-    ),
-    ParamSpec("camera.enabled", True, "render the camera and serve it as MJPEG"),
-    ParamSpec("camera.fps", 10.0, "frames per simulated second", min=0.1, max=60.0),
-    ParamSpec("camera.width", 320, "image width [px]", min=16, max=1920),
-    ParamSpec("camera.height", 240, "image height [px]", min=16, max=1080),
-    ParamSpec("camera.hfov_deg", 60.0, "horizontal field of view [deg]", min=10.0, max=170.0),
-    ParamSpec("camera.host", "127.0.0.1", "MJPEG server address"),
-    ParamSpec("camera.port", 8080, "MJPEG server port (0 = any free port)", min=0, max=65535),
-    ParamSpec("camera.jpeg_quality", 85, "JPEG quality", min=10, max=100),
-    ParamSpec("arduino.enabled", True, "serve a virtual Firmata Arduino on a pty"),
-    ParamSpec(
-        "arduino.link", "", "symlink to the pty (what firmata_node's port names); empty = none"
-    ),
-    ParamSpec(
-        "arduino.pin_map",
-        "",
-        "pin map file (as firmata_node's pin_map); empty = config/firmata.yaml",
-    ),
-    ParamSpec(
-        "arduino.firmware",
-        "",
-        "run real firmware on an emulated AVR (edgebot_avr) "
-        "instead of the Python board model: a .hex path or an installed image name "
-        "(StandardFirmata); empty = the model",
-    ),
-    ParamSpec(
-        "arduino.sonar_rate", 20.0, "sonar ray casts per simulated second [Hz]", min=1.0, max=200.0
-    ),
-    ParamSpec("imu.enabled", True, "serve a virtual I2C IMU over TCP"),
-    ParamSpec("imu.chip", "mpu6050", "virtual IMU chip", choices=["mpu6050", "bno055"]),
-    ParamSpec("imu.host", "127.0.0.1", "virtual IMU server address"),
-    ParamSpec("imu.port", 0, "virtual IMU server port (0 = any free port)", min=0, max=65535),
-    ParamSpec(
-        "imu.rate", 200.0, "IMU motion updates per simulated second [Hz]", min=1.0, max=1000.0
-    ),
-    ParamSpec("imu.noise", True, "the chip's noise and bias"),
-]
-
-
-def stamp(t: float) -> Time:
-    sec = int(t)
-    return Time(sec=sec, nanosec=int(round((t - sec) * 1e9)) % 1_000_000_000)
+__all__ = ["SPECS", "SimNode", "main", "stamp"]
 
 
 class SimNode(Node, Outputs):
@@ -145,30 +52,28 @@ class SimNode(Node, Outputs):
             p["drive"] = "firmata" if p["arduino.enabled"] else "wheel_cmd"
         if self.get_parameter("use_sim_time").value:
             raise ConfigError("sim_node publishes /clock: run it with use_sim_time false")
+        self.spaces = fleet.namespaces(p)
         try:
             base = scen.load(p["scenario"])
+            for k in range(1, len(self.spaces) + 1):
+                base.for_rover(k, len(self.spaces))  # the spawn rule fits the floor
         except scen.ScenarioError as e:
             raise ConfigError(str(e)) from None
         self.rejects = RejectCounter(self.get_logger().warn)
-        self.devices = DeviceSet.start(p, seed=base.resolved(p["seed"]).seed)
+        self.fleet = fleet.start_devices(p, seed=base.resolved(p["seed"]).seed)
+        self.devices = self.fleet[0]
         try:
-            self.runner = SimRunner(p, base, self.devices, outputs=self)
+            self.runner = SimRunner(p, base, self.fleet, outputs=self)
         except Exception:
-            self.devices.stop(self.get_logger().warn)
+            for d in self.fleet:
+                d.stop(self.get_logger().warn)
             raise
 
         self.pub_clock = self.create_publisher(Clock, "/clock", qos.CLOCK)
-        self.pub_truth = self.create_publisher(Odometry, "sim/ground_truth", qos.RELIABLE)
-        self.pub_wheels = (
-            self.create_publisher(JointState, "wheel_states", qos.SENSOR_DATA)
-            if p["publish_wheel_states"]
-            else None
-        )
         self.pub_status = self.create_publisher(String, "sim/status", qos.LATCHED)
-        if p["drive"] == "wheel_cmd":
-            self.create_subscription(JointState, "wheel_cmd", self._on_wheel_cmd, qos.COMMANDS)
+        tf_p = declare_params(self, map_tf.SPECS)
+        self.io = [RoverIO(self, i, ns, p, tf_p) for i, ns in enumerate(self.spaces)]
         self.create_service(Trigger, "sim/reset", self._on_reset)
-        self.map_tf = MapOdomTf(self, self.rejects)  # map -> odom on /tf (REP 105)
         self.faults = faults.FaultHooks(self.devices)
         self.add_on_set_parameters_callback(self._on_fault)
         self.diag = Diagnostics(self, hardware_id=f"pybullet:{self.runner.scenario.name}")
@@ -178,20 +83,12 @@ class SimNode(Node, Outputs):
         self._thread.start()
         self.create_timer(1.0, self.status)
         s = self.runner.scenario
+        ends = {ns or "rover": d.endpoints for ns, d in zip(self.spaces, self.fleet)}
         self.get_logger().info(
-            f"scenario {s.name!r} seed {s.seed}: "
-            f"{json.dumps(self.devices.endpoints)}; speed {p['speed']}"
+            f"scenario {s.name!r} seed {s.seed}: {json.dumps(ends)}; speed {p['speed']}"
         )
 
     # -- inputs ---------------------------------------------------------------------------------
-    def _on_wheel_cmd(self, msg: JointState):
-        try:
-            left, right = parse_wheel_cmd(list(msg.name), list(msg.velocity))
-        except ValueError as e:
-            self.rejects.reject("wheel_cmd", str(e))
-            return
-        self.runner.set_wheel_target(left, right)
-
     def _on_reset(self, request, response):
         """New episode: the scenario rebuilt with the current ``seed`` parameter; simulated
         time goes on (the clock never jumps back), the episode's time starts at 0."""
@@ -232,27 +129,16 @@ class SimNode(Node, Outputs):
         self.pub_clock.publish(Clock(clock=stamp(t)))
 
     def state(self, s: State) -> None:
-        odo = Odometry()
-        odo.header.stamp = stamp(s.time)
-        odo.header.frame_id = "map"
-        odo.child_frame_id = "base_link"
-        pp, oo = odo.pose.pose.position, odo.pose.pose.orientation
-        pp.x, pp.y, pp.z = s.position
-        oo.x, oo.y, oo.z, oo.w = s.orientation
-        tl, ta = odo.twist.twist.linear, odo.twist.twist.angular
-        tl.x, tl.y, tl.z = s.linear
-        ta.x, ta.y, ta.z = s.angular
-        self.pub_truth.publish(odo)
-        self.map_tf.truth(s.time, odo.header.stamp, s.position, s.orientation)
-        if self.pub_wheels is not None:
-            js = JointState(
-                name=list(WHEEL_JOINTS), position=s.wheel_position, velocity=s.wheel_velocity
-            )
-            js.header.stamp = odo.header.stamp
-            self.pub_wheels.publish(js)
+        self.io[s.rover].state(s)
 
     def status(self) -> None:
-        self.pub_status.publish(String(data=json.dumps(self.runner.status())))
+        """``sim/status``: the first rover's status; with a fleet also every rover's (``fleet``)
+        and each rover's own on ``<ns>/sim/status``."""
+        sts = [self.runner.status(i) for i in range(len(self.io))]
+        for io, st in zip(self.io, sts):
+            io.status(st)
+        top = dict(sts[0], fleet=sts) if len(sts) > 1 else sts[0]
+        self.pub_status.publish(String(data=json.dumps(top)))
 
     def log(self, level: str, text: str) -> None:
         getattr(self.get_logger(), level)(text)
@@ -263,7 +149,7 @@ class SimNode(Node, Outputs):
             ("start.publishers", self.count_publishers, "publisher"),
             ("start.subscribers", self.count_subscribers, "subscriber"),
         ):
-            for t in filter(None, (x.strip() for x in self.p[key].split(","))):
+            for t in fleet.gate_topics(self.p[key], self.spaces):
                 if count(t) < 1:
                     out.append(f"{what} of {t}")
         return out
@@ -284,7 +170,8 @@ class SimNode(Node, Outputs):
             self.status()
         except Exception:
             pass
-        self.devices.stop(self.get_logger().warn)
+        for d in self.fleet:
+            d.stop(self.get_logger().warn)
         self.runner.close()
         if self.runner.error:
             raise RuntimeError(f"physics loop failed: {self.runner.error}")

@@ -4,6 +4,10 @@ ROS-free (the node and the tests drive it).
 
 Objects of the detector's classes are built exactly as :mod:`edgebot_common.objects` defines
 them (shape, size, colour), standing on the floor.
+
+A fleet (``rovers=N``): N rovers in the one world, each with its own target object, placed by
+the scenario's spawn rule (:meth:`Scenario.for_rover`); they see and bump into each other. The
+rover-specific readings take the rover's index ``i`` (0 = the first; the default).
 """
 
 from __future__ import annotations
@@ -33,6 +37,23 @@ def rot(q) -> np.ndarray:
     return np.array(pb.getMatrixFromQuaternion(q), dtype=float).reshape(3, 3)
 
 
+class RoverBody:
+    """One rover of the world: its PyBullet body, joints, wheel command, IMU state, target."""
+
+    def __init__(self, scenario: Scenario):
+        self.scenario = scenario  # this rover's view: its start and its target
+        self.robot = -1
+        self.target_id = -1
+        self.joint_index: dict[str, int] = {}
+        self.link_index: dict[str, int] = {"base_link": -1}
+        self.wheels: list[int] = []
+        self.wheel_cmd = [0.0, 0.0]
+        self.prev_imu_vel: np.ndarray | None = None
+        self.acc = np.array([0.0, 0.0, 0.0])
+        self.imu_orn = (0.0, 0.0, 0.0, 1.0)
+        self.imu_gyro_world = np.zeros(3)
+
+
 class SimWorld:
     """One PyBullet DIRECT world. ``step()`` advances ``dt`` (default 1/240 s)."""
 
@@ -46,8 +67,10 @@ class SimWorld:
         wheel_max_torque: float = 0.3,
         sonar_max_range: float = 4.0,
         sonar_half_angle_deg: float = 10.0,
+        rovers: int = 1,
     ):
         self.scenario = scenario
+        self.bodies = [RoverBody(scenario.for_rover(k, rovers)) for k in range(1, rovers + 1)]
         self.dt = float(dt)
         self.steps = 0
         self.camera_size = tuple(int(v) for v in camera_size)
@@ -68,16 +91,21 @@ class SimWorld:
         self._build_floor()
         for o in scenario.obstacles:
             self.obstacle_ids.append(self._add_shape(o.shape, o.size, o.rgba, o.x, o.y, o.yaw))
-        t = scenario.target
-        self.target_id = self._add_object(t.cls, t.x, t.y, t.yaw)
+        for b in self.bodies:
+            t = b.scenario.target
+            b.target_id = self._add_object(t.cls, t.x, t.y, t.yaw)
+        self.target_id = self.bodies[0].target_id
         for d in scenario.distractors:
             self._add_object(d.cls, d.x, d.y, d.yaw)
-        self._load_robot(urdf or str(paths.urdf_path(scenario.robot)))
-        self._wheel_cmd = [0.0, 0.0]
-        self._prev_imu_vel: np.ndarray | None = None
-        self._acc = np.array([0.0, 0.0, 0.0])
-        self._update_imu()
-        self.apply_wheels()
+        for b in self.bodies:
+            self._load_robot(b, urdf or str(paths.urdf_path(scenario.robot)))
+        # let the rovers settle on their wheels before time starts
+        for _ in range(60):
+            pb.stepSimulation(physicsClientId=c)
+        self.robot = self.bodies[0].robot
+        for i, _ in enumerate(self.bodies):
+            self._update_imu(i)
+            self.apply_wheels(i)
 
     # -- construction -------------------------------------------------------------------------
     def _build_floor(self):
@@ -142,56 +170,59 @@ class SimWorld:
         self.object_ids[bid] = cls
         return bid
 
-    def _load_robot(self, urdf: str):
-        c, s = self.cid, self.scenario.start
-        self.robot = pb.loadURDF(
+    def _load_robot(self, b: RoverBody, urdf: str):
+        c, s = self.cid, b.scenario.start
+        b.robot = pb.loadURDF(
             urdf,
             [s.x, s.y, 0.034],
             yaw_quat(s.yaw),
             flags=pb.URDF_USE_INERTIA_FROM_FILE,
             physicsClientId=c,
         )
-        self.joint_index: dict[str, int] = {}
-        self.link_index: dict[str, int] = {"base_link": -1}
-        for j in range(pb.getNumJoints(self.robot, physicsClientId=c)):
-            info = pb.getJointInfo(self.robot, j, physicsClientId=c)
-            self.joint_index[info[1].decode()] = j
-            self.link_index[info[12].decode()] = j
+        for j in range(pb.getNumJoints(b.robot, physicsClientId=c)):
+            info = pb.getJointInfo(b.robot, j, physicsClientId=c)
+            b.joint_index[info[1].decode()] = j
+            b.link_index[info[12].decode()] = j
         for name in WHEEL_JOINTS + ("camera_joint", "sonar_joint", "imu_joint"):
-            if name not in self.joint_index:
+            if name not in b.joint_index:
                 raise ValueError(f"{urdf}: the robot has no joint {name!r}")
-        self.wheels = [self.joint_index[n] for n in WHEEL_JOINTS]
-        for w in self.wheels:
-            pb.changeDynamics(self.robot, w, lateralFriction=1.0, physicsClientId=c)
-        if "caster_link" in self.link_index:
+        b.wheels = [b.joint_index[n] for n in WHEEL_JOINTS]
+        for w in b.wheels:
+            pb.changeDynamics(b.robot, w, lateralFriction=1.0, physicsClientId=c)
+        if "caster_link" in b.link_index:
             pb.changeDynamics(
-                self.robot,
-                self.link_index["caster_link"],
+                b.robot,
+                b.link_index["caster_link"],
                 lateralFriction=0.0,
                 rollingFriction=0.0,
                 spinningFriction=0.0,
                 physicsClientId=c,
             )
-        # let the rover settle on its wheels before time starts
-        for _ in range(60):
-            pb.stepSimulation(physicsClientId=c)
 
     # -- actuation and time ---------------------------------------------------------------------
     @property
     def time(self) -> float:
         return self.steps * self.dt
 
-    def set_wheel_velocity(self, left: float, right: float) -> None:
-        """Target wheel speeds in rad/s (positive drives the rover forward)."""
-        self._wheel_cmd = [float(left), float(right)]
-        self.apply_wheels()
+    @property
+    def _wheel_cmd(self) -> list[float]:
+        return self.bodies[0].wheel_cmd
 
-    def apply_wheels(self):
+    def wheel_cmd(self, i: int = 0) -> list[float]:
+        return self.bodies[i].wheel_cmd
+
+    def set_wheel_velocity(self, left: float, right: float, i: int = 0) -> None:
+        """Target wheel speeds in rad/s (positive drives the rover forward)."""
+        self.bodies[i].wheel_cmd = [float(left), float(right)]
+        self.apply_wheels(i)
+
+    def apply_wheels(self, i: int = 0):
+        b = self.bodies[i]
         pb.setJointMotorControlArray(
-            self.robot,
-            self.wheels,
+            b.robot,
+            b.wheels,
             pb.VELOCITY_CONTROL,
-            targetVelocities=self._wheel_cmd,
+            targetVelocities=b.wheel_cmd,
             forces=[self.wheel_max_torque] * 2,
             physicsClientId=self.cid,
         )
@@ -200,62 +231,67 @@ class SimWorld:
         for _ in range(n):
             pb.stepSimulation(physicsClientId=self.cid)
             self.steps += 1
-            self._update_imu()
+            for i in range(len(self.bodies)):
+                self._update_imu(i)
 
     # -- readings -------------------------------------------------------------------------------
-    def base_pose(self):
-        pos, orn = pb.getBasePositionAndOrientation(self.robot, physicsClientId=self.cid)
+    def base_pose(self, i: int = 0):
+        pos, orn = pb.getBasePositionAndOrientation(self.bodies[i].robot, physicsClientId=self.cid)
         return pos, orn
 
-    def base_twist(self):
+    def base_twist(self, i: int = 0):
         """(linear, angular) velocity of base_link in the world frame."""
-        return pb.getBaseVelocity(self.robot, physicsClientId=self.cid)
+        return pb.getBaseVelocity(self.bodies[i].robot, physicsClientId=self.cid)
 
-    def pose2d(self) -> tuple[float, float, float]:
-        pos, orn = self.base_pose()
+    def pose2d(self, i: int = 0) -> tuple[float, float, float]:
+        pos, orn = self.base_pose(i)
         return pos[0], pos[1], quat_yaw(orn)
 
-    def wheel_states(self) -> tuple[list[float], list[float]]:
-        st = pb.getJointStates(self.robot, self.wheels, physicsClientId=self.cid)
+    def wheel_states(self, i: int = 0) -> tuple[list[float], list[float]]:
+        b = self.bodies[i]
+        st = pb.getJointStates(b.robot, b.wheels, physicsClientId=self.cid)
         return [s[0] for s in st], [s[1] for s in st]
 
-    def link_pose(self, link: str):
+    def link_pose(self, link: str, i: int = 0):
+        b = self.bodies[i]
         st = pb.getLinkState(
-            self.robot, self.link_index[link], computeForwardKinematics=1, physicsClientId=self.cid
+            b.robot, b.link_index[link], computeForwardKinematics=1, physicsClientId=self.cid
         )
         return st[4], st[5]
 
-    def _update_imu(self):
+    def _update_imu(self, i: int = 0):
+        b = self.bodies[i]
         st = pb.getLinkState(
-            self.robot,
-            self.link_index["imu_link"],
+            b.robot,
+            b.link_index["imu_link"],
             computeLinkVelocity=1,
             computeForwardKinematics=1,
             physicsClientId=self.cid,
         )
         v = np.array(st[6], dtype=float)
-        if self._prev_imu_vel is not None:
-            a = (v - self._prev_imu_vel) / self.dt
+        if b.prev_imu_vel is not None:
+            a = (v - b.prev_imu_vel) / self.dt
             # contacts make the raw difference spiky: low-pass at ~20 Hz (tau 8 ms)
             alpha = self.dt / (0.008 + self.dt)
-            self._acc += alpha * (a - self._acc)
-        self._prev_imu_vel = v
-        self._imu_orn = st[5]
-        self._imu_gyro_world = np.array(st[7], dtype=float)
+            b.acc += alpha * (a - b.acc)
+        b.prev_imu_vel = v
+        b.imu_orn = st[5]
+        b.imu_gyro_world = np.array(st[7], dtype=float)
 
-    def imu(self):
+    def imu(self, i: int = 0):
         """(specific force m/s^2, angular velocity rad/s) in imu_link, orientation quat (x,y,z,w).
 
         Specific force = acceleration minus gravity: at rest it reads +9.81 on z.
         """
-        R = rot(self._imu_orn)
-        f = R.T @ (self._acc + np.array([0.0, 0.0, GRAVITY]))
-        w = R.T @ self._imu_gyro_world
-        return tuple(f.tolist()), tuple(w.tolist()), tuple(self._imu_orn)
+        b = self.bodies[i]
+        R = rot(b.imu_orn)
+        f = R.T @ (b.acc + np.array([0.0, 0.0, GRAVITY]))
+        w = R.T @ b.imu_gyro_world
+        return tuple(f.tolist()), tuple(w.tolist()), tuple(b.imu_orn)
 
-    def sonar_range(self) -> float:
+    def sonar_range(self, i: int = 0) -> float:
         """Nearest hit along sonar_link's +x within the beam (a fan of rays); inf if none."""
-        pos, orn = self.link_pose("sonar_link")
+        pos, orn = self.link_pose("sonar_link", i)
         R = rot(orn)
         starts, ends = [], []
         for a in np.linspace(-self.sonar_half_angle, self.sonar_half_angle, 5):
@@ -264,13 +300,13 @@ class SimWorld:
             ends.append((np.array(pos) + d * self.sonar_max_range).tolist())
         best = math.inf
         for hit in pb.rayTestBatch(starts, ends, physicsClientId=self.cid):
-            if hit[0] >= 0 and hit[0] != self.robot:
+            if hit[0] >= 0 and hit[0] != self.bodies[i].robot:
                 best = min(best, hit[2] * self.sonar_max_range)
         return best
 
-    def camera_matrices(self):
+    def camera_matrices(self, i: int = 0):
         w, h = self.camera_size
-        pos, orn = self.link_pose("camera_link")
+        pos, orn = self.link_pose("camera_link", i)
         R = rot(orn)
         eye = np.array(pos)
         view = pb.computeViewMatrix(
@@ -280,10 +316,10 @@ class SimWorld:
         proj = pb.computeProjectionMatrixFOV(vfov, w / h, 0.03, 30.0, physicsClientId=self.cid)
         return view, proj
 
-    def render(self) -> np.ndarray:
+    def render(self, i: int = 0) -> np.ndarray:
         """An RGB frame (h, w, 3, uint8) from camera_link with the CPU renderer."""
         w, h = self.camera_size
-        view, proj = self.camera_matrices()
+        view, proj = self.camera_matrices(i)
         img = pb.getCameraImage(
             w,
             h,
@@ -298,25 +334,29 @@ class SimWorld:
         rgba = np.asarray(img[2], dtype=np.uint8).reshape(h, w, 4)
         return np.ascontiguousarray(rgba[:, :, :3])
 
-    def target_distance(self) -> float:
-        x, y, _ = self.pose2d()
-        return target_distance(x, y, self.scenario.target)
+    def target_distance(self, i: int = 0) -> float:
+        x, y, _ = self.pose2d(i)
+        return target_distance(x, y, self.bodies[i].scenario.target)
 
-    def reached(self) -> bool:
-        return self.target_distance() <= self.scenario.target.reach_distance
+    def reached(self, i: int = 0) -> bool:
+        return self.target_distance(i) <= self.bodies[i].scenario.target.reach_distance
 
-    def obstacle_clearance(self, within: float = 1.0) -> float:
-        """Smallest distance between the rover and any obstacle or wall (inf beyond ``within``)."""
+    def obstacle_clearance(self, within: float = 1.0, i: int = 0) -> float:
+        """Smallest distance between a rover and any obstacle, wall or other rover (inf beyond
+        ``within``)."""
         best = math.inf
-        for oid in self.obstacle_ids + self.wall_ids:
-            for cp in pb.getClosestPoints(self.robot, oid, within, physicsClientId=self.cid):
+        me = self.bodies[i].robot
+        others = [b.robot for b in self.bodies if b.robot != me]
+        for oid in self.obstacle_ids + self.wall_ids + others:
+            for cp in pb.getClosestPoints(me, oid, within, physicsClientId=self.cid):
                 best = min(best, cp[8])
         return best
 
-    def in_contact(self) -> bool:
+    def in_contact(self, i: int = 0) -> bool:
         """The rover touches something other than the floor (what a bumper switch feels)."""
-        for cp in pb.getContactPoints(bodyA=self.robot, physicsClientId=self.cid):
-            if cp[2] != self.floor_id and cp[2] != self.robot:
+        me = self.bodies[i].robot
+        for cp in pb.getContactPoints(bodyA=me, physicsClientId=self.cid):
+            if cp[2] != self.floor_id and cp[2] != me:
                 return True
         return False
 
