@@ -287,3 +287,36 @@ def test_odometry_on_simulated_time(procs, ros):
     sim_dt = stamp(b) - stamp(a)
     # 0.2 m/s for sim_dt simulated seconds (wall-clock integration would give about twice that)
     assert abs(moved - 0.2 * sim_dt) < 0.1 * 0.2 * sim_dt, (moved, sim_dt)
+
+
+def test_lost_authority_brakes_even_against_a_command_and_is_given_back(procs, ros):
+    """safety/authority false (from safety_monitor: idle, e-stop, lost heartbeat) makes the
+    loop brake to exactly zero at its emergency deceleration, whatever cmd_vel says; true
+    gives the command back. (The deceleration rates are checked in edgebot_rt's gtests.)"""
+    from std_msgs.msg import Bool
+
+    start(procs, use_feedback=False, max_linear_accel=5.0, emergency_linear_decel=50.0)
+    wc = ros.collect(JointState, "wheel_cmd")
+    diags = ros.collect(DiagnosticArray, "/diagnostics")
+    cmd = ros.publisher(Twist, "cmd_vel", qos.COMMANDS)
+    auth = ros.publisher(Bool, "safety/authority", qos.COMMANDS)
+    ros.wait_subscribers(cmd, timeout=30)
+    ros.wait_subscribers(auth, timeout=30)
+    want = K.twist_to_wheels(0.2, 0.0, R, L)
+    c = Streamer(ros, cmd, twist(0.2, 0.0))
+    a = Streamer(ros, auth, Bool(data=True))
+    wait_for(lambda: wc and close(wheels(wc[-1]), want, 1e-9), 30, what="driving")
+    a.msg = Bool(data=False)
+    wait_for(lambda: wheels(wc[-1]) == (0.0, 0.0), 30, what="braked to zero")
+    n = len(wc)
+    wait_for(lambda: len(wc) > n + 20, 30, what="20 more wheel_cmd")
+    assert all(wheels(m) == (0.0, 0.0) for m in wc[n:])  # the 0.2 m/s command is not followed
+    wait_for(
+        lambda: diag_values(diags, "base_controller")["authority"] == "False",
+        30,
+        what="authority False in the diagnostics",
+    )
+    a.msg = Bool(data=True)
+    wait_for(lambda: close(wheels(wc[-1]), want, 1e-9), 30, what="driving again")
+    c.stop()
+    a.stop()

@@ -149,3 +149,32 @@ def test_configuration_errors():
         SafetyLogic(SafetyConfig(), [Source("a", 1, 1.0), Source("a", 2, 1.0)])
     with pytest.raises(ValueError):
         SafetyLogic(SafetyConfig(), [Source("a", 1, 1.0)], [Heartbeat("h", 1.0, ("b",))])
+
+
+def test_authority_is_lost_when_idle_or_stopped_and_kept_by_a_source_holding_zero():
+    m = make([Heartbeat("det", 0.5, ("follower",))])
+    m.on_heartbeat(0.0, "det")
+    assert m.step(0.0).authority is False  # idle: nothing drives
+    m.on_command(0.1, "follower", 0.2, 0.0)
+    assert m.step(0.1).authority is True
+    m.on_command(0.2, "follower", 0.0, 0.0)  # a source asking for zero still has authority:
+    out = m.step(0.2)  # the normal ramp
+    assert (out.state, out.authority) == (ACTIVE, True)
+    m.on_range(0.25, 0.1)  # obstacle: forward removed, turning allowed: still a source drives
+    m.on_command(0.25, "follower", 0.2, 0.3)
+    out = m.step(0.25)
+    assert (out.state, out.authority) == (LIMITED, True)
+    out = m.step(0.8)  # the follower's commands timed out: idle
+    assert (out.state, out.authority) == (IDLE, False)
+    m.on_heartbeat(0.85, "det")
+    m.on_command(0.9, "follower", 0.2, 0.0)
+    assert m.step(0.9).authority is True
+    m.on_command(1.4, "follower", 0.2, 0.0)
+    out = m.step(1.45)  # the detector's heartbeat is lost: stopped
+    assert (out.state, out.authority) == (STOPPED, False)
+    m.on_heartbeat(1.5, "det")
+    m.step(1.5)
+    m.on_command(1.55, "teleop", 0.1, 0.0)
+    m.set_estop(1.6, True)
+    out = m.step(1.6)
+    assert (out.state, out.authority) == (STOPPED, False)

@@ -182,3 +182,24 @@ def test_invalid_parameters_stop_the_node_naming_them(procs):
         assert p.wait(timeout=60) == 2
         out = p.output()
         assert "configuration error" in out and name in out, out
+
+
+def test_authority_follows_the_sources_and_the_estop(procs, ros):
+    """safety/authority goes with every cmd_vel: false while idle or stopped, true while a
+    source drives (base_controller brakes at its emergency deceleration on false)."""
+    start(procs, **{"sources.teleop.timeout": 0.3})
+    auth = ros.collect(Bool, "safety/authority")
+    out = ros.collect(Twist, "cmd_vel")
+    teleop = ros.publisher(Twist, "teleop/cmd_vel", qos.COMMANDS)
+    ros.wait_subscribers(teleop, timeout=30)
+    wait_for(lambda: auth and auth[-1].data is False, 30, what="idle: no authority")
+    t = Streamer(ros, teleop, twist(0.0, 0.0))  # a source holding zero has the authority
+    wait_for(lambda: auth[-1].data is True, 30, what="teleop: authority")
+    t.msg = twist(0.2, 0.0)
+    wait_twist(out, lambda v, w: v == 0.2, what="teleop drives")
+    assert ros.call(SetBool, "estop", SetBool.Request(data=True), timeout=30).success
+    wait_for(lambda: auth[-1].data is False, 30, what="e-stop: no authority")
+    assert ros.call(SetBool, "estop", SetBool.Request(data=False), timeout=30).success
+    wait_for(lambda: auth[-1].data is True, 30, what="released, fresh commands: authority")
+    t.stop()
+    wait_for(lambda: auth[-1].data is False, 30, what="teleop timed out: no authority")

@@ -256,3 +256,20 @@ def test_stop_is_clean_and_idempotent_and_restartable():
     assert loop.start()
     wait_for(lambda: loop.stats()["cycles"] > 2)
     del loop  # destructor stops the thread
+
+
+def test_rate_limiter_brake_and_loop_authority_bindings():
+    lim = rt.RateLimiter(1.0, 1.0)
+    lim.reset(0.5)
+    assert lim.brake(0.01, 5.0) == pytest.approx(0.45)
+    assert lim.brake(1.0, 5.0) == 0.0
+    loop = rt.BaseControlLoop(
+        command_timeout=10.0, max_linear_accel=1.0, emergency_linear_decel=5.0
+    )
+    assert loop.authority is True
+    loop.set_authority(False)
+    assert loop.authority is False
+    loop.set_authority(True)
+    assert loop.authority is True
+    with pytest.raises(ValueError, match="emergency_linear_decel"):
+        rt.BaseControlLoop(max_linear_accel=2.0, emergency_linear_decel=1.0)

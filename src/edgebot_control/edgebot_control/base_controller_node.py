@@ -13,74 +13,17 @@ from geometry_msgs.msg import TransformStamped, Twist
 from nav_msgs.msg import Odometry
 from rclpy.node import Node
 from sensor_msgs.msg import Imu, JointState
+from std_msgs.msg import Bool
 
 from edgebot_common import qos
 from edgebot_common.diagnostics import OK, WARN, Diagnostics
 from edgebot_common.node_main import ConfigError, run_node
-from edgebot_common.params import ParamSpec
 from edgebot_common.ros_params import declare_params
 from edgebot_common.throttle import RejectCounter
 from tf2_msgs.msg import TFMessage
 
+from .base_setup import POSE_COV, SPECS, TWIST_COV, diag6
 from .kinematics import integrate, limit_check, yaw_to_quaternion
-
-POS = dict(min=0.0, min_exclusive=True)
-SPECS = [
-    ParamSpec("rate_hz", 200.0, "control loop rate (C++ thread) [Hz]", min=10.0, max=2000.0),
-    ParamSpec("publish_rate_hz", 50.0, "wheel_cmd / odom publish rate [Hz]", min=1.0, max=1000.0),
-    ParamSpec("wheel_radius", 0.033, "[m]", **POS),
-    ParamSpec("wheel_separation", 0.16, "distance between the wheel contact points [m]", **POS),
-    ParamSpec("max_linear", 0.5, "linear speed limit [m/s]", **POS),
-    ParamSpec("max_angular", 2.5, "angular speed limit [rad/s]", **POS),
-    ParamSpec("max_linear_accel", 1.0, "[m/s^2]", **POS),
-    ParamSpec("max_angular_accel", 5.0, "[rad/s^2]", **POS),
-    ParamSpec("max_wheel_speed", 20.0, "wheel speed limit [rad/s]", **POS),
-    ParamSpec("command_timeout", 0.25, "no cmd_vel for this long -> wheels zero [s]", **POS),
-    ParamSpec(
-        "use_feedback",
-        True,
-        "wheel-speed PID on wheel_states while it is fresh (open loop otherwise)",
-    ),
-    ParamSpec("kp", 0.5, "wheel PID proportional gain", min=0.0),
-    ParamSpec("ki", 2.0, "wheel PID integral gain", min=0.0),
-    ParamSpec("kd", 0.0, "wheel PID derivative gain", min=0.0),
-    ParamSpec(
-        "feedback_timeout", 0.2, "wheel_states / imu/data older than this are ignored [s]", **POS
-    ),
-    ParamSpec(
-        "imu_yaw_weight",
-        0.5,
-        "weight of the IMU yaw rate in the odometry's yaw rate "
-        "while imu/data is fresh (0: wheels only)",
-        min=0.0,
-        max=1.0,
-    ),
-    ParamSpec(
-        "realtime_priority", 0, "SCHED_FIFO priority of the loop thread (0: normal)", min=0, max=99
-    ),
-    ParamSpec("odom_frame_id", "odom", "odometry frame", renamed_from=("odom_frame",)),
-    ParamSpec("base_frame_id", "base_link", "robot frame", renamed_from=("base_frame",)),
-    ParamSpec("left_joint", "left_wheel_joint", "name of the left wheel in JointState"),
-    ParamSpec("right_joint", "right_wheel_joint", "name of the right wheel in JointState"),
-    ParamSpec(
-        "publish_tf",
-        True,
-        "publish odom -> base_link on /tf (off when another node, "
-        "e.g. an EKF, owns that transform)",
-    ),
-]
-
-# diagonal covariances of the odometry (x, y, z, roll, pitch, yaw); z/roll/pitch are not
-# estimated (planar robot): a large value says so.
-POSE_COV = (1e-3, 1e-3, 1e6, 1e6, 1e6, 1e-2)
-TWIST_COV = (1e-3, 1e6, 1e6, 1e6, 1e6, 1e-2)
-
-
-def _diag6(values):
-    m = [0.0] * 36
-    for i, v in enumerate(values):
-        m[i * 7] = v
-    return m
 
 
 class BaseController(Node):
@@ -104,6 +47,10 @@ class BaseController(Node):
                 max_angular_accel=p["max_angular_accel"],
                 max_wheel_speed=p["max_wheel_speed"],
                 command_timeout=p["command_timeout"],
+                # never softer than the ordinary ramp
+                emergency_linear_decel=max(p["emergency_linear_decel"], p["max_linear_accel"]),
+                emergency_angular_decel=max(p["emergency_angular_decel"], p["max_angular_accel"]),
+                standstill_speed=p["standstill_speed"],
                 use_feedback=p["use_feedback"],
                 kp=p["kp"],
                 ki=p["ki"],
@@ -133,6 +80,7 @@ class BaseController(Node):
         self.pub_odom = self.create_publisher(Odometry, "odom", qos.RELIABLE)
         self.tf = self.create_publisher(TFMessage, "/tf", qos.TF) if p["publish_tf"] else None
         self.create_subscription(Twist, "cmd_vel", self._on_cmd, qos.COMMANDS)
+        self.create_subscription(Bool, "safety/authority", self._on_authority, qos.COMMANDS)
         self.create_subscription(JointState, "wheel_states", self._on_wheels, qos.SENSOR_DATA)
         self.create_subscription(Imu, "imu/data", self._on_imu, qos.SENSOR_DATA)
         self.diag = Diagnostics(self, hardware_id="edgebot_rt")
@@ -154,6 +102,9 @@ class BaseController(Node):
             return
         if abs(v) > self.p["max_linear"] or abs(w) > self.p["max_angular"]:
             self.clamped += 1  # the loop clamps to the limits
+
+    def _on_authority(self, msg: Bool) -> None:
+        self.loop.set_authority(bool(msg.data))  # false: brake at the emergency decelerations
 
     def _wheel_index(self, msg: JointState):
         if msg.name:
@@ -208,9 +159,9 @@ class BaseController(Node):
         q = yaw_to_quaternion(th)
         o = od.pose.pose.orientation
         o.x, o.y, o.z, o.w = q
-        od.pose.covariance = _diag6(POSE_COV)
+        od.pose.covariance = diag6(POSE_COV)
         od.twist.twist.linear.x, od.twist.twist.angular.z = v, w
-        od.twist.covariance = _diag6(TWIST_COV)
+        od.twist.covariance = diag6(TWIST_COV)
         self.pub_odom.publish(od)
         if self.tf is not None:
             tf = TransformStamped()
@@ -240,6 +191,7 @@ class BaseController(Node):
         values.update(
             {
                 "timed_out": self._timed_out,
+                "authority": self.loop.authority,
                 "command_timeouts": self.timeouts,
                 "clamped_commands": self.clamped,
                 "feedback_msgs": self._feedback_msgs,

@@ -63,6 +63,12 @@ class Output:
     state: str
     reasons: list[str] = field(default_factory=list)  # every stop / limit in force
 
+    @property
+    def authority(self) -> bool:
+        """A source drives (``safety/authority``): false when idle (every source lost) or
+        stopped (e-stop, lost heartbeat), and the base brakes at its emergency deceleration."""
+        return self.state in (ACTIVE, LIMITED)
+
 
 class SafetyLogic:
     def __init__(

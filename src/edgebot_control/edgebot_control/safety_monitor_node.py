@@ -3,7 +3,10 @@
 Picks the highest-priority fresh velocity source (``teleop/cmd_vel`` > ``follower/cmd_vel`` by
 default, each with its own timeout), holds zero under e-stop (service ``estop``, latched topic
 ``estop``) and while a supervised heartbeat topic is silent, removes forward motion while the
-sonar sees an obstacle. Logic in :mod:`edgebot_control.safety`.
+sonar sees an obstacle. With every ``cmd_vel`` it publishes ``safety/authority`` (Bool): false
+while no source may drive (idle, e-stop, lost heartbeat), so base_controller brakes at its
+emergency deceleration. Logic in :mod:`edgebot_control.safety` and
+:mod:`edgebot_control.safety_setup`.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ class SafetyMonitor(Node):
 
         self.pub = self.create_publisher(Twist, "cmd_vel", qos.COMMANDS)
         self.estop_pub = self.create_publisher(Bool, "estop", qos.LATCHED)
+        self.auth_pub = self.create_publisher(Bool, "safety/authority", qos.COMMANDS)
         self.state_pub = self.create_publisher(String, "safety/state", qos.LATCHED)
         for src, topic in setup.sources:
             self.create_subscription(
@@ -119,6 +123,7 @@ class SafetyMonitor(Node):
         t = Twist()
         t.linear.x, t.angular.z = out.v, out.w
         self.pub.publish(t)
+        self.auth_pub.publish(Bool(data=out.authority))
         state, warn = self.reporter.update(now, out, self.logic.estop)
         if warn:
             self.get_logger().warning(warn)
@@ -134,6 +139,7 @@ class SafetyMonitor(Node):
     def shutdown(self) -> None:
         try:
             self.pub.publish(Twist())  # a last zero for whoever listens
+            self.auth_pub.publish(Bool(data=False))
         except Exception:
             pass
 

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -139,6 +140,7 @@ PYBIND11_MODULE(_edgebot_rt, m)
   py::class_<RateLimiter>(m, "RateLimiter")
   .def(py::init<double, double>(), py::arg("max_velocity"), py::arg("max_acceleration"))
   .def("step", &RateLimiter::step, py::arg("target"), py::arg("dt"))
+  .def("brake", &RateLimiter::brake, py::arg("dt"), py::arg("deceleration"))
   .def("reset", &RateLimiter::reset, py::arg("value") = 0.0)
   .def_property_readonly("value", &RateLimiter::value);
 
@@ -203,7 +205,8 @@ PYBIND11_MODULE(_edgebot_rt, m)
   .def(py::init([](double rate_hz, double wheel_radius, double wheel_separation, double max_linear,
     double max_angular, double max_linear_accel, double max_angular_accel, double max_wheel_speed,
     double command_timeout, bool use_feedback, double kp, double ki, double kd,
-    double feedback_timeout, double imu_yaw_weight, int realtime_priority, size_t ring_capacity) {
+    double feedback_timeout, double imu_yaw_weight, int realtime_priority, size_t ring_capacity,
+    double emergency_linear_decel, double emergency_angular_decel, double standstill_speed) {
       BaseControlConfig c;
       c.rate_hz = rate_hz;
       c.wheel_radius = wheel_radius;
@@ -222,6 +225,9 @@ PYBIND11_MODULE(_edgebot_rt, m)
       c.imu_yaw_weight = imu_yaw_weight;
       c.realtime_priority = realtime_priority;
       c.ring_capacity = ring_capacity;
+      c.emergency_linear_decel = emergency_linear_decel;
+      c.emergency_angular_decel = emergency_angular_decel;
+      c.standstill_speed = standstill_speed;
       return std::make_unique<BaseControlLoop>(c);
     }),
     py::arg("rate_hz") = 200.0, py::arg("wheel_radius") = 0.033, py::arg("wheel_separation") = 0.16,
@@ -230,13 +236,19 @@ PYBIND11_MODULE(_edgebot_rt, m)
     py::arg("command_timeout") = 0.25, py::arg("use_feedback") = false, py::arg("kp") = 0.5,
     py::arg("ki") = 2.0, py::arg("kd") = 0.0, py::arg("feedback_timeout") = 0.2,
     py::arg("imu_yaw_weight") = 0.0, py::arg("realtime_priority") = 0,
-    py::arg("ring_capacity") = 4096)
+    py::arg("ring_capacity") = 4096,
+    py::arg("emergency_linear_decel") = std::numeric_limits<double>::infinity(),
+    py::arg("emergency_angular_decel") = std::numeric_limits<double>::infinity(),
+    py::arg("standstill_speed") = 0.3)
   .def("start", &BaseControlLoop::start, py::call_guard<py::gil_scoped_release>())
   .def("stop", &BaseControlLoop::stop, py::call_guard<py::gil_scoped_release>())
   .def_property_readonly("running", &BaseControlLoop::running)
   .def("set_command", &BaseControlLoop::set_command, py::arg("v"), py::arg("w"))
   .def("set_wheel_feedback", &BaseControlLoop::set_wheel_feedback, py::arg("wl"), py::arg("wr"))
   .def("set_imu_yaw_rate", &BaseControlLoop::set_imu_yaw_rate, py::arg("wz"))
+  .def("set_authority", &BaseControlLoop::set_authority, py::arg("has_authority"),
+    "False: nothing may drive (e-stop, no source): brake at the emergency decelerations")
+  .def_property_readonly("authority", &BaseControlLoop::authority)
   .def("drain", [](BaseControlLoop & l) {
       py::list out;
       LoopSample s;

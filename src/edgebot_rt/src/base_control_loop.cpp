@@ -32,6 +32,10 @@ BaseControlLoop::BaseControlLoop(const BaseControlConfig & c)
   require(c.max_wheel_speed > 0.0 && std::isfinite(c.max_wheel_speed), "max_wheel_speed must be finite and > 0");
   require(c.command_timeout > 0.0 && std::isfinite(c.command_timeout), "command_timeout must be finite and > 0");
   require(c.feedback_timeout > 0.0 && std::isfinite(c.feedback_timeout), "feedback_timeout must be finite and > 0");
+  require(
+    c.emergency_linear_decel >= c.max_linear_accel && c.emergency_angular_decel >= c.max_angular_accel,
+    "emergency_linear_decel / emergency_angular_decel must be >= max_linear_accel / max_angular_accel");
+  require(std::isfinite(c.standstill_speed) && c.standstill_speed >= 0.0, "standstill_speed must be finite and >= 0");
   require(c.imu_yaw_weight >= 0.0 && c.imu_yaw_weight <= 1.0, "imu_yaw_weight must be in [0, 1]");
   require(c.ring_capacity >= 2 && c.ring_capacity <= (1u << 24), "ring_capacity must be in [2, 2^24]");
 }
@@ -74,6 +78,12 @@ bool BaseControlLoop::set_imu_yaw_rate(double wz)
   return true;
 }
 
+void BaseControlLoop::set_authority(bool has_authority)
+{
+  authority_.write(Stamped{has_authority ? 1.0 : 0.0, 0.0, monotonic_ns()});
+  last_authority_.store(has_authority, std::memory_order_relaxed);
+}
+
 void BaseControlLoop::cycle(int64_t now, double dt)
 {
   Stamped cmd{}, fb{}, imu{};
@@ -81,23 +91,28 @@ void BaseControlLoop::cycle(int64_t now, double dt)
   const bool fb_fresh = feedback_.read(fb) && now - fb.stamp_ns <= to_ns(cfg_.feedback_timeout);
   const bool imu_fresh = imu_.read(imu) && now - imu.stamp_ns <= to_ns(cfg_.feedback_timeout);
 
-  double wl = 0.0, wr = 0.0;
-  if (!cmd_fresh) {
-    // stale or no command: stop now, not after a deceleration ramp
-    lin_limiter_.reset(0.0);
-    ang_limiter_.reset(0.0);
+  // lost authority (no fresh command, or the safety monitor says nothing may drive): brake
+  // towards zero at the emergency decelerations instead of following the normal ramp
+  Stamped auth{};
+  const bool auth_lost = authority_.read(auth) && auth.a == 0.0 &&
+    now - auth.stamp_ns <= to_ns(cfg_.command_timeout);
+  const bool braking = !cmd_fresh || auth_lost;
+  double v, w;
+  if (braking) {
+    v = lin_limiter_.brake(dt, cfg_.emergency_linear_decel);
+    w = ang_limiter_.brake(dt, cfg_.emergency_angular_decel);
   } else {
-    const double v = lin_limiter_.step(cmd.a, dt);
-    const double w = ang_limiter_.step(cmd.b, dt);
-    const WheelSpeeds ws = kin_.inverse(v, w);
-    wl = clamp(ws.left, cfg_.max_wheel_speed);
-    wr = clamp(ws.right, cfg_.max_wheel_speed);
+    v = lin_limiter_.step(cmd.a, dt);
+    w = ang_limiter_.step(cmd.b, dt);
   }
+  const WheelSpeeds ws = kin_.inverse(v, w);
+  double wl = clamp(ws.left, cfg_.max_wheel_speed);
+  double wr = clamp(ws.right, cfg_.max_wheel_speed);
 
-  if (cfg_.use_feedback && fb_fresh && cmd_fresh) {
+  if (cfg_.use_feedback && fb_fresh) {
     // feed-forward plus a PID correction on the measured wheel speed
-    wl = clamp(wl + pid_left_.update(wl, fb.a, dt), cfg_.max_wheel_speed);
-    wr = clamp(wr + pid_right_.update(wr, fb.b, dt), cfg_.max_wheel_speed);
+    wl = wheel_output(pid_left_, wl, fb.a, dt, cmd_fresh);
+    wr = wheel_output(pid_right_, wr, fb.b, dt, cmd_fresh);
     pid_active_ = true;
   } else if (pid_active_) {
     pid_left_.reset();
@@ -122,8 +137,26 @@ void BaseControlLoop::cycle(int64_t now, double dt)
   s.v = odom_.v();
   s.w = odom_.w();
   s.timed_out = cmd_fresh ? 0 : 1;
+  s.braking = braking ? 1 : 0;
   ring_.push(s);
   latest_.write(s);
+}
+
+double BaseControlLoop::wheel_output(
+  Pid & pid, double target, double measured, double dt, bool active_braking)
+{
+  if (target != 0.0) {
+    return clamp(target + pid.update(target, measured, dt), cfg_.max_wheel_speed);
+  }
+  // A stop: the drive's integrator must not carry into it (it would hold the wheel creeping
+  // at a few PWM counts for a second), so the PID restarts from zero every cycle: proportional
+  // braking while the wheel still turns, exactly zero once it is at rest. Without a fresh
+  // command (a lost link) the output is zero at once: motors off, as before the PID existed.
+  pid.reset();
+  if (!active_braking || std::abs(measured) <= cfg_.standstill_speed) {
+    return 0.0;
+  }
+  return clamp(pid.update(0.0, measured, dt), cfg_.max_wheel_speed);
 }
 
 }  // namespace edgebot_rt

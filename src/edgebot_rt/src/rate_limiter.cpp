@@ -29,6 +29,20 @@ double RateLimiter::step(double target, double dt)
   return value_;
 }
 
+double RateLimiter::brake(double dt, double deceleration)
+{
+  if (!std::isfinite(dt) || dt <= 0.0 || std::isnan(deceleration) || deceleration <= 0.0) {
+    return value_;
+  }
+  if (std::isinf(deceleration)) {
+    value_ = 0.0;
+    return value_;
+  }
+  const double dv = deceleration * dt;
+  value_ = value_ > 0.0 ? std::max(0.0, value_ - dv) : std::min(0.0, value_ + dv);
+  return value_;
+}
+
 void RateLimiter::reset(double value)
 {
   value_ = std::isfinite(value) ? std::min(std::max(value, -max_velocity_), max_velocity_) : 0.0;

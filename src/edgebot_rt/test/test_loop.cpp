@@ -181,3 +181,196 @@ TEST(BaseControlLoop, WheelPidRemovesPlantGainErrorWithFeedback)
   EXPECT_NEAR(run(false), 0.8 * target, 1e-3 * target);
   EXPECT_NEAR(run(true), target, 1e-2 * target);
 }
+
+namespace
+{
+// cycles until the loop's linear speed (from commands: open-loop odometry) is zero; returns
+// the simulated seconds it took
+double seconds_to_zero(BaseControlLoop & loop, int64_t & t, double dt, bool keep_commanding_zero)
+{
+  LoopSample s{};
+  for (int i = 1; i < 10000; ++i) {
+    if (keep_commanding_zero) {loop.set_command(0.0, 0.0);}
+    loop.cycle(t += static_cast<int64_t>(dt * 1e9), dt);
+    EXPECT_TRUE(loop.latest(s));
+    if (s.wl_cmd == 0.0 && s.wr_cmd == 0.0) {return i * dt;}
+  }
+  return 1e9;
+}
+
+BaseControlConfig braking_config()
+{
+  BaseControlConfig c;
+  c.max_linear = 0.5;
+  c.max_linear_accel = 1.0;
+  c.emergency_linear_decel = 5.0;
+  c.emergency_angular_decel = 25.0;
+  c.command_timeout = 0.1;
+  return c;
+}
+
+// drive at 0.4 m/s (the command stamped now, the loop's clock following the real one)
+void cruise(BaseControlLoop & loop, int64_t & t, double dt)
+{
+  for (int i = 0; i < 100; ++i) {
+    loop.set_command(0.4, 0.0);
+    t = edgebot_rt::monotonic_ns();
+    loop.cycle(t, dt);
+  }
+  LoopSample s{};
+  ASSERT_TRUE(loop.latest(s));
+  ASSERT_NEAR(s.v, 0.4, 1e-9);
+}
+}  // namespace
+
+TEST(BaseControlLoop, ZeroCommandWithAuthorityRampsAtTheNormalDeceleration)
+{
+  BaseControlLoop loop(braking_config());
+  int64_t t = 0;
+  const double dt = 0.005;
+  cruise(loop, t, dt);
+  // a source that asks for zero: the ordinary 1 m/s^2 ramp, 0.4 s
+  double took = 0.0;
+  LoopSample s{};
+  for (int i = 1; i < 200; ++i) {
+    loop.set_command(0.0, 0.0);
+    t = edgebot_rt::monotonic_ns();
+    loop.cycle(t, dt);
+    ASSERT_TRUE(loop.latest(s));
+    EXPECT_FALSE(s.braking);
+    if (s.wl_cmd == 0.0) {took = i * dt; break;}
+  }
+  EXPECT_NEAR(took, 0.4, 2 * dt);
+}
+
+TEST(BaseControlLoop, LostAuthorityBrakesAtTheEmergencyDeceleration)
+{
+  BaseControlLoop loop(braking_config());
+  int64_t t = 0;
+  const double dt = 0.005;
+  cruise(loop, t, dt);
+  loop.set_authority(false);  // e-stop / no source at the safety monitor: zero commands follow
+  EXPECT_FALSE(loop.authority());
+  double took = 0.0;
+  LoopSample s{};
+  for (int i = 1; i < 200; ++i) {
+    loop.set_authority(false);
+    loop.set_command(0.0, 0.0);
+    t = edgebot_rt::monotonic_ns();
+    loop.cycle(t, dt);
+    ASSERT_TRUE(loop.latest(s));
+    EXPECT_TRUE(s.braking);
+    EXPECT_FALSE(s.timed_out);
+    if (s.wl_cmd == 0.0) {took = i * dt; break;}
+  }
+  EXPECT_NEAR(took, 0.4 / 5.0, 2 * dt);  // 5 m/s^2: 0.08 s instead of 0.4 s
+  // even a non-zero command is not followed while the authority is lost
+  loop.set_authority(false);
+  loop.set_command(0.3, 0.0);
+  loop.cycle(t = edgebot_rt::monotonic_ns(), dt);
+  ASSERT_TRUE(loop.latest(s));
+  EXPECT_EQ(s.wl_cmd, 0.0);
+  // back: the normal ramp from zero
+  loop.set_authority(true);
+  loop.set_command(0.3, 0.0);
+  loop.cycle(t = edgebot_rt::monotonic_ns(), dt);
+  ASSERT_TRUE(loop.latest(s));
+  EXPECT_FALSE(s.braking);
+  EXPECT_NEAR(s.v, 1.0 * dt, 1e-9);
+}
+
+TEST(BaseControlLoop, AStaleLossOfAuthorityExpires)
+{
+  // the publisher of the authority died after a 'false': a command source of its own drives
+  BaseControlLoop loop(braking_config());
+  loop.set_authority(false);
+  loop.set_command(0.3, 0.0);
+  LoopSample s{};
+  loop.cycle(edgebot_rt::monotonic_ns(), 0.005);
+  ASSERT_TRUE(loop.latest(s));
+  EXPECT_TRUE(s.braking);
+  EXPECT_EQ(s.wl_cmd, 0.0);
+  const int64_t said = edgebot_rt::monotonic_ns();
+  wait_until([&] {return edgebot_rt::monotonic_ns() > said + 150000000;});  // > command_timeout
+  loop.set_command(0.3, 0.0);
+  loop.cycle(edgebot_rt::monotonic_ns(), 0.005);
+  ASSERT_TRUE(loop.latest(s));
+  EXPECT_FALSE(s.braking);
+  EXPECT_GT(s.wl_cmd, 0.0);
+}
+
+TEST(BaseControlLoop, CommandTimeoutBrakesAtTheEmergencyDeceleration)
+{
+  BaseControlLoop loop(braking_config());
+  int64_t t = 0;
+  const double dt = 0.005;
+  cruise(loop, t, dt);
+  t += 150000000;  // 0.15 s later, no command since: timed out
+  const double took = seconds_to_zero(loop, t, dt, false);
+  EXPECT_NEAR(took, 0.4 / 5.0, 2 * dt);
+  LoopSample s{};
+  ASSERT_TRUE(loop.latest(s));
+  EXPECT_TRUE(s.timed_out);
+  EXPECT_TRUE(s.braking);
+}
+
+TEST(BaseControlLoop, EmergencyDecelerationBelowTheRampIsRefused)
+{
+  BaseControlConfig c;
+  c.max_linear_accel = 2.0;
+  c.emergency_linear_decel = 1.0;
+  EXPECT_THROW(BaseControlLoop{c}, std::invalid_argument);
+  c = BaseControlConfig{};
+  c.standstill_speed = -1.0;
+  EXPECT_THROW(BaseControlLoop{c}, std::invalid_argument);
+}
+
+TEST(BaseControlLoop, WheelPidOutputIsExactlyZeroOnceStoppedAndAtRest)
+{
+  // a wheel with friction: 80 % of the command, first-order 50 ms, and it does not turn below
+  // a command of 0.5 rad/s (static friction). The drive winds the integrator up; after the
+  // stop the old loop kept that integral on the wheel command (a few PWM counts for a second).
+  BaseControlConfig c;
+  c.use_feedback = true;
+  c.max_linear_accel = 2.0;
+  c.emergency_linear_decel = 5.0;
+  c.command_timeout = 1.0;
+  c.feedback_timeout = 1.0;
+  BaseControlLoop loop(c);
+  double wl = 0.0, wr = 0.0;
+  const double dt = 0.005;
+  LoopSample s{};
+  auto plant = [&](double cmd, double w) {
+      const double drive = std::abs(cmd) < 0.5 ? 0.0 : 0.8 * cmd;
+      return w + dt * (drive - w) / 0.05;
+    };
+  for (int i = 0; i < 600; ++i) {  // 3 s at 0.2 m/s
+    loop.set_command(0.2, 0.0);
+    loop.set_wheel_feedback(wl, wr);
+    loop.cycle(edgebot_rt::monotonic_ns(), dt);
+    ASSERT_TRUE(loop.latest(s));
+    wl = plant(s.wl_cmd, wl);
+    wr = plant(s.wr_cmd, wr);
+  }
+  ASSERT_GT(wl, 5.0);
+  int at_rest_from = -1;
+  for (int i = 0; i < 400; ++i) {  // 2 s of zero commands
+    loop.set_command(0.0, 0.0);
+    loop.set_wheel_feedback(wl, wr);
+    loop.cycle(edgebot_rt::monotonic_ns(), dt);
+    ASSERT_TRUE(loop.latest(s));
+    wl = plant(s.wl_cmd, wl);
+    wr = plant(s.wr_cmd, wr);
+    const bool target_zero = i >= 20;  // the 2 m/s^2 ramp from 0.2 m/s ends after 0.1 s
+    if (at_rest_from < 0 && target_zero && std::abs(wl) <= c.standstill_speed) {at_rest_from = i;}
+    if (at_rest_from >= 0 && i > at_rest_from) {
+      // at rest with a zero target: exactly zero, every cycle after
+      EXPECT_EQ(s.wl_cmd, 0.0) << "cycle " << i;
+      EXPECT_EQ(s.wr_cmd, 0.0) << "cycle " << i;
+    }
+    // never drives forward again once the target is zero (the integrator is gone)
+    if (target_zero) {EXPECT_LE(s.wl_cmd, 0.0) << "cycle " << i;}
+  }
+  ASSERT_GE(at_rest_from, 0);
+  EXPECT_LT(at_rest_from * dt, 0.5);
+}

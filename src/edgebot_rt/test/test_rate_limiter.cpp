@@ -46,3 +46,21 @@ TEST(RateLimiter, RejectsNonFiniteAndReset)
   EXPECT_THROW(RateLimiter(0.0, 1.0), std::invalid_argument);
   EXPECT_THROW(RateLimiter(1.0, std::nan("")), std::invalid_argument);
 }
+
+TEST(RateLimiter, BrakeFallsToZeroAtTheGivenDecelerationWithoutOvershoot)
+{
+  RateLimiter lim(1.0, 1.0);
+  lim.reset(0.5);
+  EXPECT_NEAR(lim.brake(0.01, 5.0), 0.45, 1e-12);  // 5 m/s^2, not the 1 m/s^2 ramp
+  for (int i = 0; i < 20; ++i) {lim.brake(0.01, 5.0);}
+  EXPECT_EQ(lim.value(), 0.0);  // exactly zero, never through it
+  lim.reset(-0.3);
+  EXPECT_NEAR(lim.brake(0.02, 5.0), -0.2, 1e-12);
+  EXPECT_EQ(lim.brake(1.0, 5.0), 0.0);
+  lim.reset(0.7);
+  EXPECT_EQ(lim.brake(0.001, std::numeric_limits<double>::infinity()), 0.0);  // at once
+  lim.reset(0.7);
+  EXPECT_DOUBLE_EQ(lim.brake(std::nan(""), 5.0), 0.7);  // rejected: unchanged
+  EXPECT_DOUBLE_EQ(lim.brake(0.01, 0.0), 0.7);
+  EXPECT_DOUBLE_EQ(lim.brake(0.01, std::nan("")), 0.7);
+}

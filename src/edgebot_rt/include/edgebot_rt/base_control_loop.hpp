@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <limits>
 #include <memory>
 
 #include "edgebot_rt/diff_drive.hpp"
@@ -26,6 +27,14 @@ struct BaseControlConfig
   double max_angular_accel{5.0};
   double max_wheel_speed{20.0};
   double command_timeout{0.25};
+  // Braking when the motion authority is lost (command timeout, or set_authority(false): the
+  // safety monitor has no source / is stopped): the body speeds fall to zero at these rates
+  // instead of max_*_accel. Infinity: zero at once. Must be >= max_*_accel.
+  double emergency_linear_decel{std::numeric_limits<double>::infinity()};
+  double emergency_angular_decel{std::numeric_limits<double>::infinity()};
+  // A wheel whose target is zero and whose measured speed is at most this is at rest: its
+  // command is exactly zero and its PID is reset (no integrator residue keeps it creeping).
+  double standstill_speed{0.3};  // rad/s
   bool use_feedback{false};
   double kp{0.5}, ki{2.0}, kd{0.0};
   double feedback_timeout{0.2};
@@ -42,6 +51,7 @@ struct LoopSample
   double x, y, theta;     // odometry pose
   double v, w;            // odometry twist
   uint64_t timed_out;     // 1 when no fresh command (wheels commanded to zero)
+  uint64_t braking;       // 1 while braking at the emergency deceleration (authority lost)
 };
 
 class BaseControlLoop
@@ -58,6 +68,12 @@ public:
   bool set_command(double v, double w);
   bool set_wheel_feedback(double wl, double wr);
   bool set_imu_yaw_rate(double wz);
+  // false while nothing may drive the robot (e-stop, no fresh source at the safety monitor):
+  // brake at the emergency decelerations. A false older than command_timeout expires (its
+  // publisher is gone; a command source of its own then drives), so it must be repeated.
+  // Same producer thread as set_command.
+  void set_authority(bool has_authority);
+  bool authority() const {return last_authority_.load(std::memory_order_relaxed);}  // last given
 
   // Consumer side (one thread at a time).
   bool pop(LoopSample & out) {return ring_.pop(out);}
@@ -87,7 +103,11 @@ private:
   DropOldestRing<LoopSample> ring_;
   LatestBox<LoopSample> latest_;
   std::atomic<uint64_t> rejected_{0};
+  LatestBox<Stamped> authority_;
+  std::atomic<bool> last_authority_{true};
   bool pid_active_{false};
+
+  double wheel_output(Pid & pid, double target, double measured, double dt, bool active_braking);
   FixedRateLoop loop_;
 };
 

@@ -13,6 +13,10 @@ public:
 
   // Non-finite target or dt <= 0: rejected, value unchanged and returned.
   double step(double target, double dt);
+  // Towards zero by at most `deceleration` * dt (infinity: zero at once), whatever the velocity
+  // limit; the braking of a lost command. Non-finite or non-positive dt or deceleration:
+  // rejected, value unchanged and returned.
+  double brake(double dt, double deceleration);
   void reset(double value = 0.0);
   double value() const {return value_;}
   double max_velocity() const {return max_velocity_;}
