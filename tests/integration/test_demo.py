@@ -6,6 +6,7 @@ import json
 import sys
 
 import cv2
+import numpy as np
 import pytest
 
 from edgebot_testing import ROOT
@@ -67,6 +68,17 @@ def test_demo_runs_the_whole_stack_and_writes_summary_and_plot(procs, tmp_path):
         topics = {c.topic for c in bag.connections}
         assert {"/odom", "/detections", "/cmd_vel", "/tf", "/tf_static"} <= topics, topics
         assert bag.message_count > 100
+        # what the robot saw: the camera's JPEGs, thinned to the recorder's 2 Hz (topic_rates
+        # in config/foxglove.yaml), decodable
+        cams = [c for c in bag.connections if c.topic == "/camera/image_raw/compressed"]
+        assert cams, topics
+        frames = [(t, bag.deserialize(raw, c.msgtype)) for c, t, raw in bag.messages(cams)]
+    assert len(frames) >= 2
+    span = (frames[-1][0] - frames[0][0]) * 1e-9  # log times: the sim clock the limiter runs on
+    assert len(frames) - 1 <= span * 2.0 + 1e-6, (len(frames), span)
+    for _t, m in frames[:: max(1, len(frames) // 5)]:
+        img = cv2.imdecode(np.frombuffer(bytes(m.data), np.uint8), cv2.IMREAD_COLOR)
+        assert img is not None and img.shape == (240, 320, 3)
 
 
 @pytest.mark.timeout(900)

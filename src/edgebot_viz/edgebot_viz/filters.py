@@ -103,3 +103,36 @@ class RateLimiter:
             return True
         self.dropped += 1
         return False
+
+
+class TopicRates:
+    """Per-topic maximum rates (a recorder's): the first matching ``"<regex>=<Hz>"`` rule, else
+    ``default`` (0 = unlimited); one :class:`RateLimiter` per topic.
+
+    ``allow(topic, now)`` with ``now`` in seconds of the clock the messages are logged on; a
+    clock that goes back (a simulation restarted under sim time) starts the topic's schedule
+    afresh instead of dropping everything until it catches up.
+    """
+
+    def __init__(self, rules: Sequence[str] = (), default: float = 0.0):
+        self._rules = parse_rate_rules(r for r in rules if r)
+        self._default = default
+        self._limiters: dict[str, RateLimiter] = {}
+        self._last: dict[str, float] = {}
+        self._dropped_before = 0
+
+    def rate(self, topic: str) -> float:
+        return rate_for(topic, self._rules, self._default)
+
+    def allow(self, topic: str, now: float) -> bool:
+        lim = self._limiters.get(topic)
+        if lim is None or now < self._last[topic]:
+            if lim is not None:
+                self._dropped_before += lim.dropped
+            lim = self._limiters[topic] = RateLimiter(self.rate(topic))
+        self._last[topic] = now
+        return lim.allow(now)
+
+    @property
+    def dropped(self) -> int:
+        return self._dropped_before + sum(lim.dropped for lim in self._limiters.values())

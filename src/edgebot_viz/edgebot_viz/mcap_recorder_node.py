@@ -22,7 +22,7 @@ from edgebot_common.throttle import RejectCounter
 
 from . import msgdefs
 from .bag_writer import COMPRESSION, BagWriteError, BagWriter, qos_yaml
-from .filters import TopicFilter, check_patterns
+from .filters import TopicFilter, TopicRates, check_patterns, check_rate_rules
 from .ros_util import message_class, offered_qos, subscription_qos
 
 SPECS = [
@@ -39,6 +39,16 @@ SPECS = [
         "topics never recorded (regexes)",
         item_type=str,
         check=check_patterns,
+    ),
+    ParamSpec(
+        "max_rate", 0.0, "Hz: record at most this many messages per topic (0 = all)", min=0.0
+    ),
+    ParamSpec(
+        "topic_rates",
+        [""],
+        "per-topic maximum rates '<regex>=<Hz>' (0 = all), first match wins, else max_rate",
+        item_type=str,
+        check=lambda v: check_rate_rules([r for r in v if r]),
     ),
     ParamSpec("output_dir", "recordings", "directory the bag directory is created in"),
     ParamSpec("bag_name", "", "bag directory name; empty: edgebot_<UTC date_time>"),
@@ -70,6 +80,7 @@ class McapRecorder(Node):
         # A file size limit (ulimit -f) must become a write error (EFBIG), not a SIGXFSZ kill.
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         self._filter = TopicFilter(self.p["topics"], self.p["exclude"])
+        self._rates = TopicRates(self.p["topic_rates"], self.p["max_rate"])
         name = self.p["bag_name"] or datetime.datetime.now(datetime.timezone.utc).strftime(
             "edgebot_%Y%m%d_%H%M%S"
         )
@@ -125,7 +136,10 @@ class McapRecorder(Node):
                 subscription_qos(self, topic, Q.RECORDING),
                 raw=True,
             )
-            self.get_logger().info(f"recording {topic} [{type_name}]")
+            hz = self._rates.rate(topic)
+            self.get_logger().info(
+                f"recording {topic} [{type_name}]" + (f" at most {hz:g} Hz" if hz else "")
+            )
 
     def _import(self, type_name: str):
         try:
@@ -138,7 +152,10 @@ class McapRecorder(Node):
     def _on_message(self, topic: str, data: bytes) -> None:
         if self._stopped:
             return
-        if not self.writer.write(topic, data, self.get_clock().now().nanoseconds):
+        now = self.get_clock().now().nanoseconds
+        if not self._rates.allow(topic, now * 1e-9):
+            return  # over the topic's maximum rate
+        if not self.writer.write(topic, data, now):
             self._stop_recording()
 
     def _checkpoint(self) -> None:
@@ -167,6 +184,7 @@ class McapRecorder(Node):
             "bytes_written": w.bytes_written,
             "files": len(w.files),
             "skipped_topics": len(self._skipped),
+            "rate_limited": self._rates.dropped,
         }
         if w.failed:
             return ERROR, f"recording stopped: {w.failed}", values
