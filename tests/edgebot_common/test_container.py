@@ -3,6 +3,7 @@ namespace, parameters and remaps; a node that raises is reported on /diagnostics
 exit status; a node's configuration error is one line and status 2; SIGINT runs every node's
 shutdown() once and exits 0."""
 
+import pytest
 import yaml
 from diagnostic_msgs.msg import DiagnosticArray
 from std_msgs.msg import String
@@ -17,7 +18,8 @@ def start_container(procs, tmp_path, params, *ros_args, name="box"):
     return procs.start([*cmd, *ros_args, "--params-file", str(f)], name=name)
 
 
-def test_nodes_keep_their_names_namespace_parameters_and_remaps(procs, ros, tmp_path):
+@pytest.mark.parametrize("executor", ["single", "multi", "events"])
+def test_nodes_keep_their_names_namespace_parameters_and_remaps(procs, ros, tmp_path, executor):
     heard = ros.collect(String, "/r1/heard")
     talk = ros.collect(String, "/r1/talk")
     p = start_container(
@@ -28,6 +30,7 @@ def test_nodes_keep_their_names_namespace_parameters_and_remaps(procs, ros, tmp_
             "talker": {"message": "composed", "rate": 20.0},
             "remaps": {"talker": ["chatter:=talk"], "l2": ["chatter:=talk"]},
             "l2": {"exit_after": 0},
+            "executor": executor,
         },
         "-r",
         "__ns:=/r1",

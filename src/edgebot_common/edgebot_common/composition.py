@@ -27,6 +27,7 @@ import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from importlib.metadata import entry_points
 from typing import Any
 
 import yaml
@@ -61,6 +62,17 @@ class Member:
     @property
     def key(self) -> str:
         return self.name or self.executable
+
+
+def load_main(pkg: str, executable: str):
+    """The ``main`` of ``ros2 run <pkg> <executable>`` (the package's console script)."""
+    dist = pkg.replace("_", "-")
+    for ep in entry_points(group="console_scripts", name=executable):
+        if ep.dist is None or ep.dist.name.replace("_", "-") == dist:
+            return ep.load()
+    raise CompositionError(
+        "nodes", f"{pkg}/{executable}", f"package '{pkg}' has no console script '{executable}'"
+    )
 
 
 def parse_entry(entry: str) -> tuple[str, str, str | None]:

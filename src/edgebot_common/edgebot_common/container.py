@@ -29,7 +29,6 @@ from __future__ import annotations
 import sys
 import tempfile
 import traceback
-from importlib.metadata import entry_points
 
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
@@ -44,15 +43,6 @@ from .node_main import ConfigError, StopRequest, _install, _Waker
 from .params import ParameterError
 
 POLL_S = node_main.POLL_S
-
-
-def load_main(pkg: str, executable: str):
-    """The ``main`` of ``ros2 run <pkg> <executable>`` (the package's console script)."""
-    dist = pkg.replace("_", "-")
-    for ep in entry_points(group="console_scripts", name=executable):
-        if ep.dist is None or ep.dist.name.replace("_", "-") == dist:
-            return ep.load()
-    raise ConfigError(f"package '{pkg}' has no console script '{executable}'")
 
 
 def composable(factory, name: str, cli_args: list[str]):
@@ -95,7 +85,7 @@ class Container(Node):
 
     def start_members(self) -> None:
         for m in self.members:
-            factory, threads = node_main.capture_factory(load_main(m.pkg, m.executable))
+            factory, threads = node_main.capture_factory(C.load_main(m.pkg, m.executable))
             name = m.key
             self.threads = max(self.threads, threads)
             args = C.member_args(
@@ -210,7 +200,8 @@ def main(args=None) -> None:
         executor.add_node(c)
         for _, node in c.nodes:
             executor.add_node(node)
-        waker.guard = c.create_guard_condition(lambda: None)
+        if c.executor_kind != "events":  # rclpy's EventsExecutor: no guard conditions
+            waker.guard = c.create_guard_condition(lambda: None)
         c.get_logger().info(
             f"{len(c.nodes)} nodes in one process ({c.executor_kind} executor): "
             + ", ".join(n for n, _ in c.nodes)
