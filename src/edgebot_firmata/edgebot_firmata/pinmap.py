@@ -59,6 +59,8 @@ from pydantic import (
 )
 from pydantic.dataclasses import dataclass
 
+from edgebot_common.config_errors import UNKNOWN_KEY, errors_unknown_first, key_path, reason
+
 from . import boards
 from . import protocol as P
 
@@ -706,13 +708,6 @@ _TEXT = {
     "bool_parsing": "must be true or false",
     "string_type": "must be a string",
 }
-_BOUND = {
-    "greater_than": ">",
-    "greater_than_equal": ">=",
-    "less_than": "<",
-    "less_than_equal": "<=",
-}
-_UNKNOWN = ("unexpected_keyword_argument", "extra_forbidden")
 
 
 def _entry(doc, loc) -> tuple[str, type | None, str]:
@@ -725,24 +720,16 @@ def _entry(doc, loc) -> tuple[str, type | None, str]:
     return f"{section}[{i}]", _CLASSES.get(section), name
 
 
-def _path(loc) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
 def _describe(doc: dict, err: ValidationError) -> str:
-    errs = err.errors(include_url=False)
-    errs.sort(key=lambda x: x["type"] not in _UNKNOWN)  # a mistyped key first
+    errs = errors_unknown_first(err)
     e = errs[0]
-    loc, typ, value = tuple(e["loc"]), e["type"], e.get("input")
-    if typ in _UNKNOWN or typ == "missing":
+    loc, typ, value = e["loc"], e["type"], e.get("input")
+    if typ in UNKNOWN_KEY or typ == "missing":
         parent = loc[:-1]
         keys = sorted(
             str(x["loc"][-1]) for x in errs if x["type"] == typ and x["loc"][:-1] == parent
         )
-        where = _path(parent) or "pin map"
+        where = key_path(parent) or "pin map"
         if typ == "missing":
             return f"{where}: missing key(s) {keys}"
         cls = _entry(doc, parent)[1] if len(parent) <= 2 else None
@@ -755,19 +742,12 @@ def _describe(doc: dict, err: ValidationError) -> str:
         where += (f".{rule.key}" if where else rule.key) if rule.key else ""
         shown = f" = {rule.value!r}" if rule.value is not _NO_VALUE else ""
         return f"{where}{shown}: {rule}" if where else str(rule)
-    where = _path(loc)
+    where = key_path(loc)
     if typ == "list_type":
         return f"{where}: must be a list"
     if typ == "dataclass_type":
         return f"{where}: must be a mapping, got {value!r}"
-    if typ == "literal_error":
-        text = f"must be one of {e['ctx']['expected']}"
-    elif typ in _BOUND:
-        bound = next(iter(e["ctx"].values()))
-        text = f"must be {_BOUND[typ]} {bound}"
-    else:
-        text = _TEXT.get(typ) or e["msg"].removeprefix("Value error, ")
-    return f"{where} = {value!r}: {text}"
+    return f"{where} = {value!r}: {reason(e, _TEXT)}"
 
 
 def from_dict(doc: dict) -> PinMap:

@@ -30,6 +30,7 @@ import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, ValidationError
 
 from edgebot_common import objects
+from edgebot_common.config_errors import key_path
 
 
 class MissionError(ValueError):
@@ -145,13 +146,6 @@ _MESSAGES = {
 _OPS = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
 
 
-def _key(loc) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
 def _allowed(loc) -> list[str]:
     model = Mission
     for part in loc[:-1]:
@@ -176,9 +170,9 @@ def _describe(e: ValidationError) -> tuple[str, Any, str]:
     loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function")))
     kind, ctx = first["type"], first.get("ctx") or {}
     if kind == "extra_forbidden":
-        return _key(loc), None, f"unknown key; allowed: {_allowed(loc)}"
+        return key_path(loc), None, f"unknown key; allowed: {_allowed(loc)}"
     if kind == "missing":
-        return _key(loc), None, "missing (required)"
+        return key_path(loc), None, "missing (required)"
     if kind == "value_error":
         why = str(first["msg"]).removeprefix("Value error, ")
     elif kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
@@ -188,7 +182,7 @@ def _describe(e: ValidationError) -> tuple[str, Any, str]:
         why = "must be a list of 2 numbers"
     else:
         why = _MESSAGES.get(kind, first["msg"])
-    return _key(loc), first.get("input"), why
+    return key_path(loc), first.get("input"), why
 
 
 def parse(data: Any, path: str = "<mission>") -> Mission:

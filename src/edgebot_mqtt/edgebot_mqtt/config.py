@@ -38,6 +38,7 @@ from pydantic import (
     model_validator,
 )
 
+from edgebot_common.config_errors import key_path
 from edgebot_common.msg_dict import MessageFieldError, from_dict, get_message_class
 
 from .ha_discovery import HomeAssistantConfig, ha_command_filters, ha_command_routes
@@ -305,16 +306,6 @@ _MESSAGES = {
 }
 
 
-def _path(loc) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
-
-
 def _model_at(loc) -> type | None:
     """The model class that holds the last key of ``loc`` (for 'allowed keys' in messages)."""
     cur: Any = BridgeConfig
@@ -356,7 +347,7 @@ def _from_validation(e: ValidationError, data: dict) -> ConfigError:
         value = data
         for part in loc:
             value = value[part]
-    return _err(_path(loc) or "<root>", value, allowed)
+    return _err(key_path(loc) or "<root>", value, allowed)
 
 
 # -- pass 2: meaning --------------------------------------------------------------------------

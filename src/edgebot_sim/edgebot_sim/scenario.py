@@ -52,6 +52,7 @@ from pydantic import AfterValidator, ConfigDict, Field, Strict, TypeAdapter, Val
 from pydantic.dataclasses import dataclass
 
 from edgebot_common import objects
+from edgebot_common.config_errors import key_path
 
 SHAPES = ("box", "cylinder", "sphere")
 _SIZE_LEN = {"box": 3, "cylinder": 2, "sphere": 1}
@@ -291,16 +292,6 @@ _NESTED = {
 }
 
 
-def _key(loc) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
-
-
 def _allowed_keys(loc) -> list[str]:
     top = [k for k in loc if isinstance(k, str)]
     if len(top) <= 1:
@@ -342,14 +333,18 @@ def _from_validation(e: ValidationError, data: dict) -> tuple[str, Any, str]:
     value = first.get("input", _MISSING)
     integer = isinstance(value, int) and not isinstance(value, bool) and loc == ("seed",)
     if kind in ("unexpected_keyword_argument", "extra_forbidden"):
-        return _key(loc), _MISSING, f"unknown key; allowed: {_allowed_keys(loc)}"
+        return key_path(loc), _MISSING, f"unknown key; allowed: {_allowed_keys(loc)}"
     if kind == "missing" and loc and isinstance(loc[-1], int):  # too few numbers in a tuple
         loc = loc[:-1]
-        return _key(loc), _value_at(data, loc), f"must be a list of {_fixed_len(data, loc)} numbers"
+        return (
+            key_path(loc),
+            _value_at(data, loc),
+            f"must be a list of {_fixed_len(data, loc)} numbers",
+        )
     if kind == "too_long":
-        return _key(loc), value, f"must be a list of {_fixed_len(data, loc)} numbers"
+        return key_path(loc), value, f"must be a list of {_fixed_len(data, loc)} numbers"
     if kind == "missing":
-        return _key(loc), _MISSING, _MESSAGES["missing"]
+        return key_path(loc), _MISSING, _MESSAGES["missing"]
     if kind == "value_error":
         why = str(first["msg"]).removeprefix("Value error, ")
     elif kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
@@ -360,7 +355,7 @@ def _from_validation(e: ValidationError, data: dict) -> tuple[str, Any, str]:
         why = _MESSAGES.get(kind, first["msg"])
     if loc == ("seed",) and kind.startswith("int"):
         why = "must be an integer >= 0"
-    return _key(loc), value, why
+    return key_path(loc), value, why
 
 
 # -- pass 2: meaning ----------------------------------------------------------------------------
