@@ -33,6 +33,32 @@ def by_name(name: str) -> ObjectClass:
     raise ValueError(f"unknown object class {name!r}; known: {list(CLASS_NAMES)}")
 
 
+def height(name: str) -> float:
+    """A class's real-world height [m] (what a detection box's height measures)."""
+    c = by_name(name)
+    if c.shape == "sphere":
+        return 2.0 * c.size[0]
+    if c.shape in ("cone", "cylinder"):
+        return c.size[1]
+    if c.shape == "box":
+        return c.size[2]
+    raise ValueError(f"no height for shape {c.shape!r}")
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One detected object in an image: class label, score 0..1, box centre and size [px],
+    tracker id (-1: none), as edgebot_interfaces/Detection2D carries it."""
+
+    label: str
+    score: float
+    center_x: float
+    center_y: float
+    size_x: float
+    size_y: float
+    track_id: int = -1
+
+
 def cone_mesh(radius: float, height: float, segments: int = 24):
     """Vertices and triangle indices of a closed cone, base at z=0 (for pybullet GEOM_MESH)."""
     import math

@@ -32,14 +32,7 @@ APPROACH = "approach"
 HOLD = "hold"
 
 
-@dataclass(frozen=True)
-class Box:
-    label: str
-    score: float
-    center_x: float
-    center_y: float
-    size_x: float
-    size_y: float
+Box = objects.Detection
 
 
 @dataclass
@@ -65,16 +58,8 @@ class FollowerConfig:
     sonar_max_range: float = 4.0
 
 
-def target_height_m(class_name: str) -> float:
-    """The real-world height of a demo-world class (what the box height measures)."""
-    c = objects.by_name(class_name)
-    if c.shape == "sphere":
-        return 2.0 * c.size[0]
-    if c.shape in ("cone", "cylinder"):
-        return c.size[1]
-    if c.shape == "box":
-        return c.size[2]
-    raise ValueError(f"no height for shape {c.shape!r}")
+#: the real-world height of a demo-world class (what the box height measures)
+target_height_m = objects.height
 
 
 def focal_length_px(image_width: float, hfov_deg: float) -> float:
