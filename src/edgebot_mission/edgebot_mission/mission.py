@@ -17,7 +17,6 @@ inputs. Mission time starts with the first live inputs.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from edgebot_common import objects
 
@@ -30,15 +29,7 @@ POSE_TIMEOUT = 0.5  # s
 RANGE_TIMEOUT = 0.5  # s
 
 
-@dataclass(frozen=True)
-class Sighting:
-    label: str
-    score: float
-    center_x: float
-    center_y: float
-    size_x: float
-    size_y: float
-    track_id: int = -1
+Sighting = objects.Detection
 
 
 def waypoints(area, start=(0.0, 0.0)) -> list[tuple[float, float]]:
