@@ -64,13 +64,7 @@ class Camera:
         return math.atan2(self.cx - u, self.fx)
 
 
-def real_height(cls: str) -> float:
-    c = objects.by_name(cls)
-    if c.shape == "sphere":
-        return 2.0 * c.size[0]
-    if c.shape in ("cone", "cylinder"):
-        return c.size[1]
-    return c.size[2]
+real_height = objects.height
 
 
 def footprint(cls: str) -> float:
