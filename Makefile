@@ -7,12 +7,18 @@ ENV := set +u; source ./env.sh; set -u;
 # limit), SCENARIO (config/scenarios/<name>.yaml; empty = open_field)
 DURATION ?=
 SCENARIO ?=
+# ROBOTS: rovers in one world. 1 = the demo as above; 2 or 3 = launch/fleet.launch.yaml: one
+# simulator, each rover's stack under roverK (frames roverK/...), MQTT edgebot/roverK/...,
+# scenario fleet_field unless SCENARIO is given; ends when every rover reached its target
+ROBOTS ?= 1
+DEMO_FLEET = $(if $(filter-out 1,$(ROBOTS)),--launch-file fleet.launch.yaml robots:=$(ROBOTS))
+DEMO_SCENARIO = $(if $(filter-out 1,$(ROBOTS)),$(or $(SCENARIO),fleet_field),$(SCENARIO))
 # test knobs: PYTEST_ARGS="-k firmata -x"
 PYTEST_ARGS ?=
 
 .PHONY: help setup setup-ml build demo test test-fast bench faults clean
 help:
-	@echo "make demo   - the whole robot in simulation, headless; ends by itself (DURATION=60 SCENARIO=near_ball)"
+	@echo "make demo   - the whole robot in simulation, headless; ends by itself (DURATION=60 SCENARIO=near_ball ROBOTS=3)"
 	@echo "make test   - set up, build and run every test (pytest + gtests)"
 	@echo "make setup  - only set up .venv and build the workspace (idempotent)"
 	@echo "make bench  - run every benchmark, refresh benchmarks/results/"
@@ -35,8 +41,10 @@ ARDUINO_ARGS_real := arduino_firmware:=StandardFirmata arduino_pin_map:=firmata_
 	sim_wheel_states:=false
 demo: setup
 	@$(if $(filter model real,$(ARDUINO)),,$(error ARDUINO=$(ARDUINO): allowed model, real))
-	@$(ENV) python -m edgebot_cli.demo --duration "$(DURATION)" --scenario "$(SCENARIO)" \
-		$(if $(DURATION),,--stop-when-reached --until-time-limit) $(ARDUINO_ARGS_$(ARDUINO))
+	@$(if $(filter 1 2 3,$(ROBOTS)),,$(error ROBOTS=$(ROBOTS): allowed 1, 2, 3))
+	@$(if $(and $(filter-out 1,$(ROBOTS)),$(filter real,$(ARDUINO))),$(error ROBOTS=$(ROBOTS) runs the board model only (ARDUINO=model)))
+	@$(ENV) python -m edgebot_cli.demo --duration "$(DURATION)" --scenario "$(DEMO_SCENARIO)" \
+		$(if $(DURATION),,--stop-when-reached --until-time-limit) $(DEMO_FLEET) $(ARDUINO_ARGS_$(ARDUINO))
 
 test: setup-ml
 	@$(ENV) bash scripts/run_tests.sh $(PYTEST_ARGS)

@@ -114,3 +114,38 @@ def test_runner_drives_each_rover_from_its_own_commands():
         assert st[1]["target"]["y"] == 1.0 and st[0]["target"]["y"] == -1.0
     finally:
         r.close()
+
+
+def test_make_demo_robots_gives_each_rover_its_own_ports_and_files():
+    from edgebot_cli.demo import stack
+
+    assert stack.robots_of(["x:=1"]) == 1 and stack.robots_of(["robots:=3"]) == 3
+    base = dict(
+        scenario_name="fleet_field",
+        seed=0,
+        speed=1.0,
+        target_class="ball",
+        tmp="/tmp/run",
+        record_dir="/tmp/rec",
+        ports={"mqtt_port": 1883},
+        stack={"mqtt": True},
+    )
+    one = stack.launch_args(**base, extra=[])
+    assert not any(a.startswith(("run_dir:=", "rover1_")) for a in one)
+    three = stack.launch_args(**base, extra=["robots:=3"])
+    kv = dict(a.split(":=", 1) for a in three)
+    assert kv["run_dir"] == "/tmp/run" and kv["rover3"] == "true" and kv["robots"] == "3"
+    ports = [kv[f"rover{k}_{d}_port"] for k in (1, 2, 3) for d in ("camera", "imu")]
+    assert len(set(ports)) == 6
+    assert (
+        dict(a.split(":=", 1) for a in stack.launch_args(**base, extra=["robots:=2"]))["rover3"]
+        == "false"
+    )
+    with pytest.raises(ValueError, match="a fleet is 2..3 rovers"):
+        stack.launch_args(**base, extra=["robots:=4"])
+
+
+def test_one_namespaced_rover_for_the_fleet_baseline():
+    p = dict(PARAMS, **{"fleet.namespaced": True})
+    assert fleet.namespaces(p) == ["rover1"]
+    assert fleet.rover_params(p)[0]["camera.port"] == 0  # ports from the fleet lists

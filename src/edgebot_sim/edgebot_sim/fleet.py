@@ -29,7 +29,9 @@ LISTS = {
 def namespaces(p: dict) -> list[str]:
     """The rovers' namespaces: ``[""]`` for one rover (the node's own), else prefix1..N."""
     n = int(p["robots"])
-    return [""] if n <= 1 else [f"{p['fleet.prefix']}{k}" for k in range(1, n + 1)]
+    if n <= 1 and not p.get("fleet.namespaced", False):
+        return [""]
+    return [f"{p['fleet.prefix']}{k}" for k in range(1, n + 1)]
 
 
 def name(ns: str, relative: str) -> str:
@@ -61,7 +63,7 @@ def rover_params(p: dict) -> list[dict]:
     """One parameter dict per rover: ``p`` with that rover's device ports and pty link.
     ``ConfigError`` naming the parameter when a list does not fit ``robots``."""
     n = len(namespaces(p))
-    if n == 1:
+    if not namespaces(p)[0]:
         return [p]
     lists = {key: _split(key, p[key], n, conv) for key, (_, conv) in LISTS.items()}
     out = []

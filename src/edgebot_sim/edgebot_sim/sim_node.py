@@ -132,12 +132,16 @@ class SimNode(Node, Outputs):
         self.io[s.rover].state(s)
 
     def status(self) -> None:
-        """``sim/status``: the first rover's status; with a fleet also every rover's (``fleet``)
-        and each rover's own on ``<ns>/sim/status``."""
+        """``sim/status``: the rover's status; a fleet's: the first rover's, ``reached`` once
+        every rover reached its target, every rover's in ``fleet`` (and on ``<ns>/sim/status``)."""
         sts = [self.runner.status(i) for i in range(len(self.io))]
         for io, st in zip(self.io, sts):
             io.status(st)
-        top = dict(sts[0], fleet=sts) if len(sts) > 1 else sts[0]
+        top = sts[0]
+        if len(sts) > 1:
+            done = all(st["reached"] for st in sts)
+            at = max(st["reached_at"] for st in sts) if done else None
+            top = dict(top, fleet=sts, reached=done, reached_at=at)
         self.pub_status.publish(String(data=json.dumps(top)))
 
     def log(self, level: str, text: str) -> None:

@@ -120,6 +120,11 @@ SPECS = [
     ),
     ParamSpec("fleet.prefix", "rover", "robots > 1: the rovers' namespaces are <prefix>1..N"),
     ParamSpec(
+        "fleet.namespaced",
+        False,
+        "robots = 1: the one rover under <prefix>1 as well (fleet.launch.yaml robots:=1)",
+    ),
+    ParamSpec(
         "fleet.camera_ports",
         "",
         "robots > 1: comma-separated MJPEG ports, one per rover (empty = any free port)",

@@ -8,6 +8,10 @@ import socket
 
 DEFAULT_SCENARIO = "open_field"
 LAUNCH = ("edgebot_bringup", "demo.launch.yaml")
+#: several rovers in one world (make demo ROBOTS=N): the launch file and its default scenario
+FLEET_LAUNCH = "fleet.launch.yaml"
+FLEET_SCENARIO = "fleet_field"
+FLEET_MAX = 3  # the rover groups fleet.launch.yaml holds
 
 #: launch flag -> the executables it needs
 STACK = {
@@ -52,6 +56,28 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def robots_of(extra: list[str]) -> int:
+    """The ``robots:=N`` among the extra launch arguments (1 when absent)."""
+    for a in extra:
+        if a.startswith("robots:="):
+            try:
+                return int(a.split(":=", 1)[1])
+            except ValueError:
+                raise ValueError(f"{a!r}: robots must be an integer 1..{FLEET_MAX}") from None
+    return 1
+
+
+def fleet_args(n: int, tmp: str) -> list[str]:
+    """fleet.launch.yaml's per-rover arguments: free device ports, the run's folder for the
+    pty links, spools and e-stop files, rover3 for a fleet of three."""
+    if not 2 <= n <= FLEET_MAX:
+        raise ValueError(f"robots:={n}: a fleet is 2..{FLEET_MAX} rovers (1 = the plain demo)")
+    args = [f"run_dir:={tmp}", f"rover3:={'true' if n >= 3 else 'false'}"]
+    for k in range(1, FLEET_MAX + 1):
+        args += [f"rover{k}_camera_port:={free_port()}", f"rover{k}_imu_port:={free_port()}"]
+    return args
+
+
 def launch_args(
     scenario_name: str,
     seed: int,
@@ -78,4 +104,7 @@ def launch_args(
     ]
     args += [f"{k}:={v}" for k, v in ports.items()]
     args += [f"{flag}:={'true' if ok else 'false'}" for flag, ok in stack.items()]
+    n = robots_of(extra)
+    if n > 1:  # fleet.launch.yaml (make demo ROBOTS=N)
+        args += fleet_args(n, tmp)
     return args + list(extra)
