@@ -20,6 +20,24 @@ from typing import Any
 import numpy as np
 import yaml
 
+#: primitive type names spelled alike in .msg files and in rosidl's Python field types
+#: (sized numbers and strings); each side adds its own (``bool``/``byte``/``char`` in .msg,
+#: ``boolean``/``double``/``octet``... in Python)
+SIZED_PRIMITIVES = (
+    "float32",
+    "float64",
+    "int8",
+    "uint8",
+    "int16",
+    "uint16",
+    "int32",
+    "uint32",
+    "int64",
+    "uint64",
+    "string",
+    "wstring",
+)
+
 
 class MessageFieldError(ValueError):
     def __init__(self, path: str, problem: str):

@@ -21,30 +21,10 @@ import keyword
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .msg_dict import to_dict
+from .msg_dict import SIZED_PRIMITIVES, to_dict
 
 #: field types whose Python value is an int, float, bool or str, which to_dict returns unchanged
-PLAIN_TYPES = frozenset(
-    {
-        "boolean",
-        "bool",
-        "float",
-        "double",
-        "float32",
-        "float64",
-        "long double",
-        "int8",
-        "uint8",
-        "int16",
-        "uint16",
-        "int32",
-        "uint32",
-        "int64",
-        "uint64",
-        "string",
-        "wstring",
-    }
-)
+PLAIN_TYPES = frozenset({"boolean", "bool", "float", "double", "long double", *SIZED_PRIMITIVES})
 
 Converter = Callable[[Any, str], Any]
 _cache: dict[tuple[type, frozenset[str] | None], Converter] = {}

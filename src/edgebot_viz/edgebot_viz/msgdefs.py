@@ -23,27 +23,11 @@ import os
 import pathlib
 import re
 
+from edgebot_common.msg_dict import SIZED_PRIMITIVES
+
 SEPARATOR = "=" * 80
 
-PRIMITIVES = frozenset(
-    {
-        "bool",
-        "byte",
-        "char",
-        "float32",
-        "float64",
-        "int8",
-        "uint8",
-        "int16",
-        "uint16",
-        "int32",
-        "uint32",
-        "int64",
-        "uint64",
-        "string",
-        "wstring",
-    }
-)
+PRIMITIVES = frozenset({"bool", "byte", "char", *SIZED_PRIMITIVES})
 
 _ARRAY = re.compile(r"\[[^\]]*\]$")
 _BOUNDED_STRING = re.compile(r"^(w?string)<=\d+$")
