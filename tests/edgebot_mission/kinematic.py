@@ -65,7 +65,10 @@ class World:
             dx, dy = o.x - cx, o.y - cy
             b = math.atan2(dy, dx) - self.yaw
             b = math.atan2(math.sin(b), math.cos(b))
-            depth = math.hypot(dx, dy) * math.cos(b) - footprint(o.cls)
+            # the box height measures a sphere or a cone at about its centre's depth, a box at
+            # its front face's (as the shipped detector does in the simulated camera)
+            near = footprint(o.cls) if o.cls == "box" else 0.0
+            depth = math.hypot(dx, dy) * math.cos(b) - near
             if abs(b) > math.radians(29) or depth <= 0.15 or depth > 6.0:
                 continue
             if any(self._ray_hits(cx, cy, self.yaw + b, p.x, p.y, p.r) < depth for p in self.posts):

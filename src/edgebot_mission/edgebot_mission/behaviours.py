@@ -204,8 +204,11 @@ class Search(_Act):
         gx, gy = c.waypoints[sp["wp"]]
         if goto(c, gx, gy, 0.25):
             sp["wp"] += 1
-            if s.scan_at_waypoints:
+            p, (lx, ly) = c.pose, sp["scanned_at"]
+            # a full turn here unless one was made near by (the first waypoint may be the start)
+            if s.scan_at_waypoints and math.hypot(p.x - lx, p.y - ly) > 0.6 * c.cfg.area.spacing:
                 sp["scan_left"] = 2 * math.pi
+                sp["scanned_at"] = (p.x, p.y)
             c.command(0.0, 0.0)
         return Status.RUNNING
 

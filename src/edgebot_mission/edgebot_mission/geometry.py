@@ -75,6 +75,18 @@ def footprint(cls: str) -> float:
     return 0.5 * min(c.size[0], c.size[1])
 
 
+def centre_offset(cls: str, source: str) -> float:
+    """From the measured range to the object's centre [m]. The sonar measures to the near
+    surface. The camera's box height measures the apparent height: for a sphere that is its
+    diameter at the centre's distance; a cone's is its height at its base's (near) rim, which
+    the pinhole range already places about a radius farther (measured in the simulated
+    world: +0.09 m for the 0.12 m cone); a box's front face is its near surface."""
+    if source == "sonar":
+        return footprint(cls)
+    shape = objects.by_name(cls).shape
+    return 0.0 if shape in ("sphere", "cone") else footprint(cls)
+
+
 @dataclass(frozen=True)
 class Observation:
     cls: str
@@ -121,7 +133,7 @@ def observe(
         and abs(sonar - r_cam) <= sonar_agree * r_cam
     ):
         rng, src, origin = sonar, "sonar", SONAR_X
-    centre = rng + footprint(cls)
+    centre = rng + centre_offset(cls, src)
     ox, oy = pose.forward(origin)
     a = pose.yaw + b
     return Observation(

@@ -71,7 +71,7 @@ class Context:
         self.target = None  # the Candidate being visited
         self.last_found: Found | None = None
         self.reports: list[Found] = []
-        self.search = {"scan_left": 2 * math.pi, "wp": 0}
+        self.search = {"scan_left": 2 * math.pi, "wp": 0, "scanned_at": (0.0, 0.0)}
         self.searched = False
         self.done = False
         self.outcome = ""
