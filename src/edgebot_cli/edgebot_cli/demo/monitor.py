@@ -1,6 +1,7 @@
 """What the demo watches: an rclpy node (in this process, on its own context) recording the
-simulator's status and ground truth, odometry, detections, follower state, diagnostics and the
-MQTT bridge's statistics; and an independent MQTT subscriber counting what reaches the broker."""
+simulator's status and ground truth, odometry, detections, follower and mission state,
+diagnostics and the MQTT bridge's statistics; and an independent MQTT subscriber counting what
+reaches the broker."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from collections import Counter
 
 from edgebot_common import transforms as T
 from edgebot_common.background import BackgroundNode
+
+#: the fleet rover whose topics the demo watches (the first)
+FLEET_WATCH = "rover1/"
 
 
 def _t(stamp) -> float:
@@ -41,6 +45,8 @@ class Monitor:
         self.state = "-"
         self.diag: dict[str, dict] = {}
         self.mqtt_stats: dict = {}
+        self.mission: dict = {}  # edgebot_mission's latest mission/state (JSON)
+        self.mission_states: list[tuple] = []  # (t, state)
         self.sim_t = 0.0
         self._last_path_t = -1.0
         self._last_odom_t = -1.0
@@ -48,15 +54,24 @@ class Monitor:
         self.bg = BackgroundNode(name)
         n = self.node = self.bg.node
         n.create_subscription(String, "sim/status", self._on_status, qos.LATCHED)
-        n.create_subscription(Odometry, "sim/ground_truth", self._on_truth, qos.SENSOR_DATA)
-        n.create_subscription(Odometry, "odom", self._on_odom, qos.SENSOR_DATA)
-        n.create_subscription(String, "follower/state", self._on_state, qos.SENSOR_DATA)
         n.create_subscription(DiagnosticArray, "/diagnostics", self._on_diag, qos.SENSOR_DATA)
-        n.create_subscription(String, "mqtt/stats", self._on_mqtt, qos.SENSOR_DATA)
+        # one rover's topics: the demo's own, or rover1's in a fleet (make demo ROBOTS=N; the
+        # others are in sim/status's `fleet`); only one of the two ever has a publisher
+        for pre in ("", FLEET_WATCH):
+            n.create_subscription(
+                Odometry, pre + "sim/ground_truth", self._on_truth, qos.SENSOR_DATA
+            )
+            n.create_subscription(Odometry, pre + "odom", self._on_odom, qos.SENSOR_DATA)
+            n.create_subscription(String, pre + "follower/state", self._on_state, qos.SENSOR_DATA)
+            n.create_subscription(String, pre + "mqtt/stats", self._on_mqtt, qos.SENSOR_DATA)
+        n.create_subscription(String, "mission/state", self._on_mission, qos.LATCHED)
         try:
             from edgebot_interfaces.msg import Detection2DArray
 
-            n.create_subscription(Detection2DArray, "detections", self._on_det, qos.SENSOR_DATA)
+            for pre in ("", FLEET_WATCH):
+                n.create_subscription(
+                    Detection2DArray, pre + "detections", self._on_det, qos.SENSOR_DATA
+                )
         except ImportError:
             pass
 
@@ -129,6 +144,17 @@ class Monitor:
                     **{kv.key: kv.value for kv in s.values},
                 }
 
+    def _on_mission(self, msg):
+        try:
+            d = json.loads(msg.data)
+        except ValueError:
+            return
+        if isinstance(d, dict):
+            with self.lock:
+                if d.get("state") != self.mission.get("state"):
+                    self.mission_states.append((self.sim_t, str(d.get("state"))))
+                self.mission = d
+
     def _on_mqtt(self, msg):
         try:
             d = json.loads(msg.data)
@@ -155,6 +181,8 @@ class Monitor:
                 "states": list(self.states),
                 "diag": dict(self.diag),
                 "mqtt_stats": dict(self.mqtt_stats),
+                "mission": dict(self.mission),
+                "mission_states": list(self.mission_states),
             }
 
     def close(self):

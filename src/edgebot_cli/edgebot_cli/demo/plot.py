@@ -1,4 +1,5 @@
-"""run.png: the rover's path over the world map; detections and follower state over time."""
+"""run.png: the rover's path over the world map (and what a mission found, against the ground
+truth); detections and follower or mission state over time."""
 
 from __future__ import annotations
 
@@ -81,13 +82,31 @@ def write_plot(path: pathlib.Path, scenario, snap: dict, summary: dict) -> None:
             ox = [x0 + c * p[1] - s * p[2] for p in odom]
             oy = [y0 + s * p[1] + c * p[2] for p in odom]
             ax.plot(ox, oy, ":", color="tab:purple", lw=1.5, label="odometry")
+    mission = summary.get("mission")
+    for i, f in enumerate((mission or {}).get("found", [])):
+        label = "found (mission)" if i == 0 else None
+        ax.plot(f["x"], f["y"], "x", color="k", ms=10, mew=2.5, label=label)
+        if f.get("truth"):
+            ax.plot([f["x"], f["truth"][0]], [f["y"], f["truth"][1]], "-", color="k", lw=0.8)
+        err = f" {f['error_m']:.2f} m" if f.get("error_m") is not None else ""
+        ax.annotate(
+            f"#{f['index']} {f['class']}{err}",
+            (f["x"], f["y"]),
+            textcoords="offset points",
+            xytext=(6, -12),
+            fontsize=8,
+            fontweight="bold",
+        )
     ax.set_xlim(-fx / 2 - 0.2, fx / 2 + 0.2)
     ax.set_ylim(-fy / 2 - 0.2, fy / 2 + 0.2)
     ax.set_aspect("equal")
     ax.set_xlabel("x [m]")
     ax.set_ylabel("y [m]")
     res = "reached" if summary.get("reached") else "not reached"
-    ax.set_title(f"{scenario.name} (seed {scenario.seed}): target {res}")
+    title = f"{scenario.name} (seed {scenario.seed}): target {res}"
+    if mission:
+        title = f"{scenario.name} (seed {scenario.seed}): {mission['outcome'] or mission['state']}"
+    ax.set_title(title, fontsize=10)
     ax.legend(loc="upper left", fontsize=8)
 
     t_end = max(summary.get("sim_time_s") or 0.0, 1.0)
@@ -103,6 +122,9 @@ def write_plot(path: pathlib.Path, scenario, snap: dict, summary: dict) -> None:
     a2.legend(fontsize=8)
     a2.set_title("perception")
     a3 = fig.add_subplot(gs[1, 1], sharex=a2)
+    which = "follower"
+    if mission and snap.get("mission_states"):
+        states, which = snap["mission_states"], "mission"
     if states:
         names = []
         for _, s in states:
@@ -114,9 +136,9 @@ def write_plot(path: pathlib.Path, scenario, snap: dict, summary: dict) -> None:
         a3.set_yticks(range(len(names)))
         a3.set_yticklabels(names)
     else:
-        a3.text(0.5, 0.5, "no follower state received", ha="center", transform=a3.transAxes)
+        a3.text(0.5, 0.5, f"no {which} state received", ha="center", transform=a3.transAxes)
     a3.set_xlabel("simulated time [s]")
-    a3.set_title("follower state")
+    a3.set_title(f"{which} state")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

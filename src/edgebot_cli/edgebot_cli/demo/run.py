@@ -56,6 +56,11 @@ class Demo:
         except Scn.ScenarioError as e:
             print(f"edgebot demo: {e}", file=sys.stderr)
             return 2
+        try:
+            mission_file = mission_path(ns.mission, scen.name)
+        except FileNotFoundError as e:
+            print(f"edgebot demo: --mission {ns.mission!r}: {e}", file=sys.stderr)
+            return 2
         if ns.duration is None and ns.until_time_limit:
             ns.duration = float(scen.time_limit) + 2.0  # the scenario's limit, then a summary
         self.out_dir.mkdir(parents=True, exist_ok=True)
@@ -78,6 +83,8 @@ class Demo:
             stack,
             ns.launch_args,
         )
+        if mission_file:
+            args += ["mission:=true", f"mission_file:={mission_file}"]
         cmd = [
             sys.executable,
             "-m",
@@ -96,6 +103,8 @@ class Demo:
         )
         if missing:
             print(f"edgebot demo: not installed, left out: {', '.join(missing)}", flush=True)
+        if mission_file:
+            print(f"edgebot demo: mission {mission_file}", flush=True)
 
         mon = Monitor(scen.target.cls)
         counter = MqttCounter(ports["mqtt_port"]) if stack["mqtt"] else None
@@ -116,6 +125,7 @@ class Demo:
         tty = sys.stdout.isatty()
         last_print = 0.0
         reached_at_wall = None
+        mission_done_wall = None
         old_int = signal.getsignal(signal.SIGINT)
 
         def on_sig(signum, frame):
@@ -138,8 +148,10 @@ class Demo:
                     last_print = now
                 if self.gate_wall is None and snap["sim_t"] > 0:
                     self.gate_wall = now
-                if ns.stop_when_reached and snap["status"].get("reached"):
-                    reached_at_wall = reached_at_wall or now
+                if ns.stop_when_reached and snap["status"].get("reached") and not mission_file:
+                    reached_at_wall = reached_at_wall or now  # a mission's end is its own
+                if (snap.get("mission") or {}).get("done"):
+                    mission_done_wall = mission_done_wall or now
                 end_reason = S.end_reason(
                     S.RunState(
                         sim_t=snap["sim_t"],
@@ -148,6 +160,7 @@ class Demo:
                         launcher_code=self.launcher.poll(),
                         wall_elapsed=now - wall0,
                         reached_for=(now - reached_at_wall) if reached_at_wall else None,
+                        mission_done_for=(now - mission_done_wall) if mission_done_wall else None,
                     ),
                     ns.duration,
                     ns.wall_factor,
@@ -225,6 +238,21 @@ class Demo:
         return p.returncode
 
 
+def mission_path(name: str, scenario_name: str) -> str:
+    """The mission file a run uses: ``name`` (a path or config/missions/<name>.yaml), '' for
+    'none'; with no name, the mission named like the scenario when there is one."""
+    from edgebot_sim import paths
+
+    if name == "none":
+        return ""
+    if name:
+        return str(paths.resource("config/missions", name, ".yaml"))
+    try:
+        return str(paths.resource("config/missions", scenario_name, ".yaml"))
+    except FileNotFoundError:
+        return ""
+
+
 def parse_args(argv=None, doc: str = ""):
     ap = argparse.ArgumentParser(
         prog="edgebot demo", description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -238,13 +266,19 @@ def parse_args(argv=None, doc: str = ""):
     ap.add_argument(
         "--scenario", default="", help=f"scenario name or path (default {DEFAULT_SCENARIO})"
     )
+    ap.add_argument(
+        "--mission",
+        default="",
+        help="mission file (config/missions/<name>.yaml or a path); default: the one named "
+        "like the scenario, if any; 'none': no mission (the follower drives)",
+    )
     ap.add_argument("--seed", type=int, default=-1, help="-1 = the scenario's seed")
     ap.add_argument("--speed", type=float, default=1.0, help="simulator real-time factor target")
     ap.add_argument("--output", default="demo_output", help="folder for summary.json, run.png")
     ap.add_argument(
         "--stop-when-reached",
         action="store_true",
-        help="end one second after the target is reached",
+        help="end one second after the target is reached (a mission: after it is done)",
     )
     ap.add_argument(
         "--status-period",

@@ -21,6 +21,7 @@ class RunState:
     launcher_code: int | None  # None while the launcher runs
     wall_elapsed: float  # wall seconds since the demo started
     reached_for: float | None  # wall seconds since the target was first seen reached
+    mission_done_for: float | None = None  # wall seconds since the mission reported done
 
 
 def end_reason(
@@ -32,7 +33,7 @@ def end_reason(
 ) -> str:
     """Why the run ends now, or "" to carry on. Checked in this order: a crashed node, the
     launcher gone, the simulator's error, the duration, the wall-clock guard, target reached
-    (one second after it was first seen)."""
+    (one second after it was first seen), the mission done (one second after it said so)."""
     if s.crashed:
         return f"node crashed: {s.crashed[0]['node']}"
     if s.launcher_code is not None:
@@ -50,7 +51,63 @@ def end_reason(
         and s.reached_for > 1.0
     ):
         return "target reached"
+    if stop_when_reached and s.mission_done_for is not None and s.mission_done_for > 1.0:
+        return "mission done"
     return ""
+
+
+def _truth_objects(scen) -> list[tuple[str, float, float]]:
+    """The scenario's objects of the detector's classes (target and distractors), map frame."""
+    return [(scen.target.cls, scen.target.x, scen.target.y)] + [
+        (d.cls, d.x, d.y) for d in scen.distractors
+    ]
+
+
+def odom_to_map(scen, x: float, y: float) -> tuple[float, float]:
+    """A point of the odometry frame in the map frame: odometry starts at the rover's start
+    pose (the simulator's map -> odom, REP 105)."""
+    st = scen.start
+    c, s = math.cos(st.yaw), math.sin(st.yaw)
+    return st.x + c * x - s * y, st.y + s * x + c * y
+
+
+def mission_results(scen, mission: dict) -> dict | None:
+    """What the mission found, where (map frame), and the error against the simulator's ground
+    truth (the nearest object of the same class); None when no mission ran."""
+    if not mission:
+        return None
+    truth = _truth_objects(scen)
+    found = []
+    for f in mission.get("found", []):
+        mx, my = odom_to_map(scen, float(f["x"]), float(f["y"]))
+        same = [(math.hypot(mx - x, my - y), x, y) for c, x, y in truth if c == f["class"]]
+        err, tx, ty = min(same) if same else (None, None, None)
+        found.append(
+            {
+                "class": f["class"],
+                "index": f.get("index"),
+                "t": f.get("t"),
+                "x": round(mx, 3),
+                "y": round(my, 3),
+                "truth": [round(tx, 3), round(ty, 3)] if same else None,
+                "error_m": round(err, 3) if err is not None else None,
+            }
+        )
+    errs = [f["error_m"] for f in found if f["error_m"] is not None]
+    return {
+        "name": mission.get("mission"),
+        "state": mission.get("state"),
+        "done": bool(mission.get("done")),
+        "outcome": mission.get("outcome") or "",
+        "complete": mission.get("outcome") == "complete",
+        "elapsed_s": mission.get("elapsed"),
+        "time_limit_s": mission.get("time_limit"),
+        "wanted": mission.get("wanted", {}),
+        "found": found,
+        "max_error_m": max(errs) if errs else None,
+        "avoided": mission.get("avoided"),
+        "given_up": mission.get("given_up"),
+    }
 
 
 def telemetry_figures(mqtt_stats: dict, counter: dict | None) -> dict:
@@ -114,8 +171,12 @@ def status_line(snap: dict, counter: dict | None) -> str:
     )
     tel = telemetry_figures(snap["mqtt_stats"], counter)
     dist = st.get("target_distance")
+    mission = snap.get("mission") or {}
+    if mission:
+        n_want = sum(mission.get("wanted", {}).values())
+        state = f"{mission.get('state', '?')} {len(mission.get('found', []))}/{n_want}"
     return (
-        f"t={t:6.1f}s pose={pose_s} follower={state:<10} "
+        f"t={t:6.1f}s pose={pose_s} {'mission' if mission else 'follower'}={state:<10} "
         f"det/s={detections_per_s(snap['det_times'], t):4.1f} "
         f"mqtt sent={tel['sent'] if tel['sent'] is not None else '-'} "
         f"target={dist if dist is not None else '?'}m rtf={st.get('rtf', 0):.2f}"
@@ -184,6 +245,7 @@ def build_summary(
             "seconds_by_state": {k: round(v, 2) for k, v in state_durations(states, sim_t).items()},
             "transitions": len(states),
         },
+        "mission": mission_results(scen, snap.get("mission") or {}),
         "control_loop": control_figures(snap["diag"]),
         "telemetry": telemetry_figures(snap["mqtt_stats"], counter),
         "camera_frames": st.get("camera_frames"),
@@ -216,7 +278,20 @@ def format_summary(s: dict) -> str:
     lines.append(
         f"detections: {d['messages']} messages ({d['per_s']}/s), objects {d['objects_by_class']}"
     )
-    lines.append(f"follower: {s['follower']['seconds_by_state']}")
+    m = s.get("mission")
+    if m:
+        lines.append(
+            f"mission {m['name']}: {m['outcome'] or m['state']} after {m['elapsed_s']} s "
+            f"(limit {m['time_limit_s']} s); avoided {m['avoided']} obstacle(s)"
+        )
+        for f in m["found"]:
+            err = f"{f['error_m']:.2f} m from" if f["error_m"] is not None else "no"
+            lines.append(
+                f"  found {f['class']} #{f['index']} at t={f['t']} s: ({f['x']:+.2f}, "
+                f"{f['y']:+.2f}) map, {err} the true {f['class']} {f['truth']}"
+            )
+    else:
+        lines.append(f"follower: {s['follower']['seconds_by_state']}")
     t = s["telemetry"]
     if "qos1_acknowledged" in t:
         later = t["qos1_received"] - t["qos1_acknowledged"]
