@@ -180,3 +180,27 @@ def test_probe_reapplies_the_configuration_after_a_reset_and_loses_on_errors():
     dev.ok = False  # re-applying fails: a loss
     assert not sup.check() and sup.resets == 2 and dev.closes == 1
     assert sup.last_error.startswith("re-applying the configuration after a reset")
+
+
+def test_reapply_restores_the_configuration_on_the_same_handle():
+    clock, dev = Clock(), Device()
+    holds, reapplied = [True], []
+    sup, _ = make(dev, clock, probe=lambda: holds[0], reapply=lambda: reapplied.append(clock.t))
+    sup.connect_at_start(timeout=1.0, wait=clock.sleep)
+    holds[0] = False
+    clock.t += 1.0
+    assert sup.check() and sup.resets == 1 and reapplied == [1.0]
+    assert dev.opens == 1 and dev.closes == 0  # not reopened
+
+
+def test_retry_now_opens_before_the_backoff_is_due():
+    clock, dev = Clock(), Device()
+    now = [False]
+    sup, _ = make(dev, clock, retry_now=lambda: now[0])
+    sup.connect_at_start(timeout=1.0, wait=clock.sleep)
+    dev.ok = False
+    sup.lost("unplugged")  # the next attempt in 1 s
+    assert not sup.step() and dev.opens == 1
+    dev.ok, now[0] = True, True  # plugged back in
+    clock.t += 0.1
+    assert sup.step() and dev.opens == 2 and sup.reconnects == 1

@@ -1,7 +1,7 @@
 """One device's connection life, free of ROS: open, retry with backoff, lose, reopen.
 
-The camera and the IMU nodes (and, the same pattern with port detection and pin-map probes on
-top, ``edgebot_firmata.supervisor.LinkSupervisor``) run a device in their own thread: open it,
+The camera, the IMU and the Arduino (``edgebot_firmata.supervisor.LinkSupervisor``: port
+detection and pin-map probes on top of this class) run a device in their own thread: open it,
 use it until it fails, close it, and reopen it with exponential backoff while the node keeps
 running and reports the state in diagnostics; while it runs, an optional ``probe`` asks once
 per ``probe_period`` whether the device still holds its configuration, and one that reset
@@ -48,6 +48,10 @@ def _nothing(*_a) -> None:
     return None
 
 
+def _never() -> bool:
+    return False
+
+
 class DeviceSupervisor:
     """Open, retry with backoff, lose, reopen: the state machine of one device connection.
 
@@ -58,6 +62,10 @@ class DeviceSupervisor:
     next open reconfigures the same handle), on a loss.
     ``probe()`` returns False when the device no longer holds its configuration (``open()`` is
     called again to re-apply it, then ``on_reset()``); an error in ``retry_on`` is a loss.
+
+    ``reapply()``, when given, restores the configuration after a reset instead of a new
+    ``open()`` (a board that keeps its link gets its pin map again). ``retry_now()`` is asked
+    while the backoff is not due: True opens at once (a USB port that reappeared).
 
     ``confirm_on_connect``: a successful open resets the backoff and re-arms ``on_down``. With
     False, the node calls :meth:`confirm` itself once the device really works (a camera that
@@ -81,6 +89,8 @@ class DeviceSupervisor:
         probe: Callable[[], bool] | None = None,
         probe_period: float = 1.0,
         on_reset: Callable[[], None] = _nothing,
+        reapply: Callable[[], None] | None = None,
+        retry_now: Callable[[], bool] = _never,
     ):
         self._open = open
         self._close = close
@@ -96,6 +106,8 @@ class DeviceSupervisor:
         self.probe = probe
         self.probe_period = probe_period
         self.on_reset = on_reset
+        self._reapply = reapply or open
+        self.retry_now = retry_now
         self.resets = 0
         self._next_probe = 0.0
         self.state = "connecting"
@@ -139,11 +151,11 @@ class DeviceSupervisor:
 
     # ------------------------------------------------------------------ the loop
     def step(self) -> bool:
-        """True when connected. Otherwise try one open if the backoff is due (a failure
-        schedules the next attempt) and return whether it worked."""
+        """True when connected. Otherwise try one open if the backoff is due or ``retry_now()``
+        says so (a failure schedules the next attempt) and return whether it worked."""
         if self.state == "connected":
             return True
-        if not self.backoff.due():
+        if not (self.backoff.due() or self.retry_now()):
             return False
         try:
             self._open()
@@ -177,7 +189,7 @@ class DeviceSupervisor:
             return True
         self.resets += 1
         try:
-            self._open()
+            self._reapply()
         except self.retry_on + self.fatal as e:
             self._failed(
                 f"re-applying the configuration after a reset: {self.describe(e)}", close=True

@@ -1,4 +1,5 @@
-"""The connection supervisor of firmata_node (ROS-free, clock injected).
+"""The connection supervisor of firmata_node (ROS-free, clock injected), on the shared
+:class:`edgebot_common.supervisor.DeviceSupervisor` (the camera's and the IMU's too).
 
 It owns the board link's life: the first connection (auto-detecting the port), watching the
 link, treating a silent board as lost, re-applying the pin map to a board that reset itself,
@@ -23,6 +24,7 @@ import time
 from collections.abc import Callable
 
 from edgebot_common.backoff import Backoff
+from edgebot_common.supervisor import DeviceSupervisor, DeviceUnavailable
 from edgebot_common.throttle import Throttle
 
 from .pinmap import PinMapError
@@ -77,7 +79,11 @@ def _nothing(*_a) -> None:
 
 
 class LinkSupervisor:
-    """Connect, watch, probe, back off, reconnect and re-apply: one board link's life."""
+    """Connect, watch, probe, back off, reconnect and re-apply: one board link's life, on
+    :class:`edgebot_common.supervisor.DeviceSupervisor` (``dev``) with what a serial Firmata
+    board adds: the port auto-detected, a vanished port retried as soon as it reappears, a
+    board silent for ``SILENT_PROBES`` probes treated as lost, the pin map re-applied on the
+    same link after a reset, errors in words a user can act on."""
 
     def __init__(
         self,
@@ -93,8 +99,6 @@ class LinkSupervisor:
     ):
         self.make_link = make_link
         self.port = port
-        self.backoff = backoff
-        self.clock = clock
         self.exists = exists
         self.candidates = candidates
         self.log = log  # log(level, text): "info" | "warning" | "error"
@@ -103,12 +107,42 @@ class LinkSupervisor:
         self.link = None
         self.connects = 0
         self.reconnects = 0
-        self.board_resets = 0
-        self.last_error = ""
         self._port_was_missing = False
-        self._next_probe = 0.0
         self._silent = 0
+        self._pin_map_failed = False
         self._err_throttle = Throttle(10.0, clock)
+        self.dev = DeviceSupervisor(
+            self._try_connect,
+            backoff,
+            close=self._close,
+            describe=self._describe,
+            retry_on=(Exception,),
+            fatal=(PinMapError,),  # at start: the map does not fit the board
+            clock=clock,
+            on_up=self._up,
+            on_down=self._down,
+            probe=self._probe,
+            probe_period=PROBE_PERIOD_S,
+            reapply=self._reapply,
+            retry_now=self._port_came_back,
+        )
+
+    @property
+    def backoff(self) -> Backoff:
+        return self.dev.backoff
+
+    @property
+    def connected(self) -> bool:
+        return self.link is not None and self.link.connected
+
+    @property
+    def board_resets(self) -> int:
+        return self.dev.resets
+
+    @property
+    def last_error(self) -> str:
+        """The failure that keeps the board away ('' while connected)."""
+        return "" if self.dev.connected else self.dev.last_error
 
     # ------------------------------------------------------------------ connecting
     def _try_connect(self) -> None:
@@ -142,28 +176,38 @@ class LinkSupervisor:
             return
         raise last
 
-    def _connected_ok(self) -> None:
+    def _describe(self, e: BaseException) -> str:
+        self._pin_map_failed = isinstance(e, PinMapError)
+        return f"{type(e).__name__}: {e}"
+
+    def _close(self) -> None:
+        # if the port merely vanished and the old file still works, stop the motors through
+        # it; otherwise the board's own keep-alive stops them
+        if self.link is not None:
+            self.link.close(reset=True)
+
+    def _up(self, _reconnect: bool) -> None:
+        self.reconnects += 1 if self.connects else 0
         self.connects += 1
         self._silent = 0
-        self._next_probe = self.clock() + PROBE_PERIOD_S
-        self.backoff.reset()
-        self.last_error = ""
         self.on_outputs_reset()
         self.on_connected(self.link)
 
-    def _failed(self, e: Exception) -> None:
+    def _down(self, reason: str, _delay: float) -> None:
+        """Once per outage. A board never connected yet: the attempts are logged by step."""
+        if not self.connects:
+            return
+        self.log("error", f"link lost: {reason}; outputs safe, reconnecting")
+        self.on_outputs_reset()
         self._port_was_missing = bool(self.port) and not self.exists(self.port)
-        self.last_error = f"{type(e).__name__}: {e}"
 
     def connect_first(self) -> bool:
         """The first, synchronous attempt. PinMapError propagates (the map does not fit the
         board: a configuration error); any other failure is retried with backoff."""
         try:
-            self._try_connect()
-        except PinMapError:
-            raise
-        except Exception as e:
-            self._failed(e)
+            self.dev.connect_at_start(timeout=0.0, wait=_nothing)
+        except DeviceUnavailable:
+            self._port_was_missing = bool(self.port) and not self.exists(self.port)
             self.log(
                 "warning",
                 f"board not reachable on {self.port or 'any port'} "
@@ -171,67 +215,49 @@ class LinkSupervisor:
             )
             self.backoff.schedule()
             return False
-        self._connected_ok()
         return True
-
-    @property
-    def connected(self) -> bool:
-        return self.link is not None and self.link.connected
 
     # ------------------------------------------------------------------ the loop body
     def step(self) -> float:
         """One pass of the supervision loop; returns how long to wait before the next."""
-        link = self.link
-        if link is not None and link.client is not None:
-            reason = link.lost_reason()
+        dev = self.dev
+        if dev.connected:
+            reason = self.link.lost_reason() if self.link is not None else "not connected"
             if reason is None:
-                self._check_board(link)
-                return 0.1
-            self._on_lost(reason)
+                dev.check()  # once a second: still answering, still holding the pin map?
+                return 0.1 if dev.connected else 0.0
+            dev.lost(reason)  # closed with a reset, outputs safe, the reconnect scheduled
             return 0.0
-        if self.backoff.due() or self._port_came_back():
-            try:
-                self._try_connect()
-            except Exception as e:
-                self._failed(e)
-                if isinstance(e, PinMapError) or self._err_throttle.ready():
-                    self.log("error", f"connecting failed: {self.last_error}")
-                self.backoff.schedule()
-            else:
-                self.reconnects += 1 if self.connects else 0
-                self._connected_ok()
+        failures = dev.failures
+        if not dev.step() and dev.failures > failures:
+            self._port_was_missing = bool(self.port) and not self.exists(self.port)
+            if self._pin_map_failed or self._err_throttle.ready():
+                self.log("error", f"connecting failed: {self.last_error}")
         return 0.05
 
-    def _check_board(self, link) -> None:
-        """Once a second: does the board still hold the pin map? A board that reset itself
-        (keep-alive expiry after a stall of this process, a brown-out) gets it again; a
-        board that stops answering is treated as lost."""
-        now = self.clock()
-        if now < self._next_probe:
-            return
-        self._next_probe = now + PROBE_PERIOD_S
+    def _probe(self) -> bool:
+        """Does the board still hold the pin map? A board that stops answering is marked lost
+        (after SILENT_PROBES probes); one that reset itself (keep-alive expiry after a stall
+        of this process, a brown-out) is re-applied by ``dev``."""
         try:
-            state = link.probe()
+            state = self.link.probe()
         except LinkLost:
-            return
+            return True  # the loss shows in lost_reason at the next step
         if state == "silent":
             self._silent += 1
             if self._silent >= SILENT_PROBES:
-                link.mark_lost(f"board does not answer ({SILENT_PROBES} pin state queries)")
-            return
+                self.link.mark_lost(f"board does not answer ({SILENT_PROBES} pin state queries)")
+            return True
         self._silent = 0
-        if state == "reset":
-            self.board_resets += 1
-            self.log(
-                "warning",
-                "the board reset itself (lost its pin modes); "
-                "re-applying the pin map, outputs safe",
-            )
-            self.on_outputs_reset()
-            try:
-                link.reapply()
-            except (LinkLost, OSError, RuntimeError) as e:
-                link.mark_lost(f"re-applying the pin map failed: {e}")
+        return state != "reset"
+
+    def _reapply(self) -> None:
+        self.log(
+            "warning",
+            "the board reset itself (lost its pin modes); re-applying the pin map, outputs safe",
+        )
+        self.on_outputs_reset()
+        self.link.reapply()
 
     def _port_came_back(self) -> bool:
         """The device node was missing at the last attempt and exists now (USB plugged back
@@ -241,17 +267,6 @@ class LinkSupervisor:
             self._port_was_missing = False
             return True
         return False
-
-    def _on_lost(self, reason: str) -> None:
-        self.last_error = reason
-        self.log("error", f"link lost: {reason}; outputs safe, reconnecting")
-        # if the port merely vanished and the old file still works, stop the motors through
-        # it; otherwise the board's own keep-alive stops them
-        self.link.close(reset=True)
-        self.on_outputs_reset()
-        self._port_was_missing = bool(self.port) and not self.exists(self.port)
-        self.backoff.reset()
-        self.backoff.schedule()
 
     def close(self) -> None:
         if self.link is not None:
