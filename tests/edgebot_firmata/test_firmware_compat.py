@@ -175,3 +175,14 @@ def test_tone_takes_timer2_and_needs_firmata_express():
         "needs FirmataExpress, the firmware is StandardFirmata",
     ):
         std.check_board_model()
+
+
+def test_more_servos_than_the_servo_library_drives_are_refused():
+    servos = [
+        {"name": f"s{i}", "pin": p}
+        for i, p in enumerate([2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14])
+    ]
+    pm = pinmap.from_dict({"board": "uno", "servos": servos})
+    with pytest.raises(pinmap.PinMapError, match="13 servos; the Servo library drives at most 12"):
+        pm.check_board_model()
+    pinmap.from_dict({"board": "uno", "servos": servos[:12]}).check_timers()

@@ -117,6 +117,7 @@ Name = Annotated[str, Strict(), AfterValidator(_topic_name)]
 Joint = Annotated[str, Strict(), AfterValidator(_joint_name)]
 BoardName = Literal[tuple(boards.BOARDS)]
 Firmware = Literal[FIRMWARES]
+Driver = Literal[DRIVERS]
 #: a list of entries; an empty key (``servos:``) is an empty list
 Section = Annotated[list[T], BeforeValidator(lambda v: [] if v is None else v)]
 
@@ -146,7 +147,7 @@ def _clamp(x: float, lo: float, hi: float) -> float:
 class Motor:
     name: Name
     joint: Joint
-    driver: Literal["in1_in2", "dir", "two_pwm"]
+    driver: Driver
     pwm: Int
     in1: Int | None = None
     in2: Int | None = None
@@ -458,8 +459,8 @@ class Servo:
 
 @model
 class PinMap:
-    board: Literal[tuple(boards.BOARDS)] = "uno"
-    firmware: Literal[FIRMWARES] = "FirmataExpress"
+    board: BoardName = "uno"
+    firmware: Firmware = "FirmataExpress"
     sampling_interval_ms: _int(1, 16383) = 19  # Firmata's SAMPLING_INTERVAL, ms
     motors: Section[Motor] = Field(default_factory=list)
     digital_inputs: Section[DigitalInput] = Field(default_factory=list)
@@ -640,6 +641,11 @@ class PinMap:
         pins 9 and 10; Timer5 on a Mega: 44-46, then 1, 3, 4 past 12 servos) stops once a
         servo is attached, although the capability report still lists the pin as PWM."""
         model = boards.get(self.board)
+        if len(self.servos) > model.max_servos:
+            raise PinMapError(
+                f"servos: {len(self.servos)} servos; the Servo library drives at most "
+                f"{model.max_servos} on the {model.name}"
+            )
         takers = {}  # timer -> (what takes it, on which pin)
         if self.servos:
             s = self.servos[0]
