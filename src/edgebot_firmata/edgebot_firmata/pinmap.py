@@ -721,7 +721,8 @@ def _entry(doc, loc) -> tuple[str, type | None, str]:
     if len(loc) < 2:
         return "", PinMap, ""
     section, i = loc[0], loc[1]
-    item = (doc.get(section) or [None] * (i + 1))[i] if isinstance(doc.get(section), list) else None
+    items = doc.get(section)
+    item = items[i] if isinstance(items, list) and isinstance(i, int) and i < len(items) else None
     name = item.get("name", "") if isinstance(item, dict) else ""
     return f"{section}[{i}]", _CLASSES.get(section), name
 
