@@ -24,6 +24,7 @@ LIGHT = {
     "mqtt_bridge",
     "foxglove_bridge",
     "mcap_recorder",
+    "robot_state_publisher",
 }
 
 
@@ -116,5 +117,16 @@ def test_composed_nodes_are_configured_as_separate_ones(tmp_path, launch_file, a
         assert (ns or "/") == (s_ns or "/"), name
         assert remaps == s_remaps, name
         assert params == s_params, name
-    # the heavy ones (camera, yolo, sim) and the state publisher keep their own processes
+    # the heavy ones (camera, yolo, sim) keep their own processes
     assert {_cmdline(p.cmd)[0] for p in rest} == set(separate) - LIGHT
+
+
+def test_ros_state_publisher_is_left_out_of_the_composed_process(tmp_path):
+    """ros_state_publisher:=true: ROS's robot_state_publisher (a C++ node, full installs) runs
+    from description.launch.yaml; the composed process does not host edgebot_viz's."""
+    path = str(ROOT / "launch" / "robot_nodes.launch.yaml")
+    for flag, want in (("false", True), ("true", False)):
+        (tmp_path / flag).mkdir()
+        plan = load(path, {"ros_state_publisher": flag}, tmpdir=str(tmp_path / flag))
+        composed, _ = _composed(plan, tmp_path)
+        assert ("robot_state_publisher" in composed) is want
