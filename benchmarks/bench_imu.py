@@ -43,11 +43,7 @@ from edgebot_imu.mpu6050 import ACCEL_XOUT_H, Mpu6050  # noqa: E402
 NS = f"/benchimu{os.getpid()}"  # other sessions may share the random ROS_DOMAIN_ID
 
 
-def pct(values, p):
-    s = sorted(values)
-    if not s:
-        return float("nan")
-    return s[min(len(s) - 1, int(round(p / 100.0 * (len(s) - 1))))]
+pct = benchlib.pct_nearest
 
 
 def measure_rate(rate_hz: float, seconds: float, helper, fifo: bool = False) -> dict:

@@ -57,11 +57,7 @@ from mqtt_testing import Mosquitto, write_mapping  # noqa: E402
 WINDOW = 300  # messages in flight between the ROS publisher and the MQTT subscriber
 
 
-def pct(values, p):
-    s = sorted(values)
-    if not s:
-        return float("nan")
-    return s[min(len(s) - 1, int(round(p / 100.0 * (len(s) - 1))))]
+pct = benchlib.pct_nearest
 
 
 class Counter:

@@ -43,12 +43,7 @@ import numpy as np  # noqa: E402
 
 import edgebot_testing as et  # noqa: E402
 
-
-def pct(values, p):
-    s = sorted(values)
-    if not s:
-        return float("nan")
-    return s[min(len(s) - 1, int(round(p / 100.0 * (len(s) - 1))))]
+pct = benchlib.pct_nearest
 
 
 def stats_ms(values):

@@ -44,6 +44,26 @@ def machine() -> dict:
     }
 
 
+def pct(xs, p: float) -> float:
+    """The ``p``-th percentile (0..100) of ``xs``, linear between the nearest ranks (as
+    numpy's default); NaN when empty."""
+    xs = sorted(xs)
+    if not xs:
+        return float("nan")
+    k = (len(xs) - 1) * p / 100.0
+    lo, hi = int(k), min(int(k) + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
+
+
+def pct_nearest(values, p: float) -> float:
+    """The ``p``-th percentile (0..100) as the nearest-rank sample (a value that was
+    measured); NaN when empty."""
+    s = sorted(values)
+    if not s:
+        return float("nan")
+    return s[min(len(s) - 1, int(round(p / 100.0 * (len(s) - 1))))]
+
+
 def save(name: str, results: dict) -> pathlib.Path:
     out = ROOT / "benchmarks" / "results" / f"{name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
