@@ -28,6 +28,19 @@ def wheel_cmd(left, right, names=WHEELS):
     return JointState(name=list(names), velocity=[float(left), float(right)])
 
 
+def drive_until(ros, b, speed, pwm, what):
+    """Stream wheel_cmd (both wheels at ``speed``) until pin 5 shows ``pwm``; the publisher."""
+    cmd = ros.publisher(JointState, "wheel_cmd", Q.COMMANDS)
+    ros.wait_subscribers(cmd, timeout=30)
+    wait_for(
+        lambda: cmd.publish(wheel_cmd(speed, speed)) or b.output(5) == pwm,
+        20,
+        interval=0.1,
+        what=what,
+    )
+    return cmd
+
+
 def diag_status(msgs, suffix):
     for m in reversed(msgs):
         for s in m.status:
@@ -209,14 +222,7 @@ def test_host_killed_board_keepalive_stops_outputs(procs, ros, board):
     b, link = board()
     node = start_node(procs, link, command_timeout=10.0, keep_alive=1)
     connected(node)
-    cmd = ros.publisher(JointState, "wheel_cmd", Q.COMMANDS)
-    ros.wait_subscribers(cmd, timeout=30)
-    wait_for(
-        lambda: cmd.publish(wheel_cmd(15.0, 15.0)) or b.output(5) == 255,
-        20,
-        interval=0.1,
-        what="driving",
-    )
+    drive_until(ros, b, 15.0, 255, "driving")
     assert b.keepalive_period == 1
     node.signal(signal.SIGKILL)
     wait_for(lambda: b.keepalive_expired, 20, what="keep-alive expiry on the board")
@@ -228,14 +234,7 @@ def test_unplug_then_replug_reconnects_and_reapplies(procs, ros, board):
     node = start_node(procs, link, command_timeout=10.0, **{"reconnect.max": 1.0})
     diags = ros.collect(DiagnosticArray, "/diagnostics", Q.DIAGNOSTICS)
     connected(node)
-    cmd = ros.publisher(JointState, "wheel_cmd", Q.COMMANDS)
-    ros.wait_subscribers(cmd, timeout=30)
-    wait_for(
-        lambda: cmd.publish(wheel_cmd(15.0, 15.0)) or b.output(5) == 255,
-        20,
-        interval=0.1,
-        what="driving",
-    )
+    cmd = drive_until(ros, b, 15.0, 255, "driving")
     b.unplug()
     node.wait_output("link lost", timeout=20)
     wait_for(
@@ -312,14 +311,7 @@ def test_garbage_on_the_line_is_counted_not_fatal(procs, ros, board):
         30,
         what="inputs still flow",
     )
-    cmd = ros.publisher(JointState, "wheel_cmd", Q.COMMANDS)
-    ros.wait_subscribers(cmd, timeout=30)
-    wait_for(
-        lambda: cmd.publish(wheel_cmd(7.5, 7.5)) or b.output(5) == 128,
-        20,
-        interval=0.1,
-        what="commands still work",
-    )
+    drive_until(ros, b, 7.5, 128, "commands still work")
     assert node.running()
 
 
@@ -457,14 +449,7 @@ def test_stalled_host_board_resets_then_node_reapplies(procs, ros, board):
     node = start_node(procs, link, command_timeout=10.0, keep_alive=1)
     diags = ros.collect(DiagnosticArray, "/diagnostics", Q.DIAGNOSTICS)
     connected(node)
-    cmd = ros.publisher(JointState, "wheel_cmd", Q.COMMANDS)
-    ros.wait_subscribers(cmd, timeout=30)
-    wait_for(
-        lambda: cmd.publish(wheel_cmd(15.0, 15.0)) or b.output(5) == 255,
-        20,
-        interval=0.1,
-        what="driving",
-    )
+    cmd = drive_until(ros, b, 15.0, 255, "driving")
     node.signal(signal.SIGSTOP)
     try:
         wait_for(lambda: b.keepalive_expired, 20, what="keep-alive expiry while stalled")
