@@ -569,46 +569,23 @@ class PinMap:
                 need(p, P.PWM, f"motor '{m.name}' PWM", "PWM")
             for p in m.digital_pins():
                 need(p, P.OUTPUT, f"motor '{m.name}' direction", "digital output")
-        for d in self.digital_inputs:
-            role = f"digital input '{d.name}'"
-            if (
-                d.pullup
-                and 0 <= d.pin < n
-                and P.INPUT in capabilities[d.pin]
-                and P.PULLUP not in capabilities[d.pin]
-            ):
-                raise PinMapError(
-                    f"pin {d.pin} ({role}): the internal pull-up needs Firmata "
-                    f"2.5 or later, the {source} does not offer it; wire an "
-                    "external pull-up resistor and set pullup: false"
-                )
-            need(
-                d.pin,
-                P.PULLUP if d.pullup else P.INPUT,
-                role,
-                "input with pull-up" if d.pullup else "digital input",
-            )
-        for e in self.encoders:
-            for pin, ch in ((e.pin_a, "A"), (e.pin_b, "B")):
-                role = f"encoder '{e.name}' {ch}"
-                if (
-                    e.pullup
-                    and 0 <= pin < n
-                    and P.INPUT in capabilities[pin]
-                    and P.PULLUP not in capabilities[pin]
-                ):
+
+        def need_input(pin: int, pullup: bool, role: str, resistor: str) -> None:
+            if pullup and 0 <= pin < n and P.INPUT in capabilities[pin]:
+                if P.PULLUP not in capabilities[pin]:
                     raise PinMapError(
-                        f"pin {pin} ({role}): the internal pull-up needs "
-                        f"Firmata 2.5 or later, the {source} does not offer "
-                        "it; wire external pull-up resistors and set "
+                        f"pin {pin} ({role}): the internal pull-up needs Firmata 2.5 or "
+                        f"later, the {source} does not offer it; wire {resistor} and set "
                         "pullup: false"
                     )
-                need(
-                    pin,
-                    P.PULLUP if e.pullup else P.INPUT,
-                    role,
-                    "input with pull-up" if e.pullup else "digital input",
-                )
+            what = "input with pull-up" if pullup else "digital input"
+            need(pin, P.PULLUP if pullup else P.INPUT, role, what)
+
+        for d in self.digital_inputs:
+            need_input(d.pin, d.pullup, f"digital input '{d.name}'", "an external pull-up resistor")
+        for e in self.encoders:
+            for pin, ch in ((e.pin_a, "A"), (e.pin_b, "B")):
+                need_input(pin, e.pullup, f"encoder '{e.name}' {ch}", "external pull-up resistors")
         for s in self.sonars:
             if fw != "FirmataExpress":
                 raise PinMapError(
