@@ -19,9 +19,9 @@ SPECS = [
     ParamSpec(
         "emergency_linear_decel",
         4.0,
-        "braking when the motion authority is lost (command timeout, or safety/authority "
-        "false: e-stop, lost source or heartbeat) instead of the max_linear_accel ramp "
-        "(never softer than it) [m/s^2]",
+        "braking when the motion authority is lost (safety/authority false: e-stop, lost "
+        "source or heartbeat) instead of the max_linear_accel ramp (never softer than it; "
+        "a command timeout stops at once) [m/s^2]",
         **POS,
     ),
     ParamSpec(

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -91,14 +92,18 @@ void BaseControlLoop::cycle(int64_t now, double dt)
   const bool fb_fresh = feedback_.read(fb) && now - fb.stamp_ns <= to_ns(cfg_.feedback_timeout);
   const bool imu_fresh = imu_.read(imu) && now - imu.stamp_ns <= to_ns(cfg_.feedback_timeout);
 
-  // lost authority (no fresh command, or the safety monitor says nothing may drive): brake
-  // towards zero at the emergency decelerations instead of following the normal ramp
+  // lost authority (the safety monitor says nothing may drive): brake towards zero at the
+  // emergency decelerations instead of following the normal ramp; no fresh command: at once
   Stamped auth{};
   const bool auth_lost = authority_.read(auth) && auth.a == 0.0 &&
     now - auth.stamp_ns <= to_ns(cfg_.command_timeout);
   const bool braking = !cmd_fresh || auth_lost;
   double v, w;
-  if (braking) {
+  if (!cmd_fresh) {
+    // no command at all (the link is gone): zero at once, the hardest stop
+    v = lin_limiter_.brake(dt, std::numeric_limits<double>::infinity());
+    w = ang_limiter_.brake(dt, std::numeric_limits<double>::infinity());
+  } else if (auth_lost) {
     v = lin_limiter_.brake(dt, cfg_.emergency_linear_decel);
     w = ang_limiter_.brake(dt, cfg_.emergency_angular_decel);
   } else {
@@ -109,10 +114,11 @@ void BaseControlLoop::cycle(int64_t now, double dt)
   double wl = clamp(ws.left, cfg_.max_wheel_speed);
   double wr = clamp(ws.right, cfg_.max_wheel_speed);
 
-  if (cfg_.use_feedback && fb_fresh) {
-    // feed-forward plus a PID correction on the measured wheel speed
-    wl = wheel_output(pid_left_, wl, fb.a, dt, cmd_fresh);
-    wr = wheel_output(pid_right_, wr, fb.b, dt, cmd_fresh);
+  if (cfg_.use_feedback && fb_fresh && !braking) {
+    // feed-forward plus a PID correction on the measured wheel speed (not while braking on a
+    // lost authority: the measured wheels lag the hard ramp, and the PID would reverse them)
+    wl = wheel_output(pid_left_, wl, fb.a, dt);
+    wr = wheel_output(pid_right_, wr, fb.b, dt);
     pid_active_ = true;
   } else if (pid_active_) {
     pid_left_.reset();
@@ -142,18 +148,16 @@ void BaseControlLoop::cycle(int64_t now, double dt)
   latest_.write(s);
 }
 
-double BaseControlLoop::wheel_output(
-  Pid & pid, double target, double measured, double dt, bool active_braking)
+double BaseControlLoop::wheel_output(Pid & pid, double target, double measured, double dt)
 {
   if (target != 0.0) {
     return clamp(target + pid.update(target, measured, dt), cfg_.max_wheel_speed);
   }
   // A stop: the drive's integrator must not carry into it (it would hold the wheel creeping
   // at a few PWM counts for a second), so the PID restarts from zero every cycle: proportional
-  // braking while the wheel still turns, exactly zero once it is at rest. Without a fresh
-  // command (a lost link) the output is zero at once: motors off, as before the PID existed.
+  // braking while the wheel still turns, exactly zero once it is at rest.
   pid.reset();
-  if (!active_braking || std::abs(measured) <= cfg_.standstill_speed) {
+  if (std::abs(measured) <= cfg_.standstill_speed) {
     return 0.0;
   }
   return clamp(pid.update(0.0, measured, dt), cfg_.max_wheel_speed);

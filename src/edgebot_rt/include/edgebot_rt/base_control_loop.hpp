@@ -27,9 +27,10 @@ struct BaseControlConfig
   double max_angular_accel{5.0};
   double max_wheel_speed{20.0};
   double command_timeout{0.25};
-  // Braking when the motion authority is lost (command timeout, or set_authority(false): the
-  // safety monitor has no source / is stopped): the body speeds fall to zero at these rates
-  // instead of max_*_accel. Infinity: zero at once. Must be >= max_*_accel.
+  // Braking when the motion authority is lost (set_authority(false): the safety monitor has no
+  // source / is stopped): the body speeds fall to zero at these rates instead of max_*_accel.
+  // Infinity: zero at once. Must be >= max_*_accel. (No command for command_timeout: zero at
+  // once.)
   double emergency_linear_decel{std::numeric_limits<double>::infinity()};
   double emergency_angular_decel{std::numeric_limits<double>::infinity()};
   // A wheel whose target is zero and whose measured speed is at most this is at rest: its
@@ -107,7 +108,7 @@ private:
   std::atomic<bool> last_authority_{true};
   bool pid_active_{false};
 
-  double wheel_output(Pid & pid, double target, double measured, double dt, bool active_braking);
+  double wheel_output(Pid & pid, double target, double measured, double dt);
   FixedRateLoop loop_;
 };
 
