@@ -1,7 +1,7 @@
 """Two rovers in one simulated world (issue 21), end to end: launch/fleet.launch.yaml with
-`edgebot launch` (one sim_node with robots:=2, each rover's firmata_node, imu_node, camera_node,
+`edgebot launch` (one sim_node with robots:=2, each rover's firmata_node, camera_node,
 yolo_node, base_controller, safety_monitor, target_follower, state publisher and mqtt_bridge
-under rover1 / rover2) on a random ROS domain, reporting to a real mosquitto. Each rover
+under rover1 / rover2; no IMU, to start faster) on a random ROS domain, reporting to a real mosquitto. Each rover
 reaches its own ball; their topics and tf frames are apart (rover1/..., rover2/...); the broker
 sees both under edgebot/<robot_id>/...
 
@@ -53,6 +53,8 @@ def test_two_rovers_reach_their_own_targets_apart_and_report_to_one_broker(procs
             f"run_dir:={tmp_path}",
             f"mqtt_port:={broker.port}",
             "mqtt_embedded:=false",
+            "imu:=false",  # two processes fewer to start (the IMU path: tests/integration)
+            "start_publishers:=sonar/range,detections,cmd_vel,wheel_cmd",
             *[f"{k}:={v}" for k, v in ports.items()],
         ],
         name="fleet-launch",
