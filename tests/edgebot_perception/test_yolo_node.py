@@ -143,6 +143,47 @@ def test_image_and_compressed_inputs_give_the_same_detections(procs, ros):
     assert n_dets >= 4
 
 
+def test_a_big_jpeg_is_decoded_reduced_and_detections_are_in_its_pixels(procs, ros):
+    """640x480 JPEGs at imgsz 320: the compressed input decodes them at half size straight from
+    the DCT; the detections are in the full frame's pixels, as the raw node's on the same JPEG
+    decoded in full (within a few pixels: the two decodes differ slightly)."""
+    jpgs = []
+    for img, _ in rendered()[:3]:
+        big = cv2.resize(img, (640, 480), interpolation=cv2.INTER_LINEAR)
+        jpgs.append(cv2.imencode(".jpg", big, [cv2.IMWRITE_JPEG_QUALITY, 90])[1])
+    pair = RawAndCompressed(procs, ros, cv2.imdecode(jpgs[0], cv2.IMREAD_COLOR), "jpeg")
+    diags = ros.collect(DiagnosticArray, "/diagnostics")
+    for i, jpg in enumerate(jpgs):
+        pair.pub_raw.publish(
+            numpy_to_image(cv2.imdecode(jpg, cv2.IMREAD_COLOR), "bgr8", stamp(i), "camera_link")
+        )
+        pair.pub_c.publish(bytes_to_compressed(jpg, "jpeg", stamp(i), "camera_link"))
+        wait_for(
+            lambda i=i: (
+                any(m.header.stamp == stamp(i) for m in list(pair.out_raw))
+                and any(m.header.stamp == stamp(i) for m in list(pair.out_c))
+            ),
+            T,
+            what=f"detections of frame {i}",
+        )
+    n = 0
+    for i in range(len(jpgs)):
+        a = next(m for m in list(pair.out_raw) if m.header.stamp == stamp(i))
+        b = next(m for m in list(pair.out_c) if m.header.stamp == stamp(i))
+        assert (a.image_width, a.image_height) == (b.image_width, b.image_height) == (640, 480)
+        assert [d.class_id for d in a.detections] == [d.class_id for d in b.detections]
+        for da, db in zip(a.detections, b.detections):
+            for f in ("center_x", "center_y", "size_x", "size_y"):
+                assert abs(getattr(da, f) - getattr(db, f)) < 8.0, (f, da, db)
+            n += 1
+    assert n >= 3
+    # the node's stage medians are in its diagnostics
+    v = wait_for(lambda: detector_values(diags, "yolo_c"), T, what="yolo_c diagnostics")
+    assert v["decode_reduction"] == "2"  # decoded at 320x240
+    for k in ("decode", "inference", "publish", "queue", "stamp_to_callback"):
+        assert float(v[f"latency.{k}_ms"]) >= 0.0
+
+
 def test_enable_service_and_annotated_image(procs, ros):
     node = procs.node(
         "edgebot_perception", "yolo_node", params={"publish_annotated": True, "enabled": False}

@@ -7,6 +7,7 @@ thread takes it, so a slow model drops frames instead of building up latency. Di
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 
@@ -29,6 +30,7 @@ from edgebot_common.throttle import RejectCounter
 from edgebot_interfaces.msg import Detection2D, Detection2DArray
 
 from .backends import ModelError, make_backend
+from .frames import REDUCED_COLOR, StageTimes, jpeg_size, reduction, scale_detections
 from .node_params import SPECS
 from .tracking import TrackerConfig, make_tracker
 from .yolo_math import OutputShapeError, draw
@@ -54,8 +56,8 @@ class YoloNode(Node):
                 track=p["tracking"],
                 tracker=p["tracker"],
             )
-        except ModelError as e:
-            raise ConfigError(f"parameter 'model' = {p['model']!r}: {e}") from None
+        except ModelError as e:  # e.param: 'backend' (cannot run the file) or 'model'
+            raise ConfigError(f"parameter '{e.param}' = {p[e.param]!r}: {e}") from None
         # backends without a tracker of their own get ours (IDs -1 when tracking is off)
         self.tracker = None
         if p["tracking"] and self.backend.name != "ultralytics":
@@ -74,18 +76,21 @@ class YoloNode(Node):
         self.sub = None
         self._lock = threading.Condition()
         self._latest = None
+        self._latest_t = (0.0, 0)  # when it came: perf_counter, ROS clock ns
+        self.stages = StageTimes()
+        self.decode_reduction = 1  # last JPEG decoded at 1/1, 1/2, 1/4 or 1/8 size
         self._reset_tracks = False
         self.received = self.processed = self.dropped = self.errors = 0
         self.last_infer_ms = 0.0
         self.create_service(SetBool, "yolo/enable", self._on_enable)
-        self.diag = Diagnostics(self, hardware_id=f"{p['backend']}:{self.backend.path.name}")
+        self.diag = Diagnostics(self, hardware_id=f"{self.backend.name}:{self.backend.path.name}")
         self.diag.add("detector", self._diag)
         self._stop = threading.Event()
         self._worker = threading.Thread(target=self._run, name="infer", daemon=True)
         self._worker.start()
         self.set_enabled(p["enabled"])
         self.get_logger().info(
-            f"{p['backend']} {self.backend.path} imgsz {self.backend.imgsz}, classes "
+            f"{self.backend.name} {self.backend.path} imgsz {self.backend.imgsz}, classes "
             f"{list(self.backend.names.values())}, input {self.topic}"
         )
 
@@ -122,6 +127,7 @@ class YoloNode(Node):
             if self._latest is not None:
                 self.dropped += 1  # the model was busy: only the newest frame counts
             self._latest = msg
+            self._latest_t = (time.perf_counter(), self.get_clock().now().nanoseconds)
             self._lock.notify()
 
     def _run(self):
@@ -133,7 +139,11 @@ class YoloNode(Node):
                 if self._stop.is_set():
                     return
                 msg, self._latest = self._latest, None
-                reset, self._reset_tracks = self._reset_tracks, False
+                (t_in, ros_in), reset = self._latest_t, self._reset_tracks
+                self._reset_tracks = False
+            stamp = msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec
+            self.stages.add("stamp_to_callback", (ros_in - stamp) * 1e-6)
+            self.stages.add("queue", (time.perf_counter() - t_in) * 1e3)
             if reset and self.tracker is not None:
                 self.tracker.reset()
             try:
@@ -146,9 +156,13 @@ class YoloNode(Node):
                 self._stop.wait(max(0.0, next_ok - time.monotonic()))
 
     def _decode(self, msg):
+        """(image, full frame width, height): a JPEG is decoded at the size the model needs."""
+        full = None
         try:
             if self.compressed:
-                img = compressed_to_numpy(msg)
+                full = jpeg_size(msg.data)
+                self.decode_reduction = reduction(full, self.backend.imgsz)
+                img = compressed_to_numpy(msg, REDUCED_COLOR[self.decode_reduction])
             else:
                 img = to_bgr(image_to_numpy(msg), msg.encoding)
         except ImageError as e:
@@ -160,30 +174,34 @@ class YoloNode(Node):
             else:
                 reason = "size"
             self.rejects.reject(reason, text)
-            return None
+            return None, 0, 0
         ew, eh = self.p["expected_width"], self.p["expected_height"]
-        h, w = img.shape[:2]
+        w, h = full or (img.shape[1], img.shape[0])
         if (ew and w != ew) or (eh and h != eh):
             self.rejects.reject("size", f"frame {w}x{h}, expected {ew or w}x{eh or h}")
-            return None
-        return img
+            return None, w, h
+        return img, w, h
 
     def process(self, msg):
-        img = self._decode(msg)
+        t0 = time.perf_counter()
+        img, w, h = self._decode(msg)
         if img is None:
             return
-        t0 = time.perf_counter()
+        t1 = time.perf_counter()
         try:
             dets = self.backend.infer(img)
         except OutputShapeError as e:
             self.rejects.reject("model_output", str(e))
             return
-        self.last_infer_ms = (time.perf_counter() - t0) * 1000.0
+        t2 = time.perf_counter()
+        self.last_infer_ms = (t2 - t1) * 1000.0
+        sx, sy = w / img.shape[1], h / img.shape[0]  # a reduced JPEG decode -> full frame
+        dets = scale_detections(dets, sx, sy)
         if self.tracker is not None:
             dets = self.tracker.update(dets)
         out = Detection2DArray()
         out.header = msg.header
-        out.image_height, out.image_width = img.shape[0], img.shape[1]
+        out.image_height, out.image_width = h, w
         out.detections = [
             Detection2D(
                 class_id=d.class_id,
@@ -199,9 +217,13 @@ class YoloNode(Node):
         ]
         self.pub.publish(out)
         self.processed += 1
+        t3 = time.perf_counter()
+        for stage, ms in (("decode", t1 - t0), ("inference", t2 - t1), ("publish", t3 - t2)):
+            self.stages.add(stage, ms * 1e3)
         if self.get_parameter("publish_annotated").value and self.pub_img.get_subscription_count():
+            drawn = draw(img, scale_detections(dets, 1 / sx, 1 / sy))  # at the decoded size
             self.pub_img.publish(
-                numpy_to_image(draw(img, dets), "bgr8", msg.header.stamp, msg.header.frame_id)
+                numpy_to_image(drawn, "bgr8", msg.header.stamp, msg.header.frame_id)
             )
 
     # -- diagnostics ------------------------------------------------------------------------
@@ -231,9 +253,11 @@ class YoloNode(Node):
             "dropped": self.dropped,
             "errors": self.errors,
             "inference_ms": round(self.last_infer_ms, 2),
+            "decode_reduction": self.decode_reduction,
             "rejected": self.rejects.total,
         }
         vals.update({f"rejected.{k}": v for k, v in counts.items()})
+        vals.update({f"latency.{k}_ms": v for k, v in self.stages.medians().items()})
         return level, msg, vals
 
     def shutdown(self):
@@ -244,6 +268,9 @@ class YoloNode(Node):
 
 
 def main(args=None):
+    # the frame goes from the executor thread to the worker: a thread that wants the GIL waits
+    # up to the switch interval (5 ms by default) for a holder that does not block
+    sys.setswitchinterval(0.001)
     run_node(YoloNode, args)
 
 

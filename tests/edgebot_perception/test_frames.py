@@ -1,0 +1,83 @@
+"""edgebot_perception.frames (ROS-free, fast): JPEG size from its header, the reduced decode
+and detections mapped back to the full frame, stage medians."""
+
+import array
+
+import cv2
+import numpy as np
+import pytest
+
+from edgebot_perception.backends import make_backend
+from edgebot_perception.frames import (
+    REDUCED_COLOR,
+    StageTimes,
+    jpeg_size,
+    reduction,
+    scale_detections,
+)
+from edgebot_perception.yolo_math import Detection
+
+
+@pytest.mark.parametrize("w,h", [(640, 480), (1281, 719), (33, 17), (320, 240)])
+@pytest.mark.parametrize("progressive", [0, 1])
+def test_jpeg_size_from_the_header(w, h, progressive):
+    img = np.random.default_rng(0).integers(0, 255, (h, w, 3), dtype=np.uint8)
+    ok, jpg = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_PROGRESSIVE, progressive])
+    assert jpeg_size(jpg.tobytes()) == (w, h)
+    assert jpeg_size(array.array("B", jpg.tobytes())) == (w, h)  # rclpy's uint8[]
+    assert jpeg_size(list(jpg.tobytes())) == (w, h)
+
+
+def test_jpeg_size_of_other_data_is_none():
+    ok, png = cv2.imencode(".png", np.zeros((8, 8, 3), np.uint8))
+    ok, jpg = cv2.imencode(".jpg", np.zeros((8, 8, 3), np.uint8))
+    for data in (png.tobytes(), b"", b"\xff\xd8", b"\x00garbage" * 10, jpg.tobytes()[:10]):
+        assert jpeg_size(data) is None
+
+
+def test_reduction_keeps_the_long_side_at_least_the_model_size():
+    assert reduction((640, 480), 320) == 2
+    assert reduction((640, 480), 640) == 1
+    assert reduction((639, 480), 320) == 1
+    assert reduction((1280, 720), 320) == 4
+    assert reduction((4000, 3000), 320) == 8
+    assert reduction(None, 320) == 1
+
+
+def test_scale_detections():
+    d = Detection(1, "cone", 0.5, 10, 20, 30, 40, track_id=3)
+    (s,) = scale_detections([d], 2.0, 2.5)
+    assert (s.x1, s.y1, s.x2, s.y2, s.track_id, s.label) == (20, 50, 60, 100, 3, "cone")
+    assert scale_detections([d], 1.0, 1.0) == [d]
+
+
+def test_a_reduced_decode_finds_the_same_objects_in_full_frame_pixels():
+    import pathlib
+    import sys
+
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+    from scenes import rendered
+
+    be = make_backend("onnxruntime", "", imgsz=320, conf=0.25)
+    n = 0
+    for img, _ in rendered()[:4]:
+        big = cv2.resize(img, (640, 480), interpolation=cv2.INTER_LINEAR)
+        ok, jpg = cv2.imencode(".jpg", big, [cv2.IMWRITE_JPEG_QUALITY, 90])
+        full = be.infer(cv2.imdecode(jpg, cv2.IMREAD_COLOR))
+        f = reduction(jpeg_size(jpg.tobytes()), 320)
+        small = cv2.imdecode(jpg, REDUCED_COLOR[f])
+        assert f == 2 and small.shape == (240, 320, 3)
+        fast = scale_detections(be.infer(small), 2.0, 2.0)
+        assert [d.class_id for d in fast] == [d.class_id for d in full]
+        for a, b in zip(fast, full):
+            assert np.allclose(a.xyxy, b.xyxy, atol=6.0), (a, b)
+            n += 1
+    assert n >= 4
+
+
+def test_stage_times_medians_over_the_last_frames():
+    st = StageTimes(n=3)
+    for v in (100.0, 1.0, 2.0, 3.0):
+        st.add("decode", v)
+    st.add("inference", 5.0)
+    assert st.medians() == {"decode": 2.0, "inference": 5.0}
