@@ -26,7 +26,7 @@ URDF = """<robot name="r">
 
 def start_bridge(procs, **params):
     port = free_port()
-    p = {"port": port, "discovery_period_s": 0.2}
+    p = {"port": port, "discovery_period": 0.2}
     p.update(params)
     proc = procs.node("edgebot_viz", "foxglove_bridge", params=p)
     proc.wait_output("Foxglove bridge listening", timeout=30)
@@ -208,6 +208,11 @@ def test_configuration_errors_exit_2(procs):
     bad_port = procs.node("edgebot_viz", "foxglove_bridge", params={"port": 70000})
     assert bad_port.wait(timeout=30) == 2
     assert "parameter 'port' = 70000" in bad_port.output()
+    # a former name (issue 19 naming) stops the node naming the new one, never ignored
+    for old_name, new_name in (("max_rate_hz", "max_rate"), ("time_rate_hz", "time_rate")):
+        renamed = procs.node("edgebot_viz", "foxglove_bridge", params={old_name: 5.0})
+        assert renamed.wait(timeout=30) == 2
+        assert f"parameter '{old_name}' = 5.0: renamed to '{new_name}'" in renamed.output()
 
 
 def _stalled_client(port: int, channel_id: int):

@@ -20,7 +20,7 @@ def start_recorder(procs, out_dir, wrapper=(), **params):
     p = {
         "output_dir": str(out_dir),
         "bag_name": "bag",
-        "discovery_period_s": 0.2,
+        "discovery_period": 0.2,
         "topics": '["/rec/.*"]',
     }
     p.update(params)
@@ -97,7 +97,7 @@ def test_record_and_read_back_with_two_readers(procs, ros, tmp_path):
 
 
 def test_sigkill_leaves_a_readable_bag(procs, ros, tmp_path):
-    rec = start_recorder(procs, tmp_path, flush_period_s=0.2)
+    rec = start_recorder(procs, tmp_path, flush_period=0.2)
     pubs = publish_until_recorded(ros, rec, {"/rec/chatter": String})
     for i in range(200):
         pubs["/rec/chatter"].publish(String(data=f"m{i}"))
@@ -120,7 +120,7 @@ def test_disk_full_stops_recording_cleanly_and_keeps_what_was_written(procs, ros
         wrapper=("prlimit", f"--fsize={limit}"),
         chunk_size_kb=8,
         compression="none",
-        flush_period_s=0.2,
+        flush_period=0.2,
     )
     pubs = publish_until_recorded(ros, rec, {"/rec/chatter": String})
     blob = "x" * 1000
@@ -176,6 +176,9 @@ def test_bad_configuration_exits_2(procs, tmp_path):
         ({"bag_name": "a/b"}, "plain directory name"),
         ({"compression": "gzip"}, "parameter 'compression'"),
         ({"topics": '["[x"]'}, "parameter 'topics'"),
+        ({"flush_period_s": 0.5}, "parameter 'flush_period_s' = 0.5: renamed to 'flush_period'"),
+        ({"max_file_duration_s": 9.0}, "renamed to 'max_file_duration'"),
+        ({"discovery_period_s": 0.5}, "renamed to 'discovery_period'"),
     ):
         p = {"output_dir": str(tmp_path)}
         p.update(params)

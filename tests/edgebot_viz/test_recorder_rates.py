@@ -71,7 +71,7 @@ def test_camera_frames_recorded_at_their_limited_rate(procs, ros, tmp_path):
         procs,
         tmp_path,
         topic_rates=f'[".*/image_raw/compressed={limit}"]',
-        flush_period_s=0.2,
+        flush_period=0.2,
     )
     pubs = publish_until_recorded(
         ros, rec, {"/rec/camera/image_raw/compressed": CompressedImage, "/rec/chatter": String}

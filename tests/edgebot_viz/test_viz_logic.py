@@ -250,3 +250,39 @@ def test_bridge_params_defaults_validate_and_bad_patterns_are_named():
         validate_all(SPECS, {"topic_allowlist": ["("]})
     with pytest.raises(ParameterError, match="topic_rates"):
         validate_all(SPECS, {"topic_rates": ["/x=fast"]})
+
+
+# -- draining a subscription's queue (ROS-free: a stand-in for rclpy's Subscription) --------
+class _FakeHandle:
+    def __init__(self, queue, fail_after=None):
+        self.queue, self.fail_after, self.takes = queue, fail_after, 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def take_message(self, msg_type, raw):
+        assert raw is True and msg_type == "T"
+        self.takes += 1
+        if self.fail_after is not None and self.takes > self.fail_after:
+            raise RuntimeError("InvalidHandle: destroyed")
+        return (self.queue.pop(0), None) if self.queue else None
+
+
+class _FakeSub:
+    def __init__(self, queue, **kw):
+        self.handle, self.msg_type, self.raw = _FakeHandle(queue, **kw), "T", True
+
+
+def test_drain_takes_what_is_queued_up_to_the_limit_and_stops_cleanly():
+    from edgebot_viz.drain import drain
+
+    got = []
+    assert drain(_FakeSub([b"a", b"b", b"c"]), got.append) == 3 and got == [b"a", b"b", b"c"]
+    sub = _FakeSub([bytes([i]) for i in range(100)])
+    assert drain(sub, lambda d: None, limit=10) == 9 and len(sub.handle.queue) == 91
+    assert drain(_FakeSub([b"a", b"b"], fail_after=1), got.append) == 1  # destroyed: stop
+    assert drain(_FakeSub([b"x", b"y"]), lambda d: False) == 1  # the handler says stop
+    assert drain(None, got.append) == 0

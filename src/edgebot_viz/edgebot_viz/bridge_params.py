@@ -27,10 +27,11 @@ SPECS = [
         check=check_patterns,
     ),
     ParamSpec(
-        "max_rate_hz",
+        "max_rate",
         0.0,
-        "default per-topic maximum rate sent to clients (0 = unlimited)",
+        "Hz: default per-topic maximum rate sent to clients (0 = unlimited)",
         min=0.0,
+        renamed_from=("max_rate_hz",),
     ),
     ParamSpec(
         "topic_rates",
@@ -53,13 +54,21 @@ SPECS = [
         item_type=str,
         check=check_patterns,
     ),
-    ParamSpec("discovery_period_s", 1.0, "how often the topic list is polled", min=0.05, max=60.0),
     ParamSpec(
-        "time_rate_hz",
+        "discovery_period",
+        1.0,
+        "s: how often the topic list is polled",
+        min=0.05,
+        max=60.0,
+        renamed_from=("discovery_period_s",),
+    ),
+    ParamSpec(
+        "time_rate",
         10.0,
-        "rate of server time messages (the node's ROS clock, sim time "
+        "Hz: rate of server time messages (the node's ROS clock, sim time "
         "under use_sim_time) for the app's clock; 0 = off",
         min=0.0,
         max=1000.0,
+        renamed_from=("time_rate_hz",),
     ),
 ]

@@ -5,7 +5,7 @@
   its dependencies) and message encoding ``cdr``.
 - The first client subscribing to a channel creates a *raw* ROS subscription (serialized bytes,
   never deserialized) whose bytes are passed through; the last unsubscribe destroys it.
-- Per-topic maximum rates (``max_rate_hz``, ``topic_rates``) drop messages before they are
+- Per-topic maximum rates (``max_rate``, ``topic_rates``) drop messages before they are
   queued; each client's send queue holds at most ``send_buffer_messages`` data messages, the
   oldest is dropped for a slow client (memory stays bounded).
 - Clients may publish (``clientPublish``, encoding ``cdr``) only to topics matching
@@ -36,6 +36,7 @@ from edgebot_common.throttle import RejectCounter
 from . import msgdefs
 from .bridge_core import Registry, Topic, publish_refusal
 from .bridge_params import SPECS
+from .drain import drain
 from .filters import RateLimiter, TopicFilter, parse_rate_rules, rate_for
 from .ros_util import is_latched, message_class, subscription_qos
 
@@ -65,7 +66,7 @@ class FoxgloveBridge(Node):
 
         self.ctx = Context()
         caps = [Capability.ClientPublish] if p["client_publish_allowlist"] else []
-        if p["time_rate_hz"] > 0:
+        if p["time_rate"] > 0:
             caps.append(Capability.Time)
         try:
             self.server = foxglove.start_server(
@@ -81,12 +82,12 @@ class FoxgloveBridge(Node):
         except Exception as e:  # the SDK raises RuntimeError/OSError-like errors for a busy port
             raise ConfigError(f"cannot listen on {p['address']}:{p['port']}: {e}") from None
 
-        if p["time_rate_hz"] > 0:
-            self.create_timer(1.0 / p["time_rate_hz"], self._send_time)
+        if p["time_rate"] > 0:
+            self.create_timer(1.0 / p["time_rate"], self._send_time)
 
         self.diag = Diagnostics(self, hardware_id=f"ws://{p['address']}:{self.server.port}")
         self.diag.add("bridge", self._diag)
-        self.create_timer(p["discovery_period_s"], self._discover)
+        self.create_timer(p["discovery_period"], self._discover)
         self._discover()
         self.get_logger().info(
             f"Foxglove bridge listening on ws://{p['address']}:{self.server.port}"
@@ -120,7 +121,7 @@ class FoxgloveBridge(Node):
                 name=msgdefs.full_name(type_name), encoding="ros2msg", data=definition.encode()
             ),
         )
-        hz = rate_for(topic, self._rates, self.p["max_rate_hz"])
+        hz = rate_for(topic, self._rates, self.p["max_rate"])
         t = Topic(topic, msgdefs.full_name(type_name), channel, RateLimiter(hz))
         self.reg.add(t, channel.id())
         self.get_logger().info(
@@ -216,6 +217,11 @@ class FoxgloveBridge(Node):
 
     # -- data ----------------------------------------------------------------------------
     def _on_ros(self, t: Topic, data: bytes) -> None:
+        """This message, then those already queued behind it (one wake-up per burst)."""
+        self._relay(t, data)
+        drain(t.sub, lambda d: self._relay(t, d))
+
+    def _relay(self, t: Topic, data: bytes) -> None:
         if t.latched:
             t.last = data
         if not t.limiter.allow(time.monotonic()):

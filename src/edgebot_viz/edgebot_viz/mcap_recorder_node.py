@@ -22,6 +22,7 @@ from edgebot_common.throttle import RejectCounter
 
 from . import msgdefs
 from .bag_writer import COMPRESSION, BagWriteError, BagWriter, qos_yaml
+from .drain import drain
 from .filters import TopicFilter, TopicRates, check_patterns, check_rate_rules
 from .ros_util import message_class, offered_qos, subscription_qos
 
@@ -54,7 +55,11 @@ SPECS = [
     ParamSpec("bag_name", "", "bag directory name; empty: edgebot_<UTC date_time>"),
     ParamSpec("max_file_size_mb", 0.0, "rotate to a new .mcap after this size (0 = off)", min=0.0),
     ParamSpec(
-        "max_file_duration_s", 0.0, "rotate to a new .mcap after this time (0 = off)", min=0.0
+        "max_file_duration",
+        0.0,
+        "s: rotate to a new .mcap after this time (0 = off)",
+        min=0.0,
+        renamed_from=("max_file_duration_s",),
     ),
     ParamSpec(
         "chunk_size_kb",
@@ -64,10 +69,22 @@ SPECS = [
         max=1 << 20,
     ),
     ParamSpec(
-        "flush_period_s", 1.0, "write the buffered chunk at least this often", min=0.05, max=3600.0
+        "flush_period",
+        1.0,
+        "s: write the buffered chunk at least this often",
+        min=0.05,
+        max=3600.0,
+        renamed_from=("flush_period_s",),
     ),
     ParamSpec("compression", "zstd", "chunk compression", choices=sorted(COMPRESSION)),
-    ParamSpec("discovery_period_s", 1.0, "how often the topic list is polled", min=0.05, max=60.0),
+    ParamSpec(
+        "discovery_period",
+        1.0,
+        "s: how often the topic list is polled",
+        min=0.05,
+        max=60.0,
+        renamed_from=("discovery_period_s",),
+    ),
 ]
 
 
@@ -92,7 +109,7 @@ class McapRecorder(Node):
             self.writer = BagWriter(
                 self.bag_dir,
                 max_file_bytes=int(self.p["max_file_size_mb"] * 1e6),
-                max_file_duration_s=self.p["max_file_duration_s"],
+                max_file_duration_s=self.p["max_file_duration"],
                 chunk_bytes=self.p["chunk_size_kb"] * 1024,
                 compression=self.p["compression"],
                 log_error=self.get_logger().error,
@@ -104,8 +121,8 @@ class McapRecorder(Node):
         self._stopped = False
         self.diag = Diagnostics(self, hardware_id=str(self.bag_dir))
         self.diag.add("recording", self._diag)
-        self.create_timer(self.p["flush_period_s"], self._checkpoint)
-        self.create_timer(self.p["discovery_period_s"], self._discover)
+        self.create_timer(self.p["flush_period"], self._checkpoint)
+        self.create_timer(self.p["discovery_period"], self._discover)
         self._discover()
         self.get_logger().info(f"recording to {self.bag_dir}")
 
@@ -150,13 +167,21 @@ class McapRecorder(Node):
 
     # -- data ----------------------------------------------------------------------------
     def _on_message(self, topic: str, data: bytes) -> None:
+        """This message, then those already queued behind it (one wake-up per burst)."""
+        if self._record(topic, data):
+            drain(self._subs.get(topic), lambda d: self._record(topic, d))
+
+    def _record(self, topic: str, data: bytes) -> bool:
+        """False once recording has stopped (stop taking messages)."""
         if self._stopped:
-            return
+            return False
         now = self.get_clock().now().nanoseconds
         if not self._rates.allow(topic, now * 1e-9):
-            return  # over the topic's maximum rate
+            return True  # over the topic's maximum rate
         if not self.writer.write(topic, data, now):
             self._stop_recording()
+            return False
+        return True
 
     def _checkpoint(self) -> None:
         if not self._stopped and not self.writer.checkpoint():
