@@ -37,6 +37,8 @@ class World:
     t: float = 0.0
     track_ids: bool = False
     detector_alive: bool = True
+    lag: float = 0.0  # s between a frame and its detections (the detector's latency)
+    _frames: list = field(default_factory=list)
     log: list[tuple] = field(default_factory=list)  # (t, phase, v, w)
 
     def _ray_hits(self, ox, oy, a, cx, cy, r):
@@ -98,7 +100,11 @@ def run(engine: MissionEngine, world: World, seconds: float, until_done: bool = 
         engine.on_pose(now, world.x, world.y, world.yaw)
         engine.on_range(now, world.sonar())
         if world.detector_alive:
-            engine.on_detections(now, 320, 240, world.sightings())
+            world._frames.append((now, world.sightings()))
+            while world._frames and world._frames[0][0] < now - world.lag - 1e-9:
+                world._frames.pop(0)
+            stamp, boxes = world._frames[0]
+            engine.on_detections(now, 320, 240, boxes, stamp)
         v, w = engine.tick(now)
         world.log.append((now, engine.phase, v, w))
         reports += engine.take_reports()

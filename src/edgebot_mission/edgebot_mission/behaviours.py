@@ -141,14 +141,16 @@ class Approach(_Act):
             c.give_up_target()
             return Status.FAILURE
         stop = c.cfg.on_find.approach_distance
+        # steer on the estimated position (placed with the pose at its frame's time) from the
+        # pose now: a frame's own bearing is as old as the detector's latency
+        dx, dy = t.x - p.x, t.y - p.y
+        b = wrap(math.atan2(dy, dx) - p.yaw)
         if unseen <= 0.5:
-            b, rng = t.bearing, t.range  # from the last frame
+            rng = t.range  # measured in the last frame
             if rng <= stop + 0.08 and abs(b) <= 0.12:
                 c.command(0.0, 0.0)
                 return Status.SUCCESS
-        else:  # steer on the estimated position (odometry)
-            dx, dy = t.x - p.x, t.y - p.y
-            b = wrap(math.atan2(dy, dx) - p.yaw)
+        else:
             rng = math.hypot(dx, dy) - footprint(t.cls) - CAMERA_X
             if unseen > d.lost_timeout and rng <= stop + 0.1:
                 # where it should be and not seen: turn towards it, then give up

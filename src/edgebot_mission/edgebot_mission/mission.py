@@ -16,6 +16,8 @@ inputs. Mission time starts with the first live inputs.
 
 from __future__ import annotations
 
+import bisect
+import collections
 import math
 
 from edgebot_common import objects
@@ -26,6 +28,7 @@ from .geometry import Camera, Pose, observe, wrap
 from .world import Found, ObjectMap
 
 POSE_TIMEOUT = 0.5  # s
+POSE_HISTORY = 3.0  # s of odometry kept to place detections at their frame's time
 RANGE_TIMEOUT = 0.5  # s
 
 
@@ -146,13 +149,37 @@ class MissionEngine:
         self.tree = behaviours.build_tree(self.ctx)
         self.ticks = 0
         self._last_yaw: float | None = None
+        self._history: collections.deque = collections.deque()
 
     # -- inputs -------------------------------------------------------------------------------
     def on_pose(self, now: float, x: float, y: float, yaw: float) -> bool:
         if not all(math.isfinite(v) for v in (x, y, yaw)):
             return False
         self.ctx.pose, self.ctx.pose_t = Pose(x, y, yaw), now
+        h = self._history
+        if h and now < h[-1][0]:
+            h.clear()  # time went back (a simulator reset)
+        h.append((now, self.ctx.pose))
+        while len(h) > 2 and now - h[0][0] > POSE_HISTORY:
+            h.popleft()
         return True
+
+    def pose_at(self, t: float | None) -> Pose | None:
+        """The pose at time ``t`` (interpolated in the last few seconds of odometry): where the
+        robot was when the camera took the frame a detection describes."""
+        h = self._history
+        if t is None or not h:
+            return self.ctx.pose
+        if t <= h[0][0]:
+            return h[0][1]
+        if t >= h[-1][0]:
+            return h[-1][1]
+        i = bisect.bisect_left(h, t, key=lambda e: e[0])
+        (t0, a), (t1, b) = h[i - 1], h[i]
+        k = (t - t0) / (t1 - t0) if t1 > t0 else 1.0
+        return Pose(
+            a.x + k * (b.x - a.x), a.y + k * (b.y - a.y), wrap(a.yaw + k * wrap(b.yaw - a.yaw))
+        )
 
     def on_range(self, now: float, r: float) -> bool:
         if not (isinstance(r, (int, float)) and not math.isnan(r) and r >= 0):
@@ -164,9 +191,12 @@ class MissionEngine:
         """Raises ValueError for a CameraInfo that describes no camera."""
         self.ctx.camera = Camera.from_info(width, fx, cx)
 
-    def on_detections(self, now: float, image_w: float, image_h: float, boxes) -> list[str]:
-        """One detection array; returns the problems of boxes it rejected. Raises ValueError
-        for an unusable image size."""
+    def on_detections(
+        self, now: float, image_w: float, image_h: float, boxes, stamp: float | None = None
+    ) -> list[str]:
+        """One detection array (``stamp``: when its frame was taken, same clock as ``now``;
+        the robot's pose then places the objects); returns the problems of boxes it rejected.
+        Raises ValueError for an unusable image size."""
         c = self.ctx
         if not (image_w > 0 and image_h > 0):
             raise ValueError(f"image size {image_w}x{image_h} not positive")
@@ -175,6 +205,7 @@ class MissionEngine:
         if c.pose is None:
             return problems
         cam = c.camera.scaled(image_w)
+        pose = self.pose_at(stamp)
         d = self.cfg.detect
         for b in boxes:
             vals = (b.score, b.center_x, b.center_y, b.size_x, b.size_y)
@@ -187,7 +218,7 @@ class MissionEngine:
             if b.center_y + b.size_y / 2 >= image_h - 1 or b.center_y - b.size_y / 2 <= 1:
                 continue
             o = observe(
-                cam, c.pose, b.label, b.center_x, b.size_y, c.sonar_fresh(), track_id=b.track_id
+                cam, pose, b.label, b.center_x, b.size_y, c.sonar_fresh(), track_id=b.track_id
             )
             if o.range > d.max_range or not self._in_area(o.x, o.y):
                 continue

@@ -105,8 +105,9 @@ class MissionNode(Node):
 
     def _on_detections(self, msg: Detection2DArray) -> None:
         st = msg.header.stamp
-        if self.p["max_age"] > 0 and (st.sec or st.nanosec):
-            age = (self.get_clock().now() - Time.from_msg(st)).nanoseconds * 1e-9
+        stamp = Time.from_msg(st).nanoseconds * 1e-9 if (st.sec or st.nanosec) else None
+        if self.p["max_age"] > 0 and stamp is not None:
+            age = self._now() - stamp
             if age > self.p["max_age"]:
                 self.rejects.reject("stale_detections", f"frame {age:.2f} s old")
                 return
@@ -116,7 +117,7 @@ class MissionNode(Node):
         ]
         try:
             problems = self.engine.on_detections(
-                self._now(), msg.image_width, msg.image_height, boxes
+                self._now(), msg.image_width, msg.image_height, boxes, stamp
             )
         except ValueError as e:
             self.rejects.reject("bad_detections", str(e))
