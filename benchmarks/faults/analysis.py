@@ -216,7 +216,8 @@ def table(records: list[dict]) -> list[dict]:
                 "_st": [],
                 "_wz": [],
                 "_rec": [],
-                "lost": 0,
+                "lost": None,  # QoS 1 telemetry, in the trials that check it
+                "telemetry_sent": None,
                 "violations": [],
             },
         )
@@ -228,7 +229,10 @@ def table(records: list[dict]) -> list[dict]:
         ):
             if r.get(src) is not None:
                 row[key].append(r[src])
-        row["lost"] += (r.get("telemetry") or {}).get("lost") or 0
+        tel = r.get("telemetry") or {}
+        if r.get("check_telemetry") and tel.get("lost") is not None:
+            row["lost"] = (row["lost"] or 0) + tel["lost"]
+            row["telemetry_sent"] = (row["telemetry_sent"] or 0) + (tel.get("sent") or 0)
         row["violations"] += r.get("violations", [])
     out = []
     for row in rows.values():
@@ -251,17 +255,25 @@ def _f(x, nd=2):
     return "-" if x is None else f"{x:.{nd}f}"
 
 
+def _tel(r):
+    if r.get("lost") is None:
+        return "-"
+    return f"{r.get('telemetry_sent') or 0} / {r['lost']}"
+
+
 def markdown(rows: list[dict], command: str) -> str:
     lines = [
         f"Produced by `{command}`. Standstill: simulated seconds from the fault to the rover "
         f"at rest (simulator ground truth); wheels zero: wall seconds from the fault to the "
         f"board's motor pins at zero (the virtual Arduino's own pin record); recovery: wall "
         f"seconds from the fault clearing (node restarted, SIGCONT, e-stop released, hook "
-        f"off) to the rover moving again.",
+        f"off) to the rover moving again; QoS 1 telemetry: entries the bridge reported sent "
+        f"during the trials / of them never received by an independent subscriber (checked in "
+        f"the broker and bridge trials, message by message).",
         "",
         "| fault | trials | standstill p50 / max [s] | wheels zero p50 / max [s] | "
-        "recovery p50 / max [s] | verdict |",
-        "|---|---|---|---|---|---|",
+        "recovery p50 / max [s] | QoS 1 telemetry sent / lost | verdict |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         verdict = "ok" if not r["violations"] else "; ".join(sorted(set(r["violations"])))
@@ -269,6 +281,6 @@ def markdown(rows: list[dict], command: str) -> str:
             f"| {r['fault']} | {r['trials']} | {_f(r['standstill_p50_s'])} / "
             f"{_f(r['standstill_max_s'])} | {_f(r['wheels_zero_p50_s'], 3)} / "
             f"{_f(r['wheels_zero_max_s'], 3)} | {_f(r['recovery_p50_s'], 1)} / "
-            f"{_f(r['recovery_max_s'], 1)} | {verdict} |"
+            f"{_f(r['recovery_max_s'], 1)} | {_tel(r)} | {verdict} |"
         )
     return "\n".join(lines) + "\n"

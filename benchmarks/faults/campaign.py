@@ -15,14 +15,15 @@ MQTT node) and, while the rover drives towards the ball, injects ONE fault at a 
 - ``sim:<fault>``          a simulator fault hook (edgebot_sim.faults) on for ``--hold`` s:
                            camera_down, arduino_unplugged, imu_errors, imu_gone, clock_stall;
 - ``broker``               the MQTT broker (the campaign's own mosquitto; the bridge runs with
-                           ``mqtt_embedded:=false``) killed for ``--hold`` s and started again:
-                           the bridge must report the outage and reconnect by itself.
+                           ``mqtt_embedded:=false``) stopped (SIGTERM) for ``--hold`` s and
+                           started again: the bridge must report the outage and reconnect by
+                           itself, and no QoS 1 telemetry may be lost.
 
 For every trial it records, from the board's OWN pin record (the virtual Arduino's output log,
 ``EDGEBOT_BOARD_OUTPUT_LOG``) the wall time from the fault to the motor pins at zero, from the
 simulator's ground truth the simulated time to a standstill, whether (and how fast) the rover
 moves again once the fault is cleared, what QoS 1 telemetry an independent MQTT subscriber
-missed, and any process left behind at the end. The invariants (analysis.violations) are
+missed (message by message: ledger.py), and any process left behind at the end. The invariants (analysis.violations) are
 checked per trial; the exit status is 1 when any is broken.
 
     python benchmarks/faults/campaign.py [--faults all|quick|NAME,...] [--trials N]
@@ -53,6 +54,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 import analysis as A  # noqa: E402
+from ledger import Ledger  # noqa: E402
 
 ROOT = HERE.parents[1]
 MOSQUITTO = "/usr/sbin/mosquitto"
@@ -99,6 +101,8 @@ QUICK = [
     "stop:camera_node",
     "kill+respawn:safety_monitor",
     "estop+restart:safety_monitor",
+    "kill+respawn:mqtt_bridge",  # zero QoS 1 telemetry lost across a bridge restart
+    "broker",  # ... and across a broker outage
 ]
 
 
@@ -112,6 +116,42 @@ def all_faults() -> list[str]:
 
 
 # ----------------------------------------------------------------------------------------------
+class LedgerSubscriber:
+    """The independent MQTT consumer of the QoS 1 ledger: a persistent session (clean_session
+    false, fixed client id) subscribed at QoS 1 to everything, so messages queued for it while
+    it is away -- the broker restarting, the bridge reconnecting first -- still reach it."""
+
+    def __init__(self, port: int, ledger: Ledger):
+        import paho.mqtt.client as mqtt
+
+        self.ledger = ledger
+        self.connected = False
+        c = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=f"edgebot-fault-ledger-{os.getpid()}",
+            clean_session=False,
+        )
+        c.on_connect = self._on_connect
+        c.on_message = lambda _c, _u, m: self.ledger.on_message(m.topic, m.payload)
+        c.on_disconnect = lambda *a, **k: setattr(self, "connected", False)
+        c.reconnect_delay_set(0.2, 1.0)
+        self.client = c
+        c.connect_async("127.0.0.1", port, keepalive=30)
+        c.loop_start()
+
+    def _on_connect(self, client, userdata, flags, reason, properties=None):
+        if not getattr(reason, "is_failure", False):
+            client.subscribe("#", qos=1)
+            self.connected = True
+
+    def close(self):
+        self.client.loop_stop()
+        try:
+            self.client.disconnect()
+        except Exception:
+            pass
+
+
 class Robot:
     """The demo stack under test, the campaign's ROS node, and the board's pin record."""
 
@@ -135,7 +175,11 @@ class Robot:
         self.broker_conf = self.tmp / "mosquitto.conf"
         self.broker_conf.write_text(
             f"listener {self.ports['mqtt_port']} 127.0.0.1\n"
-            f"allow_anonymous true\npersistence false\n"
+            f"allow_anonymous true\n"
+            # the ledger subscriber's session (and what is queued for it) survives the broker
+            # restart of the 'broker' fault, as a cloud consumer's would
+            f"persistence true\npersistence_location {self.tmp}/\n"
+            f"max_queued_messages 0\n"
         )
         self.broker: subprocess.Popen | None = None
         self.start_broker()
@@ -175,11 +219,11 @@ class Robot:
         )
         threading.Thread(target=self._pump, daemon=True).start()
 
-        from edgebot_cli.demo.monitor import MqttCounter
         from edgebot_common.background import BackgroundNode
         from edgebot_sim.episodes import EpisodeRunner
 
-        self.mqtt = MqttCounter(self.ports["mqtt_port"])
+        self.ledger = Ledger()
+        self.ledger_sub = LedgerSubscriber(self.ports["mqtt_port"], self.ledger)
         self.bg = BackgroundNode("fault_campaign")
         self._subscribe()
         self.episodes = EpisodeRunner(self.bg.node)
@@ -210,7 +254,7 @@ class Robot:
         raise TimeoutError(f"mosquitto not listening on {port}")
 
     def kill_broker(self) -> None:
-        self.broker.kill()
+        self.broker.terminate()  # mosquitto saves its persistence (sessions, queues) and exits
         self.broker.wait(timeout=10)
 
     def mqtt_connected(self) -> bool:
@@ -256,7 +300,7 @@ class Robot:
             # so the two describe the same instant (give or take the broker's latency)
             try:
                 self.mqtt_stats = json.loads(m.data)
-                self.mqtt_stats["_received_then"] = self.mqtt.count
+                self.ledger.on_stats(self.mqtt_stats)
             except (ValueError, AttributeError):
                 pass
 
@@ -307,11 +351,6 @@ class Robot:
 
     def status(self) -> dict:
         return dict(self.episodes.status)
-
-    def telemetry(self) -> dict:
-        """The bridge's ``sent`` and the independent subscriber's count at that instant."""
-        st = dict(self.mqtt_stats)
-        return {"sent": st.get("sent"), "delivered": st.get("_received_then")}
 
     # -- processes ------------------------------------------------------------------------
     def pid(self, node: str) -> int:
@@ -431,7 +470,7 @@ class Robot:
         for p in self.restarted:
             if p.poll() is None:
                 os.killpg(p.pid, signal.SIGKILL)
-        self.mqtt.close()
+        self.ledger_sub.close()
         self.bg.close()
         if self.broker is not None and self.broker.poll() is None:
             self.broker.terminate()
@@ -450,6 +489,34 @@ class Campaign:
         self.log = log
         self.episode_seed = robot.seed
         self.sim_hooks: bool | None = None
+
+    def account_telemetry(self, rec: dict, led0: dict, boot0) -> dict:
+        """The QoS 1 telemetry the bridge reported sent since the trial began, message by
+        message against what the independent subscriber received (ledger.py). A checked trial
+        waits for a report of the bridge after the fault cleared (a restarted bridge: of its
+        new boot) and gives the backlog up to 60 s to arrive."""
+        r = self.r
+        led = r.ledger
+        n0 = led.stats_seen
+        restarted = rec["node"] == "mqtt_bridge" and rec["kind"] != "stop"
+
+        def reported():
+            if led.stats_seen < n0 + 2:  # a report made after this moment
+                return False
+            return not restarted or led.current_boot() not in (None, boot0)
+
+        try:
+            r.wait(reported, 60 if rec["check_telemetry"] else 10, "a bridge statistics report")
+            r.wait(
+                lambda: (a := led.account(led0))["lost"] == 0 and a,
+                60 if rec["check_telemetry"] else 5,
+                "the QoS 1 telemetry backlog",
+            )
+        except TimeoutError as e:
+            rec["telemetry_wait"] = str(e)
+        acc = led.account(led0)
+        acc["boots"] = len({k[0] for k, v in led.snapshot().items() if v > led0.get(k, 0)})
+        return acc
 
     def ensure_driving(self, timeout: float = 60.0) -> None:
         """Until the rover drives forward towards the target (a fresh episode when needed)."""
@@ -490,7 +557,7 @@ class Campaign:
                 "violations": [],
             }
         self.ensure_driving()
-        tel0 = r.telemetry()
+        led0, boot0 = r.ledger.snapshot(), r.ledger.current_boot()
         rec = {
             "fault": fault,
             "kind": kind,
@@ -499,8 +566,8 @@ class Campaign:
             or kind.startswith("estop")
             or (kind == "sim" and SIM_FAULTS[node]),
             "expect_recovery": True,
-            # not yet: the independent count and the bridge's "sent" count different things
-            "check_telemetry": False,
+            # zero QoS 1 telemetry lost across a broker outage and a bridge restart
+            "check_telemetry": kind == "broker" or node == "mqtt_bridge",
         }
         limits = {
             "standstill_sim_s": STANDSTILL_LIMIT if rec["needed_to_move"] else None,
@@ -626,16 +693,7 @@ class Campaign:
                 rec["moved_while_held"] = (
                     rec.get("moved_while_held") or ""
                 ) + f" e-stop after the safety_monitor restart: {rec.get('estop_after_restart')}"
-        tel1 = r.telemetry()
-        rec["telemetry"] = {
-            "sent": _delta(tel1.get("sent"), tel0.get("sent")),
-            "delivered": _delta(tel1.get("delivered"), tel0.get("delivered")),
-            "lost": None,
-        }
-        if rec["telemetry"]["sent"] is not None and rec["telemetry"]["delivered"] is not None:
-            rec["telemetry"]["lost"] = max(
-                0, rec["telemetry"]["sent"] - rec["telemetry"]["delivered"]
-            )
+        rec["telemetry"] = self.account_telemetry(rec, led0, boot0)
         rec["t_fault_mono"], rec["t_clear_mono"] = t_fault, t_clear
         rec["sim_fault"] = sim_fault
         rec["timeline"] = {
@@ -656,10 +714,6 @@ class Campaign:
             + ("OK" if not rec["violations"] else "VIOLATION: " + "; ".join(rec["violations"]))
         )
         return rec
-
-
-def _delta(a, b):
-    return int(a) - int(b or 0) if isinstance(a, (int, float)) else None
 
 
 def _fmt(x, nd=2):

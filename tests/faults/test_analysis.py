@@ -126,8 +126,21 @@ def test_table_and_markdown():
     assert rows[0]["trials"] == 3 and rows[0]["standstill_p50_s"] == 0.7
     assert rows[0]["standstill_max_s"] == 0.9 and rows[0]["violations"] == []
     md = A.markdown(rows, "make faults")
-    assert "| kill:yolo_node | 3 | 0.70 / 0.90 | 0.300 / 0.300 | 2.0 / 2.0 | ok |" in md
+    assert "| kill:yolo_node | 3 | 0.70 / 0.90 | 0.300 / 0.300 | 2.0 / 2.0 | - | ok |" in md
     assert "| estop | 1 |" in md and "moved while e-stopped |" in md and "`make faults`" in md
+
+
+def test_table_sums_telemetry_only_of_the_trials_that_check_it():
+    recs = [
+        record(fault="broker", check_telemetry=True, telemetry={"sent": 40, "lost": 0}),
+        record(fault="broker", check_telemetry=True, telemetry={"sent": 35, "lost": 2}),
+        record(fault="kill:yolo_node", telemetry={"sent": 30, "lost": 1}),  # not checked
+    ]
+    rows = {r["fault"]: r for r in A.table(recs)}
+    assert (rows["broker"]["telemetry_sent"], rows["broker"]["lost"]) == (75, 2)
+    assert rows["kill:yolo_node"]["lost"] is None
+    md = A.markdown(list(rows.values()), "make faults")
+    assert "| 75 / 2 |" in md
 
 
 def test_the_virtual_arduino_keeps_its_own_pin_record(tmp_path):

@@ -1,9 +1,17 @@
 """Robot -> cloud (ROS-free): one :class:`Route` per ``telemetry`` entry, and :class:`Telemetry`,
 which turns a taken ROS message into what :class:`~.link.MqttLink` sends (decimation, JSON or
-raw CDR, downsampled JPEG, batching). The node only subscribes and hands messages over."""
+raw CDR, downsampled JPEG, batching). The node only subscribes and hands messages over.
+
+Accounting of QoS 1 telemetry: every JSON entry of a QoS >= 1 route carries ``boot`` (an id of
+this bridge process) and ``n`` (1, 2, ... per MQTT topic and boot, contiguous), and
+``stats()["ledger"]`` says how many entries each topic was handed to the link in this boot. A
+consumer that keeps the (boot, topic, n) it received can name every lost message, across broker
+outages and bridge restarts (a spooled entry keeps its boot and n when a later boot replays it).
+"""
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 
@@ -46,6 +54,17 @@ class Telemetry:
         self.reject = reject
         self.routes: list[Route] = []
         self._lock = threading.Lock()
+        self.boot = os.urandom(6).hex()  # this process's id in the QoS 1 ledger
+        self._n: dict[str, int] = {}  # MQTT topic -> QoS >= 1 JSON entries handed over
+
+    def _tagged(self, r: TelemetryRoute, body: str) -> str:
+        """``body`` with this boot's ``boot``/``n`` spliced in front (QoS >= 1 only)."""
+        if r.qos < 1:
+            return body
+        with self._lock:
+            n = self._n.get(r.mqtt_topic, 0) + 1
+            self._n[r.mqtt_topic] = n
+        return f'{{"boot":"{self.boot}","n":{n:d},{body[1:]}'
 
     def add(self, route: TelemetryRoute, cls) -> Route:
         rt = Route(route, cls)
@@ -77,7 +96,7 @@ class Telemetry:
                 return
         else:
             data = rt.convert(msg, r.bytes)
-        body = encoding.body(data, r.fields, stamp=None)
+        body = self._tagged(r, encoding.body(data, r.fields, stamp=None))
         if rt.batcher is None:
             self.link.send(
                 r.mqtt_topic, lambda s: encoding.single(s[0], body), qos=r.qos, retain=r.retain
@@ -110,4 +129,9 @@ class Telemetry:
         return {
             "received": sum(rt.received for rt in self.routes),
             "decimated": sum(rt.decimator.decimated for rt in self.routes),
+            "ledger": {"boot": self.boot, "sent": self.ledger()},
         }
+
+    def ledger(self) -> dict:
+        with self._lock:
+            return dict(self._n)
