@@ -16,6 +16,10 @@ detector, with 640x480 frames (rendered demo scenes, resized):
    ``msg.data = arr.ravel().tolist()`` (a Python int per byte) as the baseline.
 4. CPU use of yolo_node (user+sys of its process) over a window while camera_node streams
    640x480 at 10 fps: detection disabled (service yolo/enable false) vs enabled.
+5. where the node's time goes (``--only node_pipeline``): camera->detections with the raw and
+   the compressed input at imgsz 320 and 640, the node's stage medians from its diagnostics
+   (queue = executor thread to worker, decode, inference, publish) and bare inference timed
+   between the node runs, round after round.
 
     source env.sh && python benchmarks/bench_perception.py [--frames 40]
 
@@ -158,6 +162,114 @@ def bench_node_latency(frames, helper, procs, n, bare):
             )
     finally:
         server.stop()
+    return res
+
+
+def bench_node_pipeline(frames, helper, procs, n, rounds=2):
+    """Where the node's time goes (issue 16): camera_node (MJPEG stream served here, 640x480)
+    -> yolo_node -> detections received here, with the raw Image input and with the compressed
+    input (JPEG over DDS, decoded by yolo_node at the size the model needs), at imgsz 320 and
+    640. Latency = receive time - the frame's grab stamp (same clock). The node's own stage
+    medians come from its diagnostics (latency.*_ms). Bare inference (``session.run`` on a
+    prepared blob) is timed here between the node runs, round after round, so a change of the
+    machine's load hits the baseline and the pipeline alike."""
+    from diagnostic_msgs.msg import DiagnosticArray
+
+    from edgebot_interfaces.msg import Detection2DArray
+    from edgebot_perception.backends import make_backend
+    from edgebot_perception.yolo_math import letterbox, to_blob
+    from mjpeg_server import MjpegServer
+
+    sizes, inputs = (320, 640), ("raw", "compressed")
+    lat = {(z, i): [] for z in sizes for i in inputs}
+    stages = {k: [] for k in lat}
+    bare = {z: [] for z in sizes}
+    backends = {z: make_backend("onnxruntime", "", imgsz=z, conf=0.25) for z in sizes}
+    blobs = {z: [to_blob(letterbox(f, z)[0]) for f in frames] for z in sizes}
+    server = MjpegServer(
+        et.free_port(), frame_fn=lambda i: frames[i % len(frames)], fps=4.0, quality=90
+    ).start()
+    diags = []
+    helper.node.create_subscription(DiagnosticArray, "/diagnostics", diags.append, 10)
+    try:
+        procs.node(
+            "edgebot_camera",
+            "camera_node",
+            "-r",
+            "__node:=cam_pipeline",
+            params={"source": server.url, "publish_compressed": True, "jpeg_quality": 90},
+        )
+        per_round = max(5, n // rounds)
+        for rnd in range(rounds):
+            for z in sizes:
+                be = backends[z]
+                for i in range(per_round + 2):
+                    t0 = time.perf_counter()
+                    be.sess.run(None, {be.input_name: blobs[z][i % len(frames)]})
+                    if i >= 2:
+                        bare[z].append(time.perf_counter() - t0)
+                for inp in inputs:
+                    got = []
+
+                    def on_det(m, got=got):
+                        now = helper.node.get_clock().now().nanoseconds
+                        st = m.header.stamp.sec * 10**9 + m.header.stamp.nanosec
+                        got.append((now - st) * 1e-9)
+
+                    sub = helper.node.create_subscription(
+                        Detection2DArray, "detections", on_det, 10
+                    )
+                    yolo = procs.node(
+                        "edgebot_perception",
+                        "yolo_node",
+                        params={"imgsz": z, "input": inp},
+                        name=f"yolo_{z}_{inp}_{rnd}",
+                    )
+                    et.wait_for(
+                        lambda got=got: len(got) >= 3, 120, what=f"detections\n{yolo.output()}"
+                    )
+                    del got[:]
+                    k = len(diags)
+                    et.wait_for(lambda got=got: len(got) >= per_round, 60 + n, what="samples")
+                    lat[(z, inp)] += got[:per_round]
+                    et.wait_for(lambda k=k: len(diags) > k + 1, 30, what="diagnostics")
+                    for arr in reversed(diags[k:]):
+                        v = {
+                            kv.key: kv.value
+                            for st in arr.status
+                            if st.name == "yolo_node: detector"
+                            for kv in st.values
+                        }
+                        if v:
+                            stages[(z, inp)].append(v)
+                            break
+                    yolo.stop()
+                    helper.node.destroy_subscription(sub)
+    finally:
+        server.stop()
+    res = {}
+    for z in sizes:
+        b = stats_ms(bare[z])
+        res[z] = {"bare_inference": b}
+        for inp in inputs:
+            s = stats_ms(lat[(z, inp)])
+            last = stages[(z, inp)][-1] if stages[(z, inp)] else {}
+            res[z][inp] = {
+                "camera_to_detections": s,
+                "ratio_p50_vs_bare_inference": round(s["p50_ms"] / b["p50_ms"], 3),
+                "node_stage_medians_ms": {
+                    k.removeprefix("latency.").removesuffix("_ms"): float(v)
+                    for k, v in last.items()
+                    if k.startswith("latency.") and "stamp_to" not in k
+                },
+                "decode_reduction": int(last.get("decode_reduction", 1)),
+            }
+            print(
+                f"imgsz {z} {inp:10s}: camera->detections p50 {s['p50_ms']} ms (p90 "
+                f"{s['p90_ms']}) = {res[z][inp]['ratio_p50_vs_bare_inference']}x bare "
+                f"inference {b['p50_ms']} ms; node stages {res[z][inp]['node_stage_medians_ms']}",
+                flush=True,
+            )
     return res
 
 
@@ -321,13 +433,115 @@ def bench_cpu(frames, helper, procs, seconds):
     return res
 
 
-PARTS = ("inference", "node_latency", "transport", "cpu")
+RUNTIMES = (  # (backend, precision, shipped model file)
+    ("onnxruntime", "fp32", "edgebot_objects.onnx"),
+    ("onnxruntime", "int8", "edgebot_objects_int8.onnx"),
+    ("litert", "fp32", "edgebot_objects_float32.tflite"),
+    ("litert", "int8", "edgebot_objects_int8.tflite"),
+)
+
+
+def bench_runtimes(frames, n, n_heldout):
+    """Issue 16: per backend x precision at imgsz 320 and 640, interleaved call by call (each
+    round times every model on the same frame): bare inference (the runtime's own call on a
+    prepared input), the backend's infer (letterbox + run + decode/NMS), and mAP50 on a held-out
+    set rendered here (edgebot_perception.evaluate, its own seed). Aim: the fastest INT8 path
+    >= 1.5x ONNX Runtime FP32 (bare p50) at a mAP50 drop <= 0.02."""
+    from edgebot_perception.backends import make_backend
+    from edgebot_perception.evaluate import EVAL_CONF, HELDOUT_SEED, heldout_set, map50
+    from edgebot_perception.yolo_math import letterbox, to_blob
+
+    t0 = time.time()
+    scenes = heldout_set(n_heldout)
+    print(f"held-out set: {n_heldout} scenes rendered ({time.time() - t0:.0f} s)", flush=True)
+    res = {"heldout": {"images": n_heldout, "seed": list(HELDOUT_SEED)}}
+    for imgsz in (320, 640):
+        bes, bare, skipped = {}, {}, {}
+        for backend, prec, f in RUNTIMES:
+            key = f"{backend}_{prec}"
+            be = make_backend(backend, f, imgsz=imgsz, conf=0.25)
+            if be.imgsz != imgsz:  # a .tflite is static: exported at 320 only
+                skipped[key] = f"{f} has a static {be.imgsz}x{be.imgsz} input"
+                continue
+            bes[key] = be
+            if backend == "litert":
+                xs = [be.prepare(letterbox(fr, imgsz)[0]) for fr in frames]
+                bare[key] = lambda i, be=be, xs=xs: be.run(xs[i])
+            else:
+                xs = [to_blob(letterbox(fr, imgsz)[0]) for fr in frames]
+                bare[key] = lambda i, be=be, xs=xs: be.sess.run(None, {be.input_name: xs[i]})
+        times = {k: {"bare": [], "infer": []} for k in bes}
+        for i in range(n + 2):
+            j = i % len(frames)
+            for k, be in bes.items():
+                t1 = time.perf_counter()
+                bare[k](j)
+                t2 = time.perf_counter()
+                be.infer(frames[j])
+                t3 = time.perf_counter()
+                if i >= 2:  # two warm-up rounds
+                    times[k]["bare"].append(t2 - t1)
+                    times[k]["infer"].append(t3 - t2)
+        out = {}
+        for backend, prec, f in RUNTIMES:
+            k = f"{backend}_{prec}"
+            if k in skipped:
+                out[k] = {"model": f, "skipped": skipped[k]}
+                continue
+            acc = map50(make_backend(backend, f, imgsz=imgsz, conf=EVAL_CONF), scenes)
+            out[k] = {
+                "model": f,
+                "bare_inference": stats_ms(times[k]["bare"]),
+                "backend_infer": stats_ms(times[k]["infer"]),
+                "map50": round(acc["map50"], 4),
+                "map50_per_class": acc["per_class"],
+            }
+        ref = out["onnxruntime_fp32"]
+        for k, v in out.items():
+            if "skipped" in v:
+                continue
+            v["speedup_bare_p50_vs_onnxruntime_fp32"] = round(
+                ref["bare_inference"]["p50_ms"] / v["bare_inference"]["p50_ms"], 2
+            )
+            v["map50_drop_vs_onnxruntime_fp32"] = round(ref["map50"] - v["map50"], 4)
+            fp32 = out.get(k.replace("int8", "fp32"), {})
+            if k.endswith("int8") and "map50" in fp32:
+                v["map50_drop_vs_own_fp32"] = round(fp32["map50"] - v["map50"], 4)
+            print(
+                f"imgsz {imgsz} {k:17s}: bare p50 {v['bare_inference']['p50_ms']:6.2f} ms "
+                f"(x{v['speedup_bare_p50_vs_onnxruntime_fp32']} vs ort fp32), infer p50 "
+                f"{v['backend_infer']['p50_ms']:6.2f} ms, mAP50 {v['map50']:.4f}",
+                flush=True,
+            )
+        int8 = [
+            (v["speedup_bare_p50_vs_onnxruntime_fp32"], k)
+            for k, v in out.items()
+            if k.endswith("int8") and "skipped" not in v
+        ]
+        best = max(int8)[1] if int8 else None
+        out["aim"] = {
+            "fastest_int8": best,
+            "speedup": out[best]["speedup_bare_p50_vs_onnxruntime_fp32"] if best else None,
+            "map50_drop": out[best]["map50_drop_vs_onnxruntime_fp32"] if best else None,
+            "met": bool(
+                best
+                and out[best]["speedup_bare_p50_vs_onnxruntime_fp32"] >= 1.5
+                and out[best]["map50_drop_vs_onnxruntime_fp32"] <= 0.02
+            ),
+        }
+        print(f"imgsz {imgsz} aim (fastest INT8 >= 1.5x ort fp32, drop <= 0.02): {out['aim']}")
+        res[imgsz] = out
+    return res
+
+
+PARTS = ("inference", "node_latency", "node_pipeline", "transport", "cpu", "runtimes")
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--frames", type=int, default=40, help="samples per measurement")
     ap.add_argument("--cpu-seconds", type=float, default=8.0)
+    ap.add_argument("--heldout", type=int, default=300, help="held-out scenes for mAP50")
     ap.add_argument(
         "--only",
         nargs="+",
@@ -355,6 +569,8 @@ def main():
     )
     if "inference" in a.only or "node_latency" in a.only:
         out["inference"] = bench_inference(frames, a.frames)
+    if "runtimes" in a.only:
+        out["runtimes"] = bench_runtimes(frames, a.frames, a.heldout)
     helper = et.RosHelper("bench_perception")
     procs = et.Procs()
     try:
@@ -362,6 +578,10 @@ def main():
             out["node_latency"] = bench_node_latency(
                 frames, helper, procs, a.frames, out["inference"]
             )
+            procs.stop_all()
+            procs = et.Procs()
+        if "node_pipeline" in a.only:
+            out["node_pipeline"] = bench_node_pipeline(frames, helper, procs, a.frames)
             procs.stop_all()
             procs = et.Procs()
         if "transport" in a.only:
