@@ -1,7 +1,7 @@
 """firmata_node: an Arduino running Firmata as ROS 2 topics. ROS glue only: the board link is
 :class:`~.client.BoardLink`, its life (connect, probe, back off, re-apply)
-:class:`~.supervisor.LinkSupervisor`, command checks and timeouts :mod:`~.commands`, messages :mod:`~.messages`, parameters and
-the pin map :mod:`~.node_config`, diagnostics :mod:`~.status`.
+:class:`~.supervisor.LinkSupervisor`, command checks and timeouts :mod:`~.commands`, messages
+:mod:`~.messages`, parameters and the pin map :mod:`~.node_config`, diagnostics :mod:`~.status`.
 """
 
 from __future__ import annotations
