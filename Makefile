@@ -3,8 +3,9 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 ENV := set +u; source ./env.sh; set -u;
 
-# demo knobs: DURATION (simulated s; empty = until the target is reached or the scenario's time
-# limit), SCENARIO (config/scenarios/<name>.yaml; empty = open_field)
+# demo knobs: DURATION (simulated s; empty = until the mission is done / the target is reached,
+# or the scenario's time limit), SCENARIO (config/scenarios/<name>.yaml; empty = mission_three,
+# the mission; open_field or near_ball = the quick "reach one ball" run with the follower)
 DURATION ?=
 SCENARIO ?=
 # ROBOTS: rovers in one world. 1 = the demo as above; 2 or 3 = launch/fleet.launch.yaml: one

@@ -174,8 +174,8 @@ def test_make_demo_empty_variables_mean_defaults():
     from edgebot_cli.demo import DEFAULT_SCENARIO, parse_args
 
     ns = parse_args(["--duration", "", "--scenario", ""])  # make demo without variables
-    assert ns.duration is None and ns.scenario == ""  # until Ctrl-C, open_field
-    assert DEFAULT_SCENARIO == "open_field"
+    assert ns.duration is None and ns.scenario == ""  # until Ctrl-C, the mission scenario
+    assert DEFAULT_SCENARIO == "mission_three"
     ns = parse_args(
         ["--duration", "", "--scenario", "", "--stop-when-reached", "--until-time-limit"]
     )

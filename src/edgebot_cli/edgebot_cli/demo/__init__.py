@@ -10,9 +10,11 @@ follower state, detections/s, telemetry sent), and at the end writes ``summary.j
 the output folder and prints the summary. Parts of the stack that are not installed are left
 out (and listed in the summary). A node that dies during the run is named in the summary and
 the demo exits 1. Empty ``--duration``/``--scenario`` mean the defaults (until Ctrl-C; the
-``open_field`` scenario). ``--duration`` counts simulated seconds (with a wall-clock guard).
+``mission_three`` scenario). ``--duration`` counts simulated seconds (with a wall-clock guard).
 ``make demo`` without ``DURATION`` passes ``--stop-when-reached --until-time-limit``: the run ends
-by itself once the target is reached, or at the scenario's time limit.
+by itself once the target is reached (a mission scenario: once the mission is done), or at the
+scenario's time limit. A scenario with a mission file of its name (``config/missions/``) runs
+``mission_node`` (``--mission`` picks another file or ``none``).
 """
 
 from __future__ import annotations

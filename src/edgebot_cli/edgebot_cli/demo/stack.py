@@ -6,7 +6,7 @@ import pathlib
 import re
 import socket
 
-DEFAULT_SCENARIO = "open_field"
+DEFAULT_SCENARIO = "mission_three"  # a mission (config/missions/mission_three.yaml)
 LAUNCH = ("edgebot_bringup", "demo.launch.yaml")
 #: several rovers in one world (make demo ROBOTS=N): the launch file and its default scenario
 FLEET_LAUNCH = "fleet.launch.yaml"
