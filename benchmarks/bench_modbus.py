@@ -9,7 +9,11 @@ client and pymodbus's own server (modbus_sim) as the device, over Modbus TCP on 
    -- no ROS, no scheduling -- in a process of its own like the bridge. Also the bridge's
    polling engine alone (supervisor + link, decoded values, nothing published), so the cost
    of ROS publishing shows apart. The device runs in its own process (modbus_sim). Two maps: one
-   point (request overhead), and 64 points in 3 functions (batching). Interleaved runs.
+   point (request overhead), and 64 points in 3 functions (batching). Windows interleaved (bare,
+   engine, bridge, bare, ...); the figure is the median of the per-window ratios. Also the CPU
+   each costs per point (process CPU time over the window / points): on a loaded machine the
+   rates follow the CPU share each process gets, so this shows what the bridge costs whatever
+   the load.
 2. latency from a register change to the ROS message: the benchmark changes a register of the
    device (an in-process pymodbus server) at random moments; time until the subscriber here has
    the new value, at a 20 Hz poll; baseline: a bare pymodbus loop polling at 20 Hz in this
@@ -19,7 +23,7 @@ client and pymodbus's own server (modbus_sim) as the device, over Modbus TCP on 
    new value (stamped by the server's send hook) to the value being in the loop / the ROS
    message being in this process.
 
-    source env.sh && python benchmarks/bench_modbus.py [--quick]
+    source env.sh && python benchmarks/bench_modbus.py [--quick] [--rounds N] [--throughput-only]
 
 Prints the figures and writes benchmarks/results/modbus.json (with the machine).
 """
@@ -27,6 +31,8 @@ Prints the figures and writes benchmarks/results/modbus.json (with the machine).
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import random
 import signal
 import statistics
@@ -112,6 +118,7 @@ def bare_loop(doc: dict, seconds: float) -> float:
     c = ModbusTcpClient(d.tcp.host, port=d.tcp.port, timeout=1.0)
     assert c.connect()
     n = 0
+    cpu0 = time.process_time()
     t0 = time.perf_counter()
     end = t0 + seconds
     while time.perf_counter() < end:
@@ -133,8 +140,9 @@ def bare_loop(doc: dict, seconds: float) -> float:
                     _ = raw * p.scale + p.offset
             n += len(b.points)
     dt = time.perf_counter() - t0
+    cpu = time.process_time() - cpu0
     c.close()
-    return n / dt
+    return n / dt, cpu / max(n, 1)
 
 
 def engine_loop(doc: dict, seconds: float) -> float:
@@ -152,12 +160,14 @@ def engine_loop(doc: dict, seconds: float) -> float:
     )
     sup.step()
     n[0] = 0
+    cpu0 = time.process_time()
     t0 = time.perf_counter()
     while time.perf_counter() - t0 < seconds:
         sup.step()
     dt = time.perf_counter() - t0
+    cpu = time.process_time() - cpu0
     sup.close()
-    return n[0] / dt
+    return n[0] / dt, cpu / max(n[0], 1)
 
 
 class Worker:
@@ -174,10 +184,12 @@ class Worker:
             text=True,
         )
 
-    def run(self, seconds: float) -> float:
+    def run(self, seconds: float) -> tuple[float, float]:
+        """(points/s, CPU seconds per point) over a window of ``seconds``."""
         self.p.stdin.write(f"{seconds}\n")
         self.p.stdin.flush()
-        return float(self.p.stdout.readline())
+        rate, cpu = self.p.stdout.readline().split()
+        return float(rate), float(cpu)
 
     def close(self):
         self.p.stdin.close()
@@ -192,6 +204,7 @@ class BridgeUnderTest:
     def __init__(self, procs, ros, doc: dict, path: str):
         from diagnostic_msgs.msg import DiagnosticArray
 
+        self._hz = os.sysconf("SC_CLK_TCK")
         rm = registermap.from_dict(doc)
         batches = planner.plan(rm.devices)
         self.per_request = sum(len(b.points) for b in batches) / len(batches)
@@ -210,7 +223,15 @@ class BridgeUnderTest:
                     return int(kv["answered"]), m.header.stamp.sec + m.header.stamp.nanosec * 1e-9
         return None
 
-    def run(self, seconds: float) -> float:
+    def _cpu(self) -> float:
+        """CPU seconds (user + system, every thread) the bridge process has used."""
+        with open(f"/proc/{self.node.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / self._hz
+
+    def run(self, seconds: float) -> tuple[float, float]:
+        """(points/s, CPU seconds per point); the CPU is sampled when the window's first and
+        last status arrive here (a few ms after the node stamped them)."""
         t_cont = time.time()
         self.node.signal(signal.SIGCONT)
         a0 = et.wait_for(
@@ -219,14 +240,17 @@ class BridgeUnderTest:
             interval=0.01,
             what="first status of the window",
         )
+        c0 = self._cpu()
         a1 = et.wait_for(
             lambda: (a := self._answered()) and a[1] >= a0[1] + seconds and a,
             seconds + 30,
             interval=0.01,
             what="last status of the window",
         )
+        c1 = self._cpu()
         self.node.signal(signal.SIGSTOP)
-        return (a1[0] - a0[0]) * self.per_request / (a1[1] - a0[1])
+        points = (a1[0] - a0[0]) * self.per_request
+        return points / (a1[1] - a0[1]), (c1 - c0) / max(points, 1)
 
     def close(self):
         self.node.signal(signal.SIGCONT)
@@ -248,7 +272,8 @@ def throughput(procs, ros, tmp, seconds: float, rounds: int) -> dict:
         bridge_w = BridgeUnderTest(procs, ros, doc, str(path))
         bare, bridge, engine = [], [], []
         try:
-            for _ in range(rounds):  # interleaved windows: load drift hits all three
+            # interleaved windows (bare, engine, bridge, bare, ...): load drift hits all three
+            for _ in range(rounds):
                 bare.append(bare_w.run(seconds))
                 engine.append(engine_w.run(seconds))
                 bridge.append(bridge_w.run(seconds))
@@ -258,28 +283,38 @@ def throughput(procs, ros, tmp, seconds: float, rounds: int) -> dict:
             bridge_w.close()
             sim.stop()
         rm = registermap.from_dict(doc)
-        ratios = [b / a for a, b in zip(bare, bridge)]
-        eratios = [e / a for a, e in zip(bare, engine)]
+        med = statistics.median
+        ratios = [b[0] / a[0] for a, b in zip(bare, bridge)]
+        eratios = [e[0] / a[0] for a, e in zip(bare, engine)]
+        cpu = {
+            k: med(x[1] for x in v) * 1e6
+            for k, v in (("bare", bare), ("engine", engine), ("bridge", bridge))
+        }
         out[label] = {
             "points": len(rm.devices[0].points),
             "requests_per_cycle": len(planner.plan(rm.devices)),
             "window_s": seconds,
-            "bare_pymodbus_points_per_s": [round(x, 1) for x in bare],
-            "bridge_points_per_s": [round(x, 1) for x in bridge],
-            "engine_points_per_s": [round(x, 1) for x in engine],
+            "windows": rounds,
+            "bare_pymodbus_points_per_s": [round(x[0], 1) for x in bare],
+            "bridge_points_per_s": [round(x[0], 1) for x in bridge],
+            "engine_points_per_s": [round(x[0], 1) for x in engine],
             "ratio_per_window": [round(x, 3) for x in ratios],
-            "ratio_median": round(statistics.median(ratios), 3),
-            "ratio_of_medians": round(statistics.median(bridge) / statistics.median(bare), 3),
-            "engine_ratio_median": round(statistics.median(eratios), 3),
+            "ratio_median": round(med(ratios), 3),
+            "ratio_of_medians": round(med(x[0] for x in bridge) / med(x[0] for x in bare), 3),
+            "engine_ratio_median": round(med(eratios), 3),
+            # CPU per point (median over the windows): load-independent, shows what each
+            # path costs; the bridge's includes every thread of its process (DDS, executor)
+            "cpu_us_per_point": {k: round(v, 2) for k, v in cpu.items()},
         }
+        o = out[label]
         print(
-            f"throughput {label}: {out[label]['points']} points in "
-            f"{out[label]['requests_per_cycle']} request(s)/cycle, {rounds} windows of "
-            f"{seconds:.1f} s: bare pymodbus {statistics.median(bare):.0f} points/s, bridge "
-            f"{statistics.median(bridge):.0f} points/s ({out[label]['ratio_of_medians']:.2f}x; "
-            f"median of the per-window ratios {out[label]['ratio_median']:.2f}x); polling "
-            f"engine without ROS "
-            f"{statistics.median(engine):.0f} points/s ({out[label]['engine_ratio_median']:.2f}x)",
+            f"throughput {label}: {o['points']} points in {o['requests_per_cycle']} "
+            f"request(s)/cycle, {rounds} interleaved windows of {seconds:.1f} s: bare pymodbus "
+            f"{med(x[0] for x in bare):.0f} points/s, bridge {med(x[0] for x in bridge):.0f} "
+            f"points/s: median of the per-window ratios {o['ratio_median']:.2f}x (ratio of "
+            f"the medians {o['ratio_of_medians']:.2f}x); polling engine without ROS "
+            f"{o['engine_ratio_median']:.2f}x; CPU per point: bare {cpu['bare']:.1f} us, "
+            f"engine {cpu['engine']:.1f} us, bridge {cpu['bridge']:.1f} us",
             flush=True,
         )
     return out
@@ -334,11 +369,10 @@ def latency(procs, ros, tmp, samples: int, rate: float = 20.0) -> dict:
         for i in range(1, samples + 1):
             time.sleep(rng.uniform(0.05, 0.15))
             t = time.perf_counter()
-            sim.set_raw(1, 3, 0, [i])
-            done = time.perf_counter()
+            t_set = sim.set_raw(1, 3, 0, [i])
             et.wait_for(lambda i=i: i in seen, 10, interval=0.001, what="bare poll")
             base.append(seen[i] - t)
-            base_after.append(seen[i] - sim.first_answer_after(done))
+            base_after.append(seen[i] - sim.first_answer_after(t_set))
         stop.set()
         th.join()
 
@@ -354,15 +388,21 @@ def latency(procs, ros, tmp, samples: int, rate: float = 20.0) -> dict:
         for i in range(1000, 1000 + samples):
             time.sleep(rng.uniform(0.05, 0.15))
             t = time.perf_counter()
-            sim.set_raw(1, 3, 0, [i])
-            done = time.perf_counter()
+            t_set = sim.set_raw(1, 3, 0, [i])
             et.wait_for(lambda i=i: i in got, 10, interval=0.001, what="bridge message")
             lat.append(got[i] - t)
-            lat_after.append(got[i] - sim.first_answer_after(done))
+            lat_after.append(got[i] - sim.first_answer_after(t_set))
         node.stop()
         ros.node.destroy_subscription(sub)
     finally:
         sim.stop()
+
+    # first_answer_after is NaN only if no answer was sent after the register changed (the
+    # value cannot have been seen then); such a sample would poison every statistic: dropped
+    # and counted, never averaged in (an earlier run saved "mean": NaN)
+    unmatched = sum(1 for x in base_after + lat_after if not math.isfinite(x))
+    base_after = [x for x in base_after if math.isfinite(x)]
+    lat_after = [x for x in lat_after if math.isfinite(x)]
 
     def ms(xs):
         return {
@@ -384,7 +424,11 @@ def latency(procs, ros, tmp, samples: int, rate: float = 20.0) -> dict:
         "answer_to_value_bare_ms": ms(base_after),
         "answer_to_message_bridge_ms": ms(lat_after),
         "answer_added_ms_p50": round((pct(lat_after, 0.5) - pct(base_after, 0.5)) * 1e3, 2),
+        "answer_unmatched": unmatched,
     }
+    assert all(math.isfinite(v) for d in out.values() if isinstance(d, dict) for v in d.values()), (
+        out
+    )
     print(
         f"latency register change -> value at {rate:.0f} Hz polling ({samples} changes): "
         f"bare pymodbus p50 {out['bare_pymodbus_ms']['p50']} ms p95 "
@@ -410,15 +454,19 @@ def main() -> int:
     ap.add_argument(
         "--worker", nargs=2, metavar=("MODE", "MAP"), help=argparse.SUPPRESS
     )  # a baseline's own process (Worker)
+    ap.add_argument("--rounds", type=int, default=0, help="interleaved windows per map")
+    ap.add_argument("--throughput-only", action="store_true", help="skip the latency figure")
     a = ap.parse_args()
     if a.worker:
         fn = {"bare": bare_loop, "engine": engine_loop}[a.worker[0]]
         with open(a.worker[1], encoding="utf-8") as f:
             doc = yaml.safe_load(f)
         for line in sys.stdin:
-            print(fn(doc, float(line)), flush=True)
+            print(*fn(doc, float(line)), flush=True)
         return 0
     seconds, rounds, samples = (1.0, 2, 20) if a.quick else (1.5, 9, 100)
+    if a.rounds:
+        rounds = a.rounds
     import pathlib
     import tempfile
 
@@ -430,12 +478,12 @@ def main() -> int:
             "machine": benchlib.machine(),
             "quick": a.quick,
             "throughput": throughput(procs, ros, tmp, seconds, rounds),
-            "latency": latency(procs, ros, tmp, samples),
+            "latency": None if a.throughput_only else latency(procs, ros, tmp, samples),
         }
     finally:
         procs.stop_all()
         ros.close()
-    if not a.quick:
+    if not (a.quick or a.throughput_only):
         print("saved", benchlib.save("modbus", res))
     return 0
 

@@ -46,6 +46,11 @@ def msg_type(p: Point):
     return TYPES[p.msg]
 
 
+def has_header(p: Point) -> bool:
+    """Whether the point's message has a header (a stamp and a frame to fill)."""
+    return p.msg not in ("Bool", "Int32", "Int64", "Float32", "Float64")
+
+
 def cmd_type(p: Point):
     return Bool if p.is_bit else Float64
 

@@ -8,7 +8,6 @@ commands in through the supervisor's write queue, diagnostics. See the package R
 from __future__ import annotations
 
 import collections
-import queue
 import threading
 
 from rclpy.node import Node
@@ -65,13 +64,12 @@ class ModbusBridge(Node):
         self._cmd_rejected: collections.Counter = collections.Counter()  # per device
         self._diag_seen: dict[str, tuple[int, int]] = {}
         self._stop = threading.Event()
-        # values go from the bus threads to one publisher thread: publishing (rclpy, ~30 us a
-        # message) then overlaps the bus threads' waits for the next answer
-        self._outq: queue.Queue = queue.Queue(maxsize=4096)
-        self._pub_thread = threading.Thread(
-            target=self._publisher, daemon=True, name="modbus-publish"
-        )
-
+        # Each bus thread publishes the values of a read itself, right after decoding them
+        # (rclpy's publish: ~10 us a message). A separate publisher thread overlapped little
+        # under the GIL, cost a hand-over per read, and on a loaded machine fell behind the
+        # reads: its queue held, then dropped, values already counted as answered. Here the
+        # next read waits until the values of this one are out: polling slows down instead
+        # of dropping (benchmarks/bench_modbus.py, package README "Figures").
         self._pubs: dict[tuple[str, str], tuple[object, object, str]] = {}
         for d, pt in self.map.points():  # (publisher, the point's reused message, frame)
             self._pubs[(d.name, pt.name)] = (
@@ -79,6 +77,8 @@ class ModbusBridge(Node):
                 messages.new(pt),
                 d.frame_of(pt),
             )
+        # devices with a message that has a header: only their reads need a ROS time stamp
+        self._stamped = {d.name for d, pt in self.map.points() if messages.has_header(pt)}
 
         self.buses: list[_Bus] = []
         bus_of: dict[str, _Bus] = {}
@@ -110,7 +110,6 @@ class ModbusBridge(Node):
         for bus in self.buses:
             for d in bus.sup.devices:
                 self.diag.add(d.name, lambda s=bus.sup, d=d: self._diag(s, d))
-        self._pub_thread.start()
         for i, bus in enumerate(self.buses):
             bus.thread = threading.Thread(
                 target=self._loop, args=(bus,), daemon=True, name=f"modbus-bus-{i}"
@@ -138,26 +137,16 @@ class ModbusBridge(Node):
                 bus.wake.clear()
 
     def _publish(self, d: Device, values, _t: float) -> None:
-        """Bus thread: hand the values of one read to the publisher thread."""
-        try:
-            self._outq.put_nowait((d, values, self.get_clock().now().to_msg()))
-        except queue.Full:
-            self.rejects.reject("publish_queue_full", f"{d.name}: {len(values)} values dropped")
-
-    def _publisher(self) -> None:
-        while True:
-            item = self._outq.get()
-            if item is None:
-                return
-            d, values, stamp = item
-            for pt, v in values:
-                pub, msg, frame = self._pubs[(d.name, pt.name)]
-                try:
-                    pub.publish(messages.fill(msg, pt, v, stamp, frame))
-                except Exception as e:  # e.g. shutting down
-                    if self._stop.is_set():
-                        return
-                    self.rejects.reject("publish", f"{d.name}/{pt.name}: {e}")
+        """Bus thread: publish the values of one read (one message per point)."""
+        stamp = self.get_clock().now().to_msg() if d.name in self._stamped else None
+        for pt, v in values:
+            pub, msg, frame = self._pubs[(d.name, pt.name)]
+            try:
+                pub.publish(messages.fill(msg, pt, v, stamp, frame))
+            except Exception as e:  # e.g. shutting down
+                if self._stop.is_set():
+                    return
+                self.rejects.reject("publish", f"{d.name}/{pt.name}: {e}")
 
     # ------------------------------------------------------------------ commands
     def _on_cmd(self, bus: _Bus, d: Device, pt: Point, msg) -> None:
@@ -209,11 +198,6 @@ class ModbusBridge(Node):
             if bus.thread is not None:
                 bus.thread.join(timeout=5)
             bus.sup.close()
-        try:
-            self._outq.put(None, timeout=2.0)
-        except queue.Full:
-            pass
-        self._pub_thread.join(timeout=5)
 
 
 def main(args=None):

@@ -257,8 +257,15 @@ class SimulatedBus:
             regs = codec.encode(raw, p.type, d.word_order_of(p), d.byte_order_of(p))
         self.set_raw(d.unit, fc, p.address, regs)
 
-    def set_raw(self, unit: int, fc: int, address: int, values: list) -> None:
-        self._call(self._server.async_setValues(unit, fc, address, list(values)))
+    def set_raw(self, unit: int, fc: int, address: int, values: list) -> float:
+        """Set values; returns the perf_counter time at which they were set, taken in the
+        server's own event loop: every answer it sends after that carries them."""
+
+        async def _set():
+            await self._server.async_setValues(unit, fc, address, list(values))
+            return time.perf_counter()
+
+        return self._call(_set())
 
     def get(self, device: str, point: str):
         d, p = self.point(device, point)
