@@ -35,7 +35,7 @@ def test_sim_runs_the_real_firmware(procs, ros, tmp_path):
             "publish_wheel_states": False,
             "start.wait": True,
             "start.publishers": "sonar/range",
-            "start.settle": 0.5,
+            "start.settle_period": 0.5,
         },
     )
     # the board first, then the driver (as with a USB board plugged in before the node starts)
