@@ -85,7 +85,10 @@ class Container(Node):
 
     def start_members(self) -> None:
         for m in self.members:
-            factory, threads = node_main.capture_factory(C.load_main(m.pkg, m.executable))
+            try:
+                factory, threads = node_main.capture_factory(C.load_main(m.pkg, m.executable))
+            except TypeError as e:  # a console script that is not an edgebot node
+                raise C.CompositionError("nodes", f"{m.pkg}/{m.executable}", str(e)) from None
             name = m.key
             self.threads = max(self.threads, threads)
             args = C.member_args(
