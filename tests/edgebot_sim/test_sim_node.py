@@ -5,6 +5,7 @@ import json
 import time
 
 import cv2
+import pytest
 from nav_msgs.msg import Odometry
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import JointState
@@ -214,3 +215,21 @@ def test_map_to_odom_on_tf_joins_ground_truth_and_odometry(procs, ros):
     # map -> odom -> base_link lands on the true pose (the rover stands still)
     assert abs(base[0][0] - p.x) < 0.02 and abs(base[0][1] - p.y) < 0.02
     assert sim.running()
+
+
+@pytest.mark.parametrize(
+    "params, words",
+    [
+        ({"camera.fps": 5.0}, "renamed to 'camera.rate'"),
+        ({"start.settle": 1.0}, "renamed to 'start.settle_period'"),
+        (
+            {"robots": 3, "fleet.imu_ports": "1234,1235"},
+            "parameter 'fleet.imu_ports' = '1234,1235': must list 3",
+        ),
+        ({"robots": 4, "scenario": "near_ball"}, "key 'fleet.spacing' = 2.0: puts rover 1 of 4"),
+    ],
+)
+def test_renamed_and_fleet_parameters_stop_the_node_naming_them(procs, params, words):
+    sim, _ = start_sim(procs, **params)
+    assert sim.wait(60) == 2
+    assert words in sim.output(), sim.output()[-2000:]
