@@ -103,3 +103,60 @@ def test_configuration_errors_are_one_line_and_status_2(procs, tmp_path):
     q = start_container(procs, tmp_path, {"nodes": ["edgebot_common/nope"]}, name="box2")
     assert q.wait(60) == 2
     assert "package 'edgebot_common' has no console script 'nope'" in q.output()
+
+
+def test_ctrl_c_under_launch_writes_every_nodes_safe_state(procs, ros, tmp_path):
+    """SIGINT, a second SIGINT and SIGTERM (ros2 launch after a terminal Ctrl-C) while the
+    composed nodes shut down: exit 0, no traceback, firmata_node's motor pins at zero on the
+    virtual Arduino and the recorder's bag finished -- every node's shutdown() ran to its end."""
+    import signal
+    import time
+
+    from sensor_msgs.msg import JointState
+
+    from edgebot_common import qos as Q
+    from edgebot_firmata.virtual_arduino import VirtualArduino
+    from edgebot_testing import DEMO_PIN_MAP
+
+    board = VirtualArduino()
+    link = str(tmp_path / "ttyVIRT0")
+    board.start(link=link)
+    try:
+        p = start_container(
+            procs,
+            tmp_path,
+            {
+                "nodes": ["edgebot_firmata/firmata_node", "edgebot_viz/mcap_recorder"],
+                "firmata_node": {
+                    "port": link,
+                    "pin_map": DEMO_PIN_MAP,
+                    "arduino_wait": 0.05,
+                    "command_timeout": 10.0,  # the longest allowed: shutdown stops the motors
+                },
+                "mcap_recorder": {"output_dir": str(tmp_path), "bag_name": "bag"},
+            },
+        )
+        p.wait_output("pin map applied", timeout=60)
+        p.wait_output("recording to", timeout=60)
+        cmd = ros.publisher(JointState, "wheel_cmd", Q.COMMANDS)
+        ros.wait_subscribers(cmd, timeout=60)
+
+        def driving():
+            cmd.publish(
+                JointState(name=["left_wheel_joint", "right_wheel_joint"], velocity=[7.5, -15.0])
+            )
+            return board.output(5) > 0 and board.output(6) > 0
+
+        wait_for(driving, 30, interval=0.05, what="motor pins driven")
+        for sig in (signal.SIGINT, signal.SIGINT, signal.SIGTERM):
+            p.signal(sig)
+            time.sleep(0.05)  # the spacing of launch's signals is the scenario
+        assert p.wait(60) == 0, p.output()[-4000:]
+        for bad in ("Traceback", "KeyboardInterrupt"):
+            assert bad not in p.output(), p.output()[-4000:]
+        assert (board.output(5), board.output(6)) == (0, 0), "motor PWM not at zero"
+        bag = tmp_path / "bag"
+        meta = yaml.safe_load((bag / "metadata.yaml").read_text())["rosbag2_bagfile_information"]
+        assert meta["files"] and not list(bag.glob(".metadata.*"))
+    finally:
+        board.stop()
