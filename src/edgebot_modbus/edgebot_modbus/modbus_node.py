@@ -66,10 +66,8 @@ class ModbusBridge(Node):
         self._stop = threading.Event()
         # Each bus thread publishes the values of a read itself, right after decoding them
         # (rclpy's publish: ~10 us a message). A separate publisher thread overlapped little
-        # under the GIL, cost a hand-over per read, and on a loaded machine fell behind the
-        # reads: its queue held, then dropped, values already counted as answered. Here the
-        # next read waits until the values of this one are out: polling slows down instead
-        # of dropping (benchmarks/bench_modbus.py, package README "Figures").
+        # under the GIL and cost a hand-over per read (A/B runs: package README "Figures");
+        # here the next read waits until the values of this one are out, nothing is queued.
         self._pubs: dict[tuple[str, str], tuple[object, object, str]] = {}
         for d, pt in self.map.points():  # (publisher, the point's reused message, frame)
             self._pubs[(d.name, pt.name)] = (
