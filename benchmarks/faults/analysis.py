@@ -194,6 +194,8 @@ def violations(r: dict) -> list[str]:
     lost = (r.get("telemetry") or {}).get("lost")
     if r.get("check_telemetry") and lost:
         out.append(f"{lost} QoS 1 telemetry messages lost")
+    if r.get("check_telemetry") and r.get("telemetry_wait"):
+        out.append(f"QoS 1 telemetry not accounted: {r['telemetry_wait']}")
     return out
 
 

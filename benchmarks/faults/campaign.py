@@ -493,20 +493,23 @@ class Campaign:
     def account_telemetry(self, rec: dict, led0: dict, boot0) -> dict:
         """The QoS 1 telemetry the bridge reported sent since the trial began, message by
         message against what the independent subscriber received (ledger.py). A checked trial
-        waits for a report of the bridge after the fault cleared (a restarted bridge: of its
-        new boot) and gives the backlog up to 60 s to arrive."""
+        waits until the bridge (a restarted one: its new process) reports entries sent after
+        the fault cleared, and gives the backlog up to 60 s to arrive."""
         r = self.r
         led = r.ledger
-        n0 = led.stats_seen
+        now = led.snapshot()
         restarted = rec["node"] == "mqtt_bridge" and rec["kind"] != "stop"
 
-        def reported():
-            if led.stats_seen < n0 + 2:  # a report made after this moment
+        def flowing():
+            """The bridge (a new process after a restart) reported QoS 1 entries sent after
+            this moment: telemetry flows through it again."""
+            boot = led.current_boot()
+            if boot is None or (restarted and boot == boot0):
                 return False
-            return not restarted or led.current_boot() not in (None, boot0)
+            return any(v > now.get(k, 0) for k, v in led.snapshot().items() if k[0] == boot)
 
         try:
-            r.wait(reported, 60 if rec["check_telemetry"] else 10, "a bridge statistics report")
+            r.wait(flowing, 60 if rec["check_telemetry"] else 10, "QoS 1 telemetry to flow")
             r.wait(
                 lambda: (a := led.account(led0))["lost"] == 0 and a,
                 60 if rec["check_telemetry"] else 5,
@@ -516,6 +519,7 @@ class Campaign:
             rec["telemetry_wait"] = str(e)
         acc = led.account(led0)
         acc["boots"] = len({k[0] for k, v in led.snapshot().items() if v > led0.get(k, 0)})
+        acc["new_boot"] = led.current_boot() != boot0  # the bridge is another process now
         return acc
 
     def ensure_driving(self, timeout: float = 60.0) -> None:

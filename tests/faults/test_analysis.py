@@ -110,6 +110,10 @@ def test_each_invariant_is_checked():
     assert A.violations(record(telemetry={"lost": 3}, check_telemetry=True)) == [
         "3 QoS 1 telemetry messages lost"
     ]
+    assert A.violations(record(telemetry_wait="timed out", check_telemetry=True)) == [
+        "QoS 1 telemetry not accounted: timed out"
+    ]
+    assert A.violations(record(telemetry={"lost": 3}, telemetry_wait="timed out")) == []
     # a node the rover does not need to move: no standstill required
     assert (
         A.violations(
