@@ -862,7 +862,7 @@ def main(argv=None) -> int:
     res = run(faults, ns.trials, out, ns.scenario, ns.seed, ns.hold)
     res["machine"] = benchlib.machine()
     cmd = (
-        "make faults"
+        "make faults" + (f" TRIALS={ns.trials}" if ns.trials != 1 else "")
         if ns.faults == "all"
         else f"python benchmarks/faults/campaign.py --faults {ns.faults} --trials {ns.trials}"
     )
