@@ -14,7 +14,12 @@ setup(
         ("share/" + package_name, ["package.xml", "README.md"]),
         (
             "share/" + package_name + "/models",
-            sorted(glob("models/*.onnx") + glob("models/*.pt") + glob("models/*.json")),
+            sorted(
+                glob("models/*.onnx")
+                + glob("models/*.tflite")
+                + glob("models/*.pt")
+                + glob("models/*.json")
+            ),
         ),
         # files only: a __pycache__ left by running a script is no data file
         (

@@ -45,6 +45,8 @@ THIRD_PARTY = {
     "pybullet": (None, "pybullet"),
     "pybullet_data": (None, "pybullet"),
     "onnxruntime": (None, "onnxruntime"),
+    "ai_edge_litert": (None, "ai-edge-litert"),  # edgebot_perception litert backend
+    "pycocotools": (None, "pycocotools"),  # edgebot_perception.evaluate
     "norfair": (None, "norfair-enough"),
     "onnx": (None, "onnx"),
     "foxglove": (None, "foxglove-sdk"),

@@ -2,11 +2,15 @@
 
 - ``onnxruntime``: any YOLOv8/YOLO11 detection model exported to ONNX; letterbox, inference,
   decoding and NMS in numpy/OpenCV. Imports neither torch nor ultralytics.
+- ``litert``: the same for LiteRT (.tflite) models (litert_backend.py, ai-edge-litert).
 - ``ultralytics``: anything ``ultralytics.YOLO`` loads (.pt, .onnx, ...), with its tracker for
   track IDs. Imported lazily (torch is an optional extra).
 
     be = make_backend("onnxruntime", "edgebot_objects.onnx", imgsz=320, conf=0.25)
     dets = be.infer(bgr_image)   # [Detection(class_id, label, score, x1, y1, x2, y2, track_id)]
+
+``backend="auto"`` picks the backend by the model file's extension (FORMATS); a backend given
+by name that cannot run the file is a ModelError naming the file and the backends that can.
 """
 
 from __future__ import annotations
@@ -28,12 +32,34 @@ from .yolo_math import (
     unletterbox,
 )
 
-BACKENDS = ("onnxruntime", "ultralytics")
+BACKENDS = ("auto", "onnxruntime", "litert", "ultralytics")
+# Which backends run which model files; the first is the one backend "auto" picks.
+FORMATS = {
+    ".onnx": ("onnxruntime", "ultralytics"),
+    ".tflite": ("litert",),
+    ".pt": ("ultralytics",),
+    ".torchscript": ("ultralytics",),
+}
 SHIPPED_MODEL = "edgebot_objects.onnx"
+# the shipped detector in each backend's format (models/, see the package README)
+SHIPPED = {
+    "auto": SHIPPED_MODEL,
+    "onnxruntime": SHIPPED_MODEL,
+    "litert": "edgebot_objects_float32.tflite",
+    "ultralytics": "edgebot_objects.pt",
+}
 
 
 class ModelError(ValueError):
     """The model cannot be used (missing file, unknown format, output not understood)."""
+
+    param = "model"  # the node parameter to name in the startup error
+
+
+class BackendError(ModelError):
+    """The backend asked for cannot run this model file (or does not exist)."""
+
+    param = "backend"
 
 
 def models_dir() -> pathlib.Path:
@@ -52,7 +78,7 @@ def models_dir() -> pathlib.Path:
 def resolve_model(path: str, backend: str) -> pathlib.Path:
     """'' -> the shipped model for the backend; a bare file name -> the shipped models dir."""
     if not path:
-        path = "edgebot_objects.pt" if backend == "ultralytics" else SHIPPED_MODEL
+        path = SHIPPED.get(backend, SHIPPED_MODEL)
     p = pathlib.Path(os.path.expanduser(path))
     if not p.is_absolute() and not p.exists() and len(p.parts) == 1:
         p = models_dir() / p
@@ -79,13 +105,52 @@ def class_ids(filter_names: Sequence[str], names: dict) -> list[int] | None:
     return out
 
 
+def choose_backend(name: str, path) -> str:
+    """The backend that runs this model file: ``name``, checked, or for "auto" the first of
+    FORMATS[extension]. BackendError (one line) naming the file and the backends that can."""
+    p = pathlib.Path(path)
+    ext = p.suffix.lower()
+    able = FORMATS.get(ext, ())
+    known = "; ".join(f"{e}: {'/'.join(b)}" for e, b in FORMATS.items())
+    if name not in BACKENDS:
+        raise BackendError(f"unknown backend {name!r}; allowed: {list(BACKENDS)}")
+    if not able:
+        raise BackendError(
+            f"{p}: no backend runs {ext or 'extension-less'!r} model files ({known})"
+        )
+    if name == "auto":
+        return able[0]
+    if name not in able:
+        raise BackendError(
+            f"{p}: backend {name!r} cannot run {ext} models; backends that can: {list(able)}"
+        )
+    return name
+
+
 class Backend:
     name = ""
     names: dict = {}
     imgsz: int = 320
+    nc: int = 0
+    conf, iou, max_det, classes = 0.25, 0.45, 100, None
 
     def infer(self, bgr: np.ndarray) -> list[Detection]:
         raise NotImplementedError
+
+    def detections(self, out: np.ndarray, lb, w: int, h: int) -> list[Detection]:
+        """A (1, 4 + nc, N) head output of a letterboxed w x h frame -> detections (shared
+        by the torch-free backends: decoding and NMS are yolo_math's)."""
+        if out.ndim != 3 or out.shape[1] != 4 + self.nc:
+            raise OutputShapeError(
+                f"model output shape {list(out.shape)} not understood "
+                f"(expected (1, {4 + self.nc}, N))"
+            )
+        boxes, scores, cls = decode(out, self.conf, self.iou, self.max_det, self.classes)
+        boxes = unletterbox(boxes, lb, w, h)
+        return [
+            Detection(int(c), self.names.get(int(c), str(c)), float(s), *map(float, b))
+            for b, s, c in zip(boxes, scores, cls)
+        ]
 
 
 class OnnxBackend(Backend):
@@ -151,17 +216,7 @@ class OnnxBackend(Backend):
         h, w = bgr.shape[:2]
         img, lb = letterbox(bgr, self.imgsz)
         out = self.sess.run(None, {self.input_name: to_blob(img)})[0]
-        if out.ndim != 3 or out.shape[1] != 4 + self.nc:
-            raise OutputShapeError(
-                f"model output shape {list(out.shape)} not understood "
-                f"(expected (1, {4 + self.nc}, N))"
-            )
-        boxes, scores, cls = decode(out, self.conf, self.iou, self.max_det, self.classes)
-        boxes = unletterbox(boxes, lb, w, h)
-        return [
-            Detection(int(c), self.names.get(int(c), str(c)), float(s), *map(float, b))
-            for b, s, c in zip(boxes, scores, cls)
-        ]
+        return self.detections(out, lb, w, h)
 
 
 class UltralyticsBackend(Backend):
@@ -231,12 +286,19 @@ class UltralyticsBackend(Backend):
 
 
 def make_backend(name: str, model: str = "", **kw) -> Backend:
+    """name: one of BACKENDS ("auto": by the model file's extension); model: a path, a bare
+    file name in the shipped models dir, or "" for the shipped detector."""
     if name not in BACKENDS:
-        raise ModelError(f"unknown backend {name!r}; allowed: {list(BACKENDS)}")
+        raise BackendError(f"unknown backend {name!r}; allowed: {list(BACKENDS)}")
     path = resolve_model(model, name)
-    if name == "onnxruntime":
+    name = choose_backend(name, path)
+    if name in ("onnxruntime", "litert"):
         kw.pop("track", None)
         kw.pop("tracker", None)
+        if name == "litert":
+            from .litert_backend import LiteRTBackend
+
+            return LiteRTBackend(path, **kw)
         return OnnxBackend(path, **kw)
     kw.pop("threads", None)
     return UltralyticsBackend(path, **kw)
