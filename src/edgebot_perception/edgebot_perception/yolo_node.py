@@ -58,14 +58,16 @@ class YoloNode(Node):
             )
         except ModelError as e:  # e.param: 'backend' (cannot run the file) or 'model'
             raise ConfigError(f"parameter '{e.param}' = {p[e.param]!r}: {e}") from None
-        # backends without a tracker of their own get ours (IDs -1 when tracking is off)
-        self.tracker = None
+        # backends without a tracker of their own get ours (IDs -1 when tracking is off); the
+        # worker builds it before its first frame (norfair imports scipy: seconds, not at start)
+        self.tracker = self._track_cfg = None
         if p["tracking"] and self.backend.name != "ultralytics":
             cfg = TrackerConfig(p["track_iou_threshold"], p["track_max_age"], p["track_min_hits"])
             try:
-                self.tracker = make_tracker(cfg)
+                cfg.check()
             except ValueError as e:
                 raise ConfigError(f"parameter 'track_min_hits' = {cfg.min_hits}: {e}") from None
+            self._track_cfg = cfg
         self.rejects = RejectCounter(self.get_logger().warning)
         self.pub = self.create_publisher(Detection2DArray, "detections", qos.RELIABLE)
         self.pub_img = self.create_publisher(Image, "detections/image", qos.IMAGES)
@@ -131,6 +133,12 @@ class YoloNode(Node):
             self._lock.notify()
 
     def _run(self):
+        if self._track_cfg is not None:
+            try:
+                self.tracker = make_tracker(self._track_cfg)
+            except Exception as e:  # e.g. norfair missing: detections go on, IDs stay -1
+                self.errors += 1
+                self.get_logger().error(f"tracking unavailable: {type(e).__name__}: {e}")
         next_ok = 0.0
         while not self._stop.is_set():
             with self._lock:
@@ -244,7 +252,7 @@ class YoloNode(Node):
                 "off"
                 if not self.p["tracking"]
                 else "norfair"
-                if self.tracker is not None
+                if self._track_cfg is not None
                 else self.p["tracker"]
             ),
             "input": self.topic,
