@@ -12,8 +12,6 @@ SCENARIO ?=
 # simulator, each rover's stack under roverK (frames roverK/...), MQTT edgebot/roverK/...,
 # scenario fleet_field unless SCENARIO is given; ends when every rover reached its target
 ROBOTS ?= 1
-DEMO_FLEET = $(if $(filter-out 1,$(ROBOTS)),--launch-file fleet.launch.yaml robots:=$(ROBOTS))
-DEMO_SCENARIO = $(if $(filter-out 1,$(ROBOTS)),$(or $(SCENARIO),fleet_field),$(SCENARIO))
 # test knobs: PYTEST_ARGS="-k firmata -x"
 PYTEST_ARGS ?=
 
@@ -44,8 +42,9 @@ demo: setup
 	@$(if $(filter model real,$(ARDUINO)),,$(error ARDUINO=$(ARDUINO): allowed model, real))
 	@$(if $(filter 1 2 3,$(ROBOTS)),,$(error ROBOTS=$(ROBOTS): allowed 1, 2, 3))
 	@$(if $(and $(filter-out 1,$(ROBOTS)),$(filter real,$(ARDUINO))),$(error ROBOTS=$(ROBOTS) runs the board model only (ARDUINO=model)))
-	@$(ENV) python -m edgebot_cli.demo --duration "$(DURATION)" --scenario "$(DEMO_SCENARIO)" \
-		$(if $(DURATION),,--stop-when-reached --until-time-limit) $(DEMO_FLEET) $(ARDUINO_ARGS_$(ARDUINO))
+	@$(ENV) python -m edgebot_cli.demo --duration "$(DURATION)" --scenario "$(SCENARIO)" \
+		$(if $(DURATION),,--stop-when-reached --until-time-limit) \
+		$(if $(filter-out 1,$(ROBOTS)),robots:=$(ROBOTS)) $(ARDUINO_ARGS_$(ARDUINO))
 
 test: setup-ml
 	@$(ENV) bash scripts/run_tests.sh $(PYTEST_ARGS)

@@ -141,8 +141,10 @@ def test_make_demo_robots_gives_each_rover_its_own_ports_and_files():
         dict(a.split(":=", 1) for a in stack.launch_args(**base, extra=["robots:=2"]))["rover3"]
         == "false"
     )
-    with pytest.raises(ValueError, match="a fleet is 2..3 rovers"):
+    with pytest.raises(ValueError, match="robots must be an integer 1..3"):
         stack.launch_args(**base, extra=["robots:=4"])
+    with pytest.raises(ValueError, match="robots must be an integer 1..3"):
+        stack.robots_of(["robots:=two"])
 
 
 def test_one_namespaced_rover_for_the_fleet_baseline():

@@ -15,7 +15,18 @@ import threading
 import time
 
 from . import summary as S
-from .stack import DEFAULT_SCENARIO, EXIT_RE, LAUNCH, STACK, available_stack, free_port, launch_args
+from .stack import (
+    DEFAULT_SCENARIO,
+    EXIT_RE,
+    FLEET_LAUNCH,
+    FLEET_SCENARIO,
+    LAUNCH,
+    STACK,
+    available_stack,
+    free_port,
+    launch_args,
+    robots_of,
+)
 
 
 class Demo:
@@ -50,10 +61,14 @@ class Demo:
         from .plot import write_plot
 
         ns = self.ns
-        scenario_name = ns.scenario or DEFAULT_SCENARIO
         try:
-            scen = Scn.load(scenario_name).resolved(ns.seed)
-        except Scn.ScenarioError as e:
+            robots = robots_of(ns.launch_args)  # robots:=N > 1: a fleet (make demo ROBOTS=N)
+            if robots > 1 and ns.launch_file == LAUNCH[1]:
+                ns.launch_file = FLEET_LAUNCH
+            scenario_name = ns.scenario or (FLEET_SCENARIO if robots > 1 else DEFAULT_SCENARIO)
+            # rover1's start and target in a fleet: the rover the demo watches
+            scen = Scn.load(scenario_name).resolved(ns.seed).for_rover(1, robots)
+        except ValueError as e:  # ScenarioError, or a bad robots:=
             print(f"edgebot demo: {e}", file=sys.stderr)
             return 2
         try:

@@ -61,9 +61,12 @@ def robots_of(extra: list[str]) -> int:
     for a in extra:
         if a.startswith("robots:="):
             try:
-                return int(a.split(":=", 1)[1])
+                n = int(a.split(":=", 1)[1])
             except ValueError:
-                raise ValueError(f"{a!r}: robots must be an integer 1..{FLEET_MAX}") from None
+                n = 0
+            if not 1 <= n <= FLEET_MAX:
+                raise ValueError(f"{a!r}: robots must be an integer 1..{FLEET_MAX}")
+            return n
     return 1
 
 
