@@ -32,6 +32,14 @@ def test_the_spawn_rule_shifts_start_and_target_and_one_rover_is_unchanged():
     assert s.for_rover(1, 3).start.y == -2.0  # three fit the 5 m floor at 2 m spacing
     with pytest.raises(S.ScenarioError, match=r"f.yaml: key 'fleet.spacing' = 2.0: puts rover 1"):
         s.for_rover(1, 4)  # y = -3.0: off the floor
+    blocked = S.parse(
+        {**SCEN, "obstacles": [{"shape": "box", "x": -0.8, "y": 1.0, "size": [0.3, 0.3, 0.3]}]},
+        "f.yaml",
+    )
+    with pytest.raises(S.ScenarioError, match=r"puts rover 2 of 2's start on obstacles\[0\]"):
+        blocked.for_rover(2, 2)
+    with pytest.raises(S.ScenarioError, match=r"key 'fleet.spacing' = 0.2: must be >= 0.4"):
+        S.parse({**SCEN, "fleet": {"spacing": 0.2}}, "f.yaml")
     with pytest.raises(S.ScenarioError, match=r"key 'fleet.axis' = 'z': must be one of"):
         S.parse({**SCEN, "fleet": {"axis": "z"}}, "f.yaml")
 

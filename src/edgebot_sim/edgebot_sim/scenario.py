@@ -170,7 +170,7 @@ class Randomize:
 
 @model
 class Fleet:
-    spacing: _num(0.0, 100.0, lo_strict=True) = 2.0
+    spacing: _num(2 * ROVER_RADIUS + 0.08, 100.0) = 2.0  # rovers side by side do not touch
     axis: Annotated[str, Strict(), AfterValidator(_axis)] = "y"
 
 
@@ -218,6 +218,15 @@ class Scenario:
                     f"allowed |x| <= {hx - r:.2f}, |y| <= {hy - r:.2f}: a smaller spacing "
                     "or fewer robots",
                 )
+            for i, o in enumerate(self.obstacles):
+                if math.hypot(x - o.x, y - o.y) < r + footprint_radius(o.shape, o.size):
+                    raise _fail(
+                        self.path,
+                        "fleet.spacing",
+                        self.fleet.spacing,
+                        f"puts rover {k} of {n}'s {what} on obstacles[{i}] at "
+                        f"({x:.2f}, {y:.2f}): another spacing or axis",
+                    )
         return out
 
     def resolved(self, seed: int | None = None) -> Scenario:
