@@ -64,7 +64,7 @@ class Monitor:
             n.create_subscription(Odometry, pre + "odom", self._on_odom, qos.SENSOR_DATA)
             n.create_subscription(String, pre + "follower/state", self._on_state, qos.SENSOR_DATA)
             n.create_subscription(String, pre + "mqtt/stats", self._on_mqtt, qos.SENSOR_DATA)
-        n.create_subscription(String, "mission/state", self._on_mission, qos.LATCHED)
+            n.create_subscription(String, pre + "mission/state", self._on_mission, qos.LATCHED)
         try:
             from edgebot_interfaces.msg import Detection2DArray
 
