@@ -95,6 +95,7 @@ def test_tcp_reads_writes_exceptions_and_recovery(procs, ros, tcp_plc):
     swapped = ros.collect(Float64, "plc/swapped")
     pump = ros.collect(Bool, "plc/pump")
     diag = Diag(ros, "plc")
+    bus = Diag(ros, f"bus tcp://127.0.0.1:{sim._tcp[1]}")
     bridge = start_bridge(procs, path)
     wait_for(lambda: temps and bat and cycles and swapped and pump, 60, what="every polled topic")
     t = temps[-1]
@@ -155,7 +156,9 @@ def test_tcp_reads_writes_exceptions_and_recovery(procs, ros, tcp_plc):
         what="temperature after the device came back",
     )
     wait_for(lambda: diag.values().get("online") == "True", 30, what="online again")
-    assert diag.count("went_offline") >= 1 and diag.count("connects") >= 2
+    assert diag.count("went_offline") >= 1 and bus.count("connects") >= 2
+    assert "crc_errors" not in bus.values()  # TCP has no CRC
+    assert "connects" not in diag.values()  # the connection's counters: once, per bus
     assert bridge.running()
 
 
@@ -172,6 +175,7 @@ def test_rtu_over_a_pty_pair_reads_writes_and_counts_crc_errors(procs, ros, tmp_
             hz = ros.collect(Float64, "meter/frequency")
             kwh = ros.collect(Float64, "meter/total_energy")
             diag = Diag(ros, "meter")
+            bus = Diag(ros, f"bus rtu://{cable.client_path}@115200N81")
             bridge = start_bridge(procs, write_map(tmp_path, doc))
             wait_for(lambda: volts and hz and kwh, 60, what="meter values")
             assert volts[-1].data == pytest.approx(230.1, rel=1e-6)
@@ -189,7 +193,9 @@ def test_rtu_over_a_pty_pair_reads_writes_and_counts_crc_errors(procs, ros, tmp_
 
             # answers with a broken CRC: counted, the meter goes offline, then comes back
             sim.corrupt = True
-            wait_for(lambda: diag.count("crc_errors") >= 2, 30, what="CRC errors counted")
+            # the line's CRC errors: counted once, in the bus's status, not per device
+            wait_for(lambda: bus.count("crc_errors") >= 2, 30, what="CRC errors counted")
+            assert "crc_errors" not in diag.values()
             wait_for(lambda: diag.level() == DiagnosticStatus.ERROR, 30, what="offline")
             sim.set("meter", "voltage", 229.0)
             sim.corrupt = False
@@ -209,6 +215,87 @@ def test_rtu_over_a_pty_pair_reads_writes_and_counts_crc_errors(procs, ros, tmp_
             sim.stop()
     finally:
         cable.close()
+
+
+def test_failed_write_is_reported_and_not_retried(procs, ros, tmp_path):
+    """The device refuses a write (exception 4): logged as an error naming the point and the
+    value, counted in diagnostics (WARN), sent exactly once; polling goes on."""
+    port = free_port()
+    doc = plc_map(port)
+    sim = SimulatedBus(parse(doc).devices, tcp=("127.0.0.1", port)).start()
+    try:
+        sim.fail[(6, 0)] = 4  # write single register to the setpoint: server device failure
+        diag = Diag(ros, "plc")
+        sp = ros.collect(Float64, "plc/setpoint")
+        bridge = start_bridge(procs, write_map(tmp_path, doc))
+        wait_for(lambda: sp, 60, what="setpoint polled")
+        cmd = ros.publisher(Float64, "plc/setpoint/cmd", Q.COMMANDS)
+        ros.wait_subscribers(cmd)
+        cmd.publish(Float64(data=21.0))  # reliable, matched: delivered once
+        out = bridge.wait_output("failed (not retried)", timeout=30)
+        line = next(ln for ln in out.splitlines() if "failed (not retried)" in ln)
+        assert "write plc/setpoint = 21.0 failed" in line and "ERROR" in line
+        wait_for(lambda: diag.count("writes_failed") == 1, 30, what="failed write counted")
+        assert diag.count("writes_ok") == 0
+        # polling goes on; the write is never sent again
+        polls = diag.count("answered")
+        wait_for(lambda: diag.count("answered") > polls + 20, 30, what="polling after it")
+        assert sim.seen[(6, 0)] == 1 and sim.get_raw(1, 3, 0, 1) == [0]
+        assert diag.count("writes_failed") == 1 and bridge.running()
+    finally:
+        sim.stop()
+
+
+def test_on_change_deadband_and_heartbeat(procs, ros, tmp_path):
+    """publish: on_change: a value is published once, again when it changes beyond the
+    deadband, and after max_period as a heartbeat; every_poll points beside it keep coming."""
+    port = free_port()
+    doc = plc_map(port, poll_rate=50.0, publish="on_change", max_period=0.0)
+    pts = doc["devices"][0]["points"]
+    pts[0]["deadband"] = 1.0  # temperature (scale 0.1)
+    pts[3]["publish"] = "every_poll"  # swapped: the poll counter of the same read
+    pts[2]["max_period"] = 0.2  # cycles: heartbeat
+    sim = SimulatedBus(parse(doc).devices, tcp=("127.0.0.1", port)).start()
+    try:
+        sim.set("plc", "temperature", 20.0)
+        temps = ros.collect(Temperature, "plc/temperature")
+        swapped = ros.collect(Float64, "plc/swapped")
+        cycles = ros.collect(Int64, "plc/cycles")
+        diag = Diag(ros, "plc")
+        start_bridge(procs, write_map(tmp_path, doc))
+
+        def polls_later(n):
+            k = len(swapped)
+            wait_for(lambda: len(swapped) >= k + n, 30, what=f"{n} more polls")
+
+        wait_for(lambda: temps and len(swapped) >= 5, 60, what="first values")
+        polls_later(20)
+        # once, or twice if our subscription matched after the first publish (a new
+        # subscriber gets the current value again); no heartbeat (max_period 0)
+        n = len(temps)
+        assert n in (1, 2) and all(m.temperature == pytest.approx(20.0) for m in temps)
+        polls_later(20)
+        assert len(temps) == n
+        sim.set("plc", "temperature", 20.5)  # within the deadband: not published
+        polls_later(20)
+        assert len(temps) == n
+        sim.set("plc", "temperature", 21.5)  # 1.5 from the last published: published
+        wait_for(lambda: len(temps) == n + 1, 30, what="the change published")
+        assert temps[-1].temperature == pytest.approx(21.5) and temps[-1].header.frame_id
+        polls_later(20)
+        assert len(temps) == n + 1
+        # a subscriber that joins now gets the current value although it does not change
+        late = ros.collect(Temperature, "plc/temperature")
+        wait_for(lambda: late, 30, what="the value for a late subscriber")
+        assert late[0].temperature == pytest.approx(21.5)
+        # the heartbeat point keeps coming although it never changes
+        wait_for(lambda: len(cycles) >= 4, 30, what="heartbeats")
+        assert {m.data for m in cycles} == {0}
+        # diagnostics count what was published: far less than polled x points
+        wait_for(lambda: diag.count("published") > 0, 30, what="published counted")
+        assert diag.count("published") < diag.count("answered") * 7
+    finally:
+        sim.stop()
 
 
 def test_bad_map_stops_the_node_with_one_line(procs, tmp_path):

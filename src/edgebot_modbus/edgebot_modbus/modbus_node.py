@@ -10,6 +10,7 @@ from __future__ import annotations
 import collections
 import threading
 
+from rclpy.event_handler import PublisherEventCallbacks
 from rclpy.node import Node
 
 from edgebot_common import qos as Q
@@ -21,6 +22,7 @@ from edgebot_common.throttle import RejectCounter
 
 from . import messages
 from .link import Link, quiet_pymodbus
+from .publish import gate_for
 from .registermap import Device, MapError, Point, load
 from .supervisor import BusSupervisor, WriteRejected, WriteResult
 
@@ -68,15 +70,30 @@ class ModbusBridge(Node):
         # (rclpy's publish: ~10 us a message). A separate publisher thread overlapped little
         # under the GIL and cost a hand-over per read (A/B runs: package README "Figures");
         # here the next read waits until the values of this one are out, nothing is queued.
-        self._pubs: dict[tuple[str, str], tuple[object, object, str]] = {}
-        for d, pt in self.map.points():  # (publisher, the point's reused message, frame)
-            self._pubs[(d.name, pt.name)] = (
-                self.create_publisher(messages.msg_type(pt), f"{d.name}/{pt.name}", Q.RELIABLE),
+        # Per point, built once: (gate: publish now?, publish, the reused message, frame,
+        # header?) keyed by the point object's id -- no per-point name lookup or clock read.
+        self._slots: dict[int, tuple] = {}
+        for d, pt in self.map.points():
+            gate = gate_for(d, pt)
+            # on_change: a subscriber that joins gets the current value at the next poll
+            events = (
+                PublisherEventCallbacks(
+                    matched=lambda i, g=gate: g.reset() if i.current_count_change > 0 else None
+                )
+                if gate.on_change
+                else None
+            )
+            pub = self.create_publisher(
+                messages.msg_type(pt), f"{d.name}/{pt.name}", Q.RELIABLE, event_callbacks=events
+            )
+            self._slots[id(pt)] = (
+                gate,
+                pub.publish,
                 messages.new(pt),
                 d.frame_of(pt),
+                messages.has_header(pt),
             )
-        # devices with a message that has a header: only their reads need a ROS time stamp
-        self._stamped = {d.name for d, pt in self.map.points() if messages.has_header(pt)}
+        self._published: collections.Counter = collections.Counter()  # messages, per device
 
         self.buses: list[_Bus] = []
         bus_of: dict[str, _Bus] = {}
@@ -106,6 +123,7 @@ class ModbusBridge(Node):
 
         self.diag = Diagnostics(self, hardware_id="modbus", period_s=p["diagnostics_period"])
         for bus in self.buses:
+            self.diag.add(f"bus {bus.sup.link.name}", lambda s=bus.sup: self._diag_bus(s))
             for d in bus.sup.devices:
                 self.diag.add(d.name, lambda s=bus.sup, d=d: self._diag(s, d))
         for i, bus in enumerate(self.buses):
@@ -134,17 +152,24 @@ class ModbusBridge(Node):
             if bus.wake.wait(min(max(delay, 0.0), 0.5)):
                 bus.wake.clear()
 
-    def _publish(self, d: Device, values, _t: float) -> None:
-        """Bus thread: publish the values of one read (one message per point)."""
-        stamp = self.get_clock().now().to_msg() if d.name in self._stamped else None
+    def _publish(self, d: Device, values, t: float) -> None:
+        """Bus thread: publish the values of one read that are due (every poll, or changed /
+        heartbeat: the point's gate); one ROS stamp per read, only if a header needs it."""
+        slots, fill, stamp, n = self._slots, messages.fill, None, 0
         for pt, v in values:
-            pub, msg, frame = self._pubs[(d.name, pt.name)]
+            gate, publish, msg, frame, header = slots[id(pt)]
+            if not gate(v, t):
+                continue
+            if header and stamp is None:
+                stamp = self.get_clock().now().to_msg()
             try:
-                pub.publish(messages.fill(msg, pt, v, stamp, frame))
+                publish(fill(msg, pt, v, stamp, frame))
+                n += 1
             except Exception as e:  # e.g. shutting down
                 if self._stop.is_set():
                     return
                 self.rejects.reject("publish", f"{d.name}/{pt.name}: {e}")
+        self._published[d.name] += n
 
     # ------------------------------------------------------------------ commands
     def _on_cmd(self, bus: _Bus, d: Device, pt: Point, msg) -> None:
@@ -168,6 +193,7 @@ class ModbusBridge(Node):
     def _diag(self, sup: BusSupervisor, d: Device):
         c = sup.counters(d.name)
         c["commands_rejected"] = self._cmd_rejected[d.name]
+        c["published"] = self._published[d.name]
         where = getattr(sup.link, "name", "")
         if not sup.connected:
             return ERROR, f"not connected to {where}: {sup.last_error}", c
@@ -187,6 +213,22 @@ class ModbusBridge(Node):
                 c,
             )
         return OK, f"unit {d.unit} online", c
+
+    def _diag_bus(self, sup: BusSupervisor):
+        c = sup.bus_counters()
+        key = f"bus {sup.link.name}"
+        crc = c.get("crc_errors", 0)
+        before = self._diag_seen.get(key, (0, 0))[0]
+        self._diag_seen[key] = (crc, 0)
+        if not c["connected"]:
+            return ERROR, f"not connected: {sup.last_error}", c
+        if crc > before:
+            return (
+                WARN,
+                f"connected; {crc - before} frame(s) with a bad CRC since the last report",
+                c,
+            )
+        return OK, "connected", c
 
     def shutdown(self) -> None:
         self._stop.set()

@@ -11,12 +11,13 @@ Format (complete examples: ``config/modbus_sdm120.yaml``, ``config/modbus.yaml``
       - name: meter                     # topics meter/<point>
         rtu: {port: /dev/ttyUSB0, baudrate: 9600, parity: N, stopbits: 1, bytesize: 8}
         # or: tcp: {host: 192.168.1.50, port: 502}
-        unit: 1                         # Modbus unit (slave) id 0..247
+        unit: 1                         # Modbus unit id 1..247; 0 / 248..255: see UNIT_IDS
         poll_rate: 1.0                  # Hz, default for the points
         timeout: 0.5                    # s per request
         word_order: big                 # default for the points (big | little)
         byte_order: big
         max_gap: 8                      # read through up to 8 unused registers to batch
+        publish: every_poll             # or on_change (with deadband, max_period s heartbeat)
         points:
           - {name: voltage, function: input_register, address: 0, type: float32,
              msg: Float64}
@@ -64,6 +65,7 @@ MsgName = Literal[
     "BatteryState",
 ]
 Order = Literal["big", "little"]
+Publish = Literal["every_poll", "on_change"]
 FUNCTIONS = get_args(Function)
 BIT_FUNCTIONS = ("coil", "discrete_input")
 MSGS = get_args(MsgName)
@@ -71,6 +73,11 @@ HEADER_MSGS = ("Temperature", "FluidPressure", "RelativeHumidity", "Illuminance"
 #: Modbus limits per read request (the PDU is at most 253 bytes)
 MAX_READ_REGISTERS = 125
 MAX_READ_BITS = 2000
+#: unit ids: 1..247 are the Modbus spec's unicast addresses; 0 is broadcast (writes only, no
+#: answer: useless for a bridge that reads back, refused); 248..255 are reserved by the spec for
+#: serial lines but 255 (and 0xF7..0xFF) is what many TCP devices and gateways answer to, so
+#: 248..255 are allowed on TCP only
+UNIT_MIN, UNIT_MAX_RTU, UNIT_MAX_TCP = 1, 247, 255
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _FRAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_/]*$")
 
@@ -130,6 +137,12 @@ class Point(_Strict):
     #: BatteryState only: percentage from the voltage between these (else NaN)
     full_voltage: FiniteFloat | None = None
     empty_voltage: FiniteFloat | None = None
+    #: when a value is published (device's if not given): every_poll | on_change
+    publish: Publish | None = None
+    #: on_change: smallest change published (engineering units)
+    deadband: FiniteFloat | None = Field(None, ge=0.0)
+    #: on_change: publish an unchanged value again after this many seconds (0: never)
+    max_period: FiniteFloat | None = Field(None, ge=0.0, le=86400.0)
 
     @field_validator("scale")
     @classmethod
@@ -165,6 +178,8 @@ class Point(_Strict):
             raise ValueError(f"min {self.min} > max {self.max}")
         if (self.full_voltage is None) != (self.empty_voltage is None):
             raise ValueError("give both full_voltage and empty_voltage, or neither")
+        if self.deadband is not None and bits:
+            raise ValueError("deadband is for numeric points (a bit is published on any change)")
         if self.full_voltage is not None:
             if msg != "BatteryState":
                 raise ValueError("full_voltage/empty_voltage are for msg BatteryState")
@@ -193,7 +208,7 @@ class Device(_Strict):
     name: RosName
     tcp: Tcp | None = None
     rtu: Rtu | None = None
-    unit: int = Field(1, ge=0, le=255)
+    unit: int = Field(1, ge=UNIT_MIN, le=UNIT_MAX_TCP)
     poll_rate: FiniteFloat = Field(1.0, gt=0.0, le=10000.0)
     timeout: FiniteFloat = Field(1.0, gt=0.0, le=60.0)
     word_order: Order = "big"
@@ -206,12 +221,21 @@ class Device(_Strict):
     #: write single registers/coils with fc 6/5 (auto) or always fc 16/15 (multiple)
     write_function: Literal["auto", "multiple"] = "auto"
     frame_id: Annotated[str, AfterValidator(lambda v: _frame(v) if v else v)] = ""
+    #: defaults for the points: when values are published (see edgebot_modbus.publish)
+    publish: Publish = "every_poll"
+    deadband: FiniteFloat = Field(0.0, ge=0.0)
+    max_period: FiniteFloat = Field(1.0, ge=0.0, le=86400.0)
     points: list[Point] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _one_link(self):
         if (self.tcp is None) == (self.rtu is None):
             raise ValueError("give exactly one of tcp: or rtu:")
+        if self.rtu is not None and self.unit > UNIT_MAX_RTU:
+            raise ValueError(
+                f"unit {self.unit}: 1..247 on a serial line (248..255 are reserved; "
+                "allowed on tcp: only, for gateways)"
+            )
         return self
 
     @property
@@ -229,6 +253,15 @@ class Device(_Strict):
 
     def rate_of(self, p: Point) -> float:
         return self.poll_rate if p.poll_rate is None else p.poll_rate
+
+    def publish_of(self, p: Point) -> str:
+        return p.publish or self.publish
+
+    def deadband_of(self, p: Point) -> float:
+        return self.deadband if p.deadband is None else p.deadband
+
+    def max_period_of(self, p: Point) -> float:
+        return self.max_period if p.max_period is None else p.max_period
 
     def frame_of(self, p: Point) -> str:
         return p.frame_id if p.frame_id is not None else (self.frame_id or f"{self.name}_link")
@@ -262,6 +295,13 @@ def _check(rm: RegisterMap) -> None:
             if p.name in seen:
                 raise MapError(f"devices[{i}] '{d.name}' points[{j}] '{p.name}': name used twice")
             seen[p.name] = j
+            if d.publish_of(p) == "every_poll" and (
+                p.deadband is not None or p.max_period is not None
+            ):
+                raise MapError(
+                    f"devices[{i}] '{d.name}' points[{j}] '{p.name}': deadband/max_period "
+                    "apply to publish: on_change only"
+                )
             limit = d.max_read_bits if p.is_bit else d.max_read_registers
             if p.size > limit:
                 raise MapError(

@@ -107,6 +107,9 @@ class SimulatedBus:
         self.fail: dict[tuple[int, int], int] = {}
         self.writes: list[tuple[int, int, int, list]] = []  # (unit, fc, address, values)
         self.requests = 0
+        #: requests per (function code, start address), answered or not (e.g. a write refused
+        #: with an exception: the tests count that it was sent once)
+        self.seen: collections.Counter = collections.Counter()
         #: time.perf_counter() of every answer sent (for latency figures)
         self.sent_at: collections.deque = collections.deque(maxlen=100000)
         self._tcp, self._rtu = tcp, rtu_port
@@ -153,6 +156,7 @@ class SimulatedBus:
 
     async def _action(self, fc, start, address, count, registers, set_values):
         self.requests += 1
+        self.seen[(fc, address)] += 1
         for a in range(address, address + count):
             for f in (fc,) + tuple(k for k, v in _WRITE_FC.items() if fc in v):
                 code = self.fail.get((f, a))

@@ -312,12 +312,22 @@ class BusSupervisor:
             "timeouts": st.timeouts,
             "exceptions": sum(st.exceptions.values()),
             **{f"exception_{c}": n for c, n in sorted(st.exceptions.items())},
-            "crc_errors": getattr(self.link, "crc_errors", 0),
             "writes_ok": st.writes_ok,
             "writes_failed": st.writes_failed,
             "went_offline": st.went_offline,
+            "last_error": st.last_error or "",
+        }
+
+    def bus_counters(self) -> dict:
+        """What belongs to the connection, not to one device on it (reported once per bus)."""
+        c = {
+            "connected": self.connected,
+            "devices": len(self.devices),
             "connects": self.connects,
             "link_errors": self.link_errors,
             "overruns": self.overruns,
-            "last_error": st.last_error or "",
         }
+        if not self.is_tcp:  # a serial line: frames with a bad CRC (TCP has no CRC)
+            c["crc_errors"] = getattr(self.link, "crc_errors", 0)
+        c["last_error"] = self.last_error or ""
+        return c
