@@ -261,15 +261,7 @@ def convert_litert(
     ).stdout.split()
     stem = src.stem
     files = {"fp32": work / "out" / f"{stem}_float32.tflite"}
-    files["int8"] = (
-        work
-        / "out"
-        / (
-            f"{stem}_integer_quant.tflite"
-            if int8 == "full-integer"
-            else f"{stem}_dynamic_range_quant.tflite"
-        )
-    )
+    files["int8"] = work / "out" / f"{stem}_{INT8_FILES[int8]}.tflite"
     for kind, f in files.items():
         if not f.is_file():
             sys.exit(f"onnx2tf made no {f.name} ({kind}); its log: {work / 'onnx2tf.log'}")
@@ -279,6 +271,17 @@ def convert_litert(
         "seconds": round(time.time() - t0),
     }
     return files, info
+
+
+def litert_io(kind: str, int8: str, imgsz: int) -> dict:
+    full = kind == "int8" and int8 == "full-integer"
+    return {
+        "input": f"NHWC 1x{imgsz}x{imgsz}x3 RGB "
+        + ("int8 (scale 1/255, zero point -128)" if full else "float32 0..1"),
+        "outputs": "boxes (1, 4, N) in input pixels and class scores (1, nc, N), "
+        + ("int8 with their own scales" if full else "float32")
+        + " (the ONNX head's final Concat removed before conversion)",
+    }
 
 
 def sha256(path: pathlib.Path) -> str:
@@ -349,7 +352,7 @@ def main(argv=None):
             meta["files"][dst.name] = (
                 info
                 | q
-                | {"input": f"NHWC 1x{a.imgsz}x{a.imgsz}x3 float32 RGB 0..1"}
+                | litert_io(kind, a.litert_int8, a.imgsz)
                 | {"bytes": dst.stat().st_size, "sha256": sha256(dst)}
             )
             print(f"wrote {dst}", flush=True)
