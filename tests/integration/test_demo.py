@@ -116,8 +116,8 @@ def test_a_node_crash_is_named_and_fails_the_demo(procs, tmp_path):
     assert p.wait(300) == 1, p.output()[-5000:]
     s = json.loads((out / "summary.json").read_text())
     # composed (the default): the process of the light nodes stops, naming the node and why
-    assert s["crashed"] == [{"node": "robot_nodes", "exit_code": 2}]
-    assert "CRASHED: node robot_nodes exited with code 2" in p.output()
+    assert s["crashed"] == [{"node": "robot_nodes", "exit_code": 2, "hosted": ["target_follower"]}]
+    assert "CRASHED: node robot_nodes exited with code 2 (target_follower in it)" in p.output()
     log = (out / "launch.log").read_text()
     assert "[target_follower] configuration error: parameter 'target_class'" in log, log[-3000:]
     assert (out / "run.png").exists()

@@ -20,6 +20,7 @@ from .stack import (
     EXIT_RE,
     FLEET_LAUNCH,
     FLEET_SCENARIO,
+    HOSTED_RE,
     LAUNCH,
     STACK,
     available_stack,
@@ -35,6 +36,7 @@ class Demo:
         self.out_dir = pathlib.Path(ns.output)
         self.launcher: subprocess.Popen | None = None
         self.crashed: list[dict] = []
+        self.hosted: dict[str, list[str]] = {}  # composed process -> its nodes that failed
         self._shutting_down = False
         self._lock = threading.Lock()
         self.gate_wall: float | None = None
@@ -45,12 +47,18 @@ class Demo:
             line = raw.decode(errors="replace").rstrip("\n")
             log.write(line + "\n")
             log.flush()
+            h = HOSTED_RE.search(line)
+            if h and (h.group(2) or h.group(3)) != h.group(1):  # a node in a composed process
+                self.hosted.setdefault(h.group(1), []).append(h.group(2) or h.group(3))
             m = EXIT_RE.search(line) if line.startswith("[edgebot launch]") else None
             if m:
                 with self._lock:
                     if not self._shutting_down:
                         code = int(m.group(2)) if m.group(2) is not None else 127
-                        self.crashed.append({"node": m.group(1), "exit_code": code})
+                        c = {"node": m.group(1), "exit_code": code}
+                        if m.group(1) in self.hosted:
+                            c["hosted"] = self.hosted[m.group(1)]
+                        self.crashed.append(c)
             if self.ns.verbose:
                 print(line, flush=True)
 

@@ -35,6 +35,10 @@ GATE_PUBLISHERS = {
 
 #: the launcher's line for a process that ended or could not start
 EXIT_RE = re.compile(r"process \[([^\]]+)\] (?:exited with code (-?\d+)|could not start)")
+#: a composed process's line naming the hosted node that stopped it (edgebot_common.container)
+HOSTED_RE = re.compile(
+    r"^\[([^\]]+)\] (?:\[(\w+)\] configuration error|.*node '(\w+)' raised in a callback)"
+)
 
 
 def executable_exists(pkg: str, exe: str) -> bool:

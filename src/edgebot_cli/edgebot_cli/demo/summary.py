@@ -312,7 +312,8 @@ def format_summary(s: dict) -> str:
     if left:
         lines.append(f"left out: {', '.join(left)}")
     for c in s["crashed"]:
-        lines.append(f"CRASHED: node {c['node']} exited with code {c['exit_code']}")
+        hosted = f" ({', '.join(c['hosted'])} in it)" if c.get("hosted") else ""
+        lines.append(f"CRASHED: node {c['node']} exited with code {c['exit_code']}{hosted}")
     lines.append(
         f"ended: {s['end_reason']}; summary {s['outputs']['summary']}, plot "
         f"{s['outputs']['plot']}, recording (rosbag2 MCAP) {s['outputs']['recording']}"
