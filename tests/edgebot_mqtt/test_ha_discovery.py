@@ -88,6 +88,14 @@ def test_disabled_entities_are_removed_both_ways():
     assert len(gone) == 1 + len(H.PLATFORMS) and all(p == b"" and r for _, p, r in gone)
 
 
+def test_removals_of_real_platforms_pass():
+    _, d = _build()
+    topic, payload, _ = d.publishes[0]
+    doc = json.loads(payload)
+    doc["cmps"].update({"gone_light": {"p": "light"}, "gone_bs": {"p": "binary_sensor"}})
+    H.validate(topic, doc)
+
+
 @pytest.mark.parametrize(
     "mutate,why",
     [
@@ -107,6 +115,9 @@ def test_disabled_entities_are_removed_both_ways():
         (lambda d: d["cmps"]["speed"].update(uniq_id=d["cmps"]["estop"]["uniq_id"]), "used twice"),
         (lambda d: d.update(qos=3), "qos"),
         (lambda d: d["cmps"].update({"bad id": {"p": "sensor"}}), "[a-zA-Z0-9_-]"),
+        # a removal must name a platform HA knows, or HA ignores it and the entity stays
+        (lambda d: d["cmps"].update({"old": {"p": "sensorr"}}), "not an HA platform"),
+        (lambda d: d["cmps"].update({"old": {"p": 3}}), "'p' (platform) is required"),
     ],
 )
 def test_validator_catches_what_ha_would_refuse(mutate, why):

@@ -3,8 +3,10 @@
 The bridge section ``home_assistant:`` (off by default) is :class:`HomeAssistantConfig`;
 :func:`build` turns it and the robot's identity into what the bridge publishes (retained) on
 every connect: one **device discovery** payload on ``<prefix>/device/<node_id>/config`` whose
-``cmps`` hold the entities, and the removals of disabled entities. :func:`parse_command` checks
-what Home Assistant sends back (allow-listed topics, exact payloads).
+``cmps`` hold the entities, and the removals of disabled entities. What Home Assistant sends
+back (the e-stop switch, the stop button) is not parsed here: :func:`ha_command_routes` makes
+them the bridge's own service routes, checked like every other command (allow-list, exact
+payloads, rate limit, error reports; ``edgebot_mqtt.inbound``).
 
 Schema relied on -- Home Assistant's documented MQTT discovery
 (home-assistant.io/integrations/mqtt, sections "MQTT Discovery", "Device discovery payload",
@@ -63,6 +65,40 @@ PLATFORMS = {
     "stop": "button",
     "camera": "camera",
 }
+#: every platform Home Assistant's MQTT integration knows (its SUPPORTED_COMPONENTS): a
+#: removal ``{"p": x}`` must name one of these, or HA ignores it and the entity stays
+HA_PLATFORMS = frozenset(
+    {
+        "alarm_control_panel",
+        "binary_sensor",
+        "button",
+        "camera",
+        "climate",
+        "cover",
+        "device_automation",
+        "device_tracker",
+        "event",
+        "fan",
+        "humidifier",
+        "image",
+        "lawn_mower",
+        "light",
+        "lock",
+        "notify",
+        "number",
+        "scene",
+        "select",
+        "sensor",
+        "siren",
+        "switch",
+        "tag",
+        "text",
+        "update",
+        "vacuum",
+        "valve",
+        "water_heater",
+    }
+)
 #: what each platform's component config must hold (besides ``p`` and ``uniq_id``)
 REQUIRED = {
     "sensor": ("stat_t",),
@@ -404,6 +440,8 @@ def validate(topic: str, payload: dict) -> None:
             raise SchemaError(f"cmps.{cid}: 'p' (platform) is required")
         p = c["p"]
         if set(c) == {"p"}:
+            if p not in HA_PLATFORMS:
+                raise SchemaError(f"cmps.{cid}: removal names platform {p!r}, not an HA platform")
             continue  # a removal
         if p not in KEYS:
             raise SchemaError(f"cmps.{cid}: platform {p!r} not supported here")
