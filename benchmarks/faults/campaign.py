@@ -54,7 +54,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 import analysis as A  # noqa: E402
-from ledger import Ledger  # noqa: E402
+from ledger import Ledger, spooled  # noqa: E402
 
 ROOT = HERE.parents[1]
 MOSQUITTO = "/usr/sbin/mosquitto"
@@ -490,6 +490,12 @@ class Campaign:
         self.episode_seed = robot.seed
         self.sim_hooks: bool | None = None
 
+    def read_spool(self, node: str, rec: dict) -> None:
+        """A SIGKILLed bridge: what it had made durable joins the ledger (before the restart)."""
+        if node == "mqtt_bridge":
+            path = self.r.tmp / "mqtt_spool.db"
+            rec["spooled_at_kill"] = self.r.ledger.on_spooled(spooled(str(path)))
+
     def account_telemetry(self, rec: dict, led0: dict, boot0) -> dict:
         """The QoS 1 telemetry the bridge reported sent since the trial began, message by
         message against what the independent subscriber received (ledger.py). A checked trial
@@ -501,12 +507,15 @@ class Campaign:
         restarted = rec["node"] == "mqtt_bridge" and rec["kind"] != "stop"
 
         def flowing():
-            """The bridge (a new process after a restart) reported QoS 1 entries sent after
-            this moment: telemetry flows through it again."""
+            """The bridge (a new process after a restart) reported at least 5 QoS 1 entries
+            sent after this moment: telemetry flows through it again."""
             boot = led.current_boot()
             if boot is None or (restarted and boot == boot0):
                 return False
-            return any(v > now.get(k, 0) for k, v in led.snapshot().items() if k[0] == boot)
+            fresh = sum(
+                max(0, v - now.get(k, 0)) for k, v in led.snapshot().items() if k[0] == boot
+            )
+            return fresh >= 5
 
         try:
             r.wait(flowing, 60 if rec["check_telemetry"] else 10, "QoS 1 telemetry to flow")
@@ -585,11 +594,13 @@ class Campaign:
         t_fault = time.monotonic()
         if kind == "kill":
             r.kill(node)
+            self.read_spool(node, rec)
             time.sleep(self.hold)
             t_clear = time.monotonic()
             r.restart(node)
         elif kind == "kill+respawn":
             r.kill(node)
+            self.read_spool(node, rec)
             t_clear = time.monotonic()
             r.restart(node)
         elif kind == "stop":

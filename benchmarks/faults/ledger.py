@@ -8,14 +8,17 @@ side feeds :meth:`Ledger.on_stats`; a message is *lost* when the bridge reported
 subscriber never received it, whichever boot sent it and whichever boot (after a restart, from
 the spool) delivered it. Duplicates (a resend after a lost PUBACK) count once.
 
-What this cannot see: entries a killed bridge accepted after its last ``mqtt/stats`` and that
-then never arrive at all (the ledger ends at the last report; anything that does arrive from
-that tail extends it, so a gap below it still counts).
+A killed bridge's last entries: the campaign reads its spool (:func:`spooled`, the SQLite file
+the bridge writes every QoS 1 entry to before sending it) right after the SIGKILL and before the
+restart, so the ledger of the dead process ends at what it had made durable, not at its last
+report. What remains unseen: an entry the broker acknowledged (so the bridge deleted it from the
+spool) after the last report, that the broker then never delivered.
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 
 Key = tuple[str, str]  # (boot, MQTT topic)
@@ -31,6 +34,20 @@ def entries(payload: bytes) -> list[dict]:
     if isinstance(obj, dict) and isinstance(obj.get("batch"), list):
         return [e for e in obj["batch"] if isinstance(e, dict)]
     return [obj] if isinstance(obj, dict) else []
+
+
+def spooled(path: str) -> list[tuple[str, bytes]]:
+    """(topic, payload) of every row in a bridge's spool file, read-only; [] without one."""
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return []
+    try:
+        return [(t, bytes(p)) for t, p in db.execute("SELECT topic, payload FROM spool")]
+    except sqlite3.Error:
+        return []
+    finally:
+        db.close()
 
 
 class Ledger:
@@ -71,6 +88,20 @@ class Ledger:
                 if isinstance(n, int):
                     k = (boot, topic)
                     self.reported[k] = max(self.reported.get(k, 0), n)
+
+    def on_spooled(self, rows: list[tuple[str, bytes]]) -> int:
+        """Entries found in a dead bridge's spool count as sent (they were accepted and made
+        durable). Returns how many were found."""
+        found = 0
+        with self._lock:
+            for topic, payload in rows:
+                for e in entries(payload):
+                    boot, n = e.get("boot"), e.get("n")
+                    if isinstance(boot, str) and isinstance(n, int) and not isinstance(n, bool):
+                        k = (boot, topic)
+                        self.reported[k] = max(self.reported.get(k, 0), n)
+                        found += 1
+        return found
 
     def current_boot(self) -> str | None:
         with self._lock:

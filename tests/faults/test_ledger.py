@@ -107,3 +107,27 @@ def test_ledger_ignores_malformed_reports_and_entries():
     assert led.on_message("t", json.dumps({"boot": 3, "n": 1}).encode()) == 0
     assert led.on_message("t", json.dumps([1, 2]).encode()) == 0
     assert led.account({}) == {"sent": 0, "received": 0, "lost": 0, "missing": {}}
+
+
+def test_a_killed_bridges_spool_extends_its_ledger(tmp_path):
+    """What a SIGKILLed bridge had made durable (its real spool file) counts as sent: an entry
+    the next process never replays is named lost."""
+    from ledger import spooled
+
+    from edgebot_mqtt.spool import Spool
+
+    path = str(tmp_path / "spool.db")
+    sp = Spool(path)
+    for n in (7, 8):
+        seq = sp.next_seq()
+        sp.append(seq, "r/a", msg("b1", n), 1, False)
+    sp.close()
+    led = Ledger()
+    led.on_stats({"ledger": {"boot": "b1", "sent": {"r/a": 6}}})
+    t0 = led.snapshot()
+    led.on_stats({"ledger": {"boot": "b1", "sent": {"r/a": 6}}})  # 7, 8 after the last report
+    assert led.on_spooled(spooled(path)) == 2
+    led.on_message("r/a", msg("b1", 7))  # the next process replays only 7
+    acc = led.account(t0)
+    assert (acc["sent"], acc["lost"], acc["missing"]) == (2, 1, {"r/a@b1": [8]})
+    assert spooled(str(tmp_path / "none.db")) == []
