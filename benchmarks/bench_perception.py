@@ -454,7 +454,11 @@ def bench_runtimes(frames, n, n_heldout):
     t0 = time.time()
     scenes = heldout_set(n_heldout)
     print(f"held-out set: {n_heldout} scenes rendered ({time.time() - t0:.0f} s)", flush=True)
-    res = {"heldout": {"images": n_heldout, "seed": list(HELDOUT_SEED)}}
+    res = {
+        "heldout": {"images": n_heldout, "seed": list(HELDOUT_SEED)},
+        "loadavg_at_start": os.getloadavg(),
+        "rounds": n,
+    }
     for imgsz in (320, 640):
         bes, bare, skipped = {}, {}, {}
         for backend, prec, f in RUNTIMES:
@@ -503,13 +507,19 @@ def bench_runtimes(frames, n, n_heldout):
             v["speedup_bare_p50_vs_onnxruntime_fp32"] = round(
                 ref["bare_inference"]["p50_ms"] / v["bare_inference"]["p50_ms"], 2
             )
+            # the same, robust to load swings: median over rounds of the in-round ratio
+            r = times["onnxruntime_fp32"]["bare"]
+            v["speedup_bare_median_round_ratio"] = round(
+                float(np.median([a / b for a, b in zip(r, times[k]["bare"])])), 2
+            )
             v["map50_drop_vs_onnxruntime_fp32"] = round(ref["map50"] - v["map50"], 4)
             fp32 = out.get(k.replace("int8", "fp32"), {})
             if k.endswith("int8") and "map50" in fp32:
                 v["map50_drop_vs_own_fp32"] = round(fp32["map50"] - v["map50"], 4)
             print(
                 f"imgsz {imgsz} {k:17s}: bare p50 {v['bare_inference']['p50_ms']:6.2f} ms "
-                f"(x{v['speedup_bare_p50_vs_onnxruntime_fp32']} vs ort fp32), infer p50 "
+                f"(x{v['speedup_bare_p50_vs_onnxruntime_fp32']} vs ort fp32, per-round "
+                f"x{v['speedup_bare_median_round_ratio']}), infer p50 "
                 f"{v['backend_infer']['p50_ms']:6.2f} ms, mAP50 {v['map50']:.4f}",
                 flush=True,
             )

@@ -127,7 +127,7 @@ def quantize_onnx(
         "weights": "int8 per-channel",
         "activations": "uint8 per-tensor, MinMax calibration",
         "pre_process": "onnxruntime.quantization.shape_inference.quant_pre_process",
-        "calibration": {"images": len(calib), "seed": list(CALIB_SEED), "imgsz": 320},
+        "calibration": {"images": len(calib), "seed": list(CALIB_SEED), "imgsz": calib[0].shape[0]},
         "kept_fp32": f"{len(exclude)} nodes of the detection head's decoding "
         f"({HEAD}* except the cv2/cv3 convolutions"
         + (", and their last 1x1 convs" if exclude_last_convs else "")
@@ -292,7 +292,12 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--models", default=str(MODELS))
     ap.add_argument("--calib", type=int, default=200, help="calibration scenes")
-    ap.add_argument("--imgsz", type=int, default=320)
+    ap.add_argument(
+        "--imgsz",
+        type=int,
+        default=320,
+        help="LiteRT input size (static); not 320: files named edgebot_objects_*_<imgsz>.tflite",
+    )
     ap.add_argument("--venv", default="/tmp/edgebot-export-venv", help="onnx2tf environment")
     ap.add_argument("--setup-env", action="store_true", help="create/update it and exit")
     ap.add_argument(
@@ -334,7 +339,9 @@ def main(argv=None):
         files, info = convert_litert(src, calib, venv, a.imgsz, a.litert_int8)
         onnx_meta = onnx_metadata(src)
         for kind, f in files.items():
-            dst = models / f"edgebot_objects_{'float32' if kind == 'fp32' else 'int8'}.tflite"
+            size = "" if a.imgsz == 320 else f"_{a.imgsz}"  # a .tflite has a static size
+            prec = "float32" if kind == "fp32" else "int8"
+            dst = models / f"edgebot_objects_{prec}{size}.tflite"
             shutil.copyfile(f, dst)
             write_metadata(dst, onnx_meta | {"boxes": "pixels", "imgsz": [a.imgsz, a.imgsz]})
             q = (
