@@ -66,6 +66,24 @@ def test_load_config_reads_the_map_and_picks_the_baud(tmp_path):
     assert load_config(params(pin_map=str(f), baud=9600))[1] == 9600
 
 
+def test_frame_prefix_goes_before_the_range_sensors_frames(tmp_path):
+    f = tmp_path / "m.yaml"
+    f.write_text(
+        MAP + "sonars: [{name: sonar, trigger: 12, echo: 11}]\n"
+        "ir_ranges: [{name: ir, channel: 2, frame_id: ir_front}]\n"
+    )
+    pm, _ = load_config(params(pin_map=str(f), firmware="FirmataExpress"))
+    assert [r.frame_id for r in pm.sonars + pm.ir_ranges] == ["sonar_link", "ir_front"]
+    pm, _ = load_config(params(pin_map=str(f), firmware="FirmataExpress", frame_prefix="rover2/"))
+    assert [r.frame_id for r in pm.sonars + pm.ir_ranges] == [
+        "rover2/sonar_link",
+        "rover2/ir_front",
+    ]
+    spec = next(s for s in SPECS if s.name == "frame_prefix")
+    with pytest.raises(ParameterError, match=r"'frame_prefix' = '/r1/': must not start with '/'"):
+        spec.validate("/r1/")
+
+
 def test_load_config_errors_name_parameter_or_file(tmp_path):
     with pytest.raises(ParameterError, match=r"'reconnect.max' = 0.1: must be >= reconnect"):
         load_config(params(**{"reconnect.max": 0.1, "reconnect.initial": 0.5}))

@@ -71,6 +71,13 @@ SPECS = [
         renamed_from=("wheel_states_rate_hz",),
     ),
     ParamSpec("sonar_rate", 15.0, "rate of sonar/range messages [Hz]", min=0.1, max=50.0),
+    ParamSpec(
+        "frame_prefix",
+        "",
+        "put before the pin map's sonar/IR frame_ids, as robot_state_publisher's frame_prefix "
+        "(a fleet's 'rover1/': Range.header.frame_id rover1/sonar_link)",
+        check=lambda v: "must not start with '/'" if v.startswith("/") else None,
+    ),
     ParamSpec("reconnect.initial", 0.5, "first reconnect delay [s]", min=0.05, max=10.0),
     ParamSpec("reconnect.max", 3.0, "longest reconnect delay [s]", min=0.05, max=60.0),
 ]
@@ -106,6 +113,8 @@ def load_config(p: dict) -> tuple[PM.PinMap, int]:
             "pin_map", "", "no pin map given and no edgebot_bringup config/firmata.yaml installed"
         )
     pm = PM.load(path)  # its errors name the file
+    for r in pm.sonars + pm.ir_ranges:
+        r.frame_id = p["frame_prefix"] + r.frame_id
     if p["firmware"]:
         pm.firmware = p["firmware"]
     try:
