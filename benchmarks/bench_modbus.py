@@ -14,6 +14,15 @@ client and pymodbus's own server (modbus_sim) as the device, over Modbus TCP on 
    each costs per point (process CPU time over the window / points): on a loaded machine the
    rates follow the CPU share each process gets, so this shows what the bridge costs whatever
    the load.
+   The bridge runs twice, as two processes: ``publish: every_poll`` (a message per point per
+   poll) and ``publish: on_change`` (deadband 0, heartbeat 1 s: messages only for changed
+   values). While the windows run, a writer in this process changes the holding registers 10
+   times a second (every holding point changes at 10 Hz; the floats and coils stay put), the
+   same for all the paths. Windows interleaved, the order rotated each round (bare, engine,
+   every_poll, on_change; engine, every_poll, on_change, bare; ...); ratios pair the windows
+   of one round.
+   Points POLLED per second (read from the device and decoded) is the figure for every path;
+   for the bridges also the messages they published.
 2. latency from a register change to the ROS message: the benchmark changes a register of the
    device (an in-process pymodbus server) at random moments; time until the subscriber here has
    the new value, at a 20 Hz poll; baseline: a bare pymodbus loop polling at 20 Hz in this
@@ -197,30 +206,44 @@ class Worker:
 
 
 class BridgeUnderTest:
-    """The modbus_bridge process, stopped (SIGSTOP) while the baselines measure; its rate in a
-    window from its diagnostics (answered requests x points per request, between two status
-    messages stamped by the node)."""
+    """A modbus_bridge process (node name ``modbus_bridge_<mode>``, the map's devices set to
+    ``publish: <mode>``), stopped (SIGSTOP) while the others measure; its rate in a window from
+    its diagnostics (answered requests x points per request, between two status messages
+    stamped by the node)."""
 
-    def __init__(self, procs, ros, doc: dict, path: str):
+    def __init__(self, procs, ros, doc: dict, tmp, mode: str):
         from diagnostic_msgs.msg import DiagnosticArray
 
         self._hz = os.sysconf("SC_CLK_TCK")
+        doc = {"devices": [dict(d, publish=mode) for d in doc["devices"]]}
+        path = tmp / f"bridge-{mode}-{id(self)}.yaml"
+        path.write_text(yaml.safe_dump(doc))
         rm = registermap.from_dict(doc)
         batches = planner.plan(rm.devices)
         self.per_request = sum(len(b.points) for b in batches) / len(batches)
+        self.status = f"modbus_bridge_{mode}: dev"
         self.diags = ros.collect(DiagnosticArray, "/diagnostics")
         self.node = procs.node(
-            "edgebot_modbus", "modbus_bridge", params={"map": path, "diagnostics_period": 0.25}
+            "edgebot_modbus",
+            "modbus_bridge",
+            "-r",
+            f"__node:=modbus_bridge_{mode}",
+            "-r",
+            f"__ns:=/{mode}",
+            params={"map": str(path), "diagnostics_period": 0.25},
+            name=f"modbus_bridge_{mode}",
         )
         et.wait_for(lambda: (a := self._answered()) and a[0] > 50, 60, what="bridge polling")
         self.node.signal(signal.SIGSTOP)
+        self.published = []  # messages per polled point, per window
 
     def _answered(self):
         for m in reversed(self.diags):
             for s in m.status:
-                if s.name == "modbus_bridge: dev":
+                if s.name == self.status:
                     kv = {k.key: k.value for k in s.values}
-                    return int(kv["answered"]), m.header.stamp.sec + m.header.stamp.nanosec * 1e-9
+                    t = m.header.stamp.sec + m.header.stamp.nanosec * 1e-9
+                    return int(kv["answered"]), t, int(kv["published"])
         return None
 
     def _cpu(self) -> float:
@@ -250,11 +273,52 @@ class BridgeUnderTest:
         c1 = self._cpu()
         self.node.signal(signal.SIGSTOP)
         points = (a1[0] - a0[0]) * self.per_request
+        self.published.append((a1[2] - a0[2]) / max(points, 1))
         return points / (a1[1] - a0[1]), (c1 - c0) / max(points, 1)
 
     def close(self):
         self.node.signal(signal.SIGCONT)
         self.node.stop()
+
+
+class Changer:
+    """Changes the holding registers of the map (as a plant would) ``rate`` times a second,
+    in a thread of this process, for every path alike."""
+
+    def __init__(self, doc: dict, rate: float = 10.0):
+        rm = registermap.from_dict(doc)
+        d = rm.devices[0]
+        regs = [p.address for p in d.points if p.function == "holding_register"]
+        self.start, self.count = min(regs), max(regs) - min(regs) + 1
+        self.c = ModbusTcpClient(d.tcp.host, port=d.tcp.port, timeout=1.0)
+        assert self.c.connect()
+        self.unit, self.period = d.unit, 1.0 / rate
+        self.writes = 0
+        self._stop = threading.Event()
+        self._th = threading.Thread(target=self._run, daemon=True)
+        self._th.start()
+
+    def _run(self):
+        rng = random.Random(3)
+        while not self._stop.wait(self.period):
+            vals = [rng.randrange(0, 30000) for _ in range(self.count)]
+            self.c.write_registers(self.start, vals, device_id=self.unit)
+            self.writes += 1
+
+    def close(self):
+        self._stop.set()
+        self._th.join(timeout=10)
+        self.c.close()
+
+
+def _spread(xs) -> dict:
+    q = statistics.quantiles(xs, n=4, method="inclusive") if len(xs) >= 2 else [xs[0]] * 3
+    return {
+        "min": round(min(xs), 3),
+        "q1": round(q[0], 3),
+        "q3": round(q[2], 3),
+        "max": round(max(xs), 3),
+    }
 
 
 def throughput(procs, ros, tmp, seconds: float, rounds: int) -> dict:
@@ -269,54 +333,182 @@ def throughput(procs, ros, tmp, seconds: float, rounds: int) -> dict:
         )
         sim.wait_output("serving", timeout=30)
         bare_w, engine_w = Worker("bare", str(path)), Worker("engine", str(path))
-        bridge_w = BridgeUnderTest(procs, ros, doc, str(path))
-        bare, bridge, engine = [], [], []
+        modes = ("every_poll", "on_change")
+        bridges = {m: BridgeUnderTest(procs, ros, doc, tmp, m) for m in modes}
+        changer = Changer(doc)
+        bare, engine = [], []
+        runs = {m: [] for m in modes}
         try:
-            # interleaved windows (bare, engine, bridge, bare, ...): load drift hits all three
-            for _ in range(rounds):
-                bare.append(bare_w.run(seconds))
-                engine.append(engine_w.run(seconds))
-                bridge.append(bridge_w.run(seconds))
+            # interleaved windows, the order rotated every round (bare, engine, every_poll,
+            # on_change; engine, every_poll, on_change, bare; ...): load drift hits all four,
+            # and no path is always measured first or last in a round (a falling load would
+            # favour the last)
+            paths = [
+                (bare, bare_w),
+                (engine, engine_w),
+                *((runs[m], bridges[m]) for m in modes),
+            ]
+            for r in range(rounds):
+                for i in range(len(paths)):
+                    out_list, w = paths[(i + r) % len(paths)]
+                    out_list.append(w.run(seconds))
         finally:
+            changer.close()
             bare_w.close()
             engine_w.close()
-            bridge_w.close()
+            for b in bridges.values():
+                b.close()
             sim.stop()
         rm = registermap.from_dict(doc)
         med = statistics.median
-        ratios = [b[0] / a[0] for a, b in zip(bare, bridge)]
         eratios = [e[0] / a[0] for a, e in zip(bare, engine)]
         cpu = {
             k: med(x[1] for x in v) * 1e6
-            for k, v in (("bare", bare), ("engine", engine), ("bridge", bridge))
+            for k, v in (("bare", bare), ("engine", engine), *runs.items())
         }
-        out[label] = {
+        o = out[label] = {
             "points": len(rm.devices[0].points),
             "requests_per_cycle": len(planner.plan(rm.devices)),
             "window_s": seconds,
             "windows": rounds,
+            "holding_register_changes_per_s": 10.0,
             "bare_pymodbus_points_per_s": [round(x[0], 1) for x in bare],
-            "bridge_points_per_s": [round(x[0], 1) for x in bridge],
             "engine_points_per_s": [round(x[0], 1) for x in engine],
-            "ratio_per_window": [round(x, 3) for x in ratios],
-            "ratio_median": round(med(ratios), 3),
-            "ratio_of_medians": round(med(x[0] for x in bridge) / med(x[0] for x in bare), 3),
             "engine_ratio_median": round(med(eratios), 3),
             # CPU per point (median over the windows): load-independent, shows what each
-            # path costs; the bridge's includes every thread of its process (DDS, executor)
+            # path costs; a bridge's includes every thread of its process (DDS, executor)
             "cpu_us_per_point": {k: round(v, 2) for k, v in cpu.items()},
         }
-        o = out[label]
+        for m in modes:
+            ratios = [b[0] / a[0] for a, b in zip(bare, runs[m])]
+            o[m] = {
+                "bridge_points_per_s": [round(x[0], 1) for x in runs[m]],
+                "ratio_per_window": [round(x, 3) for x in ratios],
+                "ratio_median": round(med(ratios), 3),
+                "ratio_spread": _spread(ratios),
+                "ratio_of_medians": round(med(x[0] for x in runs[m]) / med(x[0] for x in bare), 3),
+                "messages_per_polled_point": round(med(bridges[m].published), 4),
+            }
         print(
             f"throughput {label}: {o['points']} points in {o['requests_per_cycle']} "
-            f"request(s)/cycle, {rounds} interleaved windows of {seconds:.1f} s: bare pymodbus "
-            f"{med(x[0] for x in bare):.0f} points/s, bridge {med(x[0] for x in bridge):.0f} "
-            f"points/s: median of the per-window ratios {o['ratio_median']:.2f}x (ratio of "
-            f"the medians {o['ratio_of_medians']:.2f}x); polling engine without ROS "
-            f"{o['engine_ratio_median']:.2f}x; CPU per point: bare {cpu['bare']:.1f} us, "
-            f"engine {cpu['engine']:.1f} us, bridge {cpu['bridge']:.1f} us",
+            f"request(s)/cycle, {rounds} interleaved windows of {seconds:.1f} s, holding "
+            f"registers changing 10x/s: bare pymodbus {med(x[0] for x in bare):.0f} points "
+            f"polled/s; engine without ROS {o['engine_ratio_median']:.2f}x; CPU per point: "
+            + ", ".join(f"{k} {v:.1f} us" for k, v in cpu.items()),
             flush=True,
         )
+        for m in modes:
+            r = o[m]
+            print(
+                f"  bridge {m}: {med(x[0] for x in runs[m]):.0f} points polled/s, "
+                f"{r['messages_per_polled_point']:.3f} messages per polled point; median of the "
+                f"per-window ratios {r['ratio_median']:.2f}x (spread min {r['ratio_spread']['min']}"
+                f" q1 {r['ratio_spread']['q1']} q3 {r['ratio_spread']['q3']} max "
+                f"{r['ratio_spread']['max']}), ratio of the medians {r['ratio_of_medians']:.2f}x",
+                flush=True,
+            )
+    return out
+
+
+def per_value_costs(n: int = 20000, reps: int = 5) -> dict:
+    """CPU per value of each step the bridge does after decoding (process CPU time in this
+    process, best of ``reps``: load-independent): the old per-point lookup (a (device, point)
+    name key) vs the slot by id; the publish gate (every_poll, on_change unchanged, on_change
+    changed); filling the reused message; rclpy publish of a std_msgs/Float64 (one subscriber
+    in another node of this process, as a bridge has). What on_change saves per unchanged value
+    is publish + fill - gate."""
+    import rclpy
+    from std_msgs.msg import Float64
+
+    from edgebot_modbus import messages
+    from edgebot_modbus.publish import EveryPoll, OnChange
+
+    rm = registermap.from_dict(many_points_map(1))
+    d = rm.devices[0]
+    pts = d.points[:40]
+    old = {(d.name, p.name): (None, messages.new(p), "f") for p in pts}
+    slots = {id(p): (EveryPoll(), None, messages.new(p), "f", False) for p in pts}
+
+    def best(fn) -> float:
+        out = []
+        for _ in range(reps):
+            c0 = time.process_time()
+            fn()
+            out.append((time.process_time() - c0) / (n * len(pts)) * 1e6)
+        return min(out)
+
+    def lookup_old():
+        for _ in range(n):
+            for p in pts:
+                old[(d.name, p.name)]
+
+    def lookup_slot():
+        for _ in range(n):
+            for p in pts:
+                slots[id(p)]
+
+    every = EveryPoll()
+    gates = [OnChange(0.0, 1.0) for _ in pts]
+
+    def gate_every():
+        for i in range(n):
+            for _p in pts:
+                every(1.0, i)
+
+    def gate_same():
+        for _i in range(n):
+            for g in gates:
+                g(1.0, 0.0)
+
+    def gate_changed():
+        for i in range(n):
+            for g in gates:
+                g(float(i), 0.0)
+
+    msg = messages.new(pts[0])
+
+    def fill():
+        for _i in range(n):
+            for p in pts:
+                messages.fill(msg, p, 1.5, None, "f")
+
+    ctx = rclpy.Context()
+    rclpy.init(context=ctx, domain_id=int(os.environ.get("ROS_DOMAIN_ID", "0")))
+    try:
+        node = rclpy.create_node("bench_modbus_publish", context=ctx)
+        sub_node = rclpy.create_node("bench_modbus_sub", context=ctx)
+        pub = node.create_publisher(Float64, "bench_modbus_cost", 10)
+        sub_node.create_subscription(Float64, "bench_modbus_cost", lambda m: None, 10)
+        m = Float64(data=1.0)
+        k = max(1, n // 10)
+
+        def publish():
+            for _ in range(k):
+                for _p in pts:
+                    pub.publish(m)
+
+        publish_us = best(publish) * n / k
+        node.destroy_node()
+        sub_node.destroy_node()
+    finally:
+        rclpy.shutdown(context=ctx)
+    out = {
+        "lookup_by_names_us": round(best(lookup_old), 3),
+        "lookup_slot_by_id_us": round(best(lookup_slot), 3),
+        "gate_every_poll_us": round(best(gate_every), 3),
+        "gate_on_change_unchanged_us": round(best(gate_same), 3),
+        "gate_on_change_changed_us": round(best(gate_changed), 3),
+        "fill_float64_us": round(best(fill), 3),
+        "publish_float64_us": round(publish_us, 3),
+    }
+    print(
+        "CPU per value (best of 5, this process): lookup by names "
+        f"{out['lookup_by_names_us']} us -> slot by id {out['lookup_slot_by_id_us']} us; gate "
+        f"every_poll {out['gate_every_poll_us']} us, on_change unchanged "
+        f"{out['gate_on_change_unchanged_us']} us / changed {out['gate_on_change_changed_us']} "
+        f"us; fill {out['fill_float64_us']} us; rclpy publish {out['publish_float64_us']} us",
+        flush=True,
+    )
     return out
 
 
@@ -477,6 +669,7 @@ def main() -> int:
         res = {
             "machine": benchlib.machine(),
             "quick": a.quick,
+            "per_value_cpu_us": per_value_costs(2000 if a.quick else 20000),
             "throughput": throughput(procs, ros, tmp, seconds, rounds),
             "latency": None if a.throughput_only else latency(procs, ros, tmp, samples),
         }
