@@ -288,6 +288,13 @@ def test_on_change_deadband_and_heartbeat(procs, ros, tmp_path):
         late = ros.collect(Temperature, "plc/temperature")
         wait_for(lambda: late, 30, what="the value for a late subscriber")
         assert late[0].temperature == pytest.approx(21.5)
+        # the device goes offline and comes back with the same value: published again at once
+        k = len(temps)
+        sim.mute = True
+        wait_for(lambda: diag.level() == DiagnosticStatus.ERROR, 30, what="device offline")
+        sim.mute = False
+        wait_for(lambda: len(temps) > k, 30, what="the value after the device came back")
+        assert temps[-1].temperature == pytest.approx(21.5)
         # the heartbeat point keeps coming although it never changes
         wait_for(lambda: len(cycles) >= 4, 30, what="heartbeats")
         assert {m.data for m in cycles} == {0}

@@ -18,12 +18,14 @@ class Harness:
         self.values = {}
         self.writes = []
         self.logs = []
+        self.online = []
         self.sim = SimulatedBus(self.rm.devices, tcp=("127.0.0.1", self.dev.tcp.port)).start()
         self.sup = BusSupervisor(
             self.rm.devices,
             Link(self.dev),
             on_values=self._on_values,
             on_write=self.writes.append,
+            on_online=self.online.append,
             log=self.logs.append,
             clock=self.clock,
             backoff_initial=0.5,
@@ -168,6 +170,7 @@ def test_silent_device_goes_offline_backs_off_and_comes_back(h):
     assert st.online and h.sup.connected
     assert h.values["temperature"] == pytest.approx(30.5)
     assert any("answers again" in s for s in h.logs)
+    assert h.online == [h.dev]  # told once (the node then republishes on_change points)
 
 
 def test_write_to_an_offline_device_fails_at_once(h):

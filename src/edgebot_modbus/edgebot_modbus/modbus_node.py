@@ -73,8 +73,10 @@ class ModbusBridge(Node):
         # Per point, built once: (gate: publish now?, publish, the reused message, frame,
         # header?) keyed by the point object's id -- no per-point name lookup or clock read.
         self._slots: dict[int, tuple] = {}
+        self._gates: dict[str, list] = collections.defaultdict(list)  # per device
         for d, pt in self.map.points():
             gate = gate_for(d, pt)
+            self._gates[d.name].append(gate)
             # on_change: a subscriber that joins gets the current value at the next poll
             events = (
                 PublisherEventCallbacks(
@@ -103,6 +105,8 @@ class ModbusBridge(Node):
                 Link(devs[0]),
                 on_values=self._publish,
                 on_write=self._on_write,
+                # on_change: a device back from offline publishes its values at once
+                on_online=lambda d: [g.reset() for g in self._gates[d.name]],
                 log=log.info,
                 backoff_initial=p["reconnect.initial"],
                 backoff_max=p["reconnect.max"],

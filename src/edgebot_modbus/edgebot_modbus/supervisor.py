@@ -76,6 +76,7 @@ class BusSupervisor:
         *,
         on_values: Callable[[Device, list[tuple[Point, object]], float], None],
         on_write: Callable[[WriteResult], None] | None = None,
+        on_online: Callable[[Device], None] | None = None,
         log: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
         backoff_initial: float = 0.5,
@@ -86,6 +87,8 @@ class BusSupervisor:
         self.clock = clock
         self.on_values = on_values
         self.on_write = on_write or (lambda r: None)
+        #: a device answers again after being offline (called before its values)
+        self.on_online = on_online or (lambda d: None)
         self.log = log or (lambda s: None)
         self.is_tcp = devices[0].tcp is not None
         self.batches: list[Batch] = plan(devices)
@@ -228,6 +231,7 @@ class BusSupervisor:
             st.online = True
             st.backoff.reset()
             self.log(f"device '{st.device.name}' (unit {st.device.unit}) answers again")
+            self.on_online(st.device)
         try:
             values = b.values(data)
         except Exception as e:  # decoding can only fail on a short answer
