@@ -11,7 +11,7 @@ Format (complete examples: ``config/modbus_sdm120.yaml``, ``config/modbus.yaml``
       - name: meter                     # topics meter/<point>
         rtu: {port: /dev/ttyUSB0, baudrate: 9600, parity: N, stopbits: 1, bytesize: 8}
         # or: tcp: {host: 192.168.1.50, port: 502}
-        unit: 1                         # Modbus unit id 1..247; 0 / 248..255: see UNIT_IDS
+        unit: 1                         # Modbus unit id 1..247 (248..255 on tcp only; see UNIT_MIN)
         poll_rate: 1.0                  # Hz, default for the points
         timeout: 0.5                    # s per request
         word_order: big                 # default for the points (big | little)
