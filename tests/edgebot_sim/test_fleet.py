@@ -159,3 +159,79 @@ def test_one_namespaced_rover_for_the_fleet_baseline():
     p = dict(PARAMS, **{"fleet.namespaced": True})
     assert fleet.namespaces(p) == ["rover1"]
     assert fleet.rover_params(p)[0]["camera.port"] == 0  # ports from the fleet lists
+
+
+def _found_at(sc, x, y, err=0.1):
+    """mission/state with one ball found at map (x + err, y), in the rover's odometry frame."""
+    c, s = math.cos(sc.start.yaw), math.sin(sc.start.yaw)
+    dx, dy = x + err - sc.start.x, y - sc.start.y
+    return {
+        "mission": "fleet_field",
+        "state": "done",
+        "done": True,
+        "outcome": "complete",
+        "elapsed": 20.0,
+        "time_limit": 40.0,
+        "found": [{"index": 1, "class": "ball", "x": c * dx + s * dy, "y": -s * dx + c * dy}],
+    }
+
+
+def test_the_demo_summary_and_plot_show_every_rover(tmp_path):
+    import cv2
+    import numpy as np
+
+    from edgebot_cli.demo import summary as D
+    from edgebot_cli.demo.plot import write_plot
+
+    base = S.load("fleet_field").resolved(0)
+    scens = [base.for_rover(k, 2) for k in (1, 2)]
+    track = [(0.1 * i, scens[1].start.x + 0.01 * i, scens[1].start.y, 0.0) for i in range(100)]
+    snap = {
+        "status": {},
+        "sim_t": 21.0,
+        "pose": None,
+        "state": "-",
+        "path": [(0.1 * i, scens[0].start.x + 0.01 * i, scens[0].start.y, 0.0) for i in range(100)],
+        "odom": [],
+        "det_times": [],
+        "det_target_times": [],
+        "det_objects": {},
+        "det_msgs": 0,
+        "states": [],
+        "diag": {},
+        "mqtt_stats": {},
+        "mission": _found_at(scens[0], scens[0].target.x, scens[0].target.y),
+        "mission_states": [(0.0, "search"), (20.0, "done")],
+        "others": {"rover2": {"path": track, "mission": _found_at(scens[1], 0.5, 0.9, 0.2)}},
+    }
+    st = {
+        "fleet": [
+            {"robot": 1, "reached": True, "reached_at": 9.5, "target_distance": 0.6},
+            {"robot": 2, "reached": False, "reached_at": None, "target_distance": 1.1},
+        ]
+    }
+    assert D.missions_done(snap, 1) and D.missions_done(snap, 2)
+    assert not D.missions_done(snap, 3)  # rover3's mission not done (not even heard)
+    assert not D.missions_done({**snap, "others": {}}, 2)
+    args = (snap, None, st, {}, [], "mission done", 30.0, 0, 1.0, 30.0, tmp_path)
+    one = D.build_summary(scens[0], *args)
+    assert "fleet" not in one and "rover2" not in D.format_summary(one)  # one rover: unchanged
+    s = D.build_summary(scens[0], *args, fleet_scens=scens)
+    r1, r2 = s["fleet"]
+    assert (r1["namespace"], r1["reached"], r1["time_to_reach_s"]) == ("rover1", True, 9.5)
+    assert r2["target"]["y"] == round(scens[1].target.y, 3) and r2["reached"] is False
+    assert r1["mission"]["found"][0]["error_m"] == pytest.approx(0.1, abs=1e-3)
+    # rover2 reported (0.7, 0.9): its error is against its own ball (nearest of the class)
+    want = math.hypot(0.7 - scens[1].target.x, 0.9 - scens[1].target.y)
+    assert r2["mission"]["found"][0]["error_m"] == pytest.approx(want, abs=1e-3)
+    text = D.format_summary(s)
+    assert "  rover1: target ball at" in text and "REACHED at t=9.5 s; mission complete" in text
+    assert "  rover2: target ball at" in text and "not reached (distance left 1.1 m)" in text
+    assert f"{want:.2f} m from the true ball" in text
+    write_plot(tmp_path / "run.png", scens[0], snap, s)
+    img = cv2.imread(str(tmp_path / "run.png"))
+    cyan = np.array([0xCF, 0xBE, 0x17])  # rover2's track, tab:cyan (BGR)
+    assert (np.abs(img.astype(int) - cyan).sum(axis=2) < 30).sum() > 50
+    write_plot(tmp_path / "one.png", scens[0], snap, one)
+    img = cv2.imread(str(tmp_path / "one.png"))
+    assert (np.abs(img.astype(int) - cyan).sum(axis=2) < 30).sum() == 0

@@ -15,6 +15,8 @@ from edgebot_common.background import BackgroundNode
 
 #: the fleet rover whose topics the demo watches (the first)
 FLEET_WATCH = "rover1/"
+#: the other rovers of a fleet: their tracks and missions only (make demo ROBOTS=2|3)
+FLEET_OTHERS = ("rover2", "rover3")
 
 
 def _t(stamp) -> float:
@@ -48,6 +50,8 @@ class Monitor:
         self.mission: dict = {}  # edgebot_mission's latest mission/state (JSON)
         self.mission_states: list[tuple] = []  # (t, state)
         self.sim_t = 0.0
+        # rover2/rover3 of a fleet: {ns: {"path": [(t, x, y, yaw)], "mission": {...}}}
+        self.others: dict[str, dict] = {}
         self._last_path_t = -1.0
         self._last_odom_t = -1.0
 
@@ -65,6 +69,13 @@ class Monitor:
             n.create_subscription(String, pre + "follower/state", self._on_state, qos.SENSOR_DATA)
             n.create_subscription(String, pre + "mqtt/stats", self._on_mqtt, qos.SENSOR_DATA)
             n.create_subscription(String, pre + "mission/state", self._on_mission, qos.LATCHED)
+        for ns in FLEET_OTHERS:
+            n.create_subscription(
+                Odometry, f"{ns}/sim/ground_truth", self._other_truth(ns), qos.SENSOR_DATA
+            )
+            n.create_subscription(
+                String, f"{ns}/mission/state", self._other_mission(ns), qos.LATCHED
+            )
         try:
             from edgebot_interfaces.msg import Detection2DArray
 
@@ -155,6 +166,32 @@ class Monitor:
                     self.mission_states.append((self.sim_t, str(d.get("state"))))
                 self.mission = d
 
+    def _other(self, ns: str) -> dict:
+        return self.others.setdefault(ns, {"path": [], "mission": {}})
+
+    def _other_truth(self, ns: str):
+        def cb(msg):
+            t = _t(msg.header.stamp)
+            p, q = msg.pose.pose.position, msg.pose.pose.orientation
+            with self.lock:
+                path = self._other(ns)["path"]
+                if not path or t - path[-1][0] >= 0.1:
+                    path.append((t, p.x, p.y, T.to_yaw((q.x, q.y, q.z, q.w))))
+
+        return cb
+
+    def _other_mission(self, ns: str):
+        def cb(msg):
+            try:
+                d = json.loads(msg.data)
+            except ValueError:
+                return
+            if isinstance(d, dict):
+                with self.lock:
+                    self._other(ns)["mission"] = d
+
+        return cb
+
     def _on_mqtt(self, msg):
         try:
             d = json.loads(msg.data)
@@ -183,6 +220,10 @@ class Monitor:
                 "mqtt_stats": dict(self.mqtt_stats),
                 "mission": dict(self.mission),
                 "mission_states": list(self.mission_states),
+                "others": {
+                    ns: {"path": list(o["path"]), "mission": dict(o["mission"])}
+                    for ns, o in self.others.items()
+                },
             }
 
     def close(self):

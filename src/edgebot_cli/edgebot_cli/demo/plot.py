@@ -72,7 +72,8 @@ def write_plot(path: pathlib.Path, scenario, snap: dict, summary: dict) -> None:
     tgt_times = snap["det_target_times"]
     if truth:
         xs, ys = [p[1] for p in truth], [p[2] for p in truth]
-        ax.plot(xs, ys, "-", color="tab:blue", lw=2, label="rover (ground truth)")
+        who = "rover1" if summary.get("fleet") else "rover"
+        ax.plot(xs, ys, "-", color="tab:blue", lw=2, label=f"{who} (ground truth)")
         ax.plot(xs[0], ys[0], "o", color="tab:green", ms=8, label="start")
         ax.plot(xs[-1], ys[-1], "s", color="tab:red", ms=7, label="end")
         if odom and len(truth) > 1:
@@ -82,15 +83,40 @@ def write_plot(path: pathlib.Path, scenario, snap: dict, summary: dict) -> None:
             ox = [x0 + c * p[1] - s * p[2] for p in odom]
             oy = [y0 + s * p[1] + c * p[2] for p in odom]
             ax.plot(ox, oy, ":", color="tab:purple", lw=1.5, label="odometry")
+    # a fleet (make demo ROBOTS=N): the other rovers' targets, tracks and finds as well
+    colors = ("tab:cyan", "tab:olive")
+    others = snap.get("others") or {}
+    found = [(None, f) for f in (summary.get("mission") or {}).get("found", [])]
+    for r, color in zip((summary.get("fleet") or [])[1:], colors):
+        t2 = r["target"]
+        oc2 = objects.by_name(t2["class"])
+        draw(oc2.shape, oc2.size, t2["x"], t2["y"], 0.0, oc2.rgba[:3])
+        ax.add_patch(
+            Circle(
+                (t2["x"], t2["y"]),
+                t2["reach_distance"] + scenario_radius(t2["class"]),
+                fill=False,
+                ls="--",
+                ec=oc2.rgba[:3],
+                lw=1,
+            )
+        )
+        trk = (others.get(r["namespace"]) or {}).get("path") or []
+        if trk:
+            xs, ys = [p[1] for p in trk], [p[2] for p in trk]
+            ax.plot(xs, ys, "-", color=color, lw=2, label=f"{r['namespace']} (ground truth)")
+            ax.plot(xs[0], ys[0], "o", color="tab:green", ms=8)
+            ax.plot(xs[-1], ys[-1], "s", color="tab:red", ms=7)
+        found += [(r["namespace"], f) for f in (r["mission"] or {}).get("found", [])]
     mission = summary.get("mission")
-    for i, f in enumerate((mission or {}).get("found", [])):
+    for i, (who, f) in enumerate(found):
         label = "found (mission)" if i == 0 else None
         ax.plot(f["x"], f["y"], "x", color="k", ms=10, mew=2.5, label=label)
         if f.get("truth"):
             ax.plot([f["x"], f["truth"][0]], [f["y"], f["truth"][1]], "-", color="k", lw=0.8)
         err = f" {f['error_m']:.2f} m" if f.get("error_m") is not None else ""
         ax.annotate(
-            f"#{f['index']} {f['class']}{err}",
+            (f"{who} " if who else "") + f"#{f['index']} {f['class']}{err}",
             (f["x"], f["y"]),
             textcoords="offset points",
             xytext=(6, -12),

@@ -75,7 +75,9 @@ class Demo:
                 ns.launch_file = FLEET_LAUNCH
             scenario_name = ns.scenario or (FLEET_SCENARIO if robots > 1 else DEFAULT_SCENARIO)
             # rover1's start and target in a fleet: the rover the demo watches
-            scen = Scn.load(scenario_name).resolved(ns.seed).for_rover(1, robots)
+            base = Scn.load(scenario_name).resolved(ns.seed)
+            fleet_scens = [base.for_rover(k, robots) for k in range(1, robots + 1)]
+            scen = fleet_scens[0]
         except ValueError as e:  # ScenarioError, or a bad robots:=
             print(f"edgebot demo: {e}", file=sys.stderr)
             return 2
@@ -173,7 +175,7 @@ class Demo:
                     self.gate_wall = now
                 if ns.stop_when_reached and snap["status"].get("reached") and not mission_file:
                     reached_at_wall = reached_at_wall or now  # a mission's end is its own
-                if (snap.get("mission") or {}).get("done"):
+                if S.missions_done(snap, robots):  # a fleet: every rover's
                     mission_done_wall = mission_done_wall or now
                 end_reason = S.end_reason(
                     S.RunState(
@@ -221,6 +223,7 @@ class Demo:
                 self.gate_wall,
                 self.end_wall,
                 self.out_dir,
+                fleet_scens=fleet_scens,
             )
             (self.out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
             try:

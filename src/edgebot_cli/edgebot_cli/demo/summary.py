@@ -56,6 +56,16 @@ def end_reason(
     return ""
 
 
+def missions_done(snap: dict, robots: int = 1) -> bool:
+    """The run's mission is done: rover1's (the one watched) and, in a fleet of ``robots``,
+    every other rover's (``snap['others']``)."""
+    others = snap.get("others") or {}
+    return bool((snap.get("mission") or {}).get("done")) and all(
+        ((others.get(f"rover{k}") or {}).get("mission") or {}).get("done")
+        for k in range(2, robots + 1)
+    )
+
+
 def _truth_objects(scen) -> list[tuple[str, float, float]]:
     """The scenario's objects of the detector's classes (target and distractors), map frame."""
     return [(scen.target.cls, scen.target.x, scen.target.y)] + [
@@ -108,6 +118,40 @@ def mission_results(scen, mission: dict) -> dict | None:
         "avoided": mission.get("avoided"),
         "given_up": mission.get("given_up"),
     }
+
+
+def fleet_results(fleet_scens: list, st: dict, snap: dict) -> list[dict]:
+    """Each rover of a fleet (make demo ROBOTS=N): its start and target (``fleet_scens[k-1]``,
+    its scenario after the spawn rule), whether and when it reached the target (the simulator's
+    status of that rover), and its mission's results in the map frame (rover1's is the one the
+    demo watches; the others' from ``snap['others']``)."""
+    by_robot = {int(r.get("robot", 0)): r for r in st.get("fleet") or []}
+    out = []
+    for k, sc in enumerate(fleet_scens, start=1):
+        ns = f"rover{k}"
+        r = by_robot.get(k, {})
+        other = (snap.get("others") or {}).get(ns) or {}
+        mission = snap.get("mission") if k == 1 else other.get("mission")
+        out.append(
+            {
+                "robot": k,
+                "namespace": ns,
+                "start": [round(sc.start.x, 3), round(sc.start.y, 3), round(sc.start.yaw, 3)],
+                "target": {
+                    "class": sc.target.cls,
+                    "x": round(sc.target.x, 3),
+                    "y": round(sc.target.y, 3),
+                    "reach_distance": sc.target.reach_distance,
+                },
+                "reached": bool(r.get("reached")),
+                "time_to_reach_s": r.get("reached_at"),
+                "distance_left_m": r.get("target_distance"),
+                "final_pose": r.get("pose"),
+                "contact": r.get("contact"),
+                "mission": mission_results(sc, mission or {}),
+            }
+        )
+    return out
 
 
 def telemetry_figures(mqtt_stats: dict, counter: dict | None) -> dict:
@@ -204,14 +248,16 @@ def build_summary(
     gate_wall: float | None,
     end_wall: float | None,
     out_dir,
+    fleet_scens: list | None = None,
 ) -> dict:
     """summary.json. ``st`` is the simulator's final status; ``gate_wall``/``end_wall`` the
-    monotonic times the simulation started running and the run loop ended."""
+    monotonic times the simulation started running and the run loop ended; ``fleet_scens``
+    (a fleet: each rover's scenario) adds ``fleet``, every rover's outcome."""
     sim_t = max(snap["sim_t"], float(st.get("sim_time", 0.0) or 0.0))
     states = snap["states"]
     det_msgs = snap["det_msgs"]
     reached_at = st.get("reached_at")
-    return {
+    out = {
         "scenario": scen.name,
         "seed": scen.seed,
         "target": {
@@ -260,6 +306,9 @@ def build_summary(
             "launch_log": str(out_dir / "launch.log"),
         },
     }
+    if fleet_scens and len(fleet_scens) > 1:
+        out["fleet"] = fleet_results(fleet_scens, st, snap)
+    return out
 
 
 def format_summary(s: dict) -> str:
@@ -292,6 +341,27 @@ def format_summary(s: dict) -> str:
             )
     else:
         lines.append(f"follower: {s['follower']['seconds_by_state']}")
+    for r in s.get("fleet") or []:
+        t = r["target"]
+        lines.append(
+            f"  {r['namespace']}: target {t['class']} at ({t['x']:+.2f}, {t['y']:+.2f}) "
+            + (
+                f"REACHED at t={r['time_to_reach_s']:.1f} s"
+                if r["reached"] and r["time_to_reach_s"] is not None
+                else f"not reached (distance left {r['distance_left_m']} m)"
+            )
+            + (
+                f"; mission {r['mission']['outcome'] or r['mission']['state']}"
+                if r["mission"]
+                else ""
+            )
+        )
+        for f in (r["mission"] or {}).get("found", []):
+            err = f"{f['error_m']:.2f} m from" if f["error_m"] is not None else "no"
+            lines.append(
+                f"    found {f['class']} #{f['index']} at t={f['t']} s: ({f['x']:+.2f}, "
+                f"{f['y']:+.2f}) map, {err} the true {f['class']} {f['truth']}"
+            )
     t = s["telemetry"]
     if "qos1_acknowledged" in t:
         later = t["qos1_received"] - t["qos1_acknowledged"]
