@@ -29,6 +29,8 @@ def test_plan_groups_each_nodes_parameters_files_remaps_and_enabled_flags():
     assert ms[1].remaps == ["chatter:=talk"] and ms[1].overrides == {"exit_after": 3}
     left = C.plan({"nodes": ["a/b", "a/c"], "enabled.b": False, "enabled.c": True})
     assert [m.key for m in left] == ["c"]
+    m = C.plan({"nodes": ["a/b"], "on_failure.b": "continue"})[0]
+    assert m.on_failure == "continue"
 
 
 @pytest.mark.parametrize(
@@ -44,6 +46,7 @@ def test_plan_groups_each_nodes_parameters_files_remaps_and_enabled_flags():
         ({"nodes": ["a/b"], "remaps.b": ["chatter"]}, "remaps.b", "'from:=to'"),
         ({"nodes": ["a/b"], "params_files.b": "f.yaml"}, "params_files.b", "list of strings"),
         ({"nodes": ["a/b"], "rate": 3.0}, "rate", "not a parameter of a hosted node"),
+        ({"nodes": ["a/b"], "on_failure.b": "ignore"}, "on_failure.b", "one of"),
     ],
 )
 def test_bad_container_parameters_are_one_line_naming_parameter_value_and_allowed(

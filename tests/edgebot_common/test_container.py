@@ -94,6 +94,39 @@ def test_a_node_that_raises_is_reported_and_the_exit_status_says_so(procs, ros, 
     assert "stopping the container (on_node_failure: shutdown)" in q.output()
 
 
+def test_a_node_left_out_on_failure_continue_does_not_stop_the_others(procs, ros, tmp_path):
+    """on_failure.<name>: continue -- a node that cannot start (a recorder that cannot write) is
+    reported and left out; the others run; the exit status still says so (2)."""
+    diags = ros.collect(DiagnosticArray, "/diagnostics")
+    heard = ros.collect(String, "heard")
+    p = start_container(
+        procs,
+        tmp_path,
+        {
+            "nodes": ["edgebot_common/talker", "edgebot_common/listener"],
+            "talker": {"rate": -1.0},
+            "on_failure": {"talker": "continue"},
+            "remaps": {"listener": ["chatter:=probe"]},
+        },
+    )
+    pub = ros.publisher(String, "probe")
+
+    def heard_probe():
+        pub.publish(String(data="probe"))
+        return any("heard: probe" in m.data for m in heard)
+
+    wait_for(heard_probe, 60, what="the listener running without the talker")
+    assert "[talker] configuration error: parameter 'rate' = -1.0" in p.output()
+    wait_for(
+        lambda: any(
+            s.name == "box: talker" and s.level == b"\x02" for m in diags for s in m.status
+        ),
+        30,
+        what="ERROR status for the talker",
+    )
+    assert p.stop() == 2, p.output()[-3000:]
+
+
 def test_configuration_errors_are_one_line_and_status_2(procs, tmp_path):
     p = start_container(
         procs, tmp_path, {"nodes": ["edgebot_common/talker"], "talker": {"rate": -1.0}}

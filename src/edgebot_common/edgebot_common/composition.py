@@ -11,7 +11,10 @@ same file runs under ``ros2 launch`` and ``edgebot launch``). Its parameters say
 - ``params_files.<name>``: its parameter files (``param: [{from: ...}]``), in order, before the
   overrides;
 - ``remaps.<name>``: its remaps, ``"from:=to"``;
-- ``enabled.<name>``: false leaves it out (a launch argument such as ``follower:=false``).
+- ``enabled.<name>``: false leaves it out (a launch argument such as ``follower:=false``);
+- ``on_failure.<name>``: ``continue`` -- its configuration error or exception is reported and it
+  is left out while the others go on (a recorder that cannot write must not stop the robot);
+  ``shutdown`` stops the process; default: the container's ``on_node_failure``.
 
 Each node is constructed with its own command line (``Node(cli_args=..., use_global_arguments=
 False)``), built here: its name, the container's namespace, the container's remaps (launch's
@@ -32,7 +35,15 @@ from typing import Any
 
 import yaml
 
-RESERVED = ("nodes", "params_files", "remaps", "enabled", "executor", "on_node_failure")
+RESERVED = (
+    "nodes",
+    "params_files",
+    "remaps",
+    "enabled",
+    "on_failure",
+    "executor",
+    "on_node_failure",
+)
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 ENTRY_RE = re.compile(r"^([A-Za-z][A-Za-z0-9_]*)/([A-Za-z0-9_.-]+)(?::(.*))?$")
 REMAP_RE = re.compile(r"^[^:=\s]+:=[^\s]*$")
@@ -58,6 +69,7 @@ class Member:
     params_files: list[str] = field(default_factory=list)
     overrides: dict[str, Any] = field(default_factory=dict)
     remaps: list[str] = field(default_factory=list)
+    on_failure: str | None = None  # None: the container's on_node_failure
 
     @property
     def key(self) -> str:
@@ -115,11 +127,13 @@ def plan(params: dict[str, Any]) -> list[Member]:
         head, _, rest = full.partition(".")
         if head in ("nodes", "executor", "on_node_failure", "use_sim_time") and not rest:
             continue
-        if head in ("params_files", "remaps", "enabled"):
+        if head in ("params_files", "remaps", "enabled", "on_failure"):
             if rest not in keys:
                 raise CompositionError(full, value, f"no node '{rest}' in nodes {sorted(keys)}")
             m = keys[rest]
-            if head == "enabled":
+            if head == "on_failure":
+                m.on_failure = validate_choice(full, value, FAILURE_POLICIES)
+            elif head == "enabled":
                 if not isinstance(value, bool):
                     raise CompositionError(full, value, "must be true or false")
                 if not value:

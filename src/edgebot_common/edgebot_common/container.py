@@ -1,15 +1,6 @@
 """edgebot_container: several edgebot Python nodes in one process, one executor, one context
-(one DDS participant), chosen in the launch file. The configuration is in
-:mod:`edgebot_common.composition`; a launch file entry::
-
-    - node:
-        pkg: edgebot_common
-        exec: container
-        name: robot_nodes
-        param:
-        - {name: nodes, value: [edgebot_control/base_controller, edgebot_control/safety_monitor]}
-        - {name: params_files.base_controller, value: ["$(var config)/control.yaml"]}
-        - {name: base_controller.use_sim_time, value: true}
+(one DDS participant), chosen in the launch file (an ordinary ``node`` entry; its parameters:
+:mod:`edgebot_common.composition`, an example in the package README).
 
 - each member is built by its own console script's factory (what ``main()`` passes to
   :func:`~edgebot_common.node_main.run_node`), with its own command line;
@@ -17,9 +8,9 @@
   the parameter, exit status 2 (as the node alone);
 - an exception in a member's callback is reported (log, and ERROR on ``/diagnostics`` under the
   container's name with the node's name and the error); the member is shut down (its
-  ``shutdown()``: safe state) and destroyed. ``on_node_failure``: ``shutdown`` (default) then
-  stops the whole container, ``continue`` keeps the others running; either way the exit status
-  is 1;
+  ``shutdown()``: safe state) and destroyed. ``on_node_failure`` (or ``on_failure.<name>``):
+  ``shutdown`` (default) then stops the whole container, ``continue`` keeps the others running
+  (a configuration error then leaves that node out); the exit status is 1 (2) either way;
 - SIGINT/SIGTERM as :mod:`~edgebot_common.node_main`: once, every member's ``shutdown()`` runs
   (in reverse start order, context still valid), further signals are ignored until it is done.
 """
@@ -80,6 +71,7 @@ class Container(Node):
         self.nodes: list[tuple[str, Node]] = []  # (name, node), start order
         self.threads = 1
         self.failed: dict[str, str] = {}  # name -> error
+        self.exit_code = 0  # a member left out at startup (on_failure: continue): 2
         self._pub = self.create_publisher(DiagnosticArray, "/diagnostics", Q.DIAGNOSTICS)
         self.create_timer(1.0, self.publish_diagnostics)
 
@@ -101,9 +93,17 @@ class Container(Node):
             try:
                 node = composable(factory, name, args)()
             except (ParameterError, ConfigError) as e:
-                raise ConfigError(f"[{name}] configuration error: {e}") from None
+                if self.policy_of(name) == "shutdown":
+                    raise ConfigError(f"[{name}] configuration error: {e}") from None
+                print(f"[{name}] configuration error: {e}", file=sys.stderr, flush=True)
+                self.failed[name], self.exit_code = f"configuration error: {e}", 2
+                continue
             self.nodes.append((node.get_name(), node))
             self.get_logger().info(f"started {node.get_fully_qualified_name()}")
+
+    def policy_of(self, name: str) -> str:
+        m = next((m for m in self.members if m.key == name), None)
+        return (m.on_failure if m is not None else None) or self.policy
 
     def by_id(self) -> dict[int, str]:
         return {id(n): name for name, n in self.nodes}
@@ -196,6 +196,9 @@ def main(args=None) -> None:
             print(text, file=sys.stderr, flush=True)
             code = 2
             return
+        if not c.nodes:
+            code = c.exit_code or 2
+            return
         with stop._lock:
             if stop.phase == "starting":
                 stop.phase = "running"
@@ -209,7 +212,7 @@ def main(args=None) -> None:
             f"{len(c.nodes)} nodes in one process ({c.executor_kind} executor): "
             + ", ".join(n for n, _ in c.nodes)
         )
-        code = spin(c, executor, stop)
+        code = spin(c, executor, stop) or c.exit_code
     except KeyboardInterrupt:
         print("[container] interrupted while starting", file=sys.stderr, flush=True)
     except Exception:
@@ -248,7 +251,7 @@ def spin(c: Container, executor, stop: StopRequest) -> int:
             else:
                 code = e.code if isinstance(e.code, int) else 1
                 c.fail(name, e)
-                if c.policy == "shutdown":
+                if c.policy_of(name) == "shutdown":
                     break
             if not c.nodes:
                 break
@@ -260,7 +263,7 @@ def spin(c: Container, executor, stop: StopRequest) -> int:
                 raise
             code = 1
             c.fail(name, e)
-            if c.policy == "shutdown" or not c.nodes:
+            if c.policy_of(name) == "shutdown" or not c.nodes:
                 c.get_logger().error(f"stopping the container (on_node_failure: {c.policy})")
                 break
     return code
