@@ -1,18 +1,22 @@
 #!/usr/bin/env python3
 """How CPU and memory grow per robot: several rovers in one simulated world (issue 21).
 
-    python benchmarks/bench_fleet.py [--robots 1 2 3] [--window 30] [--camera-rate 5] [--skip-stack]
+    python benchmarks/bench_fleet.py [--robots 1 2 3] [--window 30] [--camera-rate 5]
+        [--modes composed separate] [--skip-stack] [--skip-alone]
 
 1. The simulator alone (in process, one thread as in sim_node): physics at 240 Hz with N rovers,
    each rover's IMU and sonar read and camera rendered (320x240, PyBullet's CPU renderer, JPEG)
    at 10 and at 5 frames per simulated second. Baseline: N = 1 at 10 fps (today's demo). The
    sim_node is one thread, so 1 / (CPU seconds per simulated second) bounds its real-time
    factor: this is what sets the per-rover camera rate.
-2. The whole fleet: launch/fleet.launch.yaml with robots:=N (every rover's 9 node processes, one
-   sim_node, one broker in rover1's bridge), per-process CPU and memory (PSS: shared libraries
-   split between the processes that map them, so the sum is the machine's real use) sampled
-   with psutil over ``--window`` wall seconds after the simulator's start gate; the sim's
-   real-time factor from /sim/status. Baseline: N = 1 (the same launch file, one rover).
+2. The whole fleet: launch/fleet.launch.yaml with robots:=N (one sim_node, one broker in
+   rover1's bridge; per rover camera_node, yolo_node and either one composed process for its
+   light nodes -- composed:=true, the default -- or one process per node, composed:=false;
+   ``--modes``), per-process CPU and memory (PSS: shared libraries split between the processes
+   that map them, so the sum is the machine's real use) sampled with psutil over ``--window``
+   wall seconds after the simulator's start gate; the sim's real-time factor from /sim/status.
+   Baseline: N = 1 (the same launch file, one rover, same mode), measured in the same run; the
+   modes alternate for each N so that the machine's load drifts over both alike.
 
 Writes benchmarks/results/fleet.json.
 """
@@ -123,10 +127,14 @@ class StatusReader:
         self.rclpy.try_shutdown(context=self.ctx)
 
 
-def stack(n: int, camera_rate: float, window: float, tmp: pathlib.Path) -> dict:
+MODES = {"composed": "true", "separate": "false"}
+
+
+def stack(n: int, camera_rate: float, window: float, tmp: pathlib.Path, mode: str) -> dict:
     import psutil
 
     args = [
+        f"composed:={MODES[mode]}",
         "scenario:=fleet_field",
         f"robots:={n}",
         f"rover2:={'true' if n >= 2 else 'false'}",
@@ -185,6 +193,7 @@ def stack(n: int, camera_rate: float, window: float, tmp: pathlib.Path) -> dict:
         fleet = reader.status.get("fleet") or [reader.status]
         return {
             "robots": n,
+            "mode": mode,
             "processes": len(procs),
             "startup_wall_s": round(startup, 1),
             "window_wall_s": round(wall, 1),
@@ -237,8 +246,31 @@ def main() -> int:
     ap.add_argument("--camera-rate", type=float, default=5.0, help="per rover (fleet default)")
     ap.add_argument("--alone-seconds", type=float, default=10.0)
     ap.add_argument("--skip-stack", action="store_true", help="only the simulator alone")
+    ap.add_argument("--skip-alone", action="store_true", help="only the whole stack")
+    ap.add_argument("--modes", nargs="+", choices=list(MODES), default=list(MODES))
     ns = ap.parse_args()
+    out = {"machine": benchlib.machine()}
+    if not ns.skip_alone:
+        out.update(bench_alone(ns))
+    if not ns.skip_stack:
+        runs = {m: [] for m in ns.modes}
+        for n in ns.robots:
+            for m in ns.modes:
+                with tempfile.TemporaryDirectory(prefix="bench-fleet-") as tmp:
+                    r = stack(n, ns.camera_rate, ns.window, pathlib.Path(tmp), m)
+                runs[m].append(r)
+                print(f"stack: {json.dumps(r)}", flush=True)
+        out["stack"] = {"camera_rate_per_rover": ns.camera_rate}
+        for m in ns.modes:
+            out["stack"][m] = {"runs": runs[m], "growth": growth(runs[m])}
+            for g in out["stack"][m]["growth"]:
+                print(f"{m}: per added robot ({g['robots']}): {json.dumps(g)}", flush=True)
+    path = benchlib.save("fleet", out)
+    print(f"wrote {path}")
+    return 0
 
+
+def bench_alone(ns) -> dict:
     alone = [sim_alone(n, r, ns.alone_seconds) for r in (10.0, 5.0) for n in ns.robots]
     base = alone[0]["cpu_s_per_sim_s"]
     for a in alone:
@@ -257,21 +289,7 @@ def main() -> int:
         if (n, 10.0) in by and (n, 5.0) in by
     }
     print(f"render + JPEG per frame (ms) by robots: {frame_ms}", flush=True)
-    out = {"machine": benchlib.machine(), "sim_alone": alone, "frame_ms_by_robots": frame_ms}
-    if not ns.skip_stack:
-        runs = []
-        for n in ns.robots:
-            with tempfile.TemporaryDirectory(prefix="bench-fleet-") as tmp:
-                r = stack(n, ns.camera_rate, ns.window, pathlib.Path(tmp))
-            runs.append(r)
-            print(f"stack: {json.dumps(r)}", flush=True)
-        out["stack"] = {"camera_rate_per_rover": ns.camera_rate, "runs": runs}
-        out["stack"]["growth"] = growth(runs)
-        for g in out["stack"]["growth"]:
-            print(f"per added robot ({g['robots']}): {json.dumps(g)}", flush=True)
-    path = benchlib.save("fleet", out)
-    print(f"wrote {path}")
-    return 0
+    return {"sim_alone": alone, "frame_ms_by_robots": frame_ms}
 
 
 if __name__ == "__main__":
