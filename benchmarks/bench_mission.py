@@ -101,9 +101,19 @@ def main() -> int:
     ap.add_argument("--scenarios", default=",".join(SCENARIOS))
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--output", default=str(RESULTS))
+    ap.add_argument(
+        "--merge",
+        action="append",
+        default=[],
+        help="a results JSON of an earlier session whose runs (and baseline) join this one's",
+    )
     ns = ap.parse_args()
     runs = []
     baseline = None
+    for f in ns.merge:
+        old = json.loads(pathlib.Path(f).read_text())
+        runs += old["runs"]
+        baseline = baseline or old.get("baseline_near_ball_follower")
     if not ns.no_baseline:
         baseline = run("near_ball", 1)
         print(f"baseline near_ball (follower): reached at {baseline.get('time_to_reach_s')} s")
@@ -113,7 +123,7 @@ def main() -> int:
             runs.append(r)
             print(json.dumps(r), flush=True)
     table = {}
-    for scenario in ns.scenarios.split(","):
+    for scenario in dict.fromkeys(r["scenario"] for r in runs):
         rs = [r for r in runs if r["scenario"] == scenario and "error" not in r]
         ok = [r for r in rs if r["within_limit"]]
         errs = [e for r in rs for e in r["errors_m"].values() if e is not None]
