@@ -447,7 +447,7 @@ def bench_runtimes(frames, n, n_heldout):
     prepared input), the backend's infer (letterbox + run + decode/NMS), and mAP50 on a held-out
     set rendered here (edgebot_perception.evaluate, its own seed). Aim: the fastest INT8 path
     >= 1.5x ONNX Runtime FP32 (bare p50) at a mAP50 drop <= 0.02."""
-    from edgebot_perception.backends import make_backend
+    from edgebot_perception.backends import make_backend, models_dir
     from edgebot_perception.evaluate import EVAL_CONF, HELDOUT_SEED, heldout_set, map50
     from edgebot_perception.yolo_math import letterbox, to_blob
 
@@ -460,11 +460,13 @@ def bench_runtimes(frames, n, n_heldout):
         "rounds": n,
     }
     for imgsz in (320, 640):
-        bes, bare, skipped = {}, {}, {}
+        bes, bare, skipped, files = {}, {}, {}, {}
         for backend, prec, f in RUNTIMES:
             key = f"{backend}_{prec}"
+            sized = f.replace(".tflite", f"_{imgsz}.tflite")  # static LiteRT files per size
+            f = files[key] = sized if (models_dir() / sized).is_file() else f
             be = make_backend(backend, f, imgsz=imgsz, conf=0.25)
-            if be.imgsz != imgsz:  # a .tflite is static: exported at 320 only
+            if be.imgsz != imgsz:  # a .tflite is static
                 skipped[key] = f"{f} has a static {be.imgsz}x{be.imgsz} input"
                 continue
             bes[key] = be
@@ -487,8 +489,9 @@ def bench_runtimes(frames, n, n_heldout):
                     times[k]["bare"].append(t2 - t1)
                     times[k]["infer"].append(t3 - t2)
         out = {}
-        for backend, prec, f in RUNTIMES:
+        for backend, prec, _ in RUNTIMES:
             k = f"{backend}_{prec}"
+            f = files[k]
             if k in skipped:
                 out[k] = {"model": f, "skipped": skipped[k]}
                 continue

@@ -16,6 +16,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from scenes import rendered
 
 FP32, INT8 = "edgebot_objects_float32.tflite", "edgebot_objects_int8.tflite"
+FP32_640, INT8_640 = "edgebot_objects_float32_640.tflite", "edgebot_objects_int8_640.tflite"
 T = 90.0
 
 
@@ -76,10 +77,15 @@ def onnx_backend():
     return B.make_backend("onnxruntime", "", conf=0.25)
 
 
-@pytest.mark.parametrize("model", [FP32, INT8])
-def test_litert_models_find_what_onnxruntime_finds(onnx_backend, model):
+@pytest.mark.parametrize(
+    "model,imgsz",
+    [(FP32, 320), (INT8, 320), (FP32_640, 640), (INT8_640, 640)],
+)
+def test_litert_models_find_what_onnxruntime_finds(onnx_backend, model, imgsz):
     be = B.make_backend("auto", model, conf=0.25)
-    assert be.name == "litert" and be.imgsz == 320
+    assert be.name == "litert" and be.imgsz == imgsz  # a .tflite has its own static size
+    if imgsz != 320:
+        onnx_backend = B.make_backend("onnxruntime", "", imgsz=imgsz, conf=0.25)
     assert be.names == {0: "ball", 1: "cone", 2: "box"}  # from the file's metadata
     compared = 0
     for img, _ in rendered():
@@ -92,8 +98,9 @@ def test_litert_models_find_what_onnxruntime_finds(onnx_backend, model):
             assert same, f"{model} misses {d}"
             iou = iou_matrix([d.xyxy], [e.xyxy for e in same])[0]
             # INT8 boxes step by ~1.3 px: a 16 px ball may move a little more than a big box
-            assert iou.max() >= (0.97 if model == FP32 else 0.7), (d, same)
-            assert abs(same[int(iou.argmax())].score - d.score) <= (0.01 if model == FP32 else 0.15)
+            fp32 = model in (FP32, FP32_640)
+            assert iou.max() >= (0.97 if fp32 else 0.7), (d, same)
+            assert abs(same[int(iou.argmax())].score - d.score) <= (0.01 if fp32 else 0.15)
             compared += 1
     assert compared >= 5
 
@@ -103,7 +110,7 @@ def test_int8_model_is_integer_inside_and_out():
     assert be.input["dtype"] == np.int8 and be.int_input
     assert all(o["dtype"] == np.int8 for o in be.outputs)
     meta = json.loads((B.models_dir() / "edgebot_objects_export.json").read_text())
-    for f in (FP32, INT8, "edgebot_objects_int8.onnx"):
+    for f in (FP32, INT8, FP32_640, INT8_640, "edgebot_objects_int8.onnx"):
         assert meta["files"][f]["bytes"] == (B.models_dir() / f).stat().st_size, f
 
 
