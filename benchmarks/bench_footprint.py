@@ -13,10 +13,16 @@ process (edgebot_common container), side by side in one run (issue 17).
    launcher (the virtual devices run inside the simulator's process). Start-up: wall time from
    the demo's start until the simulator's start gate opens, i.e. until every topic it waits for
    (sonar/range, imu/data, detections, cmd_vel, wheel_cmd) has a publisher.
+   Where the perception nodes run (``--modes composed,composed_camera,composed_perception,
+   composed_perception_multi``): camera_node (``compose_camera:=true``) and yolo_node
+   (``compose_yolo:=true``) in the light nodes' process as well, with the single-threaded and the
+   multi-threaded executor; yolo_node's diagnostics (frames received/processed/dropped,
+   inference and stage latencies) are read from /diagnostics during each run.
 2. The cost of one more node: 1 and N idle ``listener`` nodes, as N processes and as one
    container; RSS/PSS in total and time until all are in the ROS graph.
 
-Writes benchmarks/results/footprint.json.
+Writes benchmarks/results/footprint.json; ``--section NAME`` keeps what the file holds and puts
+this run under NAME (a second run, e.g. the perception modes, beside the first).
 """
 
 from __future__ import annotations
@@ -67,9 +73,18 @@ def demo_run(mode: str, duration: float, scenario: str, out_dir: pathlib.Path) -
         "separate": ["composed:=false"],
         "composed": ["composed:=true"],
         "composed_events": ["composed:=true", "container_executor:=events"],
+        "composed_camera": ["composed:=true", "compose_camera:=true"],
+        "composed_perception": ["composed:=true", "compose_camera:=true", "compose_yolo:=true"],
+        "composed_perception_multi": [
+            "composed:=true",
+            "compose_camera:=true",
+            "compose_yolo:=true",
+            "container_executor:=multi",
+        ],
     }[mode]
     cmd = [sys.executable, "-m", "edgebot_cli.demo", "--duration", str(duration)]
     cmd += ["--scenario", scenario, "--output", str(out_dir), "--status-period", "1", *extra]
+    yolo = YoloDiag()
     t0 = time.monotonic()
     proc = subprocess.Popen(cmd, cwd=str(ROOT), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     root = psutil.Process(proc.pid)
@@ -102,6 +117,7 @@ def demo_run(mode: str, duration: float, scenario: str, out_dir: pathlib.Path) -
             except (psutil.NoSuchProcess, psutil.AccessDenied):
                 pass
         time.sleep(1.0)
+    yolo.close()
     summary = json.loads((out_dir / "summary.json").read_text())
     sim_s = summary["sim_time_s"]
     per: dict = {}
@@ -140,7 +156,66 @@ def demo_run(mode: str, duration: float, scenario: str, out_dir: pathlib.Path) -
             for k in ("reached", "time_to_reach_s", "distance_left_m", "end_reason", "crashed")
         },
         "detections_per_s": summary["detections"].get("per_s"),
+        "yolo": yolo.figures(sim_s),
     }
+
+
+class YoloDiag:
+    """yolo_node's status on /diagnostics during a run: its last counters and the median of its
+    inference and stage latencies over the run (one sample per diagnostics message)."""
+
+    def __init__(self):
+        from diagnostic_msgs.msg import DiagnosticArray
+
+        from edgebot_common import qos
+        from edgebot_common.background import BackgroundNode
+
+        self.lock = threading.Lock()
+        self.last: dict = {}
+        self.samples: dict = {}
+        self.bg = BackgroundNode("footprint_diag")
+        self.bg.node.create_subscription(
+            DiagnosticArray, "/diagnostics", self._on_diag, qos.SENSOR_DATA
+        )
+
+    def _on_diag(self, msg):
+        for st in msg.status:
+            if not st.name.split(":")[0].strip().endswith("yolo_node"):
+                continue
+            vals = {kv.key: kv.value for kv in st.values}
+            with self.lock:
+                self.last = vals
+                for k, v in vals.items():
+                    if k == "inference_ms" or k.startswith("latency."):
+                        try:
+                            self.samples.setdefault(k, []).append(float(v))
+                        except ValueError:
+                            pass
+
+    def close(self):
+        self.bg.close()
+
+    def figures(self, sim_s: float) -> dict:
+        import statistics
+
+        with self.lock:
+            last, samples = dict(self.last), {k: list(v) for k, v in self.samples.items()}
+
+        def num(k):
+            try:
+                return int(last[k])
+            except (KeyError, ValueError):
+                return None
+
+        out = {k: num(k) for k in ("received", "processed", "dropped", "errors")}
+        out["processed_per_sim_s"] = (
+            round(out["processed"] / sim_s, 2) if out["processed"] and sim_s else None
+        )
+        out["median_ms"] = {
+            k: round(statistics.median(v), 2) for k, v in sorted(samples.items()) if v
+        }
+        out["diagnostics_messages"] = len(samples.get("inference_ms", []))
+        return out
 
 
 def idle_nodes(n: int, composed: bool) -> dict:
@@ -191,6 +266,8 @@ def main() -> int:
     ap.add_argument("--scenario", default="open_field")
     ap.add_argument("--nodes", type=int, default=5, help="idle nodes for the per-node cost")
     ap.add_argument("--modes", default="separate,composed,composed_events")
+    ap.add_argument("--no-per-node", action="store_true", help="skip the idle-node cost")
+    ap.add_argument("--section", default="", help="keep footprint.json, write this run under it")
     a = ap.parse_args()
 
     runs = {}
@@ -208,9 +285,12 @@ def main() -> int:
             )
             for k, v in r["per_process"].items():
                 print(f"    {k:24s} {v}", flush=True)
+            print(
+                f"    detector: {r['detections_per_s']} detections/sim-s, {r['yolo']}", flush=True
+            )
 
     per_node = {}
-    for composed in (False, True):
+    for composed in () if a.no_per_node else (False, True):
         key = "composed" if composed else "separate"
         one, many = idle_nodes(1, composed), idle_nodes(a.nodes, composed)
         k = a.nodes - 1
@@ -234,16 +314,19 @@ def main() -> int:
                 "startup": round(r["startup_to_all_topics_s"] / base["startup_to_all_topics_s"], 3),
             }
         print(f"ratios against one process per node (same run): {ratios}", flush=True)
-    out = benchlib.save(
-        "footprint",
-        {
-            "machine": benchlib.machine(),
-            "args": vars(a),
-            "runs": runs,
-            "ratios_vs_separate": ratios,
-            "per_extra_node": per_node,
-        },
-    )
+    result = {
+        "machine": benchlib.machine(),
+        "args": vars(a),
+        "runs": runs,
+        "ratios_vs_separate": ratios,
+        "per_extra_node": per_node,
+    }
+    if a.section:
+        path = ROOT / "benchmarks" / "results" / "footprint.json"
+        kept = json.loads(path.read_text()) if path.exists() else {}
+        kept[a.section] = result
+        result = kept
+    out = benchlib.save("footprint", result)
     print(f"wrote {out}")
     return 0 if all(r["exit_code"] == 0 for r in runs.values()) else 1
 
