@@ -94,31 +94,36 @@ def _composed(plan, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "launch_file, args",
+    "launch_file, args, heavy",
     [
-        ("robot.launch.yaml", {}),
-        ("robot.launch.yaml", {"namespace": "rover1", "record": "true", "follower": "false"}),
-        ("robot.launch.yaml", {"mqtt": "false", "arduino_port": "/dev/ttyACM1", "imu_bus": "3"}),
-        ("demo.launch.yaml", {}),
-        ("demo.launch.yaml", {"foxglove": "true", "imu": "false", "target_class": "cone"}),
+        ("robot.launch.yaml", {}, set()),
+        ("robot.launch.yaml", {"namespace": "rover1", "record": "true", "follower": "false"}, set()),
+        ("robot.launch.yaml", {"mqtt": "false", "arduino_port": "/dev/ttyACM1", "imu_bus": "3"}, set()),
+        # the demo hosts camera_node too by default (compose_camera:=true), yolo_node on request
+        ("demo.launch.yaml", {}, {"camera_node"}),
+        ("demo.launch.yaml", {"foxglove": "true", "imu": "false", "target_class": "cone"}, {"camera_node"}),
+        ("demo.launch.yaml", {"compose_camera": "false"}, set()),
+        ("demo.launch.yaml", {"compose_yolo": "true", "annotated": "true", "tracking": "true"},
+         {"camera_node", "yolo_node"}),
+        ("demo.launch.yaml", {"compose_yolo": "true", "perception": "false"}, set()),
     ],
-)
-def test_composed_nodes_are_configured_as_separate_ones(tmp_path, launch_file, args):
+)  # fmt: skip
+def test_composed_nodes_are_configured_as_separate_ones(tmp_path, launch_file, args, heavy):
     path = str(ROOT / "launch" / launch_file)
     (tmp_path / "s").mkdir()
     (tmp_path / "c").mkdir()
     separate = _separate(load(path, {**args, "composed": "false"}, tmpdir=str(tmp_path / "s")))
     composed_plan = load(path, dict(args), tmpdir=str(tmp_path / "c"))
     composed, rest = _composed(composed_plan, tmp_path)
-    assert set(composed) == LIGHT & set(separate), (sorted(composed), sorted(separate))
+    assert set(composed) == (LIGHT | heavy) & set(separate), (sorted(composed), sorted(separate))
     assert composed, "no node composed"
     for name, (ns, remaps, params) in composed.items():
         s_ns, s_remaps, s_params = separate[name]
         assert (ns or "/") == (s_ns or "/"), name
         assert remaps == s_remaps, name
         assert params == s_params, name
-    # the heavy ones (camera, yolo, sim) keep their own processes
-    assert {_cmdline(p.cmd)[0] for p in rest} == set(separate) - LIGHT
+    # the other heavy ones (camera, yolo, sim) keep their own processes
+    assert {_cmdline(p.cmd)[0] for p in rest} == set(separate) - LIGHT - heavy
 
 
 def test_ros_state_publisher_is_left_out_of_the_composed_process(tmp_path):

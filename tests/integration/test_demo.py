@@ -56,11 +56,12 @@ def test_demo_runs_the_whole_stack_and_writes_summary_and_plot(procs, tmp_path):
     img = cv2.imread(str(out / "run.png"))
     assert img is not None and img.shape[0] > 300 and img.shape[1] > 600
     assert s["reached"], s  # near_ball: reached in about 4 s of simulated time
-    # composed (the default): sim, camera, yolo + one process for the 8 light nodes (firmata,
-    # imu, base_controller, safety_monitor, target_follower, mqtt, recorder, state publisher)
+    # composed (the default): sim, yolo + one process for the 8 light nodes (firmata, imu,
+    # base_controller, safety_monitor, target_follower, mqtt, recorder, state publisher) and
+    # camera_node (compose_camera:=true, the default)
     log = (out / "launch.log").read_text()
-    assert log.count("process started") == 4, log[-3000:]
-    assert "8 nodes in one process" in log, log[-3000:]
+    assert log.count("process started") == 3, log[-3000:]
+    assert "9 nodes in one process" in log, log[-3000:]
     # the run's rosbag2 MCAP recording, read back by an independent reader
     from rosbags.highlevel import AnyReader
 
