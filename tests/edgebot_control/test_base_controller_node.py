@@ -320,3 +320,69 @@ def test_lost_authority_brakes_even_against_a_command_and_is_given_back(procs, r
     wait_for(lambda: close(wheels(wc[-1]), want, 1e-9), 30, what="driving again")
     c.stop()
     a.stop()
+
+
+def test_position_odometry_on_a_slow_simulated_clock_with_dropped_messages(procs, ros):
+    """use_sim_time with /clock at 0.3x wall time; wheel_states carry positions stamped on that
+    clock, and for a stretch only every 20th message gets out (gaps of 0.4 s wall, longer than
+    feedback_timeout). The odometry is the wheel geometry of the position change: neither the
+    loop's wall-clock period nor the lost messages change it (the loop's wall dt gave 3x)."""
+    from builtin_interfaces.msg import Time
+    from diagnostic_msgs.msg import DiagnosticArray
+    from rosgraph_msgs.msg import Clock
+
+    start(procs, use_feedback=True, use_sim_time=True, imu_yaw_weight=0.0)
+    odom = ros.collect(Odometry, "odom")
+    diags = ros.collect(DiagnosticArray, "/diagnostics")
+    fb = ros.publisher(JointState, "wheel_states", qos.SENSOR_DATA)
+    clock = ros.publisher(Clock, "/clock", qos.CLOCK)
+    ros.wait_subscribers(fb, timeout=30)
+    ros.wait_subscribers(clock, timeout=30)
+    wl, wr = 6.0, 9.0  # rad per simulated second: an arc to the left
+    p0 = (-3.0, 1.0)  # the encoders' count at the start
+    st = {"tick": 0, "move_tick": None, "stop": None, "moved": 0}
+
+    def tick():
+        k = st["tick"]
+        t = 1.0 + 0.006 * k  # 6 ms of simulated time every 20 ms of wall time
+        n = 0 if st["move_tick"] is None else k - st["move_tick"]
+        if st["stop"] is not None:  # standing at the end: the last position again and again
+            n = st["stop"]
+        moving = 0.006 * n
+        m = JointState(
+            name=["right_wheel_joint", "left_wheel_joint"],
+            position=[p0[1] + wr * moving, p0[0] + wl * moving],
+            velocity=[wr, wl] if moving and st["stop"] is None else [0.0, 0.0],
+        )
+        m.header.stamp = Time(sec=int(t), nanosec=int(round((t % 1.0) * 1e9)) % 10**9)
+        clock.publish(Clock(clock=m.header.stamp))
+        dropping = 50 <= n < 250 and n % 20 and st["stop"] is None  # 19 of 20 lost
+        if not dropping:
+            fb.publish(m)
+            st["moved"] = n
+        st["tick"] += 1
+
+    timer = ros.node.create_timer(0.02, tick)
+    # standing still until the node has had wheel_states (their positions latch)
+    wait_for(
+        lambda: int(diag_values(diags, "base_controller").get("feedback_msgs", 0)) > 0,
+        60,
+        what="wheel_states at the node",
+    )
+    st["move_tick"] = st["tick"]
+    wait_for(lambda: st["moved"] >= 300, 120, what="300 ticks of motion")
+    st["stop"] = st["moved"]  # (a best-effort message may be lost: the last one is repeated)
+    dl, dr = wl * 0.006 * st["stop"], wr * 0.006 * st["stop"]
+    assert dr - dl > 1.0  # 1.8 s simulated of 3 rad/s difference (6 s of wall time)
+    th_want = R * (dr - dl) / L
+    ds = R * (dl + dr) / 2.0
+    x_want = ds / th_want * math.sin(th_want)
+    y_want = ds / th_want * (1.0 - math.cos(th_want))
+    last = wait_for(
+        lambda: (lambda p: p if abs(p[2] - th_want) < 1e-6 else None)(pose(odom[-1])),
+        30,
+        what=f"odometry heading {th_want:.4f} rad after the last position "
+        f"(odometry {pose(odom[-1])}, want {x_want, y_want, th_want})",
+    )
+    ros.node.destroy_timer(timer)
+    assert abs(last[0] - x_want) < 1e-6 and abs(last[1] - y_want) < 1e-6, (last, x_want, y_want)

@@ -273,3 +273,31 @@ def test_rate_limiter_brake_and_loop_authority_bindings():
     assert loop.authority is True
     with pytest.raises(ValueError, match="emergency_linear_decel"):
         rt.BaseControlLoop(max_linear_accel=2.0, emergency_linear_decel=1.0)
+
+
+def _x(loop):
+    s = loop.latest()
+    return None if s is None else s[3]
+
+
+def test_base_control_loop_odometry_from_wheel_positions_and_stamps():
+    # positions: the pose is the wheel geometry of their change, whatever the loop's clock
+    loop = rt.BaseControlLoop(rate_hz=200.0, command_timeout=5.0, feedback_timeout=5.0)
+    loop.start()
+    try:
+        assert loop.set_wheel_state(10.0, position=(1.0, 1.0))  # latches
+        assert loop.set_wheel_state(10.5, velocity=(4.0, 4.0), position=(3.0, 3.0))
+        wait_for(lambda: _x(loop) == pytest.approx(2.0 * 0.033, abs=1e-12))
+        assert not loop.set_wheel_state(11.0)  # neither velocity nor position
+        assert not loop.set_wheel_state(11.0, position=(NAN, 0.0))
+    finally:
+        loop.stop()
+    # no positions: velocity x the stamps' difference (0.1 s), not the loop's time
+    loop = rt.BaseControlLoop(rate_hz=200.0, command_timeout=5.0, feedback_timeout=5.0)
+    loop.start()
+    try:
+        assert loop.set_wheel_feedback(10.0, 10.0, 100.0)
+        assert loop.set_wheel_feedback(10.0, 10.0, 100.1)
+        wait_for(lambda: _x(loop) == pytest.approx(1.0 * 0.033, abs=1e-9))
+    finally:
+        loop.stop()

@@ -1,8 +1,10 @@
 """base_controller: ``cmd_vel`` -> ``wheel_cmd`` (JointState, rad/s) + ``odom``, computed by the
 C++ fixed-rate loop of ``edgebot_rt`` (kinematics, limits, wheel PID, odometry, command timeout).
 
-This node is thin: it hands commands, wheel feedback (``wheel_states``) and the IMU yaw rate
-(``imu/data``) to the loop, and publishes the loop's newest sample at ``publish_rate_hz``, with
+This node is thin: it hands commands, wheel feedback (``wheel_states``: positions and/or
+velocities with their header.stamp) and the IMU yaw rate (``imu/data``, stamped) to the loop,
+which integrates the pose from the wheel position deltas (or velocity x stamp differences), never
+from its own wall-clock period, and publishes the loop's newest sample at ``publish_rate_hz``, with
 the odom -> base_link transform on ``/tf`` (tf2_msgs/TFMessage, as tf2_ros's broadcaster; on
 every install: src/tf2_msgs stands in on the pip-only path).
 """
@@ -57,6 +59,7 @@ class BaseController(Node):
                 kd=p["kd"],
                 feedback_timeout=p["feedback_timeout"],
                 imu_yaw_weight=p["imu_yaw_weight"],
+                position_feedback=p["position_feedback"],
                 realtime_priority=p["realtime_priority"],
             )
         except ValueError as e:  # std::invalid_argument from the C++ side
@@ -69,9 +72,9 @@ class BaseController(Node):
         self._imu_msgs = 0
         self._sample = None
         self._names = (p["left_joint"], p["right_joint"])
-        # The C++ loop integrates odometry on the monotonic clock. Under use_sim_time a simulator
-        # may run slower (or faster) than real time while wheel_states are rad per *simulated*
-        # second: then the pose is integrated here, from the loop's twist, on the ROS clock.
+        # The loop's pose comes from the wheel_states (positions, or velocities x their stamps),
+        # on no clock of its own. Only while no wheel_states ever came does it dead-reckon the
+        # commands on its loop clock: under use_sim_time that is done here, on the ROS clock.
         self._sim_odom = bool(self.get_parameter("use_sim_time").value)
         self._pose = (0.0, 0.0, 0.0)
         self._last_stamp = None
@@ -116,18 +119,27 @@ class BaseController(Node):
 
     def _on_wheels(self, msg: JointState) -> None:
         idx = self._wheel_index(msg)
-        if idx is None or len(msg.velocity) <= max(idx):
+        i = max(idx) if idx is not None else 0
+        vel = (
+            (msg.velocity[idx[0]], msg.velocity[idx[1]]) if idx and len(msg.velocity) > i else None
+        )
+        pos = (
+            (msg.position[idx[0]], msg.position[idx[1]]) if idx and len(msg.position) > i else None
+        )
+        if idx is None or (vel is None and pos is None):
             self.rejects.reject(
-                "bad_wheel_states", f"names {list(msg.name)}, {len(msg.velocity)} velocities"
+                "bad_wheel_states",
+                f"names {list(msg.name)}, {len(msg.velocity)} velocities, "
+                f"{len(msg.position)} positions",
             )
             return
-        if not self.loop.set_wheel_feedback(msg.velocity[idx[0]], msg.velocity[idx[1]]):
-            self.rejects.reject("non_finite_wheel_states", str(list(msg.velocity)))
+        if not self.loop.set_wheel_state(_stamp(msg), velocity=vel, position=pos):
+            self.rejects.reject("non_finite_wheel_states", f"velocity {vel} position {pos}")
             return
         self._feedback_msgs += 1
 
     def _on_imu(self, msg: Imu) -> None:
-        if not self.loop.set_imu_yaw_rate(msg.angular_velocity.z):
+        if not self.loop.set_imu_yaw_rate(msg.angular_velocity.z, _stamp(msg)):
             self.rejects.reject("non_finite_imu", f"angular_velocity.z={msg.angular_velocity.z}")
             return
         self._imu_msgs += 1
@@ -145,7 +157,7 @@ class BaseController(Node):
         self._sample = s
         _t, wl, wr, x, y, th, v, w, _to = s
         now = self.get_clock().now()
-        if self._sim_odom:
+        if self._sim_odom and not self._feedback_msgs:
             x, y, th = self._integrate_sim(now, samples or [s])
         stamp = now.to_msg()
         js = JointState(name=list(self._names), velocity=[wl, wr])
@@ -222,6 +234,12 @@ class BaseController(Node):
             self.pub_wheels.publish(js)
         except Exception:  # context already shut down
             pass
+
+
+def _stamp(msg) -> float:
+    """header.stamp in seconds; NaN (the loop then takes its monotonic clock) when unset."""
+    t = msg.header.stamp
+    return t.sec + t.nanosec * 1e-9 if (t.sec or t.nanosec) else float("nan")
 
 
 def main(args=None):

@@ -51,10 +51,17 @@ SPECS = [
     ParamSpec(
         "imu_yaw_weight",
         0.5,
-        "weight of the IMU yaw rate in the odometry's yaw rate "
-        "while imu/data is fresh (0: wheels only)",
+        "weight of the IMU's heading change (yaw rate x its header.stamp differences) "
+        "against the wheels' in the odometry while imu/data is fresh (0: wheels only)",
         min=0.0,
         max=1.0,
+    ),
+    ParamSpec(
+        "position_feedback",
+        True,
+        "odometry from the wheel_states POSITION deltas (encoders; as diff_drive_controller): "
+        "no clock and no lost message changes it; false, or messages without positions: "
+        "velocity x the messages' header.stamp differences (sim time under use_sim_time)",
     ),
     ParamSpec(
         "realtime_priority", 0, "SCHED_FIFO priority of the loop thread (0: normal)", min=0, max=99

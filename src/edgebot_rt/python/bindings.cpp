@@ -206,7 +206,8 @@ PYBIND11_MODULE(_edgebot_rt, m)
     double max_angular, double max_linear_accel, double max_angular_accel, double max_wheel_speed,
     double command_timeout, bool use_feedback, double kp, double ki, double kd,
     double feedback_timeout, double imu_yaw_weight, int realtime_priority, size_t ring_capacity,
-    double emergency_linear_decel, double emergency_angular_decel, double standstill_speed) {
+    double emergency_linear_decel, double emergency_angular_decel, double standstill_speed,
+    bool position_feedback) {
       BaseControlConfig c;
       c.rate_hz = rate_hz;
       c.wheel_radius = wheel_radius;
@@ -228,6 +229,7 @@ PYBIND11_MODULE(_edgebot_rt, m)
       c.emergency_linear_decel = emergency_linear_decel;
       c.emergency_angular_decel = emergency_angular_decel;
       c.standstill_speed = standstill_speed;
+      c.position_feedback = position_feedback;
       return std::make_unique<BaseControlLoop>(c);
     }),
     py::arg("rate_hz") = 200.0, py::arg("wheel_radius") = 0.033, py::arg("wheel_separation") = 0.16,
@@ -239,13 +241,27 @@ PYBIND11_MODULE(_edgebot_rt, m)
     py::arg("ring_capacity") = 4096,
     py::arg("emergency_linear_decel") = std::numeric_limits<double>::infinity(),
     py::arg("emergency_angular_decel") = std::numeric_limits<double>::infinity(),
-    py::arg("standstill_speed") = 0.3)
+    py::arg("standstill_speed") = 0.3, py::arg("position_feedback") = true)
   .def("start", &BaseControlLoop::start, py::call_guard<py::gil_scoped_release>())
   .def("stop", &BaseControlLoop::stop, py::call_guard<py::gil_scoped_release>())
   .def_property_readonly("running", &BaseControlLoop::running)
   .def("set_command", &BaseControlLoop::set_command, py::arg("v"), py::arg("w"))
-  .def("set_wheel_feedback", &BaseControlLoop::set_wheel_feedback, py::arg("wl"), py::arg("wr"))
-  .def("set_imu_yaw_rate", &BaseControlLoop::set_imu_yaw_rate, py::arg("wz"))
+  .def("set_wheel_feedback", &BaseControlLoop::set_wheel_feedback, py::arg("wl"), py::arg("wr"),
+    py::arg("stamp") = std::numeric_limits<double>::quiet_NaN(),
+    "Wheel speeds [rad/s] at stamp [s] (the message's own time; NaN: the monotonic clock now)")
+  .def("set_wheel_state", [](BaseControlLoop & l, double stamp, py::object velocity, py::object position) {
+      const bool hv = !velocity.is_none(), hp = !position.is_none();
+      double wl = 0.0, wr = 0.0, pl = 0.0, pr = 0.0;
+      if (hv) {auto t = velocity.cast<std::pair<double, double>>(); wl = t.first; wr = t.second;}
+      if (hp) {auto t = position.cast<std::pair<double, double>>(); pl = t.first; pr = t.second;}
+      return l.set_wheel_state(stamp, hv, wl, wr, hp, pl, pr);
+    }, py::arg("stamp"), py::arg("velocity") = py::none(), py::arg("position") = py::none(),
+    "One wheel-state message: velocity (left, right) rad/s and/or position (left, right) rad "
+    "at stamp [s] (NaN: now). Odometry from the position deltas (position_feedback), else "
+    "velocity x the stamp differences. False (counted in rejected) when non-finite or empty")
+  .def("set_imu_yaw_rate", &BaseControlLoop::set_imu_yaw_rate, py::arg("wz"),
+    py::arg("stamp") = std::numeric_limits<double>::quiet_NaN(),
+    "IMU yaw rate [rad/s] at stamp [s] (NaN: now); its heading change is fused")
   .def("set_authority", &BaseControlLoop::set_authority, py::arg("has_authority"),
     "False: nothing may drive (e-stop, no source): brake at the emergency decelerations")
   .def_property_readonly("authority", &BaseControlLoop::authority)

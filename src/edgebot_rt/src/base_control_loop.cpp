@@ -59,23 +59,64 @@ bool BaseControlLoop::set_command(double v, double w)
   return true;
 }
 
-bool BaseControlLoop::set_wheel_feedback(double wl, double wr)
+bool BaseControlLoop::set_wheel_feedback(double wl, double wr, double stamp_s)
 {
-  if (!std::isfinite(wl) || !std::isfinite(wr)) {
+  return set_wheel_state(stamp_s, true, wl, wr, false, 0.0, 0.0);
+}
+
+bool BaseControlLoop::set_wheel_state(
+  double stamp_s, bool has_velocity, double wl, double wr, bool has_position, double left_rad,
+  double right_rad)
+{
+  if ((!has_velocity && !has_position) || (has_velocity && (!std::isfinite(wl) || !std::isfinite(wr))) ||
+    (has_position && (!std::isfinite(left_rad) || !std::isfinite(right_rad))))
+  {
     rejected_.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
-  feedback_.write(Stamped{wl, wr, monotonic_ns()});
+  const int64_t mono = monotonic_ns();
+  const double stamp = std::isfinite(stamp_s) ? stamp_s : 1e-9 * static_cast<double>(mono);
+  const double dt = stamp - last_wheel_stamp_;  // NaN on the first message
+  const bool time_back = dt < 0.0;  // a simulator's reset: positions and time start again
+  if (has_position && cfg_.position_feedback) {
+    if (pos_latched_ && !time_back) {
+      travel_left_ += left_rad - last_pos_left_;
+      travel_right_ += right_rad - last_pos_right_;
+    }
+    last_pos_left_ = left_rad;
+    last_pos_right_ = right_rad;
+    pos_latched_ = true;
+  } else {
+    pos_latched_ = false;  // positions that come back are latched afresh
+    // velocity x the feedback's own time step; a gap longer than feedback_timeout (of the
+    // feedback's clock) is not bridged with a guessed speed
+    if (dt > 0.0 && dt <= cfg_.feedback_timeout) {
+      travel_left_ += wl * dt;
+      travel_right_ += wr * dt;
+    }
+  }
+  last_wheel_stamp_ = stamp;
+  travel_.write(Travel{travel_left_, travel_right_, mono});
+  if (has_velocity) {
+    feedback_.write(Stamped{wl, wr, mono});
+  }
   return true;
 }
 
-bool BaseControlLoop::set_imu_yaw_rate(double wz)
+bool BaseControlLoop::set_imu_yaw_rate(double wz, double stamp_s)
 {
   if (!std::isfinite(wz)) {
     rejected_.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
-  imu_.write(Stamped{wz, 0.0, monotonic_ns()});
+  const int64_t mono = monotonic_ns();
+  const double stamp = std::isfinite(stamp_s) ? stamp_s : 1e-9 * static_cast<double>(mono);
+  const double dt = stamp - last_imu_stamp_;
+  if (dt > 0.0 && dt <= cfg_.feedback_timeout) {
+    imu_yaw_ += wz * dt;  // the heading change on the IMU's own clock
+  }
+  last_imu_stamp_ = stamp;
+  imu_.write(Stamped{wz, imu_yaw_, mono});
   return true;
 }
 
@@ -126,13 +167,38 @@ void BaseControlLoop::cycle(int64_t now, double dt)
     pid_active_ = false;
   }
 
-  // odometry: measured wheel speeds when fresh, else what was commanded
+  // twist: measured wheel speeds when fresh, else what was commanded; IMU yaw rate blended
   BodyTwist t = fb_fresh ? kin_.forward(fb.a, fb.b) : kin_.forward(wl, wr);
   if (cfg_.imu_yaw_weight > 0.0 && imu_fresh) {
     t.w = (1.0 - cfg_.imu_yaw_weight) * t.w + cfg_.imu_yaw_weight * imu.a;
   }
-  odom_.integrate_twist(t.v, t.w, dt);
-
+  // pose: from the wheels' travel (position deltas, or velocity x the feedback's stamps),
+  // never from this loop's wall-clock dt -- only while no feedback ever came, the commands are
+  // dead-reckoned on the loop clock
+  Travel tr{};
+  bool tr_new = false;
+  if (!travel_.read(tr, &tr_new)) {
+    odom_.integrate_twist(t.v, t.w, dt);
+  } else {
+    if (tr_new) {
+      const BodyTwist d = kin_.forward(tr.left - used_left_, tr.right - used_right_);  // m, rad
+      used_left_ = tr.left;
+      used_right_ = tr.right;
+      double dtheta = d.w;
+      if (cfg_.imu_yaw_weight > 0.0 && imu_fresh) {
+        // blend the heading CHANGES: the IMU's since the previous wheel update
+        if (imu_latched_) {
+          dtheta = (1.0 - cfg_.imu_yaw_weight) * d.w + cfg_.imu_yaw_weight * (imu.b - used_imu_yaw_);
+        }
+        used_imu_yaw_ = imu.b;
+        imu_latched_ = true;
+      } else {
+        imu_latched_ = false;
+      }
+      odom_.integrate_displacement(d.v, dtheta);
+    }
+    odom_.set_twist(t.v, t.w);
+  }
   LoopSample s;
   s.t = static_cast<double>(now) * 1e-9;
   s.wl_cmd = wl;

@@ -63,6 +63,15 @@ bool Odometry::integrate_twist(double v, double w, double dt)
   return true;
 }
 
+bool Odometry::integrate_displacement(double ds, double dtheta)
+{
+  if (!std::isfinite(ds) || !std::isfinite(dtheta)) {
+    return false;
+  }
+  integrate(ds, dtheta);
+  return true;
+}
+
 bool Odometry::update_velocity(double wl, double wr, double dt)
 {
   if (!std::isfinite(wl) || !std::isfinite(wr)) {

@@ -126,17 +126,122 @@ TEST(BaseControlLoop, OdometryFromFreshFeedbackAndImuFusion)
   c.feedback_timeout = 1000.0;
   BaseControlLoop loop(c);
   loop.set_command(0.0, 0.0);
-  loop.set_wheel_feedback(5.0, 5.0);
-  loop.set_imu_yaw_rate(0.3);
   int64_t t = edgebot_rt::monotonic_ns();
-  for (int i = 0; i < 100; ++i) {loop.cycle(t += 10000000, 0.01);}
+  for (int i = 0; i <= 100; ++i) {  // 1 s of stamped speeds, one message per cycle
+    loop.set_wheel_feedback(5.0, 5.0, 0.01 * i);
+    loop.set_imu_yaw_rate(0.3, 0.01 * i);
+    loop.cycle(t += 10000000, 0.01);
+  }
   LoopSample s{};
   ASSERT_TRUE(loop.latest(s));
   EXPECT_NEAR(s.v, 5.0 * c.wheel_radius, 1e-9);  // measured, not commanded (0)
   EXPECT_NEAR(s.w, 0.3, 1e-9);                  // heading rate from the gyro
-  EXPECT_NEAR(s.theta, 0.3, 1e-9);
+  EXPECT_NEAR(s.theta, 0.3, 1e-9);              // the gyro's heading change over the 1 s
   // the PID pushes the wheel commands against the measured overspeed
   EXPECT_LT(s.wl_cmd, 0.0);
+}
+
+namespace
+{
+// Wheel positions stamped every 20 ms of the feedback's (simulated) time while the loop runs
+// 60 ms per message: a simulator at a third of real time. `every`: only every n-th message
+// reaches the loop (the others are dropped), `cycles`: loop cycles per message.
+LoopSample drive_positions(
+  BaseControlConfig c, double left_rate, double right_rate, int messages, int every, int cycles,
+  bool with_positions = true)
+{
+  c.command_timeout = 1000.0;
+  c.feedback_timeout = 1000.0;
+  BaseControlLoop loop(c);
+  loop.set_command(0.0, 0.0);
+  int64_t t = edgebot_rt::monotonic_ns();
+  const double step = 0.02;
+  for (int i = 0; i < messages; ++i) {
+    if (i % every == 0 || i == messages - 1) {
+      if (with_positions) {
+        EXPECT_TRUE(loop.set_wheel_state(
+            step * i, true, left_rate, right_rate, true, 1.0 + left_rate * step * i,
+            -2.0 + right_rate * step * i));
+      } else {
+        EXPECT_TRUE(loop.set_wheel_feedback(left_rate, right_rate, step * i));
+      }
+    }
+    for (int k = 0; k < cycles; ++k) {loop.cycle(t += 20000000, 0.02);}
+  }
+  LoopSample s{};
+  EXPECT_TRUE(loop.latest(s));
+  return s;
+}
+}  // namespace
+
+TEST(BaseControlLoop, PositionOdometryIsTheWheelGeometryWhateverTheLoopClock)
+{
+  BaseControlConfig c;
+  const double secs = 0.02 * 99;  // 100 messages: 99 steps of the feedback's time
+  // straight, 10 rad/s: 3 loop cycles of 20 ms per 20 ms of feedback time
+  LoopSample s = drive_positions(c, 10.0, 10.0, 100, 1, 3);
+  EXPECT_NEAR(s.x, c.wheel_radius * 10.0 * secs, 1e-9);
+  EXPECT_NEAR(s.y, 0.0, 1e-12);
+  EXPECT_NEAR(s.theta, 0.0, 1e-12);
+  // on the spot: the heading is the wheel geometry's angle
+  s = drive_positions(c, -4.0, 4.0, 100, 1, 3);
+  EXPECT_NEAR(s.theta, edgebot_rt::wrap_angle(c.wheel_radius * 8.0 * secs / c.wheel_separation), 1e-9);
+  EXPECT_NEAR(s.x, 0.0, 1e-9);
+  // a loop as slow as a third of the feedback rate (messages overwrite each other): the same
+  s = drive_positions(c, -4.0, 4.0, 300, 3, 1);
+  EXPECT_NEAR(s.theta, edgebot_rt::wrap_angle(c.wheel_radius * 8.0 * 0.02 * 299 / c.wheel_separation), 1e-9);
+}
+
+TEST(BaseControlLoop, DroppedPositionFeedbackLosesNothing)
+{
+  BaseControlConfig c;
+  const double secs = 0.02 * 99;
+  const LoopSample all = drive_positions(c, 6.0, 9.0, 100, 1, 3);
+  const LoopSample some = drive_positions(c, 6.0, 9.0, 100, 7, 3);  // 6 of 7 messages lost
+  EXPECT_NEAR(c.wheel_radius * 3.0 * secs / c.wheel_separation, all.theta, 1e-9);
+  // constant wheel rates: one circular arc, however it is cut up
+  EXPECT_NEAR(some.theta, all.theta, 1e-9);
+  EXPECT_NEAR(some.x, all.x, 1e-9);
+  EXPECT_NEAR(some.y, all.y, 1e-9);
+  EXPECT_GT(all.y, 0.01);  // it did curve
+}
+
+TEST(BaseControlLoop, VelocityOdometryUsesTheFeedbackStampsNotTheLoopDt)
+{
+  BaseControlConfig c;
+  const double secs = 0.02 * 99;
+  LoopSample s = drive_positions(c, 10.0, 10.0, 100, 1, 3, false);
+  EXPECT_NEAR(s.x, c.wheel_radius * 10.0 * secs, 1e-9);
+  // position_feedback false: the positions are ignored, the velocities x stamps used
+  c.position_feedback = false;
+  s = drive_positions(c, 10.0, 10.0, 100, 1, 3);
+  EXPECT_NEAR(s.x, c.wheel_radius * 10.0 * secs, 1e-9);
+}
+
+TEST(BaseControlLoop, ImuHeadingChangeOnItsOwnStamps)
+{
+  // wheels straight, the gyro turns at 0.5 rad/s on the feedback clock; the loop at 3x
+  BaseControlConfig c;
+  c.imu_yaw_weight = 1.0;
+  c.command_timeout = 1000.0;
+  c.feedback_timeout = 1000.0;
+  BaseControlLoop loop(c);
+  loop.set_command(0.0, 0.0);
+  int64_t t = edgebot_rt::monotonic_ns();
+  for (int i = 0; i <= 100; ++i) {
+    loop.set_imu_yaw_rate(0.5, 0.02 * i);
+    loop.set_wheel_state(0.02 * i, false, 0.0, 0.0, true, 0.2 * i, 0.2 * i);
+    for (int k = 0; k < 3; ++k) {loop.cycle(t += 20000000, 0.02);}
+  }
+  LoopSample s{};
+  ASSERT_TRUE(loop.latest(s));
+  // 100 steps of 20 ms of the gyro's time (the loop ran 3x that on its clock)
+  EXPECT_NEAR(s.theta, 0.5 * 0.02 * 100, 1e-9);
+  // no velocity and no position: rejected and counted
+  EXPECT_FALSE(loop.set_wheel_state(1.0, false, 0.0, 0.0, false, 0.0, 0.0));
+  EXPECT_FALSE(loop.set_wheel_state(1.0, false, 0.0, 0.0, true, std::nan(""), 0.0));
+  EXPECT_FALSE(loop.set_imu_yaw_rate(std::nan(""), 1.0));
+  EXPECT_EQ(loop.rejected(), 3u);
 }
 
 TEST(BaseControlLoop, ThreadProducesSamplesAndStops)

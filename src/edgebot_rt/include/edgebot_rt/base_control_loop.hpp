@@ -40,6 +40,12 @@ struct BaseControlConfig
   double kp{0.5}, ki{2.0}, kd{0.0};
   double feedback_timeout{0.2};
   double imu_yaw_weight{0.0};
+  // Odometry from wheel POSITION deltas (JointState.position, encoders) when the feedback
+  // carries them, as ros2_controllers' diff_drive_controller position_feedback: independent of
+  // any clock and of dropped or late messages. False, or feedback without positions: wheel
+  // velocity x the feedback's own stamp difference (simulated time under use_sim_time). Never
+  // the loop's wall-clock dt; that only integrates the commands while no feedback ever came.
+  bool position_feedback{true};
   int realtime_priority{0};
   size_t ring_capacity{4096};
 };
@@ -67,8 +73,17 @@ public:
 
   // Producer side (one thread at a time, e.g. under the GIL). False when rejected (non-finite).
   bool set_command(double v, double w);
-  bool set_wheel_feedback(double wl, double wr);
-  bool set_imu_yaw_rate(double wz);
+  // Wheel speeds (rad/s) for the PID and odometry. stamp_s: the feedback's own time (its
+  // header.stamp, simulated under use_sim_time); NaN: the monotonic clock now.
+  bool set_wheel_feedback(double wl, double wr, double stamp_s = std::numeric_limits<double>::quiet_NaN());
+  // One wheel-state message: velocities (PID, and odometry as velocity x stamp difference when
+  // no positions are used) and/or absolute positions (rad; odometry from their deltas).
+  bool set_wheel_state(
+    double stamp_s, bool has_velocity, double wl, double wr, bool has_position, double left_rad,
+    double right_rad);
+  // IMU yaw rate (rad/s) at stamp_s (NaN: now); the loop fuses the heading CHANGE it gives
+  // (rate x the IMU messages' stamp differences) with the wheels' heading change.
+  bool set_imu_yaw_rate(double wz, double stamp_s = std::numeric_limits<double>::quiet_NaN());
   // false while nothing may drive the robot (e-stop, no fresh source at the safety monitor):
   // brake at the emergency decelerations. A false older than command_timeout expires (its
   // publisher is gone; a command source of its own then drives), so it must be repeated.
@@ -94,13 +109,32 @@ private:
     double a, b;
     int64_t stamp_ns;
   };
+  // cumulative wheel travel (rad) built by the producer from position deltas or velocity x
+  // stamp differences; the loop integrates the difference between two readings
+  struct Travel
+  {
+    double left, right;
+    int64_t stamp_ns;  // monotonic, when written
+  };
 
   BaseControlConfig cfg_;
   DiffDriveKinematics kin_;
   Odometry odom_;
   RateLimiter lin_limiter_, ang_limiter_;
   Pid pid_left_, pid_right_;
-  LatestBox<Stamped> command_, feedback_, imu_;
+  LatestBox<Stamped> command_, feedback_, imu_;  // imu_: (rate, cumulative yaw)
+  LatestBox<Travel> travel_;
+  // producer side (the thread calling set_wheel_state / set_imu_yaw_rate)
+  double travel_left_{0.0}, travel_right_{0.0};
+  bool pos_latched_{false};
+  double last_pos_left_{0.0}, last_pos_right_{0.0};
+  double last_wheel_stamp_{std::numeric_limits<double>::quiet_NaN()};
+  double imu_yaw_{0.0};
+  double last_imu_stamp_{std::numeric_limits<double>::quiet_NaN()};
+  // loop side
+  double used_left_{0.0}, used_right_{0.0};
+  bool imu_latched_{false};
+  double used_imu_yaw_{0.0};
   DropOldestRing<LoopSample> ring_;
   LatestBox<LoopSample> latest_;
   std::atomic<uint64_t> rejected_{0};

@@ -47,6 +47,15 @@ public:
   void set_yaw(double theta);
   // Integrate a known body twist (used by the control loop when the heading rate is fused).
   bool integrate_twist(double v, double w, double dt);
+  // Integrate a body displacement (ds m along the heading, dtheta rad) without touching the
+  // twist: odometry from wheel travel, independent of any clock. Non-finite: rejected.
+  bool integrate_displacement(double ds, double dtheta);
+  // The reported twist (v m/s, w rad/s), set by a caller that integrates displacements.
+  void set_twist(double v, double w)
+  {
+    v_ = v;
+    w_ = w;
+  }
 
   double x() const {return x_;}
   double y() const {return y_;}
