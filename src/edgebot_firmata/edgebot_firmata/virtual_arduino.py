@@ -266,7 +266,12 @@ class VirtualArduino:
                 try:
                     data = os.read(master, 4096)
                 except BlockingIOError:
+                    # a read that would block (not EIO) means a host has the port open: the
+                    # open is not missed when select() woke up for a hang-up the open cleared
                     data = None
+                    if not self.host_connected:
+                        with self._lock:
+                            self._host_opened()
                 except OSError as e:
                     data = None
                     if e.errno == errno.EIO:  # no host has the port open
