@@ -65,7 +65,7 @@ import rclpy
 from sensor_msgs.msg import JointState
 from edgebot_common import qos
 from edgebot_firmata.client import FirmataClient
-c = FirmataClient(sys.argv[1], arduino_wait=0.05)
+c = FirmataClient(sys.argv[1], arduino_wait=0.5)
 c.set_pin_mode_pwm_output(5)
 rclpy.init()
 n = rclpy.create_node("relay")
@@ -126,7 +126,7 @@ def bench_latency(n: int) -> dict:
     board = VirtualArduino()
     path = board.start()
     watch = PinWatch(board, 5)
-    c = FirmataClient(path, arduino_wait=0.05)
+    c = FirmataClient(path, arduino_wait=0.5)
     c.set_pin_mode_pwm_output(5)
     lat = []
     for i in range(n):
@@ -224,7 +224,7 @@ def bench_analog(seconds: float, intervals) -> dict:
     path = board.start()
     for ch in range(8):
         board.set_analog_input(ch, 100 * ch + 7)
-    c = CountingClient(path, arduino_wait=0.05)
+    c = CountingClient(path, arduino_wait=0.5)
     link_capacity = board.baud / 10.0 / 3.0  # analog reports per second the UART carries
     rows = []
     try:
@@ -280,7 +280,7 @@ def bench_reconnect(outages) -> dict:
     board = VirtualArduino()
     path = board.start()
     t0 = time.perf_counter()
-    bl = BoardLink(pm, path, 115200, arduino_wait=0.05)
+    bl = BoardLink(pm, path, 115200, arduino_wait=0.5)
     bl.connect()
     base = time.perf_counter() - t0
     bl.close()
@@ -296,7 +296,7 @@ def bench_reconnect(outages) -> dict:
         node = procs.node(
             "edgebot_firmata",
             "firmata_node",
-            params={"port": link, "pin_map": PIN_MAP, "arduino_wait": 0.05},
+            params={"port": link, "pin_map": PIN_MAP, "arduino_wait": 0.5},
         )
         node.wait_output("pin map applied", timeout=60)
         for k, outage in enumerate(outages):

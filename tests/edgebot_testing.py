@@ -283,6 +283,6 @@ def emulated_standard_firmata(link: str, board: str = "uno"):
 def start_firmata_node(procs: Procs, port: str, pin_map=DEMO_PIN_MAP, **params) -> Proc:
     """firmata_node on ``port`` with ``pin_map`` (default: the demo's config/firmata.yaml) and a
     virtual board's short reset wait; ``params`` add or override parameters."""
-    p = {"port": port, "pin_map": str(pin_map), "arduino_wait": 0.05}
+    p = {"port": port, "pin_map": str(pin_map), "arduino_wait": 0.5}
     p.update(params)
     return procs.node("edgebot_firmata", "firmata_node", params=p)

@@ -163,7 +163,7 @@ def test_ctrl_c_under_launch_writes_every_nodes_safe_state(procs, ros, tmp_path)
                 "firmata_node": {
                     "port": link,
                     "pin_map": DEMO_PIN_MAP,
-                    "arduino_wait": 0.05,
+                    "arduino_wait": 0.5,
                     "command_timeout": 10.0,  # the longest allowed: shutdown stops the motors
                 },
                 "mcap_recorder": {"output_dir": str(tmp_path), "bag_name": "bag"},

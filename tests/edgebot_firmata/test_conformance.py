@@ -209,6 +209,25 @@ def test_firmware_query_and_version(host):
     assert f.data == [2, 4]
 
 
+def test_boot_loader_runs_before_the_sketch(target):
+    """Opening the port resets the board; the boot report comes after the boot loader (0.25 s
+    on both), after pyserial's open() flushed its input, and what the host sent while the
+    boot loader ran never reaches the sketch (no reply to a version query sent at once)."""
+    t0 = time.monotonic()
+    h = Raw(target.link)
+    try:
+        h.send([P.REPORT_VERSION])  # into the boot loader: lost
+        sent_in_boot = time.monotonic() - t0 < 0.15  # (a host stalled by load may miss it)
+        h.wait(is_firmware, 15, what="the firmware's boot report")
+        assert time.monotonic() - t0 >= 0.2
+        h.sync()  # a query after the boot report is answered
+        versions = [f for f in h.frames if f.command == P.REPORT_VERSION and not f.is_sysex]
+        if sent_in_boot:  # the boot report's and the sync's: none for the lost query
+            assert len(versions) == 2
+    finally:
+        h.close()
+
+
 def test_capability_report_and_analog_mapping(host):
     n = host.mark()
     host.send(P.sysex(P.CAPABILITY_QUERY))

@@ -186,3 +186,17 @@ def test_more_servos_than_the_servo_library_drives_are_refused():
     with pytest.raises(pinmap.PinMapError, match="13 servos; the Servo library drives at most 12"):
         pm.check_board_model()
     pinmap.from_dict({"board": "uno", "servos": servos[:12]}).check_timers()
+
+
+def test_model_boot_loader_holds_the_sketch_after_an_open():
+    b = FirmataBoard(board="uno", firmware="StandardFirmata", now=0.0, boot_delay_s=0.25)
+    assert b.host_opened(1.0) == b"" and b.booting
+    assert b.next_tick_at() == 1.25
+    assert b.feed(bytes([P.REPORT_VERSION]), 1.1) == b""  # eaten by the boot loader
+    assert b.stats["bytes_lost_in_boot"] == 1
+    assert b.tick(1.2) == b""
+    boot = b.tick(1.25)
+    assert boot[:3] == bytes([P.REPORT_VERSION, 2, 4]) and not b.booting
+    assert b.feed(bytes([P.REPORT_VERSION]), 1.3) == bytes([P.REPORT_VERSION, 2, 4])
+    with pytest.raises(ValueError, match="boot_delay_s"):
+        FirmataBoard(boot_delay_s=float("nan"))

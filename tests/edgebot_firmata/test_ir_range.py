@@ -81,7 +81,7 @@ def test_node_publishes_ir_range_from_start(procs, ros, board, tmp_path):
     node = procs.node(
         "edgebot_firmata",
         "firmata_node",
-        params={"port": link, "pin_map": str(pm_path), "arduino_wait": 0.05},
+        params={"port": link, "pin_map": str(pm_path), "arduino_wait": 0.5},
     )
     front = ros.collect(Range, "ir/range", Q.SENSOR_DATA)
     rear = ros.collect(Range, "ir_rear/range", Q.SENSOR_DATA)

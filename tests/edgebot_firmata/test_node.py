@@ -421,7 +421,7 @@ def test_launch_file_starts_the_node_against_a_virtual_arduino(procs, ros, board
             "launch",
             str(ROOT / "launch" / "firmata.launch.yaml"),
             f"port:={link}",
-            "arduino_wait:=0.05",
+            "arduino_wait:=0.5",
             "namespace:=rover1",
         ],
         name="edgebot-launch",

@@ -46,7 +46,7 @@ def test_pymata4_unchanged_talks_to_the_virtual_board(board, clients, tmp_path):
     assert os.path.realpath(link) == path and path.startswith("/dev/pts/")
     b.set_analog_input(0, 612)
     b.set_sonar_distance(12, 0.85)
-    c = Pymata4(com_port=link, arduino_wait=0.05, sleep_tune=0.001)
+    c = Pymata4(com_port=link, arduino_wait=0.5, sleep_tune=0.001)
     clients.append(c)
     assert c.query_reply_data[0x79] == "1.2 FirmataExpress.ino"
     assert c.get_protocol_version() == "2.5"
@@ -95,7 +95,7 @@ def test_output_listener_and_keepalive_expiry(board, clients):
     path = b.start()
     changes = []
     b.add_output_listener(lambda pin, mode, value: changes.append((pin, mode, value)))
-    c = FirmataClient(path, arduino_wait=0.05)
+    c = FirmataClient(path, arduino_wait=0.5)
     clients.append(c)
     c.set_pin_mode_pwm_output(6)
     c.pwm_write(6, 77)
@@ -114,7 +114,7 @@ def test_standard_firmata_mode(board, clients):
     b = board(firmware="StandardFirmata")
     path = b.start()
     assert b.baud == 57600
-    c = FirmataClient(path, baud=57600, arduino_wait=0.05)
+    c = FirmataClient(path, baud=57600, arduino_wait=0.5)
     clients.append(c)
     assert c.query_reply_data[0x79] == "2.4 StandardFirmata.ino"
     caps = c.capability_report()
@@ -130,7 +130,7 @@ def test_standard_firmata_mode(board, clients):
 def test_garbage_from_the_host_is_ignored_by_the_board(board, clients):
     b = board()
     path = b.start()
-    c = FirmataClient(path, arduino_wait=0.05)
+    c = FirmataClient(path, arduino_wait=0.5)
     clients.append(c)
     c.serial_port.write(
         bytes([0x00, 0x42, 0x85, 0xF0, 0x70, 0x01, 0xE5, 0x7F, 0x01, 0xF4, 200, 3, 0xF0])
@@ -146,7 +146,7 @@ def test_garbage_from_the_host_is_ignored_by_the_board(board, clients):
 def test_garbage_from_the_board_is_counted_not_fatal(board, clients):
     b = board(board="nano")
     path = b.start()
-    c = FirmataClient(path, arduino_wait=0.05)
+    c = FirmataClient(path, arduino_wait=0.5)
     clients.append(c)
     events = []
     c.set_pin_mode_analog_input(7, callback=events.append)
@@ -189,7 +189,7 @@ def test_unplug_marks_the_link_lost_without_spinning(board, clients, tmp_path):
     b = board()
     link = str(tmp_path / "ttyVIRT0")
     b.start(link=link)
-    c = FirmataClient(link, arduino_wait=0.05)
+    c = FirmataClient(link, arduino_wait=0.5)
     clients.append(c)
     c.keep_alive(period=2)
     b.unplug()
@@ -205,7 +205,7 @@ def test_unplug_marks_the_link_lost_without_spinning(board, clients, tmp_path):
     wait_for(lambda: not c.the_data_receive_thread.is_alive(), 10, what="the reader thread to end")
     new_path = b.replug()
     assert os.path.realpath(link) == new_path
-    c2 = FirmataClient(link, arduino_wait=0.05)
+    c2 = FirmataClient(link, arduino_wait=0.5)
     clients.append(c2)
     assert b.host_connected
 
@@ -228,7 +228,7 @@ def test_board_link_applies_the_demo_pin_map(board):
         pm,
         path,
         115200,
-        arduino_wait=0.05,
+        arduino_wait=0.5,
         keep_alive_s=1,
         on_digital=lambda n, v: digital.append((n, v)),
     )
@@ -294,7 +294,7 @@ def test_cli_prints_its_device_path(procs, tmp_path):
     out = p.wait_output("virtual uno (FirmataExpress, 115200 baud) on /dev/pts/", timeout=30)
     assert str(link) in out
     wait_for(link.exists, 10, what="link")
-    c = FirmataClient(str(link), arduino_wait=0.05)
+    c = FirmataClient(str(link), arduino_wait=0.5)
     try:
         c.set_pin_mode_analog_input(0)
         wait_for(lambda: c.analog_read(0)[0] == 512, 10, what="analog from the CLI board")

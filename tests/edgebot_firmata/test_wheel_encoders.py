@@ -106,7 +106,7 @@ def board(request, tmp_path):
         b = VirtualArduino(board="uno", firmware="StandardFirmata")
         b.start(link=link)
         quads = {"left": ModelQuadrature(b, 2, 3), "right": ModelQuadrature(b, 10, 11)}
-        yield link, quads, 0.05
+        yield link, quads, 0.5
         for q in quads.values():
             q.stop()
         b.stop()

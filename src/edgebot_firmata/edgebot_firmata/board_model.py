@@ -38,7 +38,12 @@ class FirmataBoard:
         firmware: str = "FirmataExpress",
         instance_id: int = 1,
         now: float = 0.0,
+        boot_delay_s: float = 0.0,
     ):
+        if not (math.isfinite(boot_delay_s) and boot_delay_s >= 0):
+            raise ValueError(f"boot_delay_s {boot_delay_s!r}: allowed a finite value >= 0")
+        self.boot_delay_s = float(boot_delay_s)
+        self._boot_until: float | None = None  # set while the boot loader holds the sketch
         self.fw = FW.get(firmware)
         self.model = boards.get(board)
         self.firmware = firmware
@@ -55,6 +60,7 @@ class FirmataBoard:
             "analog_reports": 0,
             "digital_reports": 0,
             "sonar_reports": 0,
+            "bytes_lost_in_boot": 0,
         }
         self.parser = P.host_parser()
         n = self.model.total_pins
@@ -78,6 +84,11 @@ class FirmataBoard:
         """Bytes from the host; returns what the board sends in reply."""
         self._now = max(self._now, now)
         self.stats["bytes_in"] += len(data)
+        if self._boot_until is not None:
+            if now < self._boot_until:  # the boot loader reads the line, the sketch never sees it
+                self.stats["bytes_lost_in_boot"] += len(data)
+                return b""
+            self._start_sketch(now)
         if self._din_pending:  # loop(): checkDigitalInputs() before processInput()
             self._check_digital(now)
         for frame in self.parser.feed(data):
@@ -87,6 +98,10 @@ class FirmataBoard:
     def tick(self, now: float) -> bytes:
         """One pass of loop(): digital ports on change; the sampling branch when due."""
         self._now = max(self._now, now)
+        if self._boot_until is not None:
+            if now < self._boot_until:
+                return b""
+            self._start_sketch(now)
         self._check_digital(now)
         step = self._sampling_ms / 1000.0
         if now - self._last_sample >= step:
@@ -97,7 +112,14 @@ class FirmataBoard:
         return self._take()
 
     def next_tick_at(self) -> float:
+        if self._boot_until is not None:
+            return self._boot_until
         return self._last_sample + self._sampling_ms / 1000.0
+
+    @property
+    def booting(self) -> bool:
+        """True while the boot loader runs after a DTR reset (the sketch is not running yet)."""
+        return self._boot_until is not None
 
     def host_opened(self, now: float) -> bytes:
         """Opening the port raises DTR, which resets an Uno: the host meets a fresh board."""
@@ -105,10 +127,23 @@ class FirmataBoard:
         self._tx_end = self._now
         self.stats["host_connects"] += 1
         self._reboot(now)
+        if self.boot_delay_s > 0:
+            # an Uno's boot loader runs first after a DTR reset: the sketch's setup() (and
+            # StandardFirmata's boot report) comes boot_delay_s later, like edgebot_avr's
+            # emulated board; a host that flushes its input after opening loses nothing
+            self._boot_until = now + self.boot_delay_s
+        else:
+            self._start_sketch(now)
+        return self._take()
+
+    def _start_sketch(self, now: float) -> None:
+        """setup(): the boot loader has handed over; StandardFirmata announces itself."""
+        self._boot_until = None
+        self._last_sample = now
+        self._keepalive_last = now
         if self.fw.version_at_boot:
             self._out += bytes([P.REPORT_VERSION, *self.fw.protocol_version])
             self._send_firmware()
-        return self._take()
 
     def _take(self) -> bytes:
         out = bytes(self._out)

@@ -29,7 +29,7 @@ SPECS = [
         "arduino_wait",
         2.0,
         "seconds to wait for the board to reset after opening "
-        "the port (a real Uno needs ~2; a virtual board ~0.05)",
+        "the port (a real Uno needs ~2; the virtual board 0.5)",
         min=0.0,
         max=10.0,
     ),

@@ -37,6 +37,11 @@ from .board_model import FirmataBoard, Listener
 from .firmware import BAUD
 
 TX_BUFFER = 64  # bytes the AVR's serial TX buffer holds before write blocks
+# After the DTR reset that opening the port causes, the boot loader runs before the sketch
+# (edgebot_avr's emulated board holds the CPU as long): bytes sent meanwhile are lost and
+# the boot report comes after the host's open() has flushed its input (pyserial does).
+# Without it the model answered within microseconds and a loaded host lost the boot report.
+BOOT_DELAY_S = 0.25
 
 __all__ = ["VirtualArduino", "BAUD", "main"]
 
@@ -51,11 +56,16 @@ class VirtualArduino:
         instance_id: int = 1,
         pace: bool = True,
         output_log: str | None = None,
+        boot_delay_s: float = BOOT_DELAY_S,
     ):
         if firmware not in BAUD:
             raise ValueError(f"firmware {firmware!r}: allowed {sorted(BAUD)}")
         self.board = FirmataBoard(
-            board=board, firmware=firmware, instance_id=instance_id, now=time.monotonic()
+            board=board,
+            firmware=firmware,
+            instance_id=instance_id,
+            now=time.monotonic(),
+            boot_delay_s=boot_delay_s,
         )
         self.model = self.board.model
         self.firmware = firmware
@@ -351,6 +361,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--link", default=None, help="also make this symlink to the pty")
     ap.add_argument("--instance-id", type=int, default=1)
     ap.add_argument(
+        "--boot-delay",
+        type=float,
+        default=BOOT_DELAY_S,
+        metavar="S",
+        help=f"boot loader time after the DTR reset of an open (default {BOOT_DELAY_S})",
+    )
+    ap.add_argument(
         "--analog",
         action="append",
         default=[],
@@ -373,7 +390,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--verbose", action="store_true", help="print output pin changes")
     args = ap.parse_args(argv)
-    board = VirtualArduino(board=args.board, firmware=args.firmware, instance_id=args.instance_id)
+    board = VirtualArduino(
+        board=args.board,
+        firmware=args.firmware,
+        instance_id=args.instance_id,
+        boot_delay_s=args.boot_delay,
+    )
     try:
         for spec in args.analog:
             ch, raw = spec.split("=")
