@@ -104,8 +104,8 @@ if [ -f "\$_edgebot_root/install/local_setup.bash" ] && [ -n "\${BASH_VERSION:-}
 elif [ -f "\$_edgebot_root/install/local_setup.sh" ]; then
     COLCON_CURRENT_PREFIX="\$_edgebot_root/install" . "\$_edgebot_root/install/local_setup.sh"
 fi
-# Fast DDS: shared-memory segments large enough for camera frames (config/fastdds.xml says
-# why); a profile already in the environment wins.
+# Fast DDS over UDPv4 only, no shared memory between processes: a frozen node cannot stall
+# the others (config/fastdds.xml says why); a profile already in the environment wins.
 export FASTDDS_DEFAULT_PROFILES_FILE="\${FASTDDS_DEFAULT_PROFILES_FILE:-\$_edgebot_root/config/fastdds.xml}"
 unset _edgebot_root
 ENV

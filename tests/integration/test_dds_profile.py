@@ -1,9 +1,13 @@
-"""config/fastdds.xml: the Fast DDS profile that lets camera frames through shared memory.
+"""config/fastdds.xml: the Fast DDS profile every edgebot process runs with - UDPv4 only, no
+shared memory between processes (a process frozen while it holds a shared-memory port's lock
+stalls every publisher to that port: tests/faults/test_dds_freeze.py) - and
+config/fastdds_shm.xml, the opt-in shared-memory profile sized for camera frames.
 
-Checked for real: a node started with the profile maps a shared-memory segment of the
-profile's size - 8 MiB instead of Fast DDS's built-in 512 KiB - and a 640x480 bgr8 Image
-crosses between two processes whole. env.sh and the top-level launch files set the profile;
-a profile the user already set is left alone."""
+Checked for real: a node started with the profile opens no Fast DDS shared-memory port (under
+ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST, as the tests run, rmw_fastrtps adds a shared-memory
+transport of its own; the profile's UDPv4-only locators keep it unused) and a 640x480 bgr8 Image
+still crosses between two processes whole. env.sh and the top-level launch files set the
+profile; a profile the user already set is left alone."""
 
 import os
 import pathlib
@@ -15,13 +19,35 @@ import yaml
 from edgebot_testing import ROOT, wait_for
 
 PROFILE = ROOT / "config" / "fastdds.xml"
+SHM_PROFILE = ROOT / "config" / "fastdds_shm.xml"
 NS = {"f": "http://www.eprosima.com"}
 FRAME_640 = 640 * 480 * 3
 FRAME_720P = 1280 * 720 * 3
 
 
-def test_profile_is_well_formed_and_sized_for_camera_frames():
+def _kinds(root) -> dict:
+    return {
+        t.findtext("f:transport_id", namespaces=NS): t.findtext("f:type", namespaces=NS)
+        for t in root.iterfind(".//f:transport_descriptor", NS)
+    }
+
+
+def test_profile_is_udp_only_with_udp_locators():
     root = ET.parse(PROFILE).getroot()
+    part = root.find(".//f:participant", NS)
+    assert part.get("is_default_profile") == "true"
+    used = [e.text for e in part.iterfind(".//f:userTransports/f:transport_id", NS)]
+    assert used and {_kinds(root)[u] for u in used} == {"UDPv4"}  # no SHM transport
+    # the built-in set has shared memory: it stays off
+    assert part.findtext(".//f:useBuiltinTransports", namespaces=NS) == "false"
+    # where peers send user data: UDPv4 locators only (rmw_fastrtps adds a shared-memory
+    # transport under ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST; no SHM locator keeps it unused)
+    locs = part.findall("f:rtps/f:defaultUnicastLocatorList/f:locator", NS)
+    assert locs and all([c.tag for c in loc] == [f"{{{NS['f']}}}udpv4"] for loc in locs)
+
+
+def test_opt_in_shm_profile_is_sized_for_camera_frames():
+    root = ET.parse(SHM_PROFILE).getroot()
     shm = [
         t
         for t in root.iterfind(".//f:transport_descriptor", NS)
@@ -33,13 +59,8 @@ def test_profile_is_well_formed_and_sized_for_camera_frames():
     assert max_msg >= FRAME_720P  # a 1280x720 bgr8 frame in one message
     assert segment >= 2 * max_msg  # room for one in flight while the next is written
     part = root.find(".//f:participant", NS)
-    assert part.get("is_default_profile") == "true"
     used = [e.text for e in part.iterfind(".//f:userTransports/f:transport_id", NS)]
-    kinds = {
-        t.findtext("f:transport_id", namespaces=NS): t.findtext("f:type", namespaces=NS)
-        for t in root.iterfind(".//f:transport_descriptor", NS)
-    }
-    assert sorted(kinds[u] for u in used) == ["SHM", "UDPv4"]  # UDP kept: other hosts, discovery
+    assert sorted(_kinds(root)[u] for u in used) == ["SHM", "UDPv4"]  # UDP: other hosts
     assert part.findtext(".//f:useBuiltinTransports", namespaces=NS) == "false"
 
 
@@ -71,17 +92,14 @@ def test_top_level_launch_files_set_the_profile():
         } in env, name
 
 
-def _mapped_segments(pid: int) -> dict:
-    """Fast DDS shared-memory segments (not the port files) mapped by process ``pid``."""
-    out = {}
+def _shm_ports(pid: int) -> set:
+    """Fast DDS shared-memory ports (/dev/shm/fastdds_port*) mapped by process ``pid``: where
+    peers would push samples for it, and whose locks a frozen peer could hold."""
+    out = set()
     for line in pathlib.Path(f"/proc/{pid}/maps").read_text().splitlines():
         path = line.split()[-1]
-        name = os.path.basename(path)
-        if path.startswith("/dev/shm/fastdds_") and "port" not in name and not name.endswith("_el"):
-            try:
-                out[path] = os.path.getsize(path)
-            except OSError:
-                pass
+        if os.path.basename(path).startswith("fastdds_port"):
+            out.add(path)
     return out
 
 
@@ -101,7 +119,7 @@ while True:
 """
 
 
-def test_nodes_use_the_profile_and_a_frame_crosses_whole(procs, ros):
+def test_nodes_open_no_shm_port_and_a_frame_crosses_whole(procs, ros):
     import numpy as np
     from sensor_msgs.msg import Image
 
@@ -112,11 +130,9 @@ def test_nodes_use_the_profile_and_a_frame_crosses_whole(procs, ros):
     got = ros.collect(Image, "profile/image", qos.IMAGES)
     pub = procs.start(["python", "-c", PUBLISHER], name="profile_pub", env=env)
     pub.wait_output("up", timeout=30)
-    # the publisher's own segment: the profile's 8 MiB, not the built-in 512 KiB
     wait_for(lambda: len(got) >= 3, 60, what="images")
-    own = _mapped_segments(pub.popen.pid)
-    # its own segment is the biggest it maps (it also maps ours, the subscriber's)
-    assert own and max(own.values()) >= 8 * 1024 * 1024, own
+    # matched and sending (to this process too): no shared-memory port anywhere in it
+    assert _shm_ports(pub.popen.pid) == set()
     a = image_to_numpy(got[-1])
     assert a.shape == (480, 640, 3) and a.nbytes == FRAME_640
     assert np.array_equal(a.reshape(-1)[:502], np.arange(502) % 251)
