@@ -7,10 +7,15 @@ import cv2
 import numpy as np
 import pytest
 
+from edgebot_common.image import bytes_to_compressed, numpy_to_image
 from edgebot_perception.backends import make_backend
 from edgebot_perception.frames import (
     REDUCED_COLOR,
+    FrameRejected,
+    SequenceGaps,
     StageTimes,
+    decode_frame,
+    detections_msg,
     jpeg_size,
     reduction,
     scale_detections,
@@ -81,3 +86,58 @@ def test_stage_times_medians_over_the_last_frames():
         st.add("decode", v)
     st.add("inference", 5.0)
     assert st.medians() == {"decode": 2.0, "inference": 5.0}
+
+
+def info(seq, gid=b"A"):
+    return {
+        "publication_sequence_number": seq,
+        "publisher_gid": {"implementation_identifier": "rmw_fastrtps_cpp", "data": gid},
+    }
+
+
+def test_sequence_gaps_count_the_frames_replaced_before_the_callback():
+    gaps = SequenceGaps()
+    assert gaps(info(7)) == 0  # first frame of a publisher: nothing known before it
+    assert gaps(info(8)) == 0
+    assert gaps(info(12)) == 3  # 9, 10, 11 replaced in the depth-1 history
+    assert gaps(info(3, b"B")) == 0 and gaps(info(5, b"B")) == 1  # per publisher
+    assert gaps(info(13)) == 0
+    assert gaps(info(1)) == 0  # a restarted publisher starts over
+    assert gaps(info(2)) == 0
+    gaps.reset()  # resubscribed: the frames in between were not ours to miss
+    assert gaps(info(40)) == 0
+    no_seq = dict(info(41), publication_sequence_number=None)  # an rmw without them
+    assert gaps(no_seq) == 0 and gaps({}) == 0
+
+
+def test_decode_frame_views_raw_pixels_and_rejects_bad_frames():
+    img = np.random.default_rng(1).integers(0, 255, (240, 320, 3), dtype=np.uint8)
+    msg = numpy_to_image(img, "bgr8")
+    out, w, h, red = decode_frame(msg, False, 320)
+    assert (w, h, red) == (320, 240, 1) and np.array_equal(out, img)
+    assert not out.flags.owndata  # a view of the message's buffer, no copy
+    ok, jpg = cv2.imencode(".jpg", cv2.resize(img, (1280, 960)))
+    out, w, h, red = decode_frame(bytes_to_compressed(jpg, "jpeg"), True, 320)
+    assert (w, h, red, out.shape) == (1280, 960, 4, (240, 320, 3))
+    with pytest.raises(FrameRejected) as e:
+        decode_frame(msg, False, 320, expected=(640, 0))
+    assert e.value.reason == "size" and "expected 640x240" in str(e.value)
+    msg.encoding = "yuv422_weird"
+    with pytest.raises(FrameRejected) as e:
+        decode_frame(msg, False, 320)
+    assert e.value.reason == "encoding"
+    with pytest.raises(FrameRejected) as e:
+        decode_frame(bytes_to_compressed(b"nope", "jpeg"), True, 320)
+    assert e.value.reason == "decode"
+
+
+def test_detections_msg():
+    from std_msgs.msg import Header
+
+    d = Detection(2, "box", 0.75, 10.0, 20.0, 50.0, 100.0, track_id=4)
+    m = detections_msg([d], Header(frame_id="camera_link"), 640, 480)
+    assert (m.header.frame_id, m.image_width, m.image_height) == ("camera_link", 640, 480)
+    (x,) = m.detections
+    assert (x.class_id, x.label, x.track_id) == (2, "box", 4)
+    assert (x.center_x, x.center_y, x.size_x, x.size_y) == (30.0, 60.0, 40.0, 80.0)
+    assert x.score == pytest.approx(0.75)

@@ -110,3 +110,29 @@ def test_the_annotated_image_shows_the_track_id():
     untracked = draw(img, [det])
     tracked = draw(img, [dataclasses.replace(det, track_id=7)])
     assert (untracked != img).any() and (tracked != untracked).any()
+
+
+def test_background_tracker_builds_on_a_thread_and_reports_an_error():
+    import threading
+
+    from edgebot_perception.tracking import BackgroundTracker, TrackerConfig
+
+    gate = threading.Event()
+    seen = []
+
+    def factory(cfg):
+        seen.append(threading.current_thread())
+        gate.wait(10)
+        return "tracker"
+
+    bg = BackgroundTracker(TrackerConfig(), factory)
+    assert bg.tracker is None  # building: the constructor did not wait for it
+    gate.set()
+    assert bg.get() == "tracker" and bg.error is None
+    assert seen[0] is not threading.main_thread()
+
+    def broken(cfg):
+        raise ImportError("no norfair")
+
+    bg = BackgroundTracker(TrackerConfig(), broken)
+    assert bg.get() is None and isinstance(bg.error, ImportError)

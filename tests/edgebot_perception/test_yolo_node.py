@@ -277,6 +277,49 @@ def test_newest_frame_under_a_slow_consumer(procs, ros):
     assert int(v["received"]) - int(base["received"]) <= n
 
 
+def test_the_callback_drops_stale_frames_under_a_slow_model(procs, ros):
+    """infer_in callback (the default for a node with its executor to itself): the model runs
+    in the subscription's callback; frames that come while it runs are replaced in the depth-1
+    history and counted as dropped from the DDS sequence numbers; the newest is processed."""
+    # imgsz 1920 makes the model slow (~0.2 s per frame here); frames come at ~20 Hz
+    node = procs.node("edgebot_perception", "yolo_node", params={"imgsz": 1920})
+    dets = ros.collect(Detection2DArray, "detections")
+    diags = ros.collect(DiagnosticArray, "/diagnostics")
+    pub = ros.publisher(Image, "camera/image_raw", qos.IMAGES)
+    ros.wait_subscribers(pub, timeout=T)
+    img = rendered()[1][0]
+    probes = []
+    prime(
+        lambda: probes.append(1) or pub.publish(numpy_to_image(img, "bgr8", PROBE, "camera_link")),
+        [dets],
+        "yolo_node up",
+    )
+    n = 40
+    for i in range(n):
+        pub.publish(numpy_to_image(img, "bgr8", stamp(i), "camera_link"))
+        time.sleep(0.05)
+    wait_for(
+        lambda: dets and dets[-1].header.stamp == stamp(n - 1),
+        T,
+        what=f"detections of the newest frame ({[d.header.stamp.sec for d in dets]})\n"
+        f"{node.output()[-2000:]}",
+    )
+    burst = [d.header.stamp.sec for d in dets if not is_probe(d)]
+    assert burst == sorted(burst) and len(burst) <= 3 * n // 4, burst
+
+    def accounted():  # every frame that reached the node: processed or dropped, reported
+        v = detector_values(diags)
+        ok = v and int(v["processed"]) == len(dets)
+        return ok and int(v["received"]) == int(v["processed"]) + int(v["dropped"]) and v
+
+    v = wait_for(accounted, T, what=f"diagnostics up to date ({detector_values(diags)})")
+    assert v["infer_in"] == "callback"
+    # the burst's frames that were not processed are all counted (probes sent before the
+    # node's subscription had matched ours never reached it: at most that many more)
+    assert n - len(burst) <= int(v["dropped"]) <= n - len(burst) + len(probes)
+    assert n + len(dets) - len(burst) <= int(v["received"]) <= n + len(probes)
+
+
 def test_bad_inputs_are_counted_and_skipped(procs, ros):
     diags = ros.collect(DiagnosticArray, "/diagnostics")
     img = rendered()[0][0]

@@ -88,3 +88,85 @@ class StageTimes:
 
     def medians(self) -> dict[str, float]:
         return {k: round(statistics.median(v), 2) for k, v in self._d.items() if v}
+
+
+class SequenceGaps:
+    """Frames that never reached the callback, from the DDS publication sequence numbers in
+    rclpy's MessageInfo (per publisher): the image subscription keeps only the newest frame,
+    so while the node is busy DDS replaces the waiting one -- a gap of k is k frames dropped
+    (or lost on a best-effort link). A publisher seen for the first time (or after ``reset``)
+    counts no gap; a number that goes back (a restarted publisher) starts over."""
+
+    def __init__(self):
+        self._last: dict[bytes, int] = {}
+
+    def reset(self) -> None:
+        self._last.clear()
+
+    def __call__(self, info) -> int:
+        try:
+            seq = info["publication_sequence_number"]
+            gid = info["publisher_gid"]["data"]
+        except (KeyError, TypeError):
+            return 0
+        if seq is None:
+            return 0
+        last = self._last.get(gid)
+        self._last[gid] = seq
+        return seq - last - 1 if last is not None and seq > last else 0
+
+
+class FrameRejected(ValueError):
+    """A frame the node skips: ``reason`` names the diagnostics counter (rejected.<reason>)."""
+
+    def __init__(self, reason: str, text: str):
+        super().__init__(text)
+        self.reason = reason
+
+
+def decode_frame(msg, compressed: bool, imgsz: int, expected=(0, 0)):
+    """An Image or CompressedImage -> (BGR image, full width, full height, reduction): a JPEG is
+    decoded at the size the model needs; views of the message's buffer where no conversion is
+    needed. FrameRejected (decode / encoding / size) for a frame to skip."""
+    from edgebot_common.image import ImageError, compressed_to_numpy, image_to_numpy, to_bgr
+
+    full, red = None, 1
+    try:
+        if compressed:
+            full = jpeg_size(msg.data)
+            red = reduction(full, imgsz)
+            img = compressed_to_numpy(msg, REDUCED_COLOR[red])
+        else:
+            img = to_bgr(image_to_numpy(msg), msg.encoding)
+    except ImageError as e:
+        text = str(e)
+        reason = "decode" if compressed else "encoding" if "encoding" in text else "size"
+        raise FrameRejected(reason, text) from None
+    ew, eh = expected
+    w, h = full or (img.shape[1], img.shape[0])
+    if (ew and w != ew) or (eh and h != eh):
+        raise FrameRejected("size", f"frame {w}x{h}, expected {ew or w}x{eh or h}")
+    return img, w, h, red
+
+
+def detections_msg(dets: list[Detection], header, width: int, height: int):
+    """edgebot_interfaces/Detection2DArray of pixel boxes in a width x height frame."""
+    from edgebot_interfaces.msg import Detection2D, Detection2DArray
+
+    out = Detection2DArray()
+    out.header = header
+    out.image_height, out.image_width = height, width
+    out.detections = [
+        Detection2D(
+            class_id=d.class_id,
+            label=d.label,
+            score=d.score,
+            center_x=(d.x1 + d.x2) / 2,
+            center_y=(d.y1 + d.y2) / 2,
+            size_x=d.x2 - d.x1,
+            size_y=d.y2 - d.y1,
+            track_id=d.track_id,
+        )
+        for d in dets
+    ]
+    return out

@@ -83,6 +83,15 @@ SPECS = [
         max=1000,
     ),
     ParamSpec(
+        "infer_in",
+        "auto",
+        "where the model runs: callback (in the image subscription's callback: no thread "
+        "hand-over), worker (a thread of its own: other callbacks of a shared single-threaded "
+        "executor are not held up by inference), auto (callback unless the node shares a "
+        "single-threaded executor with other nodes); min_period > 0 always uses the worker",
+        choices=["auto", "callback", "worker"],
+    ),
+    ParamSpec(
         "min_period",
         0.0,
         "seconds: do not run the model more often than this (0 = as fast as frames come)",

@@ -20,6 +20,7 @@ ID semantics (what a consumer such as a mission counting distinct objects relies
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Sequence
 
 import numpy as np
@@ -144,3 +145,26 @@ class NorfairTracker(Tracker):
 
 def make_tracker(cfg: TrackerConfig | None = None) -> Tracker:
     return NorfairTracker(cfg)
+
+
+class BackgroundTracker:
+    """``make_tracker(cfg)`` started on a thread at once (norfair imports scipy: seconds), so a
+    node starts as fast with tracking on and the first frame waits only for what is left.
+    ``get()`` -> the tracker, or None after an error, which ``error`` then holds (once)."""
+
+    def __init__(self, cfg: TrackerConfig, factory=make_tracker):
+        self.tracker: Tracker | None = None
+        self.error: Exception | None = None
+        self._done = threading.Event()
+        threading.Thread(target=self._build, args=(cfg, factory), daemon=True).start()
+
+    def _build(self, cfg, factory):
+        try:
+            self.tracker = factory(cfg)
+        except Exception as e:  # e.g. norfair missing: detections go on without IDs
+            self.error = e
+        self._done.set()
+
+    def get(self) -> Tracker | None:
+        self._done.wait()
+        return self.tracker

@@ -1,8 +1,11 @@
 """yolo_node: camera images in, ``detections`` (edgebot_interfaces/Detection2DArray) out.
 
-Always the newest frame: the subscription (depth 1) only stores the latest message; a worker
-thread takes it, so a slow model drops frames instead of building up latency. Disabled through
-``yolo/enable``, the node unsubscribes from the images and spends no CPU on them.
+Always the newest frame: the subscription (depth 1) only stores the latest message, so a slow
+model drops frames (counted from the DDS sequence numbers) instead of building up latency. The
+model runs in the subscription's callback (no thread hand-over) or, when the node shares a
+single-threaded executor with other nodes or ``min_period`` is set, on a worker thread that
+takes the newest frame. Disabled through ``yolo/enable``, the node unsubscribes from the images
+and spends no CPU on them.
 """
 
 from __future__ import annotations
@@ -11,28 +14,31 @@ import sys
 import threading
 import time
 
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from sensor_msgs.msg import CompressedImage, Image
 from std_srvs.srv import SetBool
 
 from edgebot_common import qos
 from edgebot_common.diagnostics import ERROR, OK, WARN, Diagnostics
-from edgebot_common.image import (
-    ImageError,
-    compressed_to_numpy,
-    image_to_numpy,
-    numpy_to_image,
-    to_bgr,
-)
+from edgebot_common.image import numpy_to_image
 from edgebot_common.node_main import ConfigError, run_node
 from edgebot_common.ros_params import declare_params
 from edgebot_common.throttle import RejectCounter
-from edgebot_interfaces.msg import Detection2D, Detection2DArray
+from edgebot_interfaces.msg import Detection2DArray
 
 from .backends import ModelError, make_backend
-from .frames import REDUCED_COLOR, StageTimes, jpeg_size, reduction, scale_detections
+from .frames import (
+    FrameRejected,
+    SequenceGaps,
+    StageTimes,
+    decode_frame,
+    detections_msg,
+    scale_detections,
+)
 from .node_params import SPECS
-from .tracking import TrackerConfig, make_tracker
+from .tracking import BackgroundTracker, TrackerConfig
 from .yolo_math import OutputShapeError, draw
 
 
@@ -58,16 +64,16 @@ class YoloNode(Node):
             )
         except ModelError as e:  # e.param: 'backend' (cannot run the file) or 'model'
             raise ConfigError(f"parameter '{e.param}' = {p[e.param]!r}: {e}") from None
-        # backends without a tracker of their own get ours (IDs -1 when tracking is off); the
-        # worker builds it before its first frame (norfair imports scipy: seconds, not at start)
-        self.tracker = self._track_cfg = None
+        # backends without a tracker of their own get ours (IDs -1 when tracking is off), built
+        # on a thread from the start (norfair imports scipy: seconds); the first frame waits
+        self.tracker = self._pending_tracker = None
         if p["tracking"] and self.backend.name != "ultralytics":
             cfg = TrackerConfig(p["track_iou_threshold"], p["track_max_age"], p["track_min_hits"])
             try:
                 cfg.check()
             except ValueError as e:
                 raise ConfigError(f"parameter 'track_min_hits' = {cfg.min_hits}: {e}") from None
-            self._track_cfg = cfg
+            self._pending_tracker = BackgroundTracker(cfg)
         self.rejects = RejectCounter(self.get_logger().warning)
         self.pub = self.create_publisher(Detection2DArray, "detections", qos.RELIABLE)
         self.pub_img = self.create_publisher(Image, "detections/image", qos.IMAGES)
@@ -76,6 +82,8 @@ class YoloNode(Node):
             "camera/image_raw/compressed" if self.compressed else "camera/image_raw"
         )
         self.sub = None
+        self._group = MutuallyExclusiveCallbackGroup()  # one frame at a time
+        self._gaps = SequenceGaps()
         self._lock = threading.Condition()
         self._latest = None
         self._latest_t = (0.0, 0)  # when it came: perf_counter, ROS clock ns
@@ -88,8 +96,9 @@ class YoloNode(Node):
         self.diag = Diagnostics(self, hardware_id=f"{self.backend.name}:{self.backend.path.name}")
         self.diag.add("detector", self._diag)
         self._stop = threading.Event()
-        self._worker = threading.Thread(target=self._run, name="infer", daemon=True)
-        self._worker.start()
+        self._worker = None
+        if p["infer_in"] == "worker" or p["min_period"]:
+            self._start_worker()
         self.set_enabled(p["enabled"])
         self.get_logger().info(
             f"{self.backend.name} {self.backend.path} imgsz {self.backend.imgsz}, classes "
@@ -104,13 +113,15 @@ class YoloNode(Node):
                 self.topic,
                 self._on_image,
                 qos.by_name(self.p["image_qos"]),
+                callback_group=self._group,
             )
         elif not on and self.sub is not None:
             self.destroy_subscription(self.sub)
             self.sub = None
             with self._lock:
                 self._latest = None
-                self._reset_tracks = True  # the worker forgets the tracks (new IDs after)
+                self._reset_tracks = True  # forget the tracks (new IDs after)
+            self._gaps.reset()
 
     @property
     def enabled(self) -> bool:
@@ -123,22 +134,42 @@ class YoloNode(Node):
         return resp
 
     # -- frames -----------------------------------------------------------------------------
-    def _on_image(self, msg):
+    def _start_worker(self):
+        self._worker = threading.Thread(target=self._run, name="infer", daemon=True)
+        self._worker.start()
+
+    def _shared_executor(self) -> bool:
+        ex = self.executor
+        return isinstance(ex, SingleThreadedExecutor) and len(ex.get_nodes()) > 1
+
+    def _on_image(self, msg, info):
+        t_in, wall = time.perf_counter(), time.time_ns()
+        ros_in = self.get_clock().now().nanoseconds
+        gap = self._gaps(info)  # frames DDS replaced while we were busy
+        if info["received_timestamp"]:
+            self.stages.add(
+                "transport", (info["received_timestamp"] - info["source_timestamp"]) * 1e-6
+            )
+            self.stages.add("wakeup", (wall - info["received_timestamp"]) * 1e-6)
         with self._lock:
-            self.received += 1
-            if self._latest is not None:
-                self.dropped += 1  # the model was busy: only the newest frame counts
-            self._latest = msg
-            self._latest_t = (time.perf_counter(), self.get_clock().now().nanoseconds)
-            self._lock.notify()
+            self.received += 1 + gap
+            self.dropped += gap
+            if self._worker is None and (
+                self.p["infer_in"] == "callback" or not self._shared_executor()
+            ):
+                inline = True
+            else:
+                inline = False
+                if self._latest is not None:
+                    self.dropped += 1  # the model was busy: only the newest frame counts
+                self._latest, self._latest_t = msg, (t_in, ros_in)
+                self._lock.notify()
+        if inline:
+            self._handle(msg, t_in, ros_in)
+        elif self._worker is None:
+            self._start_worker()
 
     def _run(self):
-        if self._track_cfg is not None:
-            try:
-                self.tracker = make_tracker(self._track_cfg)
-            except Exception as e:  # e.g. norfair missing: detections go on, IDs stay -1
-                self.errors += 1
-                self.get_logger().error(f"tracking unavailable: {type(e).__name__}: {e}")
         next_ok = 0.0
         while not self._stop.is_set():
             with self._lock:
@@ -147,53 +178,45 @@ class YoloNode(Node):
                 if self._stop.is_set():
                     return
                 msg, self._latest = self._latest, None
-                (t_in, ros_in), reset = self._latest_t, self._reset_tracks
-                self._reset_tracks = False
-            stamp = msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec
-            self.stages.add("stamp_to_callback", (ros_in - stamp) * 1e-6)
-            self.stages.add("queue", (time.perf_counter() - t_in) * 1e3)
-            if reset and self.tracker is not None:
-                self.tracker.reset()
-            try:
-                self.process(msg)
-            except Exception as e:  # never let one frame kill the worker
-                self.errors += 1
-                self.rejects.reject("error", f"{type(e).__name__}: {e}")
+                t_in, ros_in = self._latest_t
+            self._handle(msg, t_in, ros_in)
             if self.p["min_period"]:
                 next_ok = time.monotonic() + self.p["min_period"]
                 self._stop.wait(max(0.0, next_ok - time.monotonic()))
 
-    def _decode(self, msg):
-        """(image, full frame width, height): a JPEG is decoded at the size the model needs."""
-        full = None
+    def _handle(self, msg, t_in, ros_in):
+        if self._pending_tracker is not None:
+            bg, self._pending_tracker = self._pending_tracker, None
+            self.tracker = bg.get()
+            if bg.error is not None:
+                self.errors += 1
+                self.get_logger().error(
+                    f"tracking unavailable: {type(bg.error).__name__}: {bg.error}"
+                )
+        with self._lock:
+            reset, self._reset_tracks = self._reset_tracks, False
+        stamp = msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec
+        self.stages.add("stamp_to_callback", (ros_in - stamp) * 1e-6)
+        self.stages.add("queue", (time.perf_counter() - t_in) * 1e3)
+        if reset and self.tracker is not None:
+            self.tracker.reset()
         try:
-            if self.compressed:
-                full = jpeg_size(msg.data)
-                self.decode_reduction = reduction(full, self.backend.imgsz)
-                img = compressed_to_numpy(msg, REDUCED_COLOR[self.decode_reduction])
-            else:
-                img = to_bgr(image_to_numpy(msg), msg.encoding)
-        except ImageError as e:
-            text = str(e)
-            if self.compressed:
-                reason = "decode"
-            elif "encoding" in text:
-                reason = "encoding"
-            else:
-                reason = "size"
-            self.rejects.reject(reason, text)
-            return None, 0, 0
-        ew, eh = self.p["expected_width"], self.p["expected_height"]
-        w, h = full or (img.shape[1], img.shape[0])
-        if (ew and w != ew) or (eh and h != eh):
-            self.rejects.reject("size", f"frame {w}x{h}, expected {ew or w}x{eh or h}")
-            return None, w, h
-        return img, w, h
+            self.process(msg)
+        except Exception as e:  # never let one frame kill the node
+            self.errors += 1
+            self.rejects.reject("error", f"{type(e).__name__}: {e}")
 
     def process(self, msg):
         t0 = time.perf_counter()
-        img, w, h = self._decode(msg)
-        if img is None:
+        try:
+            img, w, h, self.decode_reduction = decode_frame(
+                msg,
+                self.compressed,
+                self.backend.imgsz,
+                (self.p["expected_width"], self.p["expected_height"]),
+            )
+        except FrameRejected as e:
+            self.rejects.reject(e.reason, str(e))
             return
         t1 = time.perf_counter()
         try:
@@ -207,23 +230,7 @@ class YoloNode(Node):
         dets = scale_detections(dets, sx, sy)
         if self.tracker is not None:
             dets = self.tracker.update(dets)
-        out = Detection2DArray()
-        out.header = msg.header
-        out.image_height, out.image_width = h, w
-        out.detections = [
-            Detection2D(
-                class_id=d.class_id,
-                label=d.label,
-                score=d.score,
-                center_x=(d.x1 + d.x2) / 2,
-                center_y=(d.y1 + d.y2) / 2,
-                size_x=d.x2 - d.x1,
-                size_y=d.y2 - d.y1,
-                track_id=d.track_id,
-            )
-            for d in dets
-        ]
-        self.pub.publish(out)
+        self.pub.publish(detections_msg(dets, msg.header, w, h))
         self.processed += 1
         t3 = time.perf_counter()
         for stage, ms in (("decode", t1 - t0), ("inference", t2 - t1), ("publish", t3 - t2)):
@@ -236,6 +243,7 @@ class YoloNode(Node):
 
     # -- diagnostics ------------------------------------------------------------------------
     def _diag(self):
+        p, ul = self.p, self.backend.name == "ultralytics"
         counts = self.rejects.as_dict()
         level = OK if not self.errors else WARN
         if self.errors and not self.processed:
@@ -248,13 +256,8 @@ class YoloNode(Node):
             "backend": self.backend.name,
             "model": str(self.backend.path),
             "imgsz": self.backend.imgsz,
-            "tracking": (
-                "off"
-                if not self.p["tracking"]
-                else "norfair"
-                if self._track_cfg is not None
-                else self.p["tracker"]
-            ),
+            "tracking": "off" if not p["tracking"] else self.p["tracker"] if ul else "norfair",
+            "infer_in": "worker" if self._worker is not None else "callback",
             "input": self.topic,
             "received": self.received,
             "processed": self.processed,
@@ -272,12 +275,13 @@ class YoloNode(Node):
         self._stop.set()
         with self._lock:
             self._lock.notify_all()
-        self._worker.join(timeout=10)
+        if self._worker is not None:
+            self._worker.join(timeout=10)
 
 
 def main(args=None):
-    # the frame goes from the executor thread to the worker: a thread that wants the GIL waits
-    # up to the switch interval (5 ms by default) for a holder that does not block
+    # with the worker, the frame goes from the executor thread to it: a thread that wants the
+    # GIL waits up to the switch interval (5 ms by default) for a holder that does not block
     sys.setswitchinterval(0.001)
     run_node(YoloNode, args)
 
