@@ -24,11 +24,10 @@ import numpy as np
 
 from .yolo_math import (
     Detection,
+    LetterboxBlob,
     OutputShapeError,
     check_output_shape,
     decode,
-    letterbox,
-    to_blob,
     unletterbox,
 )
 
@@ -211,11 +210,14 @@ class OnnxBackend(Backend):
         self.conf, self.iou, self.max_det = conf, iou, max_det
         self.classes = class_ids(classes, self.names)
         self.path = p
+        self._blob = None
 
     def infer(self, bgr: np.ndarray) -> list[Detection]:
         h, w = bgr.shape[:2]
-        img, lb = letterbox(bgr, self.imgsz)
-        out = self.sess.run(None, {self.input_name: to_blob(img)})[0]
+        if self._blob is None or self._blob.size != self.imgsz:
+            self._blob = LetterboxBlob(self.imgsz)
+        blob, lb = self._blob(bgr)  # letterbox + blob into a buffer kept between frames
+        out = self.sess.run(None, {self.input_name: blob})[0]
         return self.detections(out, lb, w, h)
 
 
