@@ -32,7 +32,8 @@ from edgebot_testing import free_port, wait_for
 
 #: the victim: a subscriber of the simulator's streams that publishes flat out to a third node
 VICTIM = r"""
-import threading, rclpy
+import os, threading, rclpy
+os.nice(10)  # the flood must not starve the simulator on a loaded machine
 from rosgraph_msgs.msg import Clock
 from nav_msgs.msg import Odometry
 from sensor_msgs.msg import JointState
@@ -53,7 +54,8 @@ while True:
 
 #: the third node: reads the victim's flood and /clock (the simulator writes to it too)
 READER = r"""
-import rclpy
+import os, rclpy
+os.nice(10)
 from rosgraph_msgs.msg import Clock
 from std_msgs.msg import String
 from edgebot_common import qos
