@@ -14,10 +14,12 @@ from edgebot_perception.frames import (
     FrameRejected,
     SequenceGaps,
     StageTimes,
+    cdr_image,
     decode_frame,
     detections_msg,
     jpeg_size,
     reduction,
+    ros_header,
     scale_detections,
 )
 from edgebot_perception.yolo_math import Detection
@@ -141,3 +143,26 @@ def test_detections_msg():
     assert (x.class_id, x.label, x.track_id) == (2, "box", 4)
     assert (x.center_x, x.center_y, x.size_x, x.size_y) == (30.0, 60.0, 40.0, 80.0)
     assert x.score == pytest.approx(0.75)
+
+
+def test_cdr_image_views_the_pixels_of_a_serialised_frame():
+    from builtin_interfaces.msg import Time
+    from rclpy.serialization import serialize_message
+
+    img = np.random.default_rng(2).integers(0, 255, (480, 640, 3), dtype=np.uint8)
+    raw = serialize_message(numpy_to_image(img, "bgr8", Time(sec=7, nanosec=9), "camera_link"))
+    m = cdr_image(raw, False)
+    assert (m.width, m.height, m.encoding, m.step) == (640, 480, "bgr8", 1920)
+    out, w, h, _ = decode_frame(m, False, 320)
+    assert np.array_equal(out, img) and not out.flags.owndata  # a view of ``raw``
+    hdr = ros_header(m.header)
+    assert (hdr.stamp.sec, hdr.stamp.nanosec, hdr.frame_id) == (7, 9, "camera_link")
+    ok, jpg = cv2.imencode(".jpg", img)
+    c = cdr_image(serialize_message(bytes_to_compressed(jpg, "jpeg", Time(sec=3))), True)
+    assert c.format == "jpeg" and decode_frame(c, True, 320)[1:3] == (640, 480)
+    with pytest.raises(FrameRejected) as e:
+        cdr_image(raw[: len(raw) // 2], False)  # the data is shorter than its length field
+    assert e.value.reason == "size" and "malformed" in str(e.value)
+    with pytest.raises(FrameRejected) as e:
+        cdr_image(b"\x07\x07garbage", True)
+    assert e.value.reason == "decode"

@@ -170,3 +170,31 @@ def detections_msg(dets: list[Detection], header, width: int, height: int):
         for d in dets
     ]
     return out
+
+
+_TYPESTORE = None
+_TYPES = {False: "sensor_msgs/msg/Image", True: "sensor_msgs/msg/CompressedImage"}
+
+
+def cdr_image(data, compressed: bool):
+    """A sensor_msgs Image / CompressedImage from its CDR bytes (an rclpy subscription with
+    ``raw=True``), deserialised by rosbags: ``data`` is a numpy view of the buffer. rclpy's own
+    conversion copies a 640x480 frame's 921 kB into an ``array.array``: 2.8 ms against 0.03 ms
+    (measured on the shared 2-core machine). FrameRejected for a message that does not parse."""
+    global _TYPESTORE
+    if _TYPESTORE is None:
+        from rosbags.typesys import Stores, get_typestore
+
+        _TYPESTORE = get_typestore(Stores.ROS2_KILTED)  # both types as since ROS 2 Dashing
+    try:
+        return _TYPESTORE.deserialize_cdr(data, _TYPES[compressed])
+    except Exception as e:  # rosbags' SerdeError, struct errors of a truncated message
+        raise FrameRejected("decode" if compressed else "size", f"malformed message: {e}") from None
+
+
+def ros_header(h):
+    """std_msgs/Header of a (rosbags) message header, for the messages the node publishes."""
+    from builtin_interfaces.msg import Time
+    from std_msgs.msg import Header
+
+    return Header(stamp=Time(sec=h.stamp.sec, nanosec=h.stamp.nanosec), frame_id=h.frame_id)

@@ -33,8 +33,10 @@ from .frames import (
     FrameRejected,
     SequenceGaps,
     StageTimes,
+    cdr_image,
     decode_frame,
     detections_msg,
+    ros_header,
     scale_detections,
 )
 from .node_params import SPECS
@@ -114,6 +116,7 @@ class YoloNode(Node):
                 self._on_image,
                 qos.by_name(self.p["image_qos"]),
                 callback_group=self._group,
+                raw=True,  # CDR bytes: frames.cdr_image views the pixels (rclpy would copy)
             )
         elif not on and self.sub is not None:
             self.destroy_subscription(self.sub)
@@ -138,11 +141,7 @@ class YoloNode(Node):
         self._worker = threading.Thread(target=self._run, name="infer", daemon=True)
         self._worker.start()
 
-    def _shared_executor(self) -> bool:
-        ex = self.executor
-        return isinstance(ex, SingleThreadedExecutor) and len(ex.get_nodes()) > 1
-
-    def _on_image(self, msg, info):
+    def _on_image(self, raw, info):
         t_in, wall = time.perf_counter(), time.time_ns()
         ros_in = self.get_clock().now().nanoseconds
         gap = self._gaps(info)  # frames DDS replaced while we were busy
@@ -154,9 +153,14 @@ class YoloNode(Node):
         with self._lock:
             self.received += 1 + gap
             self.dropped += gap
-            if self._worker is None and (
-                self.p["infer_in"] == "callback" or not self._shared_executor()
-            ):
+        try:
+            msg = cdr_image(raw, self.compressed)
+        except FrameRejected as e:
+            return self.rejects.reject(e.reason, str(e))
+        ex = self.executor
+        shared = isinstance(ex, SingleThreadedExecutor) and len(ex.get_nodes()) > 1
+        with self._lock:
+            if self._worker is None and (self.p["infer_in"] == "callback" or not shared):
                 inline = True
             else:
                 inline = False
@@ -230,16 +234,15 @@ class YoloNode(Node):
         dets = scale_detections(dets, sx, sy)
         if self.tracker is not None:
             dets = self.tracker.update(dets)
-        self.pub.publish(detections_msg(dets, msg.header, w, h))
+        header = ros_header(msg.header)
+        self.pub.publish(detections_msg(dets, header, w, h))
         self.processed += 1
         t3 = time.perf_counter()
         for stage, ms in (("decode", t1 - t0), ("inference", t2 - t1), ("publish", t3 - t2)):
             self.stages.add(stage, ms * 1e3)
         if self.get_parameter("publish_annotated").value and self.pub_img.get_subscription_count():
             drawn = draw(img, scale_detections(dets, 1 / sx, 1 / sy))  # at the decoded size
-            self.pub_img.publish(
-                numpy_to_image(drawn, "bgr8", msg.header.stamp, msg.header.frame_id)
-            )
+            self.pub_img.publish(numpy_to_image(drawn, "bgr8", header.stamp, header.frame_id))
 
     # -- diagnostics ------------------------------------------------------------------------
     def _diag(self):
