@@ -16,12 +16,16 @@ detector, with 640x480 frames (rendered demo scenes, resized):
    ``msg.data = arr.ravel().tolist()`` (a Python int per byte) as the baseline.
 4. CPU use of yolo_node (user+sys of its process) over a window while camera_node streams
    640x480 at 10 fps: detection disabled (service yolo/enable false) vs enabled.
-5. where the node's time goes (``--only node_pipeline``): camera->detections with the raw and
-   the compressed input at imgsz 320 and 640, the node's stage medians from its diagnostics
-   (queue = executor thread to worker, decode, inference, publish) and bare inference timed
-   between the node runs, round after round.
+5. the yolo node's own latency against bare inference (issue 16, ``--only node_pipeline``):
+   frames published here in lockstep to four yolo_nodes (imgsz 320 / 640 x raw / compressed
+   input), frame written -> detections published, against bare inference of the same frame in
+   a process of its own, frame by frame (ratio median and p90 over ``--pipeline-frames``, aim
+   <= 1.15x), the node's stage medians from its diagnostics; ``--compare-ref REV`` runs the
+   yolo_node of git revision REV beside it on the same frames (before/after in one run).
 
     source env.sh && python benchmarks/bench_perception.py [--frames 40]
+    python benchmarks/bench_perception.py --only node_pipeline --pipeline-frames 200 \
+        --compare-ref 587679f
 
 Prints the figures and writes benchmarks/results/perception.json (with the machine). The
 machine is shared (2 cores): figures carry the load average measured at the start.
@@ -48,6 +52,8 @@ import numpy as np  # noqa: E402
 import edgebot_testing as et  # noqa: E402
 
 pct = benchlib.pct_nearest
+LOAD_AT_START = None
+GAP_S = 0.01  # node_pipeline: idle time around each bare inference
 
 
 def stats_ms(values):
@@ -165,111 +171,237 @@ def bench_node_latency(frames, helper, procs, n, bare):
     return res
 
 
-def bench_node_pipeline(frames, helper, procs, n, rounds=2):
-    """Where the node's time goes (issue 16): camera_node (MJPEG stream served here, 640x480)
-    -> yolo_node -> detections received here, with the raw Image input and with the compressed
-    input (JPEG over DDS, decoded by yolo_node at the size the model needs), at imgsz 320 and
-    640. Latency = receive time - the frame's grab stamp (same clock). The node's own stage
-    medians come from its diagnostics (latency.*_ms). Bare inference (``session.run`` on a
-    prepared blob) is timed here between the node runs, round after round, so a change of the
-    machine's load hits the baseline and the pipeline alike."""
-    from diagnostic_msgs.msg import DiagnosticArray
+BARE = r"""
+import sys, time, numpy as np
+from edgebot_perception.backends import make_backend
+from edgebot_perception.yolo_math import letterbox, to_blob
+frames = np.load(sys.argv[1])
+sizes = [int(z) for z in sys.argv[2:]]
+bes = {z: make_backend("onnxruntime", "", imgsz=z, conf=0.25) for z in sizes}
+blobs = {z: [to_blob(letterbox(f, z)[0]) for f in frames] for z in sizes}
+print("ready", flush=True)
+for line in sys.stdin:
+    z, i = map(int, line.split())
+    be = bes[z]
+    t0 = time.perf_counter()
+    be.sess.run(None, {be.input_name: blobs[z][i]})
+    print(time.perf_counter() - t0, flush=True)
+"""
 
+
+class BareInference:
+    """Bare inference (``session.run`` on a prepared blob) in a process of its own that does
+    nothing else -- no executor thread, no DDS -- timed there, frame by frame on request."""
+
+    def __init__(self, frames, sizes):
+        import subprocess
+        import tempfile
+
+        self._dir = tempfile.TemporaryDirectory()
+        path = pathlib.Path(self._dir.name) / "frames.npy"
+        np.save(path, np.stack(frames))
+        self._p = subprocess.Popen(
+            [sys.executable, "-c", BARE, str(path), *map(str, sizes)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        if self._p.stdout.readline().strip() != "ready":
+            raise RuntimeError("bare inference process did not start")
+
+    def run(self, imgsz: int, i: int) -> float:
+        self._p.stdin.write(f"{imgsz} {i}\n")
+        self._p.stdin.flush()
+        return float(self._p.stdout.readline())
+
+    def close(self):
+        self._p.stdin.close()
+        self._p.wait(timeout=30)
+        self._dir.cleanup()
+
+
+def ref_package(ref: str) -> str:
+    """edgebot_perception's Python package at git ``ref`` in a temporary directory (for
+    PYTHONPATH): its yolo_node runs beside the current one in the same run."""
+    import subprocess
+    import tempfile
+
+    d = tempfile.mkdtemp(prefix="yolo_ref_")
+    tar = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", ref, "src/edgebot_perception/edgebot_perception"],
+        check=True,
+        capture_output=True,
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", d], input=tar, check=True)
+    return str(pathlib.Path(d) / "src" / "edgebot_perception")
+
+
+def bench_node_pipeline(frames, helper, procs, n, ref=None):
+    """Issue 16: the yolo node's own latency against bare inference on the same frames, in the
+    same run. Four yolo_nodes (imgsz 320 / 640 x raw Image / compressed JPEG input, each on its
+    own topics) get the same 640x480 frames from this process in lockstep: per frame and node,
+    the frame is stamped and published, the node's detections are awaited, then the bare
+    inference of that frame (``session.run`` on a prepared blob, as ``inference``) is timed here
+    while every node is idle. Per frame:
+
+    - ``node``: frame written to DDS (our ``publish()`` returned) -> detections published by
+      the node (the DDS source timestamp of the detections, same clock): transport in, executor
+      wake-up, deserialisation, decode, letterbox, run, NMS, message, publish -- everything the
+      node adds to bare inference;
+    - ``node_from_stamp``: the same from the frame's stamp (taken before our ``publish()``:
+      adds the publisher's serialisation of the frame, a camera-side cost);
+    - ``end_to_end``: the frame's stamp -> detections received here (DDS receive timestamp);
+    - the ratio node / bare inference of that frame (median, p90 over the frames), and the
+      ratio of the medians.
+
+    The node's stage medians (its diagnostics, last 50 frames) say where the difference goes.
+    The order of the nodes rotates frame by frame, so a load swing hits all alike. With
+    ``ref`` (a git revision), the yolo_node of that revision runs too, as four more nodes on
+    the same frames: before/after in one run."""
+    from diagnostic_msgs.msg import DiagnosticArray
+    from sensor_msgs.msg import CompressedImage, Image
+
+    from edgebot_common import qos
+    from edgebot_common.image import bytes_to_compressed, numpy_to_image
     from edgebot_interfaces.msg import Detection2DArray
-    from edgebot_perception.backends import make_backend
-    from edgebot_perception.yolo_math import letterbox, to_blob
-    from mjpeg_server import MjpegServer
 
     sizes, inputs = (320, 640), ("raw", "compressed")
-    lat = {(z, i): [] for z in sizes for i in inputs}
-    stages = {k: [] for k in lat}
-    bare = {z: [] for z in sizes}
-    backends = {z: make_backend("onnxruntime", "", imgsz=z, conf=0.25) for z in sizes}
-    blobs = {z: [to_blob(letterbox(f, z)[0]) for f in frames] for z in sizes}
-    server = MjpegServer(
-        et.free_port(), frame_fn=lambda i: frames[i % len(frames)], fps=4.0, quality=90
-    ).start()
+    versions = ["current"] + ([ref] if ref else [])
+    keys = [(z, i, v) for z in sizes for i in inputs for v in versions]
+    ref_path = ref_package(ref) if ref else None
+    # one bare process per node: each runs as often as its node (the scheduler favours a
+    # process that has slept more, so one process serving all four would be penalised)
+    bare_proc = {k: BareInference(frames, [k[0]]) for k in keys}
+    jpegs = [cv2.imencode(".jpg", f, [cv2.IMWRITE_JPEG_QUALITY, 90])[1] for f in frames]
     diags = []
     helper.node.create_subscription(DiagnosticArray, "/diagnostics", diags.append, 10)
-    try:
-        procs.node(
-            "edgebot_camera",
-            "camera_node",
-            "-r",
-            "__node:=cam_pipeline",
-            params={"source": server.url, "publish_compressed": True, "jpeg_quality": 90},
-        )
-        per_round = max(5, n // rounds)
-        for rnd in range(rounds):
-            for z in sizes:
-                be = backends[z]
-                for i in range(per_round + 2):
-                    t0 = time.perf_counter()
-                    be.sess.run(None, {be.input_name: blobs[z][i % len(frames)]})
-                    if i >= 2:
-                        bare[z].append(time.perf_counter() - t0)
-                for inp in inputs:
-                    got = []
-
-                    def on_det(m, got=got):
-                        now = helper.node.get_clock().now().nanoseconds
-                        st = m.header.stamp.sec * 10**9 + m.header.stamp.nanosec
-                        got.append((now - st) * 1e-9)
-
-                    sub = helper.node.create_subscription(
-                        Detection2DArray, "detections", on_det, 10
-                    )
-                    yolo = procs.node(
-                        "edgebot_perception",
-                        "yolo_node",
-                        params={"imgsz": z, "input": inp},
-                        name=f"yolo_{z}_{inp}_{rnd}",
-                    )
-                    et.wait_for(
-                        lambda got=got: len(got) >= 3, 120, what=f"detections\n{yolo.output()}"
-                    )
-                    del got[:]
-                    k = len(diags)
-                    et.wait_for(lambda got=got: len(got) >= per_round, 60 + n, what="samples")
-                    lat[(z, inp)] += got[:per_round]
-                    et.wait_for(lambda k=k: len(diags) > k + 1, 30, what="diagnostics")
-                    for arr in reversed(diags[k:]):
-                        v = {
-                            kv.key: kv.value
-                            for st in arr.status
-                            if st.name == "yolo_node: detector"
-                            for kv in st.values
-                        }
-                        if v:
-                            stages[(z, inp)].append(v)
-                            break
-                    yolo.stop()
-                    helper.node.destroy_subscription(sub)
-    finally:
-        server.stop()
-    res = {}
-    for z in sizes:
-        b = stats_ms(bare[z])
-        res[z] = {"bare_inference": b}
-        for inp in inputs:
-            s = stats_ms(lat[(z, inp)])
-            last = stages[(z, inp)][-1] if stages[(z, inp)] else {}
-            res[z][inp] = {
-                "camera_to_detections": s,
-                "ratio_p50_vs_bare_inference": round(s["p50_ms"] / b["p50_ms"], 3),
-                "node_stage_medians_ms": {
-                    k.removeprefix("latency.").removesuffix("_ms"): float(v)
-                    for k, v in last.items()
-                    if k.startswith("latency.") and "stamp_to" not in k
-                },
-                "decode_reduction": int(last.get("decode_reduction", 1)),
-            }
-            print(
-                f"imgsz {z} {inp:10s}: camera->detections p50 {s['p50_ms']} ms (p90 "
-                f"{s['p90_ms']}) = {res[z][inp]['ratio_p50_vs_bare_inference']}x bare "
-                f"inference {b['p50_ms']} ms; node stages {res[z][inp]['node_stage_medians_ms']}",
-                flush=True,
+    pubs, got, nodes, tags = {}, {}, {}, {}
+    cond = threading.Condition()
+    for z, inp, ver in keys:
+        tag = f"{z}_{inp}" + ("" if ver == "current" else "_ref")
+        args = ["-r", f"__node:=yolo_{tag}", "-r", f"detections:=bench/det_{tag}"]
+        params = {"imgsz": z, "input": inp, "image_topic": f"bench/img_{tag}"}
+        if ver == "current":
+            nodes[(z, inp, ver)] = procs.node(
+                "edgebot_perception", "yolo_node", *args, params=params, name=f"yolo_{tag}"
             )
+        else:
+            run = "from edgebot_perception.yolo_node import main; main()"
+            for k_, v_ in params.items():
+                args += ["-p", f"{k_}:={v_}"]
+            nodes[(z, inp, ver)] = procs.start(
+                [sys.executable, "-c", run, "--ros-args", *args],
+                name=f"yolo_{tag}",
+                env={"PYTHONPATH": f"{ref_path}:{os.environ.get('PYTHONPATH', '')}"},
+            )
+        got[(z, inp, ver)] = {}
+
+        def on_det(m, info, k=(z, inp, ver)):
+            st = m.header.stamp.sec * 10**9 + m.header.stamp.nanosec
+            with cond:
+                got[k][st] = (info["source_timestamp"], info["received_timestamp"])
+                cond.notify_all()
+
+        helper.node.create_subscription(Detection2DArray, f"bench/det_{tag}", on_det, 10)
+        typ = Image if inp == "raw" else CompressedImage
+        pubs[(z, inp, ver)] = helper.node.create_publisher(typ, f"bench/img_{tag}", qos.IMAGES)
+        tags[(z, inp, ver)] = tag
+
+    def message(k, i):
+        f = frames[i % len(frames)]
+        if k[1] == "raw":
+            return numpy_to_image(f, "bgr8", frame_id="camera_link")
+        return bytes_to_compressed(jpegs[i % len(frames)], "jpeg", frame_id="camera_link")
+
+    def send(k, i, timeout):
+        """Publish frame i to node k: (stamp, publish() returned, detections' source and
+        received timestamps) or None."""
+        msg = message(k, i)
+        now = helper.node.get_clock().now()
+        msg.header.stamp = now.to_msg()
+        st = now.nanoseconds
+        pubs[k].publish(msg)
+        sent = time.time_ns()  # the frame is in DDS (serialised and written)
+        with cond:
+            cond.wait_for(lambda: st in got[k], timeout)
+            r = got[k].get(st)
+        return (st, sent, *r) if r else None
+
+    for k in keys:  # each node up, subscribed and answering
+        et.wait_for(
+            lambda k=k: send(k, 0, 1.0), 180, what=f"{k} answers\n{nodes[k].output()[-2000:]}"
+        )
+    for i in range(10):  # warm-up
+        for k in keys:
+            send(k, i, 30)
+    node, from_stamp, e2e, bare, ratio, lost = ({k: [] for k in keys} for _ in range(6))
+    for i in range(n):
+        order = keys[i % len(keys) :] + keys[: i % len(keys)]
+        for k in order:
+            r = send(k, i, 30)
+            if r is None:
+                lost[k].append(i)
+                continue
+            st, sent, src, rcv = r
+            # onnxruntime's threads spin for a while after a run: let the node's (and, before
+            # the next frame, the bare process's) go idle so that no run shares the cores
+            time.sleep(GAP_S)
+            b = bare_proc[k].run(k[0], i % len(frames))
+            time.sleep(GAP_S)
+            node[k].append((src - sent) * 1e-9)
+            from_stamp[k].append((src - st) * 1e-9)
+            e2e[k].append((rcv - st) * 1e-9)
+            bare[k].append(b)
+            ratio[k].append((src - sent) * 1e-9 / b)
+    for p in bare_proc.values():
+        p.close()
+    k0 = len(diags)
+    et.wait_for(lambda: len(diags) > k0 + 2, 30, what="diagnostics")
+    res = {"loadavg_at_start": LOAD_AT_START, "loadavg_at_end": os.getloadavg(), "frames": n}
+    if ref:
+        res["ref"] = {"revision": ref}
+    for z in sizes:
+        for inp in inputs:
+            for ver in versions:
+                k = (z, inp, ver)
+                v = {}
+                for arr in reversed(diags):
+                    name = f"yolo_{tags[k]}: detector"
+                    v = {kv.key: kv.value for s in arr.status if s.name == name for kv in s.values}
+                    if v:
+                        break
+                s_node, s_bare = stats_ms(node[k]), stats_ms(bare[k])
+                extra = [a - b for a, b in zip(node[k], bare[k])]
+                r = {
+                    "node": s_node,
+                    "node_from_stamp": stats_ms(from_stamp[k]),
+                    "end_to_end": stats_ms(e2e[k]),
+                    "bare_inference": s_bare,
+                    "ratio_node_vs_bare": {
+                        "median": round(float(np.median(ratio[k])), 3),
+                        "p90": round(float(np.percentile(ratio[k], 90)), 3),
+                        "of_medians": round(s_node["p50_ms"] / s_bare["p50_ms"], 3),
+                    },
+                    "node_minus_bare_ms_median": round(float(np.median(extra)) * 1e3, 2),
+                    "lost": len(lost[k]),
+                    "node_stage_medians_ms": {
+                        kk.removeprefix("latency.").removesuffix("_ms"): float(vv)
+                        for kk, vv in v.items()
+                        if kk.startswith("latency.") and "stamp_to" not in kk
+                    },
+                    "decode_reduction": int(v.get("decode_reduction", 1)),
+                    "dropped": int(v.get("dropped", 0)),
+                }
+                (res if ver == "current" else res["ref"]).setdefault(z, {})[inp] = r
+                print(
+                    f"imgsz {z} {inp:10s} {ver:8s}: node p50 {s_node['p50_ms']} ms (p90 "
+                    f"{s_node['p90_ms']}), bare {s_bare['p50_ms']} ms; node/bare per frame "
+                    f"median {r['ratio_node_vs_bare']['median']}x p90 "
+                    f"{r['ratio_node_vs_bare']['p90']}x, node - bare "
+                    f"{r['node_minus_bare_ms_median']} ms; end-to-end p50 "
+                    f"{r['end_to_end']['p50_ms']} ms; stages {r['node_stage_medians_ms']}",
+                    flush=True,
+                )
     return res
 
 
@@ -554,6 +686,14 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--frames", type=int, default=40, help="samples per measurement")
     ap.add_argument("--cpu-seconds", type=float, default=8.0)
+    ap.add_argument(
+        "--compare-ref",
+        default=None,
+        help="node_pipeline: also run yolo_node as of this git revision (before/after)",
+    )
+    ap.add_argument(
+        "--pipeline-frames", type=int, default=200, help="frames per node in node_pipeline"
+    )
     ap.add_argument("--heldout", type=int, default=300, help="held-out scenes for mAP50")
     ap.add_argument(
         "--only",
@@ -565,6 +705,8 @@ def main():
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "perception.json"))
     a = ap.parse_args()
     load = os.getloadavg()
+    global LOAD_AT_START
+    LOAD_AT_START = load
     frames = frames_640()
     outp = pathlib.Path(a.out)
     out = json.loads(outp.read_text()) if set(a.only) != set(PARTS) and outp.exists() else {}
@@ -594,7 +736,9 @@ def main():
             procs.stop_all()
             procs = et.Procs()
         if "node_pipeline" in a.only:
-            out["node_pipeline"] = bench_node_pipeline(frames, helper, procs, a.frames)
+            out["node_pipeline"] = bench_node_pipeline(
+                frames, helper, procs, a.pipeline_frames, a.compare_ref
+            )
             procs.stop_all()
             procs = et.Procs()
         if "transport" in a.only:
