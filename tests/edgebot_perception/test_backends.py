@@ -155,3 +155,19 @@ def test_model_with_unknown_output_shape_is_a_clear_error(tmp_path):
     garbage.write_bytes(b"this is not a model")
     with pytest.raises(B.ModelError, match="onnxruntime cannot load"):
         B.make_backend("onnxruntime", str(garbage))
+
+
+def test_thread_count_follows_the_cgroup_quota_not_the_host_cores(tmp_path):
+    from edgebot_perception.backends import usable_cpus
+
+    mine = usable_cpus(str(tmp_path))  # no cgroup files: the affinity mask
+    assert mine >= 1
+    (tmp_path / "cpu.max").write_text("150000 100000\n")  # 1.5 CPUs -> 2 threads
+    assert usable_cpus(str(tmp_path)) == min(mine, 2)
+    (tmp_path / "cpu.max").write_text("max 100000\n")
+    assert usable_cpus(str(tmp_path)) == mine
+    (tmp_path / "cpu.max").unlink()
+    (tmp_path / "cpu").mkdir()
+    (tmp_path / "cpu" / "cpu.cfs_quota_us").write_text("50000\n")
+    (tmp_path / "cpu" / "cpu.cfs_period_us").write_text("100000\n")
+    assert usable_cpus(str(tmp_path)) == 1

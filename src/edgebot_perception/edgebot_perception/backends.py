@@ -61,6 +61,33 @@ class BackendError(ModelError):
     param = "backend"
 
 
+def usable_cpus(cgroup: str = "/sys/fs/cgroup") -> int:
+    """CPUs this process may really use: its affinity mask, capped by a cgroup CPU quota.
+
+    Containers and CI runners often report the host's cores through ``os.cpu_count()`` while a
+    quota allows two; ONNX Runtime, LiteRT and torch would then start (and spin) a thread per
+    host core and run many times slower than with two threads."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        n = os.cpu_count() or 1
+    root = pathlib.Path(cgroup)
+    for quota_file, period_file in (
+        ("cpu.max", None),  # cgroup v2: "<quota|max> <period>"
+        ("cpu/cpu.cfs_quota_us", "cpu/cpu.cfs_period_us"),  # v1: quota -1 = none
+    ):
+        try:
+            text = (root / quota_file).read_text().split()
+            quota = text[0]
+            period = text[1] if period_file is None else (root / period_file).read_text()
+            if quota not in ("max", "-1") and int(quota) > 0:
+                n = min(n, max(1, -(-int(quota) // int(period))))
+                break
+        except (OSError, ValueError, IndexError):
+            continue
+    return max(1, n)
+
+
 def models_dir() -> pathlib.Path:
     """Where the shipped models are: the package's share directory, else the source tree."""
     try:
@@ -172,8 +199,8 @@ class OnnxBackend(Backend):
         if not p.is_file():
             raise ModelError(f"model file not found: {p}")
         so = ort.SessionOptions()
-        if threads:
-            so.intra_op_num_threads = threads
+        so.intra_op_num_threads = threads or usable_cpus()
+        so.inter_op_num_threads = 1
         so.log_severity_level = 3
         try:
             self.sess = ort.InferenceSession(str(p), so, providers=["CPUExecutionProvider"])
@@ -246,6 +273,9 @@ class UltralyticsBackend(Backend):
                 f"backend 'ultralytics' needs the ultralytics package (requirements/ml.txt): {e}"
             ) from None
         try:
+            import torch
+
+            torch.set_num_threads(usable_cpus())  # not one per host core (see usable_cpus)
             self.model = YOLO(str(p), task="detect")
             names = self.model.names
         except Exception as e:

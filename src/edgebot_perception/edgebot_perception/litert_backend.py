@@ -11,7 +11,6 @@ zip appended to the .tflite (as ultralytics does), else from ``names``, else cla
 from __future__ import annotations
 
 import json
-import os
 import pathlib
 import zipfile
 from collections.abc import Sequence
@@ -19,7 +18,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from .backends import Backend, ModelError, class_ids
+from .backends import Backend, ModelError, class_ids, usable_cpus
 from .yolo_math import Detection, OutputShapeError, check_output_shape, letterbox
 
 
@@ -68,7 +67,7 @@ class LiteRTBackend(Backend):
                 f"backend 'litert' needs the ai-edge-litert package (requirements/base.txt): {e}"
             ) from None
         try:
-            self.interp = Interpreter(model_path=str(p), num_threads=threads or os.cpu_count())
+            self.interp = Interpreter(model_path=str(p), num_threads=threads or usable_cpus())
             self.interp.allocate_tensors()
         except Exception as e:  # flatbuffer errors, unsupported (Flex) ops, ...
             raise ModelError(f"litert cannot load {p}: {_first_line(e)}") from None
