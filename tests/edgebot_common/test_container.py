@@ -36,7 +36,10 @@ def test_nodes_keep_their_names_namespace_parameters_and_remaps(procs, ros, tmp_
         "__ns:=/r1",
     )
     wait_for(lambda: any("/r1 l2 heard: composed" in m.data for m in heard), 60, what="heard")
-    assert talk and all(m.data.startswith("composed ") for m in talk)
+    # the listener in the process hears the talker before this outside subscriber may have
+    # matched it (discovery is per participant): wait for the talk, do not assume it came
+    wait_for(lambda: talk, 30, what="the talker's messages on /r1/talk")
+    assert all(m.data.startswith("composed ") for m in talk)
     names = wait_for(
         lambda: {"talker", "l2", "box"} <= set(ros.node.get_node_names()) and ros.node,
         30,
