@@ -15,10 +15,11 @@ ROBOTS ?= 1
 # test knobs: PYTEST_ARGS="-k firmata -x"
 PYTEST_ARGS ?=
 
-.PHONY: help setup setup-ml build demo test test-fast bench faults clean
+.PHONY: help setup setup-ml build demo test test-long test-all test-fast bench faults clean
 help:
 	@echo "make demo   - the whole robot in simulation, headless; ends by itself (DURATION=60 SCENARIO=near_ball ROBOTS=3)"
-	@echo "make test   - set up, build and run every test (pytest + gtests)"
+	@echo "make test   - set up, build and run the tests (pytest + gtests) but the long campaigns, on two workers"
+	@echo "make test-long - the long campaigns make test leaves out (ten seeded runs, ...); make test-all - both"
 	@echo "make setup  - only set up .venv and build the workspace (idempotent)"
 	@echo "make bench  - run every benchmark, refresh benchmarks/results/"
 	@echo "make faults - the whole-robot fault campaign (a few minutes): fault_output/ + benchmarks/results/faults.*"
@@ -48,6 +49,15 @@ demo: setup
 
 test: setup-ml
 	@$(ENV) bash scripts/run_tests.sh $(PYTEST_ARGS)
+
+# the long campaigns make test leaves out (tests marked long: ten seeded runs, a 60 s broker
+# outage, the demo on the real firmware): about five minutes
+test-long: setup-ml
+	@$(ENV) bash scripts/run_tests.sh -m long
+
+# everything, make test's two workers
+test-all: setup-ml
+	@$(ENV) bash scripts/run_tests.sh -n 2 --dist loadgroup
 
 bench: setup-ml
 	@$(ENV) bash scripts/run_benchmarks.sh

@@ -36,8 +36,13 @@ def _reserve_domain() -> str:
     return str(random.SystemRandom().randint(1, 100))
 
 
-if "ROS_DOMAIN_ID" not in os.environ:
-    os.environ["ROS_DOMAIN_ID"] = _reserve_domain()
+# pytest-xdist workers (make test runs two) inherit the controller's environment: each worker
+# reserves a domain of its own, so tests running side by side never hear each other.
+if "ROS_DOMAIN_ID" not in os.environ or (
+    os.environ.get("PYTEST_XDIST_WORKER")
+    and os.environ.get("EDGEBOT_TEST_DOMAIN") == os.environ["ROS_DOMAIN_ID"]
+):
+    os.environ["ROS_DOMAIN_ID"] = os.environ["EDGEBOT_TEST_DOMAIN"] = _reserve_domain()
 os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
 os.environ.setdefault("RCUTILS_COLORIZED_OUTPUT", "0")
 os.environ.setdefault("PYTHONUNBUFFERED", "1")

@@ -12,6 +12,10 @@ import pytest
 
 from edgebot_testing import ROOT
 
+# the whole stack (simulator, camera, detector, controllers): one such test at a time, never
+# beside another (make test runs two pytest-xdist workers; see scripts/run_tests.sh)
+pytestmark = pytest.mark.xdist_group("stack")
+
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)

@@ -74,7 +74,7 @@ class Feeder:
         self.t.join(5)
 
 
-@pytest.mark.slow
+@pytest.mark.long  # a minute of outage: make test-long (the shorter outages run in make test)
 def test_broker_down_60s_every_message_once_in_order(procs, ros, tmp_path):
     from std_msgs.msg import String
 

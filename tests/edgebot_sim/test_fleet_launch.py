@@ -31,6 +31,10 @@ from tf2_msgs.msg import TFMessage
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "edgebot_mqtt"))
 from mqtt_testing import Collector, Mosquitto
 
+# the whole stack (simulator, camera, detector, controllers): one such test at a time, never
+# beside another (make test runs two pytest-xdist workers; see scripts/run_tests.sh)
+pytestmark = pytest.mark.xdist_group("stack")
+
 ROVERS = ("rover1", "rover2")
 
 

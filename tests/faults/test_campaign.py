@@ -12,6 +12,10 @@ import campaign
 import cv2
 import pytest
 
+# the whole stack (simulator, camera, detector, controllers): one such test at a time, never
+# beside another (make test runs two pytest-xdist workers; see scripts/run_tests.sh)
+pytestmark = pytest.mark.xdist_group("stack")
+
 
 @pytest.mark.timeout(600)
 def test_quick_fault_campaign_holds_every_invariant(tmp_path):

@@ -11,6 +11,10 @@ import pytest
 
 from edgebot_testing import ROOT
 
+# the whole stack (simulator, camera, detector, controllers): one such test at a time, never
+# beside another (make test runs two pytest-xdist workers; see scripts/run_tests.sh)
+pytestmark = pytest.mark.xdist_group("stack")
+
 
 def demo(procs, *args, name="demo"):
     return procs.start([sys.executable, "-m", "edgebot_cli.demo", *args], name=name, cwd=str(ROOT))
@@ -189,6 +193,7 @@ def test_make_demo_empty_variables_mean_defaults():
     assert ns.duration == 60.0 and ns.launch_args == ["foxglove:=true"]
 
 
+@pytest.mark.long  # two minutes: make test-long (make test runs the real firmware in the sim)
 @pytest.mark.timeout(900)
 def test_make_demo_arduino_real_does_the_mission_on_the_real_firmware(procs, tmp_path):
     """`make demo ARDUINO=real`: the whole stack with the stock StandardFirmata running on the

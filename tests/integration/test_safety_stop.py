@@ -4,12 +4,17 @@ firmata_node reads from the virtual Arduino) stops the rover before it touches t
 import json
 import time
 
+import pytest
 from geometry_msgs.msg import Twist
 from nav_msgs.msg import Odometry
 from std_msgs.msg import String
 
 from edgebot_common import qos
 from edgebot_testing import ROOT, wait_for
+
+# the whole stack (simulator, camera, detector, controllers): one such test at a time, never
+# beside another (make test runs two pytest-xdist workers; see scripts/run_tests.sh)
+pytestmark = pytest.mark.xdist_group("stack")
 
 
 def test_safety_monitor_stops_before_contact(procs, ros, tmp_path):

@@ -5,12 +5,17 @@ imu_node on the virtual I2C IMU, camera_node on the MJPEG stream."""
 import json
 import math
 
+import pytest
 from nav_msgs.msg import Odometry
 from sensor_msgs.msg import Image, Imu, JointState, Range
 from std_msgs.msg import Bool, String
 
 from edgebot_common import qos
 from edgebot_testing import ROOT, free_port, wait_for
+
+# the whole stack (simulator, camera, detector, controllers): one such test at a time, never
+# beside another (make test runs two pytest-xdist workers; see scripts/run_tests.sh)
+pytestmark = pytest.mark.xdist_group("stack")
 
 
 def test_virtual_devices_through_driver_nodes(procs, ros, tmp_path):

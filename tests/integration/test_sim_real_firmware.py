@@ -8,12 +8,17 @@ A2 -> the firmware's ADC -> analog report -> sonar/range)."""
 import json
 import math
 
+import pytest
 from nav_msgs.msg import Odometry
 from sensor_msgs.msg import JointState, Range
 from std_msgs.msg import String
 
 from edgebot_common import qos
 from edgebot_testing import ROOT, wait_for
+
+# the whole stack (simulator, camera, detector, controllers): one such test at a time, never
+# beside another (make test runs two pytest-xdist workers; see scripts/run_tests.sh)
+pytestmark = pytest.mark.xdist_group("stack")
 
 
 def test_sim_runs_the_real_firmware(procs, ros, tmp_path):
