@@ -44,6 +44,14 @@ def test_profile_is_udp_only_with_udp_locators():
     # transport under ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST; no SHM locator keeps it unused)
     locs = part.findall("f:rtps/f:defaultUnicastLocatorList/f:locator", NS)
     assert locs and all([c.tag for c in loc] == [f"{{{NS['f']}}}udpv4"] for loc in locs)
+    # socket buffers that hold a 640x480 frame's fragments whole (else: drops and resends)
+    (udp,) = [
+        t
+        for t in root.iterfind(".//f:transport_descriptor", NS)
+        if t.findtext("f:type", namespaces=NS) == "UDPv4"
+    ]
+    for k in ("sendBufferSize", "receiveBufferSize"):
+        assert int(udp.findtext(f"f:{k}", namespaces=NS)) >= 4 * FRAME_640, k
 
 
 def test_opt_in_shm_profile_is_sized_for_camera_frames():
