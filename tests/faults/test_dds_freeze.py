@@ -28,7 +28,13 @@ import signal
 import sys
 import time
 
+import pytest
+
 from edgebot_testing import free_port, wait_for
+
+# a simulator and a subscriber publishing flat out for ~10 s: never beside a whole-stack test
+# (their timing bounds), which share this xdist group (make test: two workers, --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("stack")
 
 #: the victim: a subscriber of the simulator's streams that publishes flat out to a third node
 VICTIM = r"""
