@@ -23,7 +23,9 @@ pytestmark = pytest.mark.xdist_group("stack")
 
 @pytest.mark.timeout(1200)  # ten episodes of the whole loop; slow machines run them in slow motion
 @pytest.mark.parametrize(
-    "seeds,need", [pytest.param(list(range(10)), 9, marks=pytest.mark.long), (list(range(3)), 3)]
+    "seeds,need",
+    [pytest.param(list(range(10)), 9, marks=pytest.mark.long), (list(range(3)), 3)],
+    ids=["ten_seeds", "three_seeds"],
 )
 def test_seeded_runs_reach_the_target(procs, ros, tmp_path, seeds, need):
     edgebot = shutil.which("edgebot")
