@@ -88,6 +88,12 @@ def test_stage_times_medians_over_the_last_frames():
         st.add("decode", v)
     st.add("inference", 5.0)
     assert st.medians() == {"decode": 2.0, "inference": 5.0}
+    st.add("node_over_run", 1.25)
+    assert st.diag_values() == {
+        "latency.decode_ms": 2.0,
+        "latency.inference_ms": 5.0,
+        "latency.node_over_run": 1.25,
+    }
 
 
 def info(seq, gid=b"A"):

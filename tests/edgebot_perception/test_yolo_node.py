@@ -320,6 +320,34 @@ def test_the_callback_drops_stale_frames_under_a_slow_model(procs, ros):
     assert n + len(dets) - len(burst) <= int(v["received"]) <= n + len(probes)
 
 
+@pytest.mark.parametrize(
+    "executor,where", [("single", "worker"), ("events", "worker"), ("multi", "callback")]
+)
+def test_hosted_with_other_nodes_on_one_thread_inference_moves_to_the_worker(
+    procs, ros, tmp_path, executor, where
+):
+    """infer_in auto: in a container whose one thread runs other nodes too, the model runs on
+    the worker (their callbacks are not held up); with a multi-threaded executor, in the
+    callback (its own mutually exclusive group, beside the others' threads)."""
+    import yaml
+
+    from edgebot_testing import ros_executable
+
+    f = tmp_path / "box.yaml"
+    nodes = {"nodes": ["edgebot_perception/yolo_node", "edgebot_common/talker"]}
+    f.write_text(yaml.safe_dump({"/**": {"ros__parameters": {**nodes, "executor": executor}}}))
+    cmd = [ros_executable("edgebot_common", "container"), "--ros-args", "-r", "__node:=box"]
+    procs.start([*cmd, "--params-file", str(f)], name="box")
+    dets = ros.collect(Detection2DArray, "detections")
+    diags = ros.collect(DiagnosticArray, "/diagnostics")
+    pub = ros.publisher(Image, "camera/image_raw", qos.IMAGES)
+    ros.wait_subscribers(pub, timeout=T)
+    img = rendered()[0][0]
+    prime(lambda: pub.publish(numpy_to_image(img, "bgr8", PROBE, "camera_link")), [dets], "up")
+    v = wait_for(lambda: detector_values(diags), T, what="yolo_node diagnostics")
+    assert v["infer_in"] == where
+
+
 def test_bad_inputs_are_counted_and_skipped(procs, ros):
     diags = ros.collect(DiagnosticArray, "/diagnostics")
     img = rendered()[0][0]

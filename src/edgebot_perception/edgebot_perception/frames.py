@@ -79,7 +79,7 @@ def scale_detections(dets: list[Detection], sx: float, sy: float) -> list[Detect
 class StageTimes:
     """Medians (ms) of named stages over the last ``n`` frames, for diagnostics."""
 
-    def __init__(self, n: int = 50):
+    def __init__(self, n: int = 200):
         self._n = n
         self._d: dict[str, collections.deque] = {}
 
@@ -88,6 +88,21 @@ class StageTimes:
 
     def medians(self) -> dict[str, float]:
         return {k: round(statistics.median(v), 2) for k, v in self._d.items() if v}
+
+    def diag_values(self) -> dict[str, float]:
+        """``latency.<stage>_ms`` medians (``latency.<a>_over_<b>``: a ratio, no unit)."""
+        return {
+            f"latency.{k}" + ("" if "_over_" in k else "_ms"): v for k, v in self.medians().items()
+        }
+
+
+def add_dds_stages(stages: StageTimes, info, wall_ns: int) -> None:
+    """Stages ``transport`` (DDS write -> DDS receive; for a frame in UDP fragments, the first)
+    and ``wakeup`` (DDS receive -> our callback: the rest of the frame, the executor's wake-up,
+    the take) from rclpy's MessageInfo, when there is one (``info`` None: not available)."""
+    if info and info.get("received_timestamp"):
+        stages.add("transport", (info["received_timestamp"] - info["source_timestamp"]) * 1e-6)
+        stages.add("wakeup", (wall_ns - info["received_timestamp"]) * 1e-6)
 
 
 class SequenceGaps:

@@ -88,7 +88,8 @@ SPECS = [
         "where the model runs: callback (in the image subscription's callback: no thread "
         "hand-over), worker (a thread of its own: other callbacks of a shared single-threaded "
         "executor are not held up by inference), auto (callback unless the node shares a "
-        "single-threaded executor with other nodes); min_period > 0 always uses the worker",
+        "single-threaded or events executor with other nodes); min_period > 0 always uses "
+        "the worker",
         choices=["auto", "callback", "worker"],
     ),
     ParamSpec(

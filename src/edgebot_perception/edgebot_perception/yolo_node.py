@@ -1,11 +1,8 @@
 """yolo_node: camera images in, ``detections`` (edgebot_interfaces/Detection2DArray) out.
 
-Always the newest frame: the subscription (depth 1) only stores the latest message, so a slow
-model drops frames (counted from the DDS sequence numbers) instead of building up latency. The
-model runs in the subscription's callback (no thread hand-over) or, when the node shares a
-single-threaded executor with other nodes or ``min_period`` is set, on a worker thread that
-takes the newest frame. Disabled through ``yolo/enable``, the node unsubscribes from the images
-and spends no CPU on them.
+The newest frame only (depth 1: a slow model drops frames), inferred in the image callback, or
+on a worker thread when the node shares one executor thread with others or ``min_period`` is
+set. ``yolo/enable`` false unsubscribes from the images. See the package README.
 """
 
 from __future__ import annotations
@@ -15,7 +12,7 @@ import threading
 import time
 
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
-from rclpy.executors import SingleThreadedExecutor
+from rclpy.executors import Executor, MultiThreadedExecutor
 from rclpy.node import Node
 from sensor_msgs.msg import CompressedImage, Image
 from std_srvs.srv import SetBool
@@ -33,6 +30,7 @@ from .frames import (
     FrameRejected,
     SequenceGaps,
     StageTimes,
+    add_dds_stages,
     cdr_image,
     decode_frame,
     detections_msg,
@@ -98,10 +96,10 @@ class YoloNode(Node):
         self.diag = Diagnostics(self, hardware_id=f"{self.backend.name}:{self.backend.path.name}")
         self.diag.add("detector", self._diag)
         self._stop = threading.Event()
-        self._worker = None
+        self._worker, self._boot_pending = None, True
         if p["infer_in"] == "worker" or p["min_period"]:
             self._start_worker()
-        self.set_enabled(p["enabled"])
+        self._boot = self.create_timer(0.0, self._on_boot)  # subscribe once the executor is known
         self.get_logger().info(
             f"{self.backend.name} {self.backend.path} imgsz {self.backend.imgsz}, classes "
             f"{list(self.backend.names.values())}, input {self.topic}"
@@ -110,10 +108,12 @@ class YoloNode(Node):
     # -- enable/disable ---------------------------------------------------------------------
     def set_enabled(self, on: bool):
         if on and self.sub is None:
+            # rclpy's EventsExecutor (not an rclpy Executor) fails on a MessageInfo callback
+            info = self.executor is None or isinstance(self.executor, Executor)
             self.sub = self.create_subscription(
                 CompressedImage if self.compressed else Image,
                 self.topic,
-                self._on_image,
+                self._on_image if info else (lambda raw: self._on_image(raw, None)),
                 qos.by_name(self.p["image_qos"]),
                 callback_group=self._group,
                 raw=True,  # CDR bytes: frames.cdr_image views the pixels (rclpy would copy)
@@ -130,7 +130,14 @@ class YoloNode(Node):
     def enabled(self) -> bool:
         return self.sub is not None
 
+    def _on_boot(self):
+        self._boot.cancel()
+        if self._boot_pending:
+            self._boot_pending = False
+            self.set_enabled(self.p["enabled"])
+
     def _on_enable(self, req, resp):
+        self._boot_pending = False
         self.set_enabled(bool(req.data))
         resp.success = True
         resp.message = "enabled" if self.enabled else "disabled"
@@ -145,11 +152,7 @@ class YoloNode(Node):
         t_in, wall = time.perf_counter(), time.time_ns()
         ros_in = self.get_clock().now().nanoseconds
         gap = self._gaps(info)  # frames DDS replaced while we were busy
-        if info["received_timestamp"]:
-            self.stages.add(
-                "transport", (info["received_timestamp"] - info["source_timestamp"]) * 1e-6
-            )
-            self.stages.add("wakeup", (wall - info["received_timestamp"]) * 1e-6)
+        add_dds_stages(self.stages, info, wall)
         with self._lock:
             self.received += 1 + gap
             self.dropped += gap
@@ -157,8 +160,8 @@ class YoloNode(Node):
             msg = cdr_image(raw, self.compressed)
         except FrameRejected as e:
             return self.rejects.reject(e.reason, str(e))
-        ex = self.executor
-        shared = isinstance(ex, SingleThreadedExecutor) and len(ex.get_nodes()) > 1
+        ex = self.executor  # one thread (single-threaded or events executor) for several nodes?
+        shared = not isinstance(ex, MultiThreadedExecutor) and len(ex.get_nodes()) > 1
         with self._lock:
             if self._worker is None and (self.p["infer_in"] == "callback" or not shared):
                 inline = True
@@ -205,12 +208,12 @@ class YoloNode(Node):
         if reset and self.tracker is not None:
             self.tracker.reset()
         try:
-            self.process(msg)
+            self.process(msg, t_in)
         except Exception as e:  # never let one frame kill the node
             self.errors += 1
             self.rejects.reject("error", f"{type(e).__name__}: {e}")
 
-    def process(self, msg):
+    def process(self, msg, t_in=None):
         t0 = time.perf_counter()
         try:
             img, w, h, self.decode_reduction = decode_frame(
@@ -240,6 +243,10 @@ class YoloNode(Node):
         t3 = time.perf_counter()
         for stage, ms in (("decode", t1 - t0), ("inference", t2 - t1), ("publish", t3 - t2)):
             self.stages.add(stage, ms * 1e3)
+        if (run := self.backend.last_run_s) and t_in:  # callback -> published vs bare run
+            self.stages.add("run", run * 1e3)
+            self.stages.add("node", (t3 - t_in) * 1e3)
+            self.stages.add("node_over_run", (t3 - t_in) / run)
         if self.get_parameter("publish_annotated").value and self.pub_img.get_subscription_count():
             drawn = draw(img, scale_detections(dets, 1 / sx, 1 / sy))  # at the decoded size
             self.pub_img.publish(numpy_to_image(drawn, "bgr8", header.stamp, header.frame_id))
@@ -271,7 +278,7 @@ class YoloNode(Node):
             "rejected": self.rejects.total,
         }
         vals.update({f"rejected.{k}": v for k, v in counts.items()})
-        vals.update({f"latency.{k}_ms": v for k, v in self.stages.medians().items()})
+        vals.update(self.stages.diag_values())
         return level, msg, vals
 
     def shutdown(self):
