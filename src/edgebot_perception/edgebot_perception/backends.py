@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 import os
 import pathlib
+import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -159,6 +160,8 @@ class Backend:
     imgsz: int = 320
     nc: int = 0
     conf, iou, max_det, classes = 0.25, 0.45, 100, None
+    #: seconds of the model's own call (bare inference) in the last ``infer``, where timed
+    last_run_s: float | None = None
 
     def infer(self, bgr: np.ndarray) -> list[Detection]:
         raise NotImplementedError
@@ -244,7 +247,9 @@ class OnnxBackend(Backend):
         if self._blob is None or self._blob.size != self.imgsz:
             self._blob = LetterboxBlob(self.imgsz)
         blob, lb = self._blob(bgr)  # letterbox + blob into a buffer kept between frames
+        t0 = time.perf_counter()
         out = self.sess.run(None, {self.input_name: blob})[0]
+        self.last_run_s = time.perf_counter() - t0
         return self.detections(out, lb, w, h)
 
 
