@@ -223,10 +223,13 @@ class BareInference:
 def ref_package(ref: str) -> str:
     """edgebot_perception's Python package at git ``ref`` in a temporary directory (for
     PYTHONPATH): its yolo_node runs beside the current one in the same run."""
+    import atexit
+    import shutil
     import subprocess
     import tempfile
 
     d = tempfile.mkdtemp(prefix="yolo_ref_")
+    atexit.register(shutil.rmtree, d, ignore_errors=True)
     tar = subprocess.run(
         ["git", "-C", str(ROOT), "archive", ref, "src/edgebot_perception/edgebot_perception"],
         check=True,

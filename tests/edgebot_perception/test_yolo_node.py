@@ -348,6 +348,17 @@ def test_hosted_with_other_nodes_on_one_thread_inference_moves_to_the_worker(
     assert v["infer_in"] == where
 
 
+def test_subscribes_on_sim_time_before_any_clock(procs, ros):
+    """The image subscription is made once the executor spins (steady-clock timer): a node on
+    use_sim_time detects before a simulator has published /clock."""
+    procs.node("edgebot_perception", "yolo_node", params={"use_sim_time": True})
+    dets = ros.collect(Detection2DArray, "detections")
+    pub = ros.publisher(Image, "camera/image_raw", qos.IMAGES)
+    ros.wait_subscribers(pub, timeout=T)
+    img = rendered()[0][0]
+    prime(lambda: pub.publish(numpy_to_image(img, "bgr8", PROBE, "camera_link")), [dets], "up")
+
+
 def test_bad_inputs_are_counted_and_skipped(procs, ros):
     diags = ros.collect(DiagnosticArray, "/diagnostics")
     img = rendered()[0][0]

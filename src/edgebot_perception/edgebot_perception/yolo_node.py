@@ -12,6 +12,7 @@ import threading
 import time
 
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from rclpy.clock import Clock, ClockType
 from rclpy.executors import Executor, MultiThreadedExecutor
 from rclpy.node import Node
 from sensor_msgs.msg import CompressedImage, Image
@@ -95,11 +96,11 @@ class YoloNode(Node):
         self.create_service(SetBool, "yolo/enable", self._on_enable)
         self.diag = Diagnostics(self, hardware_id=f"{self.backend.name}:{self.backend.path.name}")
         self.diag.add("detector", self._diag)
-        self._stop = threading.Event()
-        self._worker, self._boot_pending = None, True
+        self._stop, self._worker, self._boot_pending = threading.Event(), None, True
         if p["infer_in"] == "worker" or p["min_period"]:
             self._start_worker()
-        self._boot = self.create_timer(0.0, self._on_boot)  # subscribe once the executor is known
+        steady = Clock(clock_type=ClockType.STEADY_TIME)  # subscribe when the executor is known
+        self._boot = self.create_timer(0.0, self._on_boot, clock=steady)  # (no sim /clock wait)
         self.get_logger().info(
             f"{self.backend.name} {self.backend.path} imgsz {self.backend.imgsz}, classes "
             f"{list(self.backend.names.values())}, input {self.topic}"
@@ -255,9 +256,7 @@ class YoloNode(Node):
     def _diag(self):
         p, ul = self.p, self.backend.name == "ultralytics"
         counts = self.rejects.as_dict()
-        level = OK if not self.errors else WARN
-        if self.errors and not self.processed:
-            level = ERROR
+        level = ERROR if self.errors and not self.processed else WARN if self.errors else OK
         msg = ("enabled" if self.enabled else "disabled") + (
             f", {self.rejects.total} frames rejected" if self.rejects.total else ""
         )
