@@ -171,3 +171,14 @@ def test_thread_count_follows_the_cgroup_quota_not_the_host_cores(tmp_path):
     (tmp_path / "cpu" / "cpu.cfs_quota_us").write_text("50000\n")
     (tmp_path / "cpu" / "cpu.cfs_period_us").write_text("100000\n")
     assert usable_cpus(str(tmp_path)) == 1
+
+
+def test_onnxruntime_threads_are_its_default_unless_a_quota_allows_fewer(monkeypatch):
+    from edgebot_perception import backends
+
+    monkeypatch.setattr(backends.os, "cpu_count", lambda: 64)
+    monkeypatch.setattr(backends, "usable_cpus", lambda *a: 2)  # a 2-CPU quota on 64 cores
+    assert backends.ort_intra_threads() == 2
+    assert backends.ort_intra_threads(3) == 3  # the threads parameter wins
+    monkeypatch.setattr(backends.os, "cpu_count", lambda: 2)  # no quota below the host
+    assert backends.ort_intra_threads() == 0  # ONNX Runtime's own default
