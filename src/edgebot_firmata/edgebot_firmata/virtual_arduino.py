@@ -272,31 +272,26 @@ class VirtualArduino:
                     os.read(self._wake_r, 4096)
                 except OSError:
                     pass
+            data, opened = None, False
             if master in r:
                 try:
                     data = os.read(master, 4096)
+                    opened = bool(data)
                 except BlockingIOError:
                     # a read that would block (not EIO) means a host has the port open: the
                     # open is not missed when select() woke up for a hang-up the open cleared
-                    data = None
-                    if not self.host_connected:
-                        with self._lock:
-                            self._host_opened()
+                    opened = True
                 except OSError as e:
-                    data = None
                     if e.errno == errno.EIO:  # no host has the port open
-                        if self.host_connected:
-                            self.host_connected = False
+                        self.host_connected = False
                         self._idle(0.01)
-                if data:
-                    with self._lock:
-                        if not self.host_connected:
-                            self._host_opened()
-                        self._write(board.feed(data, time.monotonic()))
-            elif not self.host_connected and self._host_present(master):
-                with self._lock:
-                    self._host_opened()
+            elif not self.host_connected:
+                opened = self._host_present(master)
             with self._lock:
+                if opened and not self.host_connected:
+                    self._host_opened()
+                if data:
+                    self._write(board.feed(data, time.monotonic()))
                 self._write(board.tick(time.monotonic()))
 
     def _idle(self, s: float) -> None:
