@@ -131,6 +131,14 @@ def test_calibrate_saves_and_next_start_applies_offsets(procs, ros, tmp_path):
         assert not r.success and ("moving" in r.message or "turning" in r.message), r.message
         assert not cal_file.exists()
         srv.set_motion(accel=(0.0, 0.0, 9.80665), gyro=(0.0, 0.0, 0.0))
+        # still again: wait until the node's samples say so (on a loaded machine samples of
+        # the turn can still be on their way when the service is called: "robot is moving")
+        n = len(raw)
+        wait_for(
+            lambda: len(raw) > n + 30 and all(abs(m.angular_velocity.z) < 0.1 for m in raw[-20:]),
+            START,
+            what="still samples after the turn",
+        )
         r = ros.call(Trigger, NS + "/imu/calibrate", Trigger.Request(), timeout=START)
         assert r.success, r.message
         saved = yaml.safe_load(cal_file.read_text())
