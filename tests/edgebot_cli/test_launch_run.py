@@ -144,8 +144,11 @@ def test_bad_files_exit_2_with_one_line_and_start_nothing(procs, tmp_path, text,
     assert str(f) in out and expected in out
     started = [
         q
-        for q in psutil.process_iter(["cmdline"])
-        if q.pid not in before and any("edgebot_common/lib" in c for c in (q.info["cmdline"] or []))
+        for q in psutil.process_iter(["cmdline", "environ"])
+        if q.pid not in before
+        and any("edgebot_common/lib" in c for c in (q.info["cmdline"] or []))
+        # ours, not a node another pytest-xdist worker (its own domain) started meanwhile
+        and (q.info["environ"] or {}).get("ROS_DOMAIN_ID") == os.environ["ROS_DOMAIN_ID"]
     ]
     assert started == []
 
@@ -157,3 +160,22 @@ def test_bad_command_line(procs):
     assert p.wait(30) == 2 and "malformed launch argument 'message:='" in p.output()
     p = procs.start(["edgebot", "launch", "nopkg_zz", "x.launch.yaml"])
     assert p.wait(30) == 2 and "package 'nopkg_zz' not found" in p.output()
+
+
+def test_the_signal_handler_takes_no_lock_the_main_loop_holds(tmp_path):
+    """The launcher's main loop waits on and clears an Event (holding its lock for a moment);
+    a Ctrl-C handler that set() it could wait for that lock for ever in the same thread (the
+    demo's launcher once ignored Ctrl-C until it was killed). Here another thread calls the
+    handler while the lock is held: it must return at once and still ask for the shutdown."""
+    import threading
+
+    from edgebot_cli.launcher.loader import LaunchPlan
+    from edgebot_cli.launcher.runner import Runner
+
+    r = Runner(LaunchPlan(), log_dir=str(tmp_path))
+    with r._wake._cond:  # what the main thread holds inside _wake.wait() / clear()
+        t = threading.Thread(target=r._on_signal, args=(signal.SIGINT, None), daemon=True)
+        t.start()
+        t.join(2.0)
+        assert not t.is_alive(), "the signal handler waited for the main loop's lock"
+    assert r._shutdown_reason == "received SIGINT"

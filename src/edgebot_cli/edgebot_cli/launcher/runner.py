@@ -146,6 +146,14 @@ class Runner:
             self._shutdown_reason = reason
             self._wake.set()
 
+    def _on_signal(self, signum, frame) -> None:
+        """Ctrl-C / SIGTERM / SIGHUP: shut down. Takes no lock: a handler runs between two
+        bytecodes of the main thread, which may be inside ``_wake.wait``/``clear`` holding the
+        Event's lock, and ``_wake.set()`` here would wait for it for ever (a demo's launcher
+        ignored Ctrl-C until it was killed). The main loop looks every 0.1 s."""
+        if self._shutdown_reason is None:
+            self._shutdown_reason = f"received {signal.Signals(signum).name}"
+
     def _signal_group(self, r: _Running, sig) -> None:
         if r.popen is None:
             return
@@ -186,12 +194,8 @@ class Runner:
         for line in self.plan.logs:
             self.say(line)
         old = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
-
-        def handler(signum, frame):
-            self.request_shutdown(f"received {signal.Signals(signum).name}")
-
         for s in old:
-            signal.signal(s, handler)
+            signal.signal(s, self._on_signal)
         try:
             for r in self.procs:
                 self._start(r)
