@@ -172,3 +172,22 @@ def test_cdr_image_views_the_pixels_of_a_serialised_frame():
     with pytest.raises(FrameRejected) as e:
         cdr_image(b"\x07\x07garbage", True)
     assert e.value.reason == "decode"
+
+
+def test_stage_times_take_the_backends_parts_and_the_nodes_ratio():
+    class Backend:  # what a backend's infer leaves behind (OnnxBackend, LiteRTBackend)
+        last_pre_s, last_run_s, last_post_s = 0.001, 0.008, 0.0005
+
+    st = StageTimes()
+    st.add_infer(Backend, 0.010)
+    assert st.medians() == {
+        "letterbox": 1.0,
+        "run": 8.0,
+        "post": 0.5,
+        "node": 10.0,
+        "node_over_run": 1.25,
+    }
+    Backend.last_run_s = None  # a backend that does not time its run (ultralytics)
+    st2 = StageTimes()
+    st2.add_infer(Backend, 0.010)
+    assert st2.medians() == {}

@@ -193,8 +193,12 @@ def test_a_big_jpeg_is_decoded_reduced_and_detections_are_in_its_pixels(procs, r
     # the node's stage medians are in its diagnostics
     v = wait_for(lambda: detector_values(diags, "yolo_c"), T, what="yolo_c diagnostics")
     assert v["decode_reduction"] == "2"  # decoded at 320x240
-    for k in ("decode", "inference", "publish", "queue", "stamp_to_callback"):
+    stages = ("decode", "inference", "publish", "queue", "stamp_to_callback")
+    for k in stages + ("letterbox", "run", "post", "node"):
         assert float(v[f"latency.{k}_ms"]) >= 0.0
+    parts = sum(float(v[f"latency.{k}_ms"]) for k in ("letterbox", "run", "post"))
+    assert parts <= float(v["latency.node_ms"]) * 1.5  # the backend's parts within the node's
+    assert float(v["latency.node_over_run"]) >= 1.0
 
 
 def test_enable_service_and_annotated_image(procs, ros):
@@ -231,14 +235,20 @@ def test_enable_service_and_annotated_image(procs, ros):
     assert all(d.header.stamp == stamp(1) for d in dets)  # nothing of the frames sent since
 
 
-def test_newest_frame_under_a_slow_consumer(procs, ros):
-    # min_period makes the detector slow (one inference per 1.5 s); frames come at ~20 Hz
-    node = procs.node("edgebot_perception", "yolo_node", params={"min_period": 1.5})
+def slow_detector(procs, ros, params):
+    """A yolo_node made slow by ``params``; the test's detections and diagnostics lists and
+    image publisher (matched); a rendered frame to send."""
+    node = procs.node("edgebot_perception", "yolo_node", params=params)
     dets = ros.collect(Detection2DArray, "detections")
     diags = ros.collect(DiagnosticArray, "/diagnostics")
     pub = ros.publisher(Image, "camera/image_raw", qos.IMAGES)
     ros.wait_subscribers(pub, timeout=T)
-    img = rendered()[1][0]
+    return node, dets, diags, pub, rendered()[1][0]
+
+
+def test_newest_frame_under_a_slow_consumer(procs, ros):
+    # min_period makes the detector slow (one inference per 1.5 s); frames come at ~20 Hz
+    node, dets, diags, pub, img = slow_detector(procs, ros, {"min_period": 1.5})
     # the node's subscription must have matched our publisher before the burst, or its first
     # frames are lost on the way and never counted as received/dropped
     prime(
@@ -287,12 +297,7 @@ def test_the_callback_drops_stale_frames_under_a_slow_model(procs, ros):
     in the subscription's callback; frames that come while it runs are replaced in the depth-1
     history and counted as dropped from the DDS sequence numbers; the newest is processed."""
     # imgsz 1920 makes the model slow (~0.2 s per frame here); frames come at ~20 Hz
-    node = procs.node("edgebot_perception", "yolo_node", params={"imgsz": 1920})
-    dets = ros.collect(Detection2DArray, "detections")
-    diags = ros.collect(DiagnosticArray, "/diagnostics")
-    pub = ros.publisher(Image, "camera/image_raw", qos.IMAGES)
-    ros.wait_subscribers(pub, timeout=T)
-    img = rendered()[1][0]
+    node, dets, diags, pub, img = slow_detector(procs, ros, {"imgsz": 1920})
     probes = []
     prime(
         lambda: probes.append(1) or pub.publish(numpy_to_image(img, "bgr8", PROBE, "camera_link")),

@@ -102,6 +102,37 @@ def ort_intra_threads(threads: int = 0) -> int:
     return n if n < (os.cpu_count() or n) else 0
 
 
+#: ONNX Runtime session settings per ``ort_spinning``. By default ONNX Runtime's pool threads spin
+#: between the operators of a run and for tens of ms after it ("always"): a 7.5 ms run at imgsz
+#: 320 cost 56 ms of CPU, and another process's inference beside it ran 1.7x slower. "in_run"
+#: stops the spin when a run ends (the run as fast on an idle machine, a quarter of the CPU);
+#: "never" does not spin at all: 1.1-1.26x slower runs on an idle machine, but under load the
+#: fastest (a thread waiting for its peer blocks instead of spinning on a contested core): in
+#: the demo beside a busy core 12.8 ms per run against 14-17 ms (always) and 25-33 ms (in_run).
+#: ``benchmarks/bench_ort_spin.py``; perception README.
+ORT_SPINNING = {
+    "never": {"session.intra_op.allow_spinning": "0"},
+    "in_run": {"session.force_spinning_stop": "1"},
+    "always": {},
+}
+
+
+def ort_session_options(threads: int = 0, spinning: str = "never"):
+    """onnxruntime.SessionOptions as OnnxBackend uses them: ``ort_intra_threads(threads)``, one
+    inter-op thread, warnings off, the ORT_SPINNING[spinning] entries."""
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = ort_intra_threads(threads)
+    so.inter_op_num_threads = 1
+    so.log_severity_level = 3
+    if spinning not in ORT_SPINNING:
+        raise ValueError(f"ort_spinning {spinning!r}: allowed {list(ORT_SPINNING)}")
+    for key, value in ORT_SPINNING[spinning].items():
+        so.add_session_config_entry(key, value)
+    return so
+
+
 def models_dir() -> pathlib.Path:
     """Where the shipped models are: the package's share directory, else the source tree."""
     try:
@@ -173,8 +204,11 @@ class Backend:
     imgsz: int = 320
     nc: int = 0
     conf, iou, max_det, classes = 0.25, 0.45, 100, None
-    #: seconds of the model's own call (bare inference) in the last ``infer``, where timed
+    #: seconds of the last ``infer``'s parts, where timed: letterbox and input tensor (pre),
+    #: the model's own call (run: bare inference), decoding + NMS + detections (post)
+    last_pre_s: float | None = None
     last_run_s: float | None = None
+    last_post_s: float | None = None
 
     def infer(self, bgr: np.ndarray) -> list[Detection]:
         raise NotImplementedError
@@ -208,16 +242,14 @@ class OnnxBackend(Backend):
         classes: Sequence[str] = (),
         threads: int = 0,
         names: dict | None = None,
+        spinning: str = "never",
     ):
         import onnxruntime as ort
 
         p = pathlib.Path(path)
         if not p.is_file():
             raise ModelError(f"model file not found: {p}")
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = ort_intra_threads(threads)
-        so.inter_op_num_threads = 1
-        so.log_severity_level = 3
+        so = ort_session_options(threads, spinning)
         try:
             self.sess = ort.InferenceSession(str(p), so, providers=["CPUExecutionProvider"])
         except Exception as e:
@@ -257,13 +289,17 @@ class OnnxBackend(Backend):
 
     def infer(self, bgr: np.ndarray) -> list[Detection]:
         h, w = bgr.shape[:2]
+        t0 = time.perf_counter()
         if self._blob is None or self._blob.size != self.imgsz:
             self._blob = LetterboxBlob(self.imgsz)
         blob, lb = self._blob(bgr)  # letterbox + blob into a buffer kept between frames
-        t0 = time.perf_counter()
+        t1 = time.perf_counter()
         out = self.sess.run(None, {self.input_name: blob})[0]
-        self.last_run_s = time.perf_counter() - t0
-        return self.detections(out, lb, w, h)
+        t2 = time.perf_counter()
+        dets = self.detections(out, lb, w, h)
+        self.last_pre_s, self.last_run_s = t1 - t0, t2 - t1
+        self.last_post_s = time.perf_counter() - t2
+        return dets
 
 
 class UltralyticsBackend(Backend):
@@ -346,9 +382,11 @@ def make_backend(name: str, model: str = "", **kw) -> Backend:
         kw.pop("track", None)
         kw.pop("tracker", None)
         if name == "litert":
+            kw.pop("spinning", None)  # LiteRT's XNNPACK threads do not spin after a run
             from .litert_backend import LiteRTBackend
 
             return LiteRTBackend(path, **kw)
         return OnnxBackend(path, **kw)
     kw.pop("threads", None)
+    kw.pop("spinning", None)
     return UltralyticsBackend(path, **kw)

@@ -86,6 +86,19 @@ class StageTimes:
     def add(self, stage: str, ms: float) -> None:
         self._d.setdefault(stage, collections.deque(maxlen=self._n)).append(ms)
 
+    def add_infer(self, backend, node_s: float) -> None:
+        """The parts of the backend's last ``infer`` it timed (``letterbox``, ``run``: the
+        model's own call, ``post``: decoding, NMS, detections), ``node`` (the node's callback
+        -> detections published, ``node_s``) and ``node_over_run``, their ratio."""
+        run = backend.last_run_s
+        if not run:
+            return
+        parts = {"letterbox": backend.last_pre_s, "run": run, "post": backend.last_post_s}
+        for stage, s in {**parts, "node": node_s}.items():
+            if s is not None:
+                self.add(stage, s * 1e3)
+        self.add("node_over_run", node_s / run)
+
     def medians(self) -> dict[str, float]:
         return {k: round(statistics.median(v), 2) for k, v in self._d.items() if v}
 

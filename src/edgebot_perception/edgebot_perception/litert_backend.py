@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import pathlib
+import time
 import zipfile
 from collections.abc import Sequence
 
@@ -145,5 +146,13 @@ class LiteRTBackend(Backend):
 
     def infer(self, bgr: np.ndarray) -> list[Detection]:
         h, w = bgr.shape[:2]
+        t0 = time.perf_counter()
         img, lb = letterbox(bgr, self.imgsz)
-        return self.detections(self.run(self.prepare(img)), lb, w, h)
+        x = self.prepare(img)
+        t1 = time.perf_counter()
+        out = self.run(x)
+        t2 = time.perf_counter()
+        dets = self.detections(out, lb, w, h)
+        self.last_pre_s, self.last_run_s = t1 - t0, t2 - t1
+        self.last_post_s = time.perf_counter() - t2
+        return dets

@@ -55,6 +55,15 @@ SPECS = [
     ParamSpec("enabled", True, "start with detection enabled (service yolo/enable)"),
     ParamSpec("threads", 0, "onnxruntime intra-op threads, 0 = its default", min=0, max=64),
     ParamSpec(
+        "ort_spinning",
+        "never",
+        "onnxruntime pool threads: never spin (the fastest under load, 1.1-1.26x slower on an "
+        "idle machine), in_run (spin between the operators of a run, stop when it ends: the "
+        "fastest on an otherwise idle machine), always (onnxruntime's default: also spin for "
+        "tens of ms after each run)",
+        choices=["never", "in_run", "always"],
+    ),
+    ParamSpec(
         "tracking",
         False,
         "track IDs on the detections: the ultralytics backend with its own tracker "
