@@ -11,7 +11,8 @@ detector, with 640x480 frames (rendered demo scenes, resized):
    per frame, imgsz 320 and 640.
 3. publish-to-callback time of a 640x480 rgb8 Image between two processes (stamp at publish,
    received by a second process), with Fast DDS's built-in transports vs config/fastdds.xml
-   (the profile env.sh and the launch files set), and the in-process conversion numpy -> Image with
+   (the profile env.sh and the launch files set: UDPv4 only) vs config/fastdds_shm.xml (opt-in
+   shared memory), and the in-process conversion numpy -> Image with
    ``edgebot_common.image`` (one buffer copy into an ``array.array``) vs the naive
    ``msg.data = arr.ravel().tolist()`` (a Python int per byte) as the baseline.
 4. CPU use of yolo_node (user+sys of its process) over a window while camera_node streams
@@ -176,8 +177,8 @@ import sys, time, numpy as np
 from edgebot_perception.backends import make_backend
 from edgebot_perception.yolo_math import letterbox, to_blob
 frames = np.load(sys.argv[1])
-sizes = [int(z) for z in sys.argv[2:]]
-bes = {z: make_backend("onnxruntime", "", imgsz=z, conf=0.25) for z in sizes}
+spinning, sizes = sys.argv[2], [int(z) for z in sys.argv[3:]]
+bes = {z: make_backend("onnxruntime", "", imgsz=z, conf=0.25, spinning=spinning) for z in sizes}
 blobs = {z: [to_blob(letterbox(f, z)[0]) for f in frames] for z in sizes}
 print("ready", flush=True)
 for line in sys.stdin:
@@ -193,7 +194,7 @@ class BareInference:
     """Bare inference (``session.run`` on a prepared blob) in a process of its own that does
     nothing else -- no executor thread, no DDS -- timed there, frame by frame on request."""
 
-    def __init__(self, frames, sizes):
+    def __init__(self, frames, sizes, spinning="never"):
         import subprocess
         import tempfile
 
@@ -201,7 +202,7 @@ class BareInference:
         path = pathlib.Path(self._dir.name) / "frames.npy"
         np.save(path, np.stack(frames))
         self._p = subprocess.Popen(
-            [sys.executable, "-c", BARE, str(path), *map(str, sizes)],
+            [sys.executable, "-c", BARE, str(path), spinning, *map(str, sizes)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -239,7 +240,7 @@ def ref_package(ref: str) -> str:
     return str(pathlib.Path(d) / "src" / "edgebot_perception")
 
 
-def bench_node_pipeline(frames, helper, procs, n, ref=None):
+def bench_node_pipeline(frames, helper, procs, n, ref=None, spinning="never"):
     """Issue 16: the yolo node's own latency against bare inference on the same frames, in the
     same run. Four yolo_nodes (imgsz 320 / 640 x raw Image / compressed JPEG input, each on its
     own topics) get the same 640x480 frames from this process in lockstep: per frame and node,
@@ -256,13 +257,19 @@ def bench_node_pipeline(frames, helper, procs, n, ref=None):
       a 9.4 ms run), kept only to show that;
     - ``end_to_end``: the frame's stamp -> detections received here (DDS receive timestamp);
     - the ratio node / bare inference of that frame (median, p90 over the frames), and the
-      ratio of the medians.
+      ratio of the medians;
+    - ``node_vs_own_run``: node p50 over the node's own ``session.run`` p50 (its diagnostics,
+      the same frames): bare inference timed in the node's process, so a process that happens
+      to run slower than another (seen: 6.6 vs 13.6 ms for the same model in the same run)
+      does not enter the ratio.
 
     The node's stage medians (its diagnostics, last 200 frames) say where the difference goes;
     among them ``node_over_run``, the node's own per-frame ratio: its callback -> detections
     published over its own ``session.run`` of that frame (same process, same moment: the figure
     a loaded machine disturbs least; it leaves out the transport in).
-    The order of the nodes rotates frame by frame, so a load swing hits all alike. With
+    The order of the nodes is shuffled frame by frame (seeded), so a load swing hits all alike
+    and each node follows each other equally often (a fixed rotation made the node after
+    the 320 raw one, and its bare process, run ~1.5x slower in every run). With
     ``ref`` (a git revision), the yolo_node of that revision runs too, as four more nodes on
     the same frames: before/after in one run."""
     from diagnostic_msgs.msg import DiagnosticArray
@@ -278,7 +285,7 @@ def bench_node_pipeline(frames, helper, procs, n, ref=None):
     ref_path = ref_package(ref) if ref else None
     # one bare process per node: each runs as often as its node (the scheduler favours a
     # process that has slept more, so one process serving all four would be penalised)
-    bare_proc = {k: BareInference(frames, [k[0]]) for k in keys}
+    bare_proc = {k: BareInference(frames, [k[0]], spinning) for k in keys}
     jpegs = [cv2.imencode(".jpg", f, [cv2.IMWRITE_JPEG_QUALITY, 90])[1] for f in frames]
     diags = []
     helper.node.create_subscription(DiagnosticArray, "/diagnostics", diags.append, 10)
@@ -288,6 +295,7 @@ def bench_node_pipeline(frames, helper, procs, n, ref=None):
         tag = f"{z}_{inp}" + ("" if ver == "current" else "_ref")
         args = ["-r", f"__node:=yolo_{tag}", "-r", f"detections:=bench/det_{tag}"]
         params = {"imgsz": z, "input": inp, "image_topic": f"bench/img_{tag}"}
+        params["ort_spinning"] = spinning  # the nodes and their bare processes alike
         if ver == "current":
             nodes[(z, inp, ver)] = procs.node(
                 "edgebot_perception", "yolo_node", *args, params=params, name=f"yolo_{tag}"
@@ -295,7 +303,8 @@ def bench_node_pipeline(frames, helper, procs, n, ref=None):
         else:
             run = "from edgebot_perception.yolo_node import main; main()"
             for k_, v_ in params.items():
-                args += ["-p", f"{k_}:={v_}"]
+                if k_ != "ort_spinning":  # not a parameter of older revisions
+                    args += ["-p", f"{k_}:={v_}"]
             nodes[(z, inp, ver)] = procs.start(
                 [sys.executable, "-c", run, "--ros-args", *args],
                 name=f"yolo_{tag}",
@@ -342,8 +351,9 @@ def bench_node_pipeline(frames, helper, procs, n, ref=None):
         for k in keys:
             send(k, i, 30)
     node, from_write, e2e, bare, ratio, lost = ({k: [] for k in keys} for _ in range(6))
+    shuffle = np.random.default_rng(16)
     for i in range(n):
-        order = keys[i % len(keys) :] + keys[: i % len(keys)]
+        order = [keys[j] for j in shuffle.permutation(len(keys))]
         for k in order:
             r = send(k, i, 30)
             if r is None:
@@ -365,6 +375,7 @@ def bench_node_pipeline(frames, helper, procs, n, ref=None):
     k0 = len(diags)
     et.wait_for(lambda: len(diags) > k0 + 2, 30, what="diagnostics")
     res = {"loadavg_at_start": LOAD_AT_START, "loadavg_at_end": os.getloadavg(), "frames": n}
+    res["ort_spinning"] = spinning
     if ref:
         res["ref"] = {"revision": ref}
     for z in sizes:
@@ -390,6 +401,11 @@ def bench_node_pipeline(frames, helper, procs, n, ref=None):
                         "of_medians": round(s_node["p50_ms"] / s_bare["p50_ms"], 3),
                     },
                     "node_minus_bare_ms_median": round(float(np.median(extra)) * 1e3, 2),
+                    # the frame's stamp -> published (p50) over the node's own session.run of
+                    # the same frames (p50 of its last 200): bare inference in the node's process
+                    "node_vs_own_run": round(s_node["p50_ms"] / float(v["latency.run_ms"]), 3)
+                    if "latency.run_ms" in v
+                    else None,
                     "lost": len(lost[k]),
                     # ms, but node_over_run: the node's per-frame ratio (callback -> published
                     # over its own session.run of that frame), median of its last 200 frames
@@ -407,7 +423,8 @@ def bench_node_pipeline(frames, helper, procs, n, ref=None):
                     f"{s_node['p90_ms']}), bare {s_bare['p50_ms']} ms; node/bare per frame "
                     f"median {r['ratio_node_vs_bare']['median']}x p90 "
                     f"{r['ratio_node_vs_bare']['p90']}x, node - bare "
-                    f"{r['node_minus_bare_ms_median']} ms; end-to-end p50 "
+                    f"{r['node_minus_bare_ms_median']} ms; node p50 / its own run p50 "
+                    f"{r['node_vs_own_run']}x; end-to-end p50 "
                     f"{r['end_to_end']['p50_ms']} ms; stages {r['node_stage_medians']}",
                     flush=True,
                 )
@@ -471,7 +488,8 @@ def bench_transport(procs, n):
 
     configs = {
         "builtin_transports": "",
-        "edgebot_fastdds_xml": str(ROOT / "config" / "fastdds.xml"),
+        "edgebot_fastdds_xml": str(ROOT / "config" / "fastdds.xml"),  # UDPv4 only (#18)
+        "edgebot_fastdds_shm_xml": str(ROOT / "config" / "fastdds_shm.xml"),  # opt-in
     }
     lat = {k: [] for k in configs}
     for _rnd in range(2):
@@ -503,11 +521,14 @@ def bench_transport(procs, n):
 
     slow = time_calls(naive, [arr], 3)
     b, x = stats_ms(lat["builtin_transports"]), stats_ms(lat["edgebot_fastdds_xml"])
+    shm = stats_ms(lat["edgebot_fastdds_shm_xml"])
     res = {
         "publish_to_callback_640x480_rgb8": {
             "builtin_transports": b,
             "edgebot_fastdds_xml": x,
+            "edgebot_fastdds_shm_xml": shm,
             "speedup_p50": round(b["p50_ms"] / x["p50_ms"], 2),
+            "speedup_p50_shm": round(b["p50_ms"] / shm["p50_ms"], 2),
         },
         "numpy_to_image_ms_p50": round(pct(fast, 50) * 1e3, 3),
         "naive_tolist_ms_p50": round(pct(slow, 50) * 1e3, 1),
@@ -516,7 +537,9 @@ def bench_transport(procs, n):
     print(
         f"640x480 rgb8 publish->callback p50: built-in transports {b['p50_ms']} ms, "
         f"config/fastdds.xml {x['p50_ms']} ms (p90 {x['p90_ms']}, n={x['n']}, "
-        f"{res['publish_to_callback_640x480_rgb8']['speedup_p50']}x); numpy_to_image "
+        f"{res['publish_to_callback_640x480_rgb8']['speedup_p50']}x), fastdds_shm.xml "
+        f"{shm['p50_ms']} ms ({res['publish_to_callback_640x480_rgb8']['speedup_p50_shm']}x); "
+        f"numpy_to_image "
         f"{res['numpy_to_image_ms_p50']} ms vs naive tolist {res['naive_tolist_ms_p50']} ms "
         f"({res['conversion_speedup']}x)",
         flush=True,
@@ -703,6 +726,12 @@ def main():
     ap.add_argument(
         "--pipeline-frames", type=int, default=200, help="frames per node in node_pipeline"
     )
+    ap.add_argument(
+        "--ort-spinning",
+        default="never",
+        choices=["never", "in_run", "always"],
+        help="node_pipeline: yolo_node's ort_spinning, also for the bare processes",
+    )
     ap.add_argument("--heldout", type=int, default=300, help="held-out scenes for mAP50")
     ap.add_argument(
         "--only",
@@ -747,7 +776,7 @@ def main():
             procs = et.Procs()
         if "node_pipeline" in a.only:
             out["node_pipeline"] = bench_node_pipeline(
-                frames, helper, procs, a.pipeline_frames, a.compare_ref
+                frames, helper, procs, a.pipeline_frames, a.compare_ref, a.ort_spinning
             )
             procs.stop_all()
             procs = et.Procs()
