@@ -23,13 +23,14 @@ import traceback
 
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor, SingleThreadedExecutor
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.signals import SignalHandlerOptions
 
 from . import composition as C
 from . import node_main
 from . import qos as Q
+from .executors import MultiThreadedExecutor  # rclpy 9.x without its busy loops
 from .node_main import ConfigError, StopRequest, _install, _Waker
 from .params import ParameterError
 

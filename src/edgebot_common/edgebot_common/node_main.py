@@ -33,9 +33,10 @@ import traceback
 from collections.abc import Callable
 
 import rclpy
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor, SingleThreadedExecutor
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.signals import SignalHandlerOptions
 
+from .executors import MultiThreadedExecutor  # rclpy 9.x without its busy loops
 from .params import ParameterError
 
 POLL_S = 1.0  # fallback: longest time between a signal and the executor noticing it
