@@ -28,8 +28,51 @@ def test_matching_the_publishers():
     assert qos.matching([]) is qos.SENSOR_DATA
     assert qos.matching([], no_publisher=qos.RELIABLE) is qos.RELIABLE
     assert qos.matching([_pub(), _pub(reliable=False)]) is qos.SENSOR_DATA
-    assert qos.matching([_pub(latched=True), _pub(latched=True)]) is qos.LATCHED
+    assert qos.matching([_pub(latched=True), _pub(latched=True)]) is qos.LATCHED_READER
     assert qos.matching([_pub(latched=True), _pub()]) is qos.RELIABLE
     assert qos.matching([_pub()], reliable=qos.RECORDING) is qos.RECORDING
     assert qos.matching([_pub(reliable=False, latched=True)]) is qos.SENSOR_DATA
     assert qos.matching([_pub(latched=True)], latched=qos.LATCHED_READER) is qos.LATCHED_READER
+
+
+def _late_reader_of_two_latching_publishers(profile):
+    """Two nodes (as two rovers' state publishers) latch one sample each on a topic; a reader
+    made afterwards with ``profile`` is spun only once both samples are in: what it gets."""
+    import time
+
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+    from std_msgs.msg import String
+
+    ctx = rclpy.Context()
+    rclpy.init(context=ctx)
+    try:
+        pubs = [rclpy.create_node(f"latcher{i}", context=ctx) for i in (1, 2)]
+        for i, n in enumerate(pubs, 1):
+            n.create_publisher(String, "latched_topic", qos.LATCHED).publish(String(data=f"r{i}"))
+        reader = rclpy.create_node("late_reader", context=ctx)
+        got = []
+        reader.create_subscription(String, "latched_topic", lambda m: got.append(m.data), profile)
+        ex = SingleThreadedExecutor(context=ctx)
+        ex.add_node(reader)
+        deadline = time.monotonic() + 10
+        while reader.count_publishers("latched_topic") < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.0)  # both historical samples delivered before the first take
+        end = time.monotonic() + 1.0
+        while time.monotonic() < end:
+            ex.spin_once(timeout_sec=0.05)
+        return sorted(got)
+    finally:
+        rclpy.shutdown(context=ctx)
+
+
+def test_a_late_latched_reader_gets_every_publishers_sample():
+    """DDS keeps the depth per instance, and a keyless topic is one instance: a depth-1 reader
+    keeps only the newest of the samples that arrived before it took them (a fleet test lost
+    one rover's /tf_static this way). The profile matching() picks for latched publishers
+    keeps each publisher's sample."""
+    profile = qos.matching([_pub(latched=True), _pub(latched=True)])
+    assert _late_reader_of_two_latching_publishers(profile) == ["r1", "r2"]
+    # the case it guards against: a depth-1 latched reader loses one
+    assert len(_late_reader_of_two_latching_publishers(qos.LATCHED)) == 1

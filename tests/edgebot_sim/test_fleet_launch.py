@@ -91,7 +91,7 @@ def test_two_rovers_reach_their_own_targets_apart_and_report_to_one_broker(procs
     top = ros.collect(String, "/sim/status", qos.LATCHED)
     odom = {r: ros.collect(Odometry, f"/{r}/odom", qos.SENSOR_DATA) for r in ROVERS}
     tf = ros.collect(TFMessage, "/tf", qos.TF)
-    tf_static = ros.collect(TFMessage, "/tf_static", qos.TF_STATIC)
+    tf_static = ros.collect(TFMessage, "/tf_static", qos.LATCHED_READER)
     sonar = _sonar_frames(ros)
     alive = _launch(
         procs,

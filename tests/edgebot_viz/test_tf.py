@@ -64,7 +64,7 @@ def test_vendored_tf2_msgs_is_skipped_only_where_ros_has_one(tmp_path):
 
 
 def test_state_publisher_tf_static_tf_and_description(procs, ros):
-    static = ros.collect(TFMessage, "/tf_static", qos.TF_STATIC)
+    static = ros.collect(TFMessage, "/tf_static", qos.LATCHED_READER)
     tf = ros.collect(TFMessage, "/tf", qos.TF)
     desc = ros.collect(String, "robot_description", qos.LATCHED)
     sp = procs.node(

@@ -51,9 +51,12 @@ COMMANDS = RELIABLE
 #: Latched status (e-stop state, robot description): the last value reaches late joiners.
 LATCHED = _keep_last(1, reliable=True, latched=True)
 
-#: Subscribers to a latched topic that several publishers latch on (echo tools, recorders):
-#: reliable, transient local, depth 10, so each publisher's last sample is kept.
-LATCHED_READER = _keep_last(10, reliable=True, latched=True)
+#: Subscribers to a latched topic (echo tools, recorders, /tf_static listeners): reliable,
+#: transient local, depth 100 as tf2_ros's static listener. Topics without keys are one
+#: instance in DDS: a depth-1 reader keeps only the newest of the samples that arrive before
+#: it takes them, so with several latching publishers (each rover's state publisher on
+#: /tf_static) it lost all but one; this keeps each publisher's last sample.
+LATCHED_READER = _keep_last(100, reliable=True, latched=True)
 
 #: /diagnostics, as diagnostic_updater publishes it: an alias of RELIABLE.
 DIAGNOSTICS = RELIABLE
@@ -69,7 +72,8 @@ RECORDING = _keep_last(200, reliable=True)
 TF = _keep_last(100, reliable=True)
 
 #: /tf_static, as tf2_ros's StaticTransformBroadcaster: latched, depth 1 (one message holding
-#: every static transform; a late listener gets it): an alias of LATCHED.
+#: every static transform; a late listener gets it): an alias of LATCHED. For publishers:
+#: listeners subscribe with LATCHED_READER (several nodes publish static transforms).
 TF_STATIC = LATCHED
 
 PROFILES = {
@@ -107,8 +111,8 @@ def matching(
 
     - any best-effort publisher (or none known: ``no_publisher``, default SENSOR_DATA):
       SENSOR_DATA (best effort matches every publisher);
-    - all reliable and all transient-local: ``latched`` (default LATCHED; late joiners get
-      the last sample; LATCHED_READER keeps one per publisher);
+    - all reliable and all transient-local: ``latched`` (default LATCHED_READER: late joiners
+      get each publisher's last sample);
     - all reliable: ``reliable`` (default RELIABLE; a recorder passes the deeper RECORDING).
     """
     if not publishers:
@@ -116,7 +120,7 @@ def matching(
     if any(p.reliability != ReliabilityPolicy.RELIABLE for p in publishers):
         return SENSOR_DATA
     if all(p.durability == DurabilityPolicy.TRANSIENT_LOCAL for p in publishers):
-        return latched if latched is not None else LATCHED
+        return latched if latched is not None else LATCHED_READER
     return reliable if reliable is not None else RELIABLE
 
 
