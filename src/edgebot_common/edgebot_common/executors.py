@@ -25,7 +25,6 @@ as before: it counts as queued only between its hand-over and its start.
 
 from __future__ import annotations
 
-import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from rclpy.executors import MultiThreadedExecutor as _RclpyMultiThreadedExecutor
@@ -33,42 +32,23 @@ from rclpy.task import Task
 
 
 class _Pool(ThreadPoolExecutor):
-    """The executor's thread pool: remembers which tasks wait in its queue (see module doc)."""
+    """The executor's thread pool: a task is marked queued from its hand-over to its start, and
+    the event handlers held for it (``_edgebot_held``) return to the wait set at its start."""
 
-    def __init__(self, max_workers: int):
-        super().__init__(max_workers)
-        self._lock = threading.Lock()
-        self._queued: set[int] = set()  # id() of tasks handed over, not started yet
-        self._held: dict[int, list] = {}  # id(task) -> event handlers kept out of the wait set
-        self.handed_over = 0  # tasks handed to the pool (a test counts them)
-
-    def hold(self, task: Task, events: list) -> None:
-        """Keep ``events`` (the task's entity's event handlers) out of the wait set until the
-        task starts (cause 2 in the module doc)."""
-        for e in events:
-            e._executor_event = True
-        with self._lock:
-            self._held[id(task)] = events
-
-    def queued(self, task: Task) -> bool:
-        with self._lock:
-            return id(task) in self._queued
+    handed_over = 0  # tasks handed to the pool (a test counts them; only the spin thread adds)
 
     def submit(self, fn, /, *args, **kwargs):
         if not isinstance(fn, Task):
             return super().submit(fn, *args, **kwargs)
         task = fn
         if "executing" not in task.__dict__:  # once per task: "taken" while queued, too
-            task.executing = lambda: self.queued(task) or Task.executing(task)
-        with self._lock:
-            self._queued.add(id(task))
-            self.handed_over += 1
+            task.executing = lambda: task._edgebot_queued or Task.executing(task)
+        task._edgebot_queued = True
+        self.handed_over += 1
 
         def start():
-            with self._lock:
-                self._queued.discard(id(task))
-                events = self._held.pop(id(task), ())
-            for e in events:
+            task._edgebot_queued = False
+            for e in task.__dict__.pop("_edgebot_held", ()):
                 e._executor_event = False
             task()
 
@@ -87,9 +67,11 @@ class MultiThreadedExecutor(_RclpyMultiThreadedExecutor):
 
     def _make_handler(self, entity, node, take_from_wait_list):
         task = super()._make_handler(entity, node, take_from_wait_list)
+        # cause 2: the entity's event handlers stay out of the wait set until the task starts
         events = [e for e in getattr(entity, "event_handlers", ()) if not e._executor_event]
-        if events:
-            self._executor.hold(task, events)
+        for e in events:
+            e._executor_event = True
+        task._edgebot_held = events
         return task
 
     @property
