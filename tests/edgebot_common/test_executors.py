@@ -13,6 +13,7 @@ from rclpy.task import Future
 from std_msgs.msg import Empty
 
 from edgebot_common.executors import MultiThreadedExecutor
+from edgebot_testing import wait_for
 
 
 @pytest.fixture
@@ -29,13 +30,6 @@ def spun(ctx, node):
     t = threading.Thread(target=ex.spin, daemon=True)
     t.start()
     return ex, t
-
-
-def wait_for(cond, timeout=10.0):
-    end = time.monotonic() + timeout
-    while not cond():
-        assert time.monotonic() < end, "timed out"
-        time.sleep(0.005)
 
 
 def test_a_callback_waiting_for_a_busy_pool_is_handed_over_once_and_costs_no_cpu(ctx):
@@ -61,7 +55,7 @@ def test_a_callback_waiting_for_a_busy_pool_is_handed_over_once_and_costs_no_cpu
         n0 = ex.handed_over
         pubs["a"].publish(Empty())
         pubs["b"].publish(Empty())
-        wait_for(lambda: len(started) == 2)
+        wait_for(lambda: len(started) == 2, interval=0.005)
         cpu0, t0 = time.process_time(), time.monotonic()
         pubs["c"].publish(Empty())  # ready now; no pool thread free for ~0.6 s
         time.sleep(0.4)

@@ -5,6 +5,7 @@ import copy
 from rclpy.qos import DurabilityPolicy, ReliabilityPolicy
 
 from edgebot_common import qos
+from edgebot_testing import wait_for
 
 
 def test_identical_profiles_are_aliases_and_the_rest_differ():
@@ -55,9 +56,7 @@ def _late_reader_of_two_latching_publishers(profile):
         reader.create_subscription(String, "latched_topic", lambda m: got.append(m.data), profile)
         ex = SingleThreadedExecutor(context=ctx)
         ex.add_node(reader)
-        deadline = time.monotonic() + 10
-        while reader.count_publishers("latched_topic") < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_for(lambda: reader.count_publishers("latched_topic") == 2, 10, what="publishers")
         time.sleep(1.0)  # both historical samples delivered before the first take
         end = time.monotonic() + 1.0
         while time.monotonic() < end:

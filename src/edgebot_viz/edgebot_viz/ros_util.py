@@ -14,8 +14,9 @@ from .bag_writer import qos_profile_dict
 def subscription_qos(node: Node, topic: str, reliable=None):
     """A named profile compatible with every current publisher of ``topic``
     (:func:`edgebot_common.qos.matching_for_topic`): LATCHED_READER (each publisher's last
-    sample, e.g. every rover's /tf_static) when all are reliable and transient-local, ``reliable`` (default RELIABLE; the recorder passes the deeper RECORDING)
-    when all are reliable, otherwise (or with no publisher yet) SENSOR_DATA."""
+    sample, e.g. every rover's /tf_static) when all are reliable and transient-local,
+    ``reliable`` (default RELIABLE; the recorder passes the deeper RECORDING) when all are
+    reliable, otherwise (or with no publisher yet) SENSOR_DATA."""
     return Q.matching_for_topic(node, topic, reliable=reliable)
 
 
