@@ -211,6 +211,25 @@ class Backend:
     last_post_s: float | None = None
 
     def infer(self, bgr: np.ndarray) -> list[Detection]:
+        """Letterbox -> the model -> detections, each part timed (``last_*_s``): the torch-free
+        backends give ``model_input`` and ``run``; ultralytics has its own ``infer``."""
+        h, w = bgr.shape[:2]
+        t0 = time.perf_counter()
+        x, lb = self.model_input(bgr)
+        t1 = time.perf_counter()
+        out = self.run(x)
+        t2 = time.perf_counter()
+        dets = self.detections(out, lb, w, h)
+        self.last_pre_s, self.last_run_s = t1 - t0, t2 - t1
+        self.last_post_s = time.perf_counter() - t2
+        return dets
+
+    def model_input(self, bgr: np.ndarray):
+        """A BGR frame -> (the model's input tensor, its Letterbox)."""
+        raise NotImplementedError
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        """The bare model call (bare inference): input tensor -> (1, 4 + nc, N) output."""
         raise NotImplementedError
 
     def detections(self, out: np.ndarray, lb, w: int, h: int) -> list[Detection]:
@@ -287,19 +306,13 @@ class OnnxBackend(Backend):
         self.path = p
         self._blob = None
 
-    def infer(self, bgr: np.ndarray) -> list[Detection]:
-        h, w = bgr.shape[:2]
-        t0 = time.perf_counter()
+    def model_input(self, bgr: np.ndarray):
         if self._blob is None or self._blob.size != self.imgsz:
             self._blob = LetterboxBlob(self.imgsz)
-        blob, lb = self._blob(bgr)  # letterbox + blob into a buffer kept between frames
-        t1 = time.perf_counter()
-        out = self.sess.run(None, {self.input_name: blob})[0]
-        t2 = time.perf_counter()
-        dets = self.detections(out, lb, w, h)
-        self.last_pre_s, self.last_run_s = t1 - t0, t2 - t1
-        self.last_post_s = time.perf_counter() - t2
-        return dets
+        return self._blob(bgr)  # letterbox + blob into a buffer kept between frames
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        return self.sess.run(None, {self.input_name: x})[0]
 
 
 class UltralyticsBackend(Backend):

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import pathlib
-import time
 import zipfile
 from collections.abc import Sequence
 
@@ -20,7 +19,7 @@ import cv2
 import numpy as np
 
 from .backends import Backend, ModelError, class_ids, usable_cpus
-from .yolo_math import Detection, OutputShapeError, check_output_shape, letterbox
+from .yolo_math import OutputShapeError, check_output_shape, letterbox
 
 
 def read_metadata(path) -> dict:
@@ -144,15 +143,6 @@ class LiteRTBackend(Backend):
             out[:, :4] *= self.imgsz
         return out
 
-    def infer(self, bgr: np.ndarray) -> list[Detection]:
-        h, w = bgr.shape[:2]
-        t0 = time.perf_counter()
+    def model_input(self, bgr: np.ndarray):
         img, lb = letterbox(bgr, self.imgsz)
-        x = self.prepare(img)
-        t1 = time.perf_counter()
-        out = self.run(x)
-        t2 = time.perf_counter()
-        dets = self.detections(out, lb, w, h)
-        self.last_pre_s, self.last_run_s = t1 - t0, t2 - t1
-        self.last_post_s = time.perf_counter() - t2
-        return dets
+        return self.prepare(img), lb
